@@ -1,0 +1,79 @@
+/**
+ * The observation vocabulary of the engine contract: what an engine reports after one step.
+ * Observations are plain JSON (64-bit values as {@link Hex}).
+ *
+ * Every observation carries `flags`, the six arithmetic flags of RFLAGS after the step (CF bit 0,
+ * PF bit 2, AF bit 4, ZF bit 6, SF bit 7, OF bit 11; other bits zero). The SDM's conventions fix
+ * them for VMsucceed, VMfailInvalid and VMfailValid (SDM Vol. 3C, December 2023, §31.2
+ * "Conventions"); a fault leaves them unchanged.
+ */
+import type { Hex } from './hex.ts';
+
+/** RFLAGS bits that VMX instruction outcomes define. */
+export const ARITHMETIC_FLAGS = {
+  CF: 1 << 0,
+  PF: 1 << 2,
+  AF: 1 << 4,
+  ZF: 1 << 6,
+  SF: 1 << 7,
+  OF: 1 << 11,
+} as const;
+
+/** Mask of the six arithmetic flags. */
+export const ARITHMETIC_FLAGS_MASK = 0x8d5;
+
+interface WithFlags {
+  /** RFLAGS & {@link ARITHMETIC_FLAGS_MASK} after the step. */
+  flags: number;
+}
+
+/** An exception delivered instead of completing the instruction: #UD, or #GP with error code 0. */
+export interface FaultObservation extends WithFlags {
+  kind: 'fault';
+  vector: 'UD' | 'GP';
+}
+/** The instruction caused a VM exit (VMX non-root operation); `reason` is the basic exit reason. */
+export interface VmExitObservation extends WithFlags {
+  kind: 'vmexit';
+  reason: number;
+}
+/** VMsucceed. `value` is what VMREAD returned or VMPTRST stored; absent for other instructions. */
+export interface VmSucceedObservation extends WithFlags {
+  kind: 'vmsucceed';
+  value?: Hex;
+}
+/** VMfailInvalid: CF = 1, no current VMCS to hold an error number. */
+export interface VmFailInvalidObservation extends WithFlags {
+  kind: 'vmfail-invalid';
+}
+/** VMfailValid(error): ZF = 1, `error` written to the current VMCS's VM-instruction error field. */
+export interface VmFailValidObservation extends WithFlags {
+  kind: 'vmfail-valid';
+  error: number;
+}
+/** A processor-state operation (`mov-cr0`, `set`, `write-memory`, ...) completed. */
+export interface OkObservation extends WithFlags {
+  kind: 'ok';
+}
+/**
+ * The engine reached behaviour it does not implement (for example a VM entry that passed the
+ * basic checks). Honest engines say so instead of inventing an outcome.
+ */
+export interface UnimplementedObservation extends WithFlags {
+  kind: 'unimplemented';
+  /** What was not implemented, in words. */
+  what: string;
+}
+
+/** Anything an engine can report after one step. */
+export type Observation =
+  | FaultObservation
+  | VmExitObservation
+  | VmSucceedObservation
+  | VmFailInvalidObservation
+  | VmFailValidObservation
+  | OkObservation
+  | UnimplementedObservation;
+
+/** The `kind` of any observation. */
+export type ObservationKind = Observation['kind'];
