@@ -1,0 +1,50 @@
+/**
+ * `vmx-conformance replay <case.json>`: runs a saved case on an engine beside the model and
+ * prints the trace. Exit 0 when every compared step is allowed, 1 at a divergence.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { CaseFileError, parseCase } from '../../properties/case.ts';
+import { runDifferential } from '../../properties/differential.ts';
+import { renderTrace } from '../../properties/trace.ts';
+import { loadEngine } from '../load-engine.ts';
+import { resolveProfile } from '../load-profile.ts';
+import { EXIT, UsageError } from '../usage-error.ts';
+
+/** Options of `replay`. */
+export interface ReplayOptions {
+  emulator?: string;
+  json?: boolean;
+}
+
+/** Replays one case file; returns the exit code. */
+export async function replayCommand(file: string, options: ReplayOptions): Promise<number> {
+  if (!existsSync(file)) throw new UsageError(`case file not found: ${file}`);
+  let testCase;
+  try {
+    testCase = parseCase(readFileSync(file, 'utf8'), file);
+  } catch (error) {
+    if (error instanceof CaseFileError) throw new UsageError(error.message);
+    throw error;
+  }
+  const { profile } = resolveProfile(testCase.profile, `${file}: profile`);
+  const engine = await loadEngine(options.emulator);
+  const instance = engine.factory({ profile: profile.data, logicalProcessors: testCase.logicalProcessors });
+  const outcome = runDifferential(instance, profile, testCase.logicalProcessors, testCase.operations);
+  if (options.json) {
+    const steps = outcome.steps.map((s) => ({
+      operation: s.operation,
+      observation: s.observation,
+      verdict: s.verdict.kind,
+      rule: s.matched?.rule.id ?? (s.verdict.kind === 'defined' ? undefined : s.verdict.rule.id),
+    }));
+    const divergence = outcome.kind === 'divergent' ? { ...outcome.divergence, allowed: outcome.divergence.allowed.map((b) => ({ expected: b.expected, rule: b.rule })) } : undefined;
+    process.stdout.write(`${JSON.stringify({ case: file, engine: engine.name, conformant: outcome.kind === 'conformant', steps, divergence }, jsonBigInt, 2)}\n`);
+  } else {
+    process.stdout.write(renderTrace(outcome, `Replay of ${file} on engine ${engine.name}, profile ${profile.name}, ${testCase.logicalProcessors} logical processors`));
+  }
+  return outcome.kind === 'conformant' ? EXIT.conformant : EXIT.divergence;
+}
+
+function jsonBigInt(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? `0x${value.toString(16)}` : value;
+}

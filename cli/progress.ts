@@ -1,0 +1,47 @@
+/**
+ * Progress of long runs on standard error: a live bar on a terminal, a line every tenth of the
+ * run otherwise (CI logs), nothing with --json or when the run is short.
+ */
+import cliProgress from 'cli-progress';
+
+/** Reports progress; call `update` per case and `stop` at the end. */
+export interface Progress {
+  update(done: number, total: number): void;
+  stop(): void;
+}
+
+/** A progress reporter suited to where standard error goes. */
+export function createProgress(label: string, quiet: boolean): Progress {
+  if (quiet) return { update() {}, stop() {} };
+  if (process.stderr.isTTY) {
+    const bar = new cliProgress.SingleBar(
+      { format: `${label} [{bar}] {percentage}% | {value}/{total} cases | {duration_formatted}`, stream: process.stderr, hideCursor: true },
+      cliProgress.Presets.shades_classic,
+    );
+    let started = false;
+    return {
+      update(done, total) {
+        if (!started) {
+          bar.start(total, 0);
+          started = true;
+        }
+        bar.update(done);
+      },
+      stop() {
+        if (started) bar.stop();
+      },
+    };
+  }
+  let nextTenth = 1;
+  const start = Date.now();
+  return {
+    update(done, total) {
+      if (done * 10 >= nextTenth * total) {
+        const seconds = ((Date.now() - start) / 1000).toFixed(1);
+        process.stderr.write(`${label}: ${done}/${total} cases (${nextTenth * 10}%) after ${seconds} s\n`);
+        nextTenth += 1;
+      }
+    },
+    stop() {},
+  };
+}

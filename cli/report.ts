@@ -1,0 +1,38 @@
+/**
+ * The run summary a person reads at the end of `vmx-conformance run`: steps, cases, outcomes
+ * seen, SDM decision points covered, and what was left uncompared.
+ */
+import pc from 'picocolors';
+import { RULES } from '../model/index.ts';
+import type { SuiteStats } from '../properties/suite.ts';
+
+const n = (value: number): string => value.toLocaleString('en-US');
+
+/** Decision points of the model that no step of the run reached. */
+export function rulesMissed(stats: SuiteStats): string[] {
+  return RULES.map((r) => r.id).filter((id) => stats.rulesHit[id] === undefined);
+}
+
+/** Multi-line summary of a run's statistics. */
+export function renderSummary(stats: SuiteStats): string {
+  const lines: string[] = [];
+  const meta = Object.entries(stats.metamorphic)
+    .map(([name, runs]) => `${name} ${n(runs)}`)
+    .join(', ');
+  lines.push(`  differential: ${n(stats.cases)} cases, ${n(stats.steps)} steps compared against the model`);
+  if (meta !== '') lines.push(`  metamorphic:  ${meta} runs`);
+  const outcomes = Object.entries(stats.outcomes)
+    .sort((a, b) => b[1] - a[1])
+    .map(([label, count]) => `${label} ${n(count)}`);
+  lines.push(`  outcomes seen: ${outcomes.join(', ')}`);
+  lines.push(
+    `  case endings: ${n(stats.endings.completed)} compared to the end, ` +
+      `${n(stats.endings.undefined)} stopped where the SDM says undefined, ` +
+      `${n(stats.endings['not-modelled'])} stopped at behaviour not modelled yet (VM entry past the basic checks, ...)`,
+  );
+  const hit = stats.rulesTotal - rulesMissed(stats).length;
+  lines.push(`  SDM decision points covered: ${hit} of ${stats.rulesTotal}`);
+  const missed = rulesMissed(stats);
+  if (missed.length > 0) lines.push(pc.dim(`    not reached: ${missed.join(', ')}`));
+  return lines.join('\n');
+}

@@ -1,0 +1,107 @@
+/**
+ * Per-profile lookup tables for VMREAD and VMWRITE, built once and shared by every machine made
+ * for the same profile.
+ *
+ * Trick: deciding "does this encoding name a supported field, of which width, is it read-only,
+ * where is it stored" from spec/fields.ts means a search of about 200 entries plus a look at the
+ * capability MSRs on every access. Here it is one Int16Array load indexed by encoding bits 14:0
+ * (bits 31:15 are reserved, so any encoding outside 0..7FFFH is unsupported without a look-up).
+ * Each entry packs `(slot << 3) | (readOnly << 2) | access`, or -1 for "no such field on this
+ * processor" (unknown encoding, reserved bit 12, a field whose enabling control the profile
+ * lacks, or the high half of a field that is not 64 bits wide).
+ *
+ * A slot is one field's place in the VMCS cache: two int32 words (bits 31:0, bits 63:32) per
+ * field whatever its width, so that every access is two fixed-offset array operations. The full
+ * and high encodings of a 64-bit field share a slot.
+ *
+ * The table also fixes impl/'s in-memory VMCS layout (implementation-specific per the SDM,
+ * Vol. 3C December 2023 §25.2 "Format of the VMCS Region"): word 0 revision identifier and
+ * shadow-VMCS indicator, word 1 VMX-abort indicator, word 2 launch state, word 3 reserved, then
+ * every supported field in spec/fields.ts order, one word for 16- and 32-bit fields and two
+ * (low word first) for 64-bit and natural-width fields.
+ */
+import { FIELD, VMCS_FIELDS } from '../spec/fields.ts';
+import type { Profile } from '../spec/profile.ts';
+
+/** Access kinds in bits 1:0 of a table entry. */
+export const ACCESS_16 = 0;
+export const ACCESS_32 = 1;
+/** A 64-bit or natural-width field accessed in full (natural width is 64 bits on Intel 64). */
+export const ACCESS_64 = 2;
+/** The high access type of a 64-bit field: bits 63:32 as a 32-bit field. */
+export const ACCESS_HIGH = 3;
+/** Bit 2 of a table entry: a VM-exit information field (read-only unless IA32_VMX_MISC[29]). */
+export const READ_ONLY = 4;
+
+/** Word offsets of the region header in impl/'s VMCS layout. */
+export const REGION_REVISION_WORD = 0;
+export const REGION_ABORT_WORD = 1;
+export const REGION_LAUNCH_WORD = 2;
+const REGION_HEADER_WORDS = 4;
+
+/** Value of the launch-state word meaning "launched"; every other value reads as "clear". */
+export const LAUNCH_STATE_LAUNCHED = 1;
+
+/** Lookup tables of one profile. */
+export interface FieldTable {
+  /** Encoding bits 14:0 -> packed entry, -1 when unsupported. */
+  readonly entry: Int16Array;
+  /** Number of slots (supported fields, counting a 64-bit field once). */
+  readonly slots: number;
+  /** Word offset of each slot's value in the VMCS region. */
+  readonly regionWord: Int16Array;
+  /** 1 when the slot occupies two words in the region (64-bit and natural-width fields). */
+  readonly regionWide: Uint8Array;
+  /** Slot of the VM-instruction error field, which VMfailValid writes. */
+  readonly errorSlot: number;
+}
+
+const cache = new WeakMap<Profile, FieldTable>();
+
+/** The tables for `profile`, built on first use. Throws when impl/'s layout cannot fit the region. */
+export function fieldTableFor(profile: Profile): FieldTable {
+  let table = cache.get(profile);
+  if (table === undefined) {
+    table = buildFieldTable(profile);
+    cache.set(profile, table);
+  }
+  return table;
+}
+
+function buildFieldTable(profile: Profile): FieldTable {
+  const entry = new Int16Array(0x8000).fill(-1);
+  const regionWord: number[] = [];
+  const regionWide: number[] = [];
+  let word = REGION_HEADER_WORDS;
+  for (const field of VMCS_FIELDS) {
+    if (!profile.fieldExists(field.encoding)) continue;
+    const slot = regionWord.length;
+    const wide = field.width === 64 || field.width === 'natural';
+    const readOnly = field.type === 'exit-information' ? READ_ONLY : 0;
+    const access = field.width === 16 ? ACCESS_16 : field.width === 32 ? ACCESS_32 : ACCESS_64;
+    entry[field.encoding & 0x7fff] = (slot << 3) | readOnly | access;
+    if (field.width === 64 && profile.fieldExists(field.encoding + 1)) {
+      entry[(field.encoding + 1) & 0x7fff] = (slot << 3) | readOnly | ACCESS_HIGH;
+    }
+    regionWord.push(word);
+    regionWide.push(wide ? 1 : 0);
+    word += wide ? 2 : 1;
+  }
+  if (word * 4 > profile.regionSize) {
+    throw new Error(
+      `impl/ stores ${regionWord.length} fields in ${word * 4} bytes of the VMCS region, ` +
+        `but profile ${profile.name} reports a region size of ${profile.regionSize} bytes (IA32_VMX_BASIC[44:32])`,
+    );
+  }
+  const error = entry[FIELD.VM_INSTRUCTION_ERROR] as number;
+  if (error < 0) {
+    throw new Error(`profile ${profile.name} lacks the VM-instruction error field, which every VMX processor has`);
+  }
+  return {
+    entry,
+    slots: regionWord.length,
+    regionWord: Int16Array.from(regionWord),
+    regionWide: Uint8Array.from(regionWide),
+    errorSlot: error >> 3,
+  };
+}

@@ -1,0 +1,59 @@
+/**
+ * Hexadecimal strings of the engine contract, read into and written from two 32-bit halves.
+ *
+ * Trick: spec/hex.ts goes through BigInt, which allocates and is an order of magnitude slower
+ * than a character loop. Every 64-bit value in impl/ travels as (lo, hi) int32 pairs instead, so
+ * parsing "0x..." is one pass over the characters with a 128-entry digit table, and nothing is
+ * allocated: the halves land in a caller-provided Int32Array.
+ *
+ * Accepted spelling is exactly spec/hex.ts's `isHex`: `0x` or `0X`, then 1..16 digits of either
+ * case. Anything else is a caller bug and throws.
+ */
+
+/** Digit value of each ASCII code, -1 for a non-digit. */
+const DIGIT = new Int8Array(128).fill(-1);
+for (let i = 0; i < 10; i++) DIGIT[48 + i] = i;
+for (let i = 0; i < 6; i++) {
+  DIGIT[65 + i] = 10 + i;
+  DIGIT[97 + i] = 10 + i;
+}
+
+/**
+ * Parses a 64-bit hexadecimal string into `out[at]` (bits 31:0) and `out[at + 1]` (bits 63:32),
+ * both as int32 bit patterns. Throws a `RangeError` naming `what` for malformed input.
+ */
+export function parseHexInto(text: unknown, out: Int32Array, at: number, what: string): void {
+  if (typeof text !== 'string') throw badHex(text, what);
+  const n = text.length;
+  if (n < 3 || n > 18 || text.charCodeAt(0) !== 48 || (text.charCodeAt(1) | 0x20) !== 120) {
+    throw badHex(text, what);
+  }
+  // Digits at [2, split) go to the high half, the last eight (or fewer) to the low half.
+  const split = n - 8;
+  let lo = 0;
+  let hi = 0;
+  for (let i = 2; i < n; i++) {
+    const code = text.charCodeAt(i);
+    const digit = code < 128 ? (DIGIT[code] as number) : -1;
+    if (digit < 0) throw badHex(text, what);
+    if (i < split) hi = (hi << 4) | digit;
+    else lo = (lo << 4) | digit;
+  }
+  out[at] = lo;
+  out[at + 1] = hi;
+}
+
+function badHex(text: unknown, what: string): RangeError {
+  return new RangeError(`${what}: not a 64-bit hexadecimal value: ${JSON.stringify(text)}`);
+}
+
+/** Canonical spelling (lowercase, no leading zeros) of the 64-bit value hi:lo. */
+export function hexOf(lo: number, hi: number): string {
+  if (hi === 0) return '0x' + (lo >>> 0).toString(16);
+  return '0x' + (hi >>> 0).toString(16) + (lo >>> 0).toString(16).padStart(8, '0');
+}
+
+/** Splits a non-negative bigint below 2^64 into int32 halves (set-up time only, never on a hot path). */
+export function halvesOf(value: bigint): [number, number] {
+  return [Number(BigInt.asIntN(32, value)), Number(BigInt.asIntN(32, value >> 32n))];
+}

@@ -1,0 +1,37 @@
+/**
+ * Status codes of the fast API: one small integer per step instead of an observation object, so
+ * that the hot path allocates nothing.
+ *
+ * - `0`: VMsucceed (VMX instructions) or completed (processor-state operations);
+ * - a positive `n`: VMfailValid(n), with `n` written to the current VMCS's VM-instruction error field;
+ * - a negative code: one of the other outcomes below.
+ */
+
+/** VMsucceed, or a processor-state operation that completed. */
+export const STATUS_SUCCEED = 0;
+/** VMfailInvalid: CF = 1, no current VMCS to take an error number. */
+export const STATUS_FAIL_INVALID = -1;
+/** #UD. */
+export const STATUS_UD = -2;
+/** #GP(0). */
+export const STATUS_GP = -3;
+/** VMLAUNCH/VMRESUME passed the basic checks; VM entry itself is not implemented yet. */
+export const STATUS_ENTRY_UNIMPLEMENTED = -4;
+
+/** Human-readable name of a status code (tests and debugging). */
+export function describeStatus(status: number): string {
+  switch (status) {
+    case STATUS_SUCCEED:
+      return 'VMsucceed';
+    case STATUS_FAIL_INVALID:
+      return 'VMfailInvalid';
+    case STATUS_UD:
+      return '#UD';
+    case STATUS_GP:
+      return '#GP(0)';
+    case STATUS_ENTRY_UNIMPLEMENTED:
+      return 'VM entry not implemented';
+    default:
+      return status > 0 ? `VMfailValid(${status})` : `unknown status ${status}`;
+  }
+}

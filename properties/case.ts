@@ -1,0 +1,83 @@
+/**
+ * Conformance case files: a replayable JSON record of one operation sequence, the profile and
+ * processor count it ran with, and where it came from. `vmx-conformance replay` reads them;
+ * every divergence the suite finds is written as one, and regressions/ keeps them.
+ */
+import { z } from 'zod';
+import type { Operation } from '../spec/operations.ts';
+import type { ProfileData } from '../spec/profile-data.ts';
+import { describeIssues, operationSchema } from '../spec/schemas.ts';
+
+/** Identifies the file format; bumped when the format changes incompatibly. */
+export const CASE_FORMAT = 'vmx-conformance-case/1';
+
+/** A replayable conformance case. */
+export interface ConformanceCase {
+  format: typeof CASE_FORMAT;
+  /** A named profile (`"skylake"`) or the profile data itself. */
+  profile: string | ProfileData;
+  logicalProcessors: number;
+  operations: Operation[];
+  /** Where the case came from: engine name, seed and fast-check path, a note. */
+  origin?: {
+    engine?: string;
+    seed?: number;
+    path?: string;
+    note?: string;
+  };
+}
+
+const caseSchema = z
+  .object({
+    format: z.literal(CASE_FORMAT),
+    profile: z.union([z.string().min(1), z.record(z.string(), z.unknown())]),
+    logicalProcessors: z.number().int().min(1).max(256),
+    operations: z.array(operationSchema),
+    origin: z
+      .object({
+        engine: z.string().optional(),
+        seed: z.number().int().optional(),
+        path: z.string().optional(),
+        note: z.string().optional(),
+      })
+      .optional(),
+  })
+  .strict();
+
+/** Thrown for a case file that cannot be read; the message says what is wrong and where. */
+export class CaseFileError extends Error {
+  override readonly name = 'CaseFileError';
+}
+
+/**
+ * Parses the text of a case file. Throws {@link CaseFileError} listing every problem (JSON syntax,
+ * missing or malformed fields, operations a processor count does not allow).
+ */
+export function parseCase(text: string, source = 'case file'): ConformanceCase {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new CaseFileError(`${source}: not valid JSON (${(error as Error).message})`);
+  }
+  const parsed = caseSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new CaseFileError(`${source}: not a ${CASE_FORMAT} case:\n  ${describeIssues(parsed.error).join('\n  ')}`);
+  }
+  const value = parsed.data;
+  const badCpu = value.operations.findIndex((op) => op.cpu >= value.logicalProcessors);
+  if (badCpu >= 0) {
+    throw new CaseFileError(
+      `${source}: operations.${badCpu}.cpu is ${value.operations[badCpu]?.cpu} but the case has only ${value.logicalProcessors} logical processor(s)`,
+    );
+  }
+  return value as ConformanceCase;
+}
+
+/** The text of a case file: pretty JSON with one operation per line, for diffs and reading. */
+export function serializeCase(testCase: ConformanceCase): string {
+  const { operations, ...rest } = testCase;
+  const head = JSON.stringify(rest, null, 2).replace(/\n}$/, '');
+  const body = operations.map((op) => `    ${JSON.stringify(op)}`).join(',\n');
+  return `${head},\n  "operations": [\n${body}\n  ]\n}\n`;
+}

@@ -1,0 +1,139 @@
+/**
+ * Random operation sequences that reach deep VMX states: mostly well-formed VMXON / VMCLEAR /
+ * VMPTRLD / VMWRITE / VMREAD flows over a small pool of regions, with targeted faults mixed in
+ * (bad pointers and revision identifiers, VMXON pointer reused as a VMCS, unsupported, high-half
+ * and read-only encodings, CPL 3, compatibility and virtual-8086 mode, CR4.VMXE clear, feature
+ * control, MOV-SS blocking, the second logical processor).
+ *
+ * A sequence is an optional canonical set-up (any ordered subset of "lay out regions, VMXON,
+ * VMCLEAR, VMPTRLD", which shrinking can thin out step by step) followed by random steps.
+ */
+import fc from 'fast-check';
+import { toHex, type Hex } from '../../spec/hex.ts';
+import { initialProcessorState } from '../../spec/initial-state.ts';
+import type { Operation, SettableState } from '../../spec/operations.ts';
+import type { Profile } from '../../spec/profile.ts';
+import { fieldEncoding, pointer, regionAddress, REGION_POOL, revisionDword, value64 } from './values.ts';
+
+/** Shape of generated sequences. */
+export interface SequenceOptions {
+  /** Logical processors the case runs with (operations use cpu 0 .. n-1). */
+  logicalProcessors: number;
+  /** Most random steps after the set-up. */
+  maxSteps: number;
+}
+
+const CR4_VMXE = 1n << 13n;
+
+/** The canonical set-up on cpu 0: VMXON region first, then a VMCS cleared and loaded. */
+function canonicalSetup(profile: Profile, vmxon: bigint, vmcs: bigint): Operation[] {
+  const rev = toHex(BigInt(profile.revisionId));
+  return [
+    { kind: 'write-memory', cpu: 0, address: toHex(vmxon), value: rev },
+    { kind: 'write-memory', cpu: 0, address: toHex(vmcs), value: rev },
+    { kind: 'vmxon', cpu: 0, pointer: toHex(vmxon) },
+    { kind: 'vmclear', cpu: 0, pointer: toHex(vmcs) },
+    { kind: 'vmptrld', cpu: 0, pointer: toHex(vmcs) },
+  ];
+}
+
+function setupArbitrary(profile: Profile): fc.Arbitrary<Operation[]> {
+  const pair = fc
+    .tuple(regionAddress(), regionAddress())
+    .filter(([a, b]) => a !== b)
+    .chain(([a, b]) => fc.subarray(canonicalSetup(profile, a, b)));
+  return fc.oneof({ arbitrary: pair, weight: 4 }, { arbitrary: fc.constant<Operation[]>([]), weight: 1 });
+}
+
+function cpuArbitrary(count: number): fc.Arbitrary<number> {
+  if (count <= 1) return fc.constant(0);
+  return fc.oneof({ arbitrary: fc.constant(0), weight: 4 }, { arbitrary: fc.integer({ min: 1, max: count - 1 }), weight: 1 });
+}
+
+const form = fc.oneof(
+  { arbitrary: fc.constant(undefined), weight: 12 },
+  { arbitrary: fc.constant('register' as const), weight: 1 },
+);
+
+function withForm<T extends Operation>(op: T, f: 'memory' | 'register' | undefined): T {
+  return f === undefined ? op : { ...op, form: f };
+}
+
+function controlRegisterValue(initial: bigint): fc.Arbitrary<Hex> {
+  return fc
+    .oneof(
+      fc.constant(initial),
+      fc.constant(initial & ~CR4_VMXE),
+      fc.integer({ min: 0, max: 31 }).map((bit) => initial ^ (1n << BigInt(bit))),
+      fc.bigInt({ min: 0n, max: 0xffff_ffffn }),
+    )
+    .map(toHex);
+}
+
+const SETTABLE: readonly SettableState[] = ['efer.lma', 'cs.l', 'cpl', 'rflags.vm', 'mov-ss-blocking'];
+
+/** Non-zero values move away from the initial state; zero (or initial) values move back. */
+function setState(cpu: number): fc.Arbitrary<Operation> {
+  return fc.constantFrom(...SETTABLE).chain((what) => {
+    const values = what === 'cpl' ? fc.constantFrom(0, 3, 1) : fc.constantFrom(0, 1);
+    return values.map((value): Operation => ({ kind: 'set', cpu, what, value }));
+  });
+}
+
+/** One random step of a sequence. */
+export function operationArbitrary(profile: Profile, logicalProcessors: number): fc.Arbitrary<Operation> {
+  return cpuArbitrary(logicalProcessors).chain((cpu): fc.Arbitrary<Operation> => {
+    const ptr = pointer(profile);
+    const regionWrite = fc
+      .tuple(regionAddress(), revisionDword(profile))
+      .map(([a, value]): Operation => ({ kind: 'write-memory', cpu, address: toHex(a), value }));
+    const dataWrite = fc
+      .tuple(regionAddress(), fc.integer({ min: 1, max: 1023 }), fc.bigInt({ min: 0n, max: 0xffff_ffffn }))
+      .map(([a, word, v]): Operation => ({ kind: 'write-memory', cpu, address: toHex(a + BigInt(word * 4)), value: toHex(v) }));
+    const descriptor = fc.tuple(value64(), value64());
+    const invType = fc.oneof(fc.integer({ min: 0, max: 4 }).map((t) => toHex(BigInt(t))), value64());
+    return fc.oneof(
+      { arbitrary: regionWrite, weight: 10 },
+      { arbitrary: dataWrite, weight: 1 },
+      { arbitrary: fc.tuple(ptr, form).map(([p, f]) => withForm({ kind: 'vmxon', cpu, pointer: p }, f)), weight: 6 },
+      { arbitrary: fc.tuple(ptr, form).map(([p, f]) => withForm({ kind: 'vmclear', cpu, pointer: p }, f)), weight: 7 },
+      { arbitrary: fc.tuple(ptr, form).map(([p, f]) => withForm({ kind: 'vmptrld', cpu, pointer: p }, f)), weight: 9 },
+      { arbitrary: form.map((f) => withForm({ kind: 'vmptrst', cpu }, f)), weight: 2 },
+      {
+        arbitrary: fc.tuple(fieldEncoding(profile), value64()).map(([encoding, value]): Operation => ({ kind: 'vmwrite', cpu, encoding, value })),
+        weight: 14,
+      },
+      { arbitrary: fieldEncoding(profile).map((encoding): Operation => ({ kind: 'vmread', cpu, encoding })), weight: 14 },
+      { arbitrary: fc.constant<Operation>({ kind: 'vmlaunch', cpu }), weight: 1 },
+      { arbitrary: fc.constant<Operation>({ kind: 'vmresume', cpu }), weight: 1 },
+      { arbitrary: fc.tuple(invType, descriptor).map(([type, d]): Operation => ({ kind: 'invept', cpu, type, descriptor: d })), weight: 2 },
+      { arbitrary: fc.tuple(invType, descriptor).map(([type, d]): Operation => ({ kind: 'invvpid', cpu, type, descriptor: d })), weight: 2 },
+      { arbitrary: fc.constant<Operation>({ kind: 'vmcall', cpu }), weight: 1 },
+      {
+        arbitrary: fc
+          .tuple(fc.integer({ min: 0, max: 70 }), fc.integer({ min: 0, max: 600 }))
+          .map(([eax, ecx]): Operation => ({ kind: 'vmfunc', cpu, eax: toHex(BigInt(eax)), ecx: toHex(BigInt(ecx)) })),
+        weight: 1,
+      },
+      { arbitrary: fc.constant<Operation>({ kind: 'vmxoff', cpu }), weight: 2 },
+      { arbitrary: setState(cpu), weight: 3 },
+      { arbitrary: controlRegisterValue(initialProcessorState.cr0).map((value): Operation => ({ kind: 'mov-cr0', cpu, value })), weight: 1 },
+      { arbitrary: controlRegisterValue(initialProcessorState.cr4).map((value): Operation => ({ kind: 'mov-cr4', cpu, value })), weight: 1 },
+      {
+        arbitrary: fc.constantFrom(0n, 1n, 4n, 5n, 7n).map((v): Operation => ({ kind: 'write-feature-control', cpu, value: toHex(v) })),
+        weight: 1,
+      },
+    );
+  });
+}
+
+/** Random operation sequences for a profile: optional canonical set-up, then random steps. */
+export function operationSequence(profile: Profile, options: SequenceOptions): fc.Arbitrary<Operation[]> {
+  return fc
+    .tuple(setupArbitrary(profile), fc.array(operationArbitrary(profile, options.logicalProcessors), { maxLength: options.maxSteps }))
+    .map(([setup, body]) => [...setup, ...body])
+    .filter((ops) => ops.length > 0);
+}
+
+/** The region pool, re-exported for properties that lay out regions themselves. */
+export { REGION_POOL };

@@ -1,0 +1,212 @@
+/**
+ * The conformance suite: the differential property (engine against the model, step by step,
+ * over random operation sequences) and the metamorphic properties, run with one seed. On the
+ * first failure fast-check shrinks the case to a minimal one, which is returned ready to save.
+ */
+import fc from 'fast-check';
+import { RULES } from '../model/index.ts';
+import type { EngineConfig, EngineFactory } from '../spec/engine.ts';
+import type { Operation } from '../spec/operations.ts';
+import type { Profile } from '../spec/profile.ts';
+import { CASE_FORMAT, type ConformanceCase } from './case.ts';
+import { runDifferential, type CaseOutcome } from './differential.ts';
+import { operationSequence } from './generators/operations.ts';
+import {
+  clearKeepsValuesProperty,
+  roundTripProperty,
+  setupPossible,
+  snapshotRestoreProperty,
+  type MetamorphicProperty,
+} from './metamorphic.ts';
+
+/** What to run. */
+export interface SuiteOptions {
+  factory: EngineFactory;
+  /** Name of the engine, for reports and saved cases. */
+  engineName: string;
+  profile: Profile;
+  /** How the profile is named in saved cases: a profile name, or the data itself. */
+  profileRef: string | Profile['data'];
+  seed: number;
+  /** Random sequences for the differential property. */
+  runs: number;
+  /** Most random steps per sequence (after the optional set-up). */
+  maxSteps: number;
+  logicalProcessors: number;
+  /** Runs of each metamorphic property; defaults to a tenth of `runs`. */
+  metamorphicRuns?: number;
+  /** Called after each case of the initial (not shrinking) phase. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Counts gathered over the cases run before any failure. */
+export interface SuiteStats {
+  cases: number;
+  steps: number;
+  /** Engine observations by outcome, e.g. `VMfailValid(12)`, `#UD`. */
+  outcomes: Record<string, number>;
+  /** How compared cases ended. */
+  endings: { completed: number; undefined: number; 'not-modelled': number };
+  /** Hits per decision point (rule id) of the model. */
+  rulesHit: Record<string, number>;
+  /** Total number of decision points in the model. */
+  rulesTotal: number;
+  /** Runs per metamorphic property. */
+  metamorphic: Record<string, number>;
+}
+
+/** The first failure found, shrunk. */
+export interface SuiteFailure {
+  /** `differential` or the name of a metamorphic property. */
+  property: string;
+  /** The shrunk case, ready to save and replay. */
+  testCase: ConformanceCase;
+  /** The differential comparison of the shrunk case (also run for metamorphic failures). */
+  outcome: CaseOutcome;
+  /** What went wrong, in one paragraph. */
+  message: string;
+  /** Steps in the case as first found, before shrinking. */
+  originalLength: number;
+  shrinks: number;
+}
+
+/** What a suite run found. */
+export interface SuiteResult {
+  stats: SuiteStats;
+  failure?: SuiteFailure;
+}
+
+function outcomeLabel(kind: string, detail?: string | number): string {
+  return detail === undefined ? kind : `${kind}(${detail})`;
+}
+
+/** Runs the suite; never throws for an engine's misbehaviour (that is a failure in the result). */
+export function runSuite(options: SuiteOptions): SuiteResult {
+  const config: EngineConfig = { profile: options.profile.data, logicalProcessors: options.logicalProcessors };
+  const metamorphicRuns = options.metamorphicRuns ?? Math.max(1, Math.floor(options.runs / 10));
+  const stats: SuiteStats = {
+    cases: 0,
+    steps: 0,
+    outcomes: {},
+    endings: { completed: 0, undefined: 0, 'not-modelled': 0 },
+    rulesHit: {},
+    rulesTotal: RULES.length,
+    metamorphic: {},
+  };
+  const properties: MetamorphicProperty[] = setupPossible(options.profile)
+    ? [
+        roundTripProperty(options.factory, config, options.profile),
+        clearKeepsValuesProperty(options.factory, config, options.profile),
+        snapshotRestoreProperty(options.factory, config, options.profile),
+      ]
+    : [snapshotRestoreProperty(options.factory, config, options.profile)];
+  const total = options.runs + metamorphicRuns * properties.length;
+  let done = 0;
+  const progress = (): void => {
+    done += 1;
+    options.onProgress?.(done, total);
+  };
+
+  const makeCase = (operations: Operation[], note: string, path?: string): ConformanceCase => ({
+    format: CASE_FORMAT,
+    profile: options.profileRef,
+    logicalProcessors: options.logicalProcessors,
+    operations,
+    origin: { engine: options.engineName, seed: options.seed, ...(path === undefined ? {} : { path }), note },
+  });
+
+  // --- the differential property
+  let failed = false;
+  let firstLength = 0;
+  const sequences = operationSequence(options.profile, { logicalProcessors: options.logicalProcessors, maxSteps: options.maxSteps });
+  const differential = fc.property(sequences, (operations) => {
+    const outcome = runDifferential(options.factory(config), options.profile, options.logicalProcessors, operations);
+    if (!failed) record(stats, outcome, outcomeLabel);
+    if (outcome.kind === 'divergent') {
+      if (!failed) firstLength = operations.length;
+      failed = true;
+      return false;
+    }
+    if (!failed) progress();
+    return true;
+  });
+  const details = fc.check(differential, { seed: options.seed, numRuns: options.runs });
+  if (details.failed && details.counterexample !== null) {
+    const operations = details.counterexample[0];
+    const outcome = runDifferential(options.factory(config), options.profile, options.logicalProcessors, operations);
+    const note = outcome.kind === 'divergent' ? `diverges at step ${outcome.divergence.index}` : 'failed';
+    return {
+      stats,
+      failure: {
+        property: 'differential',
+        testCase: makeCase(operations, note, details.counterexamplePath ?? undefined),
+        outcome,
+        message: details.errorInstance instanceof Error ? details.errorInstance.message : 'the engine left what the SDM allows',
+        originalLength: firstLength,
+        shrinks: details.numShrinks,
+      },
+    };
+  }
+
+  // --- metamorphic properties
+  for (const [i, meta] of properties.entries()) {
+    let metaFailed = false;
+    let metaLength = 0;
+    const wrapped = fc.property(meta.arbitrary, (ops) => {
+      try {
+        meta.check(ops);
+      } catch (error) {
+        if (!metaFailed) metaLength = ops.length;
+        metaFailed = true;
+        throw error;
+      }
+      if (!metaFailed) {
+        stats.metamorphic[meta.name] = (stats.metamorphic[meta.name] ?? 0) + 1;
+        progress();
+      }
+    });
+    const metaDetails = fc.check(wrapped, { seed: options.seed + i + 1, numRuns: metamorphicRuns });
+    if (metaDetails.failed && metaDetails.counterexample !== null) {
+      const operations = metaDetails.counterexample[0];
+      const outcome = runDifferential(options.factory(config), options.profile, options.logicalProcessors, operations);
+      const message = metaDetails.errorInstance instanceof Error ? metaDetails.errorInstance.message : 'relation broken';
+      return {
+        stats,
+        failure: {
+          property: meta.name,
+          testCase: makeCase(operations, `${meta.name}: ${message}`, metaDetails.counterexamplePath ?? undefined),
+          outcome,
+          message,
+          originalLength: metaLength,
+          shrinks: metaDetails.numShrinks,
+        },
+      };
+    }
+  }
+  return { stats };
+}
+
+function record(stats: SuiteStats, outcome: CaseOutcome, label: typeof outcomeLabel): void {
+  stats.cases += 1;
+  for (const step of outcome.steps) {
+    stats.steps += 1;
+    const obs = step.observation;
+    if (obs !== undefined) {
+      const key =
+        obs.kind === 'fault'
+          ? obs.vector === 'GP' ? '#GP(0)' : '#UD'
+          : obs.kind === 'vmfail-valid'
+            ? label('VMfailValid', obs.error)
+            : obs.kind === 'vmexit'
+              ? label('VM exit', obs.reason)
+              : { vmsucceed: 'VMsucceed', 'vmfail-invalid': 'VMfailInvalid', ok: 'ok', unimplemented: 'unimplemented' }[obs.kind];
+      stats.outcomes[key] = (stats.outcomes[key] ?? 0) + 1;
+    }
+    if (step.matched !== undefined) {
+      stats.rulesHit[step.matched.rule.id] = (stats.rulesHit[step.matched.rule.id] ?? 0) + 1;
+    } else if (step.verdict.kind !== 'defined') {
+      stats.rulesHit[step.verdict.rule.id] = (stats.rulesHit[step.verdict.rule.id] ?? 0) + 1;
+    }
+  }
+  if (outcome.kind === 'conformant') stats.endings[outcome.ended] += 1;
+}
