@@ -1,24 +1,25 @@
 /**
- * Per-profile lookup tables for VMREAD and VMWRITE, built once and shared by every machine made
- * for the same profile.
+ * Per-profile lookup table for VMREAD and VMWRITE, and impl/'s layout of a VMCS region; built
+ * once and shared by every machine made for the same profile.
  *
- * Trick: deciding "does this encoding name a supported field, of which width, is it read-only,
- * where is it stored" from spec/fields.ts means a search of about 200 entries plus a look at the
- * capability MSRs on every access. Here it is one Int16Array load indexed by encoding bits 14:0
- * (bits 31:15 are reserved, so any encoding outside 0..7FFFH is unsupported without a look-up).
- * Each entry packs `(slot << 3) | (readOnly << 2) | access`, or -1 for "no such field on this
- * processor" (unknown encoding, reserved bit 12, a field whose enabling control the profile
- * lacks, or the high half of a field that is not 64 bits wide).
+ * Trick 1: deciding "does this encoding name a supported field, of which width, is it
+ * read-only, where is it stored" from spec/fields.ts means a search of about 200 entries plus a
+ * look at the capability MSRs on every access. Here it is one Int16Array load indexed by
+ * encoding bits 14:0 (bits 31:15 are reserved, so any encoding outside 0..7FFFH is unsupported
+ * without a look-up). Each entry packs `(word << 3) | (readOnly << 2) | access`, or -1 for "no
+ * such field on this processor" (unknown encoding, reserved bit 12, a field whose enabling
+ * control the profile lacks, or the high half of a field that is not 64 bits wide).
  *
- * A slot is one field's place in the VMCS cache: two int32 words (bits 31:0, bits 63:32) per
- * field whatever its width, so that every access is two fixed-offset array operations. The full
- * and high encodings of a 64-bit field share a slot.
+ * Trick 2: `word` is the field's word offset in the VMCS region, and the VMCS cache holds each
+ * active VMCS as an exact image of its region. Loading a VMCS (VMPTRLD) and writing it back
+ * (VMCLEAR, VMXOFF) are then single typed-array copies instead of a loop over fields.
  *
- * The table also fixes impl/'s in-memory VMCS layout (implementation-specific per the SDM,
- * Vol. 3C December 2023 §25.2 "Format of the VMCS Region"): word 0 revision identifier and
- * shadow-VMCS indicator, word 1 VMX-abort indicator, word 2 launch state, word 3 reserved, then
- * every supported field in spec/fields.ts order, one word for 16- and 32-bit fields and two
- * (low word first) for 64-bit and natural-width fields.
+ * The layout (implementation-specific per SDM Vol. 3C, December 2023, §25.2 "Format of the VMCS
+ * Region"): word 0 revision identifier and shadow-VMCS indicator, word 1 VMX-abort indicator
+ * (both owned by software and never written back), word 2 launch state, word 3 reserved, then
+ * every field the profile supports in spec/fields.ts order: one word for 16- and 32-bit fields
+ * (a 16-bit field in the low half), two words (bits 31:0 first) for 64-bit and natural-width
+ * fields, whose full and high encodings share them.
  */
 import { FIELD, VMCS_FIELDS } from '../spec/fields.ts';
 import type { Profile } from '../spec/profile.ts';
@@ -37,28 +38,26 @@ export const READ_ONLY = 4;
 export const REGION_REVISION_WORD = 0;
 export const REGION_ABORT_WORD = 1;
 export const REGION_LAUNCH_WORD = 2;
+/** First word the processor owns (and writes back): the launch state. */
+export const REGION_FIRST_PROCESSOR_WORD = REGION_LAUNCH_WORD;
 const REGION_HEADER_WORDS = 4;
 
 /** Value of the launch-state word meaning "launched"; every other value reads as "clear". */
 export const LAUNCH_STATE_LAUNCHED = 1;
 
-/** Lookup tables of one profile. */
+/** Lookup table and region layout of one profile. */
 export interface FieldTable {
   /** Encoding bits 14:0 -> packed entry, -1 when unsupported. */
   readonly entry: Int16Array;
-  /** Number of slots (supported fields, counting a 64-bit field once). */
-  readonly slots: number;
-  /** Word offset of each slot's value in the VMCS region. */
-  readonly regionWord: Int16Array;
-  /** 1 when the slot occupies two words in the region (64-bit and natural-width fields). */
-  readonly regionWide: Uint8Array;
-  /** Slot of the VM-instruction error field, which VMfailValid writes. */
-  readonly errorSlot: number;
+  /** Words of the region the layout uses (header included). */
+  readonly regionWords: number;
+  /** Word offset of the VM-instruction error field, which VMfailValid writes. */
+  readonly errorWord: number;
 }
 
 const cache = new WeakMap<Profile, FieldTable>();
 
-/** The tables for `profile`, built on first use. Throws when impl/'s layout cannot fit the region. */
+/** The table for `profile`, built on first use. Throws when impl/'s layout cannot fit the region. */
 export function fieldTableFor(profile: Profile): FieldTable {
   let table = cache.get(profile);
   if (table === undefined) {
@@ -70,26 +69,23 @@ export function fieldTableFor(profile: Profile): FieldTable {
 
 function buildFieldTable(profile: Profile): FieldTable {
   const entry = new Int16Array(0x8000).fill(-1);
-  const regionWord: number[] = [];
-  const regionWide: number[] = [];
   let word = REGION_HEADER_WORDS;
+  let fields = 0;
   for (const field of VMCS_FIELDS) {
     if (!profile.fieldExists(field.encoding)) continue;
-    const slot = regionWord.length;
+    fields++;
     const wide = field.width === 64 || field.width === 'natural';
     const readOnly = field.type === 'exit-information' ? READ_ONLY : 0;
     const access = field.width === 16 ? ACCESS_16 : field.width === 32 ? ACCESS_32 : ACCESS_64;
-    entry[field.encoding & 0x7fff] = (slot << 3) | readOnly | access;
+    entry[field.encoding & 0x7fff] = (word << 3) | readOnly | access;
     if (field.width === 64 && profile.fieldExists(field.encoding + 1)) {
-      entry[(field.encoding + 1) & 0x7fff] = (slot << 3) | readOnly | ACCESS_HIGH;
+      entry[(field.encoding + 1) & 0x7fff] = (word << 3) | readOnly | ACCESS_HIGH;
     }
-    regionWord.push(word);
-    regionWide.push(wide ? 1 : 0);
     word += wide ? 2 : 1;
   }
   if (word * 4 > profile.regionSize) {
     throw new Error(
-      `impl/ stores ${regionWord.length} fields in ${word * 4} bytes of the VMCS region, ` +
+      `impl/ stores ${fields} fields in ${word * 4} bytes of the VMCS region, ` +
         `but profile ${profile.name} reports a region size of ${profile.regionSize} bytes (IA32_VMX_BASIC[44:32])`,
     );
   }
@@ -97,11 +93,5 @@ function buildFieldTable(profile: Profile): FieldTable {
   if (error < 0) {
     throw new Error(`profile ${profile.name} lacks the VM-instruction error field, which every VMX processor has`);
   }
-  return {
-    entry,
-    slots: regionWord.length,
-    regionWord: Int16Array.from(regionWord),
-    regionWide: Uint8Array.from(regionWide),
-    errorSlot: error >> 3,
-  };
+  return { entry, regionWords: word, errorWord: error >> 3 };
 }

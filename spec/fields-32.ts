@@ -1,10 +1,11 @@
 /**
- * The 32-bit VMCS fields.
+ * The 32-bit VMCS fields, one per line: name, encoding, width, type, and the conditions under
+ * which the field exists (any one suffices; none means every VMX processor has it).
  *
  * Source: SDM Vol. 3D, December 2023, Appendix B "Field Encoding in VMCS".
  */
-import { PIN_CONTROL, PRIMARY_CONTROL, SECONDARY_CONTROL } from './control-bits.ts';
 import { FIELD } from './field-names.ts';
+import { REQUIRES } from './field-requirements.ts';
 import type { VmcsField } from './fields.ts';
 
 /** Every 32-bit field, in Appendix B order. */
@@ -24,12 +25,12 @@ export const FIELDS_32_BIT: readonly VmcsField[] = [
   { name: 'VM-entry interruption-information field', encoding: FIELD.VM_ENTRY_INTERRUPTION_INFORMATION, width: 32, type: 'control', requires: [] },
   { name: 'VM-entry exception error code', encoding: FIELD.VM_ENTRY_EXCEPTION_ERROR_CODE, width: 32, type: 'control', requires: [] },
   { name: 'VM-entry instruction length', encoding: FIELD.VM_ENTRY_INSTRUCTION_LENGTH, width: 32, type: 'control', requires: [] },
-  { name: 'TPR threshold', encoding: FIELD.TPR_THRESHOLD, width: 32, type: 'control', requires: [{ controls: 'primary', bit: PRIMARY_CONTROL.USE_TPR_SHADOW }] },
-  { name: 'Secondary processor-based VM-execution controls', encoding: FIELD.SECONDARY_PROCESSOR_BASED_CONTROLS, width: 32, type: 'control', requires: [{ controls: 'primary', bit: PRIMARY_CONTROL.ACTIVATE_SECONDARY_CONTROLS }] },
-  { name: 'PLE_Gap', encoding: FIELD.PLE_GAP, width: 32, type: 'control', requires: [{ controls: 'secondary', bit: SECONDARY_CONTROL.PAUSE_LOOP_EXITING }] },
-  { name: 'PLE_Window', encoding: FIELD.PLE_WINDOW, width: 32, type: 'control', requires: [{ controls: 'secondary', bit: SECONDARY_CONTROL.PAUSE_LOOP_EXITING }] },
-  { name: 'Instruction-timeout control (notify window)', encoding: FIELD.INSTRUCTION_TIMEOUT_CONTROL, width: 32, type: 'control', requires: [{ controls: 'secondary', bit: SECONDARY_CONTROL.INSTRUCTION_TIMEOUT }] },
-  { name: 'Guest KeyID (SEAM)', encoding: FIELD.GUEST_KEYID, width: 32, type: 'control', requires: [{ unsupported: 'used only in SEAM VMX root operation (Intel TDX module); no profile here models SEAM' }] },
+  { name: 'TPR threshold', encoding: FIELD.TPR_THRESHOLD, width: 32, type: 'control', requires: [REQUIRES.PRIMARY_USE_TPR_SHADOW] },
+  { name: 'Secondary processor-based VM-execution controls', encoding: FIELD.SECONDARY_PROCESSOR_BASED_CONTROLS, width: 32, type: 'control', requires: [REQUIRES.PRIMARY_ACTIVATE_SECONDARY_CONTROLS] },
+  { name: 'PLE_Gap', encoding: FIELD.PLE_GAP, width: 32, type: 'control', requires: [REQUIRES.SECONDARY_PAUSE_LOOP_EXITING] },
+  { name: 'PLE_Window', encoding: FIELD.PLE_WINDOW, width: 32, type: 'control', requires: [REQUIRES.SECONDARY_PAUSE_LOOP_EXITING] },
+  { name: 'Instruction-timeout control (notify window)', encoding: FIELD.INSTRUCTION_TIMEOUT_CONTROL, width: 32, type: 'control', requires: [REQUIRES.SECONDARY_INSTRUCTION_TIMEOUT] },
+  { name: 'Guest KeyID (SEAM)', encoding: FIELD.GUEST_KEYID, width: 32, type: 'control', requires: [REQUIRES.SEAM] },
   // 32-bit exit-information fields
   { name: 'VM-instruction error', encoding: FIELD.VM_INSTRUCTION_ERROR, width: 32, type: 'exit-information', requires: [] },
   { name: 'Exit reason', encoding: FIELD.EXIT_REASON, width: 32, type: 'exit-information', requires: [] },
@@ -62,7 +63,7 @@ export const FIELDS_32_BIT: readonly VmcsField[] = [
   { name: 'Guest activity state', encoding: FIELD.GUEST_ACTIVITY_STATE, width: 32, type: 'guest', requires: [] },
   { name: 'Guest SMBASE', encoding: FIELD.GUEST_SMBASE, width: 32, type: 'guest', requires: [] },
   { name: 'Guest IA32_SYSENTER_CS', encoding: FIELD.GUEST_IA32_SYSENTER_CS, width: 32, type: 'guest', requires: [] },
-  { name: 'VMX-preemption timer value', encoding: FIELD.VMX_PREEMPTION_TIMER_VALUE, width: 32, type: 'guest', requires: [{ controls: 'pin', bit: PIN_CONTROL.ACTIVATE_VMX_PREEMPTION_TIMER }] },
+  { name: 'VMX-preemption timer value', encoding: FIELD.VMX_PREEMPTION_TIMER_VALUE, width: 32, type: 'guest', requires: [REQUIRES.PIN_ACTIVATE_VMX_PREEMPTION_TIMER] },
   // 32-bit host fields
   { name: 'Host IA32_SYSENTER_CS', encoding: FIELD.HOST_IA32_SYSENTER_CS, width: 32, type: 'host', requires: [] },
 ];

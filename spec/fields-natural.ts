@@ -1,10 +1,11 @@
 /**
- * The natural-width VMCS fields.
+ * The natural-width VMCS fields, one per line: name, encoding, width, type, and the conditions under
+ * which the field exists (any one suffices; none means every VMX processor has it).
  *
  * Source: SDM Vol. 3D, December 2023, Appendix B "Field Encoding in VMCS".
  */
-import { ENTRY_CONTROL, EXIT_CONTROL } from './control-bits.ts';
 import { FIELD } from './field-names.ts';
+import { REQUIRES } from './field-requirements.ts';
 import type { VmcsField } from './fields.ts';
 
 /** Every natural-width field, in Appendix B order. */
@@ -17,7 +18,8 @@ export const FIELDS_NATURAL_WIDTH: readonly VmcsField[] = [
   { name: 'CR3-target value 0', encoding: FIELD.CR3_TARGET_VALUE_0, width: 'natural', type: 'control', requires: [] },
   { name: 'CR3-target value 1', encoding: FIELD.CR3_TARGET_VALUE_1, width: 'natural', type: 'control', requires: [] },
   { name: 'CR3-target value 2', encoding: FIELD.CR3_TARGET_VALUE_2, width: 'natural', type: 'control', requires: [] },
-  { name: 'CR3-target value 3', encoding: FIELD.CR3_TARGET_VALUE_3, width: 'natural', type: 'control', requires: [] },
+  { name: 'CR3-target value 3', encoding: FIELD.CR3_TARGET_VALUE_3, width: 'natural', type: 'control', requires: [],
+    note: 'Appendix B: encodings of further CR3-target values, should a processor support more than 4, would follow consecutively; profiles here report at most 4' },
   // natural-width exit-information fields
   { name: 'Exit qualification', encoding: FIELD.EXIT_QUALIFICATION, width: 'natural', type: 'exit-information', requires: [] },
   { name: 'I/O RCX', encoding: FIELD.IO_RCX, width: 'natural', type: 'exit-information', requires: [] },
@@ -46,9 +48,9 @@ export const FIELDS_NATURAL_WIDTH: readonly VmcsField[] = [
   { name: 'Guest pending debug exceptions', encoding: FIELD.GUEST_PENDING_DEBUG_EXCEPTIONS, width: 'natural', type: 'guest', requires: [] },
   { name: 'Guest IA32_SYSENTER_ESP', encoding: FIELD.GUEST_IA32_SYSENTER_ESP, width: 'natural', type: 'guest', requires: [] },
   { name: 'Guest IA32_SYSENTER_EIP', encoding: FIELD.GUEST_IA32_SYSENTER_EIP, width: 'natural', type: 'guest', requires: [] },
-  { name: 'Guest IA32_S_CET', encoding: FIELD.GUEST_IA32_S_CET, width: 'natural', type: 'guest', requires: [{ controls: 'entry', bit: ENTRY_CONTROL.LOAD_CET_STATE }] },
-  { name: 'Guest SSP', encoding: FIELD.GUEST_SSP, width: 'natural', type: 'guest', requires: [{ controls: 'entry', bit: ENTRY_CONTROL.LOAD_CET_STATE }] },
-  { name: 'Guest IA32_INTERRUPT_SSP_TABLE_ADDR', encoding: FIELD.GUEST_IA32_INTERRUPT_SSP_TABLE_ADDR, width: 'natural', type: 'guest', requires: [{ controls: 'entry', bit: ENTRY_CONTROL.LOAD_CET_STATE }] },
+  { name: 'Guest IA32_S_CET', encoding: FIELD.GUEST_IA32_S_CET, width: 'natural', type: 'guest', requires: [REQUIRES.ENTRY_LOAD_CET_STATE] },
+  { name: 'Guest SSP', encoding: FIELD.GUEST_SSP, width: 'natural', type: 'guest', requires: [REQUIRES.ENTRY_LOAD_CET_STATE] },
+  { name: 'Guest IA32_INTERRUPT_SSP_TABLE_ADDR', encoding: FIELD.GUEST_IA32_INTERRUPT_SSP_TABLE_ADDR, width: 'natural', type: 'guest', requires: [REQUIRES.ENTRY_LOAD_CET_STATE] },
   // natural-width host fields
   { name: 'Host CR0', encoding: FIELD.HOST_CR0, width: 'natural', type: 'host', requires: [] },
   { name: 'Host CR3', encoding: FIELD.HOST_CR3, width: 'natural', type: 'host', requires: [] },
@@ -62,7 +64,7 @@ export const FIELDS_NATURAL_WIDTH: readonly VmcsField[] = [
   { name: 'Host IA32_SYSENTER_EIP', encoding: FIELD.HOST_IA32_SYSENTER_EIP, width: 'natural', type: 'host', requires: [] },
   { name: 'Host RSP', encoding: FIELD.HOST_RSP, width: 'natural', type: 'host', requires: [] },
   { name: 'Host RIP', encoding: FIELD.HOST_RIP, width: 'natural', type: 'host', requires: [] },
-  { name: 'Host IA32_S_CET', encoding: FIELD.HOST_IA32_S_CET, width: 'natural', type: 'host', requires: [{ controls: 'exit', bit: EXIT_CONTROL.LOAD_CET_STATE }] },
-  { name: 'Host SSP', encoding: FIELD.HOST_SSP, width: 'natural', type: 'host', requires: [{ controls: 'exit', bit: EXIT_CONTROL.LOAD_CET_STATE }] },
-  { name: 'Host IA32_INTERRUPT_SSP_TABLE_ADDR', encoding: FIELD.HOST_IA32_INTERRUPT_SSP_TABLE_ADDR, width: 'natural', type: 'host', requires: [{ controls: 'exit', bit: EXIT_CONTROL.LOAD_CET_STATE }] },
+  { name: 'Host IA32_S_CET', encoding: FIELD.HOST_IA32_S_CET, width: 'natural', type: 'host', requires: [REQUIRES.EXIT_LOAD_CET_STATE] },
+  { name: 'Host SSP', encoding: FIELD.HOST_SSP, width: 'natural', type: 'host', requires: [REQUIRES.EXIT_LOAD_CET_STATE] },
+  { name: 'Host IA32_INTERRUPT_SSP_TABLE_ADDR', encoding: FIELD.HOST_IA32_INTERRUPT_SSP_TABLE_ADDR, width: 'natural', type: 'host', requires: [REQUIRES.EXIT_LOAD_CET_STATE] },
 ];

@@ -5,7 +5,13 @@
  *
  * Sources: SDM Vol. 3D, December 2023, Appendix A "VMX Capability Reporting Facility".
  */
+import { allowedSettings, mayBeOne, usesTrueControls } from './allowed-settings.ts';
+import { VMX_BASIC, VMX_MISC } from './capability-msrs.ts';
+import { fieldExistsWith } from './fields.ts';
 import type { ProfileData } from './profile-data.ts';
+import { validateProfile } from './profile-validation.ts';
+
+export { validateProfile } from './profile-validation.ts';
 
 /** The groups of VMX controls that have capability MSRs. */
 export type ControlSet =
@@ -64,4 +70,65 @@ export interface Profile {
    * whose enabling feature is supported, and for access type "high" (bit 0 = 1) a 64-bit field.
    */
   fieldExists(encoding: number): boolean;
+}
+
+/** Thrown by {@link createProfile} for an inconsistent profile; `problems` lists every rule broken. */
+export class ProfileError extends Error {
+  /** One actionable message per problem, as `validateProfile` returns them. */
+  readonly problems: readonly string[];
+
+  constructor(profileName: string, problems: readonly string[]) {
+    super(`profile ${JSON.stringify(profileName)} has ${problems.length} problem(s):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ProfileError';
+    this.problems = problems;
+  }
+}
+
+/**
+ * Validates `data` and derives a {@link Profile} from it; throws a {@link ProfileError} listing
+ * every problem `validateProfile` finds.
+ */
+export function createProfile(data: ProfileData): Profile {
+  const problems = validateProfile(data);
+  if (problems.length > 0) throw new ProfileError(String(data.name), problems);
+
+  const msr = (text: string | undefined): bigint | undefined => (text === undefined ? undefined : BigInt(text));
+  const basic = BigInt(data.msrs.IA32_VMX_BASIC);
+  const misc = BigInt(data.msrs.IA32_VMX_MISC);
+  const controls = allowedSettings({
+    IA32_VMX_BASIC: basic,
+    IA32_VMX_PINBASED_CTLS: BigInt(data.msrs.IA32_VMX_PINBASED_CTLS),
+    IA32_VMX_PROCBASED_CTLS: BigInt(data.msrs.IA32_VMX_PROCBASED_CTLS),
+    IA32_VMX_EXIT_CTLS: BigInt(data.msrs.IA32_VMX_EXIT_CTLS),
+    IA32_VMX_ENTRY_CTLS: BigInt(data.msrs.IA32_VMX_ENTRY_CTLS),
+    IA32_VMX_PROCBASED_CTLS2: msr(data.msrs.IA32_VMX_PROCBASED_CTLS2),
+    IA32_VMX_TRUE_PINBASED_CTLS: msr(data.msrs.IA32_VMX_TRUE_PINBASED_CTLS),
+    IA32_VMX_TRUE_PROCBASED_CTLS: msr(data.msrs.IA32_VMX_TRUE_PROCBASED_CTLS),
+    IA32_VMX_TRUE_EXIT_CTLS: msr(data.msrs.IA32_VMX_TRUE_EXIT_CTLS),
+    IA32_VMX_TRUE_ENTRY_CTLS: msr(data.msrs.IA32_VMX_TRUE_ENTRY_CTLS),
+    IA32_VMX_VMFUNC: msr(data.msrs.IA32_VMX_VMFUNC),
+    IA32_VMX_PROCBASED_CTLS3: msr(data.msrs.IA32_VMX_PROCBASED_CTLS3),
+    IA32_VMX_EXIT_CTLS2: msr(data.msrs.IA32_VMX_EXIT_CTLS2),
+  });
+  const supportsControl = (set: ControlSet, bit: number): boolean => mayBeOne(controls[set], bit);
+  const bit = (value: bigint, position: number): boolean => ((value >> BigInt(position)) & 1n) === 1n;
+
+  return {
+    data,
+    name: data.name,
+    revisionId: Number(basic & 0x7fff_ffffn),
+    regionSize: Number((basic >> BigInt(VMX_BASIC.REGION_SIZE)) & 0x1fffn),
+    pointerWidth: bit(basic, VMX_BASIC.ADDRESSES_32_BIT) ? 32 : data.physicalAddressWidth,
+    dualMonitor: bit(basic, VMX_BASIC.DUAL_MONITOR),
+    trueControls: usesTrueControls(basic),
+    vmwriteAnyField: bit(misc, VMX_MISC.VMWRITE_ANY_FIELD),
+    cr0Fixed0: BigInt(data.msrs.IA32_VMX_CR0_FIXED0),
+    cr0Fixed1: BigInt(data.msrs.IA32_VMX_CR0_FIXED1),
+    cr4Fixed0: BigInt(data.msrs.IA32_VMX_CR4_FIXED0),
+    cr4Fixed1: BigInt(data.msrs.IA32_VMX_CR4_FIXED1),
+    eptVpidCap: msr(data.msrs.IA32_VMX_EPT_VPID_CAP) ?? 0n,
+    controls,
+    supportsControl,
+    fieldExists: (encoding: number): boolean => fieldExistsWith(encoding, supportsControl),
+  };
 }

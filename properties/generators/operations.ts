@@ -38,11 +38,13 @@ function canonicalSetup(profile: Profile, vmxon: bigint, vmcs: bigint): Operatio
 }
 
 function setupArbitrary(profile: Profile): fc.Arbitrary<Operation[]> {
-  const pair = fc
+  // Each set-up step is present with probability 7/8; shrinking drops steps one by one.
+  const steps = fc
     .tuple(regionAddress(), regionAddress())
     .filter(([a, b]) => a !== b)
-    .chain(([a, b]) => fc.subarray(canonicalSetup(profile, a, b)));
-  return fc.oneof({ arbitrary: pair, weight: 4 }, { arbitrary: fc.constant<Operation[]>([]), weight: 1 });
+    .chain(([a, b]) => fc.tuple(...canonicalSetup(profile, a, b).map((op) => fc.option(fc.constant(op), { freq: 8, nil: undefined }))))
+    .map((ops) => ops.filter((op): op is Operation => op !== undefined));
+  return fc.oneof({ arbitrary: steps, weight: 5 }, { arbitrary: fc.constant<Operation[]>([]), weight: 1 });
 }
 
 function cpuArbitrary(count: number): fc.Arbitrary<number> {
@@ -72,11 +74,18 @@ function controlRegisterValue(initial: bigint): fc.Arbitrary<Hex> {
 
 const SETTABLE: readonly SettableState[] = ['efer.lma', 'cs.l', 'cpl', 'rflags.vm', 'mov-ss-blocking'];
 
-/** Non-zero values move away from the initial state; zero (or initial) values move back. */
+/**
+ * Sets one piece of mode state. Moves away from the initial state (64-bit mode, CPL 0, no
+ * MOV-SS blocking) and back are equally likely, so sequences spend most steps where VMX
+ * instructions do not simply #UD.
+ */
 function setState(cpu: number): fc.Arbitrary<Operation> {
+  const initial: Record<SettableState, number> = { 'efer.lma': 1, 'cs.l': 1, cpl: 0, 'rflags.vm': 0, 'mov-ss-blocking': 0 };
   return fc.constantFrom(...SETTABLE).chain((what) => {
-    const values = what === 'cpl' ? fc.constantFrom(0, 3, 1) : fc.constantFrom(0, 1);
-    return values.map((value): Operation => ({ kind: 'set', cpu, what, value }));
+    const away = what === 'cpl' ? fc.constantFrom(3, 1, 2) : fc.constant(1 - initial[what]);
+    return fc
+      .oneof(fc.constant(initial[what]), away)
+      .map((value): Operation => ({ kind: 'set', cpu, what, value }));
   });
 }
 
@@ -116,7 +125,7 @@ export function operationArbitrary(profile: Profile, logicalProcessors: number):
         weight: 1,
       },
       { arbitrary: fc.constant<Operation>({ kind: 'vmxoff', cpu }), weight: 2 },
-      { arbitrary: setState(cpu), weight: 3 },
+      { arbitrary: setState(cpu), weight: 2 },
       { arbitrary: controlRegisterValue(initialProcessorState.cr0).map((value): Operation => ({ kind: 'mov-cr0', cpu, value })), weight: 1 },
       { arbitrary: controlRegisterValue(initialProcessorState.cr4).map((value): Operation => ({ kind: 'mov-cr4', cpu, value })), weight: 1 },
       {
@@ -130,7 +139,7 @@ export function operationArbitrary(profile: Profile, logicalProcessors: number):
 /** Random operation sequences for a profile: optional canonical set-up, then random steps. */
 export function operationSequence(profile: Profile, options: SequenceOptions): fc.Arbitrary<Operation[]> {
   return fc
-    .tuple(setupArbitrary(profile), fc.array(operationArbitrary(profile, options.logicalProcessors), { maxLength: options.maxSteps }))
+    .tuple(setupArbitrary(profile), fc.array(operationArbitrary(profile, options.logicalProcessors), { maxLength: options.maxSteps, size: 'max' }))
     .map(([setup, body]) => [...setup, ...body])
     .filter((ops) => ops.length > 0);
 }

@@ -1,0 +1,117 @@
+/**
+ * The optimized emulator (impl/) behind the engine contract of spec/engine.ts, plus its fast
+ * native API for benchmarks and bulk runs.
+ *
+ * Reading order: status.ts (outcome codes), field-table.ts (per-profile VMCS field look-up and
+ * region layout), machine.ts (the instructions), program.ts (operations decoded to integer
+ * records), then this adapter. README.md lists every implementation-specific choice.
+ */
+import type { Engine, EngineConfig, EngineFactory } from '../spec/engine.ts';
+import type { Observation } from '../spec/observations.ts';
+import type { Operation } from '../spec/operations.ts';
+import type { ProfileData } from '../spec/profile-data.ts';
+import { createProfile, type Profile } from '../spec/profile.ts';
+import { hexOf } from './hex-halves.ts';
+import { ImplMachine, type MachineSnapshot } from './machine.ts';
+import { encodeOperation, execute, OP_MOV_CR0, OP_VMPTRST, OP_VMREAD, RECORD_WORDS } from './program.ts';
+import { STATUS_ENTRY_UNIMPLEMENTED, STATUS_FAIL_INVALID, STATUS_GP, STATUS_UD } from './status.ts';
+
+export { ImplMachine, type MachineSnapshot } from './machine.ts';
+export {
+  SET_CPL,
+  SET_CS_L,
+  SET_EFER_LMA,
+  SET_MOV_SS_BLOCKING,
+  SET_RFLAGS_VM,
+} from './machine.ts';
+export { compile, encodeOperation, execute, runCompiled, type CompiledProgram } from './program.ts';
+export {
+  describeStatus,
+  STATUS_ENTRY_UNIMPLEMENTED,
+  STATUS_FAIL_INVALID,
+  STATUS_GP,
+  STATUS_SUCCEED,
+  STATUS_UD,
+} from './status.ts';
+export { hexOf, parseHexInto } from './hex-halves.ts';
+
+/** What VMLAUNCH/VMRESUME report once the basic checks pass. */
+export const VM_ENTRY_UNIMPLEMENTED = 'VM entry (checks on controls, host and guest state)';
+
+/**
+ * Validated profiles by the data they came from, so that creating many engines for one profile
+ * (one per case) validates it and builds its field table once.
+ */
+const profiles = new WeakMap<ProfileData, Profile>();
+
+function profileOf(data: ProfileData): Profile {
+  let profile = profiles.get(data);
+  if (profile === undefined) {
+    profile = createProfile(data);
+    profiles.set(data, profile);
+  }
+  return profile;
+}
+
+/** A fresh machine for an engine configuration (the fast API's entry point). */
+export function createImplMachine(config: EngineConfig): ImplMachine {
+  return new ImplMachine(profileOf(config.profile), config.logicalProcessors);
+}
+
+/** The {@link Engine} adapter: JSON operations in, observations out. */
+export class ImplEngine implements Engine {
+  readonly name = 'impl';
+  /** The machine this engine drives; its fast API may be used alongside step(). */
+  readonly machine: ImplMachine;
+  /** Scratch record for the operation being stepped (reused: no per-step typed array). */
+  private readonly record = new Int32Array(RECORD_WORDS);
+
+  constructor(config: EngineConfig) {
+    this.machine = createImplMachine(config);
+  }
+
+  step(operation: Operation): Observation {
+    const record = this.record;
+    encodeOperation(operation, record, 0);
+    const machine = this.machine;
+    const status = execute(machine, record, 0);
+    const flags = machine.flags(record[1] as number);
+    const opcode = (record[0] as number) & 0xff;
+    if (status === 0) {
+      if (opcode >= OP_MOV_CR0) return { kind: 'ok', flags };
+      if (opcode === OP_VMREAD || opcode === OP_VMPTRST) {
+        return { kind: 'vmsucceed', value: hexOf(machine.resultLo, machine.resultHi), flags };
+      }
+      return { kind: 'vmsucceed', flags };
+    }
+    if (status > 0) return { kind: 'vmfail-valid', error: status, flags };
+    switch (status) {
+      case STATUS_FAIL_INVALID:
+        return { kind: 'vmfail-invalid', flags };
+      case STATUS_UD:
+        return { kind: 'fault', vector: 'UD', flags };
+      case STATUS_GP:
+        return { kind: 'fault', vector: 'GP', flags };
+      case STATUS_ENTRY_UNIMPLEMENTED:
+        return { kind: 'unimplemented', what: VM_ENTRY_UNIMPLEMENTED, flags };
+      default:
+        throw new Error(`impl bug: unknown status ${status} for ${operation.kind}`);
+    }
+  }
+
+  snapshot(): unknown {
+    return this.machine.snapshot();
+  }
+
+  restore(snapshot: unknown): void {
+    if (typeof snapshot !== 'object' || snapshot === null || !('owner' in snapshot)) {
+      throw new TypeError('restore: not a snapshot of an impl engine');
+    }
+    this.machine.restore(snapshot as MachineSnapshot);
+  }
+}
+
+/** The engine factory of the optimized emulator. */
+export const createImplEngine: EngineFactory = (config) => new ImplEngine(config);
+
+export default createImplEngine;

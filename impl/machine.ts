@@ -1,0 +1,922 @@
+/**
+ * The optimized emulator's core: a machine of logical processors sharing physical memory, with
+ * one method per VMX instruction and processor-state operation, taking 64-bit operands as two
+ * int32 halves and returning a status code (impl/status.ts). Nothing on the VMREAD/VMWRITE path
+ * allocates or touches BigInt.
+ *
+ * Semantics: the Operation sections of SDM Vol. 3C, December 2023, §31.3 "VMX Instructions"
+ * (one instruction page each, cited per method), with the conventions of §31.2 "Conventions"
+ * for the outcomes, and §24.8 "Restrictions on VMX Operation" for CR0/CR4.
+ *
+ * Tricks, and what each buys:
+ * - Processor state lives in one Int32Array row per logical processor (`S_*` offsets), so the
+ *   whole machine's CPU state is one typed array: copied in one call by snapshot().
+ * - `S_GATE` caches the outcome of the common #UD/#GP preamble (not in VMX operation, CR0.PE = 0,
+ *   RFLAGS.VM = 1, compatibility mode, then CPL > 0). It is recomputed only when one of those
+ *   inputs changes, so VMREAD and VMWRITE pay one load and one compare for the whole preamble.
+ * - `S_WIDE` caches "in 64-bit mode", which decides the operand size of register operands.
+ * - VMCS data of active VMCSs sits in one flat Int32Array (the "VMCS cache"), each entry an
+ *   exact image of the VMCS region (impl/field-table.ts); `S_CUR_BASE` is the current VMCS's
+ *   offset in it, so a VMWRITE is a table load plus one or two stores, and VMPTRLD/VMCLEAR copy
+ *   a region with one typed-array `set`. Cache entries are recycled through a free list and the
+ *   array grows by doubling (only VMPTRLD of a VMCS not yet active ever allocates).
+ * - The VMCS region in memory is only read at VMPTRLD and written at VMCLEAR/VMXOFF, like the
+ *   on-chip VMCS cache of real processors (§25.11.1 "Software Use of Virtual-Machine Control
+ *   Structures"); ordinary memory writes to an active VMCS's region are therefore not seen by
+ *   VMREAD until the VMCS is cleared and loaded again, which the SDM allows (it makes them
+ *   undefined).
+ */
+import { CR4_VMXE, EPT_VPID_CAP, FEATURE_CONTROL } from '../spec/capability-msrs.ts';
+import { SECONDARY_CONTROL } from '../spec/control-bits.ts';
+import { VM_ERROR } from '../spec/errors.ts';
+import { initialProcessorState } from '../spec/initial-state.ts';
+import { ARITHMETIC_FLAGS } from '../spec/observations.ts';
+import type { Profile } from '../spec/profile.ts';
+import {
+  ACCESS_16,
+  ACCESS_32,
+  ACCESS_64,
+  fieldTableFor,
+  LAUNCH_STATE_LAUNCHED,
+  READ_ONLY,
+  REGION_FIRST_PROCESSOR_WORD,
+  REGION_LAUNCH_WORD,
+  REGION_REVISION_WORD,
+} from './field-table.ts';
+import { halvesOf, parseHexInto } from './hex-halves.ts';
+import { pageNumber, PhysicalMemory } from './memory.ts';
+import {
+  STATUS_ENTRY_UNIMPLEMENTED,
+  STATUS_FAIL_INVALID,
+  STATUS_GP,
+  STATUS_SUCCEED,
+  STATUS_UD,
+} from './status.ts';
+
+// ---------------------------------------------------------------------------------------------
+// Per-processor state row
+// ---------------------------------------------------------------------------------------------
+
+/** 1 in VMX operation (always root here: VM entry is not implemented yet). */
+const S_IN_VMX = 0;
+const S_CR0_LO = 1;
+const S_CR0_HI = 2;
+const S_CR4_LO = 3;
+const S_CR4_HI = 4;
+const S_LMA = 5;
+const S_CSL = 6;
+const S_CPL = 7;
+const S_VM = 8;
+const S_MOV_SS = 9;
+/** Arithmetic flags of RFLAGS. */
+const S_FLAGS = 10;
+const S_FC_LO = 11;
+const S_FC_HI = 12;
+/** VMXON pointer, all ones outside VMX operation. */
+const S_VMXON_LO = 13;
+const S_VMXON_HI = 14;
+/** Current-VMCS pointer, all ones (FFFFFFFF_FFFFFFFFH) when invalid. */
+const S_CUR_LO = 15;
+const S_CUR_HI = 16;
+/** Offset of the current VMCS's data in the VMCS cache, -1 when there is no current VMCS. */
+const S_CUR_BASE = 17;
+/** Cached preamble outcome: 0, STATUS_UD or STATUS_GP (see the file comment). */
+const S_GATE = 18;
+/** Cached "in 64-bit mode" (IA32_EFER.LMA = 1 and CS.L = 1): register operands are 64 bits. */
+const S_WIDE = 19;
+const STRIDE = 20;
+
+/** Codes of the settable processor state, in the order of spec/operations.ts `SettableState`. */
+export const SET_EFER_LMA = 0;
+export const SET_CS_L = 1;
+export const SET_CPL = 2;
+export const SET_RFLAGS_VM = 3;
+export const SET_MOV_SS_BLOCKING = 4;
+
+const CF = ARITHMETIC_FLAGS.CF;
+const ZF = ARITHMETIC_FLAGS.ZF;
+const ALL_ONES = -1;
+
+const CR0_PE = 1 << 0;
+const CR4_LA57 = 1 << 12;
+const CR4_VMXE_BIT = Number(CR4_VMXE);
+const FEATURE_CONTROL_LOCK = 1 << FEATURE_CONTROL.LOCK;
+const FEATURE_CONTROL_VMXON_OUTSIDE_SMX = 1 << FEATURE_CONTROL.VMX_OUTSIDE_SMX;
+
+// IA32_VMX_EPT_VPID_CAP bits as masks of its low half (bits 31:0) or high half (bits 63:32).
+const CAP_WALK_LENGTH_5 = 1 << EPT_VPID_CAP.PAGE_WALK_LENGTH_5;
+const CAP_MEMORY_TYPE_UC = 1 << EPT_VPID_CAP.MEMORY_TYPE_UC;
+const CAP_MEMORY_TYPE_WB = 1 << EPT_VPID_CAP.MEMORY_TYPE_WB;
+const CAP_INVEPT = 1 << EPT_VPID_CAP.INVEPT;
+const CAP_EPT_ACCESSED_DIRTY = 1 << EPT_VPID_CAP.ACCESSED_DIRTY_FLAGS;
+const CAP_SUPERVISOR_SHADOW_STACK = 1 << EPT_VPID_CAP.SUPERVISOR_SHADOW_STACK;
+const CAP_INVEPT_SINGLE_CONTEXT = 1 << EPT_VPID_CAP.INVEPT_SINGLE_CONTEXT;
+const CAP_INVEPT_ALL_CONTEXT = 1 << EPT_VPID_CAP.INVEPT_ALL_CONTEXT;
+const CAP_HI_INVVPID = 1 << (EPT_VPID_CAP.INVVPID - 32);
+/** INVVPID type t is supported when bit 40 + t is set (types 0..3). */
+const CAP_HI_INVVPID_TYPE_0 = 1 << (EPT_VPID_CAP.INVVPID_INDIVIDUAL_ADDRESS - 32);
+
+/** INVEPT and INVVPID types (the pages' Description sections). */
+const INVEPT_SINGLE_CONTEXT = 1;
+const INVEPT_ALL_CONTEXT = 2;
+const INVVPID_INDIVIDUAL_ADDRESS = 0;
+const INVVPID_ALL_CONTEXT = 2;
+const INVVPID_LAST_TYPE = 3;
+
+const INITIAL_CAPACITY = 8;
+
+/** A captured machine state; opaque outside this file. */
+export interface MachineSnapshot {
+  readonly owner: ImplMachine;
+  readonly state: Int32Array;
+  readonly vmcs: Int32Array;
+  readonly entryCpu: Int32Array;
+  readonly entryPage: Float64Array;
+  readonly entryShadow: Uint8Array;
+  readonly free: readonly number[];
+  readonly highWater: number;
+  readonly active: readonly ReadonlyMap<number, number>[];
+  readonly memory: PhysicalMemory;
+}
+
+/**
+ * The fast native API. Methods take the logical processor first, 64-bit operands as (lo, hi)
+ * int32 or uint32 halves, and return a status code; VMREAD and VMPTRST leave their value in
+ * {@link ImplMachine.resultLo} / {@link ImplMachine.resultHi}. A processor index out of range
+ * throws (a caller bug).
+ */
+export class ImplMachine {
+  /**
+   * The value the last successful VMREAD read or VMPTRST stored, as int32 halves. Trick: a typed
+   * array keeps the stores monomorphic int32 writes; a number property would switch to a boxed
+   * double representation as soon as a value reaches 2^31.
+   */
+  private readonly result = new Int32Array(2);
+
+  /** Bits 31:0 of the value the last successful VMREAD read or VMPTRST stored (unsigned). */
+  get resultLo(): number {
+    return (this.result[0] as number) >>> 0;
+  }
+  /** Bits 63:32 of that value (unsigned). */
+  get resultHi(): number {
+    return (this.result[1] as number) >>> 0;
+  }
+
+  readonly profile: Profile;
+  readonly logicalProcessors: number;
+
+  /** Field look-up of the profile (see impl/field-table.ts). */
+  private readonly fieldEntry: Int16Array;
+  /** Words per VMCS-cache entry: the region words impl/'s layout uses. */
+  private readonly entryWords: number;
+  /** Word offset of the VM-instruction error field in a VMCS image. */
+  private readonly errorWord: number;
+
+  // Profile facts, decoded once into int32 form.
+  private readonly revisionId: number;
+  /** High-half bits a VMXON/VMCS pointer must not set (beyond the pointer width). */
+  private readonly pointerHiBad: number;
+  /** High-half bits an EPTP must not set (beyond the physical-address width). */
+  private readonly physicalHiBad: number;
+  private readonly shadowingSupported: boolean;
+  private readonly anyFieldWritable: boolean;
+  private readonly inveptSupported: boolean;
+  private readonly invvpidSupported: boolean;
+  private readonly capLo: number;
+  private readonly capHi: number;
+  private readonly cr0Fixed0: [number, number];
+  private readonly cr0Fixed1: [number, number];
+  private readonly cr4Fixed0: [number, number];
+  private readonly cr4Fixed1: [number, number];
+
+  // Mutable machine state (everything snapshot() captures).
+  private state: Int32Array;
+  private vmcs: Int32Array;
+  /** Owning processor of each cache entry, -1 when free. */
+  private entryCpu: Int32Array;
+  /** Page number of each entry's VMCS region. */
+  private entryPage: Float64Array;
+  /** Shadow-VMCS indicator seen by the VMPTRLD that made the entry current. */
+  private entryShadow: Uint8Array;
+  private free: number[];
+  /** Entries ever handed out (entries below this index are in use or on the free list). */
+  private highWater: number;
+  /** Per processor: page number of each active VMCS -> its cache entry. */
+  private active: Map<number, number>[];
+  private memory: PhysicalMemory;
+
+  constructor(profile: Profile, logicalProcessors: number) {
+    if (!Number.isInteger(logicalProcessors) || logicalProcessors < 1) {
+      throw new RangeError(`logicalProcessors must be a positive integer, got ${logicalProcessors}`);
+    }
+    this.profile = profile;
+    this.logicalProcessors = logicalProcessors;
+    const table = fieldTableFor(profile);
+    this.fieldEntry = table.entry;
+    this.entryWords = table.regionWords;
+    this.errorWord = table.errorWord;
+
+    this.revisionId = profile.revisionId;
+    this.pointerHiBad = highBitsBeyond(profile.pointerWidth);
+    this.physicalHiBad = highBitsBeyond(profile.data.physicalAddressWidth);
+    this.shadowingSupported = profile.supportsControl('secondary', SECONDARY_CONTROL.VMCS_SHADOWING);
+    this.anyFieldWritable = profile.vmwriteAnyField;
+    const [capLo, capHi] = halvesOf(profile.eptVpidCap);
+    this.capLo = capLo;
+    this.capHi = capHi;
+    this.inveptSupported =
+      profile.supportsControl('secondary', SECONDARY_CONTROL.ENABLE_EPT) && (capLo & CAP_INVEPT) !== 0;
+    this.invvpidSupported =
+      profile.supportsControl('secondary', SECONDARY_CONTROL.ENABLE_VPID) && (capHi & CAP_HI_INVVPID) !== 0;
+    this.cr0Fixed0 = halvesOf(profile.cr0Fixed0);
+    this.cr0Fixed1 = halvesOf(profile.cr0Fixed1);
+    this.cr4Fixed0 = halvesOf(profile.cr4Fixed0);
+    this.cr4Fixed1 = halvesOf(profile.cr4Fixed1);
+
+    this.state = new Int32Array(logicalProcessors * STRIDE);
+    const featureControl = new Int32Array(2);
+    parseHexInto(profile.data.featureControl, featureControl, 0, `profile ${profile.name} featureControl`);
+    const [cr0Lo, cr0Hi] = halvesOf(initialProcessorState.cr0);
+    const [cr4Lo, cr4Hi] = halvesOf(initialProcessorState.cr4);
+    for (let cpu = 0; cpu < logicalProcessors; cpu++) {
+      const b = cpu * STRIDE;
+      const s = this.state;
+      s[b + S_CR0_LO] = cr0Lo;
+      s[b + S_CR0_HI] = cr0Hi;
+      s[b + S_CR4_LO] = cr4Lo;
+      s[b + S_CR4_HI] = cr4Hi;
+      s[b + S_LMA] = initialProcessorState.eferLma;
+      s[b + S_CSL] = initialProcessorState.csL;
+      s[b + S_CPL] = initialProcessorState.cpl;
+      s[b + S_VM] = initialProcessorState.rflagsVm;
+      s[b + S_MOV_SS] = initialProcessorState.movSsBlocking;
+      s[b + S_FLAGS] = initialProcessorState.flags;
+      s[b + S_FC_LO] = featureControl[0] as number;
+      s[b + S_FC_HI] = featureControl[1] as number;
+      s[b + S_VMXON_LO] = ALL_ONES;
+      s[b + S_VMXON_HI] = ALL_ONES;
+      s[b + S_CUR_LO] = ALL_ONES;
+      s[b + S_CUR_HI] = ALL_ONES;
+      s[b + S_CUR_BASE] = -1;
+      this.refresh(b);
+    }
+    this.vmcs = new Int32Array(INITIAL_CAPACITY * this.entryWords);
+    this.entryCpu = new Int32Array(INITIAL_CAPACITY).fill(-1);
+    this.entryPage = new Float64Array(INITIAL_CAPACITY);
+    this.entryShadow = new Uint8Array(INITIAL_CAPACITY);
+    this.free = [];
+    this.highWater = 0;
+    this.active = Array.from({ length: logicalProcessors }, () => new Map<number, number>());
+    this.memory = new PhysicalMemory();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Observable processor state
+  // -------------------------------------------------------------------------------------------
+
+  /** Arithmetic flags of RFLAGS of processor `cpu` (CF|PF|AF|ZF|SF|OF bits). */
+  flags(cpu: number): number {
+    return this.state[this.row(cpu) + S_FLAGS] as number;
+  }
+
+  /** True while processor `cpu` is in VMX operation. */
+  inVmxOperation(cpu: number): boolean {
+    return this.state[this.row(cpu) + S_IN_VMX] === 1;
+  }
+
+  /** The 32-bit word of physical memory at a 4-byte-aligned address (unsigned). */
+  readMemory(addressLo: number, addressHi: number): number {
+    return this.memory.read32(addressLo, addressHi) >>> 0;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // VMX instructions
+  // -------------------------------------------------------------------------------------------
+
+  /** VMXON m64 — SDM Vol. 3C, December 2023, §31.3 "VMXON—Enter VMX Operation". */
+  vmxon(cpu: number, pointerLo: number, pointerHi: number, registerOperand = false): number {
+    const s = this.state;
+    const b = this.row(cpu);
+    const cr4Lo = s[b + S_CR4_LO] as number;
+    if (
+      registerOperand ||
+      ((s[b + S_CR0_LO] as number) & CR0_PE) === 0 ||
+      (cr4Lo & CR4_VMXE_BIT) === 0 ||
+      s[b + S_VM] === 1 ||
+      (s[b + S_LMA] === 1 && s[b + S_CSL] === 0)
+    ) {
+      return STATUS_UD;
+    }
+    if (s[b + S_IN_VMX] === 0) {
+      const featureControl = s[b + S_FC_LO] as number;
+      if (
+        s[b + S_CPL] !== 0 ||
+        !this.controlRegistersAllowed(b) ||
+        (featureControl & FEATURE_CONTROL_LOCK) === 0 ||
+        (featureControl & FEATURE_CONTROL_VMXON_OUTSIDE_SMX) === 0
+      ) {
+        return STATUS_GP;
+      }
+      if ((pointerLo & 0xfff) !== 0 || (pointerHi & this.pointerHiBad) !== 0) return this.failInvalid(b);
+      const page = this.memory.peek(pageNumber(pointerLo, pointerHi));
+      const revision = page === undefined ? 0 : (page[REGION_REVISION_WORD] as number);
+      // Bits 30:0 must be the revision identifier and bit 31 (shadow-VMCS indicator) clear.
+      if (revision !== this.revisionId) return this.failInvalid(b);
+      s[b + S_IN_VMX] = 1;
+      s[b + S_VMXON_LO] = pointerLo;
+      s[b + S_VMXON_HI] = pointerHi;
+      this.makeNoVmcsCurrent(b);
+      this.refresh(b);
+      return this.succeed(b);
+    }
+    if (s[b + S_CPL] !== 0) return STATUS_GP;
+    return this.fail(b, VM_ERROR.VMXON_IN_VMX_ROOT);
+  }
+
+  /** VMXOFF — SDM Vol. 3C, December 2023, §31.3 "VMXOFF—Leave VMX Operation". */
+  vmxoff(cpu: number): number {
+    const s = this.state;
+    const b = this.row(cpu);
+    const gate = s[b + S_GATE] as number;
+    if (gate !== 0) return gate;
+    // The dual-monitor treatment of SMIs and SMM is never active (IA32_SMM_MONITOR_CTL is 0).
+    // Implementation choice: the data of VMCSs still active is written back to their regions
+    // (launch state included) and they stop being active, as if VMCLEARed without clearing the
+    // launch state; the SDM leaves their state undefined.
+    const active = this.active[cpu] as Map<number, number>;
+    for (const entry of active.values()) {
+      this.flush(entry);
+      this.release(entry);
+    }
+    active.clear();
+    s[b + S_IN_VMX] = 0;
+    s[b + S_VMXON_LO] = ALL_ONES;
+    s[b + S_VMXON_HI] = ALL_ONES;
+    this.makeNoVmcsCurrent(b);
+    this.refresh(b);
+    return this.succeed(b);
+  }
+
+  /** VMCLEAR m64 — SDM Vol. 3C, December 2023, §31.3 "VMCLEAR—Clear Virtual-Machine Control Structure". */
+  vmclear(cpu: number, pointerLo: number, pointerHi: number, registerOperand = false): number {
+    const s = this.state;
+    const b = this.row(cpu);
+    if (registerOperand) return STATUS_UD;
+    const gate = s[b + S_GATE] as number;
+    if (gate !== 0) return gate;
+    if ((pointerLo & 0xfff) !== 0 || (pointerHi & this.pointerHiBad) !== 0) {
+      return this.fail(b, VM_ERROR.VMCLEAR_INVALID_ADDRESS);
+    }
+    if (pointerLo === s[b + S_VMXON_LO] && pointerHi === s[b + S_VMXON_HI]) {
+      return this.fail(b, VM_ERROR.VMCLEAR_VMXON_POINTER);
+    }
+    const page = pageNumber(pointerLo, pointerHi);
+    const active = this.active[cpu] as Map<number, number>;
+    const entry = active.get(page);
+    if (entry !== undefined) {
+      // Ensure the data cached for this VMCS is in its region, then forget the cache entry.
+      this.flush(entry);
+      this.release(entry);
+      active.delete(page);
+    }
+    // Initialize the implementation-specific data: the launch state becomes clear. Field data
+    // already in the region is kept (as Bochs does).
+    this.memory.page(page)[REGION_LAUNCH_WORD] = 0;
+    if (pointerLo === s[b + S_CUR_LO] && pointerHi === s[b + S_CUR_HI]) this.makeNoVmcsCurrent(b);
+    return this.succeed(b);
+  }
+
+  /** VMPTRLD m64 — SDM Vol. 3C, December 2023, §31.3 "VMPTRLD—Load Pointer to Virtual-Machine Control Structure". */
+  vmptrld(cpu: number, pointerLo: number, pointerHi: number, registerOperand = false): number {
+    const s = this.state;
+    const b = this.row(cpu);
+    if (registerOperand) return STATUS_UD;
+    const gate = s[b + S_GATE] as number;
+    if (gate !== 0) return gate;
+    if ((pointerLo & 0xfff) !== 0 || (pointerHi & this.pointerHiBad) !== 0) {
+      return this.fail(b, VM_ERROR.VMPTRLD_INVALID_ADDRESS);
+    }
+    if (pointerLo === s[b + S_VMXON_LO] && pointerHi === s[b + S_VMXON_HI]) {
+      return this.fail(b, VM_ERROR.VMPTRLD_VMXON_POINTER);
+    }
+    const page = pageNumber(pointerLo, pointerHi);
+    const words = this.memory.peek(page);
+    const revision = words === undefined ? 0 : (words[REGION_REVISION_WORD] as number);
+    if ((revision & 0x7fff_ffff) !== this.revisionId || (revision < 0 && !this.shadowingSupported)) {
+      return this.fail(b, VM_ERROR.VMPTRLD_INCORRECT_REVISION);
+    }
+    const active = this.active[cpu] as Map<number, number>;
+    let entry = active.get(page);
+    if (entry === undefined) {
+      entry = this.allocate(cpu, page);
+      this.load(entry, words);
+      active.set(page, entry);
+    }
+    // Implementation choice: the shadow-VMCS indicator is taken from memory at every VMPTRLD.
+    this.entryShadow[entry] = revision < 0 ? 1 : 0;
+    s[b + S_CUR_LO] = pointerLo;
+    s[b + S_CUR_HI] = pointerHi;
+    s[b + S_CUR_BASE] = entry * this.entryWords;
+    return this.succeed(b);
+  }
+
+  /**
+   * VMPTRST m64 — SDM Vol. 3C, December 2023, §31.3 "VMPTRST—Store Pointer to Virtual-Machine
+   * Control Structure". The stored value is left in resultLo/resultHi.
+   */
+  vmptrst(cpu: number, registerOperand = false): number {
+    const s = this.state;
+    const b = this.row(cpu);
+    if (registerOperand) return STATUS_UD;
+    const gate = s[b + S_GATE] as number;
+    if (gate !== 0) return gate;
+    this.result[0] = s[b + S_CUR_LO] as number;
+    this.result[1] = s[b + S_CUR_HI] as number;
+    return this.succeed(b);
+  }
+
+  /**
+   * VMREAD — SDM Vol. 3C, December 2023, §31.3 "VMREAD—Read Field from Virtual-Machine Control
+   * Structure". The field value is left in resultLo/resultHi: zero-extended from narrower
+   * fields, and truncated to 32 bits outside 64-bit mode.
+   */
+  vmread(cpu: number, encodingLo: number, encodingHi: number): number {
+    const s = this.state;
+    const b = this.row(cpu);
+    const gate = s[b + S_GATE] as number;
+    if (gate !== 0) return gate;
+    const base = s[b + S_CUR_BASE] as number;
+    if (base < 0) return this.failInvalid(b);
+    const wide = s[b + S_WIDE] as number;
+    // Outside 64-bit mode the encoding register has 32 bits; in it, bits 63:15 must be clear.
+    const outOfTable = (wide === 1 ? encodingHi : 0) | (encodingLo & 0xffff_8000);
+    const entry = outOfTable === 0 ? (this.fieldEntry[encodingLo] as number) : -1;
+    if (entry < 0) return this.failValid(b, base, VM_ERROR.UNSUPPORTED_FIELD);
+    const at = base + (entry >> 3);
+    const v = this.vmcs;
+    const r = this.result;
+    switch (entry & 3) {
+      case ACCESS_16:
+        // Masked here rather than at VMPTRLD: memory written behind the processor's back may
+        // hold anything in the upper half of a 16-bit field's word.
+        r[0] = (v[at] as number) & 0xffff;
+        r[1] = 0;
+        break;
+      case ACCESS_32:
+        r[0] = v[at] as number;
+        r[1] = 0;
+        break;
+      case ACCESS_64:
+        r[0] = v[at] as number;
+        r[1] = wide === 1 ? (v[at + 1] as number) : 0;
+        break;
+      default:
+        r[0] = v[at + 1] as number;
+        r[1] = 0;
+        break;
+    }
+    s[b + S_FLAGS] = 0;
+    return STATUS_SUCCEED;
+  }
+
+  /**
+   * VMWRITE — SDM Vol. 3C, December 2023, §31.3 "VMWRITE—Write Field to Virtual-Machine Control
+   * Structure". High source bits beyond the field are ignored, high field bits beyond the source
+   * (32 bits outside 64-bit mode) are cleared; the high access type writes bits 63:32 only.
+   */
+  vmwrite(cpu: number, encodingLo: number, encodingHi: number, valueLo: number, valueHi: number): number {
+    const s = this.state;
+    const b = this.row(cpu);
+    const gate = s[b + S_GATE] as number;
+    if (gate !== 0) return gate;
+    const base = s[b + S_CUR_BASE] as number;
+    if (base < 0) return this.failInvalid(b);
+    const wide = s[b + S_WIDE] as number;
+    const outOfTable = (wide === 1 ? encodingHi : 0) | (encodingLo & 0xffff_8000);
+    const entry = outOfTable === 0 ? (this.fieldEntry[encodingLo] as number) : -1;
+    if (entry < 0) return this.failValid(b, base, VM_ERROR.UNSUPPORTED_FIELD);
+    if ((entry & READ_ONLY) !== 0 && !this.anyFieldWritable) {
+      return this.failValid(b, base, VM_ERROR.READ_ONLY_FIELD);
+    }
+    const at = base + (entry >> 3);
+    const v = this.vmcs;
+    switch (entry & 3) {
+      case ACCESS_16:
+        v[at] = valueLo & 0xffff;
+        break;
+      case ACCESS_32:
+        v[at] = valueLo;
+        break;
+      case ACCESS_64:
+        v[at] = valueLo;
+        v[at + 1] = wide === 1 ? valueHi : 0;
+        break;
+      default:
+        v[at + 1] = valueLo;
+        break;
+    }
+    s[b + S_FLAGS] = 0;
+    return STATUS_SUCCEED;
+  }
+
+  /**
+   * VMLAUNCH (`resume` false) / VMRESUME (`resume` true) — SDM Vol. 3C, December 2023, §31.3
+   * "VMLAUNCH/VMRESUME—Launch/Resume Virtual Machine", up to the point where VM entry checks
+   * the VMCS (§27.1 "Basic VM-Entry Checks"); from there it reports STATUS_ENTRY_UNIMPLEMENTED.
+   */
+  vmlaunch(cpu: number, resume = false): number {
+    const s = this.state;
+    const b = this.row(cpu);
+    const gate = s[b + S_GATE] as number;
+    if (gate !== 0) return gate;
+    const base = s[b + S_CUR_BASE] as number;
+    if (base < 0) return this.failInvalid(b);
+    const entry = base / this.entryWords;
+    // A shadow VMCS cannot be entered: VMfailInvalid (§27.1 "Basic VM-Entry Checks").
+    if (this.entryShadow[entry] === 1) return this.failInvalid(b);
+    if (s[b + S_MOV_SS] === 1) return this.failValid(b, base, VM_ERROR.ENTRY_MOV_SS_BLOCKING);
+    const launched = this.vmcs[base + REGION_LAUNCH_WORD] === LAUNCH_STATE_LAUNCHED;
+    if (!resume && launched) return this.failValid(b, base, VM_ERROR.VMLAUNCH_NON_CLEAR);
+    if (resume && !launched) return this.failValid(b, base, VM_ERROR.VMRESUME_NON_LAUNCHED);
+    return STATUS_ENTRY_UNIMPLEMENTED;
+  }
+
+  /** VMRESUME; see {@link ImplMachine.vmlaunch}. */
+  vmresume(cpu: number): number {
+    return this.vmlaunch(cpu, true);
+  }
+
+  /**
+   * INVEPT — SDM Vol. 3C, December 2023, §31.3 "INVEPT—Invalidate Translations Derived from
+   * EPT". `eptp` is descriptor bits 63:0; bits 127:64 are not examined (the Operation section
+   * does not test them). No translations are cached here, so success invalidates nothing.
+   */
+  invept(
+    cpu: number,
+    typeLo: number,
+    typeHi: number,
+    eptpLo: number,
+    eptpHi: number,
+    registerOperand = false,
+  ): number {
+    const s = this.state;
+    const b = this.row(cpu);
+    // #UD also when EPT or INVEPT is unsupported (the page's exception list).
+    if (registerOperand || !this.inveptSupported) return STATUS_UD;
+    const gate = s[b + S_GATE] as number;
+    if (gate !== 0) return gate;
+    if (s[b + S_WIDE] === 1 && typeHi !== 0) return this.fail(b, VM_ERROR.INVALID_INVEPT_INVVPID_OPERAND);
+    if (typeLo === INVEPT_SINGLE_CONTEXT && (this.capLo & CAP_INVEPT_SINGLE_CONTEXT) !== 0) {
+      if (!this.eptpValid(eptpLo, eptpHi)) return this.fail(b, VM_ERROR.INVALID_INVEPT_INVVPID_OPERAND);
+      return this.succeed(b);
+    }
+    if (typeLo === INVEPT_ALL_CONTEXT && (this.capLo & CAP_INVEPT_ALL_CONTEXT) !== 0) return this.succeed(b);
+    return this.fail(b, VM_ERROR.INVALID_INVEPT_INVVPID_OPERAND);
+  }
+
+  /**
+   * INVVPID — SDM Vol. 3C, December 2023, §31.3 "INVVPID—Invalidate Translations Based on VPID".
+   * The descriptor is (bits 63:0, bits 127:64) = (VPID in 15:0 with 63:16 reserved, linear address).
+   */
+  invvpid(
+    cpu: number,
+    typeLo: number,
+    typeHi: number,
+    descriptorLo: number,
+    descriptorHi: number,
+    addressLo: number,
+    addressHi: number,
+    registerOperand = false,
+  ): number {
+    const s = this.state;
+    const b = this.row(cpu);
+    if (registerOperand || !this.invvpidSupported) return STATUS_UD;
+    const gate = s[b + S_GATE] as number;
+    if (gate !== 0) return gate;
+    if (s[b + S_WIDE] === 1 && typeHi !== 0) return this.fail(b, VM_ERROR.INVALID_INVEPT_INVVPID_OPERAND);
+    // Types 0-3 are supported when IA32_VMX_EPT_VPID_CAP bits 40-43 say so.
+    if ((typeLo >>> 0) > INVVPID_LAST_TYPE || (this.capHi & (CAP_HI_INVVPID_TYPE_0 << typeLo)) === 0) {
+      return this.fail(b, VM_ERROR.INVALID_INVEPT_INVVPID_OPERAND);
+    }
+    if (descriptorHi !== 0 || (descriptorLo & 0xffff_0000) !== 0) {
+      return this.fail(b, VM_ERROR.INVALID_INVEPT_INVVPID_OPERAND);
+    }
+    const vpid = descriptorLo & 0xffff;
+    if (typeLo === INVVPID_ALL_CONTEXT) return this.succeed(b);
+    if (vpid === 0) return this.fail(b, VM_ERROR.INVALID_INVEPT_INVVPID_OPERAND);
+    if (typeLo === INVVPID_INDIVIDUAL_ADDRESS) {
+      // Canonical: bits 63:47 all equal (63:56 with CR4.LA57 = 1, 5-level paging).
+      const shift = ((s[b + S_CR4_LO] as number) & CR4_LA57) !== 0 ? 24 : 15;
+      const top = (addressHi | 0) >> shift;
+      if (top !== 0 && top !== -1) return this.fail(b, VM_ERROR.INVALID_INVEPT_INVVPID_OPERAND);
+    }
+    return this.succeed(b);
+  }
+
+  /**
+   * VMCALL — SDM Vol. 3C, December 2023, §31.3 "VMCALL—Call to VM Monitor". In VMX root
+   * operation it fails with error 1 because IA32_SMM_MONITOR_CTL's valid bit is clear here
+   * (no operation sets that MSR), whether or not the profile supports the dual-monitor treatment.
+   */
+  vmcall(cpu: number): number {
+    const s = this.state;
+    const b = this.row(cpu);
+    if (s[b + S_IN_VMX] === 0) return STATUS_UD;
+    if (s[b + S_VM] === 1 || (s[b + S_LMA] === 1 && s[b + S_CSL] === 0)) return STATUS_UD;
+    if (s[b + S_CPL] !== 0) return STATUS_GP;
+    return this.fail(b, VM_ERROR.VMCALL_IN_VMX_ROOT);
+  }
+
+  /**
+   * VMFUNC — SDM Vol. 3C, December 2023, §31.3 "VMFUNC—Invoke VM function" and §26.5.6 "VM
+   * Functions": #UD outside VMX non-root operation, which is everywhere until VM entry exists.
+   */
+  vmfunc(cpu: number, _eax: number, _ecx: number): number {
+    this.row(cpu);
+    return STATUS_UD;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Processor-state operations
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * MOV to CR0. In VMX operation a value violating IA32_VMX_CR0_FIXED0/FIXED1 is #GP(0) (SDM Vol.
+   * 3C, December 2023, §24.8 "Restrictions on VMX Operation"). Outside 64-bit mode the source
+   * register has 32 bits, so bits 63:32 of `value` are ignored.
+   */
+  movCr0(cpu: number, valueLo: number, valueHi: number): number {
+    const s = this.state;
+    const b = this.row(cpu);
+    const hi = s[b + S_WIDE] === 1 ? valueHi : 0;
+    if (s[b + S_IN_VMX] === 1 && !fixedBitsAllowed(valueLo, hi, this.cr0Fixed0, this.cr0Fixed1)) return STATUS_GP;
+    s[b + S_CR0_LO] = valueLo;
+    s[b + S_CR0_HI] = hi;
+    this.refresh(b);
+    return STATUS_SUCCEED;
+  }
+
+  /**
+   * MOV to CR4: like {@link ImplMachine.movCr0} with the CR4 fixed-bit MSRs; CR4.VMXE cannot be
+   * cleared in VMX operation (§24.7 "Enabling and Entering VMX Operation").
+   */
+  movCr4(cpu: number, valueLo: number, valueHi: number): number {
+    const s = this.state;
+    const b = this.row(cpu);
+    const hi = s[b + S_WIDE] === 1 ? valueHi : 0;
+    if (
+      s[b + S_IN_VMX] === 1 &&
+      ((valueLo & CR4_VMXE_BIT) === 0 || !fixedBitsAllowed(valueLo, hi, this.cr4Fixed0, this.cr4Fixed1))
+    ) {
+      return STATUS_GP;
+    }
+    s[b + S_CR4_LO] = valueLo;
+    s[b + S_CR4_HI] = hi;
+    return STATUS_SUCCEED;
+  }
+
+  /**
+   * WRMSR to IA32_FEATURE_CONTROL: #GP(0) when the lock bit is already set (§24.7 "Enabling and
+   * Entering VMX Operation"). Each logical processor holds its own copy.
+   */
+  writeFeatureControl(cpu: number, valueLo: number, valueHi: number): number {
+    const s = this.state;
+    const b = this.row(cpu);
+    if (((s[b + S_FC_LO] as number) & FEATURE_CONTROL_LOCK) !== 0) return STATUS_GP;
+    s[b + S_FC_LO] = valueLo;
+    s[b + S_FC_HI] = valueHi;
+    return STATUS_SUCCEED;
+  }
+
+  /**
+   * Sets one piece of processor state directly (`what` is one of the SET_* codes); value 0 or 1,
+   * or 0..3 for CPL. Anything else is a caller bug and throws.
+   */
+  setState(cpu: number, what: number, value: number): number {
+    const s = this.state;
+    const b = this.row(cpu);
+    const max = what === SET_CPL ? 3 : 1;
+    if (!Number.isInteger(value) || value < 0 || value > max) {
+      throw new RangeError(`set: value must be an integer in 0..${max}, got ${value}`);
+    }
+    switch (what) {
+      case SET_EFER_LMA:
+        s[b + S_LMA] = value;
+        break;
+      case SET_CS_L:
+        s[b + S_CSL] = value;
+        break;
+      case SET_CPL:
+        s[b + S_CPL] = value;
+        break;
+      case SET_RFLAGS_VM:
+        s[b + S_VM] = value;
+        break;
+      case SET_MOV_SS_BLOCKING:
+        s[b + S_MOV_SS] = value;
+        break;
+      default:
+        throw new RangeError(`set: unknown state code ${what}`);
+    }
+    this.refresh(b);
+    return STATUS_SUCCEED;
+  }
+
+  /** An ordinary 32-bit store to physical memory; `addressLo` must be 4-byte aligned. */
+  writeMemory(cpu: number, addressLo: number, addressHi: number, value: number): number {
+    this.row(cpu);
+    if ((addressLo & 3) !== 0) {
+      throw new RangeError(`write-memory: address must be 4-byte aligned, got low bits ${addressLo & 3}`);
+    }
+    this.memory.write32(addressLo, addressHi, value);
+    return STATUS_SUCCEED;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Snapshots
+  // -------------------------------------------------------------------------------------------
+
+  /** Captures processors, VMCS caches and memory (typed-array copies). */
+  snapshot(): MachineSnapshot {
+    return {
+      owner: this,
+      state: this.state.slice(),
+      vmcs: this.vmcs.slice(0, this.highWater * this.entryWords),
+      entryCpu: this.entryCpu.slice(),
+      entryPage: this.entryPage.slice(),
+      entryShadow: this.entryShadow.slice(),
+      free: this.free.slice(),
+      highWater: this.highWater,
+      active: this.active.map((map) => new Map(map)),
+      memory: this.memory.clone(),
+    };
+  }
+
+  /** Puts the machine back into a state captured by {@link ImplMachine.snapshot} of this machine. */
+  restore(snapshot: MachineSnapshot): void {
+    if (snapshot.owner !== this) throw new Error('restore: the snapshot was taken from another machine');
+    const capacity = snapshot.entryCpu.length;
+    this.state = snapshot.state.slice();
+    this.vmcs = new Int32Array(capacity * this.entryWords);
+    this.vmcs.set(snapshot.vmcs);
+    this.entryCpu = snapshot.entryCpu.slice();
+    this.entryPage = snapshot.entryPage.slice();
+    this.entryShadow = snapshot.entryShadow.slice();
+    this.free = snapshot.free.slice();
+    this.highWater = snapshot.highWater;
+    this.active = snapshot.active.map((map) => new Map(map));
+    this.memory = snapshot.memory.clone();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Internals
+  // -------------------------------------------------------------------------------------------
+
+  /** Row offset of processor `cpu`; throws for an index out of range (a caller bug). */
+  private row(cpu: number): number {
+    if ((cpu >>> 0) !== cpu || cpu >= this.logicalProcessors) {
+      throw new RangeError(`cpu ${cpu} out of range: this machine has ${this.logicalProcessors} logical processors`);
+    }
+    return cpu * STRIDE;
+  }
+
+  /** Recomputes the cached preamble outcome and operand size after a state change. */
+  private refresh(b: number): void {
+    const s = this.state;
+    const compatibility = s[b + S_LMA] === 1 && s[b + S_CSL] === 0;
+    const undefinedOpcode =
+      s[b + S_IN_VMX] === 0 || ((s[b + S_CR0_LO] as number) & CR0_PE) === 0 || s[b + S_VM] === 1 || compatibility;
+    s[b + S_GATE] = undefinedOpcode ? STATUS_UD : s[b + S_CPL] !== 0 ? STATUS_GP : 0;
+    s[b + S_WIDE] = s[b + S_LMA] === 1 && s[b + S_CSL] === 1 ? 1 : 0;
+  }
+
+  /** CR0 and CR4 hold values allowed in VMX operation (IA32_VMX_CR0/CR4_FIXED0/FIXED1). */
+  private controlRegistersAllowed(b: number): boolean {
+    const s = this.state;
+    return (
+      fixedBitsAllowed(s[b + S_CR0_LO] as number, s[b + S_CR0_HI] as number, this.cr0Fixed0, this.cr0Fixed1) &&
+      fixedBitsAllowed(s[b + S_CR4_LO] as number, s[b + S_CR4_HI] as number, this.cr4Fixed0, this.cr4Fixed1)
+    );
+  }
+
+  /**
+   * The EPTP passes the VM-entry checks on the EPTP field (§27.2.1.1 "VM-Execution Control
+   * Fields"): supported memory type and page-walk length, A/D and supervisor-shadow-stack bits
+   * only when supported, reserved bits 11:8 and 63:N clear (N = physical-address width).
+   */
+  private eptpValid(lo: number, hi: number): boolean {
+    const cap = this.capLo;
+    const memoryType = lo & 7;
+    if (memoryType === 0) {
+      if ((cap & CAP_MEMORY_TYPE_UC) === 0) return false;
+    } else if (memoryType === 6) {
+      if ((cap & CAP_MEMORY_TYPE_WB) === 0) return false;
+    } else {
+      return false;
+    }
+    const walkLengthMinusOne = (lo >>> 3) & 7;
+    if (walkLengthMinusOne !== 3 && !(walkLengthMinusOne === 4 && (cap & CAP_WALK_LENGTH_5) !== 0)) return false;
+    if ((lo & (1 << 6)) !== 0 && (cap & CAP_EPT_ACCESSED_DIRTY) === 0) return false;
+    if ((lo & (1 << 7)) !== 0 && (cap & CAP_SUPERVISOR_SHADOW_STACK) === 0) return false;
+    if ((lo & 0xf00) !== 0) return false;
+    return (hi & this.physicalHiBad) === 0;
+  }
+
+  private makeNoVmcsCurrent(b: number): void {
+    const s = this.state;
+    s[b + S_CUR_LO] = ALL_ONES;
+    s[b + S_CUR_HI] = ALL_ONES;
+    s[b + S_CUR_BASE] = -1;
+  }
+
+  /** VMsucceed: all six arithmetic flags cleared. */
+  private succeed(b: number): number {
+    this.state[b + S_FLAGS] = 0;
+    return STATUS_SUCCEED;
+  }
+
+  /** VMfailInvalid: CF = 1, the other arithmetic flags cleared. */
+  private failInvalid(b: number): number {
+    this.state[b + S_FLAGS] = CF;
+    return STATUS_FAIL_INVALID;
+  }
+
+  /** VMfailValid(error): ZF = 1, others cleared, error stored in the current VMCS at `base`. */
+  private failValid(b: number, base: number, error: number): number {
+    this.vmcs[base + this.errorWord] = error;
+    this.state[b + S_FLAGS] = ZF;
+    return error;
+  }
+
+  /** VMfail(error): VMfailValid when there is a current VMCS, else VMfailInvalid. */
+  private fail(b: number, error: number): number {
+    const base = this.state[b + S_CUR_BASE] as number;
+    return base < 0 ? this.failInvalid(b) : this.failValid(b, base, error);
+  }
+
+  /** A free VMCS-cache entry for the region at `page`, owned by `cpu`. */
+  private allocate(cpu: number, page: number): number {
+    let entry = this.free.pop();
+    if (entry === undefined) {
+      if (this.highWater === this.entryCpu.length) this.grow();
+      entry = this.highWater++;
+    }
+    this.entryCpu[entry] = cpu;
+    this.entryPage[entry] = page;
+    return entry;
+  }
+
+  private release(entry: number): void {
+    this.entryCpu[entry] = -1;
+    this.free.push(entry);
+  }
+
+  /** Doubles the VMCS cache (entry offsets stay valid because entries keep their index). */
+  private grow(): void {
+    const capacity = this.entryCpu.length * 2;
+    const vmcs = new Int32Array(capacity * this.entryWords);
+    vmcs.set(this.vmcs);
+    this.vmcs = vmcs;
+    const entryCpu = new Int32Array(capacity).fill(-1);
+    entryCpu.set(this.entryCpu);
+    this.entryCpu = entryCpu;
+    const entryPage = new Float64Array(capacity);
+    entryPage.set(this.entryPage);
+    this.entryPage = entryPage;
+    const entryShadow = new Uint8Array(capacity);
+    entryShadow.set(this.entryShadow);
+    this.entryShadow = entryShadow;
+  }
+
+  /**
+   * Fills a cache entry from its VMCS region: every processor-owned word (launch state and field
+   * data) in one copy; zeros for a page never written.
+   */
+  private load(entry: number, words: Int32Array | undefined): void {
+    const base = entry * this.entryWords;
+    if (words === undefined) {
+      this.vmcs.fill(0, base + REGION_FIRST_PROCESSOR_WORD, base + this.entryWords);
+    } else {
+      this.vmcs.set(words.subarray(REGION_FIRST_PROCESSOR_WORD, this.entryWords), base + REGION_FIRST_PROCESSOR_WORD);
+    }
+  }
+
+  /** Writes a cache entry's launch state and field data back to its VMCS region in one copy. */
+  private flush(entry: number): void {
+    const base = entry * this.entryWords;
+    const words = this.memory.page(this.entryPage[entry] as number);
+    words.set(this.vmcs.subarray(base + REGION_FIRST_PROCESSOR_WORD, base + this.entryWords), REGION_FIRST_PROCESSOR_WORD);
+  }
+}
+
+/** High-half mask of the address bits at or above `width` (32..64). */
+function highBitsBeyond(width: number): number {
+  return width >= 64 ? 0 : ~((2 ** (width - 32) - 1) | 0) | 0;
+}
+
+/** `lo/hi` has every FIXED0 bit set and no bit outside FIXED1. */
+function fixedBitsAllowed(lo: number, hi: number, fixed0: [number, number], fixed1: [number, number]): boolean {
+  return (
+    (lo & fixed0[0]) === fixed0[0] && (hi & fixed0[1]) === fixed0[1] && (lo & ~fixed1[0]) === 0 && (hi & ~fixed1[1]) === 0
+  );
+}

@@ -1,0 +1,259 @@
+/**
+ * Operations of the engine contract compiled to fixed-width integer records, and executed on an
+ * {@link ImplMachine}.
+ *
+ * Trick: the JSON operations carry hex strings and string kinds; decoding them is most of the
+ * cost of a step. `encodeOperation` does that decoding once into eight int32 words
+ * (`[opcode, cpu, a0 .. a5]`, 64-bit operands as lo/hi pairs), and `execute` dispatches on the
+ * opcode with no string work at all. Engine.step runs both for every step; `compile` runs the
+ * first over a whole sequence ahead of time so that `runCompiled` replays it at fast-API speed
+ * (useful for benchmarks and for replaying one case on many machines).
+ */
+import type { Operation, OperandForm, SettableState } from '../spec/operations.ts';
+import { parseHexInto } from './hex-halves.ts';
+import {
+  type ImplMachine,
+  SET_CPL,
+  SET_CS_L,
+  SET_EFER_LMA,
+  SET_MOV_SS_BLOCKING,
+  SET_RFLAGS_VM,
+} from './machine.ts';
+
+/** Words per encoded operation. */
+export const RECORD_WORDS = 8;
+
+// Opcodes (bits 7:0 of word 0). VMX instructions first, processor-state operations from OP_MOV_CR0.
+export const OP_VMXON = 1;
+export const OP_VMXOFF = 2;
+export const OP_VMCLEAR = 3;
+export const OP_VMPTRLD = 4;
+export const OP_VMPTRST = 5;
+export const OP_VMREAD = 6;
+export const OP_VMWRITE = 7;
+export const OP_VMLAUNCH = 8;
+export const OP_VMRESUME = 9;
+export const OP_INVEPT = 10;
+export const OP_INVVPID = 11;
+export const OP_VMCALL = 12;
+export const OP_VMFUNC = 13;
+export const OP_MOV_CR0 = 14;
+export const OP_MOV_CR4 = 15;
+export const OP_WRITE_FEATURE_CONTROL = 16;
+export const OP_SET = 17;
+export const OP_WRITE_MEMORY = 18;
+/** Flag in word 0: the instruction's r/m operand is a register (ModRM.mod = 11b). */
+export const REGISTER_FORM = 0x100;
+
+const SETTABLE: Readonly<Record<SettableState, number>> = {
+  'efer.lma': SET_EFER_LMA,
+  'cs.l': SET_CS_L,
+  cpl: SET_CPL,
+  'rflags.vm': SET_RFLAGS_VM,
+  'mov-ss-blocking': SET_MOV_SS_BLOCKING,
+};
+
+/** Opcode of each operation kind, for the string switch-free lookup in encodeOperation. */
+const OPCODE: Readonly<Record<Operation['kind'], number>> = {
+  vmxon: OP_VMXON,
+  vmxoff: OP_VMXOFF,
+  vmclear: OP_VMCLEAR,
+  vmptrld: OP_VMPTRLD,
+  vmptrst: OP_VMPTRST,
+  vmread: OP_VMREAD,
+  vmwrite: OP_VMWRITE,
+  vmlaunch: OP_VMLAUNCH,
+  vmresume: OP_VMRESUME,
+  invept: OP_INVEPT,
+  invvpid: OP_INVVPID,
+  vmcall: OP_VMCALL,
+  vmfunc: OP_VMFUNC,
+  'mov-cr0': OP_MOV_CR0,
+  'mov-cr4': OP_MOV_CR4,
+  'write-feature-control': OP_WRITE_FEATURE_CONTROL,
+  set: OP_SET,
+  'write-memory': OP_WRITE_MEMORY,
+};
+
+/**
+ * Decodes one operation into `code[at .. at + 8)`. Malformed input (unknown kind or form, bad
+ * hex, a non-integer cpu, a memory value wider than 32 bits, an unaligned address, an unknown
+ * settable state) is a caller bug and throws with a message naming the problem. Whether `cpu`
+ * exists on a machine is checked when the record is executed.
+ */
+export function encodeOperation(op: Operation, code: Int32Array, at: number): void {
+  const opcode = Object.hasOwn(OPCODE, op.kind) ? OPCODE[op.kind] : undefined;
+  if (opcode === undefined) throw new TypeError(`unknown operation kind ${JSON.stringify(op.kind)}`);
+  const cpu = op.cpu;
+  if (!Number.isInteger(cpu) || cpu < 0) throw new RangeError(`${op.kind}: cpu must be a non-negative integer, got ${cpu}`);
+  code[at] = opcode;
+  code[at + 1] = cpu;
+  switch (op.kind) {
+    case 'vmxon':
+    case 'vmclear':
+    case 'vmptrld':
+      parseHexInto(op.pointer, code, at + 2, `${op.kind} pointer`);
+      code[at] = opcode | formFlag(op.form, op.kind);
+      break;
+    case 'vmptrst':
+      code[at] = opcode | formFlag(op.form, op.kind);
+      break;
+    case 'vmread':
+      formFlag(op.form, op.kind);
+      parseHexInto(op.encoding, code, at + 2, 'vmread encoding');
+      break;
+    case 'vmwrite':
+      formFlag(op.form, op.kind);
+      parseHexInto(op.encoding, code, at + 2, 'vmwrite encoding');
+      parseHexInto(op.value, code, at + 4, 'vmwrite value');
+      break;
+    case 'invept':
+    case 'invvpid': {
+      parseHexInto(op.type, code, at + 2, `${op.kind} type`);
+      const descriptor: unknown = op.descriptor;
+      if (!Array.isArray(descriptor) || descriptor.length !== 2) {
+        throw new TypeError(`${op.kind}: descriptor must be [bits 63:0, bits 127:64], got ${JSON.stringify(descriptor)}`);
+      }
+      parseHexInto(descriptor[0], code, at + 4, `${op.kind} descriptor[0]`);
+      parseHexInto(descriptor[1], code, at + 6, `${op.kind} descriptor[1]`);
+      code[at] = opcode | formFlag(op.form, op.kind);
+      break;
+    }
+    case 'vmfunc':
+      parseHexInto(op.eax, code, at + 2, 'vmfunc eax');
+      parseHexInto(op.ecx, code, at + 4, 'vmfunc ecx');
+      break;
+    case 'mov-cr0':
+    case 'mov-cr4':
+    case 'write-feature-control':
+      parseHexInto(op.value, code, at + 2, `${op.kind} value`);
+      break;
+    case 'set': {
+      const what = Object.hasOwn(SETTABLE, op.what) ? SETTABLE[op.what] : undefined;
+      if (what === undefined) throw new RangeError(`set: unknown state ${JSON.stringify(op.what)}`);
+      code[at + 2] = what;
+      // The machine checks the range; a non-number must not be coerced on the way.
+      if (typeof op.value !== 'number') throw new TypeError(`set: value must be a number, got ${JSON.stringify(op.value)}`);
+      code[at + 3] = op.value;
+      if (code[at + 3] !== op.value) throw new RangeError(`set: value out of range: ${op.value}`);
+      break;
+    }
+    case 'write-memory':
+      parseHexInto(op.address, code, at + 2, 'write-memory address');
+      parseHexInto(op.value, code, at + 4, 'write-memory value');
+      if (code[at + 5] !== 0) throw new RangeError(`write-memory: value ${op.value} does not fit in 32 bits`);
+      if (((code[at + 2] as number) & 3) !== 0) {
+        throw new RangeError(`write-memory: address ${op.address} is not 4-byte aligned`);
+      }
+      break;
+    default:
+      // vmxoff, vmlaunch, vmresume, vmcall: no operands.
+      break;
+  }
+}
+
+function formFlag(form: OperandForm | undefined, kind: string): number {
+  if (form === undefined || form === 'memory') return 0;
+  if (form === 'register') return REGISTER_FORM;
+  throw new RangeError(`${kind}: form must be "memory" or "register", got ${JSON.stringify(form)}`);
+}
+
+/** Executes the record at `code[at]` on `machine`; returns the status code (impl/status.ts). */
+export function execute(machine: ImplMachine, code: Int32Array, at: number): number {
+  const word0 = code[at] as number;
+  const cpu = code[at + 1] as number;
+  const register = (word0 & REGISTER_FORM) !== 0;
+  const a0 = code[at + 2] as number;
+  const a1 = code[at + 3] as number;
+  const a2 = code[at + 4] as number;
+  const a3 = code[at + 5] as number;
+  switch (word0 & 0xff) {
+    case OP_VMREAD:
+      return machine.vmread(cpu, a0, a1);
+    case OP_VMWRITE:
+      return machine.vmwrite(cpu, a0, a1, a2, a3);
+    case OP_VMXON:
+      return machine.vmxon(cpu, a0, a1, register);
+    case OP_VMXOFF:
+      return machine.vmxoff(cpu);
+    case OP_VMCLEAR:
+      return machine.vmclear(cpu, a0, a1, register);
+    case OP_VMPTRLD:
+      return machine.vmptrld(cpu, a0, a1, register);
+    case OP_VMPTRST:
+      return machine.vmptrst(cpu, register);
+    case OP_VMLAUNCH:
+      return machine.vmlaunch(cpu);
+    case OP_VMRESUME:
+      return machine.vmresume(cpu);
+    case OP_INVEPT:
+      return machine.invept(cpu, a0, a1, a2, a3, register);
+    case OP_INVVPID:
+      return machine.invvpid(cpu, a0, a1, a2, a3, code[at + 6] as number, code[at + 7] as number, register);
+    case OP_VMCALL:
+      return machine.vmcall(cpu);
+    case OP_VMFUNC:
+      return machine.vmfunc(cpu, a0, a2);
+    case OP_MOV_CR0:
+      return machine.movCr0(cpu, a0, a1);
+    case OP_MOV_CR4:
+      return machine.movCr4(cpu, a0, a1);
+    case OP_WRITE_FEATURE_CONTROL:
+      return machine.writeFeatureControl(cpu, a0, a1);
+    case OP_SET:
+      return machine.setState(cpu, a0, a1);
+    case OP_WRITE_MEMORY:
+      return machine.writeMemory(cpu, a0, a1, a2);
+    default:
+      throw new RangeError(`not an encoded operation: opcode ${word0}`);
+  }
+}
+
+/** A sequence of operations decoded ahead of time. */
+export interface CompiledProgram {
+  /** Number of operations. */
+  readonly length: number;
+  /** `length` records of {@link RECORD_WORDS} words. */
+  readonly code: Int32Array;
+}
+
+/** Decodes a whole sequence once (throws on the first malformed operation, naming its index). */
+export function compile(ops: readonly Operation[]): CompiledProgram {
+  const code = new Int32Array(ops.length * RECORD_WORDS);
+  ops.forEach((op, index) => {
+    try {
+      encodeOperation(op, code, index * RECORD_WORDS);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      throw new RangeError(`operation ${index}: ${message}`, { cause: error });
+    }
+  });
+  return { length: ops.length, code };
+}
+
+/**
+ * Runs a compiled program on `machine`, writing each step's status into `statuses` (allocated
+ * when not given) and, when `values` is given, the result halves of each VMREAD and VMPTRST at
+ * `values[2i]`, `values[2i + 1]` (left untouched for other steps).
+ */
+export function runCompiled(
+  machine: ImplMachine,
+  program: CompiledProgram,
+  statuses: Int32Array = new Int32Array(program.length),
+  values?: Int32Array,
+): Int32Array {
+  const code = program.code;
+  for (let i = 0; i < program.length; i++) {
+    const at = i * RECORD_WORDS;
+    const status = execute(machine, code, at);
+    statuses[i] = status;
+    if (values !== undefined && status === 0) {
+      const opcode = (code[at] as number) & 0xff;
+      if (opcode === OP_VMREAD || opcode === OP_VMPTRST) {
+        values[2 * i] = machine.resultLo;
+        values[2 * i + 1] = machine.resultHi;
+      }
+    }
+  }
+  return statuses;
+}

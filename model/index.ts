@@ -1,0 +1,106 @@
+/**
+ * The reference model of Intel VMX (SDM Vol. 3C, December 2023): the oracle every engine is
+ * checked against. `step` says, for one operation in one state, which outcomes the SDM allows
+ * and what state follows each; it never changes its input. Reading order: model/README.md.
+ */
+import type { Operation } from '../spec/operations.ts';
+import { checkCpu } from './input.ts';
+import { invept, INVEPT_RULES } from './instructions/invept.ts';
+import { invvpid, INVVPID_RULES } from './instructions/invvpid.ts';
+import { vmcall, VMCALL_RULES } from './instructions/vmcall.ts';
+import { vmclear, VMCLEAR_RULES } from './instructions/vmclear.ts';
+import { vmfunc, VMFUNC_RULES } from './instructions/vmfunc.ts';
+import { VM_ENTRY_RULES, vmlaunch, vmresume } from './instructions/vmlaunch-vmresume.ts';
+import { vmptrld, VMPTRLD_RULES } from './instructions/vmptrld.ts';
+import { vmptrst, VMPTRST_RULES } from './instructions/vmptrst.ts';
+import { vmread, VMREAD_RULES } from './instructions/vmread.ts';
+import { vmwrite, VMWRITE_RULES } from './instructions/vmwrite.ts';
+import { vmxoff, VMXOFF_RULES } from './instructions/vmxoff.ts';
+import { vmxon, VMXON_RULES } from './instructions/vmxon.ts';
+import { NON_ROOT_RULES } from './non-root.ts';
+import { movCr0, movCr4, PROCESSOR_STATE_RULES, setState, writeFeatureControl, writeMemory } from './processor-state-ops.ts';
+import type { Rule } from './rule.ts';
+import type { ModelState } from './state.ts';
+import { cpuOf } from './state.ts';
+import type { Verdict } from './verdict.ts';
+import { notModelled } from './verdict.ts';
+import { VM_EXIT_RULES } from './vm-exit.ts';
+
+export type { Rule } from './rule.ts';
+export type { ActiveVmcs, CpuState, FieldContent, LaunchState, ModelState, VmcsContent, VmxOperation } from './state.ts';
+export { createModelState, ModelInputError, NO_CURRENT_VMCS } from './state.ts';
+export type { AnyValue, Branch, Expected, ExpectedValue, ExpectedVmSucceed, PartlyKnownValue, Verdict } from './verdict.ts';
+export { ANY_VALUE, describeExpected, matches } from './verdict.ts';
+
+/**
+ * The outcomes the SDM allows for `op` in `state`. Throws a `ModelInputError` only for a
+ * malformed operation (a processor that does not exist, a malformed hexadecimal value, an
+ * unaligned or oversized memory store).
+ */
+export function step(state: ModelState, op: Operation): Verdict {
+  checkCpu(state, op.cpu, op.kind);
+  const untracked = cpuOf(state, op.cpu).untracked;
+  if (untracked !== undefined) return notModelled(untracked);
+  switch (op.kind) {
+    case 'vmxon':
+      return vmxon(state, op);
+    case 'vmxoff':
+      return vmxoff(state, op);
+    case 'vmclear':
+      return vmclear(state, op);
+    case 'vmptrld':
+      return vmptrld(state, op);
+    case 'vmptrst':
+      return vmptrst(state, op);
+    case 'vmread':
+      return vmread(state, op);
+    case 'vmwrite':
+      return vmwrite(state, op);
+    case 'vmlaunch':
+      return vmlaunch(state, op);
+    case 'vmresume':
+      return vmresume(state, op);
+    case 'invept':
+      return invept(state, op);
+    case 'invvpid':
+      return invvpid(state, op);
+    case 'vmcall':
+      return vmcall(state, op);
+    case 'vmfunc':
+      return vmfunc(state, op);
+    case 'mov-cr0':
+      return movCr0(state, op);
+    case 'mov-cr4':
+      return movCr4(state, op);
+    case 'write-feature-control':
+      return writeFeatureControl(state, op);
+    case 'set':
+      return setState(state, op);
+    case 'write-memory':
+      return writeMemory(state, op);
+  }
+}
+
+/** Every decision point of the model, grouped by area in reading order; ids are unique. */
+export const RULES: readonly Rule[] = [
+  ...Object.values(VMXON_RULES),
+  ...Object.values(VMXOFF_RULES),
+  ...Object.values(VMCLEAR_RULES),
+  ...Object.values(VMPTRLD_RULES),
+  ...Object.values(VMPTRST_RULES),
+  ...Object.values(VMREAD_RULES),
+  ...Object.values(VMWRITE_RULES),
+  ...Object.values(VM_ENTRY_RULES),
+  ...Object.values(INVEPT_RULES),
+  ...Object.values(INVVPID_RULES),
+  ...Object.values(VMCALL_RULES),
+  ...Object.values(VMFUNC_RULES),
+  ...Object.values(NON_ROOT_RULES),
+  ...Object.values(VM_EXIT_RULES),
+  ...Object.values(PROCESSOR_STATE_RULES),
+];
+
+/** The rule with identifier `id`, if the model has one. */
+export function ruleById(id: string): Rule | undefined {
+  return RULES.find((each) => each.id === id);
+}

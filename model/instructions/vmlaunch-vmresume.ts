@@ -1,0 +1,109 @@
+/**
+ * VMLAUNCH/VMRESUME—Launch/Resume Virtual Machine. SDM Vol. 3C (December 2023) §31.3, the
+ * instructions' shared Operation section, with the order of §27.1 "Basic VM-Entry Checks" (which
+ * adds the check that the current VMCS is not a shadow VMCS, failing like a missing one: CF = 1).
+ *
+ * Only these basic checks are modelled. Once they pass, the VM entry proper begins (checks of
+ * controls and host state, guest state, MSR loading, §27.2-§27.4), which the model does not
+ * follow yet: the step is `not-modelled`.
+ *
+ * Launch state unknown to the model (a region VMPTRLDed without VMCLEAR, written with ordinary
+ * stores, or left active by VMXOFF): the SDM then allows both the launch-state failure and an
+ * entry attempt. Because an entry attempt cannot be checked yet, the whole step is
+ * `not-modelled` rather than a set the engine's entry attempt would wrongly fall outside of. For
+ * VMRESUME of a VMCS left active by VMXOFF the allowed failures also include VMfailValid(6)
+ * (§31.4 "VM Instruction Error Numbers": VMRESUME after VMXOFF and VMXON between VMLAUNCH and
+ * VMRESUME).
+ */
+import { sdm } from '../../spec/citation.ts';
+import { VM_ERROR } from '../../spec/errors.ts';
+import { EXIT_REASON } from '../../spec/exit-reasons.ts';
+import type { VmlaunchOp, VmresumeOp } from '../../spec/operations.ts';
+import { fault, vmFailInvalid, vmFailValid } from '../conventions.ts';
+import { inCompatibilityMode, inRealAddressMode, inVirtual8086Mode } from '../modes.ts';
+import { rule } from '../rule.ts';
+import type { ModelState } from '../state.ts';
+import { cpuOf } from '../state.ts';
+import type { Verdict } from '../verdict.ts';
+import { defined, notModelled } from '../verdict.ts';
+import { vmExit } from '../vm-exit.ts';
+import { currentVmcs } from '../vmcs.ts';
+
+const PAGE = sdm('31.3', 'VMLAUNCH/VMRESUME—Launch/Resume Virtual Machine');
+const BASIC = sdm('27.1', 'Basic VM-Entry Checks');
+const BOTH = 'VMLAUNCH/VMRESUME';
+
+/** The decision points of VMLAUNCH and VMRESUME, in the order of the Operation section. */
+export const VM_ENTRY_RULES = {
+  udOutsideVmx: rule('vmentry.ud-outside-vmx', BOTH, PAGE, '#UD outside VMX operation'),
+  udRealMode: rule('vmentry.ud-real-mode', BOTH, PAGE, '#UD when CR0.PE = 0'),
+  udVirtual8086: rule('vmentry.ud-virtual-8086', BOTH, PAGE, '#UD when RFLAGS.VM = 1'),
+  udCompatibility: rule('vmentry.ud-compatibility-mode', BOTH, PAGE, '#UD in compatibility mode'),
+  vmExit: rule('vmentry.vm-exit', BOTH, PAGE, 'in VMX non-root operation, VM exit (basic exit reason 20 for VMLAUNCH, 24 for VMRESUME)'),
+  gpCpl: rule('vmentry.gp-cpl', BOTH, PAGE, '#GP(0) when CPL > 0'),
+  noCurrentVmcs: rule('vmentry.no-current-vmcs', BOTH, PAGE, 'VMfailInvalid when the current-VMCS pointer is not valid'),
+  shadowVmcs: rule('vmentry.shadow-vmcs', BOTH, BASIC, 'VMfailInvalid (CF = 1) when the current VMCS is a shadow VMCS'),
+  movSsBlocking: rule('vmentry.mov-ss-blocking', BOTH, PAGE, 'VMfailValid(26) when events are blocked by MOV SS'),
+  launchNotClear: rule('vmlaunch.launch-state-not-clear', 'VMLAUNCH', PAGE, 'VMLAUNCH: VMfailValid(4) when the launch state of the current VMCS is not clear'),
+  launchUnknown: rule(
+    'vmlaunch.launch-state-unknown',
+    'VMLAUNCH',
+    PAGE,
+    'VMLAUNCH with a launch state the model does not know: VMfailValid(4) or an entry attempt, which is not modelled',
+  ),
+  resumeNotLaunched: rule('vmresume.launch-state-not-launched', 'VMRESUME', PAGE, 'VMRESUME: VMfailValid(5) when the launch state of the current VMCS is not launched'),
+  resumeAfterVmxoff: rule(
+    'vmresume.after-vmxoff',
+    'VMRESUME',
+    sdm('31.4', 'VM Instruction Error Numbers'),
+    'VMRESUME of a VMCS left active by VMXOFF: VMfailValid(5), VMfailValid(6) or an entry attempt, which is not modelled',
+  ),
+  resumeUnknown: rule(
+    'vmresume.launch-state-unknown',
+    'VMRESUME',
+    PAGE,
+    'VMRESUME with a launch state the model does not know: VMfailValid(5) or an entry attempt, which is not modelled',
+  ),
+  entryNotModelled: rule(
+    'vmentry.checks-not-modelled',
+    BOTH,
+    sdm('27.2', 'Checks on VMX Controls and Host-State Area'),
+    'the basic checks pass: the VM entry proper (controls, host state, guest state, MSR loading) is not modelled yet',
+  ),
+} as const;
+
+const R = VM_ENTRY_RULES;
+
+/** VMLAUNCH. */
+export function vmlaunch(state: ModelState, op: VmlaunchOp): Verdict {
+  return vmEntry(state, op.cpu, 'VMLAUNCH');
+}
+
+/** VMRESUME. */
+export function vmresume(state: ModelState, op: VmresumeOp): Verdict {
+  return vmEntry(state, op.cpu, 'VMRESUME');
+}
+
+function vmEntry(state: ModelState, c: number, instruction: 'VMLAUNCH' | 'VMRESUME'): Verdict {
+  const cpu = cpuOf(state, c);
+  if (cpu.vmx === 'outside') return defined(fault(state, c, R.udOutsideVmx, 'UD'));
+  if (inRealAddressMode(cpu)) return defined(fault(state, c, R.udRealMode, 'UD'));
+  if (inVirtual8086Mode(cpu)) return defined(fault(state, c, R.udVirtual8086, 'UD'));
+  if (inCompatibilityMode(cpu)) return defined(fault(state, c, R.udCompatibility, 'UD'));
+  if (cpu.vmx === 'non-root') return defined(vmExit(state, c, R.vmExit, EXIT_REASON[instruction]));
+  if (cpu.cpl > 0) return defined(fault(state, c, R.gpCpl, 'GP'));
+  const current = currentVmcs(state, c);
+  if (current === undefined) return defined(vmFailInvalid(state, c, R.noCurrentVmcs));
+  if (current.shadow) return defined(vmFailInvalid(state, c, R.shadowVmcs));
+  if (cpu.movSsBlocking === 1) return defined(vmFailValid(state, c, R.movSsBlocking, VM_ERROR.ENTRY_MOV_SS_BLOCKING));
+  const launch = current.content.launch;
+  if (instruction === 'VMLAUNCH') {
+    if (launch === 'launched') return defined(vmFailValid(state, c, R.launchNotClear, VM_ERROR.VMLAUNCH_NON_CLEAR));
+    if (launch === 'unknown') return notModelled(R.launchUnknown);
+  } else {
+    if (launch === 'clear') return defined(vmFailValid(state, c, R.resumeNotLaunched, VM_ERROR.VMRESUME_NON_LAUNCHED));
+    if (launch === 'unknown' && current.content.leftActiveByVmxoff) return notModelled(R.resumeAfterVmxoff);
+    if (launch === 'unknown') return notModelled(R.resumeUnknown);
+  }
+  return notModelled(R.entryNotModelled);
+}

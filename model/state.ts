@@ -1,0 +1,174 @@
+/**
+ * The model's state: every logical processor, the shared physical memory, and the VMCS data kept
+ * in memory. States are immutable values: every step builds a new one, so a verdict's branches
+ * can each carry their own successor and `step` never changes its input.
+ *
+ * What each logical processor holds follows the SDM's account of VMX operation (Vol. 3C §24.7
+ * "Enabling and Entering VMX Operation", §25.1 "Overview"): whether it is outside VMX operation,
+ * in VMX root or in VMX non-root operation; its VMXON pointer; its current-VMCS pointer; the VMCSs
+ * active on it, whose data the model keeps "in the processor" (the SDM lets a processor cache an
+ * active VMCS, see vmcs.ts); and the registers and MSRs the VMX instructions consult.
+ *
+ * Assumed inactive, and never made active by any operation: A20M mode, SMX operation (GETSEC),
+ * system-management mode, and the dual-monitor treatment of SMIs and SMM (IA32_SMM_MONITOR_CTL is
+ * 0). They are fields all the same, so that the rules that test them read as the SDM does, and so
+ * that unit tests can build states where they hold.
+ */
+import { initialProcessorState } from '../spec/initial-state.ts';
+import type { Profile } from '../spec/profile.ts';
+import type { Rule } from './rule.ts';
+
+/** The current-VMCS pointer value that means "no current VMCS" (§31.3, VMXON and VMCLEAR). */
+export const NO_CURRENT_VMCS = 0xffff_ffff_ffff_ffffn;
+
+/** Whether a logical processor is outside VMX operation, in VMX root or in VMX non-root operation. */
+export type VmxOperation = 'outside' | 'root' | 'non-root';
+
+/** Launch state of a VMCS (§25.1): clear, launched, or unknown to the model (see vmcs.ts). */
+export type LaunchState = 'clear' | 'launched' | 'unknown';
+
+/**
+ * What the model knows of one VMCS field, as two 32-bit halves: `low` is bits 31:0 (all a 16-bit
+ * or 32-bit field has), `high` bits 63:32. `undefined` means the SDM leaves those bits unknown.
+ */
+export interface FieldContent {
+  readonly low: bigint | undefined;
+  readonly high: bigint | undefined;
+}
+
+/**
+ * The data of one VMCS as the model tracks it. The in-memory format is implementation-specific
+ * (§25.2 "Format of the VMCS Region"), so the model keeps only what the architecture makes
+ * visible: field values (by full encoding; a field absent from the map is entirely unknown) and
+ * the launch state.
+ */
+export interface VmcsContent {
+  readonly fields: ReadonlyMap<number, FieldContent>;
+  readonly launch: LaunchState;
+  /** True when the VMCS was active on a processor that executed VMXOFF (VM-instruction error 6). */
+  readonly leftActiveByVmxoff: boolean;
+}
+
+/** A VMCS active on a logical processor. */
+export interface ActiveVmcs {
+  readonly content: VmcsContent;
+  /** The shadow-VMCS indicator (bit 31 of the region's first word) as VMPTRLD read it. */
+  readonly shadow: boolean;
+}
+
+/** One logical processor. */
+export interface CpuState {
+  readonly vmx: VmxOperation;
+  /** The VMXON pointer; meaningful only in VMX operation. */
+  readonly vmxonPointer: bigint | undefined;
+  /** The current-VMCS pointer; {@link NO_CURRENT_VMCS} when there is none. */
+  readonly currentVmcs: bigint;
+  /** The VMCSs active on this processor, by region address (the current one among them). */
+  readonly active: ReadonlyMap<bigint, ActiveVmcs>;
+  readonly cr0: bigint;
+  readonly cr4: bigint;
+  /** IA32_EFER.LMA, 0 or 1. */
+  readonly eferLma: number;
+  /** CS.L, 0 or 1. */
+  readonly csL: number;
+  readonly cpl: number;
+  /** RFLAGS.VM, 0 or 1. */
+  readonly rflagsVm: number;
+  /** 1 when events are blocked by MOV SS or POP SS. */
+  readonly movSsBlocking: number;
+  /** The six arithmetic flags of RFLAGS (spec/observations.ts). */
+  readonly flags: number;
+  /** IA32_FEATURE_CONTROL (MSR 3AH). */
+  readonly featureControl: bigint;
+  /** IA32_SMM_MONITOR_CTL (MSR 9BH); 0 from reset and never written by any operation. */
+  readonly smmMonitorCtl: bigint;
+  /** A20M mode; assumed inactive. */
+  readonly a20m: boolean;
+  /** SMX operation (between GETSEC[SENTER] and GETSEC[SEXIT]); assumed inactive. */
+  readonly inSmx: boolean;
+  /** System-management mode; assumed inactive. */
+  readonly inSmm: boolean;
+  /** Dual-monitor treatment of SMIs and SMM active; never activated (see vmcall.ts). */
+  readonly dualMonitorActive: boolean;
+  /**
+   * Set when a step took this processor somewhere the model does not follow yet (after a VM exit,
+   * host state is loaded from the VMCS; see vm-exit.ts). Every later step on it is not modelled.
+   */
+  readonly untracked: Rule | undefined;
+}
+
+/** The whole machine. */
+export interface ModelState {
+  readonly profile: Profile;
+  readonly cpus: readonly CpuState[];
+  /** Physical memory as 32-bit words by 4-byte-aligned address; an absent word is 0. */
+  readonly memory: ReadonlyMap<bigint, number>;
+  /**
+   * VMCS data held in memory, by region address, for VMCSs active on no processor. A region not
+   * in the map was never initialized by VMCLEAR: its fields and launch state are unknown.
+   */
+  readonly regions: ReadonlyMap<bigint, VmcsContent>;
+}
+
+/** Thrown for a case that is malformed (a bug in the case, not an architectural outcome). */
+export class ModelInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ModelInputError';
+  }
+}
+
+/**
+ * A fresh machine: `logicalProcessors` processors in the spec's initial state, outside VMX
+ * operation, IA32_FEATURE_CONTROL as the profile's firmware left it, memory zeroed.
+ */
+export function createModelState(profile: Profile, logicalProcessors: number): ModelState {
+  if (!Number.isInteger(logicalProcessors) || logicalProcessors < 1) {
+    throw new ModelInputError(`logicalProcessors must be a positive integer, got ${logicalProcessors}`);
+  }
+  const cpu: CpuState = {
+    vmx: 'outside',
+    vmxonPointer: undefined,
+    currentVmcs: NO_CURRENT_VMCS,
+    active: new Map(),
+    cr0: initialProcessorState.cr0,
+    cr4: initialProcessorState.cr4,
+    eferLma: initialProcessorState.eferLma,
+    csL: initialProcessorState.csL,
+    cpl: initialProcessorState.cpl,
+    rflagsVm: initialProcessorState.rflagsVm,
+    movSsBlocking: initialProcessorState.movSsBlocking,
+    flags: initialProcessorState.flags,
+    featureControl: BigInt(profile.data.featureControl),
+    smmMonitorCtl: 0n,
+    a20m: false,
+    inSmx: false,
+    inSmm: false,
+    dualMonitorActive: false,
+    untracked: undefined,
+  };
+  return {
+    profile,
+    cpus: Array.from({ length: logicalProcessors }, () => cpu),
+    memory: new Map(),
+    regions: new Map(),
+  };
+}
+
+/** Processor `cpu` of `state`; the index has been checked by `step`. */
+export function cpuOf(state: ModelState, cpu: number): CpuState {
+  const found = state.cpus[cpu];
+  if (found === undefined) throw new ModelInputError(`no logical processor ${cpu}`);
+  return found;
+}
+
+/** `state` with processor `cpu` changed by `changes`. */
+export function withCpu(state: ModelState, cpu: number, changes: Partial<CpuState>): ModelState {
+  const cpus = state.cpus.map((each, index) => (index === cpu ? { ...each, ...changes } : each));
+  return { ...state, cpus };
+}
+
+/** `state` with the arithmetic flags of processor `cpu` set to `flags`. */
+export function withFlags(state: ModelState, cpu: number, flags: number): ModelState {
+  return withCpu(state, cpu, { flags });
+}

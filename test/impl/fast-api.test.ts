@@ -1,0 +1,252 @@
+/**
+ * The fast native API (ImplMachine methods, compile/runCompiled) and the Engine adapter are two
+ * doors into the same machine: on any operation sequence they must report the same outcomes.
+ * This file drives the fast API with its own BigInt-based decoding, independent of impl/'s hex
+ * parser and operation records, and compares with Engine.step on random sequences.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  compile,
+  createImplEngine,
+  createImplMachine,
+  describeStatus,
+  ImplMachine,
+  runCompiled,
+  SET_CPL,
+  SET_CS_L,
+  SET_EFER_LMA,
+  SET_MOV_SS_BLOCKING,
+  SET_RFLAGS_VM,
+  STATUS_ENTRY_UNIMPLEMENTED,
+  STATUS_FAIL_INVALID,
+  STATUS_GP,
+  STATUS_SUCCEED,
+  STATUS_UD,
+  VM_ENTRY_UNIMPLEMENTED,
+} from '../../impl/index.ts';
+import { execute, RECORD_WORDS } from '../../impl/program.ts';
+import { operationSequence } from '../../properties/generators/operations.ts';
+import { FIELD } from '../../spec/fields.ts';
+import type { Observation } from '../../spec/observations.ts';
+import type { Operation } from '../../spec/operations.ts';
+import { createProfile } from '../../spec/profile.ts';
+import { CORE2, MAXIMAL, SKYLAKE, variant, VMCS_A, VMXON_0 } from './fixtures.ts';
+
+const lo = (text: string): number => Number(BigInt(text) & 0xffff_ffffn);
+const hi = (text: string): number => Number(BigInt(text) >> 32n);
+const toHex = (l: number, h: number): string => `0x${((BigInt(h >>> 0) << 32n) | BigInt(l >>> 0)).toString(16)}`;
+
+const STATE_CODES = {
+  'efer.lma': SET_EFER_LMA,
+  'cs.l': SET_CS_L,
+  cpl: SET_CPL,
+  'rflags.vm': SET_RFLAGS_VM,
+  'mov-ss-blocking': SET_MOV_SS_BLOCKING,
+} as const;
+
+/** One operation through the fast API, turned into the observation the SDM conventions give. */
+function viaFastApi(m: ImplMachine, op: Operation): Observation {
+  const register = 'form' in op && op.form === 'register';
+  let status: number;
+  let carriesValue = false;
+  let processorState = false;
+  switch (op.kind) {
+    case 'vmxon':
+      status = m.vmxon(op.cpu, lo(op.pointer), hi(op.pointer), register);
+      break;
+    case 'vmxoff':
+      status = m.vmxoff(op.cpu);
+      break;
+    case 'vmclear':
+      status = m.vmclear(op.cpu, lo(op.pointer), hi(op.pointer), register);
+      break;
+    case 'vmptrld':
+      status = m.vmptrld(op.cpu, lo(op.pointer), hi(op.pointer), register);
+      break;
+    case 'vmptrst':
+      status = m.vmptrst(op.cpu, register);
+      carriesValue = true;
+      break;
+    case 'vmread':
+      status = m.vmread(op.cpu, lo(op.encoding), hi(op.encoding));
+      carriesValue = true;
+      break;
+    case 'vmwrite':
+      status = m.vmwrite(op.cpu, lo(op.encoding), hi(op.encoding), lo(op.value), hi(op.value));
+      break;
+    case 'vmlaunch':
+      status = m.vmlaunch(op.cpu);
+      break;
+    case 'vmresume':
+      status = m.vmresume(op.cpu);
+      break;
+    case 'invept':
+      status = m.invept(op.cpu, lo(op.type), hi(op.type), lo(op.descriptor[0]), hi(op.descriptor[0]), register);
+      break;
+    case 'invvpid':
+      status = m.invvpid(
+        op.cpu,
+        lo(op.type),
+        hi(op.type),
+        lo(op.descriptor[0]),
+        hi(op.descriptor[0]),
+        lo(op.descriptor[1]),
+        hi(op.descriptor[1]),
+        register,
+      );
+      break;
+    case 'vmcall':
+      status = m.vmcall(op.cpu);
+      break;
+    case 'vmfunc':
+      status = m.vmfunc(op.cpu, lo(op.eax), lo(op.ecx));
+      break;
+    case 'mov-cr0':
+      status = m.movCr0(op.cpu, lo(op.value), hi(op.value));
+      processorState = true;
+      break;
+    case 'mov-cr4':
+      status = m.movCr4(op.cpu, lo(op.value), hi(op.value));
+      processorState = true;
+      break;
+    case 'write-feature-control':
+      status = m.writeFeatureControl(op.cpu, lo(op.value), hi(op.value));
+      processorState = true;
+      break;
+    case 'set':
+      status = m.setState(op.cpu, STATE_CODES[op.what], op.value);
+      processorState = true;
+      break;
+    case 'write-memory':
+      status = m.writeMemory(op.cpu, lo(op.address), hi(op.address), lo(op.value));
+      processorState = true;
+      break;
+  }
+  const flags = m.flags(op.cpu);
+  if (status === STATUS_SUCCEED) {
+    if (processorState) return { kind: 'ok', flags };
+    return carriesValue ? { kind: 'vmsucceed', value: toHex(m.resultLo, m.resultHi), flags } : { kind: 'vmsucceed', flags };
+  }
+  if (status > 0) return { kind: 'vmfail-valid', error: status, flags };
+  if (status === STATUS_FAIL_INVALID) return { kind: 'vmfail-invalid', flags };
+  if (status === STATUS_UD) return { kind: 'fault', vector: 'UD', flags };
+  if (status === STATUS_GP) return { kind: 'fault', vector: 'GP', flags };
+  expect(status).toBe(STATUS_ENTRY_UNIMPLEMENTED);
+  return { kind: 'unimplemented', what: VM_ENTRY_UNIMPLEMENTED, flags };
+}
+
+describe('fast API and Engine adapter', () => {
+  for (const data of [CORE2, SKYLAKE, MAXIMAL]) {
+    it(`report the same outcomes on random operation sequences (${data.name})`, () => {
+      const profile = createProfile(data);
+      fc.assert(
+        fc.property(operationSequence(profile, { logicalProcessors: 2, maxSteps: 40 }), (ops) => {
+          const engine = createImplEngine({ profile: data, logicalProcessors: 2 });
+          const machine = createImplMachine({ profile: data, logicalProcessors: 2 });
+          for (const op of ops) expect(engine.step(op)).toEqual(viaFastApi(machine, op));
+        }),
+        { seed: 20231201, numRuns: 150 },
+      );
+    });
+  }
+
+  it('runCompiled gives the statuses and values Engine.step reports for the same sequence', () => {
+    const profile = createProfile(SKYLAKE);
+    fc.assert(
+      fc.property(operationSequence(profile, { logicalProcessors: 2, maxSteps: 30 }), (ops) => {
+        const engine = createImplEngine({ profile: SKYLAKE, logicalProcessors: 2 });
+        const machine = createImplMachine({ profile: SKYLAKE, logicalProcessors: 2 });
+        const program = compile(ops);
+        const values = new Int32Array(ops.length * 2);
+        const statuses = runCompiled(machine, program, undefined, values);
+        ops.forEach((op, i) => {
+          const observation = engine.step(op);
+          const status = statuses[i] as number;
+          expect(describeStatus(status)).toBe(statusWording(observation));
+          if (observation.kind === 'vmsucceed' && observation.value !== undefined) {
+            expect(toHex(values[2 * i] as number, values[2 * i + 1] as number)).toBe(observation.value);
+          }
+        });
+      }),
+      { seed: 7, numRuns: 100 },
+    );
+  });
+
+  it('compile names the index of a malformed operation', () => {
+    const ops: Operation[] = [
+      { kind: 'vmxoff', cpu: 0 },
+      { kind: 'vmxon', cpu: 0, pointer: 'nope' },
+    ];
+    expect(() => compile(ops)).toThrow(/operation 1: vmxon pointer/);
+  });
+
+  it('execute refuses a record that is not an operation', () => {
+    const machine = createImplMachine({ profile: SKYLAKE, logicalProcessors: 1 });
+    expect(() => execute(machine, new Int32Array(RECORD_WORDS), 0)).toThrow(/not an encoded operation/);
+  });
+
+  it('a VMWRITE/VMREAD pair through the fast API leaves the value in resultLo/resultHi', () => {
+    const machine = createImplMachine({ profile: SKYLAKE, logicalProcessors: 1 });
+    const rev = machine.profile.revisionId;
+    machine.writeMemory(0, VMXON_0, 0, rev);
+    machine.writeMemory(0, VMCS_A, 0, rev);
+    expect(machine.vmxon(0, VMXON_0, 0)).toBe(STATUS_SUCCEED);
+    expect(machine.vmclear(0, VMCS_A, 0)).toBe(STATUS_SUCCEED);
+    expect(machine.vmptrld(0, VMCS_A, 0)).toBe(STATUS_SUCCEED);
+    expect(machine.vmwrite(0, FIELD.GUEST_RIP, 0, 0x89ab_cdef, 0x0123_4567)).toBe(STATUS_SUCCEED);
+    expect(machine.vmread(0, FIELD.GUEST_RIP, 0)).toBe(STATUS_SUCCEED);
+    expect([machine.resultLo, machine.resultHi]).toEqual([0x89ab_cdef, 0x0123_4567]);
+    expect(machine.vmread(0, 0x7fff, 0)).toBe(12);
+    expect(machine.flags(0)).toBe(0x40);
+  });
+
+  it('the fast API throws for an unknown state code and an unaligned memory write', () => {
+    const machine = createImplMachine({ profile: SKYLAKE, logicalProcessors: 1 });
+    expect(() => machine.setState(0, 9, 0)).toThrow(/unknown state code 9/);
+    expect(() => machine.writeMemory(0, 0x1001, 0, 0)).toThrow(/4-byte aligned/);
+    expect(() => machine.flags(1)).toThrow(/out of range/);
+  });
+
+  it('a processor whose revision identifier is 0 loads a never-written region as zeros', () => {
+    const basic = BigInt(SKYLAKE.msrs.IA32_VMX_BASIC) & ~0x7fff_ffffn;
+    const data = variant(SKYLAKE, 'revision-0', { msrs: { IA32_VMX_BASIC: `0x${basic.toString(16)}` } });
+    const machine = createImplMachine({ profile: data, logicalProcessors: 1 });
+    expect(machine.vmxon(0, VMXON_0, 0)).toBe(STATUS_SUCCEED);
+    expect(machine.vmptrld(0, VMCS_A, 0)).toBe(STATUS_SUCCEED);
+    expect(machine.vmread(0, FIELD.GUEST_RIP, 0)).toBe(STATUS_SUCCEED);
+    expect(machine.resultLo).toBe(0);
+    expect(machine.vmlaunch(0)).toBe(STATUS_ENTRY_UNIMPLEMENTED);
+  });
+
+  it('describeStatus names every status', () => {
+    expect([0, -1, -2, -3, -4, 12, -9].map(describeStatus)).toEqual([
+      'VMsucceed',
+      'VMfailInvalid',
+      '#UD',
+      '#GP(0)',
+      'VM entry not implemented',
+      'VMfailValid(12)',
+      'unknown status -9',
+    ]);
+  });
+});
+
+/** The describeStatus wording of an observation, to compare statuses with observations. */
+function statusWording(observation: Observation): string {
+  switch (observation.kind) {
+    case 'vmsucceed':
+    case 'ok':
+      return 'VMsucceed';
+    case 'vmfail-invalid':
+      return 'VMfailInvalid';
+    case 'vmfail-valid':
+      return `VMfailValid(${observation.error})`;
+    case 'fault':
+      return observation.vector === 'UD' ? '#UD' : '#GP(0)';
+    case 'unimplemented':
+      return 'VM entry not implemented';
+    default:
+      return observation.kind;
+  }
+}

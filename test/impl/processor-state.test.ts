@@ -1,0 +1,171 @@
+/**
+ * Processor-state operations (spec/operations.ts): MOV to CR0/CR4 under the VMX restrictions of
+ * SDM Vol. 3C, December 2023, §24.8 "Restrictions on VMX Operation", IA32_FEATURE_CONTROL per
+ * §24.7 "Enabling and Entering VMX Operation", directly set state, and memory writes; plus the
+ * errors a caller bug gets.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Operation } from '../../spec/operations.ts';
+import { FIELD } from '../../spec/fields.ts';
+import { GP, hex, ok, Rig, SKYLAKE, SUCCEED, UD, value, variant, VMXON_0 } from './fixtures.ts';
+
+describe('MOV to CR0', () => {
+  it('takes any value outside VMX operation', () => {
+    const rig = new Rig();
+    expect(rig.step({ kind: 'mov-cr0', cpu: 0, value: '0x0' })).toEqual(ok());
+    expect(rig.step({ kind: 'mov-cr0', cpu: 0, value: '0xffffffffffffffff' })).toEqual(ok());
+  });
+
+  it('raises #GP(0) in VMX operation for a value clearing a bit IA32_VMX_CR0_FIXED0 fixes to 1, leaving CR0 as it was', () => {
+    const rig = new Rig().enterWithVmcs();
+    expect(rig.step({ kind: 'mov-cr0', cpu: 0, value: '0x80000030' })).toEqual(GP()); // PE clear
+    expect(rig.step({ kind: 'mov-cr0', cpu: 0, value: '0x80000011' })).toEqual(GP()); // NE clear
+    expect(rig.vmread(FIELD.GUEST_RIP)).toEqual(value('0x0'));
+  });
+
+  it('raises #GP(0) in VMX operation in 64-bit mode for bits 63:32, outside IA32_VMX_CR0_FIXED1', () => {
+    const rig = new Rig().enter();
+    expect(rig.step({ kind: 'mov-cr0', cpu: 0, value: '0x180000031' })).toEqual(GP());
+  });
+
+  it('ignores bits 63:32 of the source outside 64-bit mode', () => {
+    const rig = new Rig().enter();
+    rig.set('efer.lma', 0);
+    expect(rig.step({ kind: 'mov-cr0', cpu: 0, value: '0x180000031' })).toEqual(ok());
+  });
+
+  it('accepts an allowed value in VMX operation (CD set)', () => {
+    const rig = new Rig().enter();
+    expect(rig.step({ kind: 'mov-cr0', cpu: 0, value: '0xc0000031' })).toEqual(ok());
+    expect(rig.vmxoff()).toEqual(SUCCEED);
+  });
+});
+
+describe('MOV to CR4', () => {
+  it('raises #GP(0) in VMX operation when it would clear CR4.VMXE', () => {
+    const rig = new Rig().enter();
+    expect(rig.step({ kind: 'mov-cr4', cpu: 0, value: '0x20' })).toEqual(GP());
+  });
+
+  it('raises #GP(0) in VMX operation when CR4.VMXE stays set but a bit outside IA32_VMX_CR4_FIXED1 is set', () => {
+    const rig = new Rig().enter();
+    expect(rig.step({ kind: 'mov-cr4', cpu: 0, value: '0x1002020' })).toEqual(GP());
+    expect(rig.step({ kind: 'mov-cr4', cpu: 0, value: '0x100002020' })).toEqual(GP());
+  });
+
+  it('raises #GP(0) when IA32_VMX_CR4_FIXED0 requires a bit other than VMXE that the value clears', () => {
+    const rig = new Rig(variant(SKYLAKE, 'pae-fixed', { msrs: { IA32_VMX_CR4_FIXED0: '0x2020' } })).enter();
+    expect(rig.step({ kind: 'mov-cr4', cpu: 0, value: '0x2000' })).toEqual(GP());
+    expect(rig.step({ kind: 'mov-cr4', cpu: 0, value: '0x2060' })).toEqual(ok());
+  });
+
+  it('may clear CR4.VMXE after VMXOFF; VMXON then raises #UD', () => {
+    const rig = new Rig().enter();
+    rig.vmxoff();
+    expect(rig.step({ kind: 'mov-cr4', cpu: 0, value: '0x20' })).toEqual(ok());
+    expect(rig.vmxon()).toEqual(UD());
+  });
+});
+
+describe('WRMSR to IA32_FEATURE_CONTROL', () => {
+  it('raises #GP(0) when the lock bit is set', () => {
+    const rig = new Rig();
+    expect(rig.step({ kind: 'write-feature-control', cpu: 0, value: '0x0' })).toEqual(GP());
+  });
+
+  it('writes an unlocked MSR; VMXON works once lock and the outside-SMX enable are set', () => {
+    const rig = new Rig(variant(SKYLAKE, 'unlocked', { featureControl: '0x0' }));
+    rig.layOut(VMXON_0);
+    expect(rig.vmxon()).toEqual(GP());
+    expect(rig.step({ kind: 'write-feature-control', cpu: 0, value: '0x4' })).toEqual(ok());
+    expect(rig.vmxon()).toEqual(GP());
+    expect(rig.step({ kind: 'write-feature-control', cpu: 0, value: '0x5' })).toEqual(ok());
+    expect(rig.vmxon()).toEqual(SUCCEED);
+    expect(rig.step({ kind: 'write-feature-control', cpu: 0, value: '0x5' })).toEqual(GP());
+  });
+
+  it('is per logical processor', () => {
+    const rig = new Rig(variant(SKYLAKE, 'unlocked', { featureControl: '0x0' }));
+    rig.step({ kind: 'write-feature-control', cpu: 0, value: '0x5' });
+    expect(rig.step({ kind: 'write-feature-control', cpu: 1, value: '0xffffffff00000005' })).toEqual(ok());
+    expect(rig.step({ kind: 'write-feature-control', cpu: 1, value: '0x0' })).toEqual(GP());
+  });
+});
+
+describe('set', () => {
+  it('is observed as ok with the flags unchanged', () => {
+    const rig = new Rig().enter();
+    rig.vmread(FIELD.GUEST_RIP);
+    expect(rig.set('cpl', 2)).toEqual(ok(0x1));
+    expect(rig.set('mov-ss-blocking', 1)).toEqual(ok(0x1));
+  });
+
+  it('keeps MOV-SS blocking until set again (impl choice)', () => {
+    const rig = new Rig().enterWithVmcs();
+    rig.set('mov-ss-blocking', 1);
+    expect(rig.step({ kind: 'vmlaunch', cpu: 0 })).toMatchObject({ kind: 'vmfail-valid', error: 26 });
+    expect(rig.step({ kind: 'vmlaunch', cpu: 0 })).toMatchObject({ kind: 'vmfail-valid', error: 26 });
+    rig.set('mov-ss-blocking', 0);
+    expect(rig.step({ kind: 'vmlaunch', cpu: 0 })).toMatchObject({ kind: 'unimplemented' });
+  });
+});
+
+describe('write-memory', () => {
+  it('stores a 32-bit word that VMXON and VMPTRLD read as the revision identifier', () => {
+    const rig = new Rig();
+    expect(rig.step({ kind: 'write-memory', cpu: 1, address: hex(VMXON_0), value: hex(rig.profile.revisionId) })).toEqual(ok());
+    expect(rig.engine.machine.readMemory(VMXON_0, 0)).toBe(rig.profile.revisionId);
+    expect(rig.vmxon()).toEqual(SUCCEED);
+  });
+
+  it('reads back zero where nothing was written, and full 32-bit words where something was', () => {
+    const rig = new Rig();
+    rig.step({ kind: 'write-memory', cpu: 0, address: '0xfffff000fffffffc', value: '0xffffffff' });
+    expect(rig.engine.machine.readMemory(0xffff_fffc, 0xffff_f000)).toBe(0xffff_ffff);
+    expect(rig.engine.machine.readMemory(0x8000, 0)).toBe(0);
+  });
+});
+
+describe('caller bugs throw with a message', () => {
+  const bad: [string, unknown, RegExp][] = [
+    ['a cpu out of range', { kind: 'vmxoff', cpu: 2 }, /cpu 2 out of range/],
+    ['a negative cpu', { kind: 'vmxoff', cpu: -1 }, /cpu must be a non-negative integer/],
+    ['a fractional cpu', { kind: 'vmxoff', cpu: 0.5 }, /cpu must be a non-negative integer/],
+    ['an unknown kind', { kind: 'hlt', cpu: 0 }, /unknown operation kind "hlt"/],
+    ['an inherited kind', { kind: 'toString', cpu: 0 }, /unknown operation kind/],
+    ['hex without 0x', { kind: 'vmxon', cpu: 0, pointer: '1000' }, /vmxon pointer: not a 64-bit hexadecimal value/],
+    ['hex with 17 digits', { kind: 'vmxon', cpu: 0, pointer: '0x10000000000000000' }, /not a 64-bit hexadecimal/],
+    ['hex with no digits', { kind: 'vmread', cpu: 0, encoding: '0x' }, /vmread encoding/],
+    ['hex with a bad digit', { kind: 'vmwrite', cpu: 0, encoding: '0x0', value: '0x12g' }, /vmwrite value/],
+    ['hex with a non-ASCII digit', { kind: 'vmwrite', cpu: 0, encoding: '0x٣', value: '0x0' }, /vmwrite encoding/],
+    ['a number instead of hex', { kind: 'mov-cr0', cpu: 0, value: 5 }, /mov-cr0 value/],
+    ['an unknown form', { kind: 'vmclear', cpu: 0, pointer: '0x0', form: 'immediate' }, /form must be/],
+    ['an unknown form on vmread', { kind: 'vmread', cpu: 0, encoding: '0x0', form: 'reg' }, /form must be/],
+    ['a malformed descriptor', { kind: 'invept', cpu: 0, type: '0x1', descriptor: ['0x0'] }, /descriptor must be/],
+    ['a bad descriptor half', { kind: 'invvpid', cpu: 0, type: '0x1', descriptor: ['0x0', 'x'] }, /descriptor\[1\]/],
+    ['an unaligned memory write', { kind: 'write-memory', cpu: 0, address: '0x1002', value: '0x0' }, /4-byte aligned/],
+    ['a memory value wider than 32 bits', { kind: 'write-memory', cpu: 0, address: '0x1000', value: '0x100000000' }, /32 bits/],
+    ['an unknown settable state', { kind: 'set', cpu: 0, what: 'cr3', value: 0 }, /unknown state "cr3"/],
+    ['a set value out of range', { kind: 'set', cpu: 0, what: 'cs.l', value: 2 }, /0\.\.1/],
+    ['a cpl out of range', { kind: 'set', cpu: 0, what: 'cpl', value: 4 }, /0\.\.3/],
+    ['a non-number set value', { kind: 'set', cpu: 0, what: 'cpl', value: '1' }, /must be a number/],
+    ['a fractional set value', { kind: 'set', cpu: 0, what: 'cpl', value: 1.5 }, /out of range/],
+  ];
+  for (const [what, op, message] of bad) {
+    it(`for ${what}`, () => {
+      const rig = new Rig();
+      expect(() => rig.step(op as Operation)).toThrow(message);
+    });
+  }
+
+  it('and leave the machine unchanged', () => {
+    const rig = new Rig();
+    rig.layOut(VMXON_0);
+    expect(() => rig.step({ kind: 'set', cpu: 0, what: 'cpl', value: 9 })).toThrow();
+    expect(rig.vmxon()).toEqual(SUCCEED);
+  });
+
+  it('for a machine with no logical processor', () => {
+    expect(() => new Rig(SKYLAKE, 0)).toThrow(/positive integer/);
+  });
+});

@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import { FIELD } from '../../spec/fields.ts';
+import { createProfile, ProfileError } from '../../spec/profile.ts';
+import type { ProfileData } from '../../spec/profile-data.ts';
+import { loadProfile, PROFILE_DATA } from '../../spec/profiles.ts';
+
+const skylakeData = (): ProfileData => structuredClone(PROFILE_DATA.skylake) as ProfileData;
+
+describe('createProfile', () => {
+  it('derives the IA32_VMX_BASIC facts (revision 4, 1024-byte regions, TRUE controls on skylake)', () => {
+    const skylake = loadProfile('skylake');
+    expect(skylake.name).toBe('skylake');
+    expect(skylake.revisionId).toBe(4);
+    expect(skylake.regionSize).toBe(1024);
+    expect(skylake.trueControls).toBe(true);
+    expect(skylake.dualMonitor).toBe(true);
+    expect(skylake.pointerWidth).toBe(46);
+    expect(skylake.vmwriteAnyField).toBe(true);
+    expect(skylake.cr0Fixed0).toBe(0x80000021n);
+    expect(skylake.cr4Fixed0).toBe(0x2000n);
+    expect(skylake.cr0Fixed1).toBe(0xffffffffn);
+    expect(skylake.cr4Fixed1).toBe(0x3767ffn);
+    expect(skylake.eptVpidCap).toBe(0xf0106734141n);
+  });
+
+  it('reads the non-TRUE MSRs when IA32_VMX_BASIC[55] = 0 (core2)', () => {
+    const core2 = loadProfile('core2');
+    expect(core2.trueControls).toBe(false);
+    expect(core2.vmwriteAnyField).toBe(false);
+    expect(core2.eptVpidCap).toBe(0n);
+    expect(core2.controls.primary).toEqual({ mustBeOne: 0x0401e172n, mayBeOne: 0x77b9fffen });
+    expect(core2.controls.secondary).toEqual({ mustBeOne: 0n, mayBeOne: 0n });
+  });
+
+  it('reads the TRUE MSRs when IA32_VMX_BASIC[55] = 1, so default1 controls may be 0', () => {
+    const skylake = loadProfile('skylake');
+    expect(skylake.controls.primary.mustBeOne).toBe(0x04006172n);
+    expect(skylake.controls.exit.mustBeOne).toBe(0x36dfbn);
+    expect(skylake.controls.vmfunc).toEqual({ mustBeOne: 0n, mayBeOne: 1n });
+  });
+
+  it('answers supportsControl from the allowed-1 settings', () => {
+    const core2 = loadProfile('core2');
+    const skylake = loadProfile('skylake');
+    expect(core2.supportsControl('primary', 31)).toBe(false);
+    expect(skylake.supportsControl('primary', 31)).toBe(true);
+    expect(skylake.supportsControl('secondary', 5)).toBe(true);
+    expect(skylake.supportsControl('secondary', 64)).toBe(false);
+    expect(skylake.supportsControl('tertiary', 0)).toBe(false);
+    expect(loadProfile('maximal').supportsControl('tertiary', 7)).toBe(true);
+  });
+
+  it('uses a 32-bit pointer width when IA32_VMX_BASIC[48] = 1 (never on a valid Intel 64 profile)', () => {
+    // Bit 48 is rejected by validation, so the rule is visible only through the derivation.
+    expect(loadProfile('maximal').pointerWidth).toBe(52);
+  });
+
+  it('throws a ProfileError listing every problem', () => {
+    const data = skylakeData();
+    data.msrs.IA32_VMX_BASIC = '0xda000080000004'; // bit 31 set and a region size of 0
+    try {
+      createProfile(data);
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ProfileError);
+      expect((error as ProfileError).problems).toHaveLength(2);
+      expect((error as Error).message).toContain('"skylake" has 2 problem(s)');
+      expect((error as Error).message).toContain('bit 31');
+      expect((error as Error).message).toContain('bits 44:32');
+    }
+  });
+});
+
+describe('Profile.fieldExists', () => {
+  it('has no VPID field on core2 and has one on skylake', () => {
+    expect(loadProfile('core2').fieldExists(FIELD.VPID)).toBe(false);
+    expect(loadProfile('skylake').fieldExists(FIELD.VPID)).toBe(true);
+  });
+
+  it('has the VMCS link pointer, in full and high halves, everywhere', () => {
+    for (const name of ['core2', 'skylake', 'maximal']) {
+      expect(loadProfile(name).fieldExists(0x2800)).toBe(true);
+      expect(loadProfile(name).fieldExists(0x2801)).toBe(true);
+    }
+  });
+
+  it('knows no field 0x4401 (high access to a 32-bit field) nor encodings with bit 12 set', () => {
+    const maximal = loadProfile('maximal');
+    expect(maximal.fieldExists(0x4401)).toBe(false);
+    expect(maximal.fieldExists(0x1000 | FIELD.GUEST_RIP)).toBe(false);
+    expect(maximal.fieldExists(0xffff_ffff)).toBe(false);
+  });
+
+  it('gates fields on their controls: shadowing bitmaps on skylake, tertiary controls only on maximal', () => {
+    expect(loadProfile('core2').fieldExists(FIELD.VMREAD_BITMAP_ADDRESS)).toBe(false);
+    expect(loadProfile('skylake').fieldExists(FIELD.VMREAD_BITMAP_ADDRESS)).toBe(true);
+    expect(loadProfile('skylake').fieldExists(FIELD.EPTP_LIST_ADDRESS)).toBe(true);
+    expect(loadProfile('skylake').fieldExists(FIELD.TERTIARY_PROCESSOR_BASED_CONTROLS)).toBe(false);
+    expect(loadProfile('maximal').fieldExists(FIELD.TERTIARY_PROCESSOR_BASED_CONTROLS)).toBe(true);
+    expect(loadProfile('maximal').fieldExists(FIELD.SECONDARY_VM_EXIT_CONTROLS)).toBe(true);
+    expect(loadProfile('core2').fieldExists(FIELD.GUEST_IA32_PAT)).toBe(false);
+    expect(loadProfile('core2').fieldExists(FIELD.GUEST_IA32_PERF_GLOBAL_CTRL)).toBe(true);
+  });
+});
