@@ -3,20 +3,12 @@
  *
  * Trick: spec/hex.ts goes through BigInt, which allocates and is an order of magnitude slower
  * than a character loop. Every 64-bit value in impl/ travels as (lo, hi) int32 pairs instead, so
- * parsing "0x..." is one pass over the characters with a 128-entry digit table, and nothing is
- * allocated: the halves land in a caller-provided Int32Array.
+ * parsing "0x..." is one pass over the characters with a little arithmetic per digit, and
+ * nothing is allocated: the halves land in a caller-provided Int32Array.
  *
  * Accepted spelling is exactly spec/hex.ts's `isHex`: `0x` or `0X`, then 1..16 digits of either
  * case. Anything else is a caller bug and throws.
  */
-
-/** Digit value of each ASCII code, -1 for a non-digit. */
-const DIGIT = new Int8Array(128).fill(-1);
-for (let i = 0; i < 10; i++) DIGIT[48 + i] = i;
-for (let i = 0; i < 6; i++) {
-  DIGIT[65 + i] = 10 + i;
-  DIGIT[97 + i] = 10 + i;
-}
 
 /**
  * Parses a 64-bit hexadecimal string into `out[at]` (bits 31:0) and `out[at + 1]` (bits 63:32),
@@ -28,19 +20,31 @@ export function parseHexInto(text: unknown, out: Int32Array, at: number, what: s
   if (n < 3 || n > 18 || text.charCodeAt(0) !== 48 || (text.charCodeAt(1) | 0x20) !== 120) {
     throw badHex(text, what);
   }
-  // Digits at [2, split) go to the high half, the last eight (or fewer) to the low half.
-  const split = n - 8;
-  let lo = 0;
+  // Digits at [2, split) are bits 63:32, the last eight (or fewer) bits 31:0: two loops, so the
+  // per-digit work is a load, a subtraction or two and a shift.
+  const split = n > 10 ? n - 8 : 2;
   let hi = 0;
-  for (let i = 2; i < n; i++) {
-    const code = text.charCodeAt(i);
-    const digit = code < 128 ? (DIGIT[code] as number) : -1;
+  for (let i = 2; i < split; i++) {
+    const digit = digitValue(text.charCodeAt(i));
     if (digit < 0) throw badHex(text, what);
-    if (i < split) hi = (hi << 4) | digit;
-    else lo = (lo << 4) | digit;
+    hi = (hi << 4) | digit;
+  }
+  let lo = 0;
+  for (let i = split; i < n; i++) {
+    const digit = digitValue(text.charCodeAt(i));
+    if (digit < 0) throw badHex(text, what);
+    lo = (lo << 4) | digit;
   }
   out[at] = lo;
   out[at + 1] = hi;
+}
+
+/** Value of a hexadecimal digit's character code (either case), -1 for any other code. */
+function digitValue(code: number): number {
+  const decimal = code - 48;
+  if (decimal >>> 0 <= 9) return decimal;
+  const letter = (code | 0x20) - 87;
+  return letter >= 10 && letter <= 15 ? letter : -1;
 }
 
 function badHex(text: unknown, what: string): RangeError {

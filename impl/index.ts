@@ -7,7 +7,7 @@
  * records), then this adapter. README.md lists every implementation-specific choice.
  */
 import type { Engine, EngineConfig, EngineFactory } from '../spec/engine.ts';
-import type { Observation } from '../spec/observations.ts';
+import { ARITHMETIC_FLAGS, type Observation } from '../spec/observations.ts';
 import type { Operation } from '../spec/operations.ts';
 import type { ProfileData } from '../spec/profile-data.ts';
 import { createProfile, type Profile } from '../spec/profile.ts';
@@ -58,6 +58,46 @@ export function createImplMachine(config: EngineConfig): ImplMachine {
   return new ImplMachine(profileOf(config.profile), config.logicalProcessors);
 }
 
+/** The observation for a status code (a processor-state operation reports success as `ok`). */
+function observationOf(status: number, processorState: boolean, flags: number): Observation {
+  if (status === 0) return processorState ? { kind: 'ok', flags } : { kind: 'vmsucceed', flags };
+  if (status > 0) return { kind: 'vmfail-valid', error: status, flags };
+  switch (status) {
+    case STATUS_FAIL_INVALID:
+      return { kind: 'vmfail-invalid', flags };
+    case STATUS_UD:
+      return { kind: 'fault', vector: 'UD', flags };
+    case STATUS_GP:
+      return { kind: 'fault', vector: 'GP', flags };
+    case STATUS_ENTRY_UNIMPLEMENTED:
+      return { kind: 'unimplemented', what: VM_ENTRY_UNIMPLEMENTED, flags };
+    default:
+      throw new Error(`impl bug: unknown status ${status}`);
+  }
+}
+
+/**
+ * Trick: apart from VMREAD and VMPTRST values, an observation is determined by (status, whether
+ * the operation is a processor-state one, flags), and in impl/ the flags are only ever 0, CF or
+ * ZF. Frozen shared objects for those combinations save an allocation per step; freezing makes
+ * any caller that tried to modify one fail loudly instead of corrupting later steps.
+ */
+const FLAG_VALUES = [0, ARITHMETIC_FLAGS.CF, ARITHMETIC_FLAGS.ZF] as const;
+const MAX_SHARED_ERROR = 63;
+/** Index: ((status + 4) * 2 + processorState) * 3 + flag index, for status in -4 .. 63. */
+const SHARED: readonly Observation[] = Array.from({ length: (MAX_SHARED_ERROR + 5) * 2 * 3 }, (_, i) => {
+  const flags = FLAG_VALUES[i % 3] as number;
+  const processorState = Math.floor(i / 3) % 2 === 1;
+  const status = Math.floor(i / 6) - 4;
+  return Object.freeze(observationOf(status, processorState, flags));
+});
+
+function sharedObservation(status: number, processorState: boolean, flags: number): Observation | undefined {
+  const flagIndex = flags === 0 ? 0 : flags === ARITHMETIC_FLAGS.CF ? 1 : flags === ARITHMETIC_FLAGS.ZF ? 2 : -1;
+  if (flagIndex < 0 || status > MAX_SHARED_ERROR) return undefined;
+  return SHARED[((status + 4) * 2 + (processorState ? 1 : 0)) * 3 + flagIndex];
+}
+
 /** The {@link Engine} adapter: JSON operations in, observations out. */
 export class ImplEngine implements Engine {
   readonly name = 'impl';
@@ -77,26 +117,12 @@ export class ImplEngine implements Engine {
     const status = execute(machine, record, 0);
     const flags = machine.flags(record[1] as number);
     const opcode = (record[0] as number) & 0xff;
-    if (status === 0) {
-      if (opcode >= OP_MOV_CR0) return { kind: 'ok', flags };
-      if (opcode === OP_VMREAD || opcode === OP_VMPTRST) {
-        return { kind: 'vmsucceed', value: hexOf(machine.resultLo, machine.resultHi), flags };
-      }
-      return { kind: 'vmsucceed', flags };
+    if (status === 0 && (opcode === OP_VMREAD || opcode === OP_VMPTRST)) {
+      return { kind: 'vmsucceed', value: hexOf(machine.resultLo, machine.resultHi), flags };
     }
-    if (status > 0) return { kind: 'vmfail-valid', error: status, flags };
-    switch (status) {
-      case STATUS_FAIL_INVALID:
-        return { kind: 'vmfail-invalid', flags };
-      case STATUS_UD:
-        return { kind: 'fault', vector: 'UD', flags };
-      case STATUS_GP:
-        return { kind: 'fault', vector: 'GP', flags };
-      case STATUS_ENTRY_UNIMPLEMENTED:
-        return { kind: 'unimplemented', what: VM_ENTRY_UNIMPLEMENTED, flags };
-      default:
-        throw new Error(`impl bug: unknown status ${status} for ${operation.kind}`);
-    }
+    const shared = sharedObservation(status, opcode >= OP_MOV_CR0, flags);
+    if (shared !== undefined) return shared;
+    return observationOf(status, opcode >= OP_MOV_CR0, flags);
   }
 
   snapshot(): unknown {

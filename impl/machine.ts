@@ -18,16 +18,16 @@
  * - VMCS data of active VMCSs sits in one flat Int32Array (the "VMCS cache"), each entry an
  *   exact image of the VMCS region (impl/field-table.ts); `S_CUR_BASE` is the current VMCS's
  *   offset in it, so a VMWRITE is a table load plus one or two stores, and VMPTRLD/VMCLEAR copy
- *   a region with one typed-array `set`. Cache entries are recycled through a free list and the
+ *   a region with one typed-array copy per memory chunk (impl/memory.ts). Cache entries are recycled through a free list and the
  *   array grows by doubling (only VMPTRLD of a VMCS not yet active ever allocates).
  * - The VMCS region in memory is only read at VMPTRLD and written at VMCLEAR/VMXOFF, like the
  *   on-chip VMCS cache of real processors (§25.11.1 "Software Use of Virtual-Machine Control
  *   Structures"); ordinary memory writes to an active VMCS's region are therefore not seen by
- *   VMREAD until the VMCS is cleared and loaded again, which the SDM allows (it makes them
+ *   VMREAD, and the next VMCLEAR overwrites them, which the SDM allows (it makes such writes
  *   undefined).
+ * - Every array a new machine starts with is a view of one ArrayBuffer (see the constructor).
  */
 import { CR4_VMXE, EPT_VPID_CAP, FEATURE_CONTROL } from '../spec/capability-msrs.ts';
-import { SECONDARY_CONTROL } from '../spec/control-bits.ts';
 import { VM_ERROR } from '../spec/errors.ts';
 import { initialProcessorState } from '../spec/initial-state.ts';
 import { ARITHMETIC_FLAGS } from '../spec/observations.ts';
@@ -36,15 +36,15 @@ import {
   ACCESS_16,
   ACCESS_32,
   ACCESS_64,
-  fieldTableFor,
   LAUNCH_STATE_LAUNCHED,
   READ_ONLY,
   REGION_FIRST_PROCESSOR_WORD,
   REGION_LAUNCH_WORD,
   REGION_REVISION_WORD,
 } from './field-table.ts';
-import { halvesOf, parseHexInto } from './hex-halves.ts';
-import { pageNumber, PhysicalMemory } from './memory.ts';
+import { halvesOf } from './hex-halves.ts';
+import { CHUNK_WORDS, chunkNumber, INITIAL_CHUNKS, PhysicalMemory } from './memory.ts';
+import { factsFor } from './profile-facts.ts';
 import {
   STATUS_ENTRY_UNIMPLEMENTED,
   STATUS_FAIL_INVALID,
@@ -98,6 +98,10 @@ const ZF = ARITHMETIC_FLAGS.ZF;
 const ALL_ONES = -1;
 
 const CR0_PE = 1 << 0;
+const CR0_NW = 1 << 29;
+const CR0_CD = 1 << 30;
+const CR0_PG = 1 << 31;
+const CR4_PAE = 1 << 5;
 const CR4_LA57 = 1 << 12;
 const CR4_VMXE_BIT = Number(CR4_VMXE);
 const FEATURE_CONTROL_LOCK = 1 << FEATURE_CONTROL.LOCK;
@@ -107,12 +111,10 @@ const FEATURE_CONTROL_VMXON_OUTSIDE_SMX = 1 << FEATURE_CONTROL.VMX_OUTSIDE_SMX;
 const CAP_WALK_LENGTH_5 = 1 << EPT_VPID_CAP.PAGE_WALK_LENGTH_5;
 const CAP_MEMORY_TYPE_UC = 1 << EPT_VPID_CAP.MEMORY_TYPE_UC;
 const CAP_MEMORY_TYPE_WB = 1 << EPT_VPID_CAP.MEMORY_TYPE_WB;
-const CAP_INVEPT = 1 << EPT_VPID_CAP.INVEPT;
 const CAP_EPT_ACCESSED_DIRTY = 1 << EPT_VPID_CAP.ACCESSED_DIRTY_FLAGS;
 const CAP_SUPERVISOR_SHADOW_STACK = 1 << EPT_VPID_CAP.SUPERVISOR_SHADOW_STACK;
 const CAP_INVEPT_SINGLE_CONTEXT = 1 << EPT_VPID_CAP.INVEPT_SINGLE_CONTEXT;
 const CAP_INVEPT_ALL_CONTEXT = 1 << EPT_VPID_CAP.INVEPT_ALL_CONTEXT;
-const CAP_HI_INVVPID = 1 << (EPT_VPID_CAP.INVVPID - 32);
 /** INVVPID type t is supported when bit 40 + t is set (types 0..3). */
 const CAP_HI_INVVPID_TYPE_0 = 1 << (EPT_VPID_CAP.INVVPID_INDIVIDUAL_ADDRESS - 32);
 
@@ -123,7 +125,10 @@ const INVVPID_INDIVIDUAL_ADDRESS = 0;
 const INVVPID_ALL_CONTEXT = 2;
 const INVVPID_LAST_TYPE = 3;
 
-const INITIAL_CAPACITY = 8;
+/** VMCS-cache entries of a new machine (most cases keep one or two VMCSs active). */
+const INITIAL_CAPACITY = 2;
+const INITIAL_CR0 = halvesOf(initialProcessorState.cr0);
+const INITIAL_CR4 = halvesOf(initialProcessorState.cr4);
 
 /** A captured machine state; opaque outside this file. */
 export interface MachineSnapshot {
@@ -132,10 +137,9 @@ export interface MachineSnapshot {
   readonly vmcs: Int32Array;
   readonly entryCpu: Int32Array;
   readonly entryPage: Float64Array;
-  readonly entryShadow: Uint8Array;
+  readonly entryShadow: Int32Array;
   readonly free: readonly number[];
   readonly highWater: number;
-  readonly active: readonly ReadonlyMap<number, number>[];
   readonly memory: PhysicalMemory;
 }
 
@@ -151,7 +155,7 @@ export class ImplMachine {
    * array keeps the stores monomorphic int32 writes; a number property would switch to a boxed
    * double representation as soon as a value reaches 2^31.
    */
-  private readonly result = new Int32Array(2);
+  private readonly result: Int32Array;
 
   /** Bits 31:0 of the value the last successful VMREAD read or VMPTRST stored (unsigned). */
   get resultLo(): number {
@@ -184,25 +188,23 @@ export class ImplMachine {
   private readonly invvpidSupported: boolean;
   private readonly capLo: number;
   private readonly capHi: number;
-  private readonly cr0Fixed0: [number, number];
-  private readonly cr0Fixed1: [number, number];
-  private readonly cr4Fixed0: [number, number];
-  private readonly cr4Fixed1: [number, number];
+  private readonly cr0Fixed0: readonly [number, number];
+  private readonly cr0Fixed1: readonly [number, number];
+  private readonly cr4Fixed0: readonly [number, number];
+  private readonly cr4Fixed1: readonly [number, number];
 
   // Mutable machine state (everything snapshot() captures).
   private state: Int32Array;
   private vmcs: Int32Array;
   /** Owning processor of each cache entry, -1 when free. */
   private entryCpu: Int32Array;
-  /** Page number of each entry's VMCS region. */
+  /** First memory chunk of each entry's VMCS region (impl/memory.ts). */
   private entryPage: Float64Array;
   /** Shadow-VMCS indicator seen by the VMPTRLD that made the entry current. */
-  private entryShadow: Uint8Array;
+  private entryShadow: Int32Array;
   private free: number[];
   /** Entries ever handed out (entries below this index are in use or on the free list). */
   private highWater: number;
-  /** Per processor: page number of each active VMCS -> its cache entry. */
-  private active: Map<number, number>[];
   private memory: PhysicalMemory;
 
   constructor(profile: Profile, logicalProcessors: number) {
@@ -211,48 +213,67 @@ export class ImplMachine {
     }
     this.profile = profile;
     this.logicalProcessors = logicalProcessors;
-    const table = fieldTableFor(profile);
-    this.fieldEntry = table.entry;
-    this.entryWords = table.regionWords;
-    this.errorWord = table.errorWord;
+    const facts = factsFor(profile);
+    this.fieldEntry = facts.table.entry;
+    this.entryWords = facts.table.regionWords;
+    this.errorWord = facts.table.errorWord;
+    this.revisionId = facts.revisionId;
+    this.pointerHiBad = facts.pointerHiBad;
+    this.physicalHiBad = facts.physicalHiBad;
+    this.shadowingSupported = facts.shadowingSupported;
+    this.anyFieldWritable = facts.anyFieldWritable;
+    this.capLo = facts.capLo;
+    this.capHi = facts.capHi;
+    this.inveptSupported = facts.inveptSupported;
+    this.invvpidSupported = facts.invvpidSupported;
+    this.cr0Fixed0 = facts.cr0Fixed0;
+    this.cr0Fixed1 = facts.cr0Fixed1;
+    this.cr4Fixed0 = facts.cr4Fixed0;
+    this.cr4Fixed1 = facts.cr4Fixed1;
+    const [featureControlLo, featureControlHi] = facts.featureControl;
 
-    this.revisionId = profile.revisionId;
-    this.pointerHiBad = highBitsBeyond(profile.pointerWidth);
-    this.physicalHiBad = highBitsBeyond(profile.data.physicalAddressWidth);
-    this.shadowingSupported = profile.supportsControl('secondary', SECONDARY_CONTROL.VMCS_SHADOWING);
-    this.anyFieldWritable = profile.vmwriteAnyField;
-    const [capLo, capHi] = halvesOf(profile.eptVpidCap);
-    this.capLo = capLo;
-    this.capHi = capHi;
-    this.inveptSupported =
-      profile.supportsControl('secondary', SECONDARY_CONTROL.ENABLE_EPT) && (capLo & CAP_INVEPT) !== 0;
-    this.invvpidSupported =
-      profile.supportsControl('secondary', SECONDARY_CONTROL.ENABLE_VPID) && (capHi & CAP_HI_INVVPID) !== 0;
-    this.cr0Fixed0 = halvesOf(profile.cr0Fixed0);
-    this.cr0Fixed1 = halvesOf(profile.cr0Fixed1);
-    this.cr4Fixed0 = halvesOf(profile.cr4Fixed0);
-    this.cr4Fixed1 = halvesOf(profile.cr4Fixed1);
-
-    this.state = new Int32Array(logicalProcessors * STRIDE);
-    const featureControl = new Int32Array(2);
-    parseHexInto(profile.data.featureControl, featureControl, 0, `profile ${profile.name} featureControl`);
-    const [cr0Lo, cr0Hi] = halvesOf(initialProcessorState.cr0);
-    const [cr4Lo, cr4Hi] = halvesOf(initialProcessorState.cr4);
+    // Trick: every array a new machine needs is a view of one ArrayBuffer. Cases run a short
+    // sequence on a fresh machine each; one allocation instead of eight made machine creation,
+    // and the garbage collection after it, several times cheaper. Views that grow later are
+    // replaced by arrays of their own.
+    const cap = INITIAL_CAPACITY;
+    const memoryWords = INITIAL_CHUNKS * CHUNK_WORDS;
+    const int32s = logicalProcessors * STRIDE + 2 + 2 * cap + cap * this.entryWords + memoryWords;
+    const buffer = new ArrayBuffer((cap + INITIAL_CHUNKS) * 8 + int32s * 4);
+    let at = 0;
+    const floatView = (length: number): Float64Array => {
+      const view = new Float64Array(buffer, at, length);
+      at += length * 8;
+      return view;
+    };
+    const intView = (length: number): Int32Array => {
+      const view = new Int32Array(buffer, at, length);
+      at += length * 4;
+      return view;
+    };
+    this.entryPage = floatView(cap);
+    const chunkKeys = floatView(INITIAL_CHUNKS);
+    this.state = intView(logicalProcessors * STRIDE);
+    this.result = intView(2);
+    this.entryCpu = intView(cap).fill(-1);
+    this.entryShadow = intView(cap);
+    this.vmcs = intView(cap * this.entryWords);
+    this.memory = new PhysicalMemory(intView(memoryWords), chunkKeys);
     for (let cpu = 0; cpu < logicalProcessors; cpu++) {
       const b = cpu * STRIDE;
       const s = this.state;
-      s[b + S_CR0_LO] = cr0Lo;
-      s[b + S_CR0_HI] = cr0Hi;
-      s[b + S_CR4_LO] = cr4Lo;
-      s[b + S_CR4_HI] = cr4Hi;
+      s[b + S_CR0_LO] = INITIAL_CR0[0];
+      s[b + S_CR0_HI] = INITIAL_CR0[1];
+      s[b + S_CR4_LO] = INITIAL_CR4[0];
+      s[b + S_CR4_HI] = INITIAL_CR4[1];
       s[b + S_LMA] = initialProcessorState.eferLma;
       s[b + S_CSL] = initialProcessorState.csL;
       s[b + S_CPL] = initialProcessorState.cpl;
       s[b + S_VM] = initialProcessorState.rflagsVm;
       s[b + S_MOV_SS] = initialProcessorState.movSsBlocking;
       s[b + S_FLAGS] = initialProcessorState.flags;
-      s[b + S_FC_LO] = featureControl[0] as number;
-      s[b + S_FC_HI] = featureControl[1] as number;
+      s[b + S_FC_LO] = featureControlLo;
+      s[b + S_FC_HI] = featureControlHi;
       s[b + S_VMXON_LO] = ALL_ONES;
       s[b + S_VMXON_HI] = ALL_ONES;
       s[b + S_CUR_LO] = ALL_ONES;
@@ -260,14 +281,8 @@ export class ImplMachine {
       s[b + S_CUR_BASE] = -1;
       this.refresh(b);
     }
-    this.vmcs = new Int32Array(INITIAL_CAPACITY * this.entryWords);
-    this.entryCpu = new Int32Array(INITIAL_CAPACITY).fill(-1);
-    this.entryPage = new Float64Array(INITIAL_CAPACITY);
-    this.entryShadow = new Uint8Array(INITIAL_CAPACITY);
     this.free = [];
     this.highWater = 0;
-    this.active = Array.from({ length: logicalProcessors }, () => new Map<number, number>());
-    this.memory = new PhysicalMemory();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -317,9 +332,10 @@ export class ImplMachine {
       ) {
         return STATUS_GP;
       }
+      pointerLo |= 0;
+      pointerHi |= 0;
       if ((pointerLo & 0xfff) !== 0 || (pointerHi & this.pointerHiBad) !== 0) return this.failInvalid(b);
-      const page = this.memory.peek(pageNumber(pointerLo, pointerHi));
-      const revision = page === undefined ? 0 : (page[REGION_REVISION_WORD] as number);
+      const revision = this.memory.read32(pointerLo, pointerHi);
       // Bits 30:0 must be the revision identifier and bit 31 (shadow-VMCS indicator) clear.
       if (revision !== this.revisionId) return this.failInvalid(b);
       s[b + S_IN_VMX] = 1;
@@ -343,12 +359,11 @@ export class ImplMachine {
     // Implementation choice: the data of VMCSs still active is written back to their regions
     // (launch state included) and they stop being active, as if VMCLEARed without clearing the
     // launch state; the SDM leaves their state undefined.
-    const active = this.active[cpu] as Map<number, number>;
-    for (const entry of active.values()) {
+    for (let entry = 0; entry < this.highWater; entry++) {
+      if (this.entryCpu[entry] !== cpu) continue;
       this.flush(entry);
       this.release(entry);
     }
-    active.clear();
     s[b + S_IN_VMX] = 0;
     s[b + S_VMXON_LO] = ALL_ONES;
     s[b + S_VMXON_HI] = ALL_ONES;
@@ -362,6 +377,9 @@ export class ImplMachine {
     const s = this.state;
     const b = this.row(cpu);
     if (registerOperand) return STATUS_UD;
+    // Halves may arrive as uint32 (say, from resultLo); compare them as the int32 the state holds.
+    pointerLo |= 0;
+    pointerHi |= 0;
     const gate = s[b + S_GATE] as number;
     if (gate !== 0) return gate;
     if ((pointerLo & 0xfff) !== 0 || (pointerHi & this.pointerHiBad) !== 0) {
@@ -370,18 +388,15 @@ export class ImplMachine {
     if (pointerLo === s[b + S_VMXON_LO] && pointerHi === s[b + S_VMXON_HI]) {
       return this.fail(b, VM_ERROR.VMCLEAR_VMXON_POINTER);
     }
-    const page = pageNumber(pointerLo, pointerHi);
-    const active = this.active[cpu] as Map<number, number>;
-    const entry = active.get(page);
-    if (entry !== undefined) {
+    const entry = this.activeEntry(cpu, chunkNumber(pointerLo, pointerHi));
+    if (entry >= 0) {
       // Ensure the data cached for this VMCS is in its region, then forget the cache entry.
       this.flush(entry);
       this.release(entry);
-      active.delete(page);
     }
     // Initialize the implementation-specific data: the launch state becomes clear. Field data
     // already in the region is kept (as Bochs does).
-    this.memory.page(page)[REGION_LAUNCH_WORD] = 0;
+    this.memory.write32(pointerLo + 4 * REGION_LAUNCH_WORD, pointerHi, 0);
     if (pointerLo === s[b + S_CUR_LO] && pointerHi === s[b + S_CUR_HI]) this.makeNoVmcsCurrent(b);
     return this.succeed(b);
   }
@@ -391,6 +406,9 @@ export class ImplMachine {
     const s = this.state;
     const b = this.row(cpu);
     if (registerOperand) return STATUS_UD;
+    // Halves may arrive as uint32 (say, from resultLo); compare them as the int32 the state holds.
+    pointerLo |= 0;
+    pointerHi |= 0;
     const gate = s[b + S_GATE] as number;
     if (gate !== 0) return gate;
     if ((pointerLo & 0xfff) !== 0 || (pointerHi & this.pointerHiBad) !== 0) {
@@ -399,18 +417,15 @@ export class ImplMachine {
     if (pointerLo === s[b + S_VMXON_LO] && pointerHi === s[b + S_VMXON_HI]) {
       return this.fail(b, VM_ERROR.VMPTRLD_VMXON_POINTER);
     }
-    const page = pageNumber(pointerLo, pointerHi);
-    const words = this.memory.peek(page);
-    const revision = words === undefined ? 0 : (words[REGION_REVISION_WORD] as number);
+    const revision = this.memory.read32(pointerLo + 4 * REGION_REVISION_WORD, pointerHi);
     if ((revision & 0x7fff_ffff) !== this.revisionId || (revision < 0 && !this.shadowingSupported)) {
       return this.fail(b, VM_ERROR.VMPTRLD_INCORRECT_REVISION);
     }
-    const active = this.active[cpu] as Map<number, number>;
-    let entry = active.get(page);
-    if (entry === undefined) {
-      entry = this.allocate(cpu, page);
-      this.load(entry, words);
-      active.set(page, entry);
+    const chunk = chunkNumber(pointerLo, pointerHi);
+    let entry = this.activeEntry(cpu, chunk);
+    if (entry < 0) {
+      entry = this.allocate(cpu, chunk);
+      this.load(entry);
     }
     // Implementation choice: the shadow-VMCS indicator is taken from memory at every VMPTRLD.
     this.entryShadow[entry] = revision < 0 ? 1 : 0;
@@ -641,14 +656,22 @@ export class ImplMachine {
   // -------------------------------------------------------------------------------------------
 
   /**
-   * MOV to CR0. In VMX operation a value violating IA32_VMX_CR0_FIXED0/FIXED1 is #GP(0) (SDM Vol.
-   * 3C, December 2023, §24.8 "Restrictions on VMX Operation"). Outside 64-bit mode the source
-   * register has 32 bits, so bits 63:32 of `value` are ignored.
+   * MOV to CR0 — SDM Vol. 2B, December 2023, §4.3 "MOV—Move to/from Control Registers"
+   * (exception lists) and Vol. 3C §24.8 "Restrictions on VMX Operation". #GP(0) in
+   * virtual-8086 mode, at CPL > 0, for PG = 1 with PE = 0, for NW = 1 with CD = 0, for clearing
+   * PG in 64-bit mode, and in VMX operation for a value IA32_VMX_CR0_FIXED0/FIXED1 do not allow.
+   * Outside 64-bit mode the source register has 32 bits, so bits 63:32 of `value` are ignored.
+   * Not modelled: side effects of a successful write (paging-mode changes, IA32_EFER.LMA).
    */
   movCr0(cpu: number, valueLo: number, valueHi: number): number {
     const s = this.state;
     const b = this.row(cpu);
-    const hi = s[b + S_WIDE] === 1 ? valueHi : 0;
+    const wide = s[b + S_WIDE] === 1;
+    const hi = wide ? valueHi : 0;
+    if (this.privilegedInstructionFaults(b)) return STATUS_GP;
+    if ((valueLo & CR0_PG) !== 0 && (valueLo & CR0_PE) === 0) return STATUS_GP;
+    if ((valueLo & CR0_NW) !== 0 && (valueLo & CR0_CD) === 0) return STATUS_GP;
+    if (wide && (valueLo & CR0_PG) === 0) return STATUS_GP;
     if (s[b + S_IN_VMX] === 1 && !fixedBitsAllowed(valueLo, hi, this.cr0Fixed0, this.cr0Fixed1)) return STATUS_GP;
     s[b + S_CR0_LO] = valueLo;
     s[b + S_CR0_HI] = hi;
@@ -657,13 +680,17 @@ export class ImplMachine {
   }
 
   /**
-   * MOV to CR4: like {@link ImplMachine.movCr0} with the CR4 fixed-bit MSRs; CR4.VMXE cannot be
-   * cleared in VMX operation (§24.7 "Enabling and Entering VMX Operation").
+   * MOV to CR4 — the same page: #GP(0) in virtual-8086 mode, at CPL > 0, for clearing PAE in
+   * IA-32e mode, and in VMX operation for clearing VMXE (§24.7 "Enabling and Entering VMX
+   * Operation") or a value IA32_VMX_CR4_FIXED0/FIXED1 do not allow. Not modelled: reserved CR4
+   * bits, which depend on CPUID features no profile describes.
    */
   movCr4(cpu: number, valueLo: number, valueHi: number): number {
     const s = this.state;
     const b = this.row(cpu);
     const hi = s[b + S_WIDE] === 1 ? valueHi : 0;
+    if (this.privilegedInstructionFaults(b)) return STATUS_GP;
+    if (s[b + S_LMA] === 1 && (valueLo & CR4_PAE) === 0) return STATUS_GP;
     if (
       s[b + S_IN_VMX] === 1 &&
       ((valueLo & CR4_VMXE_BIT) === 0 || !fixedBitsAllowed(valueLo, hi, this.cr4Fixed0, this.cr4Fixed1))
@@ -675,13 +702,21 @@ export class ImplMachine {
     return STATUS_SUCCEED;
   }
 
+  /** MOV to a control register and WRMSR are privileged and not allowed in virtual-8086 mode (#GP(0)). */
+  private privilegedInstructionFaults(b: number): boolean {
+    return this.state[b + S_VM] === 1 || this.state[b + S_CPL] !== 0;
+  }
+
   /**
-   * WRMSR to IA32_FEATURE_CONTROL: #GP(0) when the lock bit is already set (§24.7 "Enabling and
-   * Entering VMX Operation"). Each logical processor holds its own copy.
+   * WRMSR to IA32_FEATURE_CONTROL: #GP(0) in virtual-8086 mode and at CPL > 0 (SDM Vol. 2B,
+   * December 2023, §5.1 "WRMSR—Write to Model Specific Register"), and when the lock bit is
+   * already set (Vol. 3C §24.7 "Enabling and Entering VMX Operation"). Each logical processor
+   * holds its own copy.
    */
   writeFeatureControl(cpu: number, valueLo: number, valueHi: number): number {
     const s = this.state;
     const b = this.row(cpu);
+    if (this.privilegedInstructionFaults(b)) return STATUS_GP;
     if (((s[b + S_FC_LO] as number) & FEATURE_CONTROL_LOCK) !== 0) return STATUS_GP;
     s[b + S_FC_LO] = valueLo;
     s[b + S_FC_HI] = valueHi;
@@ -747,7 +782,6 @@ export class ImplMachine {
       entryShadow: this.entryShadow.slice(),
       free: this.free.slice(),
       highWater: this.highWater,
-      active: this.active.map((map) => new Map(map)),
       memory: this.memory.clone(),
     };
   }
@@ -764,7 +798,6 @@ export class ImplMachine {
     this.entryShadow = snapshot.entryShadow.slice();
     this.free = snapshot.free.slice();
     this.highWater = snapshot.highWater;
-    this.active = snapshot.active.map((map) => new Map(map));
     this.memory = snapshot.memory.clone();
   }
 
@@ -854,15 +887,29 @@ export class ImplMachine {
     return base < 0 ? this.failInvalid(b) : this.failValid(b, base, error);
   }
 
-  /** A free VMCS-cache entry for the region at `page`, owned by `cpu`. */
-  private allocate(cpu: number, page: number): number {
+  /**
+   * The cache entry of the VMCS whose region starts at memory chunk `chunk` if it is active on
+   * `cpu`, else -1. Trick: a linear scan of the few entries in use beats a Map per processor
+   * (cases keep one to a few VMCSs active, and a Map costs an allocation per machine).
+   */
+  private activeEntry(cpu: number, chunk: number): number {
+    const owners = this.entryCpu;
+    const chunks = this.entryPage;
+    for (let entry = 0; entry < this.highWater; entry++) {
+      if (owners[entry] === cpu && chunks[entry] === chunk) return entry;
+    }
+    return -1;
+  }
+
+  /** A free VMCS-cache entry for the region starting at memory chunk `chunk`, owned by `cpu`. */
+  private allocate(cpu: number, chunk: number): number {
     let entry = this.free.pop();
     if (entry === undefined) {
       if (this.highWater === this.entryCpu.length) this.grow();
       entry = this.highWater++;
     }
     this.entryCpu[entry] = cpu;
-    this.entryPage[entry] = page;
+    this.entryPage[entry] = chunk;
     return entry;
   }
 
@@ -883,39 +930,41 @@ export class ImplMachine {
     const entryPage = new Float64Array(capacity);
     entryPage.set(this.entryPage);
     this.entryPage = entryPage;
-    const entryShadow = new Uint8Array(capacity);
+    const entryShadow = new Int32Array(capacity);
     entryShadow.set(this.entryShadow);
     this.entryShadow = entryShadow;
   }
 
   /**
    * Fills a cache entry from its VMCS region: every processor-owned word (launch state and field
-   * data) in one copy; zeros for a page never written.
+   * data), zeros where the region was never written.
    */
-  private load(entry: number, words: Int32Array | undefined): void {
+  private load(entry: number): void {
     const base = entry * this.entryWords;
-    if (words === undefined) {
-      this.vmcs.fill(0, base + REGION_FIRST_PROCESSOR_WORD, base + this.entryWords);
-    } else {
-      this.vmcs.set(words.subarray(REGION_FIRST_PROCESSOR_WORD, this.entryWords), base + REGION_FIRST_PROCESSOR_WORD);
-    }
+    this.memory.readRegion(
+      this.entryPage[entry] as number,
+      REGION_FIRST_PROCESSOR_WORD,
+      this.entryWords,
+      this.vmcs,
+      base + REGION_FIRST_PROCESSOR_WORD,
+    );
   }
 
-  /** Writes a cache entry's launch state and field data back to its VMCS region in one copy. */
+  /** Writes a cache entry's launch state and field data back to its VMCS region. */
   private flush(entry: number): void {
     const base = entry * this.entryWords;
-    const words = this.memory.page(this.entryPage[entry] as number);
-    words.set(this.vmcs.subarray(base + REGION_FIRST_PROCESSOR_WORD, base + this.entryWords), REGION_FIRST_PROCESSOR_WORD);
+    this.memory.writeRegion(
+      this.entryPage[entry] as number,
+      REGION_FIRST_PROCESSOR_WORD,
+      this.entryWords,
+      this.vmcs,
+      base + REGION_FIRST_PROCESSOR_WORD,
+    );
   }
-}
-
-/** High-half mask of the address bits at or above `width` (32..64). */
-function highBitsBeyond(width: number): number {
-  return width >= 64 ? 0 : ~((2 ** (width - 32) - 1) | 0) | 0;
 }
 
 /** `lo/hi` has every FIXED0 bit set and no bit outside FIXED1. */
-function fixedBitsAllowed(lo: number, hi: number, fixed0: [number, number], fixed1: [number, number]): boolean {
+function fixedBitsAllowed(lo: number, hi: number, fixed0: readonly [number, number], fixed1: readonly [number, number]): boolean {
   return (
     (lo & fixed0[0]) === fixed0[0] && (hi & fixed0[1]) === fixed0[1] && (lo & ~fixed1[0]) === 0 && (hi & ~fixed1[1]) === 0
   );

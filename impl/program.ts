@@ -53,28 +53,6 @@ const SETTABLE: Readonly<Record<SettableState, number>> = {
   'mov-ss-blocking': SET_MOV_SS_BLOCKING,
 };
 
-/** Opcode of each operation kind, for the string switch-free lookup in encodeOperation. */
-const OPCODE: Readonly<Record<Operation['kind'], number>> = {
-  vmxon: OP_VMXON,
-  vmxoff: OP_VMXOFF,
-  vmclear: OP_VMCLEAR,
-  vmptrld: OP_VMPTRLD,
-  vmptrst: OP_VMPTRST,
-  vmread: OP_VMREAD,
-  vmwrite: OP_VMWRITE,
-  vmlaunch: OP_VMLAUNCH,
-  vmresume: OP_VMRESUME,
-  invept: OP_INVEPT,
-  invvpid: OP_INVVPID,
-  vmcall: OP_VMCALL,
-  vmfunc: OP_VMFUNC,
-  'mov-cr0': OP_MOV_CR0,
-  'mov-cr4': OP_MOV_CR4,
-  'write-feature-control': OP_WRITE_FEATURE_CONTROL,
-  set: OP_SET,
-  'write-memory': OP_WRITE_MEMORY,
-};
-
 /**
  * Decodes one operation into `code[at .. at + 8)`. Malformed input (unknown kind or form, bad
  * hex, a non-integer cpu, a memory value wider than 32 bits, an unaligned address, an unknown
@@ -82,33 +60,53 @@ const OPCODE: Readonly<Record<Operation['kind'], number>> = {
  * exists on a machine is checked when the record is executed.
  */
 export function encodeOperation(op: Operation, code: Int32Array, at: number): void {
-  const opcode = Object.hasOwn(OPCODE, op.kind) ? OPCODE[op.kind] : undefined;
-  if (opcode === undefined) throw new TypeError(`unknown operation kind ${JSON.stringify(op.kind)}`);
   const cpu = op.cpu;
   if (!Number.isInteger(cpu) || cpu < 0) throw new RangeError(`${op.kind}: cpu must be a non-negative integer, got ${cpu}`);
-  code[at] = opcode;
   code[at + 1] = cpu;
+  // One switch on the kind string does the dispatch (kinds are internalized constants, so the
+  // comparisons are cheap) and each case stores its own opcode.
   switch (op.kind) {
-    case 'vmxon':
-    case 'vmclear':
-    case 'vmptrld':
-      parseHexInto(op.pointer, code, at + 2, `${op.kind} pointer`);
-      code[at] = opcode | formFlag(op.form, op.kind);
-      break;
-    case 'vmptrst':
-      code[at] = opcode | formFlag(op.form, op.kind);
-      break;
     case 'vmread':
+      code[at] = OP_VMREAD;
       formFlag(op.form, op.kind);
       parseHexInto(op.encoding, code, at + 2, 'vmread encoding');
       break;
     case 'vmwrite':
+      code[at] = OP_VMWRITE;
       formFlag(op.form, op.kind);
       parseHexInto(op.encoding, code, at + 2, 'vmwrite encoding');
       parseHexInto(op.value, code, at + 4, 'vmwrite value');
       break;
+    case 'vmxon':
+      code[at] = OP_VMXON | formFlag(op.form, op.kind);
+      parseHexInto(op.pointer, code, at + 2, 'vmxon pointer');
+      break;
+    case 'vmclear':
+      code[at] = OP_VMCLEAR | formFlag(op.form, op.kind);
+      parseHexInto(op.pointer, code, at + 2, 'vmclear pointer');
+      break;
+    case 'vmptrld':
+      code[at] = OP_VMPTRLD | formFlag(op.form, op.kind);
+      parseHexInto(op.pointer, code, at + 2, 'vmptrld pointer');
+      break;
+    case 'vmptrst':
+      code[at] = OP_VMPTRST | formFlag(op.form, op.kind);
+      break;
+    case 'vmxoff':
+      code[at] = OP_VMXOFF;
+      break;
+    case 'vmlaunch':
+      code[at] = OP_VMLAUNCH;
+      break;
+    case 'vmresume':
+      code[at] = OP_VMRESUME;
+      break;
+    case 'vmcall':
+      code[at] = OP_VMCALL;
+      break;
     case 'invept':
     case 'invvpid': {
+      code[at] = (op.kind === 'invept' ? OP_INVEPT : OP_INVVPID) | formFlag(op.form, op.kind);
       parseHexInto(op.type, code, at + 2, `${op.kind} type`);
       const descriptor: unknown = op.descriptor;
       if (!Array.isArray(descriptor) || descriptor.length !== 2) {
@@ -116,19 +114,27 @@ export function encodeOperation(op: Operation, code: Int32Array, at: number): vo
       }
       parseHexInto(descriptor[0], code, at + 4, `${op.kind} descriptor[0]`);
       parseHexInto(descriptor[1], code, at + 6, `${op.kind} descriptor[1]`);
-      code[at] = opcode | formFlag(op.form, op.kind);
       break;
     }
     case 'vmfunc':
+      code[at] = OP_VMFUNC;
       parseHexInto(op.eax, code, at + 2, 'vmfunc eax');
       parseHexInto(op.ecx, code, at + 4, 'vmfunc ecx');
       break;
     case 'mov-cr0':
+      code[at] = OP_MOV_CR0;
+      parseHexInto(op.value, code, at + 2, 'mov-cr0 value');
+      break;
     case 'mov-cr4':
+      code[at] = OP_MOV_CR4;
+      parseHexInto(op.value, code, at + 2, 'mov-cr4 value');
+      break;
     case 'write-feature-control':
-      parseHexInto(op.value, code, at + 2, `${op.kind} value`);
+      code[at] = OP_WRITE_FEATURE_CONTROL;
+      parseHexInto(op.value, code, at + 2, 'write-feature-control value');
       break;
     case 'set': {
+      code[at] = OP_SET;
       const what = Object.hasOwn(SETTABLE, op.what) ? SETTABLE[op.what] : undefined;
       if (what === undefined) throw new RangeError(`set: unknown state ${JSON.stringify(op.what)}`);
       code[at + 2] = what;
@@ -139,6 +145,7 @@ export function encodeOperation(op: Operation, code: Int32Array, at: number): vo
       break;
     }
     case 'write-memory':
+      code[at] = OP_WRITE_MEMORY;
       parseHexInto(op.address, code, at + 2, 'write-memory address');
       parseHexInto(op.value, code, at + 4, 'write-memory value');
       if (code[at + 5] !== 0) throw new RangeError(`write-memory: value ${op.value} does not fit in 32 bits`);
@@ -147,8 +154,7 @@ export function encodeOperation(op: Operation, code: Int32Array, at: number): vo
       }
       break;
     default:
-      // vmxoff, vmlaunch, vmresume, vmcall: no operands.
-      break;
+      throw new TypeError(`unknown operation kind ${JSON.stringify((op as { kind: unknown }).kind)}`);
   }
 }
 

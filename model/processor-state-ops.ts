@@ -4,12 +4,12 @@
  * physical memory.
  *
  * MOV to CR and WRMSR are modelled for what VMX decides about them (SDM Vol. 3C, December 2023,
- * §24.8 "Restrictions on VMX Operation" and §24.7 "Enabling and Entering VMX Operation") and for
- * the few general checks that always give #GP(0) (privilege, virtual-8086 mode, invalid CR0
- * combinations; Vol. 2 instruction pages). Other general checks depend on facts the profile does
- * not hold (CPUID features, EFER.LME, paging structures): a value that could meet one of them is
- * `not-modelled`. A bit the VMX rules forbid gives #GP(0) whatever else applies, since the other
- * checks can only add #GP(0).
+ * §24.8 "Restrictions on VMX Operation" and §24.7 "Enabling and Entering VMX Operation"), as the
+ * engine contract documents them (spec/operations.ts). Their other checks are outside VMX and,
+ * per that contract, not modelled: privilege (CPL > 0, virtual-8086 mode), invalid CR0
+ * combinations, reserved bits, and CR4 bits whose support depends on CPUID features. A step where
+ * one of them could apply is `not-modelled`. A value the VMX rules forbid gives #GP(0) whatever
+ * else applies, since the other checks can only add #GP(0).
  *
  * Memory stores are where software can break the VMCS rules: §25.11.1 "Software Use of
  * Virtual-Machine Control Structures" (no ordinary access to the data of an active VMCS),
@@ -52,27 +52,21 @@ const CR0_PG = 1n << 31n;
 /** The decision points of the processor-state operations. */
 export const PROCESSOR_STATE_RULES = {
   movCr0NonRoot: rule('mov-cr0.non-root', 'MOV to CR0', CONDITIONAL_EXITS, 'in VMX non-root operation MOV to CR0 may cause a VM exit (CR0 guest/host mask); not modelled'),
-  movCr0Virtual8086: rule('mov-cr0.gp-virtual-8086', 'MOV to CR0', MOV_CR, '#GP(0) in virtual-8086 mode'),
-  movCr0Cpl: rule('mov-cr0.gp-cpl', 'MOV to CR0', MOV_CR, '#GP(0) when CPL > 0'),
   movCr0Fixed: rule('mov-cr0.gp-vmx-fixed-bits', 'MOV to CR0', RESTRICTIONS, 'in VMX operation, #GP(0) when the value breaks IA32_VMX_CR0_FIXED0/FIXED1'),
-  movCr0PgWithoutPe: rule('mov-cr0.gp-pg-without-pe', 'MOV to CR0', MOV_CR, '#GP(0) when the value sets PG with PE clear'),
-  movCr0NwWithoutCd: rule('mov-cr0.gp-nw-without-cd', 'MOV to CR0', MOV_CR, '#GP(0) when the value sets NW with CD clear'),
   movCr0Other: rule(
-    'mov-cr0.other-checks',
+    'mov-cr0.outside-vmx-checks',
     'MOV to CR0',
     MOV_CR,
-    'the value changes PE, PG, ET or a reserved bit: mode switches and reserved-bit checks are outside VMX and not modelled',
+    'a check outside VMX may apply (CPL > 0, virtual-8086 mode, PG without PE, NW without CD, a change of PE, PG, ET or a reserved bit); not modelled',
   ),
   movCr0Ok: rule('mov-cr0.ok', 'MOV to CR0', MOV_CR, 'CR0 takes the value'),
   movCr4NonRoot: rule('mov-cr4.non-root', 'MOV to CR4', CONDITIONAL_EXITS, 'in VMX non-root operation MOV to CR4 may cause a VM exit (CR4 guest/host mask); not modelled'),
-  movCr4Virtual8086: rule('mov-cr4.gp-virtual-8086', 'MOV to CR4', MOV_CR, '#GP(0) in virtual-8086 mode'),
-  movCr4Cpl: rule('mov-cr4.gp-cpl', 'MOV to CR4', MOV_CR, '#GP(0) when CPL > 0'),
   movCr4Fixed: rule('mov-cr4.gp-vmx-fixed-bits', 'MOV to CR4', RESTRICTIONS, 'in VMX operation, #GP(0) when the value breaks IA32_VMX_CR4_FIXED0/FIXED1 (CR4.VMXE cannot be cleared)'),
   movCr4Other: rule(
-    'mov-cr4.other-checks',
+    'mov-cr4.outside-vmx-checks',
     'MOV to CR4',
     MOV_CR,
-    'the value changes a CR4 bit other than VMXE: whether that is allowed depends on CPUID features and paging state the model does not hold',
+    'a check outside VMX may apply (CPL > 0, virtual-8086 mode, a change of a CR4 bit other than VMXE, which depends on CPUID features and paging state); not modelled',
   ),
   movCr4Ok: rule('mov-cr4.ok', 'MOV to CR4', MOV_CR, 'CR4 takes the value'),
   featureControlNonRoot: rule(
@@ -81,8 +75,12 @@ export const PROCESSOR_STATE_RULES = {
     CONDITIONAL_EXITS,
     'in VMX non-root operation WRMSR may cause a VM exit (MSR bitmaps); not modelled',
   ),
-  featureControlVirtual8086: rule('write-feature-control.gp-virtual-8086', 'WRMSR IA32_FEATURE_CONTROL', WRMSR, '#GP(0) in virtual-8086 mode'),
-  featureControlCpl: rule('write-feature-control.gp-cpl', 'WRMSR IA32_FEATURE_CONTROL', WRMSR, '#GP(0) when CPL > 0'),
+  featureControlPrivilege: rule(
+    'write-feature-control.privilege-checks',
+    'WRMSR IA32_FEATURE_CONTROL',
+    WRMSR,
+    'WRMSR at CPL > 0 or in virtual-8086 mode faults for reasons outside VMX; not modelled',
+  ),
   featureControlLocked: rule('write-feature-control.gp-locked', 'WRMSR IA32_FEATURE_CONTROL', ENABLING, '#GP(0) when the lock bit (0) is already set'),
   featureControlOtherBits: rule(
     'write-feature-control.other-bits',
@@ -134,11 +132,10 @@ export function movCr0(state: ModelState, op: MovCr0Op): Verdict {
   const cpu = cpuOf(state, c);
   const value = operand(op.value, 'value', 'mov-cr0');
   if (cpu.vmx === 'non-root') return notModelled(R.movCr0NonRoot);
-  if (inVirtual8086Mode(cpu)) return defined(fault(state, c, R.movCr0Virtual8086, 'GP'));
-  if (cpu.cpl > 0) return defined(fault(state, c, R.movCr0Cpl, 'GP'));
   if (cpu.vmx === 'root' && !cr0AllowedInVmx(state.profile, value)) return defined(fault(state, c, R.movCr0Fixed, 'GP'));
-  if ((value & CR0_PG) !== 0n && (value & CR0_PE) === 0n) return defined(fault(state, c, R.movCr0PgWithoutPe, 'GP'));
-  if ((value & CR0_NW) !== 0n && (value & CR0_CD) === 0n) return defined(fault(state, c, R.movCr0NwWithoutCd, 'GP'));
+  if (inVirtual8086Mode(cpu) || cpu.cpl > 0) return notModelled(R.movCr0Other);
+  if ((value & CR0_PG) !== 0n && (value & CR0_PE) === 0n) return notModelled(R.movCr0Other);
+  if ((value & CR0_NW) !== 0n && (value & CR0_CD) === 0n) return notModelled(R.movCr0Other);
   if (((value ^ cpu.cr0) & ~CR0_PLAIN_BITS) !== 0n) return notModelled(R.movCr0Other);
   return defined(completed(withCpu(state, c, { cr0: value }), c, R.movCr0Ok));
 }
@@ -149,9 +146,8 @@ export function movCr4(state: ModelState, op: MovCr4Op): Verdict {
   const cpu = cpuOf(state, c);
   const value = operand(op.value, 'value', 'mov-cr4');
   if (cpu.vmx === 'non-root') return notModelled(R.movCr4NonRoot);
-  if (inVirtual8086Mode(cpu)) return defined(fault(state, c, R.movCr4Virtual8086, 'GP'));
-  if (cpu.cpl > 0) return defined(fault(state, c, R.movCr4Cpl, 'GP'));
   if (cpu.vmx === 'root' && !cr4AllowedInVmx(state.profile, value)) return defined(fault(state, c, R.movCr4Fixed, 'GP'));
+  if (inVirtual8086Mode(cpu) || cpu.cpl > 0) return notModelled(R.movCr4Other);
   if (((value ^ cpu.cr4) & ~CR4_VMXE) !== 0n) return notModelled(R.movCr4Other);
   return defined(completed(withCpu(state, c, { cr4: value }), c, R.movCr4Ok));
 }
@@ -162,8 +158,7 @@ export function writeFeatureControl(state: ModelState, op: WriteFeatureControlOp
   const cpu = cpuOf(state, c);
   const value = operand(op.value, 'value', 'write-feature-control');
   if (cpu.vmx === 'non-root') return notModelled(R.featureControlNonRoot);
-  if (inVirtual8086Mode(cpu)) return defined(fault(state, c, R.featureControlVirtual8086, 'GP'));
-  if (cpu.cpl > 0) return defined(fault(state, c, R.featureControlCpl, 'GP'));
+  if (inVirtual8086Mode(cpu) || cpu.cpl > 0) return notModelled(R.featureControlPrivilege);
   if (((cpu.featureControl >> BigInt(FEATURE_CONTROL.LOCK)) & 1n) === 1n) return defined(fault(state, c, R.featureControlLocked, 'GP'));
   const written = withCpu(state, c, { featureControl: value });
   if (value >> 3n !== 0n) {

@@ -117,9 +117,3 @@ export function knownFieldValue(content: VmcsContent, encoding: number): bigint 
   if (field.high === undefined) return undefined;
   return (field.high << 32n) | field.low;
 }
-
-/** `content` with every field of the given types forgotten (made unknown). */
-export function forgetFields(content: VmcsContent, shouldForget: (encoding: number) => boolean): VmcsContent {
-  const fields = new Map([...content.fields].filter(([encoding]) => !shouldForget(encoding)));
-  return { ...content, fields };
-}

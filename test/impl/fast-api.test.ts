@@ -201,6 +201,23 @@ describe('fast API and Engine adapter', () => {
     expect(machine.flags(0)).toBe(0x40);
   });
 
+  it('the fast API accepts pointer halves as uint32 as well as int32', () => {
+    const machine = createImplMachine({ profile: SKYLAKE, logicalProcessors: 1 });
+    const rev = machine.profile.revisionId;
+    const high = 0xffff_f000; // bit 31 set: -4096 as int32
+    machine.writeMemory(0, high, 0, rev);
+    expect(machine.vmxon(0, high, 0)).toBe(STATUS_SUCCEED);
+    expect(machine.vmclear(0, high | 0, 0)).toBe(STATUS_FAIL_INVALID);
+    expect(machine.vmptrld(0, high, 0)).toBe(STATUS_FAIL_INVALID);
+    machine.writeMemory(0, 0x8000_0000, 0, rev);
+    expect(machine.vmptrld(0, 0x8000_0000, 0)).toBe(STATUS_SUCCEED);
+    expect(machine.vmptrst(0)).toBe(STATUS_SUCCEED);
+    expect([machine.resultLo, machine.resultHi]).toEqual([0x8000_0000, 0]);
+    expect(machine.vmclear(0, machine.resultLo, machine.resultHi)).toBe(STATUS_SUCCEED);
+    expect(machine.vmptrst(0)).toBe(STATUS_SUCCEED);
+    expect([machine.resultLo, machine.resultHi]).toEqual([0xffff_ffff, 0xffff_ffff]);
+  });
+
   it('the fast API throws for an unknown state code and an unaligned memory write', () => {
     const machine = createImplMachine({ profile: SKYLAKE, logicalProcessors: 1 });
     expect(() => machine.setState(0, 9, 0)).toThrow(/unknown state code 9/);

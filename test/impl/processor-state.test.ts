@@ -10,10 +10,36 @@ import { FIELD } from '../../spec/fields.ts';
 import { GP, hex, ok, Rig, SKYLAKE, SUCCEED, UD, value, variant, VMXON_0 } from './fixtures.ts';
 
 describe('MOV to CR0', () => {
-  it('takes any value outside VMX operation', () => {
+  it('takes any consistent value outside VMX operation, bits 63:32 included', () => {
     const rig = new Rig();
-    expect(rig.step({ kind: 'mov-cr0', cpu: 0, value: '0x0' })).toEqual(ok());
+    expect(rig.step({ kind: 'mov-cr0', cpu: 0, value: '0x80000001' })).toEqual(ok());
     expect(rig.step({ kind: 'mov-cr0', cpu: 0, value: '0xffffffffffffffff' })).toEqual(ok());
+    rig.set('efer.lma', 0);
+    expect(rig.step({ kind: 'mov-cr0', cpu: 0, value: '0x0' })).toEqual(ok());
+  });
+
+  it('raises #GP(0) in virtual-8086 mode and at CPL > 0 (MOV to CR0 is privileged)', () => {
+    const rig = new Rig();
+    rig.set('rflags.vm', 1);
+    expect(rig.step({ kind: 'mov-cr0', cpu: 0, value: '0x80000031' })).toEqual(GP());
+    rig.set('rflags.vm', 0);
+    rig.set('cpl', 3);
+    expect(rig.step({ kind: 'mov-cr0', cpu: 0, value: '0x80000031' })).toEqual(GP());
+  });
+
+  it('raises #GP(0) for invalid bit combinations: PG without PE, NW without CD', () => {
+    const rig = new Rig();
+    rig.set('efer.lma', 0);
+    expect(rig.step({ kind: 'mov-cr0', cpu: 0, value: '0x80000030' })).toEqual(GP());
+    expect(rig.step({ kind: 'mov-cr0', cpu: 0, value: '0x20000031' })).toEqual(GP());
+    expect(rig.step({ kind: 'mov-cr0', cpu: 0, value: '0x60000031' })).toEqual(ok());
+  });
+
+  it('raises #GP(0) for clearing PG in 64-bit mode, but not in compatibility mode', () => {
+    const rig = new Rig();
+    expect(rig.step({ kind: 'mov-cr0', cpu: 0, value: '0x31' })).toEqual(GP());
+    rig.set('cs.l', 0);
+    expect(rig.step({ kind: 'mov-cr0', cpu: 0, value: '0x31' })).toEqual(ok());
   });
 
   it('raises #GP(0) in VMX operation for a value clearing a bit IA32_VMX_CR0_FIXED0 fixes to 1, leaving CR0 as it was', () => {
@@ -42,6 +68,19 @@ describe('MOV to CR0', () => {
 });
 
 describe('MOV to CR4', () => {
+  it('raises #GP(0) in virtual-8086 mode, at CPL > 0, and for clearing PAE in IA-32e mode', () => {
+    const rig = new Rig();
+    rig.set('rflags.vm', 1);
+    expect(rig.step({ kind: 'mov-cr4', cpu: 0, value: '0x2020' })).toEqual(GP());
+    rig.set('rflags.vm', 0);
+    rig.set('cpl', 1);
+    expect(rig.step({ kind: 'mov-cr4', cpu: 0, value: '0x2020' })).toEqual(GP());
+    rig.set('cpl', 0);
+    expect(rig.step({ kind: 'mov-cr4', cpu: 0, value: '0x2000' })).toEqual(GP());
+    rig.set('efer.lma', 0);
+    expect(rig.step({ kind: 'mov-cr4', cpu: 0, value: '0x2000' })).toEqual(ok());
+  });
+
   it('raises #GP(0) in VMX operation when it would clear CR4.VMXE', () => {
     const rig = new Rig().enter();
     expect(rig.step({ kind: 'mov-cr4', cpu: 0, value: '0x20' })).toEqual(GP());
@@ -55,6 +94,7 @@ describe('MOV to CR4', () => {
 
   it('raises #GP(0) when IA32_VMX_CR4_FIXED0 requires a bit other than VMXE that the value clears', () => {
     const rig = new Rig(variant(SKYLAKE, 'pae-fixed', { msrs: { IA32_VMX_CR4_FIXED0: '0x2020' } })).enter();
+    rig.set('efer.lma', 0); // so that clearing PAE is not #GP for leaving IA-32e mode
     expect(rig.step({ kind: 'mov-cr4', cpu: 0, value: '0x2000' })).toEqual(GP());
     expect(rig.step({ kind: 'mov-cr4', cpu: 0, value: '0x2060' })).toEqual(ok());
   });
@@ -81,6 +121,15 @@ describe('WRMSR to IA32_FEATURE_CONTROL', () => {
     expect(rig.vmxon()).toEqual(GP());
     expect(rig.step({ kind: 'write-feature-control', cpu: 0, value: '0x5' })).toEqual(ok());
     expect(rig.vmxon()).toEqual(SUCCEED);
+    expect(rig.step({ kind: 'write-feature-control', cpu: 0, value: '0x5' })).toEqual(GP());
+  });
+
+  it('raises #GP(0) at CPL > 0 and in virtual-8086 mode even when unlocked (WRMSR is privileged)', () => {
+    const rig = new Rig(variant(SKYLAKE, 'unlocked', { featureControl: '0x0' }));
+    rig.set('cpl', 3);
+    expect(rig.step({ kind: 'write-feature-control', cpu: 0, value: '0x5' })).toEqual(GP());
+    rig.set('cpl', 0);
+    rig.set('rflags.vm', 1);
     expect(rig.step({ kind: 'write-feature-control', cpu: 0, value: '0x5' })).toEqual(GP());
   });
 

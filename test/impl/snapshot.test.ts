@@ -73,6 +73,19 @@ describe('snapshot and restore', () => {
     expect(rig.vmptrld(0x40_0000)).toEqual(SUCCEED);
   });
 
+  it('captures memory spread over many pages (more than a linear scan covers)', () => {
+    const rig = new Rig();
+    const addresses = Array.from({ length: 40 }, (_, i) => 0x10_0000 + i * 0x400);
+    for (const [i, address] of addresses.entries()) {
+      rig.step({ kind: 'write-memory', cpu: 0, address: hex(address), value: hex(i + 1) });
+    }
+    const snapshot = rig.engine.snapshot();
+    for (const address of addresses) rig.step({ kind: 'write-memory', cpu: 0, address: hex(address), value: '0x0' });
+    rig.engine.restore(snapshot);
+    for (const [i, address] of addresses.entries()) expect(rig.engine.machine.readMemory(address, 0)).toBe(i + 1);
+    expect(rig.engine.machine.readMemory(0x20_0000, 0)).toBe(0);
+  });
+
   it('reuses cache entries freed by VMCLEAR', () => {
     const rig = new Rig().enter();
     for (let round = 0; round < 30; round++) {

@@ -5,6 +5,7 @@
  * "Overview" (the states of a VMCS).
  */
 import { describe, expect, it } from 'vitest';
+import { fieldTableFor } from '../../impl/field-table.ts';
 import { FIELD } from '../../spec/fields.ts';
 import {
   CORE2,
@@ -196,6 +197,40 @@ describe('VMCLEAR', () => {
     expect(rig.step({ kind: 'vmclear', cpu: 0, pointer: hex(VMCS_A), form: 'register' })).toEqual(UD());
     rig.set('cpl', 1);
     expect(rig.vmclear(VMCS_A)).toEqual(GP());
+  });
+});
+
+describe('VMCS data in the region (impl layout, impl/field-table.ts)', () => {
+  const wordOf = (rig: Rig, encoding: number) => (fieldTableFor(rig.profile).entry[encoding] as number) >> 3;
+
+  it('VMCLEAR writes each field at its layout offset, low word first', () => {
+    const rig = new Rig().enterWithVmcs();
+    rig.vmwrite(FIELD.GUEST_RIP, 0x1111_2222_3333_4444n);
+    rig.vmclear(VMCS_A);
+    const word = wordOf(rig, FIELD.GUEST_RIP);
+    expect(rig.engine.machine.readMemory(VMCS_A + 4 * word, 0)).toBe(0x3333_4444);
+    expect(rig.engine.machine.readMemory(VMCS_A + 4 * word + 4, 0)).toBe(0x1111_2222);
+    expect(rig.engine.machine.readMemory(VMCS_A, 0)).toBe(rig.profile.revisionId);
+  });
+
+  it('VMPTRLD takes field data from the region; a 16-bit field reads only the low half of its word', () => {
+    const rig = new Rig().enter();
+    rig.layOut(VMCS_B);
+    const word = wordOf(rig, FIELD.GUEST_ES_SELECTOR);
+    rig.step({ kind: 'write-memory', cpu: 0, address: hex(VMCS_B + 4 * word), value: '0xffff1234' });
+    expect(rig.vmptrld(VMCS_B)).toEqual(SUCCEED);
+    expect(rig.vmread(FIELD.GUEST_ES_SELECTOR)).toEqual(value('0x1234'));
+  });
+
+  it('ordinary writes to the region of an active VMCS are not seen, and are overwritten by VMCLEAR', () => {
+    const rig = new Rig().enterWithVmcs();
+    const word = wordOf(rig, FIELD.GUEST_RIP);
+    rig.vmwrite(FIELD.GUEST_RIP, 5);
+    rig.step({ kind: 'write-memory', cpu: 0, address: hex(VMCS_A + 4 * word), value: '0x99' });
+    expect(rig.vmread(FIELD.GUEST_RIP)).toEqual(value('0x5'));
+    rig.vmclear(VMCS_A);
+    rig.vmptrld(VMCS_A);
+    expect(rig.vmread(FIELD.GUEST_RIP)).toEqual(value('0x5'));
   });
 });
 

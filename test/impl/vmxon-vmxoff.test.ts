@@ -53,7 +53,9 @@ describe('VMXON outside VMX operation', () => {
   it('raises #UD when CR0.PE is clear', () => {
     const rig = new Rig();
     rig.layOut(VMXON_0);
-    rig.step({ kind: 'mov-cr0', cpu: 0, value: '0x80000030' });
+    // Leave IA-32e mode first: clearing PG in 64-bit mode, or PG without PE, is #GP(0).
+    rig.set('efer.lma', 0);
+    expect(rig.step({ kind: 'mov-cr0', cpu: 0, value: '0x30' })).toEqual(ok());
     expect(rig.vmxon()).toEqual(UD());
   });
 

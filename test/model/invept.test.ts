@@ -6,6 +6,7 @@ import { describe, it } from 'vitest';
 import { EPT_VPID_CAP } from '../../spec/capability-msrs.ts';
 import { VM_ERROR } from '../../spec/errors.ts';
 import { EXIT_REASON } from '../../spec/exit-reasons.ts';
+import type { InveptOp } from '../../spec/operations.ts';
 import type { Profile } from '../../spec/profile.ts';
 import {
   core2,
@@ -26,8 +27,13 @@ import {
   withCurrent,
 } from './helpers.ts';
 
-const invept = (type: bigint, eptp: bigint, form?: 'register' | 'memory', high = 0n) =>
-  ({ kind: 'invept', cpu: 0, type: hex(type), descriptor: [hex(eptp), hex(high)], ...(form ? { form } : {}) }) as const;
+const invept = (type: bigint, eptp: bigint, form?: 'register' | 'memory', high = 0n): InveptOp => ({
+  kind: 'invept',
+  cpu: 0,
+  type: hex(type),
+  descriptor: [hex(eptp), hex(high)],
+  ...(form ? { form } : {}),
+});
 
 /** A valid EPTP for skylake: write-back, 4-level walk, PML4 table at 5000H. */
 const EPTP = 0x5000n | 6n | (3n << 3n);

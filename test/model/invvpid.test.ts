@@ -4,6 +4,7 @@ import { step } from '../../model/index.ts';
 import { EPT_VPID_CAP } from '../../spec/capability-msrs.ts';
 import { VM_ERROR } from '../../spec/errors.ts';
 import { EXIT_REASON } from '../../spec/exit-reasons.ts';
+import type { InvvpidOp } from '../../spec/operations.ts';
 import type { Profile } from '../../spec/profile.ts';
 import {
   core2,
@@ -24,8 +25,13 @@ import {
   withCurrent,
 } from './helpers.ts';
 
-const invvpid = (type: bigint, low: bigint, address = 0n, form?: 'register' | 'memory') =>
-  ({ kind: 'invvpid', cpu: 0, type: hex(type), descriptor: [hex(low), hex(address)], ...(form ? { form } : {}) }) as const;
+const invvpid = (type: bigint, low: bigint, address = 0n, form?: 'register' | 'memory'): InvvpidOp => ({
+  kind: 'invvpid',
+  cpu: 0,
+  type: hex(type),
+  descriptor: [hex(low), hex(address)],
+  ...(form ? { form } : {}),
+});
 const E28 = failValid(VM_ERROR.INVALID_INVEPT_INVVPID_OPERAND);
 
 function without(profile: Profile, bit: number): Profile {

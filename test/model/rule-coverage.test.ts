@@ -1,0 +1,37 @@
+/**
+ * Every decision point of the model is exercised by a unit test. The area test files are
+ * imported here so that their tests run again in this file and record, through the shared
+ * helpers, the rule of every outcome they checked; the last test compares that with RULES.
+ */
+import { describe, expect, it } from 'vitest';
+import { RULES } from '../../model/index.ts';
+import { RULES_HIT } from './helpers.ts';
+import './conventions.test.ts';
+import './invept.test.ts';
+import './invvpid.test.ts';
+import './memory.test.ts';
+import './processor-state-ops.test.ts';
+import './state.test.ts';
+import './verdict.test.ts';
+import './vmcall.test.ts';
+import './vmclear.test.ts';
+import './vmfunc.test.ts';
+import './vmlaunch-vmresume.test.ts';
+import './vmptrld.test.ts';
+import './vmptrst.test.ts';
+import './vmread.test.ts';
+import './vmwrite.test.ts';
+import './vmxoff.test.ts';
+import './vmxon.test.ts';
+
+describe('rule coverage of the unit tests', () => {
+  it('reaches every rule in RULES', () => {
+    const missing = RULES.map((rule) => rule.id).filter((id) => !RULES_HIT.has(id));
+    expect(missing).toEqual([]);
+  });
+
+  it('reaches no rule that RULES does not list', () => {
+    const known = new Set(RULES.map((rule) => rule.id));
+    expect([...RULES_HIT].filter((id) => !known.has(id))).toEqual([]);
+  });
+});
