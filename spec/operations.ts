@@ -113,21 +113,25 @@ export interface VmfuncOp extends OnProcessor {
 
 /**
  * MOV to CR0. In VMX operation a value that violates IA32_VMX_CR0_FIXED0/FIXED1 causes #GP(0)
- * (SDM Vol. 3C, December 2023, §24.8 "Restrictions on VMX Operation"). Other architectural
- * MOV-to-CR0 checks (for example PG without PE) are outside VMX and not modelled.
+ * (SDM Vol. 3C, December 2023, §24.8 "Restrictions on VMX Operation"); that is the rule the
+ * suite compares. The MOV instruction's own #GP checks outside VMX (CPL > 0, virtual-8086 mode,
+ * PG without PE, NW without CD; Vol. 2B "MOV—Move to/from Control Registers") are architectural
+ * too: engines should apply them, but the model does not judge them yet (its verdict is "not
+ * modelled", which ends the comparison of that case).
  */
 export interface MovCr0Op extends OnProcessor {
   kind: 'mov-cr0';
   value: Hex;
 }
-/** MOV to CR4; the same VMX restriction as {@link MovCr0Op}, with the CR4 fixed-bit MSRs. */
+/** MOV to CR4; the same rules as {@link MovCr0Op}, with the CR4 fixed-bit MSRs. */
 export interface MovCr4Op extends OnProcessor {
   kind: 'mov-cr4';
   value: Hex;
 }
 /**
  * WRMSR to IA32_FEATURE_CONTROL (MSR 3AH). #GP(0) when the MSR's lock bit (bit 0) is already
- * set (SDM Vol. 3C, December 2023, §24.7 "Enabling and Entering VMX Operation").
+ * set (SDM Vol. 3C, December 2023, §24.7 "Enabling and Entering VMX Operation"). WRMSR's own
+ * checks (CPL > 0, virtual-8086 mode) apply as for {@link MovCr0Op} and are not judged yet.
  */
 export interface WriteFeatureControlOp extends OnProcessor {
   kind: 'write-feature-control';
@@ -149,7 +153,8 @@ export type SettableState =
 
 /**
  * Sets one piece of processor state that is not a VMX instruction's business to police. Always
- * observed as `ok`. `value` is 0 or 1, or 0..3 for `cpl`.
+ * observed as `ok`. `value` is 0 or 1, or 0..3 for `cpl`. The state stays as set until another
+ * `set` changes it (in particular `mov-ss-blocking` does not expire after one instruction).
  */
 export interface SetStateOp extends OnProcessor {
   kind: 'set';
