@@ -52,7 +52,7 @@ export async function runCommand(options: RunOptions): Promise<number> {
   }
 
   const header = `vmx-conformance run: engine ${engine.name}, profile ${profile.name}, seed ${seed}, ${options.runs} runs, ${options.cpus} logical processors`;
-  if (!options.json) process.stderr.write(`${header}\n`);
+  if (!options.json) process.stdout.write(`${header}\n`);
   const progress = createProgress('conformance', options.json === true);
   const started = Date.now();
   const result = runSuite({
@@ -93,7 +93,7 @@ export async function runCommand(options: RunOptions): Promise<number> {
     };
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } else {
-    process.stdout.write(`${header}\n${renderSummary(result.stats)}\n  time: ${seconds.toFixed(1)} s\n`);
+    process.stdout.write(`${renderSummary(result.stats)}\n  time: ${seconds.toFixed(1)} s\n`);
     if (result.failure && saved) {
       process.stdout.write(`\n${trace}\n`);
       process.stdout.write(`${pc.red('DIVERGENCE')}: case saved to ${relative(process.cwd(), saved.casePath)}, trace to ${relative(process.cwd(), saved.tracePath)}\n`);

@@ -25,24 +25,36 @@ export interface SequenceOptions {
 
 const CR4_VMXE = 1n << 13n;
 
-/** The canonical set-up on cpu 0: VMXON region first, then a VMCS cleared and loaded. */
-function canonicalSetup(profile: Profile, vmxon: bigint, vmcs: bigint): Operation[] {
+/**
+ * The canonical set-up: on cpu 0 the VMXON region, then a VMCS cleared and loaded; on cpu 1 (when
+ * there is one) its own VMXON region from the pool's last entry, so both processors start in
+ * VMX root operation.
+ */
+function canonicalSetup(profile: Profile, logicalProcessors: number, vmxon: bigint, vmcs: bigint): Operation[] {
   const rev = toHex(BigInt(profile.revisionId));
-  return [
+  const ops: Operation[] = [
     { kind: 'write-memory', cpu: 0, address: toHex(vmxon), value: rev },
     { kind: 'write-memory', cpu: 0, address: toHex(vmcs), value: rev },
     { kind: 'vmxon', cpu: 0, pointer: toHex(vmxon) },
     { kind: 'vmclear', cpu: 0, pointer: toHex(vmcs) },
     { kind: 'vmptrld', cpu: 0, pointer: toHex(vmcs) },
   ];
+  const spare = REGION_POOL.find((r) => r !== vmxon && r !== vmcs);
+  if (logicalProcessors > 1 && spare !== undefined) {
+    ops.push(
+      { kind: 'write-memory', cpu: 1, address: toHex(spare), value: rev },
+      { kind: 'vmxon', cpu: 1, pointer: toHex(spare) },
+    );
+  }
+  return ops;
 }
 
-function setupArbitrary(profile: Profile): fc.Arbitrary<Operation[]> {
+function setupArbitrary(profile: Profile, logicalProcessors: number): fc.Arbitrary<Operation[]> {
   // Each set-up step is present with probability 7/8; shrinking drops steps one by one.
   const steps = fc
     .tuple(regionAddress(), regionAddress())
     .filter(([a, b]) => a !== b)
-    .chain(([a, b]) => fc.tuple(...canonicalSetup(profile, a, b).map((op) => fc.option(fc.constant(op), { freq: 8, nil: undefined }))))
+    .chain(([a, b]) => fc.tuple(...canonicalSetup(profile, logicalProcessors, a, b).map((op) => fc.option(fc.constant(op), { freq: 8, nil: undefined }))))
     .map((ops) => ops.filter((op): op is Operation => op !== undefined));
   return fc.oneof({ arbitrary: steps, weight: 5 }, { arbitrary: fc.constant<Operation[]>([]), weight: 1 });
 }
@@ -102,7 +114,7 @@ export function operationArbitrary(profile: Profile, logicalProcessors: number):
     const descriptor = fc.tuple(value64(), value64());
     const invType = fc.oneof(fc.integer({ min: 0, max: 4 }).map((t) => toHex(BigInt(t))), value64());
     return fc.oneof(
-      { arbitrary: regionWrite, weight: 10 },
+      { arbitrary: regionWrite, weight: 4 },
       { arbitrary: dataWrite, weight: 1 },
       { arbitrary: fc.tuple(ptr, form).map(([p, f]) => withForm({ kind: 'vmxon', cpu, pointer: p }, f)), weight: 6 },
       { arbitrary: fc.tuple(ptr, form).map(([p, f]) => withForm({ kind: 'vmclear', cpu, pointer: p }, f)), weight: 7 },
@@ -124,7 +136,7 @@ export function operationArbitrary(profile: Profile, logicalProcessors: number):
           .map(([eax, ecx]): Operation => ({ kind: 'vmfunc', cpu, eax: toHex(BigInt(eax)), ecx: toHex(BigInt(ecx)) })),
         weight: 1,
       },
-      { arbitrary: fc.constant<Operation>({ kind: 'vmxoff', cpu }), weight: 2 },
+      { arbitrary: fc.constant<Operation>({ kind: 'vmxoff', cpu }), weight: 1 },
       { arbitrary: setState(cpu), weight: 2 },
       { arbitrary: controlRegisterValue(initialProcessorState.cr0).map((value): Operation => ({ kind: 'mov-cr0', cpu, value })), weight: 1 },
       { arbitrary: controlRegisterValue(initialProcessorState.cr4).map((value): Operation => ({ kind: 'mov-cr4', cpu, value })), weight: 1 },
@@ -139,7 +151,7 @@ export function operationArbitrary(profile: Profile, logicalProcessors: number):
 /** Random operation sequences for a profile: optional canonical set-up, then random steps. */
 export function operationSequence(profile: Profile, options: SequenceOptions): fc.Arbitrary<Operation[]> {
   return fc
-    .tuple(setupArbitrary(profile), fc.array(operationArbitrary(profile, options.logicalProcessors), { maxLength: options.maxSteps, size: 'max' }))
+    .tuple(setupArbitrary(profile, options.logicalProcessors), fc.array(operationArbitrary(profile, options.logicalProcessors), { maxLength: options.maxSteps, size: 'max' }))
     .map(([setup, body]) => [...setup, ...body])
     .filter((ops) => ops.length > 0);
 }

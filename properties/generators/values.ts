@@ -9,7 +9,7 @@ import { toHex, type Hex } from '../../spec/hex.ts';
 import type { Profile } from '../../spec/profile.ts';
 
 /** Physical addresses of the 4-KByte regions cases lay out (small pool: pointers collide often). */
-export const REGION_POOL: readonly bigint[] = [0x1000n, 0x2000n, 0x3000n, 0x4000n];
+export const REGION_POOL: readonly bigint[] = [0x1000n, 0x2000n, 0x3000n, 0x4000n, 0x5000n, 0x6000n];
 
 /** A region address from {@link REGION_POOL}. */
 export function regionAddress(): fc.Arbitrary<bigint> {
