@@ -141,7 +141,7 @@ export function runSuite(options: SuiteOptions): SuiteResult {
         property: 'differential',
         testCase: makeCase(operations, note, details.counterexamplePath ?? undefined),
         outcome,
-        message: details.errorInstance instanceof Error ? details.errorInstance.message : 'the engine left what the SDM allows',
+        message: divergenceMessage(outcome),
         originalLength: firstLength,
         shrinks: details.numShrinks,
       },
@@ -209,4 +209,12 @@ function record(stats: SuiteStats, outcome: CaseOutcome, label: typeof outcomeLa
     }
   }
   if (outcome.kind === 'conformant') stats.endings[outcome.ended] += 1;
+}
+
+/** One sentence on a differential failure, for the report's heading. */
+function divergenceMessage(outcome: CaseOutcome): string {
+  if (outcome.kind !== 'divergent') return 'the shrunk case no longer diverges when run again (the engine is not deterministic)';
+  const d = outcome.divergence;
+  const what = { mismatch: 'did something the SDM does not allow', 'engine-threw': 'threw an exception', 'malformed-observation': 'returned something that is not an observation' }[d.kind];
+  return `At step ${d.index} the engine ${what}.`;
 }
