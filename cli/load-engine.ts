@@ -8,6 +8,7 @@ import { basename, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createImplEngine } from '../impl/index.ts';
 import type { Engine, EngineConfig, EngineFactory } from '../spec/engine.ts';
+import { isolatedFactory } from './isolated-engine.ts';
 import { UsageError } from './usage-error.ts';
 
 /** An engine factory with the name reports use. */
@@ -21,8 +22,11 @@ export function defaultEngine(): LoadedEngine {
   return { name: 'impl', factory: createImplEngine };
 }
 
-/** Loads a plug-in module; throws {@link UsageError} saying what is wrong with it. */
-export async function loadEngine(modulePath: string | undefined): Promise<LoadedEngine> {
+/**
+ * Loads a plug-in module; throws {@link UsageError} saying what is wrong with it. Its engines run
+ * in a worker thread with `stepTimeoutMs` per call (see isolated-engine.ts), unless `inProcess`.
+ */
+export async function loadEngine(modulePath: string | undefined, stepTimeoutMs = 10_000, inProcess = false): Promise<LoadedEngine> {
   if (modulePath === undefined) return defaultEngine();
   const file = resolve(modulePath);
   if (!existsSync(file)) throw new UsageError(`emulator module not found: ${file}`);
@@ -39,7 +43,8 @@ export async function loadEngine(modulePath: string | undefined): Promise<Loaded
     );
   }
   const name = basename(file).replace(/\.[cm]?[jt]s$/, '');
-  return { name, factory: checkedFactory(exported as EngineFactory, file) };
+  if (inProcess) return { name, factory: checkedFactory(exported as EngineFactory, file) };
+  return { name, factory: isolatedFactory(pathToFileURL(file).href, stepTimeoutMs) };
 }
 
 /** Wraps a plug-in factory so a malformed engine object is reported clearly, once, at creation. */

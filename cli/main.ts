@@ -30,6 +30,8 @@ function program(resolveExit: (code: number) => void): Command {
     .option('--cpus <n>', 'logical processors sharing memory', integer, 2)
     .option('--out <dir>', 'where failing cases and traces are saved', 'failures')
     .option('--json', 'print a JSON report on standard output instead of text')
+    .option('--step-timeout <ms>', 'time a plug-in may take per call before it counts as hung', integer, 10_000)
+    .option('--in-process', 'run the plug-in in the main thread (faster, but a hang cannot be stopped)')
     .action(async (opts) => resolveExit(await runCommand(opts)));
 
   cli
@@ -38,6 +40,8 @@ function program(resolveExit: (code: number) => void): Command {
     .argument('<case.json>', 'case file written by run (or by hand)')
     .option('--emulator <module>', 'plug-in module exporting an engine factory (default: our emulator)')
     .option('--json', 'print the compared steps as JSON')
+    .option('--step-timeout <ms>', 'time a plug-in may take per call before it counts as hung', integer, 10_000)
+    .option('--in-process', 'run the plug-in in the main thread')
     .action(async (file: string, opts) => resolveExit(await replayCommand(file, opts)));
 
   cli

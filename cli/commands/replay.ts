@@ -13,6 +13,10 @@ import { EXIT, UsageError } from '../usage-error.ts';
 /** Options of `replay`. */
 export interface ReplayOptions {
   emulator?: string;
+  /** Milliseconds a plug-in may take per call before it counts as hung. */
+  stepTimeout?: number;
+  /** Run the plug-in in this thread (no time limit; faster). */
+  inProcess?: boolean;
   json?: boolean;
 }
 
@@ -27,7 +31,7 @@ export async function replayCommand(file: string, options: ReplayOptions): Promi
     throw error;
   }
   const { profile } = resolveProfile(testCase.profile, `${file}: profile`);
-  const engine = await loadEngine(options.emulator);
+  const engine = await loadEngine(options.emulator, options.stepTimeout, options.inProcess);
   const instance = engine.factory({ profile: profile.data, logicalProcessors: testCase.logicalProcessors });
   const outcome = runDifferential(instance, profile, testCase.logicalProcessors, testCase.operations);
   if (options.json) {

@@ -17,6 +17,10 @@ import { EXIT, UsageError } from '../usage-error.ts';
 /** Options of `run`, as parsed from the command line. */
 export interface RunOptions {
   emulator?: string;
+  /** Milliseconds a plug-in may take per call before it counts as hung. */
+  stepTimeout?: number;
+  /** Run the plug-in in this thread (no time limit; faster). */
+  inProcess?: boolean;
   profile: string;
   seed?: number;
   runs: number;
@@ -44,7 +48,7 @@ export async function runCommand(options: RunOptions): Promise<number> {
   const seed = options.seed ?? Math.floor(Math.random() * 0x7fff_ffff);
   if (!Number.isInteger(seed)) throw new UsageError('--seed must be an integer');
   const { profile, ref } = resolveProfile(options.profile);
-  const engine = await loadEngine(options.emulator);
+  const engine = await loadEngine(options.emulator, options.stepTimeout, options.inProcess);
   try {
     engine.factory({ profile: profile.data, logicalProcessors: options.cpus });
   } catch (error) {

@@ -63,6 +63,20 @@ describe('vmx-conformance run', () => {
     expect(JSON.parse(readFileSync(join(out, caseFile ?? ''), 'utf8')).operations.length).toBeGreaterThan(0);
   });
 
+  it('stops a plug-in that hangs, reports it, and keeps the case', async () => {
+    const out = outDir();
+    const r = await cli('run', '--emulator', fixture('hanging-engine.ts'), '--seed', '5', '--runs', '20', '--step-timeout', '300', '--out', out);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('did not answer within 300 ms');
+    expect(readdirSync(out).some((f) => f.endsWith('.case.json'))).toBe(true);
+  });
+
+  it('runs a plug-in in the main thread with --in-process', async () => {
+    const r = await cli('run', '--emulator', fixture('wrong-vmptrld-engine.ts'), '--in-process', '--seed', '20261121', '--runs', '3000', '--out', outDir());
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('VMfailValid(10)');
+  });
+
   it('rejects a module without an engine factory, exit code 2', async () => {
     const r = await cli('run', '--emulator', fixture('not-a-plugin.ts'), '--runs', '5');
     expect(r.code).toBe(2);
