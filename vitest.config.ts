@@ -5,7 +5,7 @@ const floor = { lines: 90, branches: 90 };
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    testTimeout: 120_000,
+    testTimeout: 400_000,
     hookTimeout: 60_000,
     coverage: {
       provider: 'v8',
