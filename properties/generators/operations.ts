@@ -101,51 +101,59 @@ function setState(cpu: number): fc.Arbitrary<Operation> {
   });
 }
 
-/** One random step of a sequence. */
+/**
+ * One random step of a sequence. The arbitraries for each processor are built once here, not per
+ * generated step (building them filters the field table, which would dominate generation).
+ */
 export function operationArbitrary(profile: Profile, logicalProcessors: number): fc.Arbitrary<Operation> {
-  return cpuArbitrary(logicalProcessors).chain((cpu): fc.Arbitrary<Operation> => {
-    const ptr = pointer(profile);
-    const regionWrite = fc
-      .tuple(regionAddress(), revisionDword(profile))
-      .map(([a, value]): Operation => ({ kind: 'write-memory', cpu, address: toHex(a), value }));
-    const dataWrite = fc
-      .tuple(regionAddress(), fc.integer({ min: 1, max: 1023 }), fc.bigInt({ min: 0n, max: 0xffff_ffffn }))
-      .map(([a, word, v]): Operation => ({ kind: 'write-memory', cpu, address: toHex(a + BigInt(word * 4)), value: toHex(v) }));
-    const descriptor = fc.tuple(value64(), value64());
-    const invType = fc.oneof(fc.integer({ min: 0, max: 4 }).map((t) => toHex(BigInt(t))), value64());
-    return fc.oneof(
-      { arbitrary: regionWrite, weight: 4 },
-      { arbitrary: dataWrite, weight: 1 },
-      { arbitrary: fc.tuple(ptr, form).map(([p, f]) => withForm({ kind: 'vmxon', cpu, pointer: p }, f)), weight: 6 },
-      { arbitrary: fc.tuple(ptr, form).map(([p, f]) => withForm({ kind: 'vmclear', cpu, pointer: p }, f)), weight: 7 },
-      { arbitrary: fc.tuple(ptr, form).map(([p, f]) => withForm({ kind: 'vmptrld', cpu, pointer: p }, f)), weight: 9 },
-      { arbitrary: form.map((f) => withForm({ kind: 'vmptrst', cpu }, f)), weight: 2 },
-      {
-        arbitrary: fc.tuple(fieldEncoding(profile), value64()).map(([encoding, value]): Operation => ({ kind: 'vmwrite', cpu, encoding, value })),
-        weight: 14,
-      },
-      { arbitrary: fieldEncoding(profile).map((encoding): Operation => ({ kind: 'vmread', cpu, encoding })), weight: 14 },
-      { arbitrary: fc.constant<Operation>({ kind: 'vmlaunch', cpu }), weight: 1 },
-      { arbitrary: fc.constant<Operation>({ kind: 'vmresume', cpu }), weight: 1 },
-      { arbitrary: fc.tuple(invType, descriptor).map(([type, d]): Operation => ({ kind: 'invept', cpu, type, descriptor: d })), weight: 2 },
-      { arbitrary: fc.tuple(invType, descriptor).map(([type, d]): Operation => ({ kind: 'invvpid', cpu, type, descriptor: d })), weight: 2 },
-      { arbitrary: fc.constant<Operation>({ kind: 'vmcall', cpu }), weight: 1 },
-      {
-        arbitrary: fc
-          .tuple(fc.integer({ min: 0, max: 70 }), fc.integer({ min: 0, max: 600 }))
-          .map(([eax, ecx]): Operation => ({ kind: 'vmfunc', cpu, eax: toHex(BigInt(eax)), ecx: toHex(BigInt(ecx)) })),
-        weight: 1,
-      },
-      { arbitrary: fc.constant<Operation>({ kind: 'vmxoff', cpu }), weight: 1 },
-      { arbitrary: setState(cpu), weight: 2 },
-      { arbitrary: controlRegisterValue(initialProcessorState.cr0).map((value): Operation => ({ kind: 'mov-cr0', cpu, value })), weight: 1 },
-      { arbitrary: controlRegisterValue(initialProcessorState.cr4).map((value): Operation => ({ kind: 'mov-cr4', cpu, value })), weight: 1 },
-      {
-        arbitrary: fc.constantFrom(0n, 1n, 4n, 5n, 7n).map((v): Operation => ({ kind: 'write-feature-control', cpu, value: toHex(v) })),
-        weight: 1,
-      },
-    );
-  });
+  const encodings = fieldEncoding(profile);
+  const perCpu = Array.from({ length: logicalProcessors }, (_, cpu) => stepOn(profile, cpu, encodings));
+  return cpuArbitrary(logicalProcessors).chain((cpu) => perCpu[cpu] as fc.Arbitrary<Operation>);
+}
+
+/** Random steps on processor `cpu`. */
+function stepOn(profile: Profile, cpu: number, encodings: fc.Arbitrary<Hex>): fc.Arbitrary<Operation> {
+  const ptr = pointer(profile);
+  const regionWrite = fc
+    .tuple(regionAddress(), revisionDword(profile))
+    .map(([a, value]): Operation => ({ kind: 'write-memory', cpu, address: toHex(a), value }));
+  const dataWrite = fc
+    .tuple(regionAddress(), fc.integer({ min: 1, max: 1023 }), fc.bigInt({ min: 0n, max: 0xffff_ffffn }))
+    .map(([a, word, v]): Operation => ({ kind: 'write-memory', cpu, address: toHex(a + BigInt(word * 4)), value: toHex(v) }));
+  const descriptor = fc.tuple(value64(), value64());
+  const invType = fc.oneof(fc.integer({ min: 0, max: 4 }).map((t) => toHex(BigInt(t))), value64());
+  return fc.oneof(
+    { arbitrary: regionWrite, weight: 4 },
+    { arbitrary: dataWrite, weight: 1 },
+    { arbitrary: fc.tuple(ptr, form).map(([p, f]) => withForm({ kind: 'vmxon', cpu, pointer: p }, f)), weight: 6 },
+    { arbitrary: fc.tuple(ptr, form).map(([p, f]) => withForm({ kind: 'vmclear', cpu, pointer: p }, f)), weight: 7 },
+    { arbitrary: fc.tuple(ptr, form).map(([p, f]) => withForm({ kind: 'vmptrld', cpu, pointer: p }, f)), weight: 9 },
+    { arbitrary: form.map((f) => withForm({ kind: 'vmptrst', cpu }, f)), weight: 2 },
+    {
+      arbitrary: fc.tuple(encodings, value64()).map(([encoding, value]): Operation => ({ kind: 'vmwrite', cpu, encoding, value })),
+      weight: 14,
+    },
+    { arbitrary: encodings.map((encoding): Operation => ({ kind: 'vmread', cpu, encoding })), weight: 14 },
+    { arbitrary: fc.constant<Operation>({ kind: 'vmlaunch', cpu }), weight: 1 },
+    { arbitrary: fc.constant<Operation>({ kind: 'vmresume', cpu }), weight: 1 },
+    { arbitrary: fc.tuple(invType, descriptor).map(([type, d]): Operation => ({ kind: 'invept', cpu, type, descriptor: d })), weight: 2 },
+    { arbitrary: fc.tuple(invType, descriptor).map(([type, d]): Operation => ({ kind: 'invvpid', cpu, type, descriptor: d })), weight: 2 },
+    { arbitrary: fc.constant<Operation>({ kind: 'vmcall', cpu }), weight: 1 },
+    {
+      arbitrary: fc
+        .tuple(fc.integer({ min: 0, max: 70 }), fc.integer({ min: 0, max: 600 }))
+        .map(([eax, ecx]): Operation => ({ kind: 'vmfunc', cpu, eax: toHex(BigInt(eax)), ecx: toHex(BigInt(ecx)) })),
+      weight: 1,
+    },
+    { arbitrary: fc.constant<Operation>({ kind: 'vmxoff', cpu }), weight: 1 },
+    { arbitrary: setState(cpu), weight: 2 },
+    { arbitrary: controlRegisterValue(initialProcessorState.cr0).map((value): Operation => ({ kind: 'mov-cr0', cpu, value })), weight: 1 },
+    { arbitrary: controlRegisterValue(initialProcessorState.cr4).map((value): Operation => ({ kind: 'mov-cr4', cpu, value })), weight: 1 },
+    {
+      arbitrary: fc.constantFrom(0n, 1n, 4n, 5n, 7n).map((v): Operation => ({ kind: 'write-feature-control', cpu, value: toHex(v) })),
+      weight: 1,
+    },
+  );
 }
 
 /** Random operation sequences for a profile: optional canonical set-up, then random steps. */
