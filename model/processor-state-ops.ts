@@ -5,11 +5,17 @@
  *
  * MOV to CR and WRMSR are modelled for what VMX decides about them (SDM Vol. 3C, December 2023,
  * §24.8 "Restrictions on VMX Operation" and §24.7 "Enabling and Entering VMX Operation"), as the
- * engine contract documents them (spec/operations.ts). Their other checks are outside VMX and,
- * per that contract, not modelled: privilege (CPL > 0, virtual-8086 mode), invalid CR0
- * combinations, reserved bits, and CR4 bits whose support depends on CPUID features. A step where
- * one of them could apply is `not-modelled`. A value the VMX rules forbid gives #GP(0) whatever
- * else applies, since the other checks can only add #GP(0).
+ * engine contract documents them (spec/operations.ts), and for these checks of their instruction
+ * pages (Vol. 2B "MOV—Move to/from Control Registers", Vol. 2D "WRMSR—Write to Model Specific
+ * Register", Protected-, Virtual-8086-, Compatibility- and 64-Bit-Mode Exceptions), each #GP(0),
+ * in this order: virtual-8086 mode, CPL > 0, then for MOV the invalid values (CR0: PG without PE,
+ * NW without CD, PG cleared in 64-bit mode; CR4: PAE cleared while IA32_EFER.LMA = 1), then the
+ * VMX fixed bits in VMX operation, then (WRMSR) the lock bit. Outside 64-bit mode the MOV operand
+ * is 32 bits: bits 63:32 of the value are ignored. The remaining checks and effects of MOV are not
+ * modelled: reserved bits (CR0 bits 63:32, CR4 bits that depend on CPUID features), PCIDE, and a
+ * change of PE, PG or ET (a change of paging mode, including leaving IA-32e mode by clearing PG
+ * in compatibility mode). A step that reaches one of them is `not-modelled`; every check above
+ * gives #GP(0), so a step one of them decides is `defined` whatever the unmodelled checks say.
  *
  * Memory stores are where software can break the VMCS rules: §25.11.1 "Software Use of
  * Virtual-Machine Control Structures" (no ordinary access to the data of an active VMCS),
@@ -26,7 +32,7 @@ import { CR4_VMXE } from '../spec/capability-msrs.ts';
 import { completed, fault } from './conventions.ts';
 import { operand } from './input.ts';
 import { writeWord } from './memory.ts';
-import { inVirtual8086Mode } from './modes.ts';
+import { in64BitMode, inVirtual8086Mode, toOperandSize } from './modes.ts';
 import { cr0AllowedInVmx, cr4AllowedInVmx } from './restrictions.ts';
 import { rule } from './rule.ts';
 import type { CpuState, ModelState } from './state.ts';
@@ -48,25 +54,34 @@ const CR0_PE = 1n;
 const CR0_NW = 1n << 29n;
 const CR0_CD = 1n << 30n;
 const CR0_PG = 1n << 31n;
+const CR4_PAE = 1n << 5n;
 
 /** The decision points of the processor-state operations. */
 export const PROCESSOR_STATE_RULES = {
   movCr0NonRoot: rule('mov-cr0.non-root', 'MOV to CR0', CONDITIONAL_EXITS, 'in VMX non-root operation MOV to CR0 may cause a VM exit (CR0 guest/host mask); not modelled'),
+  movCr0Virtual8086: rule('mov-cr0.gp-virtual-8086', 'MOV to CR0', MOV_CR, '#GP(0) in virtual-8086 mode (RFLAGS.VM = 1)'),
+  movCr0Cpl: rule('mov-cr0.gp-cpl', 'MOV to CR0', MOV_CR, '#GP(0) when the current privilege level is not 0'),
+  movCr0PgWithoutPe: rule('mov-cr0.gp-pg-without-pe', 'MOV to CR0', MOV_CR, '#GP(0) for an invalid combination: the value sets PG (bit 31) with PE (bit 0) clear'),
+  movCr0NwWithoutCd: rule('mov-cr0.gp-nw-without-cd', 'MOV to CR0', MOV_CR, '#GP(0) for an invalid combination: the value sets NW (bit 29) with CD (bit 30) clear'),
+  movCr0ClearPg: rule('mov-cr0.gp-clear-pg-64-bit-mode', 'MOV to CR0', MOV_CR, '#GP(0) in 64-bit mode when the value clears PG (bit 31)'),
   movCr0Fixed: rule('mov-cr0.gp-vmx-fixed-bits', 'MOV to CR0', RESTRICTIONS, 'in VMX operation, #GP(0) when the value breaks IA32_VMX_CR0_FIXED0/FIXED1'),
   movCr0Other: rule(
     'mov-cr0.outside-vmx-checks',
     'MOV to CR0',
     MOV_CR,
-    'a check outside VMX may apply (CPL > 0, virtual-8086 mode, PG without PE, NW without CD, a change of PE, PG, ET or a reserved bit); not modelled',
+    'a check or effect outside VMX the model leaves out may apply (bits 63:32 set in 64-bit mode, a reserved bit, a change of PE, PG or ET, which changes the paging mode); not modelled',
   ),
   movCr0Ok: rule('mov-cr0.ok', 'MOV to CR0', MOV_CR, 'CR0 takes the value'),
   movCr4NonRoot: rule('mov-cr4.non-root', 'MOV to CR4', CONDITIONAL_EXITS, 'in VMX non-root operation MOV to CR4 may cause a VM exit (CR4 guest/host mask); not modelled'),
+  movCr4Virtual8086: rule('mov-cr4.gp-virtual-8086', 'MOV to CR4', MOV_CR, '#GP(0) in virtual-8086 mode (RFLAGS.VM = 1)'),
+  movCr4Cpl: rule('mov-cr4.gp-cpl', 'MOV to CR4', MOV_CR, '#GP(0) when the current privilege level is not 0'),
+  movCr4ClearPae: rule('mov-cr4.gp-clear-pae-ia32e', 'MOV to CR4', MOV_CR, '#GP(0) when the value clears PAE (bit 5) while IA32_EFER.LMA = 1 (an attempt to leave IA-32e mode)'),
   movCr4Fixed: rule('mov-cr4.gp-vmx-fixed-bits', 'MOV to CR4', RESTRICTIONS, 'in VMX operation, #GP(0) when the value breaks IA32_VMX_CR4_FIXED0/FIXED1 (CR4.VMXE cannot be cleared)'),
   movCr4Other: rule(
     'mov-cr4.outside-vmx-checks',
     'MOV to CR4',
     MOV_CR,
-    'a check outside VMX may apply (CPL > 0, virtual-8086 mode, a change of a CR4 bit other than VMXE, which depends on CPUID features and paging state); not modelled',
+    'a check outside VMX the model leaves out may apply (a change of a CR4 bit other than VMXE: reserved bits, bits whose support depends on CPUID features, PCIDE, paging state); not modelled',
   ),
   movCr4Ok: rule('mov-cr4.ok', 'MOV to CR4', MOV_CR, 'CR4 takes the value'),
   featureControlNonRoot: rule(
@@ -75,12 +90,8 @@ export const PROCESSOR_STATE_RULES = {
     CONDITIONAL_EXITS,
     'in VMX non-root operation WRMSR may cause a VM exit (MSR bitmaps); not modelled',
   ),
-  featureControlPrivilege: rule(
-    'write-feature-control.privilege-checks',
-    'WRMSR IA32_FEATURE_CONTROL',
-    WRMSR,
-    'WRMSR at CPL > 0 or in virtual-8086 mode faults for reasons outside VMX; not modelled',
-  ),
+  featureControlVirtual8086: rule('write-feature-control.gp-virtual-8086', 'WRMSR IA32_FEATURE_CONTROL', WRMSR, '#GP(0) in virtual-8086 mode (RFLAGS.VM = 1)'),
+  featureControlCpl: rule('write-feature-control.gp-cpl', 'WRMSR IA32_FEATURE_CONTROL', WRMSR, '#GP(0) when the current privilege level is not 0'),
   featureControlLocked: rule('write-feature-control.gp-locked', 'WRMSR IA32_FEATURE_CONTROL', ENABLING, '#GP(0) when the lock bit (0) is already set'),
   featureControlOtherBits: rule(
     'write-feature-control.other-bits',
@@ -130,12 +141,14 @@ const R = PROCESSOR_STATE_RULES;
 export function movCr0(state: ModelState, op: MovCr0Op): Verdict {
   const c = op.cpu;
   const cpu = cpuOf(state, c);
-  const value = operand(op.value, 'value', 'mov-cr0');
+  const value = toOperandSize(cpu, operand(op.value, 'value', 'mov-cr0'));
   if (cpu.vmx === 'non-root') return notModelled(R.movCr0NonRoot);
+  if (inVirtual8086Mode(cpu)) return defined(fault(state, c, R.movCr0Virtual8086, 'GP'));
+  if (cpu.cpl > 0) return defined(fault(state, c, R.movCr0Cpl, 'GP'));
+  if ((value & CR0_PG) !== 0n && (value & CR0_PE) === 0n) return defined(fault(state, c, R.movCr0PgWithoutPe, 'GP'));
+  if ((value & CR0_NW) !== 0n && (value & CR0_CD) === 0n) return defined(fault(state, c, R.movCr0NwWithoutCd, 'GP'));
+  if (in64BitMode(cpu) && (value & CR0_PG) === 0n) return defined(fault(state, c, R.movCr0ClearPg, 'GP'));
   if (cpu.vmx === 'root' && !cr0AllowedInVmx(state.profile, value)) return defined(fault(state, c, R.movCr0Fixed, 'GP'));
-  if (inVirtual8086Mode(cpu) || cpu.cpl > 0) return notModelled(R.movCr0Other);
-  if ((value & CR0_PG) !== 0n && (value & CR0_PE) === 0n) return notModelled(R.movCr0Other);
-  if ((value & CR0_NW) !== 0n && (value & CR0_CD) === 0n) return notModelled(R.movCr0Other);
   if (((value ^ cpu.cr0) & ~CR0_PLAIN_BITS) !== 0n) return notModelled(R.movCr0Other);
   return defined(completed(withCpu(state, c, { cr0: value }), c, R.movCr0Ok));
 }
@@ -144,10 +157,12 @@ export function movCr0(state: ModelState, op: MovCr0Op): Verdict {
 export function movCr4(state: ModelState, op: MovCr4Op): Verdict {
   const c = op.cpu;
   const cpu = cpuOf(state, c);
-  const value = operand(op.value, 'value', 'mov-cr4');
+  const value = toOperandSize(cpu, operand(op.value, 'value', 'mov-cr4'));
   if (cpu.vmx === 'non-root') return notModelled(R.movCr4NonRoot);
+  if (inVirtual8086Mode(cpu)) return defined(fault(state, c, R.movCr4Virtual8086, 'GP'));
+  if (cpu.cpl > 0) return defined(fault(state, c, R.movCr4Cpl, 'GP'));
+  if (cpu.eferLma === 1 && (value & CR4_PAE) === 0n) return defined(fault(state, c, R.movCr4ClearPae, 'GP'));
   if (cpu.vmx === 'root' && !cr4AllowedInVmx(state.profile, value)) return defined(fault(state, c, R.movCr4Fixed, 'GP'));
-  if (inVirtual8086Mode(cpu) || cpu.cpl > 0) return notModelled(R.movCr4Other);
   if (((value ^ cpu.cr4) & ~CR4_VMXE) !== 0n) return notModelled(R.movCr4Other);
   return defined(completed(withCpu(state, c, { cr4: value }), c, R.movCr4Ok));
 }
@@ -158,7 +173,8 @@ export function writeFeatureControl(state: ModelState, op: WriteFeatureControlOp
   const cpu = cpuOf(state, c);
   const value = operand(op.value, 'value', 'write-feature-control');
   if (cpu.vmx === 'non-root') return notModelled(R.featureControlNonRoot);
-  if (inVirtual8086Mode(cpu) || cpu.cpl > 0) return notModelled(R.featureControlPrivilege);
+  if (inVirtual8086Mode(cpu)) return defined(fault(state, c, R.featureControlVirtual8086, 'GP'));
+  if (cpu.cpl > 0) return defined(fault(state, c, R.featureControlCpl, 'GP'));
   if (((cpu.featureControl >> BigInt(FEATURE_CONTROL.LOCK)) & 1n) === 1n) return defined(fault(state, c, R.featureControlLocked, 'GP'));
   const written = withCpu(state, c, { featureControl: value });
   if (value >> 3n !== 0n) {

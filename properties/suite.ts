@@ -115,12 +115,25 @@ export function runSuite(options: SuiteOptions): SuiteResult {
     origin: { engine: options.engineName, seed: options.seed, ...(path === undefined ? {} : { path }), note },
   });
 
+  /** Runs one case on a fresh engine; an engine that cannot even be created diverges at step 0. */
+  const compare = (operations: Operation[]): CaseOutcome => {
+    let engine;
+    try {
+      engine = options.factory(config);
+    } catch (error) {
+      const detail = `creating the engine failed: ${error instanceof Error ? error.message : String(error)}`;
+      const operation = operations[0] as Operation;
+      return { kind: 'divergent', steps: [], divergence: { kind: 'engine-threw', index: 0, operation, detail, allowed: [] } };
+    }
+    return runDifferential(engine, options.profile, options.logicalProcessors, operations);
+  };
+
   // --- the differential property
   let failed = false;
   let firstLength = 0;
   const sequences = operationSequence(options.profile, { logicalProcessors: options.logicalProcessors, maxSteps: options.maxSteps });
   const differential = fc.property(sequences, (operations) => {
-    const outcome = runDifferential(options.factory(config), options.profile, options.logicalProcessors, operations);
+    const outcome = compare(operations);
     if (!failed) record(stats, outcome, outcomeLabel);
     if (outcome.kind === 'divergent') {
       if (!failed) firstLength = operations.length;
@@ -133,7 +146,7 @@ export function runSuite(options: SuiteOptions): SuiteResult {
   const details = fc.check(differential, { seed: options.seed, numRuns: options.runs });
   if (details.failed && details.counterexample !== null) {
     const operations = details.counterexample[0];
-    const outcome = runDifferential(options.factory(config), options.profile, options.logicalProcessors, operations);
+    const outcome = compare(operations);
     const note = outcome.kind === 'divergent' ? `diverges at step ${outcome.divergence.index}` : 'failed';
     return {
       stats,
@@ -168,7 +181,7 @@ export function runSuite(options: SuiteOptions): SuiteResult {
     const metaDetails = fc.check(wrapped, { seed: options.seed + i + 1, numRuns: metamorphicRuns });
     if (metaDetails.failed && metaDetails.counterexample !== null) {
       const operations = metaDetails.counterexample[0];
-      const outcome = runDifferential(options.factory(config), options.profile, options.logicalProcessors, operations);
+      const outcome = compare(operations);
       const message = metaDetails.errorInstance instanceof Error ? metaDetails.errorInstance.message : 'relation broken';
       return {
         stats,

@@ -47,6 +47,9 @@ export function renderTrace(outcome: CaseOutcome, title: string): string {
       lines.push(...ruleLines(step.verdict.rule, '        '));
     }
   }
+  if (outcome.kind === 'divergent' && !outcome.steps.some((s) => s.index === divergenceAt)) {
+    lines.push(`  the engine failed before step ${divergenceAt}: ${outcome.divergence.detail ?? outcome.divergence.kind}`);
+  }
   if (outcome.kind === 'conformant') {
     lines.push('', outcome.ended === 'completed' ? 'Conformant: every step within what the SDM allows.' : `Conformant up to the step where comparison ended (${outcome.ended}).`);
   }

@@ -114,10 +114,12 @@ export interface VmfuncOp extends OnProcessor {
 /**
  * MOV to CR0. In VMX operation a value that violates IA32_VMX_CR0_FIXED0/FIXED1 causes #GP(0)
  * (SDM Vol. 3C, December 2023, §24.8 "Restrictions on VMX Operation"); that is the rule the
- * suite compares. The MOV instruction's own #GP checks outside VMX (CPL > 0, virtual-8086 mode,
- * PG without PE, NW without CD; Vol. 2B "MOV—Move to/from Control Registers") are architectural
- * too: engines should apply them, but the model does not judge them yet (its verdict is "not
- * modelled", which ends the comparison of that case).
+ * suite compares. The MOV instruction's own #GP(0) checks (Vol. 2B "MOV—Move to/from Control
+ * Registers") are compared too, before the fixed bits: virtual-8086 mode, CPL > 0, PG without PE,
+ * NW without CD, PG cleared in 64-bit mode (for CR4: PAE cleared while IA32_EFER.LMA = 1). Its
+ * reserved-bit checks and changes of paging mode are not judged yet (the model's verdict is "not
+ * modelled", which ends the comparison of that case). Outside 64-bit mode only the low 32 bits
+ * of the value count.
  */
 export interface MovCr0Op extends OnProcessor {
   kind: 'mov-cr0';
@@ -131,7 +133,8 @@ export interface MovCr4Op extends OnProcessor {
 /**
  * WRMSR to IA32_FEATURE_CONTROL (MSR 3AH). #GP(0) when the MSR's lock bit (bit 0) is already
  * set (SDM Vol. 3C, December 2023, §24.7 "Enabling and Entering VMX Operation"). WRMSR's own
- * checks (CPL > 0, virtual-8086 mode) apply as for {@link MovCr0Op} and are not judged yet.
+ * checks (#GP(0) in virtual-8086 mode and at CPL > 0; Vol. 2D "WRMSR—Write to Model Specific
+ * Register") come first and are compared.
  */
 export interface WriteFeatureControlOp extends OnProcessor {
   kind: 'write-feature-control';

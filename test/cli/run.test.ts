@@ -71,6 +71,14 @@ describe('vmx-conformance run', () => {
     expect(readdirSync(out).some((f) => f.endsWith('.case.json'))).toBe(true);
   });
 
+  it('keeps the case when a plug-in cannot create an engine part-way through a run', async () => {
+    const out = outDir();
+    const r = await cli('run', '--emulator', fixture('failing-factory-engine.ts'), '--in-process', '--seed', '1', '--runs', '50', '--out', out);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('out of emulator licences');
+    expect(readdirSync(out).some((f) => f.endsWith('.case.json'))).toBe(true);
+  });
+
   it('runs a plug-in in the main thread with --in-process', async () => {
     const r = await cli('run', '--emulator', fixture('wrong-vmptrld-engine.ts'), '--in-process', '--seed', '20261121', '--runs', '3000', '--out', outDir());
     expect(r.code).toBe(1);

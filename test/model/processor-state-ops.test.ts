@@ -37,24 +37,46 @@ describe('MOV to CR0', () => {
 
   it('raises #GP(0) in VMX operation for a value that breaks the fixed bits, leaving the flags alone', () => {
     expectOnly(patchCpu(inRoot(), 0, { flags: CF }), movCr0(CR0 & ~0x20n), gp(CF), 'mov-cr0.gp-vmx-fixed-bits');
-    expectOnly(inRoot(), movCr0(CR0 & ~1n), gp(), 'mov-cr0.gp-vmx-fixed-bits');
+    expectOnly(patchCpu(inRoot(), 0, { eferLma: 0, csL: 0 }), movCr0(0x20n), gp(), 'mov-cr0.gp-vmx-fixed-bits');
     expectOnly(inRoot(), movCr0(CR0 | (1n << 32n)), gp(), 'mov-cr0.gp-vmx-fixed-bits');
   });
 
-  it('raises #GP(0) for a fixed-bit violation even where checks outside VMX would also fault', () => {
-    expectOnly(patchCpu(inRoot(), 0, { cpl: 3 }), movCr0(CR0 & ~0x20n), gp(), 'mov-cr0.gp-vmx-fixed-bits');
+  it('raises #GP(0) in virtual-8086 mode and at CPL > 0, before the value checks and the VMX fixed bits', () => {
+    expectOnly(patchCpu(fresh(), 0, { rflagsVm: 1, flags: CF }), movCr0(CR0), gp(CF), 'mov-cr0.gp-virtual-8086');
+    expectOnly(patchCpu(fresh(), 0, { rflagsVm: 1, cpl: 3 }), movCr0(0x8000_0030n), gp(), 'mov-cr0.gp-virtual-8086');
+    expectOnly(patchCpu(fresh(), 0, { cpl: 3 }), movCr0(CR0), gp(), 'mov-cr0.gp-cpl');
+    expectOnly(patchCpu(fresh(), 0, { cpl: 1 }), movCr0(0x8000_0030n), gp(), 'mov-cr0.gp-cpl');
+    expectOnly(patchCpu(inRoot(), 0, { cpl: 3 }), movCr0(CR0 & ~0x20n), gp(), 'mov-cr0.gp-cpl');
   });
 
-  it('does not model the checks outside VMX: privilege, virtual-8086 mode, invalid combinations, mode and reserved bits', () => {
-    expectNotModelled(patchCpu(fresh(), 0, { rflagsVm: 1 }), movCr0(CR0), 'mov-cr0.outside-vmx-checks');
-    expectNotModelled(patchCpu(fresh(), 0, { cpl: 3 }), movCr0(CR0), 'mov-cr0.outside-vmx-checks');
-    expectNotModelled(fresh(), movCr0(0x8000_0030n), 'mov-cr0.outside-vmx-checks');
-    expectNotModelled(fresh(), movCr0(CR0 | (1n << 29n)), 'mov-cr0.outside-vmx-checks');
-    expectNotModelled(inRoot(), movCr0(CR0 | (1n << 29n)), 'mov-cr0.outside-vmx-checks');
-    expectNotModelled(fresh(), movCr0(0x11n), 'mov-cr0.outside-vmx-checks');
+  it('raises #GP(0) for the invalid combinations PG without PE and NW without CD, in and out of VMX operation', () => {
+    expectOnly(fresh(), movCr0(0x8000_0030n), gp(), 'mov-cr0.gp-pg-without-pe');
+    expectOnly(inRoot(), movCr0(CR0 & ~1n), gp(), 'mov-cr0.gp-pg-without-pe');
+    expectOnly(fresh(), movCr0(CR0 | (1n << 29n)), gp(), 'mov-cr0.gp-nw-without-cd');
+    expectOnly(inRoot(), movCr0(CR0 | (1n << 29n)), gp(), 'mov-cr0.gp-nw-without-cd');
+  });
+
+  it('raises #GP(0) when the value clears PG in 64-bit mode, before the VMX fixed bits', () => {
+    expectOnly(fresh(), movCr0(0x11n), gp(), 'mov-cr0.gp-clear-pg-64-bit-mode');
+    expectOnly(inRoot(), movCr0(0x31n), gp(), 'mov-cr0.gp-clear-pg-64-bit-mode');
+  });
+
+  it('does not model the remaining checks: bits 63:32 in 64-bit mode, reserved bits, a change of PE, PG or ET', () => {
     expectNotModelled(fresh(), movCr0(CR0 & ~0x10n), 'mov-cr0.outside-vmx-checks');
     expectNotModelled(fresh(), movCr0(CR0 | 0x40n), 'mov-cr0.outside-vmx-checks');
     expectNotModelled(fresh(), movCr0(CR0 | (1n << 32n)), 'mov-cr0.outside-vmx-checks');
+    // Compatibility mode: clearing PG leaves IA-32e mode, which the model does not follow.
+    expectNotModelled(patchCpu(fresh(), 0, { csL: 0 }), movCr0(0x31n), 'mov-cr0.outside-vmx-checks');
+    // Outside IA-32e mode, clearing PG is allowed but changes the paging mode.
+    expectNotModelled(patchCpu(fresh(), 0, { eferLma: 0, csL: 0 }), movCr0(0x31n), 'mov-cr0.outside-vmx-checks');
+  });
+
+  it('ignores bits 63:32 of the value outside 64-bit mode (32-bit operand)', () => {
+    const compat = patchCpu(fresh(), 0, { csL: 0 });
+    const after = expectOnly(compat, movCr0(CR0 | (1n << 32n) | 8n), ok(), 'mov-cr0.ok');
+    expect(after.cpus[0]?.cr0).toBe(CR0 | 8n);
+    expectOnly(patchCpu(inRoot(), 0, { csL: 0 }), movCr0(CR0 | (0xffn << 32n)), ok(), 'mov-cr0.ok');
+    expectOnly(compat, movCr0((1n << 32n) | 0x8000_0030n), gp(), 'mov-cr0.gp-pg-without-pe');
   });
 
   it('loads CR0 otherwise, in and out of VMX operation, with the flags unchanged', () => {
@@ -74,11 +96,29 @@ describe('MOV to CR4', () => {
     expectOnly(inRoot(), movCr4(CR4 | (1n << 31n)), gp(), 'mov-cr4.gp-vmx-fixed-bits');
   });
 
-  it('does not model the checks outside VMX: privilege, virtual-8086 mode and changes to bits other than VMXE', () => {
-    expectNotModelled(patchCpu(fresh(), 0, { rflagsVm: 1 }), movCr4(CR4), 'mov-cr4.outside-vmx-checks');
-    expectNotModelled(patchCpu(fresh(), 0, { cpl: 1 }), movCr4(CR4), 'mov-cr4.outside-vmx-checks');
+  it('raises #GP(0) in virtual-8086 mode and at CPL > 0, before the value checks and the VMX fixed bits', () => {
+    expectOnly(patchCpu(fresh(), 0, { rflagsVm: 1, flags: CF }), movCr4(CR4), gp(CF), 'mov-cr4.gp-virtual-8086');
+    expectOnly(patchCpu(inRoot(), 0, { rflagsVm: 1, cpl: 3 }), movCr4(0n), gp(), 'mov-cr4.gp-virtual-8086');
+    expectOnly(patchCpu(fresh(), 0, { cpl: 1 }), movCr4(CR4), gp(), 'mov-cr4.gp-cpl');
+    expectOnly(patchCpu(inRoot(), 0, { cpl: 3 }), movCr4(0x20n), gp(), 'mov-cr4.gp-cpl');
+  });
+
+  it('raises #GP(0) when the value clears PAE while IA32_EFER.LMA = 1 (64-bit and compatibility mode), before the VMX fixed bits', () => {
+    expectOnly(fresh(), movCr4(0x2000n), gp(), 'mov-cr4.gp-clear-pae-ia32e');
+    expectOnly(patchCpu(fresh(), 0, { csL: 0 }), movCr4(0x2000n), gp(), 'mov-cr4.gp-clear-pae-ia32e');
+    expectOnly(inRoot(), movCr4(0n), gp(), 'mov-cr4.gp-clear-pae-ia32e');
+  });
+
+  it('does not model changes to bits other than VMXE (reserved and CPUID-dependent bits, PAE outside IA-32e mode)', () => {
     expectNotModelled(fresh(), movCr4(CR4 | 0x80n), 'mov-cr4.outside-vmx-checks');
     expectNotModelled(inRoot(), movCr4(CR4 | 0x80n), 'mov-cr4.outside-vmx-checks');
+    expectNotModelled(fresh(), movCr4(CR4 | (1n << 32n)), 'mov-cr4.outside-vmx-checks');
+    expectNotModelled(patchCpu(fresh(), 0, { eferLma: 0, csL: 0 }), movCr4(0x2000n), 'mov-cr4.outside-vmx-checks');
+  });
+
+  it('ignores bits 63:32 of the value outside 64-bit mode (32-bit operand)', () => {
+    const after = expectOnly(patchCpu(fresh(), 0, { csL: 0 }), movCr4(CR4 | (1n << 40n)), ok(), 'mov-cr4.ok');
+    expect(after.cpus[0]?.cr4).toBe(CR4);
   });
 
   it('loads CR4 otherwise: VMXE may be cleared and set outside VMX operation', () => {
@@ -95,9 +135,11 @@ describe('WRMSR to IA32_FEATURE_CONTROL', () => {
     expectNotModelled(guest(), wrmsr(5n), 'write-feature-control.non-root');
   });
 
-  it('does not model the privilege checks of WRMSR (CPL > 0, virtual-8086 mode)', () => {
-    expectNotModelled(patchCpu(unlocked(), 0, { rflagsVm: 1 }), wrmsr(5n), 'write-feature-control.privilege-checks');
-    expectNotModelled(patchCpu(unlocked(), 0, { cpl: 3 }), wrmsr(5n), 'write-feature-control.privilege-checks');
+  it('raises #GP(0) in virtual-8086 mode and at CPL > 0, before the lock bit', () => {
+    expectOnly(patchCpu(unlocked(), 0, { rflagsVm: 1, flags: CF }), wrmsr(5n), gp(CF), 'write-feature-control.gp-virtual-8086');
+    expectOnly(patchCpu(fresh(), 0, { rflagsVm: 1, cpl: 3 }), wrmsr(5n), gp(), 'write-feature-control.gp-virtual-8086');
+    expectOnly(patchCpu(unlocked(), 0, { cpl: 3 }), wrmsr(5n), gp(), 'write-feature-control.gp-cpl');
+    expectOnly(patchCpu(fresh(), 0, { cpl: 1 }), wrmsr(5n), gp(), 'write-feature-control.gp-cpl');
   });
 
   it('raises #GP(0) once the lock bit is set (profiles start locked)', () => {
