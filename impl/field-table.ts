@@ -10,9 +10,8 @@
  * such field on this processor" (unknown encoding, reserved bit 12, a field whose enabling
  * control the profile lacks, or the high half of a field that is not 64 bits wide).
  *
- * Trick 2: `word` is the field's word offset in the VMCS region, and the VMCS cache holds each
- * active VMCS as an exact image of its region. Loading a VMCS (VMPTRLD) and writing it back
- * (VMCLEAR, VMXOFF) are then single typed-array copies instead of a loop over fields.
+ * Trick 2: `word` is the field's word offset in the VMCS region, and VMREAD/VMWRITE work on the
+ * region in memory, so VMPTRLD, VMCLEAR and VMXOFF copy nothing (impl/machine.ts).
  *
  * The layout (implementation-specific per SDM Vol. 3C, December 2023, §25.2 "Format of the VMCS
  * Region"): word 0 revision identifier and shadow-VMCS indicator, word 1 VMX-abort indicator
@@ -38,8 +37,6 @@ export const READ_ONLY = 4;
 export const REGION_REVISION_WORD = 0;
 export const REGION_ABORT_WORD = 1;
 export const REGION_LAUNCH_WORD = 2;
-/** First word the processor owns (and writes back): the launch state. */
-export const REGION_FIRST_PROCESSOR_WORD = REGION_LAUNCH_WORD;
 const REGION_HEADER_WORDS = 4;
 
 /** Value of the launch-state word meaning "launched"; every other value reads as "clear". */

@@ -21,30 +21,36 @@ export function parseHexInto(text: unknown, out: Int32Array, at: number, what: s
     throw badHex(text, what);
   }
   // Digits at [2, split) are bits 63:32, the last eight (or fewer) bits 31:0: two loops, so the
-  // per-digit work is a load, a subtraction or two and a shift.
+  // per-digit work is a table load, a shift and an or. Trick: instead of testing every digit,
+  // the loops or together the table values (-1 for a non-digit) and any character bits above
+  // 7:0, and one test after the loops rejects the string if that is outside 0..15.
   const split = n > 10 ? n - 8 : 2;
+  let check = 0;
   let hi = 0;
   for (let i = 2; i < split; i++) {
-    const digit = digitValue(text.charCodeAt(i));
-    if (digit < 0) throw badHex(text, what);
+    const code = text.charCodeAt(i);
+    const digit = DIGIT[code & 0xff] as number;
+    check |= digit | (code & 0xff00);
     hi = (hi << 4) | digit;
   }
   let lo = 0;
   for (let i = split; i < n; i++) {
-    const digit = digitValue(text.charCodeAt(i));
-    if (digit < 0) throw badHex(text, what);
+    const code = text.charCodeAt(i);
+    const digit = DIGIT[code & 0xff] as number;
+    check |= digit | (code & 0xff00);
     lo = (lo << 4) | digit;
   }
+  if (check >>> 0 > 15) throw badHex(text, what);
   out[at] = lo;
   out[at + 1] = hi;
 }
 
-/** Value of a hexadecimal digit's character code (either case), -1 for any other code. */
-function digitValue(code: number): number {
-  const decimal = code - 48;
-  if (decimal >>> 0 <= 9) return decimal;
-  const letter = (code | 0x20) - 87;
-  return letter >= 10 && letter <= 15 ? letter : -1;
+/** Value of each character code 0..255 as a hexadecimal digit (either case), -1 for non-digits. */
+const DIGIT = new Int8Array(256).fill(-1);
+for (let d = 0; d < 10; d++) DIGIT[0x30 + d] = d;
+for (let d = 0; d < 6; d++) {
+  DIGIT[0x41 + d] = 10 + d;
+  DIGIT[0x61 + d] = 10 + d;
 }
 
 function badHex(text: unknown, what: string): RangeError {

@@ -24,7 +24,7 @@ export {
   SET_MOV_SS_BLOCKING,
   SET_RFLAGS_VM,
 } from './machine.ts';
-export { compile, encodeOperation, execute, runCompiled, type CompiledProgram } from './program.ts';
+export { compile, encodeOperation, execute, RECORD_WORDS, runCompiled, type CompiledProgram } from './program.ts';
 export {
   describeStatus,
   STATUS_ENTRY_UNIMPLEMENTED,

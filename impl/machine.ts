@@ -15,16 +15,15 @@
  *   RFLAGS.VM = 1, compatibility mode, then CPL > 0). It is recomputed only when one of those
  *   inputs changes, so VMREAD and VMWRITE pay one load and one compare for the whole preamble.
  * - `S_WIDE` caches "in 64-bit mode", which decides the operand size of register operands.
- * - VMCS data of active VMCSs sits in one flat Int32Array (the "VMCS cache"), each entry an
- *   exact image of the VMCS region (impl/field-table.ts); `S_CUR_BASE` is the current VMCS's
- *   offset in it, so a VMWRITE is a table load plus one or two stores, and VMPTRLD/VMCLEAR copy
- *   a region with one typed-array copy per memory chunk (impl/memory.ts). Cache entries are recycled through a free list and the
- *   array grows by doubling (only VMPTRLD of a VMCS not yet active ever allocates).
- * - The VMCS region in memory is only read at VMPTRLD and written at VMCLEAR/VMXOFF, like the
- *   on-chip VMCS cache of real processors (§25.11.1 "Software Use of Virtual-Machine Control
- *   Structures"); ordinary memory writes to an active VMCS's region are therefore not seen by
- *   VMREAD, and the next VMCLEAR overwrites them, which the SDM allows (it makes such writes
- *   undefined).
+ * - VMCS data lives in the VMCS region itself, in impl/'s layout (impl/field-table.ts), and
+ *   VMREAD/VMWRITE work on it in place: `S_CUR_BASE` is the offset of the current VMCS's region
+ *   in the memory slab (impl/memory.ts), so a VMWRITE is a table load plus one or two stores,
+ *   and VMPTRLD, VMCLEAR and VMXOFF copy nothing. (An earlier design kept active VMCSs in a
+ *   processor-side cache, as real processors may (§25.11.1 "Software Use of Virtual-Machine
+ *   Control Structures"); the copies in and out of it were a quarter of the time of the suite's
+ *   sequences.) Consequence, which the SDM allows because it makes such accesses undefined:
+ *   ordinary memory writes to an active VMCS's region are seen by VMREAD, and a VMCS current on
+ *   two processors is one shared structure.
  * - Every array a new machine starts with is a view of one ArrayBuffer (see the constructor).
  */
 import { CR4_VMXE, EPT_VPID_CAP, FEATURE_CONTROL } from '../spec/capability-msrs.ts';
@@ -38,7 +37,6 @@ import {
   ACCESS_64,
   LAUNCH_STATE_LAUNCHED,
   READ_ONLY,
-  REGION_FIRST_PROCESSOR_WORD,
   REGION_LAUNCH_WORD,
   REGION_REVISION_WORD,
 } from './field-table.ts';
@@ -78,13 +76,15 @@ const S_VMXON_HI = 14;
 /** Current-VMCS pointer, all ones (FFFFFFFF_FFFFFFFFH) when invalid. */
 const S_CUR_LO = 15;
 const S_CUR_HI = 16;
-/** Offset of the current VMCS's data in the VMCS cache, -1 when there is no current VMCS. */
+/** Offset of the current VMCS's region in the memory slab, -1 when there is no current VMCS. */
 const S_CUR_BASE = 17;
 /** Cached preamble outcome: 0, STATUS_UD or STATUS_GP (see the file comment). */
 const S_GATE = 18;
 /** Cached "in 64-bit mode" (IA32_EFER.LMA = 1 and CS.L = 1): register operands are 64 bits. */
 const S_WIDE = 19;
-const STRIDE = 20;
+/** Shadow-VMCS indicator read by the VMPTRLD that made the current VMCS current. */
+const S_CUR_SHADOW = 20;
+const STRIDE = 21;
 
 /** Codes of the settable processor state, in the order of spec/operations.ts `SettableState`. */
 export const SET_EFER_LMA = 0;
@@ -125,8 +125,6 @@ const INVVPID_INDIVIDUAL_ADDRESS = 0;
 const INVVPID_ALL_CONTEXT = 2;
 const INVVPID_LAST_TYPE = 3;
 
-/** VMCS-cache entries of a new machine (most cases keep one or two VMCSs active). */
-const INITIAL_CAPACITY = 2;
 const INITIAL_CR0 = halvesOf(initialProcessorState.cr0);
 const INITIAL_CR4 = halvesOf(initialProcessorState.cr4);
 
@@ -134,12 +132,6 @@ const INITIAL_CR4 = halvesOf(initialProcessorState.cr4);
 export interface MachineSnapshot {
   readonly owner: ImplMachine;
   readonly state: Int32Array;
-  readonly vmcs: Int32Array;
-  readonly entryCpu: Int32Array;
-  readonly entryPage: Float64Array;
-  readonly entryShadow: Int32Array;
-  readonly free: readonly number[];
-  readonly highWater: number;
   readonly memory: PhysicalMemory;
 }
 
@@ -171,8 +163,8 @@ export class ImplMachine {
 
   /** Field look-up of the profile (see impl/field-table.ts). */
   private readonly fieldEntry: Int16Array;
-  /** Words per VMCS-cache entry: the region words impl/'s layout uses. */
-  private readonly entryWords: number;
+  /** Memory chunks the words of impl/'s region layout span (impl/memory.ts). */
+  private readonly regionChunks: number;
   /** Word offset of the VM-instruction error field in a VMCS image. */
   private readonly errorWord: number;
 
@@ -194,17 +186,7 @@ export class ImplMachine {
   private readonly cr4Fixed1: readonly [number, number];
 
   // Mutable machine state (everything snapshot() captures).
-  private state: Int32Array;
-  private vmcs: Int32Array;
-  /** Owning processor of each cache entry, -1 when free. */
-  private entryCpu: Int32Array;
-  /** First memory chunk of each entry's VMCS region (impl/memory.ts). */
-  private entryPage: Float64Array;
-  /** Shadow-VMCS indicator seen by the VMPTRLD that made the entry current. */
-  private entryShadow: Int32Array;
-  private free: number[];
-  /** Entries ever handed out (entries below this index are in use or on the free list). */
-  private highWater: number;
+  private readonly state: Int32Array;
   private memory: PhysicalMemory;
 
   constructor(profile: Profile, logicalProcessors: number) {
@@ -215,7 +197,7 @@ export class ImplMachine {
     this.logicalProcessors = logicalProcessors;
     const facts = factsFor(profile);
     this.fieldEntry = facts.table.entry;
-    this.entryWords = facts.table.regionWords;
+    this.regionChunks = Math.ceil(facts.table.regionWords / CHUNK_WORDS);
     this.errorWord = facts.table.errorWord;
     this.revisionId = facts.revisionId;
     this.pointerHiBad = facts.pointerHiBad;
@@ -236,10 +218,9 @@ export class ImplMachine {
     // sequence on a fresh machine each; one allocation instead of eight made machine creation,
     // and the garbage collection after it, several times cheaper. Views that grow later are
     // replaced by arrays of their own.
-    const cap = INITIAL_CAPACITY;
     const memoryWords = INITIAL_CHUNKS * CHUNK_WORDS;
-    const int32s = logicalProcessors * STRIDE + 2 + 2 * cap + cap * this.entryWords + memoryWords;
-    const buffer = new ArrayBuffer((cap + INITIAL_CHUNKS) * 8 + int32s * 4);
+    const int32s = logicalProcessors * STRIDE + 2 + memoryWords;
+    const buffer = new ArrayBuffer(INITIAL_CHUNKS * 8 + int32s * 4);
     let at = 0;
     const floatView = (length: number): Float64Array => {
       const view = new Float64Array(buffer, at, length);
@@ -251,13 +232,9 @@ export class ImplMachine {
       at += length * 4;
       return view;
     };
-    this.entryPage = floatView(cap);
     const chunkKeys = floatView(INITIAL_CHUNKS);
     this.state = intView(logicalProcessors * STRIDE);
     this.result = intView(2);
-    this.entryCpu = intView(cap).fill(-1);
-    this.entryShadow = intView(cap);
-    this.vmcs = intView(cap * this.entryWords);
     this.memory = new PhysicalMemory(intView(memoryWords), chunkKeys);
     for (let cpu = 0; cpu < logicalProcessors; cpu++) {
       const b = cpu * STRIDE;
@@ -281,8 +258,6 @@ export class ImplMachine {
       s[b + S_CUR_BASE] = -1;
       this.refresh(b);
     }
-    this.free = [];
-    this.highWater = 0;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -356,14 +331,8 @@ export class ImplMachine {
     const gate = s[b + S_GATE] as number;
     if (gate !== 0) return gate;
     // The dual-monitor treatment of SMIs and SMM is never active (IA32_SMM_MONITOR_CTL is 0).
-    // Implementation choice: the data of VMCSs still active is written back to their regions
-    // (launch state included) and they stop being active, as if VMCLEARed without clearing the
-    // launch state; the SDM leaves their state undefined.
-    for (let entry = 0; entry < this.highWater; entry++) {
-      if (this.entryCpu[entry] !== cpu) continue;
-      this.flush(entry);
-      this.release(entry);
-    }
+    // VMCSs still active keep their data and launch state in their regions (where impl/ keeps
+    // them anyway); the SDM leaves their state undefined.
     s[b + S_IN_VMX] = 0;
     s[b + S_VMXON_LO] = ALL_ONES;
     s[b + S_VMXON_HI] = ALL_ONES;
@@ -388,14 +357,9 @@ export class ImplMachine {
     if (pointerLo === s[b + S_VMXON_LO] && pointerHi === s[b + S_VMXON_HI]) {
       return this.fail(b, VM_ERROR.VMCLEAR_VMXON_POINTER);
     }
-    const entry = this.activeEntry(cpu, chunkNumber(pointerLo, pointerHi));
-    if (entry >= 0) {
-      // Ensure the data cached for this VMCS is in its region, then forget the cache entry.
-      this.flush(entry);
-      this.release(entry);
-    }
-    // Initialize the implementation-specific data: the launch state becomes clear. Field data
-    // already in the region is kept (as Bochs does).
+    // The VMCS data is already in the region (impl/ keeps it there). Initialize the
+    // implementation-specific data: the launch state becomes clear. Field data is kept (as Bochs
+    // does).
     this.memory.write32(pointerLo + 4 * REGION_LAUNCH_WORD, pointerHi, 0);
     if (pointerLo === s[b + S_CUR_LO] && pointerHi === s[b + S_CUR_HI]) this.makeNoVmcsCurrent(b);
     return this.succeed(b);
@@ -421,17 +385,14 @@ export class ImplMachine {
     if ((revision & 0x7fff_ffff) !== this.revisionId || (revision < 0 && !this.shadowingSupported)) {
       return this.fail(b, VM_ERROR.VMPTRLD_INCORRECT_REVISION);
     }
-    const chunk = chunkNumber(pointerLo, pointerHi);
-    let entry = this.activeEntry(cpu, chunk);
-    if (entry < 0) {
-      entry = this.allocate(cpu, chunk);
-      this.load(entry);
-    }
+    // Chunks of a region, once side by side, never move again, so no processor's S_CUR_BASE
+    // can be left pointing at a moved chunk.
+    const base = this.memory.region(chunkNumber(pointerLo, pointerHi), this.regionChunks);
     // Implementation choice: the shadow-VMCS indicator is taken from memory at every VMPTRLD.
-    this.entryShadow[entry] = revision < 0 ? 1 : 0;
+    s[b + S_CUR_SHADOW] = revision < 0 ? 1 : 0;
     s[b + S_CUR_LO] = pointerLo;
     s[b + S_CUR_HI] = pointerHi;
-    s[b + S_CUR_BASE] = entry * this.entryWords;
+    s[b + S_CUR_BASE] = base;
     return this.succeed(b);
   }
 
@@ -468,7 +429,7 @@ export class ImplMachine {
     const entry = outOfTable === 0 ? (this.fieldEntry[encodingLo] as number) : -1;
     if (entry < 0) return this.failValid(b, base, VM_ERROR.UNSUPPORTED_FIELD);
     const at = base + (entry >> 3);
-    const v = this.vmcs;
+    const v = this.memory.words;
     const r = this.result;
     switch (entry & 3) {
       case ACCESS_16:
@@ -514,7 +475,7 @@ export class ImplMachine {
       return this.failValid(b, base, VM_ERROR.READ_ONLY_FIELD);
     }
     const at = base + (entry >> 3);
-    const v = this.vmcs;
+    const v = this.memory.words;
     switch (entry & 3) {
       case ACCESS_16:
         v[at] = valueLo & 0xffff;
@@ -546,11 +507,10 @@ export class ImplMachine {
     if (gate !== 0) return gate;
     const base = s[b + S_CUR_BASE] as number;
     if (base < 0) return this.failInvalid(b);
-    const entry = base / this.entryWords;
     // A shadow VMCS cannot be entered: VMfailInvalid (§27.1 "Basic VM-Entry Checks").
-    if (this.entryShadow[entry] === 1) return this.failInvalid(b);
+    if (s[b + S_CUR_SHADOW] === 1) return this.failInvalid(b);
     if (s[b + S_MOV_SS] === 1) return this.failValid(b, base, VM_ERROR.ENTRY_MOV_SS_BLOCKING);
-    const launched = this.vmcs[base + REGION_LAUNCH_WORD] === LAUNCH_STATE_LAUNCHED;
+    const launched = this.memory.words[base + REGION_LAUNCH_WORD] === LAUNCH_STATE_LAUNCHED;
     if (!resume && launched) return this.failValid(b, base, VM_ERROR.VMLAUNCH_NON_CLEAR);
     if (resume && !launched) return this.failValid(b, base, VM_ERROR.VMRESUME_NON_LAUNCHED);
     return STATUS_ENTRY_UNIMPLEMENTED;
@@ -771,34 +731,19 @@ export class ImplMachine {
   // Snapshots
   // -------------------------------------------------------------------------------------------
 
-  /** Captures processors, VMCS caches and memory (typed-array copies). */
+  /** Captures processors and memory (typed-array copies). */
   snapshot(): MachineSnapshot {
-    return {
-      owner: this,
-      state: this.state.slice(),
-      vmcs: this.vmcs.slice(0, this.highWater * this.entryWords),
-      entryCpu: this.entryCpu.slice(),
-      entryPage: this.entryPage.slice(),
-      entryShadow: this.entryShadow.slice(),
-      free: this.free.slice(),
-      highWater: this.highWater,
-      memory: this.memory.clone(),
-    };
+    return { owner: this, state: this.state.slice(), memory: this.memory.clone() };
   }
 
-  /** Puts the machine back into a state captured by {@link ImplMachine.snapshot} of this machine. */
+  /**
+   * Puts the machine back into a state captured by {@link ImplMachine.snapshot} of this machine
+   * (copying into the machine's own arrays: nothing is allocated unless memory grew since).
+   */
   restore(snapshot: MachineSnapshot): void {
     if (snapshot.owner !== this) throw new Error('restore: the snapshot was taken from another machine');
-    const capacity = snapshot.entryCpu.length;
-    this.state = snapshot.state.slice();
-    this.vmcs = new Int32Array(capacity * this.entryWords);
-    this.vmcs.set(snapshot.vmcs);
-    this.entryCpu = snapshot.entryCpu.slice();
-    this.entryPage = snapshot.entryPage.slice();
-    this.entryShadow = snapshot.entryShadow.slice();
-    this.free = snapshot.free.slice();
-    this.highWater = snapshot.highWater;
-    this.memory = snapshot.memory.clone();
+    this.state.set(snapshot.state);
+    this.memory.copyFrom(snapshot.memory);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -876,7 +821,7 @@ export class ImplMachine {
 
   /** VMfailValid(error): ZF = 1, others cleared, error stored in the current VMCS at `base`. */
   private failValid(b: number, base: number, error: number): number {
-    this.vmcs[base + this.errorWord] = error;
+    this.memory.words[base + this.errorWord] = error;
     this.state[b + S_FLAGS] = ZF;
     return error;
   }
@@ -885,81 +830,6 @@ export class ImplMachine {
   private fail(b: number, error: number): number {
     const base = this.state[b + S_CUR_BASE] as number;
     return base < 0 ? this.failInvalid(b) : this.failValid(b, base, error);
-  }
-
-  /**
-   * The cache entry of the VMCS whose region starts at memory chunk `chunk` if it is active on
-   * `cpu`, else -1. Trick: a linear scan of the few entries in use beats a Map per processor
-   * (cases keep one to a few VMCSs active, and a Map costs an allocation per machine).
-   */
-  private activeEntry(cpu: number, chunk: number): number {
-    const owners = this.entryCpu;
-    const chunks = this.entryPage;
-    for (let entry = 0; entry < this.highWater; entry++) {
-      if (owners[entry] === cpu && chunks[entry] === chunk) return entry;
-    }
-    return -1;
-  }
-
-  /** A free VMCS-cache entry for the region starting at memory chunk `chunk`, owned by `cpu`. */
-  private allocate(cpu: number, chunk: number): number {
-    let entry = this.free.pop();
-    if (entry === undefined) {
-      if (this.highWater === this.entryCpu.length) this.grow();
-      entry = this.highWater++;
-    }
-    this.entryCpu[entry] = cpu;
-    this.entryPage[entry] = chunk;
-    return entry;
-  }
-
-  private release(entry: number): void {
-    this.entryCpu[entry] = -1;
-    this.free.push(entry);
-  }
-
-  /** Doubles the VMCS cache (entry offsets stay valid because entries keep their index). */
-  private grow(): void {
-    const capacity = this.entryCpu.length * 2;
-    const vmcs = new Int32Array(capacity * this.entryWords);
-    vmcs.set(this.vmcs);
-    this.vmcs = vmcs;
-    const entryCpu = new Int32Array(capacity).fill(-1);
-    entryCpu.set(this.entryCpu);
-    this.entryCpu = entryCpu;
-    const entryPage = new Float64Array(capacity);
-    entryPage.set(this.entryPage);
-    this.entryPage = entryPage;
-    const entryShadow = new Int32Array(capacity);
-    entryShadow.set(this.entryShadow);
-    this.entryShadow = entryShadow;
-  }
-
-  /**
-   * Fills a cache entry from its VMCS region: every processor-owned word (launch state and field
-   * data), zeros where the region was never written.
-   */
-  private load(entry: number): void {
-    const base = entry * this.entryWords;
-    this.memory.readRegion(
-      this.entryPage[entry] as number,
-      REGION_FIRST_PROCESSOR_WORD,
-      this.entryWords,
-      this.vmcs,
-      base + REGION_FIRST_PROCESSOR_WORD,
-    );
-  }
-
-  /** Writes a cache entry's launch state and field data back to its VMCS region. */
-  private flush(entry: number): void {
-    const base = entry * this.entryWords;
-    this.memory.writeRegion(
-      this.entryPage[entry] as number,
-      REGION_FIRST_PROCESSOR_WORD,
-      this.entryWords,
-      this.vmcs,
-      base + REGION_FIRST_PROCESSOR_WORD,
-    );
   }
 }
 

@@ -9,21 +9,23 @@
  *   chunks are 1 KByte rather than a 4-KByte page. Cases run one short sequence on a fresh
  *   machine each, and the cost that dominated them was fresh memory: a separate Int32Array per
  *   page is an off-heap ArrayBuffer each, and every newly touched 4-KByte OS page costs a page
- *   fault. Small chunks from one slab keep a case inside a few KBytes. A VMCS region is 4-KByte
- *   aligned, so its chunks have consecutive numbers and a region copy is one look-up and one
- *   typed-array copy per chunk (one chunk for impl/'s layout on most profiles).
- * - Chunks are never freed, so the slab needs no free list, and a snapshot is two array copies.
+ *   fault. Small chunks from one slab keep a case inside a few KBytes.
+ * - A VMCS's data lives in its region (impl/machine.ts reads and writes it in place). A region
+ *   is 4-KByte aligned, so its chunks have consecutive numbers; the chunks impl/'s layout spans
+ *   (one on most profiles, two on the maximal one) must also sit side by side in the slab, and
+ *   {@link PhysicalMemory.region} moves them together the first time a region becomes a VMCS
+ *   if they were not.
+ * - Chunks are never freed (a moved chunk's old slot stays unused), so the slab needs no free
+ *   list, and a snapshot is two array copies.
  */
 
 /** Words per chunk (1 KByte). */
 export const CHUNK_WORDS = 256;
 /** log2 of the chunk size in bytes. */
 const CHUNK_SHIFT = 10;
-/** log2 of the chunk size in words. */
-const CHUNK_WORD_SHIFT = CHUNK_SHIFT - 2;
 
 /** Chunks a new machine's slab has room for: enough for a VMXON region and two VMCSs. */
-export const INITIAL_CHUNKS = 4;
+export const INITIAL_CHUNKS = 8;
 
 /** Chunk number of the address hi:lo (int32 halves); exact because it stays below 2^54. */
 export function chunkNumber(lo: number, hi: number): number {
@@ -84,8 +86,46 @@ export class PhysicalMemory {
     this.keys[i] = chunk;
     this.count = i + 1;
     if (this.index !== undefined) this.index.set(chunk, i);
-    else if (this.count > SCANNED_CHUNKS) this.index = new Map(Array.from(this.keys.subarray(0, this.count), (key, j) => [key, j]));
+    else if (this.count > SCANNED_CHUNKS) this.buildIndex();
     return i * CHUNK_WORDS;
+  }
+
+  private buildIndex(): void {
+    const index = new Map<number, number>();
+    for (let j = 0; j < this.count; j++) {
+      const key = this.keys[j] as number;
+      if (key === key) index.set(key, j); // NaN marks the old slot of a moved chunk
+    }
+    this.index = index;
+  }
+
+  /**
+   * Offset in `words` of the first of `count` chunks starting at chunk `first` (a region's
+   * chunks, so they have consecutive numbers), laid out side by side in the slab: created
+   * zeroed when missing, and copied to fresh consecutive slots when they were scattered (the
+   * old slots stay unused). `words` may be replaced.
+   */
+  region(first: number, count: number): number {
+    const start = this.peek(first);
+    if (count === 1) return start >= 0 ? start : this.chunk(first);
+    let together = start >= 0;
+    for (let k = 1; together && k < count; k++) together = this.peek(first + k) === start + k * CHUNK_WORDS;
+    if (together) return start;
+    // Fresh consecutive slots at the end of the slab, filled from wherever the chunks were.
+    while (this.count + count > this.keys.length) this.grow();
+    const base = this.count * CHUNK_WORDS;
+    for (let k = 0; k < count; k++) {
+      const old = this.peek(first + k);
+      const slot = this.count + k;
+      if (old >= 0) {
+        this.words.copyWithin(base + k * CHUNK_WORDS, old, old + CHUNK_WORDS);
+        this.keys[old / CHUNK_WORDS] = Number.NaN;
+      }
+      this.keys[slot] = first + k;
+    }
+    this.count += count;
+    if (this.index !== undefined || this.count > SCANNED_CHUNKS) this.buildIndex();
+    return base;
   }
 
   private grow(): void {
@@ -96,6 +136,11 @@ export class PhysicalMemory {
     const keys = new Float64Array(capacity);
     keys.set(this.keys);
     this.keys = keys;
+  }
+
+  /** Offset in `words` of the word at the 4-byte-aligned address hi:lo, created zeroed when missing. */
+  offsetOf(lo: number, hi: number): number {
+    return this.chunk(chunkNumber(lo, hi)) + ((lo >>> 2) & (CHUNK_WORDS - 1));
   }
 
   /** The 32-bit word at the 4-byte-aligned address hi:lo. */
@@ -110,38 +155,22 @@ export class PhysicalMemory {
     this.words[offset + ((lo >>> 2) & (CHUNK_WORDS - 1))] = value;
   }
 
-  /**
-   * Copies words [from, to) of the region whose first chunk is `first` (a chunk-aligned region
-   * of at most 4 KBytes) into `target` at `at`; words of chunks never written read as zeros.
-   */
-  readRegion(first: number, from: number, to: number, target: Int32Array, at: number): void {
-    for (let start = from; start < to; ) {
-      const index = start >>> CHUNK_WORD_SHIFT;
-      const end = Math.min(to, (index + 1) * CHUNK_WORDS);
-      const offset = this.peek(first + index);
-      if (offset < 0) target.fill(0, at + start - from, at + end - from);
-      else {
-        const base = offset - index * CHUNK_WORDS;
-        target.set(this.words.subarray(base + start, base + end), at + start - from);
-      }
-      start = end;
-    }
-  }
-
-  /** Copies `source[at ..]` into words [from, to) of the region whose first chunk is `first`. */
-  writeRegion(first: number, from: number, to: number, source: Int32Array, at: number): void {
-    for (let start = from; start < to; ) {
-      const index = start >>> CHUNK_WORD_SHIFT;
-      const end = Math.min(to, (index + 1) * CHUNK_WORDS);
-      const base = this.chunk(first + index) - index * CHUNK_WORDS;
-      this.words.set(source.subarray(at + start - from, at + end - from), base + start);
-      start = end;
-    }
-  }
-
   /** A deep copy (snapshots). */
   clone(): PhysicalMemory {
     const index = this.index === undefined ? undefined : new Map(this.index);
     return new PhysicalMemory(this.words.slice(), this.keys.slice(), this.count, index);
+  }
+
+  /**
+   * Becomes a copy of `other` (restoring a snapshot). Trick: when the slabs have the same size,
+   * as they do unless memory grew since the snapshot, the copy reuses this memory's arrays.
+   */
+  copyFrom(other: PhysicalMemory): void {
+    if (this.words.length === other.words.length) this.words.set(other.words);
+    else this.words = other.words.slice();
+    if (this.keys.length === other.keys.length) this.keys.set(other.keys);
+    else this.keys = other.keys.slice();
+    this.count = other.count;
+    this.index = other.index === undefined ? undefined : new Map(other.index);
   }
 }

@@ -26,7 +26,7 @@ export interface Engine {
   /** Executes one operation and reports what the architecture makes visible. */
   step(operation: Operation): Observation;
   /**
-   * Captures the whole machine state (processors, VMCS caches, memory). The value is opaque to
+   * Captures the whole machine state (processors, any VMCS data cached on them, memory). The value is opaque to
    * callers; it is only ever passed back to {@link Engine.restore} of the same engine.
    */
   snapshot(): unknown;

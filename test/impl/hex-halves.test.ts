@@ -37,7 +37,7 @@ describe('hex halves', () => {
   });
 
   it('reject exactly what spec/hex.ts rejects', () => {
-    const texts = ['', '0', '0x', '0X', 'x12', '00x1', '0x 1', '0x-1', '0x1g', '0xg00000000', '0x12345678123456789', '1x10', '0x٣', '0xＡ'];
+    const texts = ['', '0', '0x', '0X', 'x12', '00x1', '0x 1', '0x-1', '0x1g', '0xg00000000', '0x12345678123456789', '1x10', '0x٣', '0xＡ', '0x1İ', '0xŁ', '0x\u0161'];
     for (const text of texts) {
       expect(isHex(text)).toBe(false);
       expect(() => parseHexInto(text, new Int32Array(2), 0, 'field')).toThrow(/field: not a 64-bit hexadecimal value/);
@@ -45,4 +45,23 @@ describe('hex halves', () => {
     expect(() => parseHexInto(12, new Int32Array(2), 0, 'field')).toThrow(RangeError);
     expect(() => parseHexInto(undefined, new Int32Array(2), 0, 'field')).toThrow(RangeError);
   });
+
+  it('agree with spec/hex.ts on random strings after 0x (digits mixed with look-alike code units)', () => {
+    // Code units whose low byte is a digit or letter test that the parser looks at whole units.
+    const unit = fc.constantFrom(...'0123456789abcdefABCDEFgxX -_\u0130\u0141\u0161\u0663\uff21\u0030\u0230');
+    fc.assert(
+      fc.property(fc.constantFrom('0x', '0X'), fc.array(unit, { maxLength: 20 }), (prefix, units) => {
+        const text = prefix + units.join('');
+        const out = new Int32Array(2);
+        if (isHex(text)) {
+          parseHexInto(text, out, 0, 'field');
+          expect([out[0], out[1]]).toEqual(halvesOf(BigInt(text)));
+        } else {
+          expect(() => parseHexInto(text, out, 0, 'field')).toThrow(RangeError);
+        }
+      }),
+      { seed: 3, numRuns: 2000 },
+    );
+  });
 });
+

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { fieldTableFor } from '../../impl/field-table.ts';
-import { FIELD } from '../../spec/fields.ts';
+import { FIELD, VMCS_FIELDS } from '../../spec/fields.ts';
 import {
   CORE2,
   FAIL_INVALID,
@@ -222,15 +222,36 @@ describe('VMCS data in the region (impl layout, impl/field-table.ts)', () => {
     expect(rig.vmread(FIELD.GUEST_ES_SELECTOR)).toEqual(value('0x1234'));
   });
 
-  it('ordinary writes to the region of an active VMCS are not seen, and are overwritten by VMCLEAR', () => {
+  it('ordinary writes to the region of an active VMCS are seen at once (impl keeps the data in the region; the SDM makes them undefined)', () => {
     const rig = new Rig().enterWithVmcs();
     const word = wordOf(rig, FIELD.GUEST_RIP);
     rig.vmwrite(FIELD.GUEST_RIP, 5);
+    expect(rig.engine.machine.readMemory(VMCS_A + 4 * word, 0)).toBe(5);
     rig.step({ kind: 'write-memory', cpu: 0, address: hex(VMCS_A + 4 * word), value: '0x99' });
-    expect(rig.vmread(FIELD.GUEST_RIP)).toEqual(value('0x5'));
+    expect(rig.vmread(FIELD.GUEST_RIP)).toEqual(value('0x99'));
     rig.vmclear(VMCS_A);
     rig.vmptrld(VMCS_A);
-    expect(rig.vmread(FIELD.GUEST_RIP)).toEqual(value('0x5'));
+    expect(rig.vmread(FIELD.GUEST_RIP)).toEqual(value('0x99'));
+  });
+
+  it('keeps a region whose chunks lie apart in memory whole when it becomes a VMCS (maximal layout spans two chunks)', () => {
+    const rig = new Rig(MAXIMAL).enter();
+    const table = fieldTableFor(rig.profile);
+    expect(table.regionWords).toBeGreaterThan(256); // 1-KByte chunks: the layout spans two
+    // A writable field stored past the first chunk.
+    const far = VMCS_FIELDS.find((f) => f.type !== 'exit-information' && (table.entry[f.encoding] as number) >> 3 >= 256);
+    if (far === undefined) throw new Error('no writable field past the first chunk');
+    // The region's second chunk is created first, then an unrelated chunk, then its first.
+    rig.step({ kind: 'write-memory', cpu: 0, address: hex(VMCS_B + 4 * wordOf(rig, far.encoding)), value: '0x3' });
+    rig.step({ kind: 'write-memory', cpu: 0, address: hex(0x70_0000), value: '0x1' });
+    rig.layOut(VMCS_B);
+    expect(rig.vmptrld(VMCS_B)).toEqual(SUCCEED);
+    expect(rig.vmread(far.encoding)).toEqual(value('0x3'));
+    rig.vmwrite(far.encoding, 2);
+    expect(rig.vmread(FIELD.VM_INSTRUCTION_ERROR)).toEqual(value('0x0'));
+    expect(rig.engine.machine.readMemory(VMCS_B + 4 * wordOf(rig, far.encoding), 0)).toBe(2);
+    expect(rig.engine.machine.readMemory(0x70_0000, 0)).toBe(1);
+    expect(rig.engine.machine.readMemory(VMCS_B, 0)).toBe(rig.profile.revisionId);
   });
 });
 
