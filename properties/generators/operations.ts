@@ -5,15 +5,29 @@
  * and read-only encodings, CPL 3, compatibility and virtual-8086 mode, CR4.VMXE clear, feature
  * control, MOV-SS blocking, the second logical processor).
  *
- * A sequence is an optional canonical set-up (any ordered subset of "lay out regions, VMXON,
- * VMCLEAR, VMPTRLD", which shrinking can thin out step by step) followed by random steps.
+ * A sequence is an optional mode change, an optional canonical set-up (any ordered subset of
+ * "lay out regions, VMXON, VMCLEAR, VMPTRLD", which shrinking can thin out step by step), then
+ * random steps.
  */
 import fc from 'fast-check';
 import { toHex, type Hex } from '../../spec/hex.ts';
 import { initialProcessorState } from '../../spec/initial-state.ts';
 import type { Operation, SettableState } from '../../spec/operations.ts';
 import type { Profile } from '../../spec/profile.ts';
-import { fieldEncoding, pointer, regionAddress, REGION_POOL, revisionDword, value64 } from './values.ts';
+import {
+  eptp,
+  fieldEncoding,
+  linearAddress,
+  pointer,
+  REGION_POOL,
+  revisionDword,
+  value64,
+  VMCS_REGIONS,
+  vmcsRegion,
+  VMXON_REGIONS,
+  vmxonRegion,
+  vpidDescriptor,
+} from './values.ts';
 
 /** Shape of generated sequences. */
 export interface SequenceOptions {
@@ -24,39 +38,54 @@ export interface SequenceOptions {
 }
 
 const CR4_VMXE = 1n << 13n;
+const CR0_NE = 1n << 5n;
+const CR4_PAE = 1n << 5n;
 
 /**
- * The canonical set-up: on cpu 0 the VMXON region, then a VMCS cleared and loaded; on cpu 1 (when
- * there is one) its own VMXON region from the pool's last entry, so both processors start in
- * VMX root operation.
+ * The canonical set-up: on cpu 0 its VMXON region, then a VMCS cleared and loaded; on cpu 1 (when
+ * there is one) its own VMXON region, so both processors start in VMX root operation.
  */
-function canonicalSetup(profile: Profile, logicalProcessors: number, vmxon: bigint, vmcs: bigint): Operation[] {
+function canonicalSetup(profile: Profile, logicalProcessors: number, vmcs: bigint): Operation[] {
   const rev = toHex(BigInt(profile.revisionId));
+  const [vmxon0, vmxon1] = VMXON_REGIONS as [bigint, bigint];
   const ops: Operation[] = [
-    { kind: 'write-memory', cpu: 0, address: toHex(vmxon), value: rev },
+    { kind: 'write-memory', cpu: 0, address: toHex(vmxon0), value: rev },
     { kind: 'write-memory', cpu: 0, address: toHex(vmcs), value: rev },
-    { kind: 'vmxon', cpu: 0, pointer: toHex(vmxon) },
+    { kind: 'vmxon', cpu: 0, pointer: toHex(vmxon0) },
     { kind: 'vmclear', cpu: 0, pointer: toHex(vmcs) },
     { kind: 'vmptrld', cpu: 0, pointer: toHex(vmcs) },
   ];
-  const spare = REGION_POOL.find((r) => r !== vmxon && r !== vmcs);
-  if (logicalProcessors > 1 && spare !== undefined) {
+  if (logicalProcessors > 1) {
     ops.push(
-      { kind: 'write-memory', cpu: 1, address: toHex(spare), value: rev },
-      { kind: 'vmxon', cpu: 1, pointer: toHex(spare) },
+      { kind: 'write-memory', cpu: 1, address: toHex(vmxon1), value: rev },
+      { kind: 'vmxon', cpu: 1, pointer: toHex(vmxon1) },
     );
   }
   return ops;
 }
 
+/**
+ * Sometimes a state change before the set-up, so that its VMXON (or, for MOV-SS blocking, a
+ * later VMLAUNCH or VMRESUME) meets a check that random steps reach only rarely: CR0.NE clear
+ * (IA32_VMX_CR0_FIXED0 requires it), events blocked by MOV SS.
+ */
+function prologueArbitrary(): fc.Arbitrary<Operation[]> {
+  const cr0WithoutNe = toHex(initialProcessorState.cr0 & ~CR0_NE);
+  return fc.oneof(
+    { arbitrary: fc.constant<Operation[]>([]), weight: 14 },
+    fc.constant<Operation[]>([{ kind: 'mov-cr0', cpu: 0, value: cr0WithoutNe }]),
+    fc.constant<Operation[]>([{ kind: 'set', cpu: 0, what: 'mov-ss-blocking', value: 1 }]),
+  );
+}
+
 function setupArbitrary(profile: Profile, logicalProcessors: number): fc.Arbitrary<Operation[]> {
   // Each set-up step is present with probability 7/8; shrinking drops steps one by one.
   const steps = fc
-    .tuple(regionAddress(), regionAddress())
-    .filter(([a, b]) => a !== b)
-    .chain(([a, b]) => fc.tuple(...canonicalSetup(profile, logicalProcessors, a, b).map((op) => fc.option(fc.constant(op), { freq: 8, nil: undefined }))))
+    .constantFrom(...VMCS_REGIONS)
+    .chain((vmcs) => fc.tuple(...canonicalSetup(profile, logicalProcessors, vmcs).map((op) => fc.option(fc.constant(op), { freq: 8, nil: undefined }))))
     .map((ops) => ops.filter((op): op is Operation => op !== undefined));
-  return fc.oneof({ arbitrary: steps, weight: 5 }, { arbitrary: fc.constant<Operation[]>([]), weight: 1 });
+  const setup = fc.oneof({ arbitrary: steps, weight: 5 }, { arbitrary: fc.constant<Operation[]>([]), weight: 1 });
+  return fc.tuple(prologueArbitrary(), setup).map(([prologue, ops]) => [...prologue, ...ops]);
 }
 
 function cpuArbitrary(count: number): fc.Arbitrary<number> {
@@ -73,13 +102,38 @@ function withForm<T extends Operation>(op: T, f: 'memory' | 'register' | undefin
   return f === undefined ? op : { ...op, form: f };
 }
 
-function controlRegisterValue(initial: bigint): fc.Arbitrary<Hex> {
+/**
+ * CR0 bits whose change the MOV checks decide on their own (cache and write-protect controls,
+ * NE, which VMX fixes to 1) or that make the value invalid (PE cleared with PG set, PG cleared
+ * in 64-bit mode, NW set with CD clear); a change of other bits (paging mode, reserved bits)
+ * is not modelled and ends the comparison.
+ */
+const CR0_DECIDED_BITS = [0, 1, 2, 3, 5, 16, 18, 29, 30, 31] as const;
+
+/** A MOV to CR0 source: the initial value, one decided bit flipped, or (rarely) anything. */
+function cr0Value(): fc.Arbitrary<Hex> {
+  const initial = initialProcessorState.cr0;
   return fc
     .oneof(
-      fc.constant(initial),
-      fc.constant(initial & ~CR4_VMXE),
-      fc.integer({ min: 0, max: 31 }).map((bit) => initial ^ (1n << BigInt(bit))),
-      fc.bigInt({ min: 0n, max: 0xffff_ffffn }),
+      { arbitrary: fc.constant(initial), weight: 2 },
+      { arbitrary: fc.constantFrom(...CR0_DECIDED_BITS).map((bit) => initial ^ (1n << BigInt(bit))), weight: 6 },
+      { arbitrary: fc.bigInt({ min: 0n, max: 0xffff_ffffn }), weight: 1 },
+    )
+    .map(toHex);
+}
+
+/**
+ * A MOV to CR4 source: the initial value, VMXE or PAE cleared (each decided by a check), or
+ * (rarely) another bit flipped, whose effects are not modelled.
+ */
+function cr4Value(): fc.Arbitrary<Hex> {
+  const initial = initialProcessorState.cr4;
+  return fc
+    .oneof(
+      { arbitrary: fc.constant(initial), weight: 2 },
+      { arbitrary: fc.constant(initial & ~CR4_VMXE), weight: 3 },
+      { arbitrary: fc.constant(initial & ~CR4_PAE), weight: 2 },
+      { arbitrary: fc.integer({ min: 0, max: 31 }).map((bit) => initial ^ (1n << BigInt(bit))), weight: 1 },
     )
     .map(toHex);
 }
@@ -114,18 +168,25 @@ export function operationArbitrary(profile: Profile, logicalProcessors: number):
 /** Random steps on processor `cpu`. */
 function stepOn(profile: Profile, cpu: number, encodings: fc.Arbitrary<Hex>): fc.Arbitrary<Operation> {
   const ptr = pointer(profile);
+  const vmxonPtr = pointer(profile, vmxonRegion(cpu));
+  // Region layouts go mostly to VMCS regions: a store into a VMXON region in use is undefined.
+  const layoutRegion = fc.oneof({ arbitrary: fc.constantFrom(...VMCS_REGIONS), weight: 12 }, { arbitrary: fc.constantFrom(...VMXON_REGIONS), weight: 1 });
   const regionWrite = fc
-    .tuple(regionAddress(), revisionDword(profile))
+    .tuple(layoutRegion, revisionDword(profile))
     .map(([a, value]): Operation => ({ kind: 'write-memory', cpu, address: toHex(a), value }));
   const dataWrite = fc
-    .tuple(regionAddress(), fc.integer({ min: 1, max: 1023 }), fc.bigInt({ min: 0n, max: 0xffff_ffffn }))
+    .tuple(fc.constantFrom(...VMCS_REGIONS), fc.integer({ min: 1, max: 1023 }), fc.bigInt({ min: 0n, max: 0xffff_ffffn }))
     .map(([a, word, v]): Operation => ({ kind: 'write-memory', cpu, address: toHex(a + BigInt(word * 4)), value: toHex(v) }));
-  const descriptor = fc.tuple(value64(), value64());
-  const invType = fc.oneof(fc.integer({ min: 0, max: 4 }).map((t) => toHex(BigInt(t))), value64());
+  const inveptDescriptor = fc.tuple(fc.oneof({ arbitrary: eptp(profile).map(toHex), weight: 3 }, value64()), value64());
+  const invvpidDescriptor = fc.tuple(
+    fc.oneof({ arbitrary: vpidDescriptor().map(toHex), weight: 3 }, value64()),
+    fc.oneof({ arbitrary: linearAddress().map(toHex), weight: 3 }, value64()),
+  );
+  const invType = fc.oneof({ arbitrary: fc.integer({ min: 0, max: 4 }).map((t) => toHex(BigInt(t))), weight: 3 }, value64());
   return fc.oneof(
     { arbitrary: regionWrite, weight: 4 },
     { arbitrary: dataWrite, weight: 1 },
-    { arbitrary: fc.tuple(ptr, form).map(([p, f]) => withForm({ kind: 'vmxon', cpu, pointer: p }, f)), weight: 6 },
+    { arbitrary: fc.tuple(vmxonPtr, form).map(([p, f]) => withForm({ kind: 'vmxon', cpu, pointer: p }, f)), weight: 6 },
     { arbitrary: fc.tuple(ptr, form).map(([p, f]) => withForm({ kind: 'vmclear', cpu, pointer: p }, f)), weight: 7 },
     { arbitrary: fc.tuple(ptr, form).map(([p, f]) => withForm({ kind: 'vmptrld', cpu, pointer: p }, f)), weight: 9 },
     { arbitrary: form.map((f) => withForm({ kind: 'vmptrst', cpu }, f)), weight: 2 },
@@ -136,8 +197,8 @@ function stepOn(profile: Profile, cpu: number, encodings: fc.Arbitrary<Hex>): fc
     { arbitrary: encodings.map((encoding): Operation => ({ kind: 'vmread', cpu, encoding })), weight: 14 },
     { arbitrary: fc.constant<Operation>({ kind: 'vmlaunch', cpu }), weight: 1 },
     { arbitrary: fc.constant<Operation>({ kind: 'vmresume', cpu }), weight: 1 },
-    { arbitrary: fc.tuple(invType, descriptor).map(([type, d]): Operation => ({ kind: 'invept', cpu, type, descriptor: d })), weight: 2 },
-    { arbitrary: fc.tuple(invType, descriptor).map(([type, d]): Operation => ({ kind: 'invvpid', cpu, type, descriptor: d })), weight: 2 },
+    { arbitrary: fc.tuple(invType, inveptDescriptor).map(([type, d]): Operation => ({ kind: 'invept', cpu, type, descriptor: d })), weight: 2 },
+    { arbitrary: fc.tuple(invType, invvpidDescriptor).map(([type, d]): Operation => ({ kind: 'invvpid', cpu, type, descriptor: d })), weight: 2 },
     { arbitrary: fc.constant<Operation>({ kind: 'vmcall', cpu }), weight: 1 },
     {
       arbitrary: fc
@@ -147,8 +208,8 @@ function stepOn(profile: Profile, cpu: number, encodings: fc.Arbitrary<Hex>): fc
     },
     { arbitrary: fc.constant<Operation>({ kind: 'vmxoff', cpu }), weight: 1 },
     { arbitrary: setState(cpu), weight: 2 },
-    { arbitrary: controlRegisterValue(initialProcessorState.cr0).map((value): Operation => ({ kind: 'mov-cr0', cpu, value })), weight: 1 },
-    { arbitrary: controlRegisterValue(initialProcessorState.cr4).map((value): Operation => ({ kind: 'mov-cr4', cpu, value })), weight: 1 },
+    { arbitrary: cr0Value().map((value): Operation => ({ kind: 'mov-cr0', cpu, value })), weight: 1 },
+    { arbitrary: cr4Value().map((value): Operation => ({ kind: 'mov-cr4', cpu, value })), weight: 1 },
     {
       arbitrary: fc.constantFrom(0n, 1n, 4n, 5n, 7n).map((v): Operation => ({ kind: 'write-feature-control', cpu, value: toHex(v) })),
       weight: 1,
