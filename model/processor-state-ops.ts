@@ -11,11 +11,15 @@
  * in this order: virtual-8086 mode, CPL > 0, then for MOV the invalid values (CR0: PG without PE,
  * NW without CD, PG cleared in 64-bit mode; CR4: PAE cleared while IA32_EFER.LMA = 1), then the
  * VMX fixed bits in VMX operation, then (WRMSR) the lock bit. Outside 64-bit mode the MOV operand
- * is 32 bits: bits 63:32 of the value are ignored. The remaining checks and effects of MOV are not
- * modelled: reserved bits (CR0 bits 63:32, CR4 bits that depend on CPUID features), PCIDE, and a
- * change of PE, PG or ET (a change of paging mode, including leaving IA-32e mode by clearing PG
- * in compatibility mode). A step that reaches one of them is `not-modelled`; every check above
- * gives #GP(0), so a step one of them decides is `defined` whatever the unmodelled checks say.
+ * is 32 bits: bits 63:32 of the value are ignored. Two changes of PE and PG are modelled, the
+ * steps of Vol. 3A §10.9.2 "Switching Back to Real-Address Mode" and their reverse: clearing PG
+ * outside IA-32e mode (with CR4.PCIDE = 0, which the MOV page requires), and setting or clearing
+ * PE while PG is 0; CR0 takes the value and the mode follows from it (real-address mode when PE
+ * is 0). The remaining checks and effects of MOV are not modelled: reserved bits (CR0 bits 63:32,
+ * CR4 bits that depend on CPUID features), PCIDE, setting PG (which turns paging on, and may
+ * activate IA-32e mode), clearing PG in compatibility mode (which leaves IA-32e mode), and ET. A
+ * step that reaches one of them is `not-modelled`; every check above gives #GP(0), so a step one
+ * of them decides is `defined` whatever the unmodelled checks say.
  *
  * Memory stores are where software can break the VMCS rules: §25.11.1 "Software Use of
  * Virtual-Machine Control Structures" (no ordinary access to the data of an active VMCS),
@@ -47,6 +51,7 @@ const RESTRICTIONS = sdm('24.8', 'Restrictions on VMX Operation');
 const ENABLING = sdm('24.7', 'Enabling and Entering VMX Operation');
 const CONDITIONAL_EXITS = sdm('26.1.3', 'Instructions That Cause VM Exits Conditionally');
 const SOFTWARE_USE = sdm('25.11.1', 'Software Use of Virtual-Machine Control Structures');
+const REAL_MODE_SWITCH = sdm('10.9.2', 'Switching Back to Real-Address Mode', '3A');
 
 /** CR0 bits MOV to CR0 may change without any check the model leaves out: MP, EM, TS, NE, WP, AM, NW, CD. */
 const CR0_PLAIN_BITS = (1n << 1n) | (1n << 2n) | (1n << 3n) | (1n << 5n) | (1n << 16n) | (1n << 18n) | (1n << 29n) | (1n << 30n);
@@ -55,6 +60,7 @@ const CR0_NW = 1n << 29n;
 const CR0_CD = 1n << 30n;
 const CR0_PG = 1n << 31n;
 const CR4_PAE = 1n << 5n;
+const CR4_PCIDE = 1n << 17n;
 
 /** The decision points of the processor-state operations. */
 export const PROCESSOR_STATE_RULES = {
@@ -69,7 +75,13 @@ export const PROCESSOR_STATE_RULES = {
     'mov-cr0.outside-vmx-checks',
     'MOV to CR0',
     MOV_CR,
-    'a check or effect outside VMX the model leaves out may apply (bits 63:32 set in 64-bit mode, a reserved bit, a change of PE, PG or ET, which changes the paging mode); not modelled',
+    'a check or effect outside VMX the model leaves out may apply (bits 63:32 set in 64-bit mode, a reserved bit, a change of ET, setting PG, clearing PG in IA-32e mode or with CR4.PCIDE = 1, changing PE while PG is 1); not modelled',
+  ),
+  movCr0ModeSwitch: rule(
+    'mov-cr0.mode-switch',
+    'MOV to CR0',
+    REAL_MODE_SWITCH,
+    'CR0 takes a value that turns paging off outside IA-32e mode, or sets or clears PE with paging off (clearing PE enters real-address mode)',
   ),
   movCr0Ok: rule('mov-cr0.ok', 'MOV to CR0', MOV_CR, 'CR0 takes the value'),
   movCr4NonRoot: rule('mov-cr4.non-root', 'MOV to CR4', CONDITIONAL_EXITS, 'in VMX non-root operation MOV to CR4 may cause a VM exit (CR4 guest/host mask); not modelled'),
@@ -149,8 +161,20 @@ export function movCr0(state: ModelState, op: MovCr0Op): Verdict {
   if ((value & CR0_NW) !== 0n && (value & CR0_CD) === 0n) return defined(fault(state, c, R.movCr0NwWithoutCd, 'GP'));
   if (in64BitMode(cpu) && (value & CR0_PG) === 0n) return defined(fault(state, c, R.movCr0ClearPg, 'GP'));
   if (cpu.vmx === 'root' && !cr0AllowedInVmx(state.profile, value)) return defined(fault(state, c, R.movCr0Fixed, 'GP'));
-  if (((value ^ cpu.cr0) & ~CR0_PLAIN_BITS) !== 0n) return notModelled(R.movCr0Other);
-  return defined(completed(withCpu(state, c, { cr0: value }), c, R.movCr0Ok));
+  const changed = (value ^ cpu.cr0) & ~CR0_PLAIN_BITS;
+  if (changed === 0n) return defined(completed(withCpu(state, c, { cr0: value }), c, R.movCr0Ok));
+  if (!isModelledModeSwitch(cpu, value, changed)) return notModelled(R.movCr0Other);
+  return defined(completed(withCpu(state, c, { cr0: value }), c, R.movCr0ModeSwitch));
+}
+
+/**
+ * The changes of PE and PG the model follows (see the file comment): only PE and PG change, the
+ * value leaves paging off, and the processor is outside IA-32e mode with CR4.PCIDE = 0 (in IA-32e
+ * mode PG is 1, and clearing it in compatibility mode leaves IA-32e mode; with PCIDE = 1 clearing
+ * PG is #GP(0), which the model leaves with the rest of PCIDE).
+ */
+function isModelledModeSwitch(cpu: CpuState, value: bigint, changed: bigint): boolean {
+  return (changed & ~(CR0_PE | CR0_PG)) === 0n && (value & CR0_PG) === 0n && cpu.eferLma === 0 && (cpu.cr4 & CR4_PCIDE) === 0n;
 }
 
 /** MOV to CR4. */

@@ -116,10 +116,11 @@ export interface VmfuncOp extends OnProcessor {
  * (SDM Vol. 3C, December 2023, §24.8 "Restrictions on VMX Operation"); that is the rule the
  * suite compares. The MOV instruction's own #GP(0) checks (Vol. 2B "MOV—Move to/from Control
  * Registers") are compared too, before the fixed bits: virtual-8086 mode, CPL > 0, PG without PE,
- * NW without CD, PG cleared in 64-bit mode (for CR4: PAE cleared while IA32_EFER.LMA = 1). Its
- * reserved-bit checks and changes of paging mode are not judged yet (the model's verdict is "not
- * modelled", which ends the comparison of that case). Outside 64-bit mode only the low 32 bits
- * of the value count.
+ * NW without CD, PG cleared in 64-bit mode (for CR4: PAE cleared while IA32_EFER.LMA = 1). The
+ * switch back to real-address mode (Vol. 3A §10.9.2: PG cleared outside IA-32e mode, then PE) and
+ * setting PE again with paging off are followed. Its reserved-bit checks and other changes of
+ * paging mode are not judged yet (the model's verdict is "not modelled", which ends the
+ * comparison of that case). Outside 64-bit mode only the low 32 bits of the value count.
  */
 export interface MovCr0Op extends OnProcessor {
   kind: 'mov-cr0';

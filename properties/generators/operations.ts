@@ -38,7 +38,9 @@ export interface SequenceOptions {
 }
 
 const CR4_VMXE = 1n << 13n;
+const CR0_PE = 1n;
 const CR0_NE = 1n << 5n;
+const CR0_PG = 1n << 31n;
 const CR4_PAE = 1n << 5n;
 
 /**
@@ -67,14 +69,22 @@ function canonicalSetup(profile: Profile, logicalProcessors: number, vmcs: bigin
 /**
  * Sometimes a state change before the set-up, so that its VMXON (or, for MOV-SS blocking, a
  * later VMLAUNCH or VMRESUME) meets a check that random steps reach only rarely: CR0.NE clear
- * (IA32_VMX_CR0_FIXED0 requires it), events blocked by MOV SS.
+ * (IA32_VMX_CR0_FIXED0 requires it), events blocked by MOV SS, real-address mode (where every
+ * VMX instruction is #UD).
  */
 function prologueArbitrary(): fc.Arbitrary<Operation[]> {
   const cr0WithoutNe = toHex(initialProcessorState.cr0 & ~CR0_NE);
   return fc.oneof(
-    { arbitrary: fc.constant<Operation[]>([]), weight: 14 },
+    { arbitrary: fc.constant<Operation[]>([]), weight: 16 },
     fc.constant<Operation[]>([{ kind: 'mov-cr0', cpu: 0, value: cr0WithoutNe }]),
     fc.constant<Operation[]>([{ kind: 'set', cpu: 0, what: 'mov-ss-blocking', value: 1 }]),
+    // Back to real-address mode (Vol. 3A §10.9.2): leave IA-32e mode, turn paging off, clear PE.
+    fc.constant<Operation[]>([
+      { kind: 'set', cpu: 0, what: 'efer.lma', value: 0 },
+      { kind: 'set', cpu: 0, what: 'cs.l', value: 0 },
+      { kind: 'mov-cr0', cpu: 0, value: toHex(initialProcessorState.cr0 & ~CR0_PG) },
+      { kind: 'mov-cr0', cpu: 0, value: toHex(initialProcessorState.cr0 & ~(CR0_PG | CR0_PE)) },
+    ]),
   );
 }
 

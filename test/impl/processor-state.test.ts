@@ -18,6 +18,18 @@ describe('MOV to CR0', () => {
     expect(rig.step({ kind: 'mov-cr0', cpu: 0, value: '0x0' })).toEqual(ok());
   });
 
+  it('switches back to real-address mode (Vol. 3A §10.9.2), where VMXON is #UD; with PE set again but paging off, VMXON is #GP(0)', () => {
+    const rig = new Rig();
+    rig.layOut(VMXON_0);
+    rig.set('efer.lma', 0);
+    rig.set('cs.l', 0);
+    expect(rig.step({ kind: 'mov-cr0', cpu: 0, value: '0x31' })).toEqual(ok());
+    expect(rig.step({ kind: 'mov-cr0', cpu: 0, value: '0x30' })).toEqual(ok());
+    expect(rig.step({ kind: 'vmxon', cpu: 0, pointer: hex(VMXON_0) })).toEqual(UD());
+    expect(rig.step({ kind: 'mov-cr0', cpu: 0, value: '0x31' })).toEqual(ok());
+    expect(rig.step({ kind: 'vmxon', cpu: 0, pointer: hex(VMXON_0) })).toEqual(GP());
+  });
+
   it('raises #GP(0) in virtual-8086 mode and at CPL > 0 (MOV to CR0 is privileged)', () => {
     const rig = new Rig();
     rig.set('rflags.vm', 1);

@@ -61,14 +61,41 @@ describe('MOV to CR0', () => {
     expectOnly(inRoot(), movCr0(0x31n), gp(), 'mov-cr0.gp-clear-pg-64-bit-mode');
   });
 
-  it('does not model the remaining checks: bits 63:32 in 64-bit mode, reserved bits, a change of PE, PG or ET', () => {
+  it('does not model the remaining checks: bits 63:32 in 64-bit mode, reserved bits, ET, setting PG, leaving IA-32e mode, PCIDE', () => {
     expectNotModelled(fresh(), movCr0(CR0 & ~0x10n), 'mov-cr0.outside-vmx-checks');
     expectNotModelled(fresh(), movCr0(CR0 | 0x40n), 'mov-cr0.outside-vmx-checks');
     expectNotModelled(fresh(), movCr0(CR0 | (1n << 32n)), 'mov-cr0.outside-vmx-checks');
     // Compatibility mode: clearing PG leaves IA-32e mode, which the model does not follow.
     expectNotModelled(patchCpu(fresh(), 0, { csL: 0 }), movCr0(0x31n), 'mov-cr0.outside-vmx-checks');
-    // Outside IA-32e mode, clearing PG is allowed but changes the paging mode.
-    expectNotModelled(patchCpu(fresh(), 0, { eferLma: 0, csL: 0 }), movCr0(0x31n), 'mov-cr0.outside-vmx-checks');
+    // Setting PG turns paging on (and with IA32_EFER.LME may activate IA-32e mode).
+    const unpaged = patchCpu(fresh(), 0, { eferLma: 0, csL: 0, cr0: 0x31n });
+    expectNotModelled(unpaged, movCr0(CR0), 'mov-cr0.outside-vmx-checks');
+    // With CR4.PCIDE = 1, clearing PG is #GP(0) (MOV page); the model leaves PCIDE out.
+    const pcide = patchCpu(fresh(), 0, { eferLma: 0, csL: 0, cr4: 0x2_2020n });
+    expectNotModelled(pcide, movCr0(0x31n), 'mov-cr0.outside-vmx-checks');
+    // A mode switch that also changes ET is not followed either.
+    expectNotModelled(patchCpu(fresh(), 0, { eferLma: 0, csL: 0 }), movCr0(0x21n), 'mov-cr0.outside-vmx-checks');
+  });
+
+  it('follows the switch back to real-address mode (Vol. 3A §10.9.2): clear PG outside IA-32e mode, then clear PE', () => {
+    const legacy = patchCpu(fresh(), 0, { eferLma: 0, csL: 0 });
+    const unpaged = expectOnly(legacy, movCr0(0x31n), ok(), 'mov-cr0.mode-switch');
+    expect(unpaged.cpus[0]?.cr0).toBe(0x31n);
+    const real = expectOnly(unpaged, movCr0(0x30n), ok(), 'mov-cr0.mode-switch');
+    expect(real.cpus[0]?.cr0).toBe(0x30n);
+    // Both at once (PE and PG cleared by one MOV) is the same switch.
+    expectOnly(legacy, movCr0(0x30n), ok(), 'mov-cr0.mode-switch');
+    // In real-address mode every VMX instruction is #UD, VMXON first of all.
+    expectOnly(layRegion(real, VMXON_0), { kind: 'vmxon', cpu: 0, pointer: hex(VMXON_0) }, { kind: 'fault', vector: 'UD', flags: 0 }, 'vmxon.ud-real-mode');
+    // Back to protected mode: setting PE with paging off. VMXON then needs PG (IA32_VMX_CR0_FIXED0).
+    const protectedMode = expectOnly(real, movCr0(0x31n), ok(), 'mov-cr0.mode-switch');
+    expectOnly(layRegion(protectedMode, VMXON_0), { kind: 'vmxon', cpu: 0, pointer: hex(VMXON_0) }, gp(), 'vmxon.gp-cr0-fixed-bits');
+  });
+
+  it('keeps VMX operation out of real-address mode: in VMX operation clearing PE or PG breaks the fixed bits', () => {
+    const root = patchCpu(inRoot(), 0, { eferLma: 0, csL: 0 });
+    expectOnly(root, movCr0(0x31n), gp(), 'mov-cr0.gp-vmx-fixed-bits');
+    expectOnly(patchCpu(root, 0, { cr0: 0x31n }), movCr0(0x30n), gp(), 'mov-cr0.gp-vmx-fixed-bits');
   });
 
   it('ignores bits 63:32 of the value outside 64-bit mode (32-bit operand)', () => {
