@@ -20,8 +20,8 @@
  *   in the memory slab (impl/memory.ts), so a VMWRITE is a table load plus one or two stores,
  *   and VMPTRLD, VMCLEAR and VMXOFF copy nothing. (An earlier design kept active VMCSs in a
  *   processor-side cache, as real processors may (§25.11.1 "Software Use of Virtual-Machine
- *   Control Structures"); the copies in and out of it were a quarter of the time of the suite's
- *   sequences.) Consequence, which the SDM allows because it makes such accesses undefined:
+ *   Control Structures"); the copies in and out of it were a quarter of the emulator's
+ *   execution time on the suite's sequences.) Consequence, which the SDM allows because it makes such accesses undefined:
  *   ordinary memory writes to an active VMCS's region are seen by VMREAD, and a VMCS current on
  *   two processors is one shared structure.
  * - Every array a new machine starts with is a view of one ArrayBuffer (see the constructor).
@@ -187,7 +187,7 @@ export class ImplMachine {
 
   // Mutable machine state (everything snapshot() captures).
   private readonly state: Int32Array;
-  private memory: PhysicalMemory;
+  private readonly memory: PhysicalMemory;
 
   constructor(profile: Profile, logicalProcessors: number) {
     if (!Number.isInteger(logicalProcessors) || logicalProcessors < 1) {

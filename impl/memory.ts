@@ -138,11 +138,6 @@ export class PhysicalMemory {
     this.keys = keys;
   }
 
-  /** Offset in `words` of the word at the 4-byte-aligned address hi:lo, created zeroed when missing. */
-  offsetOf(lo: number, hi: number): number {
-    return this.chunk(chunkNumber(lo, hi)) + ((lo >>> 2) & (CHUNK_WORDS - 1));
-  }
-
   /** The 32-bit word at the 4-byte-aligned address hi:lo. */
   read32(lo: number, hi: number): number {
     const offset = this.peek(chunkNumber(lo, hi));

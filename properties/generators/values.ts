@@ -27,9 +27,12 @@ export function regionAddress(): fc.Arbitrary<bigint> {
   return fc.constantFrom(...REGION_POOL);
 }
 
-/** A region for a VMCS or a store: one of {@link VMCS_REGIONS}, sometimes a VMXON region. */
-export function vmcsRegion(): fc.Arbitrary<bigint> {
-  return fc.oneof({ arbitrary: fc.constantFrom(...VMCS_REGIONS), weight: 7 }, { arbitrary: fc.constantFrom(...VMXON_REGIONS), weight: 1 });
+/**
+ * A region for a VMCS or a store: one of {@link VMCS_REGIONS}, against a VMXON region at odds of
+ * `vmcsWeight` to 1.
+ */
+export function vmcsRegion(vmcsWeight = 7): fc.Arbitrary<bigint> {
+  return fc.oneof({ arbitrary: fc.constantFrom(...VMCS_REGIONS), weight: vmcsWeight }, { arbitrary: fc.constantFrom(...VMXON_REGIONS), weight: 1 });
 }
 
 /** A VMXON operand for processor `cpu`: mostly its own VMXON region, sometimes any pool region. */
