@@ -11,7 +11,7 @@ import { EXIT_CONTROL, PRIMARY_CONTROL, SECONDARY_CONTROL } from '../control-bit
 import { CONTROL_SETS, CONTROL_SET_NAMES, knownControlMask } from '../controls.ts';
 import { toHex } from '../hex.ts';
 import type { ControlSet } from '../profile.ts';
-import { OPTIONAL_MSRS, TRUE_MSRS, controls, describeBits, them } from './values.ts';
+import { OPTIONAL_MSRS, TRUE_MSRS, controls, describeBitRanges, describeBits, them } from './values.ts';
 import type { Values } from './values.ts';
 
 /** The MSRs with an allowed-0 half and an allowed-1 half. */
@@ -153,8 +153,8 @@ export function checkUnknownControls(v: Values): string[] {
     const unknownMust = settings[set].mustBeOne & ~knownControlMask(set);
     if (unknownMay === 0n) continue;
     warnings.push(
-      `${CONTROL_SETS[set].title}: the capability MSRs allow control ${describeBits(unknownMay)} to be 1` +
-        (unknownMust !== 0n ? ` (${describeBits(unknownMust)} must be 1)` : '') +
+      `${CONTROL_SETS[set].title}: the capability MSRs allow control ${describeBitRanges(unknownMay)} to be 1` +
+        (unknownMust !== 0n ? ` (${describeBitRanges(unknownMust)} must be 1)` : '') +
         ', which this project does not know yet (spec/controls.ts); accepted, and a case whose outcome depends on ' +
         'setting it in a VMCS is reported as not modelled',
     );

@@ -10,7 +10,7 @@ import { decodeFieldEncoding } from '../field-encoding.ts';
 import { VMCS_FIELDS, fieldExistsWith } from '../fields.ts';
 import { toHex } from '../hex.ts';
 import type { ControlSet } from '../profile.ts';
-import { bitOf, controls, describeBits } from './values.ts';
+import { bitOf, controls, describeBitRanges, describeBits } from './values.ts';
 import type { Values } from './values.ts';
 
 /**
@@ -34,7 +34,7 @@ export function checkVmcsEnumReservedBits(v: Values): string[] {
   const reserved = v.IA32_VMX_VMCS_ENUM & ~0x3fen;
   if (reserved === 0n) return [];
   return [
-    `${describeMsr('IA32_VMX_VMCS_ENUM')}: ${describeBits(reserved)} set, reserved in the SDM (only bits 9:1 carry ` +
+    `${describeMsr('IA32_VMX_VMCS_ENUM')}: ${describeBitRanges(reserved)} set, reserved in the SDM (only bits 9:1 carry ` +
       'the highest field index); ignored',
   ];
 }

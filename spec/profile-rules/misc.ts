@@ -7,7 +7,7 @@
 import { mayBeOne } from '../allowed-settings.ts';
 import { VMX_MISC, VMX_MISC_RESERVED_MASK, describeMsr } from '../capability-msrs.ts';
 import { SECONDARY_CONTROL } from '../control-bits.ts';
-import { bitOf, controls, describeBits } from './values.ts';
+import { bitOf, controls, describeBitRanges, describeBits } from './values.ts';
 import type { Values } from './values.ts';
 
 /**
@@ -19,7 +19,7 @@ export function checkMiscReservedBits(v: Values): string[] {
   if (set === 0n) return [];
   const core2 = bitOf(set, 9) ? ' (Core 2 era parts and the first Atoms report bit 9 set)' : '';
   return [
-    `${describeMsr('IA32_VMX_MISC')}: ${describeBits(set)} set, reserved (read as 0) in the December 2023 SDM${core2}; ` +
+    `${describeMsr('IA32_VMX_MISC')}: ${describeBitRanges(set)} set, reserved (read as 0) in the December 2023 SDM${core2}; ` +
       'ignored, nothing this project models reads them',
   ];
 }

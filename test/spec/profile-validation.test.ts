@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { checkProfile, validateProfile } from '../../spec/profile.ts';
 import type { ProfileData, VmxCapabilityMsrs } from '../../spec/profile-data.ts';
 import { createProfile } from '../../spec/profile.ts';
+import { describeBitRanges } from '../../spec/profile-rules/values.ts';
 import { PROFILE_DATA } from '../../spec/profiles.ts';
 
 type Named = 'core2' | 'skylake' | 'maximal';
@@ -274,5 +275,14 @@ describe('validateProfile: IA32_VMX_EPT_VPID_CAP (Appendix A.10)', () => {
   it('warns about INVEPT types without INVEPT and INVVPID types without INVVPID', () => {
     expect(onlyWarning(patched('skylake', { IA32_VMX_EPT_VPID_CAP: '0xf0106634141' }))).toMatch(/INVEPT types \(bits 25, 26\) .* bit 20/);
     expect(onlyWarning(patched('skylake', { IA32_VMX_EPT_VPID_CAP: '0xf0006734141' }))).toMatch(/INVVPID types \(bits 40, 41, 42, 43\) .* bit 32/);
+  });
+});
+
+describe('describeBitRanges', () => {
+  it('spells runs of three or more bits as ranges', () => {
+    expect(describeBitRanges(1n << 9n)).toBe('bit 9');
+    expect(describeBitRanges(0b110n)).toBe('bits 1, 2');
+    expect(describeBitRanges(0xffffff00n | 1n)).toBe('bits 0, 8-31');
+    expect(describeBitRanges(0xffffffffffffffffn)).toBe('bits 0-63');
   });
 });
