@@ -6,14 +6,17 @@
  *     MSR 00000480: 00DA-0400-0000-0004
  *
  * A CPUID line gives EAX-EBX-ECX-EDX of a leaf; an MSR line gives the 64-bit value as four
- * groups of 16 bits, high first; either may end in a bracketed remark (`[PlatID = 7]`). Lines
+ * groups of 16 bits, high first; either may end in a bracketed remark (`[PlatID = 7]`). An MSR
+ * the processor refused to read is listed as `MSR 00000602: < FAILED >` and left out. Lines
  * that start with neither are report text and skipped; a CPUID or MSR line that does not read
- * as one is an error naming the line. The dump repeats leaves per logical processor; the first
- * logical processor's values are used.
+ * as one is an error naming the line. Recent dumps repeat leaves and MSRs per logical processor;
+ * the first logical processor's values are used, and a later one that differs (a hybrid part's
+ * other core type) is remarked on.
  */
 import { DumpError, recordMsr, type MsrDump } from './dump.ts';
 
 const MSR_LINE = /^MSR\s+([0-9A-F]{8})\s*:\s*([0-9A-F]{4})-([0-9A-F]{4})-([0-9A-F]{4})-([0-9A-F]{4})\s*(\[.*\])?$/i;
+const FAILED_MSR_LINE = /^MSR\s+([0-9A-F]{8})\s*:\s*<\s*FAILED\s*>\s*$/i;
 const CPUID_LINE = /^CPUID\s+([0-9A-F]{8})\s*:\s*([0-9A-F]{8})-([0-9A-F]{8})-([0-9A-F]{8})-([0-9A-F]{8})\s*(\[.*\])?$/i;
 /** A line that is meant as a CPUID or MSR line (so a malformed one is an error, not text). */
 const LOOKS_LIKE_DATA = /^(MSR|CPUID)\s+[0-9A-F]/i;
@@ -37,6 +40,7 @@ export function parseAida64(text: string): MsrDump {
       recordMsr(dump, index, value, i + 1);
       continue;
     }
+    if (FAILED_MSR_LINE.test(line)) continue;
     const cpuid = CPUID_LINE.exec(line);
     if (cpuid) {
       if (Number.parseInt(cpuid[1] as string, 16) === 0x8000_0008 && dump.cpuid80000008Eax === undefined) {

@@ -15,6 +15,8 @@ export const DUMP_FORMATS = ['aida64', 'rdmsr', 'msr-file'] as const;
 export type DumpFormat = (typeof DUMP_FORMATS)[number];
 
 const SNIFF_BYTES = 64 * 1024;
+/** Largest text dump read (an AIDA64 report of a many-core part is a few hundred KB). */
+const MAX_TEXT_BYTES = 32 * 1024 * 1024;
 
 /** Reads `path` as a dump of `format`, or of the format its content shows. */
 export function readDump(path: string, format?: DumpFormat): MsrDump {
@@ -24,8 +26,10 @@ export function readDump(path: string, format?: DumpFormat): MsrDump {
     readSync(fd, head, 0, head.length, 0);
     const chosen = format ?? (head.includes(0) ? 'msr-file' : undefined);
     if (chosen === 'msr-file') return readMsrImage(fd);
-    if (size > SNIFF_BYTES) throw new DumpError(0, `the file is ${size} bytes of text, more than a dump of MSRs can be`);
-    const text = head.toString('utf8');
+    if (size > MAX_TEXT_BYTES) throw new DumpError(0, `the file is ${size} bytes of text, more than a dump of MSRs can be`);
+    const whole = Buffer.alloc(size);
+    readSync(fd, whole, 0, size, 0);
+    const text = whole.toString('utf8');
     if (chosen === 'aida64' || (chosen === undefined && looksLikeAida64(text))) return parseAida64(text);
     return parseRdmsr(text);
   });

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cli } from './helpers.ts';
-import { CONROE_AIDA64, SANDY_BRIDGE_RDMSR, writeCpuidImage, writeMsrImage } from './profile-import/samples.ts';
+import { ALDER_LAKE_AIDA64, CONROE_AIDA64, SANDY_BRIDGE_RDMSR, writeCpuidImage, writeMsrImage } from './profile-import/samples.ts';
 
 const made: string[] = [];
 const dir = (): string => {
@@ -45,6 +45,13 @@ describe('vmx-conformance profile import', () => {
     expect(data.description).toBe('Imported from Conroe_CPUID.txt (aida64 dump)');
     expect(r.stderr).toMatch(/note: IA32_FEATURE_CONTROL \(3AH\) is missing from the dump/);
     expect(r.stderr).toMatch(/warning: IA32_VMX_MISC \(485H\): bit 9 set/);
+  });
+
+  it('reads a report of a few hundred KB, as AIDA64 writes for many-core parts', async () => {
+    const padding = 'CPU Clock = 3200.00 MHz / TSC Clock = 3200.00 MHz / CPU Mul = 32.00x\n'.repeat(4_000);
+    const r = await cli('profile', 'import', file('GenuineIntel0090672_AlderLake_CPUID.txt', padding + ALDER_LAKE_AIDA64 + padding));
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ name: 'genuineintel0090672-alderlake-cpuid', physicalAddressWidth: 46 });
   });
 
   it('writes --out, named --name, and the file runs conformant with --profile', async () => {

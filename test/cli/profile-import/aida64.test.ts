@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { looksLikeAida64, parseAida64 } from '../../../cli/profile-import/aida64.ts';
 import { DumpError } from '../../../cli/profile-import/dump.ts';
-import { CONROE_AIDA64 } from './samples.ts';
+import { ALDER_LAKE_AIDA64, CONROE_AIDA64 } from './samples.ts';
 
 
 describe('parseAida64', () => {
@@ -24,6 +24,16 @@ describe('parseAida64', () => {
     const dump = parseAida64('MSR 00000480: 001A-0400-0000-0007\nMSR 00000480: 001A-0400-0000-0007\nMSR 00000480: 001A-0400-0000-0008\n');
     expect(dump.msrs.get(0x480)).toBe(0x1a040000000007n);
     expect(dump.remarks).toEqual([expect.stringMatching(/MSR 480H appears again on line 3 with another value \(0x1a040000000008\)/)]);
+  });
+
+  it('reads a recent report: per-processor sections, remarks with brackets, MSRs that failed to read', () => {
+    const dump = parseAida64(ALDER_LAKE_AIDA64);
+    expect(dump.msrs.get(0x480)).toBe(0x3da050000000013n);
+    expect(dump.msrs.get(0x490)).toBe(0x76ffff000011fbn);
+    expect(dump.msrs.has(0x49)).toBe(false);
+    expect(dump.msrs.has(0x602)).toBe(false);
+    expect(dump.cpuid80000008Eax).toBe(0x302e);
+    expect(dump.remarks).toEqual([]);
   });
 
   it('names the line of a malformed MSR or CPUID line', () => {

@@ -10,7 +10,7 @@ import { buildProfile, DEFAULT_PHYSICAL_ADDRESS_WIDTH } from '../../../cli/profi
 import type { MsrDump } from '../../../cli/profile-import/dump.ts';
 import { parseRdmsr } from '../../../cli/profile-import/rdmsr.ts';
 import { checkProfile } from '../../../spec/profile.ts';
-import { CONROE_AIDA64, SANDY_BRIDGE_RDMSR } from './samples.ts';
+import { ALDER_LAKE_AIDA64, CONROE_AIDA64, SANDY_BRIDGE_RDMSR } from './samples.ts';
 
 const options = { name: 'part', description: 'a part', source: 'a dump' };
 
@@ -38,6 +38,16 @@ describe('buildProfile', () => {
     const { problems, warnings } = checkProfile(data);
     expect(problems).toEqual([]);
     expect(warnings).toEqual([expect.stringMatching(/IA32_VMX_MISC \(485H\): bit 9 set/)]);
+  });
+
+  it('makes an Alder Lake profile from a recent AIDA64 report, inferring the MSRs past 490H it does not list', () => {
+    const { data } = buildProfile(parseAida64(ALDER_LAKE_AIDA64), options);
+    expect(data.physicalAddressWidth).toBe(46);
+    expect(data.msrs.IA32_VMX_BASIC).toBe('0x3da050000000013');
+    expect(data.inferred).toEqual(['IA32_VMX_VMFUNC', 'IA32_VMX_PROCBASED_CTLS3', 'IA32_VMX_EXIT_CTLS2', 'featureControl']);
+    const { problems, warnings } = checkProfile(data);
+    expect(problems).toEqual([]);
+    expect(warnings.join('\n')).toMatch(/IA32_VMX_BASIC \(480H\): bit 57/);
   });
 
   it('makes a Sandy Bridge profile from an rdmsr listing, defaulting MAXPHYADDR with a note', () => {
