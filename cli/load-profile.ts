@@ -29,3 +29,11 @@ export function resolveProfile(source: string | ProfileData, from = '--profile')
   }
   throw new UsageError(`unknown profile "${source}" (${from}): use one of ${PROFILE_NAMES.join(', ')}, or the path of a profile JSON file`);
 }
+
+/**
+ * The profile's warnings (what validation accepted but a person should know) as lines for
+ * standard error; '' when there are none.
+ */
+export function profileWarningsText(profile: Profile): string {
+  return profile.warnings.map((w) => `vmx-conformance: profile ${profile.name}: warning: ${w}\n`).join('');
+}

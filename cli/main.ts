@@ -1,8 +1,9 @@
 /**
- * The `vmx-conformance` command line: `run`, `replay` and `spec`. Exit codes: 0 conformant,
+ * The `vmx-conformance` command line: `run`, `replay`, `spec` and `profile`. Exit codes: 0 conformant,
  * 1 divergence found, 2 usage or input error.
  */
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { addProfileCommand } from './commands/profile-command.ts';
 import { replayCommand } from './commands/replay.ts';
 import { runCommand } from './commands/run.ts';
 import { specCommand, SPEC_TABLES } from './commands/spec.ts';
@@ -50,6 +51,8 @@ function program(resolveExit: (code: number) => void): Command {
     .addArgument(new Argument('<table>', 'table to print').choices(SPEC_TABLES))
     .option('--json', 'print JSON')
     .action((table: string, opts) => resolveExit(specCommand(table, opts)));
+
+  addProfileCommand(cli, resolveExit);
 
   cli.addOption(new Option('--no-color', 'plain output'));
   return cli;

@@ -64,4 +64,22 @@ export interface ProfileData {
   featureControl: Hex;
   /** The VMX capability MSRs. */
   msrs: VmxCapabilityMsrs;
+  /**
+   * Where the values come from, for people: a dump file, a URL, "vmx-conformance profile
+   * capture on host X", or "written by hand". No semantics.
+   */
+  source?: string;
+  /**
+   * Names of the MSRs (keys of `msrs`, or `featureControl` / `physicalAddressWidth`) whose
+   * values were inferred rather than read from the processor, for example a TRUE MSR
+   * reconstructed from its non-TRUE partner because the dump lacked it. No semantics.
+   */
+  inferred?: string[];
+  /** Free text for people (what is unusual about this part, what was adjusted). No semantics. */
+  notes?: string;
+  /**
+   * CR4 bits the processor supports outside VMX (a hex string), for MOV to CR4. Accepted here
+   * as an optional hex string; its meaning belongs to the MOV to CR4 rules.
+   */
+  cr4Supported?: Hex;
 }

@@ -1,17 +1,25 @@
 /**
- * Consistency rules for processor profiles: a flat list, one rule per check, in the order of
- * Appendix A. Each message names the MSR and bits at fault and says what to change. The rules
- * live in spec/profile-rules/, one file per area of Appendix A; this file lists them in order
- * and checks the shape of the data first.
+ * Consistency rules for processor profiles: two flat lists, one rule per check, in the order of
+ * Appendix A. The rules live in spec/profile-rules/, one file per area of Appendix A, each with
+ * a doc comment saying which list it is in and why; this file checks the shape of the data first
+ * (spec/profile-shape.ts), then runs both lists.
  *
- * Rules marked "project rule" are not SDM statements but limits of what this project models;
- * their messages say so.
+ * A reference model must accept every real processor, so the split is:
+ * - **Problems** (the profile is refused): a value missing or malformed; an MSR that the others
+ *   say exists missing, or one given that they say does not; two reports of one fact that
+ *   disagree (allowed-0 against allowed-1, a TRUE MSR against its partner, FIXED0 against
+ *   FIXED1); an SDM statement that a field always reads a given way broken where breaking it
+ *   changes what the profile means (the default1 class, the secondary allowed-0 half, CR4.VMXE,
+ *   IA32_VMX_MISC[5] with "unrestricted guest"); and, as a project rule, an initial state from
+ *   which VMXON could never succeed. Each message names the MSR and bits and says what to change.
+ * - **Warnings** (the profile is accepted, the message printed): bits the December 2023 edition
+ *   calls reserved but real parts set (IA32_VMX_BASIC 57-58, IA32_VMX_MISC 9, ...), values it
+ *   calls unused, IA32_VMX_VMCS_ENUM lower than the fields supported, controls this project does
+ *   not know yet, more CR3-target values than fields it knows. Each says what it means for a run.
  *
  * Sources: SDM Vol. 3D, December 2023, Appendix A "VMX Capability Reporting Facility"; Vol. 3C
  * §24.8 "Restrictions on VMX Operation" for the fixed CR0/CR4 bits.
  */
-import { describeMsr } from './capability-msrs.ts';
-import { isHex } from './hex.ts';
 import type { ProfileData } from './profile-data.ts';
 import {
   checkAddressWidthBit,
@@ -25,118 +33,92 @@ import {
   checkAllowedZeroImpliesAllowedOne,
   checkDefault1MustBeOne,
   checkEptVpidCapPresence,
-  checkOnlyKnownControls,
   checkSecondaryAllowedZeroClear,
   checkSecondaryControlsPresence,
   checkSecondaryExitControlsPresence,
   checkTertiaryControlsPresence,
   checkTrueMsrsAgree,
+  checkUnknownControls,
   checkVmfuncPresence,
 } from './profile-rules/controls.ts';
-import { checkInveptInvvpidTypes, checkVmcsEnum } from './profile-rules/enumeration.ts';
+import { checkInveptInvvpidTypes, checkVmcsEnumCoversFields, checkVmcsEnumReservedBits } from './profile-rules/enumeration.ts';
 import { checkCr4FixedVmxe, checkFixedBitsConsistent, checkInitialStateAllowed } from './profile-rules/fixed-bits.ts';
-import { checkCr3TargetCount, checkMiscReservedBits, checkMiscStoresLmaWithUnrestrictedGuest } from './profile-rules/misc.ts';
-import { OPTIONAL_MSRS, REQUIRED_MSRS } from './profile-rules/values.ts';
+import {
+  checkCr3TargetCount,
+  checkCr3TargetFieldsKnown,
+  checkMiscReservedBits,
+  checkMiscStoresLmaWithUnrestrictedGuest,
+} from './profile-rules/misc.ts';
+import { checkShape } from './profile-shape.ts';
 import type { Values } from './profile-rules/values.ts';
 
 export { OPTIONAL_MSRS, REQUIRED_MSRS } from './profile-rules/values.ts';
 
+/** What validation found: problems refuse the profile, warnings are printed and accepted. */
+export interface ProfileFindings {
+  /** Broken SDM rules that make the profile unusable or self-contradictory; non-empty = refused. */
+  readonly problems: string[];
+  /** Things real parts do that the SDM edition or this project does not expect; accepted. */
+  readonly warnings: string[];
+}
+
 /**
- * Every inconsistency in `data`, one message per problem; empty when the profile is consistent.
- * Shape problems (missing or malformed values) are reported alone, since the other rules need
- * the values.
+ * Every problem and warning of `data`, each one message, in the order of Appendix A. Shape
+ * problems (missing or malformed values) are reported alone, since the other rules need the
+ * values.
  */
-export function validateProfile(data: ProfileData): string[] {
+export function checkProfile(data: ProfileData): ProfileFindings {
   const shapeProblems = checkShape(data);
-  if (shapeProblems.length > 0) return shapeProblems;
+  if (shapeProblems.length > 0) return { problems: shapeProblems, warnings: [] };
   const v = parseValues(data);
-  return [
+  const problems = [
     // A.1 Basic VMX information
-    ...checkRevisionIdBit31(v),
     ...checkRegionSize(v),
-    ...checkBasicReservedBits(v),
-    ...checkAddressWidthBit(v),
-    ...checkMemoryType(v),
     ...checkTrueMsrsPresence(v),
-    // A.3-A.5, A.11 allowed settings of the controls
+    // A.2-A.5, A.11 allowed settings of the controls, and which control MSRs exist
     ...checkAllowedZeroImpliesAllowedOne(v),
     ...checkDefault1MustBeOne(v),
     ...checkSecondaryAllowedZeroClear(v),
     ...checkTrueMsrsAgree(v),
-    ...checkOnlyKnownControls(v),
     ...checkSecondaryControlsPresence(v),
     ...checkTertiaryControlsPresence(v),
     ...checkSecondaryExitControlsPresence(v),
     ...checkEptVpidCapPresence(v),
     ...checkVmfuncPresence(v),
     // A.6 Miscellaneous data
-    ...checkMiscReservedBits(v),
     ...checkMiscStoresLmaWithUnrestrictedGuest(v),
     ...checkCr3TargetCount(v),
     // A.7, A.8 fixed bits of CR0 and CR4
     ...checkFixedBitsConsistent(v),
     ...checkCr4FixedVmxe(v),
     ...checkInitialStateAllowed(v),
+  ];
+  const warnings = [
+    // A.1 Basic VMX information
+    ...checkRevisionIdBit31(v),
+    ...checkBasicReservedBits(v),
+    ...checkAddressWidthBit(v),
+    ...checkMemoryType(v),
+    // A.2-A.5 controls this project does not know yet
+    ...checkUnknownControls(v),
+    // A.6 Miscellaneous data
+    ...checkMiscReservedBits(v),
+    ...checkCr3TargetFieldsKnown(v),
     // A.9 VMCS enumeration
-    ...checkVmcsEnum(v),
+    ...checkVmcsEnumReservedBits(v),
+    ...checkVmcsEnumCoversFields(v),
     // A.10 EPT and VPID capabilities
     ...checkInveptInvvpidTypes(v),
   ];
+  return { problems, warnings };
+}
+
+/** The problems of `data` (see {@link checkProfile}); empty when the profile is usable. */
+export function validateProfile(data: ProfileData): string[] {
+  return checkProfile(data).problems;
 }
 
 
-const PROFILE_KEYS: readonly string[] = ['name', 'description', 'physicalAddressWidth', 'featureControl', 'msrs'];
-
-function checkShape(data: ProfileData): string[] {
-  const problems: string[] = [];
-  for (const key of Object.keys(data)) {
-    if (!PROFILE_KEYS.includes(key)) {
-      problems.push(`${key} is not a profile property; remove it (properties: ${PROFILE_KEYS.join(', ')})`);
-    }
-  }
-  if (typeof data.name !== 'string' || data.name.length === 0) {
-    problems.push('name: give the profile a non-empty name, for example "skylake"');
-  }
-  if (typeof data.description !== 'string') {
-    problems.push('description: give a one-line description of the processor this profile stands for');
-  }
-  const width = data.physicalAddressWidth;
-  if (typeof width !== 'number' || !Number.isInteger(width) || width < 32 || width > 52) {
-    problems.push(
-      `physicalAddressWidth is ${JSON.stringify(width)}; MAXPHYADDR (CPUID.80000008H:EAX[7:0]) ` +
-        'must be an integer from 32 to 52',
-    );
-  }
-  if (!isHex(data.featureControl)) {
-    problems.push(
-      `featureControl (IA32_FEATURE_CONTROL, 3AH) is ${JSON.stringify(data.featureControl)}; ` +
-        'write it as a hexadecimal string such as "0x5"',
-    );
-  }
-  const rawMsrs: unknown = data.msrs;
-  const isObject = typeof rawMsrs === 'object' && rawMsrs !== null && !Array.isArray(rawMsrs);
-  const msrs: Record<string, unknown> = isObject ? (rawMsrs as Record<string, unknown>) : {};
-  if (!isObject) problems.push('msrs: give the VMX capability MSRs as an object keyed by MSR name');
-  for (const name of REQUIRED_MSRS) {
-    if (msrs[name] === undefined) {
-      problems.push(`${describeMsr(name)} is missing; every VMX processor has it, so give its value`);
-    } else if (!isHex(msrs[name])) {
-      problems.push(`${describeMsr(name)} is ${JSON.stringify(msrs[name])}; write it as a hexadecimal string`);
-    }
-  }
-  for (const name of OPTIONAL_MSRS) {
-    if (msrs[name] !== undefined && !isHex(msrs[name])) {
-      problems.push(`${describeMsr(name)} is ${JSON.stringify(msrs[name])}; write it as a hexadecimal string`);
-    }
-  }
-  const known: readonly string[] = [...REQUIRED_MSRS, ...OPTIONAL_MSRS];
-  for (const name of Object.keys(msrs)) {
-    if (!known.includes(name)) {
-      problems.push(`msrs.${name} is not a VMX capability MSR this project knows; remove it (known: ${known.join(', ')})`);
-    }
-  }
-  return problems;
-}
 
 function parseValues(data: ProfileData): Values {
   const m = data.msrs;

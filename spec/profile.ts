@@ -9,9 +9,10 @@ import { allowedSettings, mayBeOne, usesTrueControls } from './allowed-settings.
 import { VMX_BASIC, VMX_MISC } from './capability-msrs.ts';
 import { fieldExistsWith } from './fields.ts';
 import type { ProfileData } from './profile-data.ts';
-import { validateProfile } from './profile-validation.ts';
+import { checkProfile } from './profile-validation.ts';
 
-export { validateProfile } from './profile-validation.ts';
+export { checkProfile, validateProfile } from './profile-validation.ts';
+export type { ProfileFindings } from './profile-validation.ts';
 
 /** The groups of VMX controls that have capability MSRs. */
 export type ControlSet =
@@ -39,6 +40,12 @@ export interface Profile {
   /** The raw data this profile was made from. */
   readonly data: ProfileData;
   readonly name: string;
+  /**
+   * What validation accepted but a person should know: reserved bits real parts set, controls
+   * this project does not know yet, IA32_VMX_VMCS_ENUM lower than the fields supported ...
+   * (spec/profile-validation.ts). Empty for a profile the December 2023 SDM fully describes.
+   */
+  readonly warnings: readonly string[];
   /** IA32_VMX_BASIC[30:0]: the VMCS revision identifier. */
   readonly revisionId: number;
   /** IA32_VMX_BASIC[44:32]: bytes of a VMXON or VMCS region. */
@@ -68,6 +75,9 @@ export interface Profile {
   /**
    * True when the VMCS field with this 32-bit encoding exists on this processor: a known field
    * whose enabling feature is supported, and for access type "high" (bit 0 = 1) a 64-bit field.
+   * Derived from the controls only, never from IA32_VMX_VMCS_ENUM (real parts under-report it;
+   * spec/profile-rules/enumeration.ts). A field this project does not know (one a control it
+   * does not know would bring) is reported as not existing.
    */
   fieldExists(encoding: number): boolean;
 }
@@ -86,10 +96,10 @@ export class ProfileError extends Error {
 
 /**
  * Validates `data` and derives a {@link Profile} from it; throws a {@link ProfileError} listing
- * every problem `validateProfile` finds.
+ * every problem `checkProfile` finds, and keeps its warnings on the profile.
  */
 export function createProfile(data: ProfileData): Profile {
-  const problems = validateProfile(data);
+  const { problems, warnings } = checkProfile(data);
   if (problems.length > 0) throw new ProfileError(String(data.name), problems);
 
   const msr = (text: string | undefined): bigint | undefined => (text === undefined ? undefined : BigInt(text));
@@ -116,6 +126,7 @@ export function createProfile(data: ProfileData): Profile {
   return {
     data,
     name: data.name,
+    warnings,
     revisionId: Number(basic & 0x7fff_ffffn),
     regionSize: Number((basic >> BigInt(VMX_BASIC.REGION_SIZE)) & 0x1fffn),
     pointerWidth: bit(basic, VMX_BASIC.ADDRESSES_32_BIT) ? 32 : data.physicalAddressWidth,

@@ -7,7 +7,7 @@ import { CaseFileError, parseCase } from '../../properties/case.ts';
 import { runDifferential } from '../../properties/differential.ts';
 import { renderTrace } from '../../properties/trace.ts';
 import { loadEngine } from '../load-engine.ts';
-import { resolveProfile } from '../load-profile.ts';
+import { profileWarningsText, resolveProfile } from '../load-profile.ts';
 import { EXIT, UsageError } from '../usage-error.ts';
 
 /** Options of `replay`. */
@@ -31,6 +31,7 @@ export async function replayCommand(file: string, options: ReplayOptions): Promi
     throw error;
   }
   const { profile } = resolveProfile(testCase.profile, `${file}: profile`);
+  process.stderr.write(profileWarningsText(profile));
   const engine = await loadEngine(options.emulator, options.stepTimeout, options.inProcess);
   const instance = engine.factory({ profile: profile.data, logicalProcessors: testCase.logicalProcessors });
   const outcome = runDifferential(instance, profile, testCase.logicalProcessors, testCase.operations);
@@ -42,7 +43,7 @@ export async function replayCommand(file: string, options: ReplayOptions): Promi
       rule: s.matched?.rule.id ?? (s.verdict.kind === 'defined' ? undefined : s.verdict.rule.id),
     }));
     const divergence = outcome.kind === 'divergent' ? { ...outcome.divergence, allowed: outcome.divergence.allowed.map((b) => ({ expected: b.expected, rule: b.rule })) } : undefined;
-    process.stdout.write(`${JSON.stringify({ case: file, engine: engine.name, conformant: outcome.kind === 'conformant', steps, divergence }, jsonBigInt, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ case: file, engine: engine.name, profileWarnings: profile.warnings, conformant: outcome.kind === 'conformant', steps, divergence }, jsonBigInt, 2)}\n`);
   } else {
     process.stdout.write(renderTrace(outcome, `Replay of ${file} on engine ${engine.name}, profile ${profile.name}, ${testCase.logicalProcessors} logical processors`));
   }

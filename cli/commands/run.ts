@@ -9,7 +9,7 @@ import { serializeCase } from '../../properties/case.ts';
 import { runSuite, type SuiteFailure } from '../../properties/suite.ts';
 import { renderTrace } from '../../properties/trace.ts';
 import { loadEngine } from '../load-engine.ts';
-import { resolveProfile } from '../load-profile.ts';
+import { profileWarningsText, resolveProfile } from '../load-profile.ts';
 import { createProgress } from '../progress.ts';
 import { renderSummary, rulesMissed } from '../report.ts';
 import { EXIT, UsageError } from '../usage-error.ts';
@@ -48,6 +48,7 @@ export async function runCommand(options: RunOptions): Promise<number> {
   const seed = options.seed ?? Math.floor(Math.random() * 0x7fff_ffff);
   if (!Number.isInteger(seed)) throw new UsageError('--seed must be an integer');
   const { profile, ref } = resolveProfile(options.profile);
+  process.stderr.write(profileWarningsText(profile));
   const engine = await loadEngine(options.emulator, options.stepTimeout, options.inProcess);
   try {
     engine.factory({ profile: profile.data, logicalProcessors: options.cpus });
@@ -88,6 +89,7 @@ export async function runCommand(options: RunOptions): Promise<number> {
     const report = {
       engine: engine.name,
       profile: profile.name,
+      profileWarnings: profile.warnings,
       seed,
       runs: options.runs,
       seconds,

@@ -3,7 +3,7 @@
  * user can check our reading of the SDM, or feed it to their own tools.
  */
 import { formatCitation } from '../../spec/citation.ts';
-import { CONTROL_SET_NAMES, CONTROL_SETS } from '../../spec/controls.ts';
+import { CONTROL_SET_NAMES, CONTROL_SETS, PRIMARY_CONTROL } from '../../spec/controls.ts';
 import { VM_ERRORS, VM_ERRORS_CITATION } from '../../spec/errors.ts';
 import { EXIT_REASONS, EXIT_REASONS_CITATION } from '../../spec/exit-reasons.ts';
 import { FIELDS_CITATION, isControlRequirement, VMCS_FIELDS, type FieldRequirement } from '../../spec/fields.ts';
@@ -19,8 +19,29 @@ function requirement(r: FieldRequirement): string {
   return isControlRequirement(r) ? `${r.controls} control bit ${r.bit}` : `never here: ${r.unsupported}`;
 }
 
+/**
+ * The named profiles. As JSON each row is the profile's data exactly as a profile file holds it
+ * (so a row saved to a file loads with `--profile <file>`); as text, a summary with what follows
+ * from the MSRs and how many warnings validation printed.
+ */
+function profileRows(json: boolean): Record<string, unknown>[] {
+  return PROFILE_NAMES.map((name) => {
+    const p = loadProfile(name);
+    if (json) return { ...p.data };
+    return {
+      name,
+      revisionId: p.revisionId,
+      physicalAddressWidth: p.data.physicalAddressWidth,
+      vmwriteAnyField: p.vmwriteAnyField,
+      secondaryControls: p.supportsControl('primary', PRIMARY_CONTROL.ACTIVATE_SECONDARY_CONTROLS),
+      warnings: p.warnings.length,
+      description: p.data.description,
+    };
+  });
+}
+
 /** Rows of a table as plain objects (the JSON form). */
-function rows(table: string): { citation?: string; rows: Record<string, unknown>[] } {
+function rows(table: string, json: boolean): { citation?: string; rows: Record<string, unknown>[] } {
   switch (table) {
     case 'fields':
       return {
@@ -54,22 +75,8 @@ function rows(table: string): { citation?: string; rows: Record<string, unknown>
           }));
         }),
       };
-    default: {
-      return {
-        rows: PROFILE_NAMES.map((name) => {
-          const p = loadProfile(name);
-          return {
-            name,
-            description: p.data.description,
-            revisionId: p.revisionId,
-            physicalAddressWidth: p.data.physicalAddressWidth,
-            vmwriteAnyField: p.vmwriteAnyField,
-            secondaryControls: p.supportsControl('primary', 31),
-            msrs: p.data.msrs,
-          };
-        }),
-      };
-    }
+    default:
+      return { rows: profileRows(json) };
   }
 }
 
@@ -84,7 +91,7 @@ function textTable(items: Record<string, unknown>[]): string {
 
 /** Prints one table; returns the exit code. */
 export function specCommand(table: string, options: { json?: boolean }): number {
-  const { citation, rows: items } = rows(table);
+  const { citation, rows: items } = rows(table, options.json === true);
   if (options.json) {
     process.stdout.write(`${JSON.stringify({ table, citation, rows: items }, null, 2)}\n`);
   } else {

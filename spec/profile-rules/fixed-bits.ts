@@ -2,7 +2,8 @@
  * Profile rules: fixed bits of CR0 and CR4, and the initial processor state.
  *
  * Source: SDM Vol. 3D, December 2023, Appendix A.7 "VMX-Fixed Bits in CR0" and A.8 "VMX-Fixed Bits
- * in CR4".
+ * in CR4"; Vol. 3C §24.8 "Restrictions on VMX Operation". All three rules are problems: each
+ * makes the profile contradict itself or the suite unusable (spec/profile-validation.ts).
  */
 import { CR4_VMXE, describeMsr } from '../capability-msrs.ts';
 import { toHex } from '../hex.ts';
@@ -10,7 +11,10 @@ import { initialProcessorState } from '../initial-state.ts';
 import { describeBits, them } from './values.ts';
 import type { Values } from './values.ts';
 
-/** A bit fixed to 1 (FIXED0 bit set) must be allowed to be 1 (FIXED1 bit set). */
+/**
+ * Problem. A.7, A.8: a bit set in IA32_VMX_CRn_FIXED0 is always set in
+ * IA32_VMX_CRn_FIXED1 too; otherwise no CR value is allowed in VMX operation.
+ */
 export function checkFixedBitsConsistent(v: Values): string[] {
   const problems: string[] = [];
   for (const reg of ['CR0', 'CR4'] as const) {
@@ -27,7 +31,7 @@ export function checkFixedBitsConsistent(v: Values): string[] {
   return problems;
 }
 
-/** CR4.VMXE (bit 13) is fixed to 1 in VMX operation. */
+/** Problem. §24.8, A.8: CR4.VMXE (bit 13) is fixed to 1 in VMX operation. */
 export function checkCr4FixedVmxe(v: Values): string[] {
   if ((v.IA32_VMX_CR4_FIXED0 & CR4_VMXE) !== 0n) return [];
   return [
@@ -36,7 +40,7 @@ export function checkCr4FixedVmxe(v: Values): string[] {
 }
 
 /**
- * The initial processor state (spec/initial-state.ts; CR4.VMXE is set there, and is ORed in here
+ * Problem (project rule). The initial processor state (spec/initial-state.ts; CR4.VMXE is set there, and is ORed in here
  * in case that ever changes) must be allowed in VMX operation, or no case could ever execute
  * VMXON successfully.
  */

@@ -1,22 +1,33 @@
 /**
  * Profile rules: IA32_VMX_MISC.
  *
- * Source: SDM Vol. 3D, December 2023, Appendix A.6 "Miscellaneous Data".
+ * Source: SDM Vol. 3D, December 2023, Appendix A.6 "Miscellaneous Data". Problems and
+ * warnings: see spec/profile-validation.ts.
  */
 import { mayBeOne } from '../allowed-settings.ts';
 import { VMX_MISC, VMX_MISC_RESERVED_MASK, describeMsr } from '../capability-msrs.ts';
 import { SECONDARY_CONTROL } from '../control-bits.ts';
-import { bitOf, controls, describeBits, them } from './values.ts';
+import { bitOf, controls, describeBitRanges, describeBits } from './values.ts';
 import type { Values } from './values.ts';
 
-/** Bits 13:9 and 31 of IA32_VMX_MISC are reserved (read as 0). */
+/**
+ * Warning. A.6: bits 13:9 and 31 are reserved and read as 0 in the December 2023 edition. Core 2
+ * era parts report bit 9 set; nothing this project models reads these bits.
+ */
 export function checkMiscReservedBits(v: Values): string[] {
   const set = v.IA32_VMX_MISC & VMX_MISC_RESERVED_MASK;
   if (set === 0n) return [];
-  return [`${describeMsr('IA32_VMX_MISC')}: reserved ${describeBits(set)} set; clear ${them(set)} (13:9 and 31 read as 0)`];
+  const core2 = bitOf(set, 9) ? ' (Core 2 era parts and the first Atoms report bit 9 set)' : '';
+  return [
+    `${describeMsr('IA32_VMX_MISC')}: ${describeBitRanges(set)} set, reserved (read as 0) in the December 2023 SDM${core2}; ` +
+      'ignored, nothing this project models reads them',
+  ];
 }
 
-/** Bit 5 reads 1 on any processor that supports the 1-setting of "unrestricted guest". */
+/**
+ * Problem. A.6: bit 5 reads 1 on every logical processor that supports the 1-setting of
+ * "unrestricted guest"; the two MSRs contradict each other otherwise.
+ */
 export function checkMiscStoresLmaWithUnrestrictedGuest(v: Values): string[] {
   if (!mayBeOne(controls(v).secondary, SECONDARY_CONTROL.UNRESTRICTED_GUEST)) return [];
   if (bitOf(v.IA32_VMX_MISC, VMX_MISC.STORE_LMA)) return [];
@@ -27,16 +38,35 @@ export function checkMiscStoresLmaWithUnrestrictedGuest(v: Values): string[] {
   ];
 }
 
+/** CR3-target count in bits 24:16 of IA32_VMX_MISC. */
+function cr3TargetCount(v: Values): number {
+  return Number((v.IA32_VMX_MISC >> BigInt(VMX_MISC.CR3_TARGET_COUNT)) & 0x1ffn);
+}
+
 /**
- * Bits 24:16: the number of CR3-target values, 0..256 (bit 24 set only with 23:16 clear). Project
- * rule: at most 4, the CR3-target value fields Appendix B lists.
+ * Problem. A.6: bits 24:16 give the number of CR3-target values, from 0 to 256
+ * (bit 24 set only when bits 23:16 are clear); anything above 256 is malformed.
  */
 export function checkCr3TargetCount(v: Values): string[] {
-  const count = Number((v.IA32_VMX_MISC >> BigInt(VMX_MISC.CR3_TARGET_COUNT)) & 0x1ffn);
-  if (count <= 4) return [];
+  const count = cr3TargetCount(v);
+  if (count <= 256) return [];
   return [
-    `${describeMsr('IA32_VMX_MISC')}: bits 24:16 report ${count} CR3-target values; ` +
-      (count > 256 ? 'the SDM allows at most 256' : 'this project models the 4 CR3-target value fields Appendix B lists (project rule)') +
-      '; set bits 24:16 to a count from 0 to 4',
+    `${describeMsr('IA32_VMX_MISC')}: bits 24:16 report ${count} CR3-target values, but the SDM allows 0 to 256 ` +
+      '(bit 24 set only with bits 23:16 clear); set bits 24:16 to a count from 0 to 256',
+  ];
+}
+
+/**
+ * Warning (project rule). Appendix B lists 4 CR3-target value fields, the ones this project
+ * knows; a part reporting more (every real part we know of reports 4) would have fields whose
+ * encodings the December 2023 edition does not give.
+ */
+export function checkCr3TargetFieldsKnown(v: Values): string[] {
+  const count = cr3TargetCount(v);
+  if (count <= 4 || count > 256) return [];
+  return [
+    `${describeMsr('IA32_VMX_MISC')}: bits 24:16 report ${count} CR3-target values; this project knows the 4 ` +
+      'CR3-target value fields Appendix B lists, and the model answers VMREAD/VMWRITE of any other encoding as an ' +
+      'unsupported field',
   ];
 }

@@ -59,6 +59,27 @@ export function describeBits(mask: bigint): string {
   return bits.length === 1 ? `bit ${bits[0]}` : `bits ${bits.join(', ')}`;
 }
 
+/** Like {@link describeBits}, with runs of three or more bits as ranges: `"bits 0, 8-31"`. */
+export function describeBitRanges(mask: bigint): string {
+  const parts: string[] = [];
+  let count = 0;
+  for (let bit = 0; bit < 64; bit++) {
+    if (!bitOf(mask, bit)) continue;
+    count++;
+    let end = bit;
+    while (end + 1 < 64 && bitOf(mask, end + 1)) end++;
+    if (end - bit >= 2) {
+      parts.push(`${bit}-${end}`);
+      count += end - bit;
+    } else {
+      for (let b = bit; b <= end; b++) parts.push(String(b));
+      count += end - bit;
+    }
+    bit = end;
+  }
+  return `${count === 1 ? 'bit' : 'bits'} ${parts.join(', ')}`;
+}
+
 /** `"it"` for one bit, `"them"` for several. */
 export function them(mask: bigint): string {
   return (mask & (mask - 1n)) === 0n ? 'it' : 'them';

@@ -26,7 +26,7 @@ describe('vmx-conformance spec', () => {
   it('prints the named profiles as a text table', async () => {
     const r = await cli('spec', 'profiles');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^name\s+description/m);
+    expect(r.stdout).toMatch(/^name\s+revisionId\s.*description$/m);
     for (const name of ['core2', 'skylake', 'maximal']) expect(r.stdout).toContain(name);
   });
 

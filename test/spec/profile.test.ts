@@ -57,7 +57,8 @@ describe('createProfile', () => {
 
   it('throws a ProfileError listing every problem', () => {
     const data = skylakeData();
-    data.msrs.IA32_VMX_BASIC = '0xda000080000004'; // bit 31 set and a region size of 0
+    data.msrs.IA32_VMX_BASIC = '0xda000000000004'; // a region size of 0
+    data.msrs.IA32_VMX_CR4_FIXED0 = '0x0'; // CR4.VMXE not fixed to 1
     try {
       createProfile(data);
       expect.unreachable();
@@ -65,9 +66,20 @@ describe('createProfile', () => {
       expect(error).toBeInstanceOf(ProfileError);
       expect((error as ProfileError).problems).toHaveLength(2);
       expect((error as Error).message).toContain('"skylake" has 2 problem(s)');
-      expect((error as Error).message).toContain('bit 31');
       expect((error as Error).message).toContain('bits 44:32');
+      expect((error as Error).message).toContain('CR4.VMXE');
     }
+  });
+
+  it('keeps warnings on the profile and accepts it', () => {
+    const data = skylakeData();
+    data.msrs.IA32_VMX_BASIC = '0x3da040080000004'; // bits 31, 56 and 57 set
+    const profile = createProfile(data);
+    expect(profile.warnings).toHaveLength(2);
+    expect(profile.warnings[0]).toMatch(/bit 31 is 1/);
+    expect(profile.warnings[1]).toMatch(/bit 57/);
+    expect(profile.revisionId).toBe(4);
+    expect(createProfile(skylakeData()).warnings).toEqual([]);
   });
 });
 

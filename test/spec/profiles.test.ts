@@ -1,19 +1,32 @@
 import { describe, expect, it } from 'vitest';
 import { ProfileError, validateProfile } from '../../spec/profile.ts';
 import type { ProfileData } from '../../spec/profile-data.ts';
-import { loadProfile, PROFILE_DATA, PROFILE_NAMES, profileFromJson } from '../../spec/profiles.ts';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import {
+  BUILT_IN_PROFILE_NAMES,
+  loadProfile,
+  PROFILE_DATA,
+  PROFILE_NAMES,
+  profileFromJson,
+  readRealProfileFiles,
+  REAL_PROFILE_NAMES,
+} from '../../spec/profiles.ts';
 
 describe('named profiles', () => {
-  it('are core2, skylake and maximal, and each passes validateProfile', () => {
-    expect(PROFILE_NAMES).toEqual(['core2', 'skylake', 'maximal']);
+  it('are core2, skylake and maximal first, then the real parts, and each passes validateProfile', () => {
+    expect(PROFILE_NAMES.slice(0, 3)).toEqual(['core2', 'skylake', 'maximal']);
+    expect(PROFILE_NAMES.slice(3)).toEqual(REAL_PROFILE_NAMES);
     for (const name of PROFILE_NAMES) {
       expect(validateProfile(PROFILE_DATA[name] as ProfileData), name).toEqual([]);
       expect(loadProfile(name).name).toBe(name);
     }
   });
 
-  it('have different VMCS revision identifiers', () => {
-    const ids = PROFILE_NAMES.map((name) => loadProfile(name).revisionId);
+  it('have different VMCS revision identifiers (the built-in ones)', () => {
+    const ids = BUILT_IN_PROFILE_NAMES.map((name) => loadProfile(name).revisionId);
     expect(new Set(ids).size).toBe(ids.length);
   });
 
@@ -44,7 +57,8 @@ describe('named profiles', () => {
 
 describe('loadProfile', () => {
   it('names the known profiles when asked for an unknown one', () => {
-    expect(() => loadProfile('zen4')).toThrow('unknown profile "zen4"; known profiles: core2, skylake, maximal');
+    expect(() => loadProfile('zen4')).toThrow(`unknown profile "zen4"; known profiles: ${PROFILE_NAMES.join(', ')}`);
+    expect(() => loadProfile('zen4')).toThrow(/known profiles: core2, skylake, maximal/);
     expect(() => loadProfile('toString')).toThrow(/unknown profile/);
   });
 });
@@ -79,5 +93,45 @@ describe('profileFromJson', () => {
         'featureControl (IA32_FEATURE_CONTROL, 3AH) is undefined; write it as a hexadecimal string such as "0x5"',
       ]);
     }
+  });
+});
+
+describe('real parts (spec/profiles/real and test/fixtures/real-profiles)', () => {
+  const fixtures = readRealProfileFiles(new URL('../fixtures/real-profiles/', import.meta.url));
+
+  it('are each accepted, named uniquely and after their file', () => {
+    expect(new Set(REAL_PROFILE_NAMES).size).toBe(REAL_PROFILE_NAMES.length);
+    for (const name of REAL_PROFILE_NAMES) expect(loadProfile(name).name).toBe(name);
+    expect(fixtures.length).toBeGreaterThanOrEqual(5);
+    for (const file of fixtures) {
+      expect(file.path.endsWith(`/${file.name}.json`), file.path).toBe(true);
+      expect(() => profileFromJson(file.data, file.path), file.name).not.toThrow();
+    }
+  });
+
+  it('keep what the December 2023 SDM or this project does not expect as warnings', () => {
+    const warnings = (name: string): string => {
+      const file = fixtures.find((f) => f.name === name);
+      return file === undefined ? '' : profileFromJson(file.data, file.path).warnings.join('\n');
+    };
+    expect(warnings('core2-conroe-x6800')).toMatch(/IA32_VMX_MISC \(485H\): bit 9 set/);
+    expect(warnings('sandy-bridge-i5-2320')).toMatch(/IA32_VMX_VMCS_ENUM \(48AH\): bits 9:1 report 21/);
+    expect(warnings('alder-lake-i9-12900k')).toMatch(/IA32_VMX_BASIC \(480H\): bit 57/);
+    expect(warnings('ice-lake-i7-1065g7')).toMatch(/Secondary processor-based VM-execution controls: .* control bit 29/);
+  });
+
+  it('are read from a directory: non-JSON files are skipped, a file without a name is named after the file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'real-profiles-'));
+    writeFileSync(join(dir, 'b.json'), JSON.stringify(PROFILE_DATA.core2));
+    writeFileSync(join(dir, 'a.json'), '{ "description": ');
+    writeFileSync(join(dir, 'README.md'), '# not a profile');
+    const files = readRealProfileFiles(pathToFileURL(`${dir}/`));
+    expect(readdirSync(dir)).toHaveLength(3);
+    expect(files.map((f) => [f.name, f.path])).toEqual([
+      ['a', 'spec/profiles/real/a.json'],
+      ['core2', 'spec/profiles/real/b.json'],
+    ]);
+    expect(() => profileFromJson(files[0]?.data, 'a.json')).toThrow(/not valid JSON/);
+    expect(readRealProfileFiles(pathToFileURL(join(dir, 'missing/')))).toEqual([]);
   });
 });
