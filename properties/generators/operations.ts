@@ -6,8 +6,11 @@
  * control, MOV-SS blocking, the second logical processor).
  *
  * A sequence is an optional mode change, an optional canonical set-up (any ordered subset of
- * "lay out regions, VMXON, VMCLEAR, VMPTRLD", which shrinking can thin out step by step), then
- * random steps.
+ * "lay out regions, VMXON, VMCLEAR, VMPTRLD", which shrinking can thin out step by step, sometimes
+ * preceded by a VMXON that fails at a boundary of its checks), then random steps. About three
+ * random steps in ten are boundary steps (boundary-steps.ts): an operand at a limit a rule
+ * compares with, or a short group that puts an instruction at CPL 1-3, outside 64-bit mode, or
+ * in front of a shadow VMCS.
  */
 import fc from 'fast-check';
 import { toHex, type Hex } from '../../spec/hex.ts';
