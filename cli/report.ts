@@ -34,5 +34,8 @@ export function renderSummary(stats: SuiteStats): string {
   lines.push(`  SDM decision points covered: ${hit} of ${stats.rulesTotal}`);
   const missed = rulesMissed(stats);
   if (missed.length > 0) lines.push(pc.dim(`    not reached: ${missed.join(', ')}`));
+  const boundaries = stats.boundariesTotal - stats.boundariesMissed.length;
+  lines.push(`  boundary decision points covered: ${boundaries} of ${stats.boundariesTotal} (a check reached with an operand at its limit)`);
+  if (stats.boundariesMissed.length > 0) lines.push(pc.dim(`    not reached: ${stats.boundariesMissed.join(', ')}`));
   return lines.join('\n');
 }

@@ -4,12 +4,13 @@
  * first failure fast-check shrinks the case to a minimal one, which is returned ready to save.
  */
 import fc from 'fast-check';
-import { RULES } from '../model/index.ts';
+import { createModelState, RULES, type ModelState } from '../model/index.ts';
 import type { EngineConfig, EngineFactory } from '../spec/engine.ts';
 import type { Operation } from '../spec/operations.ts';
 import type { Profile } from '../spec/profile.ts';
 import { CASE_FORMAT, type ConformanceCase } from './case.ts';
 import { runDifferential, type CaseOutcome } from './differential.ts';
+import { boundaryPoints, indexPoints, pointsReached, type PointIndex } from './generators/boundary-points.ts';
 import { operationSequence } from './generators/operations.ts';
 import {
   clearKeepsValuesProperty,
@@ -51,6 +52,15 @@ export interface SuiteStats {
   rulesHit: Record<string, number>;
   /** Total number of decision points in the model. */
   rulesTotal: number;
+  /**
+   * Hits per boundary decision point (generators/boundary-points.ts): a rule reached with an
+   * operand at a limit it compares with, e.g. `vmptrld.pointer-not-aligned@bit-11`.
+   */
+  boundariesHit: Record<string, number>;
+  /** The boundary decision points no step reached, in the order they are defined. */
+  boundariesMissed: string[];
+  /** Total number of boundary decision points for the profile. */
+  boundariesTotal: number;
   /** Runs per metamorphic property. */
   metamorphic: Record<string, number>;
 }
@@ -91,7 +101,17 @@ export function runSuite(options: SuiteOptions): SuiteResult {
     endings: { completed: 0, undefined: 0, 'not-modelled': 0 },
     rulesHit: {},
     rulesTotal: RULES.length,
+    boundariesHit: {},
+    boundariesMissed: [],
+    boundariesTotal: 0,
     metamorphic: {},
+  };
+  const points = boundaryPoints(options.profile);
+  stats.boundariesTotal = points.length;
+  const coverage: Coverage = { index: indexPoints(points), initial: createModelState(options.profile, options.logicalProcessors) };
+  const finish = (result: SuiteResult): SuiteResult => {
+    stats.boundariesMissed = points.map((p) => p.id).filter((id) => stats.boundariesHit[id] === undefined);
+    return result;
   };
   const properties: MetamorphicProperty[] = setupPossible(options.profile)
     ? [
@@ -134,7 +154,7 @@ export function runSuite(options: SuiteOptions): SuiteResult {
   const sequences = operationSequence(options.profile, { logicalProcessors: options.logicalProcessors, maxSteps: options.maxSteps });
   const differential = fc.property(sequences, (operations) => {
     const outcome = compare(operations);
-    if (!failed) record(stats, outcome, outcomeLabel);
+    if (!failed) record(stats, outcome, outcomeLabel, coverage);
     if (outcome.kind === 'divergent') {
       if (!failed) firstLength = operations.length;
       failed = true;
@@ -148,7 +168,7 @@ export function runSuite(options: SuiteOptions): SuiteResult {
     const operations = details.counterexample[0];
     const outcome = compare(operations);
     const note = outcome.kind === 'divergent' ? `diverges at step ${outcome.divergence.index}` : 'failed';
-    return {
+    return finish({
       stats,
       failure: {
         property: 'differential',
@@ -158,7 +178,7 @@ export function runSuite(options: SuiteOptions): SuiteResult {
         originalLength: firstLength,
         shrinks: details.numShrinks,
       },
-    };
+    });
   }
 
   // --- metamorphic properties
@@ -183,7 +203,7 @@ export function runSuite(options: SuiteOptions): SuiteResult {
       const operations = metaDetails.counterexample[0];
       const outcome = compare(operations);
       const message = metaDetails.errorInstance instanceof Error ? metaDetails.errorInstance.message : 'relation broken';
-      return {
+      return finish({
         stats,
         failure: {
           property: meta.name,
@@ -193,13 +213,19 @@ export function runSuite(options: SuiteOptions): SuiteResult {
           originalLength: metaLength,
           shrinks: metaDetails.numShrinks,
         },
-      };
+      });
     }
   }
-  return { stats };
+  return finish({ stats });
 }
 
-function record(stats: SuiteStats, outcome: CaseOutcome, label: typeof outcomeLabel): void {
+/** What recording boundary points needs: the points by rule, and the state cases start from. */
+interface Coverage {
+  index: PointIndex;
+  initial: ModelState;
+}
+
+function record(stats: SuiteStats, outcome: CaseOutcome, label: typeof outcomeLabel, coverage: Coverage): void {
   stats.cases += 1;
   for (const step of outcome.steps) {
     stats.steps += 1;
@@ -220,6 +246,9 @@ function record(stats: SuiteStats, outcome: CaseOutcome, label: typeof outcomeLa
     } else if (step.verdict.kind !== 'defined') {
       stats.rulesHit[step.verdict.rule.id] = (stats.rulesHit[step.verdict.rule.id] ?? 0) + 1;
     }
+  }
+  for (const id of pointsReached(coverage.index, outcome.steps, coverage.initial)) {
+    stats.boundariesHit[id] = (stats.boundariesHit[id] ?? 0) + 1;
   }
   if (outcome.kind === 'conformant') stats.endings[outcome.ended] += 1;
 }

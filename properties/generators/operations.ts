@@ -6,14 +6,18 @@
  * control, MOV-SS blocking, the second logical processor).
  *
  * A sequence is an optional mode change, an optional canonical set-up (any ordered subset of
- * "lay out regions, VMXON, VMCLEAR, VMPTRLD", which shrinking can thin out step by step), then
- * random steps.
+ * "lay out regions, VMXON, VMCLEAR, VMPTRLD", which shrinking can thin out step by step, sometimes
+ * preceded by a VMXON that fails at a boundary of its checks), then random steps. About three
+ * random steps in ten are boundary steps (boundary-steps.ts): an operand at a limit a rule
+ * compares with, or a short group that puts an instruction at CPL 1-3, outside 64-bit mode, or
+ * in front of a shadow VMCS.
  */
 import fc from 'fast-check';
 import { toHex, type Hex } from '../../spec/hex.ts';
 import { initialProcessorState } from '../../spec/initial-state.ts';
 import type { Operation, SettableState } from '../../spec/operations.ts';
 import type { Profile } from '../../spec/profile.ts';
+import { boundarySteps, failingVmxonAttempt } from './boundary-steps.ts';
 import {
   eptp,
   fieldEncoding,
@@ -33,7 +37,7 @@ import {
 export interface SequenceOptions {
   /** Logical processors the case runs with (operations use cpu 0 .. n-1). */
   logicalProcessors: number;
-  /** Most random steps after the set-up. */
+  /** Most random steps after the set-up (a step may be a short group of operations). */
   maxSteps: number;
 }
 
@@ -94,7 +98,14 @@ function setupArbitrary(profile: Profile, logicalProcessors: number): fc.Arbitra
     .constantFrom(...VMCS_REGIONS)
     .chain((vmcs) => fc.tuple(...canonicalSetup(profile, logicalProcessors, vmcs).map((op) => fc.option(fc.constant(op), { freq: 8, nil: undefined }))))
     .map((ops) => ops.filter((op): op is Operation => op !== undefined));
-  const setup = fc.oneof({ arbitrary: steps, weight: 5 }, { arbitrary: fc.constant<Operation[]>([]), weight: 1 });
+  // One set-up in three first tries a VMXON that fails at a boundary of its checks.
+  const attempt = fc.option(failingVmxonAttempt(profile, 0), { freq: 2, nil: undefined });
+  const withAttempt = fc.tuple(steps, attempt).map(([ops, tried]) => {
+    if (tried === undefined) return ops;
+    const at = Math.max(0, ops.findIndex((op) => op.kind === 'vmxon'));
+    return [...ops.slice(0, at), ...tried, ...ops.slice(at)];
+  });
+  const setup = fc.oneof({ arbitrary: withAttempt, weight: 5 }, { arbitrary: fc.constant<Operation[]>([]), weight: 1 });
   return fc.tuple(prologueArbitrary(), setup).map(([prologue, ops]) => [...prologue, ...ops]);
 }
 
@@ -166,13 +177,19 @@ function setState(cpu: number): fc.Arbitrary<Operation> {
 }
 
 /**
- * One random step of a sequence. The arbitraries for each processor are built once here, not per
- * generated step (building them filters the field table, which would dominate generation).
+ * One random step of a sequence: one operation, or a short group of them (boundary-steps.ts).
+ * The arbitraries for each processor are built once here, not per generated step (building them
+ * filters the field table, which would dominate generation).
  */
-export function operationArbitrary(profile: Profile, logicalProcessors: number): fc.Arbitrary<Operation> {
+export function stepArbitrary(profile: Profile, logicalProcessors: number): fc.Arbitrary<Operation[]> {
   const encodings = fieldEncoding(profile);
-  const perCpu = Array.from({ length: logicalProcessors }, (_, cpu) => stepOn(profile, cpu, encodings));
-  return cpuArbitrary(logicalProcessors).chain((cpu) => perCpu[cpu] as fc.Arbitrary<Operation>);
+  const perCpu = Array.from({ length: logicalProcessors }, (_, cpu) =>
+    fc.oneof(
+      { arbitrary: stepOn(profile, cpu, encodings).map((op) => [op]), weight: 140 },
+      ...boundarySteps(profile, cpu, encodings),
+    ),
+  );
+  return cpuArbitrary(logicalProcessors).chain((cpu) => perCpu[cpu] as fc.Arbitrary<Operation[]>);
 }
 
 /** Random steps on processor `cpu`. */
@@ -226,11 +243,14 @@ function stepOn(profile: Profile, cpu: number, encodings: fc.Arbitrary<Hex>): fc
   );
 }
 
-/** Random operation sequences for a profile: optional canonical set-up, then random steps. */
+/**
+ * Random operation sequences for a profile: optional canonical set-up, then random steps (a step
+ * of a boundary group counts as one: a sequence may hold a few more operations than `maxSteps`).
+ */
 export function operationSequence(profile: Profile, options: SequenceOptions): fc.Arbitrary<Operation[]> {
   return fc
-    .tuple(setupArbitrary(profile, options.logicalProcessors), fc.array(operationArbitrary(profile, options.logicalProcessors), { maxLength: options.maxSteps, size: 'max' }))
-    .map(([setup, body]) => [...setup, ...body])
+    .tuple(setupArbitrary(profile, options.logicalProcessors), fc.array(stepArbitrary(profile, options.logicalProcessors), { maxLength: options.maxSteps, size: 'max' }))
+    .map(([setup, body]) => [...setup, ...body.flat()])
     .filter((ops) => ops.length > 0);
 }
 

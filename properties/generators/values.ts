@@ -22,6 +22,13 @@ export const VMXON_REGIONS: readonly bigint[] = [0x1000n, 0x6000n];
 /** The pool's other regions, where cases put their VMCSs. */
 export const VMCS_REGIONS: readonly bigint[] = REGION_POOL.filter((r) => !VMXON_REGIONS.includes(r));
 
+/**
+ * Regions outside the pool that only the shadow-VMCS steps use, one per processor (0x7000 for
+ * processor 0, 0x8000 for processor 1): a VMCS loaded on one processor is then never found active
+ * on another, which would make its VMCLEAR undefined and end the case.
+ */
+export const SHADOW_VMCS_REGIONS: readonly bigint[] = [0x7000n, 0x8000n];
+
 /** A region address from {@link REGION_POOL}. */
 export function regionAddress(): fc.Arbitrary<bigint> {
   return fc.constantFrom(...REGION_POOL);
