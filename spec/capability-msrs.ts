@@ -184,7 +184,11 @@ export const MSR_INFO: readonly MsrInfo[] = [
       { bits: '54', meaning: '1: instruction information reported for INS/OUTS VM exits' },
       { bits: '55', meaning: '1: default1 controls may be 0; the TRUE control MSRs exist' },
       { bits: '56', meaning: '1: VM entry may deliver hardware exceptions with or without error code' },
-      { bits: '63:57', meaning: 'reserved, 0' },
+      {
+        bits: '63:57',
+        meaning:
+          'reserved in the December 2023 edition; later parts set 57 (12th generation on) and 58 (FRED nested-exception support), accepted with a warning',
+      },
     ],
     citation: sdm('A.1', 'Basic VMX Information', '3D'),
   },

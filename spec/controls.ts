@@ -3,8 +3,9 @@
  * default1 class (reserved bits the first VMX processors fixed to 1, which the non-TRUE
  * capability MSRs always report as must-be-1).
  *
- * A bit not listed here, and not in the set's default1 class, is reserved to 0 as far as this
- * project is concerned; `validateProfile` rejects a profile that allows it to be 1.
+ * A bit not listed here, and not in the set's default1 class, is unknown to this project. Real
+ * processors allow some such bits (later SDM editions define them), so a profile that allows one
+ * is accepted with a warning (`checkProfile`); a case whose VMCS sets one is beyond the model.
  *
  * Sources (SDM, December 2023): Vol. 3C §25.6.1 "Pin-Based VM-Execution Controls", §25.6.2
  * "Processor-Based VM-Execution Controls", §25.6.14 "VM-Function Controls", §25.7.1 "VM-Exit
