@@ -211,7 +211,8 @@ describe('set', () => {
     expect(() => step(fresh(), { kind: 'set', cpu: 0, what: 'cpl', value: 4 })).toThrow(ModelInputError);
     expect(() => step(fresh(), { kind: 'set', cpu: 0, what: 'cs.l', value: 2 })).toThrow(/0 to 1/);
     expect(() => step(fresh(), { kind: 'set', cpu: 0, what: 'efer.lma', value: 0.5 })).toThrow(ModelInputError);
+    expect(() => step(fresh(), { kind: 'set', cpu: 0, what: 'cr3', value: 0x1_0000_0000 })).toThrow(/0 to 4294967295/);
     // @ts-expect-error an unknown state name, as a malformed case file could hold
-    expect(() => step(fresh(), { kind: 'set', cpu: 0, what: 'cr3', value: 0 })).toThrow(/unknown state/);
+    expect(() => step(fresh(), { kind: 'set', cpu: 0, what: 'cr2', value: 0 })).toThrow(/unknown state/);
   });
 });
