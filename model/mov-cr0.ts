@@ -14,7 +14,8 @@
  * later part, where ET is hardwired to 1 (§2.5). IA32_EFER.LMA follows CR0.PG: setting PG with
  * LME = 1 activates IA-32e mode (LMA = 1, the processor is then in compatibility mode since
  * CS.L must be 0), clearing PG in compatibility mode leaves it (LMA = 0). The arithmetic flags
- * are left as they were (the page calls them undefined; the engine contract fixes them).
+ * are expected unchanged, as for every processor-state operation of the contract, although the
+ * MOV page calls them undefined (see model/README.md, "Choices worth knowing").
  */
 import { sdm } from '../spec/citation.ts';
 import type { MovCr0Op } from '../spec/operations.ts';

@@ -12,7 +12,7 @@
  * protection keys, LA57 with 5-level paging ...). The profile says which the processor supports
  * (`cr4Supported`, by default IA32_VMX_CR4_FIXED1); setting any other bit, including bits 63:32
  * in 64-bit mode, is #GP(0). Outside 64-bit mode the source is 32 bits and CR4[63:32] become 0.
- * CR4 takes the value as written; the arithmetic flags are left as they were.
+ * CR4 takes the value as written; the arithmetic flags are expected unchanged (see mov-cr0.ts).
  */
 import { sdm } from '../spec/citation.ts';
 import type { MovCr4Op } from '../spec/operations.ts';
