@@ -163,6 +163,16 @@ describe('MOV to CR4: VMX fixed bits (§24.8) and VMXON', () => {
     expectOnly(pke, vmxon, gp(), 'vmxon.gp-cr4-fixed-bits');
   });
 
+  it('reaches VMXON #GP(0) for CR4 on a profile whose IA32_VMX_CR4_FIXED0 requires PAE, once PAE is cleared outside IA-32e mode', () => {
+    const paeFixed: Profile = { ...skylake(), cr4Fixed0: 0x2020n };
+    let state = layRegion(patchCpu(fresh(paeFixed), 0, { csL: 0 }), VMXON_0);
+    state = expectOnly(state, { kind: 'mov-cr0', cpu: 0, value: hex(0x31n) }, ok(), 'mov-cr0.leaves-ia32e-mode');
+    state = expectOnly(state, movCr4(0x2000n), ok(), 'mov-cr4.ok');
+    state = expectOnly(state, { kind: 'set', cpu: 0, what: 'efer.lme', value: 0 }, ok(), 'set.ok');
+    state = expectOnly(state, { kind: 'mov-cr0', cpu: 0, value: hex(0x8000_0031n) }, ok(), 'mov-cr0.mode-switch');
+    expectOnly(state, vmxon, gp(), 'vmxon.gp-cr4-fixed-bits');
+  });
+
   it('loads CR4 in VMX operation when the fixed bits allow it, flags untouched', () => {
     const after = expectOnly(patchCpu(inRoot(), 0, { flags: CF }), movCr4(CR4 | 0x80n), ok(CF), 'mov-cr4.ok');
     expect(after.cpus[0]?.cr4).toBe(CR4 | 0x80n);
