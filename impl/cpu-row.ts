@@ -2,7 +2,8 @@
  * The layout of a logical processor's state row: one Int32Array row per processor, `STRIDE`
  * words, at offset `cpu * STRIDE` of ImplMachine's state array (so the whole machine's processor
  * state is one typed array, copied in one call by snapshot()). 64-bit registers take two words,
- * low half first. Shared by machine.ts and mov-cr.ts.
+ * low half first. mov-cr.ts imports these; machine.ts keeps local copies for speed (see there),
+ * and test/impl/cpu-row.test.ts checks they agree.
  */
 
 /** 1 in VMX operation (always root here: VM entry is not implemented yet). */
