@@ -19,8 +19,10 @@ import { STATUS_ENTRY_UNIMPLEMENTED, STATUS_FAIL_INVALID, STATUS_GP, STATUS_UD }
 export { ImplMachine, type MachineSnapshot } from './machine.ts';
 export {
   SET_CPL,
+  SET_CR3,
   SET_CS_L,
   SET_EFER_LMA,
+  SET_EFER_LME,
   SET_MOV_SS_BLOCKING,
   SET_RFLAGS_VM,
 } from './machine.ts';

@@ -37,6 +37,8 @@ export interface ProfileFacts {
   readonly cr0Fixed1: readonly [number, number];
   readonly cr4Fixed0: readonly [number, number];
   readonly cr4Fixed1: readonly [number, number];
+  /** CR4 bits the processor supports (Profile.cr4Supported), (lo, hi). */
+  readonly cr4Supported: readonly [number, number];
   /** IA32_FEATURE_CONTROL at reset, (lo, hi). */
   readonly featureControl: readonly [number, number];
 }
@@ -74,6 +76,7 @@ function decode(profile: Profile): ProfileFacts {
     cr0Fixed1: halvesOf(profile.cr0Fixed1),
     cr4Fixed0: halvesOf(profile.cr4Fixed0),
     cr4Fixed1: halvesOf(profile.cr4Fixed1),
+    cr4Supported: halvesOf(profile.cr4Supported),
     featureControl: [featureControl[0] as number, featureControl[1] as number],
   };
 }

@@ -14,8 +14,10 @@ import { parseHexInto } from './hex-halves.ts';
 import {
   type ImplMachine,
   SET_CPL,
+  SET_CR3,
   SET_CS_L,
   SET_EFER_LMA,
+  SET_EFER_LME,
   SET_MOV_SS_BLOCKING,
   SET_RFLAGS_VM,
 } from './machine.ts';
@@ -51,6 +53,8 @@ const SETTABLE: Readonly<Record<SettableState, number>> = {
   cpl: SET_CPL,
   'rflags.vm': SET_RFLAGS_VM,
   'mov-ss-blocking': SET_MOV_SS_BLOCKING,
+  'efer.lme': SET_EFER_LME,
+  cr3: SET_CR3,
 };
 
 /**
@@ -140,8 +144,10 @@ export function encodeOperation(op: Operation, code: Int32Array, at: number): vo
       code[at + 2] = what;
       // The machine checks the range; a non-number must not be coerced on the way.
       if (typeof op.value !== 'number') throw new TypeError(`set: value must be a number, got ${JSON.stringify(op.value)}`);
+      // Stored as int32 (CR3 up to 0xFFFFFFFF wraps); the machine checks the range of the value
+      // read back unsigned for CR3, signed otherwise.
       code[at + 3] = op.value;
-      if (code[at + 3] !== op.value) throw new RangeError(`set: value out of range: ${op.value}`);
+      if ((what === SET_CR3 ? (code[at + 3] as number) >>> 0 : code[at + 3]) !== op.value) throw new RangeError(`set: value out of range: ${op.value}`);
       break;
     }
     case 'write-memory':
@@ -207,7 +213,7 @@ export function execute(machine: ImplMachine, code: Int32Array, at: number): num
     case OP_WRITE_FEATURE_CONTROL:
       return machine.writeFeatureControl(cpu, a0, a1);
     case OP_SET:
-      return machine.setState(cpu, a0, a1);
+      return machine.setState(cpu, a0, a0 === SET_CR3 ? a1 >>> 0 : a1);
     case OP_WRITE_MEMORY:
       return machine.writeMemory(cpu, a0, a1, a2);
     default:

@@ -18,7 +18,9 @@ import { vmwrite, VMWRITE_RULES } from './instructions/vmwrite.ts';
 import { vmxoff, VMXOFF_RULES } from './instructions/vmxoff.ts';
 import { vmxon, VMXON_RULES } from './instructions/vmxon.ts';
 import { NON_ROOT_RULES } from './non-root.ts';
-import { movCr0, movCr4, PROCESSOR_STATE_RULES, setState, writeFeatureControl, writeMemory } from './processor-state-ops.ts';
+import { MOV_CR0_RULES, movCr0 } from './mov-cr0.ts';
+import { MOV_CR4_RULES, movCr4 } from './mov-cr4.ts';
+import { PROCESSOR_STATE_RULES, setState, writeFeatureControl, writeMemory } from './processor-state-ops.ts';
 import type { Rule } from './rule.ts';
 import type { ModelState } from './state.ts';
 import { cpuOf } from './state.ts';
@@ -97,6 +99,8 @@ export const RULES: readonly Rule[] = [
   ...Object.values(VMFUNC_RULES),
   ...Object.values(NON_ROOT_RULES),
   ...Object.values(VM_EXIT_RULES),
+  ...Object.values(MOV_CR0_RULES),
+  ...Object.values(MOV_CR4_RULES),
   ...Object.values(PROCESSOR_STATE_RULES),
 ];
 

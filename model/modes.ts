@@ -26,6 +26,11 @@ export function inVirtual8086Mode(cpu: CpuState): boolean {
   return cpu.rflagsVm === 1;
 }
 
+/** IA32_EFER.LMA = 1: IA-32e mode (64-bit or compatibility mode). */
+export function inIa32eMode(cpu: CpuState): boolean {
+  return cpu.eferLma === 1;
+}
+
 /** IA32_EFER.LMA = 1 and CS.L = 0: compatibility mode. */
 export function inCompatibilityMode(cpu: CpuState): boolean {
   return cpu.eferLma === 1 && cpu.csL === 0;

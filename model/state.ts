@@ -11,7 +11,8 @@
  *
  * Assumed inactive, and never made active by any operation: A20M mode, SMX operation (GETSEC),
  * system-management mode, and the dual-monitor treatment of SMIs and SMM (IA32_SMM_MONITOR_CTL is
- * 0). They are fields all the same, so that the rules that test them read as the SDM does, and so
+ * 0). TR is assumed to reference a 32-bit TSS (no operation loads TR), which matters only to MOV to
+ * CR0 activating IA-32e mode. They are fields all the same, so that the rules that test them read as the SDM does, and so
  * that unit tests can build states where they hold.
  */
 import { initialProcessorState } from '../spec/initial-state.ts';
@@ -67,7 +68,11 @@ export interface CpuState {
   readonly active: ReadonlyMap<bigint, ActiveVmcs>;
   readonly cr0: bigint;
   readonly cr4: bigint;
-  /** IA32_EFER.LMA, 0 or 1. */
+  /** CR3 (a `set` gives bits 31:0): bits 11:0 matter to CR4.PCIDE, bits 31:5 locate the PAE PDPT. */
+  readonly cr3: bigint;
+  /** IA32_EFER.LME, 0 or 1: IA-32e mode enabled. */
+  readonly eferLme: number;
+  /** IA32_EFER.LMA, 0 or 1: IA-32e mode active. */
   readonly eferLma: number;
   /** CS.L, 0 or 1. */
   readonly csL: number;
@@ -82,6 +87,8 @@ export interface CpuState {
   readonly featureControl: bigint;
   /** IA32_SMM_MONITOR_CTL (MSR 9BH); 0 from reset and never written by any operation. */
   readonly smmMonitorCtl: bigint;
+  /** TR references a 16-bit TSS (MOV to CR0 cannot activate IA-32e mode then); assumed not. */
+  readonly tr16BitTss: boolean;
   /** A20M mode; assumed inactive. */
   readonly a20m: boolean;
   /** SMX operation (between GETSEC[SENTER] and GETSEC[SEXIT]); assumed inactive. */
@@ -133,6 +140,8 @@ export function createModelState(profile: Profile, logicalProcessors: number): M
     active: new Map(),
     cr0: initialProcessorState.cr0,
     cr4: initialProcessorState.cr4,
+    cr3: initialProcessorState.cr3,
+    eferLme: initialProcessorState.eferLme,
     eferLma: initialProcessorState.eferLma,
     csL: initialProcessorState.csL,
     cpl: initialProcessorState.cpl,
@@ -141,6 +150,7 @@ export function createModelState(profile: Profile, logicalProcessors: number): M
     flags: initialProcessorState.flags,
     featureControl: BigInt(profile.data.featureControl),
     smmMonitorCtl: 0n,
+    tr16BitTss: false,
     a20m: false,
     inSmx: false,
     inSmm: false,

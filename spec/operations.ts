@@ -112,21 +112,29 @@ export interface VmfuncOp extends OnProcessor {
 }
 
 /**
- * MOV to CR0. In VMX operation a value that violates IA32_VMX_CR0_FIXED0/FIXED1 causes #GP(0)
- * (SDM Vol. 3C, December 2023, §24.8 "Restrictions on VMX Operation"); that is the rule the
- * suite compares. The MOV instruction's own #GP(0) checks (Vol. 2B "MOV—Move to/from Control
- * Registers") are compared too, before the fixed bits: virtual-8086 mode, CPL > 0, PG without PE,
- * NW without CD, PG cleared in 64-bit mode (for CR4: PAE cleared while IA32_EFER.LMA = 1). The
- * switch back to real-address mode (Vol. 3A §10.9.2: PG cleared outside IA-32e mode, then PE) and
- * setting PE again with paging off are followed. Its reserved-bit checks and other changes of
- * paging mode are not judged yet (the model's verdict is "not modelled", which ends the
- * comparison of that case). Outside 64-bit mode only the low 32 bits of the value count.
+ * MOV to CR0, with every check and effect of the instruction page (SDM Vol. 2B, December 2023,
+ * "MOV—Move to/from Control Registers") and of the control-register and paging chapters
+ * (Vol. 3A §2.5 "Control Registers", §4.1 "Paging Modes and Control Bits", §4.4.1 "PDPTE
+ * Registers"), plus the VMX fixed bits in VMX operation (Vol. 3C §24.8 "Restrictions on VMX
+ * Operation"). #GP(0) in virtual-8086 mode, at CPL > 0, for bits 63:32 set (64-bit mode), PG
+ * without PE, NW without CD, PG cleared in 64-bit mode or with CR4.PCIDE = 1, WP cleared with
+ * CR4.CET = 1, PG set with IA32_EFER.LME = 1 and CR4.PAE = 0 or with CS.L = 1, a present PDPTE
+ * with a reserved bit when PAE paging follows, and the VMX fixed bits. Reserved bits 31:0 are
+ * ignored and ET stays 1. Setting PG with LME = 1 activates IA-32e mode (LMA = 1); clearing it in
+ * compatibility mode leaves it (LMA = 0). Outside 64-bit mode only the low 32 bits of the value
+ * count. The arithmetic flags are left as they were.
  */
 export interface MovCr0Op extends OnProcessor {
   kind: 'mov-cr0';
   value: Hex;
 }
-/** MOV to CR4; the same rules as {@link MovCr0Op}, with the CR4 fixed-bit MSRs. */
+/**
+ * MOV to CR4, from the same pages as {@link MovCr0Op}: #GP(0) in virtual-8086 mode, at CPL > 0,
+ * for a bit the processor does not support (the profile's `cr4Supported`; bits 63:32 in 64-bit
+ * mode), PCIDE set outside IA-32e mode or set with CR3[11:0] not 0, PAE cleared or LA57 changed in
+ * IA-32e mode, CET set with CR0.WP = 0, a present PDPTE with a reserved bit when PAE paging
+ * follows, and, in VMX operation, the CR4 fixed bits (VMXE cannot be cleared).
+ */
 export interface MovCr4Op extends OnProcessor {
   kind: 'mov-cr4';
   value: Hex;
@@ -153,11 +161,17 @@ export type SettableState =
   /** RFLAGS.VM: 1 = virtual-8086 mode. */
   | 'rflags.vm'
   /** 1 = events are blocked by MOV SS / POP SS (the instruction follows one). */
-  | 'mov-ss-blocking';
+  | 'mov-ss-blocking'
+  /** IA32_EFER.LME: 1 = IA-32e mode enabled (MOV to CR0 setting PG then activates it). */
+  | 'efer.lme'
+  /** CR3 bits 31:0, 0..0xFFFFFFFF (bits 63:32 are 0): bits 11:0 for CR4.PCIDE, 31:5 locate the PAE PDPT. */
+  | 'cr3';
 
 /**
  * Sets one piece of processor state that is not a VMX instruction's business to police. Always
- * observed as `ok`. `value` is 0 or 1, or 0..3 for `cpl`. The state stays as set until another
+ * observed as `ok`. `value` is 0 or 1, 0..3 for `cpl`, 0..0xFFFFFFFF for `cr3`. Nothing else
+ * changes with it (setting `efer.lma` does not touch LME, CR0 or CS.L; setting `efer.lme` is not
+ * WRMSR and has no #GP while paging is on). The state stays as set until another
  * `set` changes it (in particular `mov-ss-blocking` does not expire after one instruction).
  */
 export interface SetStateOp extends OnProcessor {

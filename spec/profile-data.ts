@@ -62,6 +62,14 @@ export interface ProfileData {
   physicalAddressWidth: number;
   /** IA32_FEATURE_CONTROL (3AH) as firmware left it at reset. */
   featureControl: Hex;
+  /**
+   * CR4 bits this processor supports (MOV to CR4 setting any other bit is #GP(0), SDM Vol. 2B
+   * "MOV—Move to/from Control Registers"); which exist depends on CPUID features (Vol. 3A §2.5
+   * "Control Registers"). Optional: by default IA32_VMX_CR4_FIXED1, the bits VMX operation allows
+   * to be 1, which on real processors are the CR4 bits the processor supports (Vol. 3D Appendix
+   * A.8 "VMX-Fixed Bits in CR4").
+   */
+  cr4Supported?: Hex;
   /** The VMX capability MSRs. */
   msrs: VmxCapabilityMsrs;
   /**

@@ -66,6 +66,11 @@ export interface Profile {
   readonly cr0Fixed1: bigint;
   readonly cr4Fixed0: bigint;
   readonly cr4Fixed1: bigint;
+  /**
+   * CR4 bits the processor supports: `cr4Supported` of the data, by default IA32_VMX_CR4_FIXED1
+   * (see ProfileData). MOV to CR4 setting another bit is #GP(0).
+   */
+  readonly cr4Supported: bigint;
   /** IA32_VMX_EPT_VPID_CAP, or 0 when the MSR does not exist. */
   readonly eptVpidCap: bigint;
   /** Allowed settings per control set (all-zero for a set the processor lacks). */
@@ -137,6 +142,7 @@ export function createProfile(data: ProfileData): Profile {
     cr0Fixed1: BigInt(data.msrs.IA32_VMX_CR0_FIXED1),
     cr4Fixed0: BigInt(data.msrs.IA32_VMX_CR4_FIXED0),
     cr4Fixed1: BigInt(data.msrs.IA32_VMX_CR4_FIXED1),
+    cr4Supported: msr(data.cr4Supported) ?? BigInt(data.msrs.IA32_VMX_CR4_FIXED1),
     eptVpidCap: msr(data.msrs.IA32_VMX_EPT_VPID_CAP) ?? 0n,
     controls,
     supportsControl,

@@ -43,11 +43,14 @@ export const operationSchema = z.discriminatedUnion('kind', [
     .object({
       kind: z.literal('set'),
       cpu,
-      what: z.enum(['efer.lma', 'cs.l', 'cpl', 'rflags.vm', 'mov-ss-blocking']),
-      value: z.number().int().min(0).max(3),
+      what: z.enum(['efer.lma', 'cs.l', 'cpl', 'rflags.vm', 'mov-ss-blocking', 'efer.lme', 'cr3']),
+      value: z.number().int().min(0).max(0xffffffff),
     })
     .strict()
-    .refine((op) => op.what === 'cpl' || op.value <= 1, 'value must be 0 or 1 except for cpl'),
+    .refine(
+      (op) => op.what === 'cr3' || op.value <= (op.what === 'cpl' ? 3 : 1),
+      'value must be 0 or 1, 0 to 3 for cpl, 0 to 0xffffffff for cr3',
+    ),
   z
     .object({ kind: z.literal('write-memory'), cpu, address: hex, value: hex32 })
     .strict()

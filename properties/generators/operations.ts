@@ -167,7 +167,7 @@ const SETTABLE: readonly SettableState[] = ['efer.lma', 'cs.l', 'cpl', 'rflags.v
  * instructions do not simply #UD.
  */
 function setState(cpu: number): fc.Arbitrary<Operation> {
-  const initial: Record<SettableState, number> = { 'efer.lma': 1, 'cs.l': 1, cpl: 0, 'rflags.vm': 0, 'mov-ss-blocking': 0 };
+  const initial: Record<SettableState, number> = { 'efer.lma': 1, 'cs.l': 1, cpl: 0, 'rflags.vm': 0, 'mov-ss-blocking': 0, 'efer.lme': 1, cr3: 0 };
   return fc.constantFrom(...SETTABLE).chain((what) => {
     const away = what === 'cpl' ? fc.constantFrom(3, 1, 2) : fc.constant(1 - initial[what]);
     return fc

@@ -14,8 +14,10 @@ import {
   ImplMachine,
   runCompiled,
   SET_CPL,
+  SET_CR3,
   SET_CS_L,
   SET_EFER_LMA,
+  SET_EFER_LME,
   SET_MOV_SS_BLOCKING,
   SET_RFLAGS_VM,
   STATUS_ENTRY_UNIMPLEMENTED,
@@ -43,6 +45,8 @@ const STATE_CODES = {
   cpl: SET_CPL,
   'rflags.vm': SET_RFLAGS_VM,
   'mov-ss-blocking': SET_MOV_SS_BLOCKING,
+  'efer.lme': SET_EFER_LME,
+  cr3: SET_CR3,
 } as const;
 
 /** One operation through the fast API, turned into the observation the SDM conventions give. */

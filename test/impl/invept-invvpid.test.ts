@@ -165,8 +165,16 @@ describe('INVVPID', () => {
   });
 
   it('checks canonicality against 57 bits when CR4.LA57 = 1', () => {
-    const rig = new Rig(MAXIMAL).enterWithVmcs();
-    expect(rig.step({ kind: 'mov-cr4', cpu: 0, value: '0x3020' })).toEqual({ kind: 'ok', flags: 0 });
+    // LA57 cannot change in IA-32e mode (Vol. 3A §2.5): leave it, set LA57, re-activate, 64-bit mode.
+    const rig = new Rig(MAXIMAL);
+    rig.set('cs.l', 0);
+    expect(rig.run(['0x31', '0x3020', '0x80000031'].map((value, i) => ({ kind: i === 1 ? 'mov-cr4' : 'mov-cr0', cpu: 0, value }) as const))).toEqual([
+      { kind: 'ok', flags: 0 },
+      { kind: 'ok', flags: 0 },
+      { kind: 'ok', flags: 0 },
+    ]);
+    rig.set('cs.l', 1);
+    rig.enterWithVmcs();
     expect(rig.step(invvpid(0, 1, 0x0000_8000_0000_0000n))).toEqual(SUCCEED);
     expect(rig.step(invvpid(0, 1, 0xff00_0000_0000_0000n))).toEqual(SUCCEED);
     expect(rig.step(invvpid(0, 1, 0x0100_0000_0000_0000n))).toEqual(failValid(28));

@@ -95,12 +95,16 @@ describe('VMXON outside VMX operation', () => {
     expect(rig.vmxon()).toEqual(GP());
   });
 
-  it('raises #GP(0) when CR4 has a bit IA32_VMX_CR4_FIXED1 does not allow', () => {
-    const rig = new Rig();
+  it('raises #GP(0) when CR4 lacks a bit IA32_VMX_CR4_FIXED0 requires', () => {
+    // PAE required; clearing it needs IA-32e mode off. (A bit outside FIXED1 cannot get into CR4
+    // while cr4Supported defaults to FIXED1: MOV to CR4 refuses it as reserved; mov-cr.test.ts.)
+    const rig = new Rig(variant(SKYLAKE, 'pae-fixed', { msrs: { IA32_VMX_CR4_FIXED0: '0x2020' } }));
     rig.layOut(VMXON_0);
-    // Bit 12 (LA57) is outside Skylake's CR4_FIXED1 (0x3767ff).
-    rig.step({ kind: 'mov-cr4', cpu: 0, value: '0x3020' });
+    rig.set('efer.lma', 0);
+    expect(rig.step({ kind: 'mov-cr4', cpu: 0, value: '0x2000' })).toEqual({ kind: 'ok', flags: 0 });
     expect(rig.vmxon()).toEqual(GP());
+    expect(rig.step({ kind: 'mov-cr4', cpu: 0, value: '0x2020' })).toEqual({ kind: 'ok', flags: 0 });
+    expect(rig.vmxon()).toEqual(SUCCEED);
   });
 
   it('raises #GP(0) when IA32_FEATURE_CONTROL is not locked', () => {

@@ -10,6 +10,8 @@ import './conventions.test.ts';
 import './invept.test.ts';
 import './invvpid.test.ts';
 import './memory.test.ts';
+import './mov-cr0.test.ts';
+import './mov-cr4.test.ts';
 import './processor-state-ops.test.ts';
 import './state.test.ts';
 import './verdict.test.ts';

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { formatCitation, sdm, SDM_EDITION } from '../../spec/citation.ts';
 import { canonicalHex, isHex, MAX_U64, parseHex, toHex } from '../../spec/hex.ts';
 import { ARITHMETIC_FLAGS, ARITHMETIC_FLAGS_MASK } from '../../spec/observations.ts';
+import { initialProcessorState } from '../../spec/initial-state.ts';
 import { VMX_INSTRUCTION_KINDS } from '../../spec/operations.ts';
+import { operationSchema } from '../../spec/schemas.ts';
 
 describe('hex values of the engine contract', () => {
   it('accept 1 to 16 hex digits after 0x, in either case', () => {
@@ -40,5 +42,24 @@ describe('observation and operation vocabularies', () => {
 
   it('name the 13 VMX instructions', () => {
     expect(new Set(VMX_INSTRUCTION_KINDS).size).toBe(13);
+  });
+});
+
+describe('the set operation (spec/schemas.ts)', () => {
+  const parse = (what: string, value: number) => operationSchema.safeParse({ kind: 'set', cpu: 0, what, value }).success;
+
+  it('takes 0 or 1 for the flags, IA32_EFER.LME included, 0 to 3 for cpl, and CR3 bits 31:0 for cr3', () => {
+    expect(parse('efer.lme', 1)).toBe(true);
+    expect(parse('efer.lme', 2)).toBe(false);
+    expect(parse('cpl', 3)).toBe(true);
+    expect(parse('cs.l', 3)).toBe(false);
+    expect(parse('cr3', 0xffff_ffff)).toBe(true);
+    expect(parse('cr3', 0x1_0000_0000)).toBe(false);
+    expect(parse('cr3', 4096.5)).toBe(false);
+    expect(parse('cr2', 0)).toBe(false);
+  });
+
+  it('every processor starts with IA32_EFER.LME = LMA = 1 (64-bit mode needs both) and CR3 = 0', () => {
+    expect(initialProcessorState).toMatchObject({ eferLme: 1, eferLma: 1, cr3: 0n });
   });
 });

@@ -20,6 +20,9 @@ describe('createProfile', () => {
     expect(skylake.cr4Fixed0).toBe(0x2000n);
     expect(skylake.cr0Fixed1).toBe(0xffffffffn);
     expect(skylake.cr4Fixed1).toBe(0x3767ffn);
+    // cr4Supported is optional; by default the CR4 bits IA32_VMX_CR4_FIXED1 allows.
+    expect(skylake.cr4Supported).toBe(0x3767ffn);
+    expect(loadProfile('maximal').cr4Supported).toBe(0x1ff7fffn);
     expect(skylake.eptVpidCap).toBe(0xf0106734141n);
   });
 
