@@ -85,9 +85,4 @@ export interface ProfileData {
   inferred?: string[];
   /** Free text for people (what is unusual about this part, what was adjusted). No semantics. */
   notes?: string;
-  /**
-   * CR4 bits the processor supports outside VMX (a hex string), for MOV to CR4. Accepted here
-   * as an optional hex string; its meaning belongs to the MOV to CR4 rules.
-   */
-  cr4Supported?: Hex;
 }

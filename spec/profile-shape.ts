@@ -80,7 +80,7 @@ export function checkShape(data: ProfileData): string[] {
   return problems;
 }
 
-/** `source`, `notes`, `inferred` and `cr4Supported`: optional, for people (the first three). */
+/** `source`, `notes`, `inferred` (for people, no semantics) and `cr4Supported` (for MOV to CR4): optional. */
 function checkOptionalKeys(data: ProfileData): string[] {
   const problems: string[] = [];
   for (const key of ['source', 'notes'] as const) {
