@@ -9,7 +9,7 @@ import type { EngineConfig, EngineFactory } from '../spec/engine.ts';
 import type { Operation } from '../spec/operations.ts';
 import type { Profile } from '../spec/profile.ts';
 import { CASE_FORMAT, type ConformanceCase } from './case.ts';
-import { runDifferential, type CaseOutcome } from './differential.ts';
+import { runCaseDifferential, runDifferential, type CaseEngine, type CaseOutcome } from './differential.ts';
 import { operationSequence } from './generators/operations.ts';
 import {
   clearKeepsValuesProperty,
@@ -35,6 +35,11 @@ export interface SuiteOptions {
   logicalProcessors: number;
   /** Runs of each metamorphic property; defaults to a tenth of `runs`. */
   metamorphicRuns?: number;
+  /**
+   * Runs each case whole instead of through `factory` (an emulator process). Such an engine has no
+   * snapshot/restore and is stepped by no one, so the metamorphic properties are skipped.
+   */
+  caseEngine?: CaseEngine;
   /** Called after each case of the initial (not shrinking) phase. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -46,13 +51,15 @@ export interface SuiteStats {
   /** Engine observations by outcome, e.g. `VMfailValid(12)`, `#UD`. */
   outcomes: Record<string, number>;
   /** How compared cases ended. */
-  endings: { completed: number; undefined: number; 'not-modelled': number };
+  endings: { completed: number; undefined: number; 'not-modelled': number; unsupported: number };
   /** Hits per decision point (rule id) of the model. */
   rulesHit: Record<string, number>;
   /** Total number of decision points in the model. */
   rulesTotal: number;
   /** Runs per metamorphic property. */
   metamorphic: Record<string, number>;
+  /** Why the metamorphic properties did not run, when they did not. */
+  metamorphicSkipped?: string;
 }
 
 /** The first failure found, shrunk. */
@@ -88,12 +95,15 @@ export function runSuite(options: SuiteOptions): SuiteResult {
     cases: 0,
     steps: 0,
     outcomes: {},
-    endings: { completed: 0, undefined: 0, 'not-modelled': 0 },
+    endings: { completed: 0, undefined: 0, 'not-modelled': 0, unsupported: 0 },
     rulesHit: {},
     rulesTotal: RULES.length,
     metamorphic: {},
   };
-  const properties: MetamorphicProperty[] = setupPossible(options.profile)
+  if (options.caseEngine) stats.metamorphicSkipped = 'the engine runs whole cases (a process) and has no snapshot/restore';
+  const properties: MetamorphicProperty[] = options.caseEngine
+    ? []
+    : setupPossible(options.profile)
     ? [
         roundTripProperty(options.factory, config, options.profile),
         clearKeepsValuesProperty(options.factory, config, options.profile),
@@ -117,6 +127,7 @@ export function runSuite(options: SuiteOptions): SuiteResult {
 
   /** Runs one case on a fresh engine; an engine that cannot even be created diverges at step 0. */
   const compare = (operations: Operation[]): CaseOutcome => {
+    if (options.caseEngine) return runCaseDifferential(options.caseEngine, options.profile, options.logicalProcessors, operations);
     let engine;
     try {
       engine = options.factory(config);
