@@ -37,7 +37,7 @@ export interface EmulatorHello {
   type: 'hello';
   /** Must equal the harness's {@link PROTOCOL_VERSION}. */
   protocol: number;
-  /** Shown in reports and used in the names of saved cases, for example `"bochs"`. */
+  /** Shown in reports and used in the names of saved cases, for example `"bochs"` (1-64 of `A-Za-z0-9._+-`). */
   name: string;
   /** The emulator's own version, for reports. */
   version?: string;

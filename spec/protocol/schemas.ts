@@ -96,7 +96,7 @@ export const emulatorHelloSchema = z
   .object({
     type: z.literal('hello'),
     protocol: z.literal(PROTOCOL_VERSION),
-    name: z.string().min(1).max(100),
+    name: z.string().regex(/^[A-Za-z0-9._+-]{1,64}$/, 'expected 1-64 letters, digits, dots, dashes, underscores or pluses (it names saved files)'),
     version: z.string().max(100).optional(),
     profile: announcedProfileSchema,
     operations: z.array(operationKind).min(1),
