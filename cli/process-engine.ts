@@ -19,7 +19,7 @@ import { describeIssues } from '../spec/schemas.ts';
 import { splitCommand } from './command-line.ts';
 import { resolveProfile, type ResolvedProfile } from './load-profile.ts';
 import { EmulatorFault, type FaultedCase, type FaultKind } from './process-fault.ts';
-import { ProcessHost, type HostReply } from './process-host.ts';
+import { ProcessHost } from './process-host.ts';
 import { UsageError } from './usage-error.ts';
 
 /** How to start and drive the process. */
@@ -84,7 +84,7 @@ export class ProcessEngine implements CaseEngine {
     const host = new ProcessHost(argv, MAX_LINE_BYTES, onLog);
     const fail = (kind: FaultKind, detail: string): never => {
       host.stop(undefined, 0);
-      throw new EmulatorFault(kind, argv[0] ?? command, command, detail);
+      throw new EmulatorFault(kind, label, command, detail);
     };
     host.start();
     const reply = host.exchange(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, harness: 'vmx-conformance' }), ['hello', 'error'], options.handshakeTimeoutMs);
@@ -126,35 +126,44 @@ export class ProcessEngine implements CaseEngine {
   runCase(logicalProcessors: number, operations: readonly Operation[]): readonly unknown[] {
     if (this.fault !== undefined) throw this.fault;
     const during: FaultedCase = { id: this.nextCase++, logicalProcessors, operations: [...operations] };
-    const line = JSON.stringify({ type: 'case', id: during.id, logicalProcessors, operations });
-    const reply = this.host.exchange(line, ['end', 'error'], this.options.stepTimeoutMs);
-    const problem = reply.fault ?? this.check(reply, during);
-    if (problem !== undefined) {
-      if (reply.fault === undefined) this.host.kill();
-      this.fault = new EmulatorFault(problem.kind === 'spawn' ? 'crash' : problem.kind, this.name, this.command, problem.detail, during);
-      throw this.fault;
+    let send: string | undefined = JSON.stringify({ type: 'case', id: during.id, logicalProcessors, operations });
+    const messages: Record<string, unknown>[] = [];
+    for (;;) {
+      const reply = this.host.exchange(send, ['end', 'error'], this.options.stepTimeoutMs);
+      send = undefined;
+      const checked = messages.length;
+      messages.push(...reply.messages);
+      const problem = reply.fault ?? this.check(messages, checked, during);
+      if (problem !== undefined) {
+        if (reply.fault === undefined) this.host.kill();
+        this.fault = new EmulatorFault(problem.kind === 'spawn' ? 'crash' : problem.kind, this.name, this.command, problem.detail, during);
+        throw this.fault;
+      }
+      if (reply.finished === true) return messages.slice(0, -1).map((m) => m.observation);
     }
-    return reply.messages.slice(0, -1).map((m) => m.observation);
   }
 
-  /** Checks the answer to a case: observations 0, 1, ... of this case, then its end. */
-  private check(reply: HostReply, during: FaultedCase): { kind: FaultKind; detail: string } | undefined {
+  /**
+   * Checks the answer to a case from message `from` on: observations 0, 1, ... of this case, then
+   * its end. An answer that has not ended yet is fine so far.
+   */
+  private check(messages: readonly Record<string, unknown>[], from: number, during: FaultedCase): { kind: FaultKind; detail: string } | undefined {
     const n = during.operations.length;
-    let lastObservation: unknown;
-    for (const [i, message] of reply.messages.entries()) {
+    for (let i = from; i < messages.length; i++) {
+      const message = messages[i];
       const parsed = emulatorMessageSchema.safeParse(message);
       if (!parsed.success) return { kind: 'garbage', detail: `${quote(message)} is not a protocol message: ${describeIssues(parsed.error).join('; ')}` };
       const m = parsed.data;
       if (m.type === 'error') return { kind: 'error', detail: m.message };
       if (m.case !== during.id) return { kind: 'protocol', detail: `it answered for case ${m.case} while case ${during.id} was running: ${quote(message)}` };
       if (m.type === 'end') {
-        const early = i < n && !(typeof lastObservation === 'object' && (lastObservation as { kind?: unknown }).kind === 'unimplemented');
+        const last = messages[i - 1]?.observation as { kind?: unknown } | undefined;
+        const early = i < n && last?.kind !== 'unimplemented';
         return early ? { kind: 'protocol', detail: `it ended the case after ${i} of ${n} observations without an "unimplemented" one` } : undefined;
       }
       if (m.index !== i || i >= n) return { kind: 'protocol', detail: `observation ${m.index} came where observation ${i} of ${n} was due: ${quote(message)}` };
-      lastObservation = m.observation;
     }
-    return { kind: 'protocol', detail: 'the answer did not finish with an "end" line' };
+    return undefined;
   }
 
   /** Says bye and waits briefly for the process to exit. */

@@ -21,6 +21,8 @@ export interface HostReply {
   ok: boolean;
   /** Parsed lines the emulator printed (JSON objects with a `type`), in order. */
   messages: Record<string, unknown>[];
+  /** For an exchange: the last message has one of the awaited types. */
+  finished?: boolean;
   fault?: WorkerFault;
   /** Lines of the emulator's standard error since the last reply. */
   stderr: string[];
@@ -60,7 +62,10 @@ export class ProcessHost {
     return this.request({ op: 'start' }, 30_000);
   }
 
-  /** Writes `send` (one line, if given) and reads messages until one of the types in `until`. */
+  /**
+   * Writes `send` (one line, if given) and returns the messages that arrive next: at least one,
+   * `finished` when the last has one of the types in `until`. Call again without `send` for more.
+   */
   exchange(send: string | undefined, until: readonly string[], timeoutMs: number): HostReply {
     return this.request({ op: 'exchange', send, until, timeoutMs }, timeoutMs);
   }

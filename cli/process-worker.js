@@ -4,8 +4,11 @@
 // sequence number is posted; this thread's event loop keeps running meanwhile.
 //
 // Requests: { seq, op: 'start' } | { seq, op: 'exchange', send?, until, timeoutMs } | { seq, op: 'stop', graceMs }.
-// An exchange writes `send` (one line) and reads messages until one whose type is in `until`.
-// Replies: { seq, ok: true, messages, stderr } or { seq, ok: false, fault: { kind, detail }, messages, stderr }.
+// An exchange writes `send` (one line, if given) and waits for messages: it replies with those that
+// have arrived as soon as there is at least one (`finished` when the last one's type is in `until`),
+// so the main thread checks each batch before asking for more; a wait longer than `timeoutMs` for
+// the next line is a hang.
+// Replies: { seq, ok: true, messages, finished, stderr } or { seq, ok: false, fault: { kind, detail }, messages, stderr }.
 import { spawn } from 'node:child_process';
 import { workerData } from 'node:worker_threads';
 
@@ -115,7 +118,8 @@ function readUntil(until, timeoutMs) {
       clearTimeout(graceTimer);
       wake = () => {};
       if (fault) kill();
-      resolve(fault ? { ok: false, fault, messages } : { ok: true, messages });
+      const finished = messages.length > 0 && until.includes(messages[messages.length - 1].type);
+      resolve(fault ? { ok: false, fault, messages } : { ok: true, messages, finished });
     };
     const arm = () => {
       clearTimeout(timer);
@@ -136,9 +140,10 @@ function readUntil(until, timeoutMs) {
           return done({ kind: 'garbage', detail: `a line that is not a protocol message (no "type"): ${quote(raw)}` });
         }
         messages.push(message);
-        arm();
         if (until.includes(message.type)) return done();
       }
+      // Hand over what has arrived so far, so the main thread can check it before waiting for more.
+      if (messages.length > 0) return done();
       if (pendingBytes > maxLineBytes) return done({ kind: 'oversized', detail: `more than ${maxLineBytes} bytes without a newline` });
       if (exited !== undefined && stdoutEnded) return done(endedFault(Buffer.concat(chunks)));
       if ((exited !== undefined || stdoutEnded) && graceTimer === undefined) {
