@@ -21,7 +21,7 @@ export function renderSummary(stats: SuiteStats): string {
     .join(', ');
   lines.push(`  differential: ${n(stats.cases)} cases, ${n(stats.steps)} steps compared against the model`);
   if (meta !== '') lines.push(`  metamorphic:  ${meta} runs`);
-  if (stats.metamorphicSkipped !== undefined) lines.push(`  metamorphic:  skipped (${stats.metamorphicSkipped})`);
+  if (stats.metamorphicSkipped !== undefined) lines.push(`  metamorphic:  skipped ${stats.metamorphicSkipped}`);
   const outcomes = Object.entries(stats.outcomes)
     .sort((a, b) => b[1] - a[1])
     .map(([label, count]) => `${label} ${n(count)}`);

@@ -10,6 +10,7 @@ import type { Operation } from '../spec/operations.ts';
 import type { Profile } from '../spec/profile.ts';
 import { CASE_FORMAT, type ConformanceCase } from './case.ts';
 import { runCaseDifferential, runDifferential, type CaseEngine, type CaseOutcome } from './differential.ts';
+import { steppingFactory } from './case-engine-steps.ts';
 import { operationSequence } from './generators/operations.ts';
 import {
   clearKeepsValuesProperty,
@@ -18,6 +19,9 @@ import {
   snapshotRestoreProperty,
   type MetamorphicProperty,
 } from './metamorphic.ts';
+
+/** Operation kinds the VMWRITE/VMREAD and VMCLEAR/VMPTRLD relations step through. */
+const METAMORPHIC_KINDS = ['write-feature-control', 'write-memory', 'vmxon', 'vmclear', 'vmptrld', 'vmwrite', 'vmread'] as const;
 
 /** What to run. */
 export interface SuiteOptions {
@@ -36,8 +40,8 @@ export interface SuiteOptions {
   /** Runs of each metamorphic property; defaults to a tenth of `runs`. */
   metamorphicRuns?: number;
   /**
-   * Runs each case whole instead of through `factory` (an emulator process). Such an engine has no
-   * snapshot/restore and is stepped by no one, so the metamorphic properties are skipped.
+   * Runs each case whole instead of through `factory` (an emulator process). The metamorphic
+   * relations step it through whole cases too; the snapshot property is skipped (no snapshot/restore).
    */
   caseEngine?: CaseEngine;
   /** Called after each case of the initial (not shrinking) phase. */
@@ -100,9 +104,18 @@ export function runSuite(options: SuiteOptions): SuiteResult {
     rulesTotal: RULES.length,
     metamorphic: {},
   };
-  if (options.caseEngine) stats.metamorphicSkipped = 'the engine runs whole cases (a process) and has no snapshot/restore';
-  const properties: MetamorphicProperty[] = options.caseEngine
-    ? []
+  // A case engine (a process) is stepped through whole cases and has no snapshot/restore.
+  const stepping = options.caseEngine ? steppingFactory(options.caseEngine) : undefined;
+  const caseEngineCanSetUp = METAMORPHIC_KINDS.every((kind) => options.caseEngine?.supports(kind) !== false);
+  if (stepping) {
+    stats.metamorphicSkipped = caseEngineCanSetUp
+      ? 'snapshot-restore-replays: the engine runs whole cases and has no snapshot/restore'
+      : `all: the engine runs whole cases without snapshot/restore and does not execute all of ${METAMORPHIC_KINDS.join(', ')}`;
+  }
+  const properties: MetamorphicProperty[] = stepping
+    ? setupPossible(options.profile) && caseEngineCanSetUp
+      ? [roundTripProperty(stepping, config, options.profile), clearKeepsValuesProperty(stepping, config, options.profile)]
+      : []
     : setupPossible(options.profile)
     ? [
         roundTripProperty(options.factory, config, options.profile),
@@ -178,6 +191,7 @@ export function runSuite(options: SuiteOptions): SuiteResult {
     let metaLength = 0;
     const wrapped = fc.property(meta.arbitrary, (ops) => {
       try {
+        stepping?.expect(ops);
         meta.check(ops);
       } catch (error) {
         if (!metaFailed) metaLength = ops.length;

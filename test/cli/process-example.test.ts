@@ -25,7 +25,8 @@ describe('the Python example emulator', () => {
     // where the SDM says undefined.
     expect(report.stats.endings.unsupported).toBeGreaterThan(0);
     expect(report.stats.endings.completed).toBeGreaterThan(0);
-    expect(report.stats.metamorphicSkipped).toContain('no snapshot/restore');
+    expect(report.stats.metamorphicSkipped).toContain('snapshot-restore-replays');
+    expect(report.stats.metamorphic).toEqual({ 'vmwrite-vmread-round-trip': 30, 'vmclear-vmptrld-keeps-values': 30 });
     for (const rule of ['vmxon.success', 'vmxoff.success', 'vmclear.success', 'vmptrld.success', 'vmptrst.success', 'vmread.success', 'vmwrite.success']) {
       expect(report.stats.rulesHit[rule], rule).toBeGreaterThan(0);
     }
@@ -33,12 +34,13 @@ describe('the Python example emulator', () => {
     expect(r.stderr).toContain('[python3 emulator.py] python-example 1.0 ready (protocol 1)');
   });
 
-  it('says in the text summary that cases were cut and the metamorphic properties skipped', async () => {
+  it('says in the text summary that cases were cut and the snapshot property skipped', async () => {
     const r = await cli('run', '--emulator-cmd', example, '--runs', '60', '--seed', '2', '--out', outDir());
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('engine python-example, profile python-example-skylake, seed 2');
     expect(r.stdout).toMatch(/[\d,]+ stopped before an operation the engine does not support/);
-    expect(r.stdout).toContain('metamorphic:  skipped (the engine runs whole cases (a process) and has no snapshot/restore)');
+    expect(r.stdout).toMatch(/metamorphic: {2}vmwrite-vmread-round-trip \d+, vmclear-vmptrld-keeps-values \d+ runs/);
+    expect(r.stdout).toContain('metamorphic:  skipped snapshot-restore-replays: the engine runs whole cases and has no snapshot/restore');
     expect(r.stdout).toContain('CONFORMANT');
   });
 
