@@ -96,7 +96,7 @@ export class ProcessEngine implements CaseEngine {
     const [first, ...rest] = reply.messages;
     const last = reply.messages[reply.messages.length - 1] ?? {};
     if (last.type === 'error') return fail('error', String(last.message));
-    if (rest.length > 0 || first === undefined) return fail('protocol', `its first line must be its hello, not ${quote(first)}`);
+    if (first === undefined || first.type !== 'hello' || rest.length > 0) return fail('protocol', `its first line must be its hello, not ${quote(first)}`);
     if (typeof first.protocol === 'number' && first.protocol !== PROTOCOL_VERSION) {
       return fail('version', `its hello says protocol ${first.protocol}; this harness speaks protocol ${PROTOCOL_VERSION} (docs/protocol.md)`);
     }
