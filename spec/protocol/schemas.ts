@@ -141,17 +141,19 @@ export const harnessMessageSchema = z.discriminatedUnion('type', [harnessHelloSc
 /** Any line an emulator sends after its hello. */
 export const emulatorMessageSchema = z.discriminatedUnion('type', [observationMessageSchema, endMessageSchema, errorMessageSchema]);
 
-// Compile-time agreement between the schemas and the hand-written types.
+// Compile-time agreement between the schemas and the hand-written types (no code at run time).
 type Parsed<S extends z.ZodType> = z.infer<S>;
-const _agree = {
-  harnessHello: (m: Parsed<typeof harnessHelloSchema>): HarnessHello => m,
-  emulatorHello: (m: Parsed<typeof emulatorHelloSchema>): EmulatorHello => m,
-  caseMessage: (m: Parsed<typeof caseMessageSchema>): CaseMessage => m,
-  bye: (m: Parsed<typeof byeMessageSchema>): ByeMessage => m,
-  observation: (m: Parsed<typeof observationMessageSchema>): ObservationMessage => m,
-  end: (m: Parsed<typeof endMessageSchema>): EndMessage => m,
-  error: (m: Parsed<typeof errorMessageSchema>): ErrorMessage => m,
-  harness: (m: Parsed<typeof harnessMessageSchema>): HarnessMessage => m,
-  emulator: (m: Parsed<typeof emulatorMessageSchema>): EmulatorMessage => m,
-};
-void _agree;
+type Agrees<Inferred, Declared> = Inferred extends Declared ? true : false;
+type Assert<T extends true> = T;
+/** Fails to compile when a schema and its type in messages.ts drift apart. */
+export type SchemasAgreeWithTypes = [
+  Assert<Agrees<Parsed<typeof harnessHelloSchema>, HarnessHello>>,
+  Assert<Agrees<Parsed<typeof emulatorHelloSchema>, EmulatorHello>>,
+  Assert<Agrees<Parsed<typeof caseMessageSchema>, CaseMessage>>,
+  Assert<Agrees<Parsed<typeof byeMessageSchema>, ByeMessage>>,
+  Assert<Agrees<Parsed<typeof observationMessageSchema>, ObservationMessage>>,
+  Assert<Agrees<Parsed<typeof endMessageSchema>, EndMessage>>,
+  Assert<Agrees<Parsed<typeof errorMessageSchema>, ErrorMessage>>,
+  Assert<Agrees<Parsed<typeof harnessMessageSchema>, HarnessMessage>>,
+  Assert<Agrees<Parsed<typeof emulatorMessageSchema>, EmulatorMessage>>,
+];
