@@ -3,7 +3,7 @@
  * conformant on what it implements, a deliberately broken copy caught and shrunk, replay, and the
  * usage errors of the option.
  */
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -67,6 +67,25 @@ describe('the Python example emulator', () => {
     expect(r.stderr).toContain('warning: --profile maximal differs from the profile python-example announced (using --profile maximal)');
     expect(r.stderr).toMatch(/IA32_VMX_PROCBASED_CTLS2: 0x[0-9a-f]+ here, 0x25f7fff00000000 announced/);
     expect(r.stdout).toContain('profile maximal');
+  });
+});
+
+describe('replay --emulator-cmd', () => {
+  it('replays the regression cases conformantly', async () => {
+    for (const name of readdirSync(join(root, 'regressions')).filter((f) => f.endsWith('.case.json'))) {
+      const r = await cli('replay', join(root, 'regressions', name), '--emulator-cmd', example);
+      expect(r.code, name).toBe(0);
+      expect(r.stdout).toContain('on engine python-example, profile skylake');
+    }
+  });
+
+  it("warns when the case's profile differs from the announced one, and uses the case's", async () => {
+    const source = JSON.parse(readFileSync(join(root, 'regressions/vmptrld-vmxon-pointer-error-10.case.json'), 'utf8'));
+    const file = join(outDir(), 'core2.case.json');
+    writeFileSync(file, JSON.stringify({ ...source, profile: 'core2' }));
+    const r = await cli('replay', file, '--emulator-cmd', example);
+    expect(r.stderr).toContain(`warning: the profile of ${file} differs from the profile python-example announced`);
+    expect(r.stdout).toContain('profile core2');
   });
 });
 
