@@ -1,12 +1,14 @@
 /**
- * The `vmx-conformance` command line: `run`, `replay`, `spec` and `profile`. Exit codes: 0 conformant,
- * 1 divergence found, 2 usage or input error.
+ * The `vmx-conformance` command line: `run`, `replay`, `explain`, `spec` and `profile`. Exit codes:
+ * 0 conformant, 1 divergence found, 2 usage or input error, 3 emulator fault (an `--emulator-cmd`
+ * process that crashed, hung or broke the protocol).
  */
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { addProfileCommand } from './commands/profile-command.ts';
 import { replayCommand } from './commands/replay.ts';
 import { runCommand } from './commands/run.ts';
 import { specCommand, SPEC_TABLES } from './commands/spec.ts';
+import { EmulatorFault, reportFault } from './process-fault.ts';
 import { EXIT, UsageError } from './usage-error.ts';
 
 function integer(text: string): number {
@@ -24,7 +26,9 @@ function program(resolveExit: (code: number) => void): Command {
     .command('run')
     .description('run the conformance suite (differential and metamorphic properties) against an engine')
     .option('--emulator <module>', 'plug-in module exporting an engine factory (default: our emulator)')
-    .option('--profile <name|file>', 'processor profile: a built-in name or a profile JSON file', 'skylake')
+    .option('--emulator-cmd <command>', 'emulator program speaking the process protocol (docs/protocol.md), with its arguments')
+    .option('--handshake-timeout <ms>', 'time an --emulator-cmd process has to answer the hello', integer, 10_000)
+    .option('--profile <name|file>', 'processor profile: a built-in name or a profile JSON file (default: skylake, or what --emulator-cmd announces)')
     .option('--seed <n>', 'fast-check seed (default: random, printed)', integer)
     .option('--runs <n>', 'random operation sequences for the differential property', integer, 1000)
     .option('--max-steps <n>', 'most random steps per sequence', integer, 40)
@@ -40,6 +44,8 @@ function program(resolveExit: (code: number) => void): Command {
     .description('replay a saved case on an engine beside the model and print its trace')
     .argument('<case.json>', 'case file written by run (or by hand)')
     .option('--emulator <module>', 'plug-in module exporting an engine factory (default: our emulator)')
+    .option('--emulator-cmd <command>', 'emulator program speaking the process protocol (docs/protocol.md), with its arguments')
+    .option('--handshake-timeout <ms>', 'time an --emulator-cmd process has to answer the hello', integer, 10_000)
     .option('--json', 'print the compared steps as JSON')
     .option('--step-timeout <ms>', 'time a plug-in may take per call before it counts as hung', integer, 10_000)
     .option('--in-process', 'run the plug-in in the main thread')
@@ -75,6 +81,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (error instanceof CommanderError) {
       return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? EXIT.conformant : EXIT.usage;
     }
+    if (error instanceof EmulatorFault) return reportFault(error, { out: 'failures', profileRef: '', profileName: '', save: false });
     if (error instanceof UsageError) {
       process.stderr.write(`vmx-conformance: ${error.message}\n`);
       return EXIT.usage;

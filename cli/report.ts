@@ -21,6 +21,7 @@ export function renderSummary(stats: SuiteStats): string {
     .join(', ');
   lines.push(`  differential: ${n(stats.cases)} cases, ${n(stats.steps)} steps compared against the model`);
   if (meta !== '') lines.push(`  metamorphic:  ${meta} runs`);
+  if (stats.metamorphicSkipped !== undefined) lines.push(`  metamorphic:  skipped ${stats.metamorphicSkipped}`);
   const outcomes = Object.entries(stats.outcomes)
     .sort((a, b) => b[1] - a[1])
     .map(([label, count]) => `${label} ${n(count)}`);
@@ -28,7 +29,8 @@ export function renderSummary(stats: SuiteStats): string {
   lines.push(
     `  case endings: ${n(stats.endings.completed)} compared to the end, ` +
       `${n(stats.endings.undefined)} stopped where the SDM says undefined, ` +
-      `${n(stats.endings['not-modelled'])} stopped at behaviour not modelled yet (VM entry past the basic checks, ...)`,
+      `${n(stats.endings['not-modelled'])} stopped at behaviour not modelled yet (VM entry past the basic checks, ...)` +
+      (stats.endings.unsupported > 0 ? `, ${n(stats.endings.unsupported)} stopped before an operation the engine does not support` : ''),
   );
   const hit = stats.rulesTotal - rulesMissed(stats).length;
   lines.push(`  SDM decision points covered: ${hit} of ${stats.rulesTotal}`);

@@ -8,7 +8,7 @@ import { createModelState, matches, step as modelStep } from '../model/index.ts'
 import type { Branch, ModelState, Rule, Verdict } from '../model/index.ts';
 import type { Engine } from '../spec/engine.ts';
 import type { Observation } from '../spec/observations.ts';
-import type { Operation } from '../spec/operations.ts';
+import type { Operation, OperationKind } from '../spec/operations.ts';
 import type { Profile } from '../spec/profile.ts';
 import { describeIssues, observationSchema } from '../spec/schemas.ts';
 
@@ -39,9 +39,12 @@ export interface Divergence {
   allowed: readonly Branch[];
 }
 
-/** How a case ended. */
+/**
+ * How a case ended. `unsupported`: the comparison stopped before an operation the engine said it
+ * does not execute (a {@link CaseEngine} outside its announced operation kinds).
+ */
 export type CaseOutcome =
-  | { kind: 'conformant'; steps: StepRecord[]; ended: 'completed' | 'undefined' | 'not-modelled'; endRule?: Rule }
+  | { kind: 'conformant'; steps: StepRecord[]; ended: 'completed' | 'undefined' | 'not-modelled' | 'unsupported'; endRule?: Rule }
   | { kind: 'divergent'; steps: StepRecord[]; divergence: Divergence };
 
 /**
@@ -54,13 +57,71 @@ export function runDifferential(
   logicalProcessors: number,
   operations: readonly Operation[],
 ): CaseOutcome {
+  return compareSteps(profile, logicalProcessors, operations, (operation) => observe(() => engine.step(operation)));
+}
+
+/**
+ * An engine that runs a whole case at once and reports all its observations afterwards: a
+ * separate process speaking the process protocol (docs/protocol.md), a batch-oriented emulator.
+ * It has no snapshot/restore.
+ */
+export interface CaseEngine {
+  readonly name: string;
+  /** Whether it executes operations of this kind; a case is cut before the first it does not. */
+  supports(kind: OperationKind): boolean;
+  /**
+   * Runs `operations` on a fresh machine; returns one raw observation per operation (checked
+   * here), or fewer when it stopped after an `unimplemented` one. Throws when the engine fails.
+   */
+  runCase(logicalProcessors: number, operations: readonly Operation[]): readonly unknown[];
+}
+
+/**
+ * {@link runDifferential} for a {@link CaseEngine}: sends the case (up to its first unsupported
+ * operation) in one piece, then compares the observations with the model step by step.
+ */
+export function runCaseDifferential(
+  engine: CaseEngine,
+  profile: Profile,
+  logicalProcessors: number,
+  operations: readonly Operation[],
+): CaseOutcome {
+  const cut = operations.findIndex((op) => !engine.supports(op.kind));
+  const sent = cut < 0 ? operations : operations.slice(0, cut);
+  let answers: readonly unknown[] = [];
+  let failure: Reply | undefined;
+  try {
+    if (sent.length > 0) answers = engine.runCase(logicalProcessors, sent);
+  } catch (error) {
+    failure = observe(() => {
+      throw error;
+    });
+  }
+  return compareSteps(profile, logicalProcessors, sent, (_operation, index) => {
+    if (failure !== undefined) return failure;
+    if (index >= answers.length) return { problem: 'malformed-observation', detail: `the engine ended the case after ${answers.length} observation(s), before this step` };
+    return observe(() => answers[index]);
+  }, cut < 0 ? undefined : operations.length);
+}
+
+/**
+ * The comparison loop: `answer` gives the engine's reply to each step in turn. `total`, when
+ * larger than `operations.length`, means the rest of the case was not sent (ending `unsupported`).
+ */
+function compareSteps(
+  profile: Profile,
+  logicalProcessors: number,
+  operations: readonly Operation[],
+  answer: (operation: Operation, index: number) => Reply,
+  total?: number,
+): CaseOutcome {
   let state: ModelState = createModelState(profile, logicalProcessors);
   const steps: StepRecord[] = [];
   for (const [index, operation] of operations.entries()) {
     const verdict = modelStep(state, operation);
     const record: StepRecord = { index, operation, verdict };
     steps.push(record);
-    const reply = observe(engine, operation);
+    const reply = answer(operation, index);
     if ('problem' in reply) {
       const allowed = verdict.kind === 'defined' ? verdict.branches : [];
       return { kind: 'divergent', steps, divergence: { kind: reply.problem, index, operation, detail: reply.detail, allowed } };
@@ -80,16 +141,16 @@ export function runDifferential(
     record.matched = branch;
     state = branch.next(reply.observation);
   }
-  return { kind: 'conformant', steps, ended: 'completed' };
+  return { kind: 'conformant', steps, ended: total !== undefined && total > operations.length ? 'unsupported' : 'completed' };
 }
 
 type Reply = { observation: Observation } | { problem: 'engine-threw' | 'malformed-observation'; detail: string };
 
-/** Asks the engine for one step, turning a crash or a malformed answer into a reportable problem. */
-function observe(engine: Engine, operation: Operation): Reply {
+/** Takes the engine's answer to one step, turning a crash or a malformed answer into a reportable problem. */
+function observe(get: () => unknown): Reply {
   let raw: unknown;
   try {
-    raw = engine.step(operation);
+    raw = get();
   } catch (error) {
     const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     return { problem: 'engine-threw', detail };

@@ -9,7 +9,8 @@ import type { EngineConfig, EngineFactory } from '../spec/engine.ts';
 import type { Operation } from '../spec/operations.ts';
 import type { Profile } from '../spec/profile.ts';
 import { CASE_FORMAT, type ConformanceCase } from './case.ts';
-import { runDifferential, type CaseOutcome } from './differential.ts';
+import { runCaseDifferential, runDifferential, type CaseEngine, type CaseOutcome } from './differential.ts';
+import { steppingFactory } from './case-engine-steps.ts';
 import { boundaryPoints, indexPoints, pointsReached, type PointIndex } from './generators/boundary-points.ts';
 import { operationSequence } from './generators/operations.ts';
 import {
@@ -19,6 +20,9 @@ import {
   snapshotRestoreProperty,
   type MetamorphicProperty,
 } from './metamorphic.ts';
+
+/** Operation kinds the VMWRITE/VMREAD and VMCLEAR/VMPTRLD relations step through. */
+const METAMORPHIC_KINDS = ['write-feature-control', 'write-memory', 'vmxon', 'vmclear', 'vmptrld', 'vmwrite', 'vmread'] as const;
 
 /** What to run. */
 export interface SuiteOptions {
@@ -36,6 +40,11 @@ export interface SuiteOptions {
   logicalProcessors: number;
   /** Runs of each metamorphic property; defaults to a tenth of `runs`. */
   metamorphicRuns?: number;
+  /**
+   * Runs each case whole instead of through `factory` (an emulator process). The metamorphic
+   * relations step it through whole cases too; the snapshot property is skipped (no snapshot/restore).
+   */
+  caseEngine?: CaseEngine;
   /** Called after each case of the initial (not shrinking) phase. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -47,7 +56,7 @@ export interface SuiteStats {
   /** Engine observations by outcome, e.g. `VMfailValid(12)`, `#UD`. */
   outcomes: Record<string, number>;
   /** How compared cases ended. */
-  endings: { completed: number; undefined: number; 'not-modelled': number };
+  endings: { completed: number; undefined: number; 'not-modelled': number; unsupported: number };
   /** Hits per decision point (rule id) of the model. */
   rulesHit: Record<string, number>;
   /** Total number of decision points in the model. */
@@ -63,6 +72,8 @@ export interface SuiteStats {
   boundariesTotal: number;
   /** Runs per metamorphic property. */
   metamorphic: Record<string, number>;
+  /** Why the metamorphic properties did not run, when they did not. */
+  metamorphicSkipped?: string;
 }
 
 /** The first failure found, shrunk. */
@@ -98,7 +109,7 @@ export function runSuite(options: SuiteOptions): SuiteResult {
     cases: 0,
     steps: 0,
     outcomes: {},
-    endings: { completed: 0, undefined: 0, 'not-modelled': 0 },
+    endings: { completed: 0, undefined: 0, 'not-modelled': 0, unsupported: 0 },
     rulesHit: {},
     rulesTotal: RULES.length,
     boundariesHit: {},
@@ -113,7 +124,19 @@ export function runSuite(options: SuiteOptions): SuiteResult {
     stats.boundariesMissed = points.map((p) => p.id).filter((id) => stats.boundariesHit[id] === undefined);
     return result;
   };
-  const properties: MetamorphicProperty[] = setupPossible(options.profile)
+  // A case engine (a process) is stepped through whole cases and has no snapshot/restore.
+  const stepping = options.caseEngine ? steppingFactory(options.caseEngine) : undefined;
+  const caseEngineCanSetUp = METAMORPHIC_KINDS.every((kind) => options.caseEngine?.supports(kind) !== false);
+  if (stepping) {
+    stats.metamorphicSkipped = caseEngineCanSetUp
+      ? 'snapshot-restore-replays: the engine runs whole cases and has no snapshot/restore'
+      : `all: the engine runs whole cases without snapshot/restore and does not execute all of ${METAMORPHIC_KINDS.join(', ')}`;
+  }
+  const properties: MetamorphicProperty[] = stepping
+    ? setupPossible(options.profile) && caseEngineCanSetUp
+      ? [roundTripProperty(stepping, config, options.profile), clearKeepsValuesProperty(stepping, config, options.profile)]
+      : []
+    : setupPossible(options.profile)
     ? [
         roundTripProperty(options.factory, config, options.profile),
         clearKeepsValuesProperty(options.factory, config, options.profile),
@@ -137,6 +160,7 @@ export function runSuite(options: SuiteOptions): SuiteResult {
 
   /** Runs one case on a fresh engine; an engine that cannot even be created diverges at step 0. */
   const compare = (operations: Operation[]): CaseOutcome => {
+    if (options.caseEngine) return runCaseDifferential(options.caseEngine, options.profile, options.logicalProcessors, operations);
     let engine;
     try {
       engine = options.factory(config);
@@ -187,6 +211,7 @@ export function runSuite(options: SuiteOptions): SuiteResult {
     let metaLength = 0;
     const wrapped = fc.property(meta.arbitrary, (ops) => {
       try {
+        stepping?.expect(ops);
         meta.check(ops);
       } catch (error) {
         if (!metaFailed) metaLength = ops.length;

@@ -4,15 +4,21 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { CaseFileError, parseCase } from '../../properties/case.ts';
-import { runDifferential } from '../../properties/differential.ts';
+import { runCaseDifferential, runDifferential } from '../../properties/differential.ts';
 import { renderTrace } from '../../properties/trace.ts';
 import { loadEngine } from '../load-engine.ts';
 import { profileWarningsText, resolveProfile } from '../load-profile.ts';
+import { ProcessEngine } from '../process-engine.ts';
+import { reportFault } from '../process-fault.ts';
 import { EXIT, UsageError } from '../usage-error.ts';
 
 /** Options of `replay`. */
 export interface ReplayOptions {
   emulator?: string;
+  /** An emulator program speaking the process protocol, with its arguments. */
+  emulatorCmd?: string;
+  /** Milliseconds an `emulatorCmd` process has to answer the hello. */
+  handshakeTimeout?: number;
   /** Milliseconds a plug-in may take per call before it counts as hung. */
   stepTimeout?: number;
   /** Run the plug-in in this thread (no time limit; faster). */
@@ -32,9 +38,15 @@ export async function replayCommand(file: string, options: ReplayOptions): Promi
   }
   const { profile } = resolveProfile(testCase.profile, `${file}: profile`);
   process.stderr.write(profileWarningsText(profile));
-  const engine = await loadEngine(options.emulator, options.stepTimeout, options.inProcess);
-  const instance = engine.factory({ profile: profile.data, logicalProcessors: testCase.logicalProcessors });
-  const outcome = runDifferential(instance, profile, testCase.logicalProcessors, testCase.operations);
+  if (options.emulator !== undefined && options.emulatorCmd !== undefined) throw new UsageError('give --emulator or --emulator-cmd, not both');
+  const proc = options.emulatorCmd === undefined ? undefined : ProcessEngine.open(options.emulatorCmd, { handshakeTimeoutMs: options.handshakeTimeout ?? 10_000, stepTimeoutMs: options.stepTimeout ?? 10_000, logicalProcessors: testCase.logicalProcessors });
+  proc?.warnIfProfileDiffers(profile.data, `the profile of ${file}`);
+  const engine = proc ?? (await loadEngine(options.emulator, options.stepTimeout, options.inProcess));
+  const outcome = proc
+    ? runCaseDifferential(proc, profile, testCase.logicalProcessors, testCase.operations)
+    : runDifferential(engine.factory({ profile: profile.data, logicalProcessors: testCase.logicalProcessors }), profile, testCase.logicalProcessors, testCase.operations);
+  proc?.close();
+  if (proc?.fault) return reportFault(proc.fault, { out: '', json: options.json, profileRef: testCase.profile, profileName: profile.name, save: false });
   if (options.json) {
     const steps = outcome.steps.map((s) => ({
       operation: s.operation,

@@ -10,6 +10,8 @@ import { runSuite, type SuiteFailure } from '../../properties/suite.ts';
 import { renderTrace } from '../../properties/trace.ts';
 import { loadEngine } from '../load-engine.ts';
 import { profileWarningsText, resolveProfile } from '../load-profile.ts';
+import { ProcessEngine } from '../process-engine.ts';
+import { reportFault } from '../process-fault.ts';
 import { createProgress } from '../progress.ts';
 import { renderSummary, rulesMissed } from '../report.ts';
 import { EXIT, UsageError } from '../usage-error.ts';
@@ -17,11 +19,16 @@ import { EXIT, UsageError } from '../usage-error.ts';
 /** Options of `run`, as parsed from the command line. */
 export interface RunOptions {
   emulator?: string;
+  /** An emulator program speaking the process protocol, with its arguments. */
+  emulatorCmd?: string;
+  /** Milliseconds an `emulatorCmd` process has to answer the hello. */
+  handshakeTimeout?: number;
   /** Milliseconds a plug-in may take per call before it counts as hung. */
   stepTimeout?: number;
   /** Run the plug-in in this thread (no time limit; faster). */
   inProcess?: boolean;
-  profile: string;
+  /** Default: `skylake`, or the profile an `emulatorCmd` process announces. */
+  profile?: string;
   seed?: number;
   runs: number;
   maxSteps: number;
@@ -47,11 +54,13 @@ export async function runCommand(options: RunOptions): Promise<number> {
   if (!Number.isInteger(options.cpus) || options.cpus < 1 || options.cpus > 16) throw new UsageError('--cpus must be an integer from 1 to 16');
   const seed = options.seed ?? Math.floor(Math.random() * 0x7fff_ffff);
   if (!Number.isInteger(seed)) throw new UsageError('--seed must be an integer');
-  const { profile, ref } = resolveProfile(options.profile);
+  if (options.emulator !== undefined && options.emulatorCmd !== undefined) throw new UsageError('give --emulator or --emulator-cmd, not both');
+  const proc = options.emulatorCmd === undefined ? undefined : ProcessEngine.open(options.emulatorCmd, { handshakeTimeoutMs: options.handshakeTimeout ?? 10_000, stepTimeoutMs: options.stepTimeout ?? 10_000, logicalProcessors: options.cpus });
+  const { profile, ref } = proc ? proc.chooseProfile(options.profile) : resolveProfile(options.profile ?? 'skylake');
   process.stderr.write(profileWarningsText(profile));
-  const engine = await loadEngine(options.emulator, options.stepTimeout, options.inProcess);
+  const engine = proc ?? (await loadEngine(options.emulator, options.stepTimeout, options.inProcess));
   try {
-    engine.factory({ profile: profile.data, logicalProcessors: options.cpus });
+    if (!proc) engine.factory({ profile: profile.data, logicalProcessors: options.cpus });
   } catch (error) {
     throw new UsageError(`creating the engine failed: ${(error as Error).message}`);
   }
@@ -69,9 +78,12 @@ export async function runCommand(options: RunOptions): Promise<number> {
     runs: options.runs,
     maxSteps: options.maxSteps,
     logicalProcessors: options.cpus,
+    caseEngine: proc,
     onProgress: (done, total) => progress.update(done, total),
   });
   progress.stop();
+  proc?.close();
+  if (proc?.fault) return reportFault(proc.fault, { out: options.out, json: options.json, profileRef: ref, profileName: profile.name, seed, save: true });
   const seconds = (Date.now() - started) / 1000;
 
   let saved: { casePath: string; tracePath: string } | undefined;
@@ -103,7 +115,7 @@ export async function runCommand(options: RunOptions): Promise<number> {
     if (result.failure && saved) {
       process.stdout.write(`\n${trace}\n`);
       process.stdout.write(`${pc.red('DIVERGENCE')}: case saved to ${relative(process.cwd(), saved.casePath)}, trace to ${relative(process.cwd(), saved.tracePath)}\n`);
-      process.stdout.write(`replay it with: vmx-conformance replay ${relative(process.cwd(), saved.casePath)}${options.emulator ? ` --emulator ${options.emulator}` : ''}\n`);
+      process.stdout.write(`replay it with: vmx-conformance replay ${relative(process.cwd(), saved.casePath)}${options.emulator ? ` --emulator ${options.emulator}` : ''}${options.emulatorCmd ? ` --emulator-cmd '${options.emulatorCmd}'` : ''}\n`);
     } else {
       process.stdout.write(`${pc.green('CONFORMANT')}: no divergence from what the SDM allows (seed ${seed})\n`);
     }
