@@ -53,7 +53,7 @@ PROFILE = {
 }
 OPERATIONS = [
     "vmxon", "vmxoff", "vmclear", "vmptrld", "vmptrst", "vmread", "vmwrite",
-    "mov-cr0", "mov-cr4", "write-feature-control", "set", "write-memory",
+    "write-feature-control", "set", "write-memory",
 ]
 MAX_PROCESSORS = 8
 
@@ -109,6 +109,7 @@ class Processor:
     def __init__(self):
         self.cr0, self.cr4 = 0x80000031, 0x2020
         self.lma, self.cs_l, self.cpl, self.vm, self.mov_ss = 1, 1, 0, 0, 0
+        self.lme, self.cr3 = 1, 0
         self.feature_control = int(PROFILE["featureControl"], 16)
         self.flags = 0
         self.in_vmx = False
@@ -266,30 +267,6 @@ class Machine:
         return self.succeed(cpu)
 
     # --- processor state (MOV to CR0/CR4 and WRMSR checks: SDM Vol. 2 MOV, WRMSR; §24.8 for VMX)
-    def mov_cr0(self, cpu, op):
-        value = cpu.operand(op["value"])
-        if cpu.vm == 1 or cpu.cpl > 0:
-            raise Fault("GP")
-        if (value & CR0_PG and not value & CR0_PE) or (value & CR0_NW and not value & CR0_CD):
-            raise Fault("GP")
-        if cpu.bits64() and not value & CR0_PG:
-            raise Fault("GP")
-        if cpu.in_vmx and not fixed_bits_ok(value, CR0_FIXED0, CR0_FIXED1):
-            raise Fault("GP")
-        cpu.cr0 = value
-        return {"kind": "ok", "flags": cpu.flags}
-
-    def mov_cr4(self, cpu, op):
-        value = cpu.operand(op["value"])
-        if cpu.vm == 1 or cpu.cpl > 0:
-            raise Fault("GP")
-        if cpu.lma == 1 and not value & CR4_PAE:
-            raise Fault("GP")
-        if cpu.in_vmx and not fixed_bits_ok(value, CR4_FIXED0, CR4_FIXED1):
-            raise Fault("GP")
-        cpu.cr4 = value
-        return {"kind": "ok", "flags": cpu.flags}
-
     def write_feature_control(self, cpu, op):
         if cpu.vm == 1 or cpu.cpl > 0 or cpu.feature_control & FC_LOCK:
             raise Fault("GP")
@@ -297,7 +274,8 @@ class Machine:
         return {"kind": "ok", "flags": cpu.flags}
 
     def set_state(self, cpu, op):
-        attribute = {"efer.lma": "lma", "cs.l": "cs_l", "cpl": "cpl", "rflags.vm": "vm", "mov-ss-blocking": "mov_ss"}[op["what"]]
+        attribute = {"efer.lma": "lma", "efer.lme": "lme", "cs.l": "cs_l", "cpl": "cpl", "rflags.vm": "vm",
+                     "mov-ss-blocking": "mov_ss", "cr3": "cr3"}[op["what"]]
         setattr(cpu, attribute, op["value"])
         return {"kind": "ok", "flags": cpu.flags}
 
@@ -319,7 +297,7 @@ class Machine:
 HANDLERS = {
     "vmxon": Machine.vmxon, "vmxoff": Machine.vmxoff, "vmclear": Machine.vmclear,
     "vmptrld": Machine.vmptrld, "vmptrst": Machine.vmptrst, "vmread": Machine.vmread,
-    "vmwrite": Machine.vmwrite, "mov-cr0": Machine.mov_cr0, "mov-cr4": Machine.mov_cr4,
+    "vmwrite": Machine.vmwrite,
     "write-feature-control": Machine.write_feature_control, "set": Machine.set_state,
     "write-memory": Machine.write_memory,
 }
