@@ -46,7 +46,9 @@ export interface SuiteStats {
   /** Engine observations by outcome, e.g. `VMfailValid(12)`, `#UD`. */
   outcomes: Record<string, number>;
   /** How compared cases ended. */
-  endings: { completed: number; undefined: number; 'not-modelled': number };
+  endings: { completed: number; undefined: number; 'not-modelled': number; 'engine-unimplemented': number };
+  /** Operation kinds the engine answered `unimplemented`, with counts (each ended its case). */
+  unimplemented: Record<string, number>;
   /** Hits per decision point (rule id) of the model. */
   rulesHit: Record<string, number>;
   /** Total number of decision points in the model. */
@@ -88,7 +90,8 @@ export function runSuite(options: SuiteOptions): SuiteResult {
     cases: 0,
     steps: 0,
     outcomes: {},
-    endings: { completed: 0, undefined: 0, 'not-modelled': 0 },
+    endings: { completed: 0, undefined: 0, 'not-modelled': 0, 'engine-unimplemented': 0 },
+    unimplemented: {},
     rulesHit: {},
     rulesTotal: RULES.length,
     metamorphic: {},
@@ -214,6 +217,7 @@ function record(stats: SuiteStats, outcome: CaseOutcome, label: typeof outcomeLa
               ? label('VM exit', obs.reason)
               : { vmsucceed: 'VMsucceed', 'vmfail-invalid': 'VMfailInvalid', ok: 'ok', unimplemented: 'unimplemented' }[obs.kind];
       stats.outcomes[key] = (stats.outcomes[key] ?? 0) + 1;
+      if (obs.kind === 'unimplemented') stats.unimplemented[step.operation.kind] = (stats.unimplemented[step.operation.kind] ?? 0) + 1;
     }
     if (step.matched !== undefined) {
       stats.rulesHit[step.matched.rule.id] = (stats.rulesHit[step.matched.rule.id] ?? 0) + 1;
