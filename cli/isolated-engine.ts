@@ -25,6 +25,23 @@ const CRASHED = -1;
 /** Largest answer accepted, in characters of JSON; a bigger one is an oversized-answer fault. */
 export const MAX_ANSWER_CHARS = 1 << 20;
 
+/**
+ * Blocks until the shared flag holds `seq` (the answer to request `seq` was posted), CRASHED, or
+ * `limitMs` pass. A wake-up is only a hint to look again: Atomics.wait returns 'ok' for any
+ * notify, including a late one meant for an earlier request.
+ */
+export function waitForAnswer(flag: Int32Array, seq: number, limitMs: number): 'answered' | 'crashed' | 'timed-out' {
+  const deadline = Date.now() + limitMs;
+  for (;;) {
+    const state = Atomics.load(flag, 0);
+    if (state === seq) return 'answered';
+    if (state === CRASHED) return 'crashed';
+    const left = deadline - Date.now();
+    if (left <= 0) return 'timed-out';
+    Atomics.wait(flag, 0, state, left);
+  }
+}
+
 /** Limits for an isolated plug-in. */
 export interface IsolationOptions {
   /** Milliseconds per call (step, snapshot, restore, create). */
@@ -180,23 +197,17 @@ export class PluginHost {
   /** Waits for the answer to request `seq`, a crash, or the time limit. */
   private await(seq: number, request: Record<string, unknown>, during: string, limitMs: number): Reply {
     const running = this.running as Running;
-    const deadline = Date.now() + limitMs;
-    for (;;) {
-      const state = Atomics.load(running.flag, 0);
-      if (state === seq) break;
-      if (state === CRASHED) {
-        const detail = this.drainControl() ?? 'its worker stopped';
-        this.restart();
-        throw this.fault(new EmulatorFault('crash', this.name, during, detail));
-      }
-      const left = deadline - Date.now();
-      if (left <= 0) {
-        this.drainControl();
-        this.restart();
-        const option = request.kind === 'load' ? '--handshake-timeout' : '--step-timeout';
-        throw this.fault(new EmulatorFault('hang', this.name, during, `no answer within ${limitMs} ms (hung or too slow; see ${option})`));
-      }
-      Atomics.wait(running.flag, 0, state, left);
+    const result = waitForAnswer(running.flag, seq, limitMs);
+    if (result === 'crashed') {
+      const detail = this.drainControl() ?? 'its worker stopped';
+      this.restart();
+      throw this.fault(new EmulatorFault('crash', this.name, during, detail));
+    }
+    if (result === 'timed-out') {
+      this.drainControl();
+      this.restart();
+      const option = request.kind === 'load' ? '--handshake-timeout' : '--step-timeout';
+      throw this.fault(new EmulatorFault('hang', this.name, during, `no answer within ${limitMs} ms (hung or too slow; see ${option})`));
     }
     this.drainControl();
     let message = receiveMessageOnPort(running.requests);

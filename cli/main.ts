@@ -73,8 +73,24 @@ function program(resolveExit: (code: number) => void): Command {
   return cli;
 }
 
+let pipeHandled = false;
+
+/**
+ * `vmx-conformance run | head -1`: once the reader has gone, writes fail with EPIPE. That is not
+ * an error of the run: stop writing quietly and let it end with its own exit code.
+ */
+function quietOnClosedPipe(): void {
+  if (pipeHandled) return;
+  pipeHandled = true;
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') return;
+    throw error;
+  });
+}
+
 /** Runs the command line with `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
+  quietOnClosedPipe();
   let code: number = EXIT.usage;
   const cli = program((c) => {
     code = c;
@@ -83,12 +99,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`vmx-conformance: no command "${argv[1]}" (commands: ${COMMANDS.join(', ')})\n`);
     return EXIT.usage;
   }
+  if (argv.length === 0) {
+    cli.outputHelp({ error: true });
+    return EXIT.usage;
+  }
   try {
     await cli.parseAsync([...argv], { from: 'user' });
-    if (argv.length === 0) {
-      cli.outputHelp();
-      return EXIT.usage;
-    }
     return code;
   } catch (error) {
     if (error instanceof CommanderError) {
