@@ -3,7 +3,8 @@
  * run otherwise (CI logs), nothing with --json or when the run is short. Both show the seed, so
  * a run stopped with Ctrl-C says how far it got and how to repeat it. The bar leaves the cursor
  * and line wrapping alone: the suite runs synchronously, so no Ctrl-C handler could restore
- * them, and the default SIGINT ending (exit status 130) must leave the terminal as it was.
+ * them, and the default SIGINT ending (exit status 130) must leave the terminal as it was
+ * (`linewrap: true` makes the bar trim itself to the terminal's width instead of turning wrap off).
  */
 import cliProgress from 'cli-progress';
 
@@ -19,7 +20,7 @@ export function createProgress(label: string, quiet: boolean, seed?: number): Pr
   if (quiet) return { update() {}, stop() {} };
   if (process.stderr.isTTY) {
     const bar = new cliProgress.SingleBar(
-      { format: `${label} [{bar}] {percentage}% | {value}/{total} cases | {duration_formatted}${tail}`, stream: process.stderr, hideCursor: false, linewrap: null },
+      { format: `${label} [{bar}] {percentage}% | {value}/{total} cases | {duration_formatted}${tail}`, stream: process.stderr, hideCursor: false, linewrap: true },
       cliProgress.Presets.shades_classic,
     );
     let started = false;

@@ -1,4 +1,5 @@
 /** The command line as a new user meets it: version, help, exit codes of usage errors, exact seeds. */
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -42,5 +43,21 @@ describe('vmx-conformance conventions', () => {
     expect(step.code).toBe(2);
     expect(step.stderr).toContain('must be a positive number of milliseconds');
     expect((await cli('replay', 'x.json', '--handshake-timeout', value)).code).toBe(2);
+  });
+});
+
+describe('vmx-conformance in a pipeline', () => {
+  it('ends quietly when the reader of standard output goes away (run | head -1)', async () => {
+    const bin = resolve(import.meta.dirname, '../../bin/vmx-conformance.js');
+    const child = spawn(process.execPath, [bin, 'run', '--seed', '1', '--runs', '30', '--out', outDir()], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += String(chunk);
+    });
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((done) => child.on('close', done));
+    expect(stderr).not.toContain('EPIPE');
+    expect(stderr).not.toContain('    at ');
+    expect(code).toBe(0);
   });
 });

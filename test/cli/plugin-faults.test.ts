@@ -23,11 +23,13 @@ describe('plug-ins that misbehave while loading', () => {
     expect(Date.now() - started).toBeLessThan(60_000);
   });
 
-  it('keeps what a module prints at load time out of a --json report', async () => {
-    const r = await cli('run', '--emulator', fixture('load-print-engine.ts'), '--json', '--seed', '1', '--runs', '10', '--out', outDir());
-    expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout).verdict).toBe('conformant');
-    expect(r.stderr).toContain('[load-print-engine] load-print: hello from the top level');
+  it('keeps what a module prints at load time out of a --json report, in both modes', async () => {
+    for (const mode of [[], ['--in-process']]) {
+      const r = await cli('run', '--emulator', fixture('load-print-engine.ts'), ...mode, '--json', '--seed', '1', '--runs', '10', '--out', outDir());
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout).verdict).toBe('conformant');
+      expect(r.stderr).toContain('[load-print-engine] load-print: hello from the top level');
+    }
   });
 
   it('reports a module that calls process.exit(0) at load as a crash, not a pass', async () => {
