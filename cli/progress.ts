@@ -20,7 +20,7 @@ export function createProgress(label: string, quiet: boolean, seed?: number): Pr
   if (quiet) return { update() {}, stop() {} };
   if (process.stderr.isTTY) {
     const bar = new cliProgress.SingleBar(
-      { format: `${label} [{bar}] {percentage}% | {value}/{total} cases | {duration_formatted}${tail}`, stream: process.stderr, hideCursor: false, linewrap: true },
+      { format: `${label}${tail} | {value}/{total} cases {percentage}% | {duration_formatted} [{bar}]`, stream: process.stderr, hideCursor: false, linewrap: true },
       cliProgress.Presets.shades_classic,
     );
     let started = false;
