@@ -112,4 +112,21 @@ describe('plug-ins that misbehave in a step', () => {
     expect(r.stdout).toContain('is not an observation');
     expect(readdirSync(out).some((f) => f.endsWith('.case.json'))).toBe(true);
   });
+
+  it('reports an oversized answer as its own fault, exit 3', async () => {
+    const plugin = await loadEngine(fixture('oversized-engine.ts'));
+    try {
+      const engine = plugin.factory(config);
+      for (const op of [
+        { kind: 'write-memory', cpu: 0, address: '0x1000', value: '0x4' },
+        { kind: 'write-memory', cpu: 0, address: '0x2000', value: '0x4' },
+        vmxon,
+        { kind: 'vmptrld', cpu: 0, pointer: '0x2000' },
+      ] as const) engine.step(op);
+      expect(() => engine.step({ kind: 'vmread', cpu: 0, encoding: '0x4002' })).toThrow(/oversized-engine sent an oversized answer during step vmread \(cpu0\): an answer of \d+ characters/);
+      expect(plugin.lastFault()?.kind).toBe('oversized');
+    } finally {
+      plugin.dispose();
+    }
+  });
 });
