@@ -47,7 +47,7 @@ export interface SuiteStats {
   outcomes: Record<string, number>;
   /** How compared cases ended. */
   endings: { completed: number; undefined: number; 'not-modelled': number; 'engine-unimplemented': number };
-  /** Operation kinds the engine answered `unimplemented`, with counts (each ended its case). */
+  /** Operation kinds at which cases ended because the engine answered `unimplemented`, with counts. */
   unimplemented: Record<string, number>;
   /** Hits per decision point (rule id) of the model. */
   rulesHit: Record<string, number>;
@@ -217,7 +217,6 @@ function record(stats: SuiteStats, outcome: CaseOutcome, label: typeof outcomeLa
               ? label('VM exit', obs.reason)
               : { vmsucceed: 'VMsucceed', 'vmfail-invalid': 'VMfailInvalid', ok: 'ok', unimplemented: 'unimplemented' }[obs.kind];
       stats.outcomes[key] = (stats.outcomes[key] ?? 0) + 1;
-      if (obs.kind === 'unimplemented') stats.unimplemented[step.operation.kind] = (stats.unimplemented[step.operation.kind] ?? 0) + 1;
     }
     if (step.matched !== undefined) {
       stats.rulesHit[step.matched.rule.id] = (stats.rulesHit[step.matched.rule.id] ?? 0) + 1;
@@ -226,6 +225,10 @@ function record(stats: SuiteStats, outcome: CaseOutcome, label: typeof outcomeLa
     }
   }
   if (outcome.kind === 'conformant') stats.endings[outcome.ended] += 1;
+  const last = outcome.steps[outcome.steps.length - 1];
+  if (outcome.kind === 'conformant' && outcome.ended === 'engine-unimplemented' && last !== undefined) {
+    stats.unimplemented[last.operation.kind] = (stats.unimplemented[last.operation.kind] ?? 0) + 1;
+  }
 }
 
 /** One sentence on a differential failure, for the report's heading. */
