@@ -1,24 +1,41 @@
 /**
  * The `vmx-conformance` command line: `run`, `replay`, `explain`, `spec` and `profile`. Exit codes:
- * 0 conformant, 1 divergence found, 2 usage or input error, 3 emulator fault (an `--emulator-cmd`
- * process that crashed, hung or broke the protocol).
+ * 0 conformant, 1 divergence found, 2 usage or input error, 3 emulator fault (a plug-in or an
+ * `--emulator-cmd` process that crashed, hung or broke its protocol), 4 incomplete (see
+ * usage-error.ts).
  */
+import { readFileSync } from 'node:fs';
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { addProfileCommand } from './commands/profile-command.ts';
 import { replayCommand } from './commands/replay.ts';
 import { runCommand } from './commands/run.ts';
 import { specCommand, SPEC_TABLES } from './commands/spec.ts';
-import { EmulatorFault, reportFault } from './process-fault.ts';
+import { EmulatorFault as ProcessFault, reportFault } from './process-fault.ts';
+import { EmulatorFault } from './engine-fault.ts';
 import { EXIT, UsageError } from './usage-error.ts';
+
+/** The tool's version, from package.json. */
+export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+/** The commands `help <command>` knows. */
+const COMMANDS = ['run', 'replay', 'spec', 'help'];
 
 function integer(text: string): number {
   if (!/^-?\d+$/.test(text)) throw new InvalidArgumentError('not an integer');
-  return Number(text);
+  const value = Number(text);
+  if (!Number.isSafeInteger(value)) throw new InvalidArgumentError('too large to be taken exactly');
+  return value;
+}
+
+function positive(text: string): number {
+  const value = integer(text);
+  if (value < 1) throw new InvalidArgumentError('must be a positive number of milliseconds');
+  return value;
 }
 
 function program(resolveExit: (code: number) => void): Command {
   const cli = new Command('vmx-conformance')
     .description('Conformance suite for Intel VMX: checks an engine against an executable model of the SDM')
+    .version(VERSION, '-V, --version', 'print the version')
     .exitOverride()
     .showHelpAfterError('(run vmx-conformance --help for usage)');
 
@@ -27,7 +44,6 @@ function program(resolveExit: (code: number) => void): Command {
     .description('run the conformance suite (differential and metamorphic properties) against an engine')
     .option('--emulator <module>', 'plug-in module exporting an engine factory (default: our emulator)')
     .option('--emulator-cmd <command>', 'emulator program speaking the process protocol (docs/protocol.md), with its arguments')
-    .option('--handshake-timeout <ms>', 'time an --emulator-cmd process has to answer the hello', integer, 10_000)
     .option('--profile <name|file>', 'processor profile: a built-in name or a profile JSON file (default: skylake, or what --emulator-cmd announces)')
     .option('--seed <n>', 'fast-check seed (default: random, printed)', integer)
     .option('--runs <n>', 'random operation sequences for the differential property', integer, 1000)
@@ -35,8 +51,9 @@ function program(resolveExit: (code: number) => void): Command {
     .option('--cpus <n>', 'logical processors sharing memory', integer, 2)
     .option('--out <dir>', 'where failing cases and traces are saved', 'failures')
     .option('--json', 'print a JSON report on standard output instead of text')
-    .option('--step-timeout <ms>', 'time a plug-in may take per call before it counts as hung', integer, 10_000)
-    .option('--in-process', 'run the plug-in in the main thread (faster, but a hang cannot be stopped)')
+    .option('--step-timeout <ms>', 'time a plug-in may take per call before it counts as hung', positive, 10_000)
+    .option('--handshake-timeout <ms>', 'time a plug-in may take to load, or an --emulator-cmd process to answer the hello, before it counts as hung', positive, 30_000)
+    .option('--in-process', 'run the plug-in in the main thread (faster, but a hang or crash cannot be stopped)')
     .action(async (opts) => resolveExit(await runCommand(opts)));
 
   cli
@@ -45,9 +62,9 @@ function program(resolveExit: (code: number) => void): Command {
     .argument('<case.json>', 'case file written by run (or by hand)')
     .option('--emulator <module>', 'plug-in module exporting an engine factory (default: our emulator)')
     .option('--emulator-cmd <command>', 'emulator program speaking the process protocol (docs/protocol.md), with its arguments')
-    .option('--handshake-timeout <ms>', 'time an --emulator-cmd process has to answer the hello', integer, 10_000)
     .option('--json', 'print the compared steps as JSON')
-    .option('--step-timeout <ms>', 'time a plug-in may take per call before it counts as hung', integer, 10_000)
+    .option('--step-timeout <ms>', 'time a plug-in may take per call before it counts as hung', positive, 10_000)
+    .option('--handshake-timeout <ms>', 'time a plug-in may take to load, or an --emulator-cmd process to answer the hello, before it counts as hung', positive, 30_000)
     .option('--in-process', 'run the plug-in in the main thread')
     .action(async (file: string, opts) => resolveExit(await replayCommand(file, opts)));
 
@@ -64,24 +81,48 @@ function program(resolveExit: (code: number) => void): Command {
   return cli;
 }
 
+let pipeHandled = false;
+
+/**
+ * `vmx-conformance run | head -1`: once the reader has gone, writes fail with EPIPE. That is not
+ * an error of the run: stop writing quietly and let it end with its own exit code.
+ */
+function quietOnClosedPipe(): void {
+  if (pipeHandled) return;
+  pipeHandled = true;
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') return;
+    throw error;
+  });
+}
+
 /** Runs the command line with `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
+  quietOnClosedPipe();
   let code: number = EXIT.usage;
   const cli = program((c) => {
     code = c;
   });
+  if (argv[0] === 'help' && argv[1] !== undefined && !COMMANDS.includes(argv[1])) {
+    process.stderr.write(`vmx-conformance: no command "${argv[1]}" (commands: ${COMMANDS.join(', ')})\n`);
+    return EXIT.usage;
+  }
+  if (argv.length === 0) {
+    cli.outputHelp({ error: true });
+    return EXIT.usage;
+  }
   try {
     await cli.parseAsync([...argv], { from: 'user' });
-    if (argv.length === 0) {
-      cli.outputHelp();
-      return EXIT.usage;
-    }
     return code;
   } catch (error) {
     if (error instanceof CommanderError) {
       return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? EXIT.conformant : EXIT.usage;
     }
-    if (error instanceof EmulatorFault) return reportFault(error, { out: 'failures', profileRef: '', profileName: '', save: false });
+    if (error instanceof ProcessFault) return reportFault(error, { out: 'failures', profileRef: '', profileName: '', save: false });
+    if (error instanceof EmulatorFault) {
+      process.stderr.write(`vmx-conformance: ${error.message}\n`);
+      return EXIT.fault;
+    }
     if (error instanceof UsageError) {
       process.stderr.write(`vmx-conformance: ${error.message}\n`);
       return EXIT.usage;

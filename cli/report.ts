@@ -32,6 +32,13 @@ export function renderSummary(stats: SuiteStats): string {
       `${n(stats.endings['not-modelled'])} stopped at behaviour not modelled yet (VM entry past the basic checks, ...)` +
       (stats.endings.unsupported > 0 ? `, ${n(stats.endings.unsupported)} stopped before an operation the engine does not support` : ''),
   );
+  if (stats.endings['engine-unimplemented'] > 0) {
+    const kinds = Object.entries(stats.unimplemented)
+      .sort((x, y) => y[1] - x[1])
+      .map(([kind, count]) => `${kind} ${n(count)}`)
+      .join(', ');
+    lines.push(`  engine unimplemented: ${n(stats.endings['engine-unimplemented'])} cases ended at a step the engine does not implement (${kinds})`);
+  }
   const hit = stats.rulesTotal - rulesMissed(stats).length;
   lines.push(`  SDM decision points covered: ${hit} of ${stats.rulesTotal}`);
   const missed = rulesMissed(stats);

@@ -8,18 +8,32 @@ import type { Operation } from '../spec/operations.ts';
 import type { ProfileData } from '../spec/profile-data.ts';
 import { describeIssues, operationSchema } from '../spec/schemas.ts';
 
-/** Identifies the file format; bumped when the format changes incompatibly. */
-export const CASE_FORMAT = 'vmx-conformance-case/1';
+/**
+ * Identifies the file format; bumped when the format changes. `/2` added `origin.property` (and
+ * `origin.snapshotAt`), so that replay re-checks the property that found the case. `/1` files
+ * still parse and replay as before (as differential cases).
+ */
+export const CASE_FORMAT = 'vmx-conformance-case/2';
+/** Earlier formats that still parse. */
+export const OLDER_CASE_FORMATS = ['vmx-conformance-case/1'] as const;
+
+/** The property a case was found by: `differential`, or a metamorphic property's name. */
+export type CaseProperty = 'differential' | 'vmwrite-vmread-round-trip' | 'vmclear-vmptrld-keeps-values' | 'snapshot-restore-replays';
+const PROPERTIES = ['differential', 'vmwrite-vmread-round-trip', 'vmclear-vmptrld-keeps-values', 'snapshot-restore-replays'] as const;
 
 /** A replayable conformance case. */
 export interface ConformanceCase {
-  format: typeof CASE_FORMAT;
+  format: typeof CASE_FORMAT | (typeof OLDER_CASE_FORMATS)[number];
   /** A named profile (`"skylake"`) or the profile data itself. */
   profile: string | ProfileData;
   logicalProcessors: number;
   operations: Operation[];
   /** Where the case came from: engine name, seed and fast-check path, a note. */
   origin?: {
+    /** The property that found it (absent: differential). */
+    property?: CaseProperty;
+    /** For `snapshot-restore-replays`: how many operations run before the snapshot. */
+    snapshotAt?: number;
     engine?: string;
     seed?: number;
     path?: string;
@@ -29,12 +43,14 @@ export interface ConformanceCase {
 
 const caseSchema = z
   .object({
-    format: z.literal(CASE_FORMAT),
+    format: z.enum([CASE_FORMAT, ...OLDER_CASE_FORMATS]),
     profile: z.union([z.string().min(1), z.record(z.string(), z.unknown())]),
     logicalProcessors: z.number().int().min(1).max(256),
     operations: z.array(operationSchema),
     origin: z
       .object({
+        property: z.enum(PROPERTIES).optional(),
+        snapshotAt: z.number().int().min(0).optional(),
         engine: z.string().optional(),
         seed: z.number().int().optional(),
         path: z.string().optional(),
@@ -62,9 +78,16 @@ export function parseCase(text: string, source = 'case file'): ConformanceCase {
   }
   const parsed = caseSchema.safeParse(json);
   if (!parsed.success) {
-    throw new CaseFileError(`${source}: not a ${CASE_FORMAT} case:\n  ${describeIssues(parsed.error).join('\n  ')}`);
+    throw new CaseFileError(`${source}: not a ${CASE_FORMAT} (or ${OLDER_CASE_FORMATS.join(', ')}) case:\n  ${describeIssues(parsed.error).join('\n  ')}`);
   }
   const value = parsed.data;
+  if (value.format !== CASE_FORMAT && value.origin?.property !== undefined) {
+    throw new CaseFileError(`${source}: origin.property needs format ${CASE_FORMAT} (this file says ${value.format})`);
+  }
+  const snapshotAt = value.origin?.snapshotAt;
+  if (snapshotAt !== undefined && snapshotAt > value.operations.length) {
+    throw new CaseFileError(`${source}: origin.snapshotAt is ${snapshotAt} but the case has only ${value.operations.length} operations`);
+  }
   const badCpu = value.operations.findIndex((op) => op.cpu >= value.logicalProcessors);
   if (badCpu >= 0) {
     throw new CaseFileError(

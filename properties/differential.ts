@@ -2,7 +2,8 @@
  * The differential check: run one operation sequence on an engine and on the reference model
  * side by side. At every step the engine's observation must be one the model allows; the model
  * then continues along the branch the engine took. A step the SDM leaves undefined, or that the
- * model does not cover yet, ends the comparison for that case.
+ * model does not cover yet, or that the engine says it does not implement, ends the comparison
+ * for that case.
  */
 import { createModelState, matches, step as modelStep } from '../model/index.ts';
 import type { Branch, ModelState, Rule, Verdict } from '../model/index.ts';
@@ -44,20 +45,28 @@ export interface Divergence {
  * does not execute (a {@link CaseEngine} outside its announced operation kinds).
  */
 export type CaseOutcome =
-  | { kind: 'conformant'; steps: StepRecord[]; ended: 'completed' | 'undefined' | 'not-modelled' | 'unsupported'; endRule?: Rule }
+  | {
+      kind: 'conformant';
+      steps: StepRecord[];
+      ended: 'completed' | 'undefined' | 'not-modelled' | 'unsupported' | 'engine-unimplemented';
+      endRule?: Rule;
+    }
   | { kind: 'divergent'; steps: StepRecord[]; divergence: Divergence };
 
 /**
  * Runs `operations` on `engine` (fresh, or restored to the initial state) and on a fresh model
- * state for `profile`, comparing step by step.
+ * state for `profile`, comparing step by step. An `unimplemented` observation ends the
+ * comparison (`engine-unimplemented`). With `onStep`, each finished step is handed over instead
+ * of kept (the outcome's `steps` stay empty), so a long case runs in bounded memory.
  */
 export function runDifferential(
   engine: Engine,
   profile: Profile,
   logicalProcessors: number,
   operations: readonly Operation[],
+  onStep?: (record: StepRecord) => void,
 ): CaseOutcome {
-  return compareSteps(profile, logicalProcessors, operations, (operation) => observe(() => engine.step(operation)));
+  return compareSteps(profile, logicalProcessors, operations, (operation) => observe(() => engine.step(operation)), undefined, onStep);
 }
 
 /**
@@ -107,6 +116,7 @@ export function runCaseDifferential(
 /**
  * The comparison loop: `answer` gives the engine's reply to each step in turn. `total`, when
  * larger than `operations.length`, means the rest of the case was not sent (ending `unsupported`).
+ * `onStep` receives each finished step instead of the outcome keeping it.
  */
 function compareSteps(
   profile: Profile,
@@ -114,24 +124,32 @@ function compareSteps(
   operations: readonly Operation[],
   answer: (operation: Operation, index: number) => Reply,
   total?: number,
+  onStep?: (record: StepRecord) => void,
 ): CaseOutcome {
   let state: ModelState = createModelState(profile, logicalProcessors);
   const steps: StepRecord[] = [];
+  const keep = onStep ?? ((record: StepRecord) => void steps.push(record));
   for (const [index, operation] of operations.entries()) {
     const verdict = modelStep(state, operation);
     const record: StepRecord = { index, operation, verdict };
-    steps.push(record);
     const reply = answer(operation, index);
     if ('problem' in reply) {
+      keep(record);
       const allowed = verdict.kind === 'defined' ? verdict.branches : [];
       return { kind: 'divergent', steps, divergence: { kind: reply.problem, index, operation, detail: reply.detail, allowed } };
     }
     record.observation = reply.observation;
     if (verdict.kind !== 'defined') {
+      keep(record);
       return { kind: 'conformant', steps, ended: verdict.kind, endRule: verdict.rule };
+    }
+    if (reply.observation.kind === 'unimplemented') {
+      keep(record);
+      return { kind: 'conformant', steps, ended: 'engine-unimplemented' };
     }
     const branch = verdict.branches.find((b) => matches(b.expected, reply.observation));
     if (branch === undefined) {
+      keep(record);
       return {
         kind: 'divergent',
         steps,
@@ -139,6 +157,7 @@ function compareSteps(
       };
     }
     record.matched = branch;
+    keep(record);
     state = branch.next(reply.observation);
   }
   return { kind: 'conformant', steps, ended: total !== undefined && total > operations.length ? 'unsupported' : 'completed' };

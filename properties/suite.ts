@@ -56,7 +56,9 @@ export interface SuiteStats {
   /** Engine observations by outcome, e.g. `VMfailValid(12)`, `#UD`. */
   outcomes: Record<string, number>;
   /** How compared cases ended. */
-  endings: { completed: number; undefined: number; 'not-modelled': number; unsupported: number };
+  endings: { completed: number; undefined: number; 'not-modelled': number; unsupported: number; 'engine-unimplemented': number };
+  /** Operation kinds at which cases ended because the engine answered `unimplemented`, with counts. */
+  unimplemented: Record<string, number>;
   /** Hits per decision point (rule id) of the model. */
   rulesHit: Record<string, number>;
   /** Total number of decision points in the model. */
@@ -109,7 +111,8 @@ export function runSuite(options: SuiteOptions): SuiteResult {
     cases: 0,
     steps: 0,
     outcomes: {},
-    endings: { completed: 0, undefined: 0, 'not-modelled': 0, unsupported: 0 },
+    endings: { completed: 0, undefined: 0, 'not-modelled': 0, unsupported: 0, 'engine-unimplemented': 0 },
+    unimplemented: {},
     rulesHit: {},
     rulesTotal: RULES.length,
     boundariesHit: {},
@@ -276,6 +279,10 @@ function record(stats: SuiteStats, outcome: CaseOutcome, label: typeof outcomeLa
     stats.boundariesHit[id] = (stats.boundariesHit[id] ?? 0) + 1;
   }
   if (outcome.kind === 'conformant') stats.endings[outcome.ended] += 1;
+  const last = outcome.steps[outcome.steps.length - 1];
+  if (outcome.kind === 'conformant' && outcome.ended === 'engine-unimplemented' && last !== undefined) {
+    stats.unimplemented[last.operation.kind] = (stats.unimplemented[last.operation.kind] ?? 0) + 1;
+  }
 }
 
 /** One sentence on a differential failure, for the report's heading. */

@@ -1,4 +1,7 @@
-/** Runs the command line in-process, capturing what it writes. */
+/** Runs the command line in-process, capturing what it writes; fixture and scratch paths. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { vi } from 'vitest';
 import { main } from '../../cli/main.ts';
 
@@ -28,3 +31,9 @@ export async function cli(...args: string[]): Promise<CliResult> {
     err.mockRestore();
   }
 }
+
+/** The path of a plug-in in test/fixtures. */
+export const fixture = (name: string): string => resolve(import.meta.dirname, '../fixtures', name);
+
+/** A fresh empty directory for --out. */
+export const outDir = (): string => mkdtempSync(join(tmpdir(), 'vmx-run-'));

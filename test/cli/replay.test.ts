@@ -1,9 +1,14 @@
 /** `vmx-conformance replay`: traces, exit codes, and clear errors for malformed case files. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli } from './helpers.ts';
+import { serializeCase } from '../../properties/case.ts';
+import { longCase } from '../fixtures/make-long-case.ts';
+import { cli, fixture, outDir } from './helpers.ts';
+
+const regressions = resolve(import.meta.dirname, '../../regressions');
 
 function caseFile(content: unknown): string {
   const path = join(mkdtempSync(join(tmpdir(), 'vmx-replay-')), 'case.json');
@@ -61,5 +66,55 @@ describe('vmx-conformance replay', () => {
     const r = await cli('replay', '/no/such/case.json');
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('not found');
+  });
+});
+
+describe('vmx-conformance replay: input and plug-in errors, old formats, long cases', () => {
+  it.each(readdirSync(regressions).filter((f) => f.endsWith('.case.json')))('replays the kept format /1 case %s conformant, unchanged', async (file) => {
+    const text = readFileSync(join(regressions, file), 'utf8');
+    expect(JSON.parse(text).format).toBe('vmx-conformance-case/1');
+    const r = await cli('replay', join(regressions, file));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Conformant');
+  });
+
+  it('refuses a directory as the case file with a message, exit 2, no stack trace', async () => {
+    const r = await cli('replay', regressions);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`cannot read case file ${regressions}`);
+  });
+
+  it('refuses a plug-in whose factory throws, exit 2 (as run does)', async () => {
+    const factoryThrows = caseFile(vmptrldOfVmxonPointer);
+    const plugin = join(mkdtempSync(join(tmpdir(), 'vmx-plugin-')), 'throws.mjs');
+    writeFileSync(plugin, "export default () => { throw new Error('no licence'); };\n");
+    const r = await cli('replay', factoryThrows, '--emulator', plugin);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('creating the engine failed: Error: no licence');
+    expect((await cli('run', '--emulator', plugin, '--runs', '3', '--out', outDir())).code).toBe(2);
+  });
+
+  it('reports an emulator that crashes during replay as a fault, exit 3', async () => {
+    const r = await cli('replay', caseFile(vmptrldOfVmxonPointer), '--emulator', fixture('exit-in-step-engine.ts'));
+    expect(r.code).toBe(3);
+    expect(r.stdout).toContain('EMULATOR FAULT: emulator exit-in-step-engine crashed during step vmxon (cpu0): exited with code 7');
+  });
+
+  it('ends at a step the engine does not implement, exit 4', async () => {
+    const withRead = { ...vmptrldOfVmxonPointer, operations: [...vmptrldOfVmxonPointer.operations.slice(0, 4), { kind: 'vmread', cpu: 0, encoding: '0x4002' }] };
+    const r = await cli('replay', caseFile(withRead), '--emulator', fixture('partial-engine.ts'), '--in-process');
+    expect(r.code).toBe(4);
+    expect(r.stdout).toContain('engine unimplemented, comparison ends');
+  });
+
+  it('replays a 100,000-step case as it goes, keeping no step (heap capped at 96 MB)', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'vmx-long-')), 'long.case.json');
+    writeFileSync(file, serializeCase(longCase(100_000)));
+    const bin = resolve(import.meta.dirname, '../../bin/vmx-conformance.js');
+    const result = spawnSync(process.execPath, ['--max-old-space-size=96', bin, 'replay', file], { encoding: 'utf8', maxBuffer: 1 << 28 });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout.split('\n').filter((l) => l.startsWith('  #')).length).toBe(100_000);
+    expect(result.stdout).toContain('Conformant: every step within what the SDM allows.');
   });
 });
