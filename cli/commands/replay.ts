@@ -94,7 +94,10 @@ function replayLoaded(file: string, testCase: ConformanceCase, profile: Profile,
   const property = testCase.origin?.property ?? 'differential';
   let outcome: CaseOutcome;
   if (json) {
-    out.write(`{\n  "case": ${JSON.stringify(file)},\n  "engine": ${JSON.stringify(engine.name)},\n  "property": ${JSON.stringify(property)},\n  "steps": [`);
+    out.write(
+      `{\n  "case": ${JSON.stringify(file)},\n  "engine": ${JSON.stringify(engine.name)},\n  "property": ${JSON.stringify(property)},\n` +
+        `  "profileWarnings": ${JSON.stringify(profile.warnings)},\n  "steps": [`,
+    );
     let first = true;
     outcome = runDifferential(instance, profile, testCase.logicalProcessors, testCase.operations, (s) => {
       out.write(`${first ? '' : ','}\n    ${JSON.stringify(stepJson(s), jsonBigInt)}`);
@@ -152,11 +155,11 @@ function replayProcess(file: string, testCase: ConformanceCase, profile: Profile
     if (options.json === true) {
       const divergence =
         outcome.kind === 'divergent' ? { ...outcome.divergence, allowed: outcome.divergence.allowed.map((b) => ({ expected: b.expected, rule: b.rule })) } : undefined;
-      const report = { case: file, engine: proc.name, property: 'differential', steps: outcome.steps.map(stepJson), conformant: outcome.kind === 'conformant', divergence };
+      const report = { case: file, engine: proc.name, property: 'differential', profileWarnings: profile.warnings, steps: outcome.steps.map(stepJson), conformant: outcome.kind === 'conformant', divergence };
       process.stdout.write(`${JSON.stringify(report, jsonBigInt, 2)}\n`);
     } else {
       const lines: string[] = [];
-      const writer = createTraceWriter(`Replay of ${file} on emulator ${proc.name}, profile ${profile.name}, ${testCase.logicalProcessors} logical processors`, (line) => lines.push(line));
+      const writer = createTraceWriter(`Replay of ${file} on engine ${proc.name}, profile ${profile.name}, ${testCase.logicalProcessors} logical processors`, (line) => lines.push(line));
       for (const step of outcome.steps) writer.step(step);
       writer.finish(outcome);
       process.stdout.write(`${lines.join('\n')}\n`);

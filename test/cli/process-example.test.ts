@@ -37,7 +37,7 @@ describe('the Python example emulator', () => {
   it('says in the text summary that cases were cut and the snapshot property skipped', async () => {
     const r = await cli('run', '--emulator-cmd', example, '--runs', '60', '--seed', '2', '--out', outDir());
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('engine python-example, profile python-example-skylake, seed 2');
+    expect(r.stdout).toContain('engine python-example, profile python-example-skylake (announced by the emulator), seed 2');
     expect(r.stdout).toMatch(/[\d,]+ stopped before an operation the engine does not support/);
     expect(r.stdout).toMatch(/metamorphic: {2}vmwrite-vmread-round-trip \d+, vmclear-vmptrld-keeps-values \d+ runs/);
     expect(r.stdout).toContain('metamorphic:  skipped snapshot-restore-replays: the engine runs whole cases and has no snapshot/restore');
