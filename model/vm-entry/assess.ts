@@ -19,8 +19,11 @@ import type { CheckResult, EntryRule } from './check.ts';
 export interface Judged {
   rule: EntryRule;
   result: CheckResult;
-  /** VMfailValid error number (controls, host state) or exit qualification (guest state). */
-  consequence: number;
+  /**
+   * What a failure of the check may report: VMfailValid error numbers (controls, host state) or
+   * exit qualifications (guest state). Usually one; more where the SDM leaves the choice open.
+   */
+  consequences: readonly number[];
 }
 
 /** What one phase of VM entry allows. */
@@ -40,7 +43,7 @@ export function assessPhase(judged: readonly Judged[], incomplete: readonly numb
   const failing = judged.filter((each) => each.result.kind === 'fail');
   const undecided = judged.filter((each) => each.result.kind === 'undecided');
   if (failing.length > 0) {
-    const consequences = new Set<number>([...failing, ...undecided].map((each) => each.consequence));
+    const consequences = new Set<number>([...failing, ...undecided].flatMap((each) => each.consequences));
     for (const each of incomplete) consequences.add(each);
     return { kind: 'fail', consequences: [...consequences].sort((a, b) => a - b), failing, undecided };
   }
