@@ -20,6 +20,11 @@ const BASE = { group: 'host-control-registers', consequence: FAIL_HOST_STATE } a
 const READ_2016 = { ...SDM_2016.hostControl, verification: 'read' } as const;
 const READ_2008 = { ...SDM_2008.hostControl, verification: 'read' } as const;
 const LATER = { citation: SDM_2023.hostControl, verification: 'corroborated', basis: BOCHS_HOST } as const;
+/** CET checks: Bochs and the KVM nested-CET patches agree. */
+const LATER_CET = {
+  ...LATER,
+  basis: `${BOCHS_HOST}; KVM arch/x86/kvm/vmx/nested.c nested_vmx_check_host_state with is_valid_cet_state (nested CET patch series)`,
+} as const;
 const EXIT = 'PRIMARY_VM_EXIT_CONTROLS';
 const CET = 'the "load CET state" VM-exit control = 1';
 const FRED = 'the secondary VM-exit control "load FRED" = 1 (VM-exit control bit 31 = 1)';
@@ -117,33 +122,33 @@ export const HOST_CONTROL_REGISTERS_CHECKS: readonly EntryCheck[] = [
     appliesWhen: 'the "load IA32_EFER" VM-exit control = 1', fields: [EXIT, 'HOST_IA32_EFER'], inventoryId: 'H-CR-13',
   },
   {
-    ...BASE, ...LATER, id: 'host-control-registers.s-cet-canonical',
+    ...BASE, ...LATER_CET, id: 'host-control-registers.s-cet-canonical',
     condition: 'The host IA32_S_CET field is canonical, and its bits 63:32 are 0 when "host address-space size" is 0.',
     appliesWhen: CET, fields: [EXIT, 'HOST_IA32_S_CET'], alsoReads: LINEAR, inventoryId: 'H-CR-14',
   },
   {
-    ...BASE, ...LATER, id: 'host-control-registers.s-cet-reserved',
+    ...BASE, ...LATER_CET, id: 'host-control-registers.s-cet-reserved',
     condition: 'Bits 9:6 (reserved) of the host IA32_S_CET field are 0.',
     appliesWhen: CET, fields: [EXIT, 'HOST_IA32_S_CET'], inventoryId: 'H-CR-15',
     note: 'Bochs is_invalid_cet_control (bochs/cpu/cet.cc), the same test WRMSR applies.',
   },
   {
-    ...BASE, ...LATER, id: 'host-control-registers.s-cet-suppress-and-tracker',
+    ...BASE, ...LATER_CET, id: 'host-control-registers.s-cet-suppress-and-tracker',
     condition: 'Bits 10 (SUPPRESS) and 11 (TRACKER, wait for ENDBRANCH) of the host IA32_S_CET field are not both 1.',
     appliesWhen: CET, fields: [EXIT, 'HOST_IA32_S_CET'], inventoryId: 'H-CR-16',
   },
   {
-    ...BASE, ...LATER, id: 'host-control-registers.ssp-canonical',
+    ...BASE, ...LATER_CET, id: 'host-control-registers.ssp-canonical',
     condition: 'The host SSP field is canonical, and its bits 63:32 are 0 when "host address-space size" is 0.',
     appliesWhen: CET, fields: [EXIT, 'HOST_SSP'], alsoReads: LINEAR, inventoryId: 'H-CR-18',
   },
   {
-    ...BASE, ...LATER, id: 'host-control-registers.ssp-aligned',
+    ...BASE, ...LATER_CET, id: 'host-control-registers.ssp-aligned',
     condition: 'Bits 1:0 of the host SSP field are 0.',
     appliesWhen: CET, fields: [EXIT, 'HOST_SSP'], inventoryId: 'H-CR-19',
   },
   {
-    ...BASE, ...LATER, id: 'host-control-registers.interrupt-ssp-table-canonical',
+    ...BASE, ...LATER_CET, id: 'host-control-registers.interrupt-ssp-table-canonical',
     condition: 'The host IA32_INTERRUPT_SSP_TABLE_ADDR field contains a canonical address.',
     appliesWhen: CET, fields: [EXIT, 'HOST_IA32_INTERRUPT_SSP_TABLE_ADDR'], alsoReads: LINEAR, inventoryId: 'H-CR-17',
   },
