@@ -7,7 +7,7 @@ import { stripLogPrefix } from '../../../cli/explain/log-prefix.ts';
 const fixture = (name: string): string => readFileSync(new URL(`../../fixtures/dumps/${name}`, import.meta.url), 'utf8');
 
 describe('reading a KVM dump_vmcs log', () => {
-  const dump = readDump(fixture('kvm-invalid-guest.log'));
+  const dump = readDump(fixture('kvm-invalid-guest.txt'));
 
   it('recognizes the format', () => {
     expect(dump.format).toBe('kvm');
@@ -73,7 +73,7 @@ describe('reading a KVM dump_vmcs log', () => {
 });
 
 describe('reading a Xen vmcs_dump_vcpu log', () => {
-  const dump = readDump(fixture('xen-vmentry-failure.log'));
+  const dump = readDump(fixture('xen-vmentry-failure.txt'));
 
   it('recognizes the format behind "(XEN) [time]" prefixes', () => {
     expect(dump.format).toBe('xen');
