@@ -226,6 +226,16 @@ export const GUEST_CONTROL_REGISTERS_CHECKS: readonly EntryCheck[] = [
     inventoryId: 'G-CR-16',
   }),
   check({
+    name: 's-cet-high-zero',
+    condition: 'Guest IA32_S_CET bits 63:32 are 0.',
+    appliesWhen: '"load CET state" VM-entry control = 1 and "IA-32e mode guest" = 0',
+    citation: DERIVED,
+    verification: 'corroborated',
+    basis: BOCHS_GUEST,
+    fields: ['GUEST_IA32_S_CET', 'VM_ENTRY_CONTROLS'],
+    note: 'Not in the shared inventory; Bochs tests it together with s-cet-canonical.',
+  }),
+  check({
     name: 's-cet-reserved',
     condition: 'Guest IA32_S_CET reserved bits 9:6 are 0.',
     appliesWhen: '"load CET state" VM-entry control = 1',
