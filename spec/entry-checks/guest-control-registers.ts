@@ -8,6 +8,7 @@ import type { EntryCheck } from './types.ts';
 import {
   BOCHS_GUEST,
   GUEST_STATE_FAILURE,
+  KVM_FRED,
   KVM_GUEST,
   TITLE,
   sdm2009,
@@ -28,6 +29,8 @@ function check(draft: Draft): EntryCheck {
   return { id: `${GROUP}.${name}`, group: GROUP, consequence: GUEST_STATE_FAILURE, ...rest };
 }
 
+const KVM_IA32E_ONLY = 'KVM applies the FRED MSR checks only when "IA-32e mode guest" = 1; Bochs whenever the control is 1.';
+
 /** One FRED stack-pointer check per privilege level 1..3 and per condition. */
 function fredStackChecks(kind: 'RSP' | 'SSP'): EntryCheck[] {
   const alignment = kind === 'RSP' ? 'bits 5:0 (64-byte alignment)' : 'bits 2:0 (8-byte alignment)';
@@ -38,11 +41,11 @@ function fredStackChecks(kind: 'RSP' | 'SSP'): EntryCheck[] {
       appliesWhen: '"load IA32_FRED" VM-entry control = 1',
       citation: DERIVED,
       verification: 'corroborated',
-      basis: BOCHS_GUEST,
+      basis: `${BOCHS_GUEST}; ${KVM_FRED}`,
       fields: [`GUEST_IA32_FRED_${kind}${level}`, 'VM_ENTRY_CONTROLS'],
       alsoReads: ['linear-address width'],
       inventoryId: kind === 'RSP' ? 'G-CR-31' : 'G-CR-32',
-      note: 'FRED post-dates the editions read; Bochs checks both conditions of each field together.',
+      note: `FRED post-dates the editions read; Bochs checks both conditions of each field together. ${KVM_IA32E_ONLY}`,
     }),
     check({
       name: `fred-${kind.toLowerCase()}${level}-aligned`,
@@ -50,8 +53,9 @@ function fredStackChecks(kind: 'RSP' | 'SSP'): EntryCheck[] {
       appliesWhen: '"load IA32_FRED" VM-entry control = 1',
       citation: DERIVED,
       verification: 'corroborated',
-      basis: BOCHS_GUEST,
+      basis: `${BOCHS_GUEST}; ${KVM_FRED}`,
       fields: [`GUEST_IA32_FRED_${kind}${level}`, 'VM_ENTRY_CONTROLS'],
+      note: KVM_IA32E_ONLY,
       inventoryId: kind === 'RSP' ? 'G-CR-31' : 'G-CR-32',
     }),
   ]);
@@ -170,7 +174,7 @@ export const GUEST_CONTROL_REGISTERS_CHECKS: readonly EntryCheck[] = [
     appliesWhen: '"IA-32e mode guest" VM-entry control = 0',
     citation: DERIVED,
     verification: 'corroborated',
-    basis: BOCHS_GUEST,
+    basis: `${BOCHS_GUEST}; ${KVM_FRED}`,
     fields: ['GUEST_CR4', 'VM_ENTRY_CONTROLS'],
     inventoryId: 'G-CR-11',
   }),
@@ -356,10 +360,10 @@ export const GUEST_CONTROL_REGISTERS_CHECKS: readonly EntryCheck[] = [
     appliesWhen: '"load IA32_FRED" VM-entry control = 1',
     citation: DERIVED,
     verification: 'corroborated',
-    basis: BOCHS_GUEST,
+    basis: `${BOCHS_GUEST}; ${KVM_FRED}`,
     fields: ['GUEST_IA32_FRED_CONFIG', 'VM_ENTRY_CONTROLS'],
     inventoryId: 'G-CR-30',
-    note: 'KVM FRED patches apply it only for an IA-32e guest; Bochs applies it whenever the control is 1.',
+    note: KVM_IA32E_ONLY,
   }),
   check({
     name: 'fred-config-canonical',
@@ -367,11 +371,11 @@ export const GUEST_CONTROL_REGISTERS_CHECKS: readonly EntryCheck[] = [
     appliesWhen: '"load IA32_FRED" VM-entry control = 1',
     citation: DERIVED,
     verification: 'corroborated',
-    basis: `${KVM_GUEST} (FRED patch series, IA-32e guests only)`,
+    basis: KVM_FRED,
     fields: ['GUEST_IA32_FRED_CONFIG', 'VM_ENTRY_CONTROLS'],
     alsoReads: ['linear-address width'],
     inventoryId: 'G-CR-30',
-    note: 'Seen only in the KVM FRED patch hunk for IA-32e guests; Bochs checks the reserved bits only.',
+    note: `Bochs checks the reserved bits only. ${KVM_IA32E_ONLY}`,
   }),
   ...fredStackChecks('RSP'),
   ...fredStackChecks('SSP'),

@@ -11,6 +11,7 @@ import type { EntryCheck } from './types.ts';
 import {
   BOCHS_GUEST,
   GUEST_STATE_FAILURE,
+  KVM_FRED,
   KVM_GUEST,
   LINK_POINTER_FAILURE,
   NMI_STI_FAILURE,
@@ -223,7 +224,7 @@ const INTERRUPTIBILITY: EntryCheck[] = [
     appliesWhen: '"IA-32e mode guest" = 1 and guest CR4.FRED = 1',
     citation: DERIVED,
     verification: 'corroborated',
-    basis: BOCHS_GUEST,
+    basis: `${BOCHS_GUEST}; ${KVM_FRED}`,
     fields: ['GUEST_INTERRUPTIBILITY_STATE', 'GUEST_SS_ACCESS_RIGHTS', 'GUEST_CR4', 'VM_ENTRY_CONTROLS'],
     inventoryId: 'G-INT-12',
   }),

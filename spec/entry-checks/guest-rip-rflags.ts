@@ -7,6 +7,7 @@ import type { EntryCheck } from './types.ts';
 import {
   BOCHS_GUEST,
   GUEST_STATE_FAILURE,
+  KVM_FRED,
   TITLE,
   sdm2009,
   sdm2016,
@@ -133,7 +134,7 @@ export const GUEST_RIP_RFLAGS_CHECKS: readonly EntryCheck[] = [
     appliesWhen: '"IA-32e mode guest" = 1 and guest CR4.FRED = 1',
     citation: DERIVED,
     verification: 'corroborated',
-    basis: BOCHS_GUEST,
+    basis: `${BOCHS_GUEST}; ${KVM_FRED}`,
     fields: ['GUEST_RFLAGS', 'GUEST_SS_ACCESS_RIGHTS', 'GUEST_CR4', 'VM_ENTRY_CONTROLS'],
     inventoryId: 'G-RIP-10',
   }),

@@ -11,7 +11,7 @@
  * G 15, unusable 16, reserved 31:17.
  */
 import type { EntryCheck } from './types.ts';
-import { BOCHS_GUEST, GUEST_STATE_FAILURE, TITLE, sdm2009, sdm2016, sdm2023Derived } from './guest-sources.ts';
+import { BOCHS_GUEST, GUEST_STATE_FAILURE, KVM_FRED, TITLE, sdm2009, sdm2016, sdm2023Derived } from './guest-sources.ts';
 
 const GROUP = 'guest-segment-registers';
 const DEC2023 = '27.3.1.2';
@@ -425,7 +425,7 @@ const FRED: EntryCheck[] = [
     appliesWhen: '"IA-32e mode guest" = 1 and guest CR4.FRED = 1',
     citation: DERIVED,
     verification: 'corroborated',
-    basis: BOCHS_GUEST,
+    basis: `${BOCHS_GUEST}; ${KVM_FRED}`,
     fields: [ar('SS'), 'GUEST_CR4', 'VM_ENTRY_CONTROLS'],
     inventoryId: inv(102),
   }),
@@ -435,7 +435,7 @@ const FRED: EntryCheck[] = [
     appliesWhen: '"IA-32e mode guest" = 1 and guest CR4.FRED = 1',
     citation: DERIVED,
     verification: 'corroborated',
-    basis: BOCHS_GUEST,
+    basis: `${BOCHS_GUEST}; ${KVM_FRED}`,
     fields: [ar('SS'), ar('CS'), 'GUEST_CR4', 'VM_ENTRY_CONTROLS'],
     inventoryId: inv(103),
   }),

@@ -71,3 +71,5 @@ export const MSR_LOAD_FAILURE: EntryCheckConsequence = { kind: 'entry-failure-ms
 export const BOCHS_GUEST = 'Bochs cpu/vmx.cc (commit 783b58f), BX_CPU_C::VMenterLoadCheckGuestState';
 /** What backs checks seen in KVM's nested VMX code. */
 export const KVM_GUEST = 'Linux arch/x86/kvm/vmx/nested.c, nested_vmx_check_guest_state';
+/** What backs the FRED checks besides Bochs: the KVM nested-FRED patches (2025). */
+export const KVM_FRED = 'KVM nested FRED patch series (2025), hunk adding FRED checks to nested_vmx_check_guest_state';
