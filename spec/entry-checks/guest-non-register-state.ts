@@ -281,6 +281,7 @@ const LINK_POINTER: EntryCheck[] = [
     fields: ['VMCS_LINK_POINTER'],
     alsoReads: ['MAXPHYADDR', 'IA32_VMX_BASIC'],
     inventoryId: 'G-LINK-02',
+    note: 'The bits 63:32 limit for IA32_VMX_BASIC[48] = 1 is from the footnote convention of the other pointer checks; the footnote itself was not visible.',
   }),
   check({
     name: 'link-pointer-revision',
@@ -301,7 +302,7 @@ const LINK_POINTER: EntryCheck[] = [
     consequence: LINK_POINTER_FAILURE,
     citation: READ_2016,
     verification: 'read',
-    fields: ['VMCS_LINK_POINTER', 'SECONDARY_PROCESSOR_BASED_CONTROLS'],
+    fields: ['VMCS_LINK_POINTER', 'PRIMARY_PROCESSOR_BASED_CONTROLS', 'SECONDARY_PROCESSOR_BASED_CONTROLS'],
     alsoReads: ['memory: first 32 bits of the referenced region'],
     inventoryId: 'G-LINK-04',
   }),

@@ -28,7 +28,7 @@ function inMemory(n: number): EntryCheck {
     citation: READ_2016,
     december2023Section: '27.3.1.6',
     verification: 'read',
-    fields: ['GUEST_CR0', 'GUEST_CR3', 'GUEST_CR4', 'VM_ENTRY_CONTROLS', 'SECONDARY_PROCESSOR_BASED_CONTROLS'],
+    fields: ['GUEST_CR0', 'GUEST_CR3', 'GUEST_CR4', 'VM_ENTRY_CONTROLS', 'PRIMARY_PROCESSOR_BASED_CONTROLS', 'SECONDARY_PROCESSOR_BASED_CONTROLS'],
     alsoReads: [`memory: PDPTE${n} at guest CR3`, 'MAXPHYADDR', 'paging mode and CR3 before the entry'],
     inventoryId: 'G-PDPTE-01',
     note: 'When PAE paging was already in use and CR3 does not change the SDM lets the entry check or not: the model returns both outcomes.',
@@ -45,7 +45,7 @@ function inVmcs(n: number): EntryCheck {
     citation: READ_2016,
     december2023Section: '27.3.1.6',
     verification: 'read',
-    fields: [`GUEST_PDPTE${n}`, 'GUEST_CR0', 'GUEST_CR4', 'VM_ENTRY_CONTROLS', 'SECONDARY_PROCESSOR_BASED_CONTROLS'],
+    fields: [`GUEST_PDPTE${n}`, 'GUEST_CR0', 'GUEST_CR4', 'VM_ENTRY_CONTROLS', 'PRIMARY_PROCESSOR_BASED_CONTROLS', 'SECONDARY_PROCESSOR_BASED_CONTROLS'],
     alsoReads: ['MAXPHYADDR'],
     inventoryId: 'G-PDPTE-02',
   };

@@ -113,7 +113,7 @@ const SELECTORS: EntryCheck[] = [
     citation: READ_2009,
     verification: 'corroborated',
     basis: `the c.2009 text states the rule for every non-virtual-8086 guest; the "unrestricted guest" exemption is from ${BOCHS_GUEST}`,
-    fields: ['GUEST_SS_SELECTOR', 'GUEST_CS_SELECTOR', 'GUEST_RFLAGS', 'SECONDARY_PROCESSOR_BASED_CONTROLS'],
+    fields: ['GUEST_SS_SELECTOR', 'GUEST_CS_SELECTOR', 'GUEST_RFLAGS', 'PRIMARY_PROCESSOR_BASED_CONTROLS', 'SECONDARY_PROCESSOR_BASED_CONTROLS'],
     inventoryId: inv(3),
   }),
 ];
@@ -194,7 +194,7 @@ const TYPES: EntryCheck[] = [
     appliesWhen: `${NOT_V8086} and "unrestricted guest" = 0`,
     citation: READ_2016,
     verification: 'read',
-    fields: [ar('CS'), 'GUEST_RFLAGS', 'SECONDARY_PROCESSOR_BASED_CONTROLS'],
+    fields: [ar('CS'), 'GUEST_RFLAGS', 'PRIMARY_PROCESSOR_BASED_CONTROLS', 'SECONDARY_PROCESSOR_BASED_CONTROLS'],
     inventoryId: inv(30),
   }),
   check({
@@ -203,7 +203,7 @@ const TYPES: EntryCheck[] = [
     appliesWhen: `${NOT_V8086} and "unrestricted guest" = 1`,
     citation: READ_2016,
     verification: 'read',
-    fields: [ar('CS'), 'GUEST_RFLAGS', 'SECONDARY_PROCESSOR_BASED_CONTROLS'],
+    fields: [ar('CS'), 'GUEST_RFLAGS', 'PRIMARY_PROCESSOR_BASED_CONTROLS', 'SECONDARY_PROCESSOR_BASED_CONTROLS'],
     inventoryId: inv(30),
   }),
   check({
@@ -279,7 +279,7 @@ const DPLS: EntryCheck[] = [
     citation: READ_2009,
     verification: 'corroborated',
     basis: `the c.2009 text states the rule for every non-virtual-8086 guest; the "unrestricted guest" exemption is from ${BOCHS_GUEST}`,
-    fields: [ar('SS'), 'GUEST_SS_SELECTOR', 'GUEST_RFLAGS', 'SECONDARY_PROCESSOR_BASED_CONTROLS'],
+    fields: [ar('SS'), 'GUEST_SS_SELECTOR', 'GUEST_RFLAGS', 'PRIMARY_PROCESSOR_BASED_CONTROLS', 'SECONDARY_PROCESSOR_BASED_CONTROLS'],
     inventoryId: inv(49),
   }),
   check({
@@ -299,7 +299,7 @@ const DPLS: EntryCheck[] = [
     citation: READ_2009,
     verification: 'corroborated',
     basis: `the c.2009 text states the rule without the "unrestricted guest" exemption, which is from ${BOCHS_GUEST}`,
-    fields: [ar(reg), `GUEST_${reg}_SELECTOR`, 'GUEST_RFLAGS', 'SECONDARY_PROCESSOR_BASED_CONTROLS'],
+    fields: [ar(reg), `GUEST_${reg}_SELECTOR`, 'GUEST_RFLAGS', 'PRIMARY_PROCESSOR_BASED_CONTROLS', 'SECONDARY_PROCESSOR_BASED_CONTROLS'],
   })),
 ];
 

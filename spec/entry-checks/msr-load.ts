@@ -10,6 +10,7 @@ import { MSR_LOAD_FAILURE, TITLE, sdm2009, sdm2023Derived } from './guest-source
 
 const GROUP = 'msr-load';
 const DEC2023 = '27.4';
+/** Read on page 22-22; the heading "22.4 Loading MSRs" is on the page before, which was not visible. */
 const READ_2009 = sdm2009('22.4', TITLE.loadingMsrs);
 const DERIVED = sdm2023Derived(DEC2023, TITLE.loadingMsrs);
 const FIELDS = ['VM_ENTRY_MSR_LOAD_COUNT', 'VM_ENTRY_MSR_LOAD_ADDRESS'];
