@@ -11,7 +11,7 @@
  * G 15, unusable 16, reserved 31:17.
  */
 import type { EntryCheck } from './types.ts';
-import { BOCHS_GUEST, GUEST_STATE_FAILURE, KVM_FRED, TITLE, sdm2009, sdm2016, sdm2023Derived } from './guest-sources.ts';
+import { BOCHS_GUEST, GUEST_STATE_FAILURE, KVM_FRED, TITLE, VBOX_GUEST, sdm2009, sdm2016, sdm2023Derived } from './guest-sources.ts';
 
 const GROUP = 'guest-segment-registers';
 const DEC2023 = '27.3.1.2';
@@ -112,7 +112,7 @@ const SELECTORS: EntryCheck[] = [
     appliesWhen: `${NOT_V8086} and "unrestricted guest" = 0`,
     citation: READ_2009,
     verification: 'corroborated',
-    basis: `the c.2009 text states the rule for every non-virtual-8086 guest; the "unrestricted guest" exemption is from ${BOCHS_GUEST}`,
+    basis: `the c.2009 text states the rule for every non-virtual-8086 guest; the "unrestricted guest" exemption is from ${BOCHS_GUEST} and ${VBOX_GUEST}`,
     fields: ['GUEST_SS_SELECTOR', 'GUEST_CS_SELECTOR', 'GUEST_RFLAGS', 'PRIMARY_PROCESSOR_BASED_CONTROLS', 'SECONDARY_PROCESSOR_BASED_CONTROLS'],
     inventoryId: inv(3),
   }),
@@ -268,7 +268,7 @@ const DPLS: EntryCheck[] = [
     appliesWhen: NOT_V8086,
     citation: DERIVED,
     verification: 'corroborated',
-    basis: `${BOCHS_GUEST}; the c.2009 text compared the CS DPL with the CS selector RPL instead`,
+    basis: `${BOCHS_GUEST}; ${VBOX_GUEST}; the c.2009 text compared the CS DPL with the CS selector RPL instead`,
     fields: [ar('CS'), ar('SS'), 'GUEST_RFLAGS'],
     inventoryId: inv(48),
   }),
@@ -278,7 +278,7 @@ const DPLS: EntryCheck[] = [
     appliesWhen: `${NOT_V8086} and "unrestricted guest" = 0`,
     citation: READ_2009,
     verification: 'corroborated',
-    basis: `the c.2009 text states the rule for every non-virtual-8086 guest; the "unrestricted guest" exemption is from ${BOCHS_GUEST}`,
+    basis: `the c.2009 text states the rule for every non-virtual-8086 guest; the "unrestricted guest" exemption is from ${BOCHS_GUEST} and ${VBOX_GUEST}`,
     fields: [ar('SS'), 'GUEST_SS_SELECTOR', 'GUEST_RFLAGS', 'PRIMARY_PROCESSOR_BASED_CONTROLS', 'SECONDARY_PROCESSOR_BASED_CONTROLS'],
     inventoryId: inv(49),
   }),
@@ -288,7 +288,7 @@ const DPLS: EntryCheck[] = [
     appliesWhen: NOT_V8086,
     citation: DERIVED,
     verification: 'corroborated',
-    basis: `${BOCHS_GUEST} (checked for unrestricted guests)`,
+    basis: `${BOCHS_GUEST} (checked for unrestricted guests); ${VBOX_GUEST} (checked always)`,
     fields: [ar('SS'), ar('CS'), 'GUEST_CR0', 'GUEST_RFLAGS'],
     inventoryId: inv(50),
   }),
@@ -298,7 +298,7 @@ const DPLS: EntryCheck[] = [
     appliesWhen: `${scope(reg)} and "unrestricted guest" = 0`,
     citation: READ_2009,
     verification: 'corroborated',
-    basis: `the c.2009 text states the rule without the "unrestricted guest" exemption, which is from ${BOCHS_GUEST}`,
+    basis: `the c.2009 text states the rule without the "unrestricted guest" exemption, which is from ${BOCHS_GUEST} and ${VBOX_GUEST}`,
     fields: [ar(reg), `GUEST_${reg}_SELECTOR`, 'GUEST_RFLAGS', 'PRIMARY_PROCESSOR_BASED_CONTROLS', 'SECONDARY_PROCESSOR_BASED_CONTROLS'],
   })),
 ];

@@ -73,3 +73,8 @@ export const BOCHS_GUEST = 'Bochs cpu/vmx.cc (commit 783b58f), BX_CPU_C::VMenter
 export const KVM_GUEST = 'Linux arch/x86/kvm/vmx/nested.c, nested_vmx_check_guest_state';
 /** What backs the FRED checks besides Bochs: the KVM nested-FRED patches (2025). */
 export const KVM_FRED = 'KVM nested FRED patch series (2025), hunk adding FRED checks to nested_vmx_check_guest_state';
+/** VirtualBox's VMX emulation, which also implements these checks (file of the 2023 sources). */
+export const VBOX_GUEST =
+  'VirtualBox src/VBox/VMM/VMMAll/IEMAllCImplVmxInstr.cpp (2023), iemVmxVmentryCheckGuestSegRegs / iemVmxVmentryCheckGuestControlRegsMsrs';
+/** VirtualBox's VM-entry MSR-load loop. */
+export const VBOX_MSR_LOAD = 'VirtualBox src/VBox/VMM/VMMAll/IEMAllCImplVmxInstr.cpp (2023), iemVmxVmentryLoadGuestAutoMsrs';

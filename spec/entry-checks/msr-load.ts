@@ -6,7 +6,7 @@
  * as exit qualification; entries before it have been loaded.
  */
 import type { EntryCheck } from './types.ts';
-import { MSR_LOAD_FAILURE, TITLE, sdm2009, sdm2023Derived } from './guest-sources.ts';
+import { MSR_LOAD_FAILURE, TITLE, VBOX_MSR_LOAD, sdm2009, sdm2023Derived } from './guest-sources.ts';
 
 const GROUP = 'msr-load';
 const DEC2023 = '27.4';
@@ -44,7 +44,7 @@ export const MSR_LOAD_CHECKS: readonly EntryCheck[] = [
     condition: 'The entry\'s MSR index is not C0000100H (IA32_FS_BASE).',
     citation: DERIVED,
     verification: 'corroborated',
-    basis: `${BOCHS_MSR}; ${KVM_MSR}; ${EXIT_LIST}`,
+    basis: `${BOCHS_MSR}; ${KVM_MSR}; ${VBOX_MSR_LOAD}; ${EXIT_LIST}`,
     alsoReads: [AREA],
     inventoryId: 'M-01',
   }),
@@ -53,7 +53,7 @@ export const MSR_LOAD_CHECKS: readonly EntryCheck[] = [
     condition: 'The entry\'s MSR index is not C0000101H (IA32_GS_BASE).',
     citation: DERIVED,
     verification: 'corroborated',
-    basis: `${BOCHS_MSR}; ${KVM_MSR}; ${EXIT_LIST}`,
+    basis: `${BOCHS_MSR}; ${KVM_MSR}; ${VBOX_MSR_LOAD}; ${EXIT_LIST}`,
     alsoReads: [AREA],
     inventoryId: 'M-02',
   }),
@@ -62,17 +62,17 @@ export const MSR_LOAD_CHECKS: readonly EntryCheck[] = [
     condition: 'Bits 31:8 of the entry\'s MSR index are not 000008H (the x2APIC register range 800H-8FFH).',
     citation: DERIVED,
     verification: 'corroborated',
-    basis: `${BOCHS_MSR}; ${KVM_MSR} (only while the local APIC is in x2APIC mode); ${EXIT_LIST}`,
+    basis: `${BOCHS_MSR}; ${VBOX_MSR_LOAD}; ${KVM_MSR} (only while the local APIC is in x2APIC mode); ${EXIT_LIST}`,
     alsoReads: [AREA],
     inventoryId: 'M-03',
-    note: 'Bochs and the SDM exit-list wording make it unconditional; KVM applies it only in x2APIC mode.',
+    note: 'Bochs, VirtualBox and the SDM exit-list wording make it unconditional; KVM applies it only in x2APIC mode.',
   }),
   check({
     name: 'not-smm-only',
     condition: 'The entry\'s MSR index does not name an MSR writable only in SMM (for example IA32_SMM_MONITOR_CTL, 9BH) while the entry does not start in SMM.',
     citation: DERIVED,
     verification: 'corroborated',
-    basis: `${KVM_MSR} (rejects IA32_SMM_MONITOR_CTL); ${EXIT_LIST}`,
+    basis: `${KVM_MSR} and ${VBOX_MSR_LOAD} (both reject IA32_SMM_MONITOR_CTL); ${EXIT_LIST}`,
     alsoReads: [AREA, 'whether the logical processor is in SMM'],
     inventoryId: 'M-04',
   }),
