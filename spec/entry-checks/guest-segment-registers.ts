@@ -11,7 +11,16 @@
  * G 15, unusable 16, reserved 31:17.
  */
 import type { EntryCheck } from './types.ts';
-import { BOCHS_GUEST, GUEST_STATE_FAILURE, KVM_FRED, TITLE, VBOX_GUEST, sdm2009, sdm2016, sdm2023Derived } from './guest-sources.ts';
+import {
+  BOCHS_GUEST,
+  GUEST_STATE_FAILURE,
+  KVM_FRED,
+  TITLE,
+  VBOX_GUEST,
+  sdm2009,
+  sdm2016,
+  sdm2023Derived,
+} from './guest-sources.ts';
 
 const GROUP = 'guest-segment-registers';
 const DEC2023 = '27.3.1.2';
@@ -351,9 +360,24 @@ function systemSegment(reg: 'TR' | 'LDTR', when: string | undefined, first: numb
   const fields = [ar(reg)];
   const common = { ...scoped, citation: READ_2016, verification: 'read' as const, fields };
   return [
-    check({ name: `${r}-s-bit`, condition: `The ${reg} S bit (access rights bit 4) is 0 (system segment).`, ...common, inventoryId: inv(first) }),
-    check({ name: `${r}-present`, condition: `The ${reg} P bit (access rights bit 7) is 1.`, ...common, inventoryId: inv(first + 1) }),
-    check({ name: `${r}-access-rights-reserved-11-8`, condition: `Bits 11:8 of the ${reg} access rights are 0.`, ...common, inventoryId: inv(first + 2) }),
+    check({
+      name: `${r}-s-bit`,
+      condition: `The ${reg} S bit (access rights bit 4) is 0 (system segment).`,
+      ...common,
+      inventoryId: inv(first),
+    }),
+    check({
+      name: `${r}-present`,
+      condition: `The ${reg} P bit (access rights bit 7) is 1.`,
+      ...common,
+      inventoryId: inv(first + 1),
+    }),
+    check({
+      name: `${r}-access-rights-reserved-11-8`,
+      condition: `Bits 11:8 of the ${reg} access rights are 0.`,
+      ...common,
+      inventoryId: inv(first + 2),
+    }),
     ...granularity(reg, when, [first + 3, first + 4]),
   ];
 }

@@ -85,7 +85,7 @@ describe('VM-entry check catalogue: guest state and MSR loading', () => {
     }
   });
 
-  it('keeps verification and basis consistent: read checks cite an edition read, corroborated ones say what backs them', () => {
+  it('keeps verification and basis consistent: read checks cite an edition read, others name their backing', () => {
     for (const c of ALL) {
       if (c.verification === 'read') {
         expect(c.basis).toBeUndefined();
@@ -103,8 +103,16 @@ describe('VM-entry check catalogue: guest state and MSR loading', () => {
         continue;
       }
       expect(c.consequence.kind).toBe('entry-failure-guest-state');
-      const qualification = c.consequence.kind === 'entry-failure-guest-state' ? c.consequence.qualification : -1;
-      const expected = c.group === 'guest-pdptes' ? 2 : c.id.includes('.link-pointer-') ? 4 : c.id.endsWith('.sti-blocking-vs-nmi') ? 3 : 0;
+      const qualification =
+        c.consequence.kind === 'entry-failure-guest-state' ? c.consequence.qualification : -1;
+      const expected =
+        c.group === 'guest-pdptes'
+          ? 2
+          : c.id.includes('.link-pointer-')
+            ? 4
+            : c.id.endsWith('.sti-blocking-vs-nmi')
+              ? 3
+              : 0;
       expect({ id: c.id, qualification }).toEqual({ id: c.id, qualification: expected });
     }
   });
@@ -126,7 +134,8 @@ describe('VM-entry check catalogue: guest state and MSR loading', () => {
         expect(match, c.inventoryId).not.toBeNull();
         const [, prefix, n] = match as RegExpExecArray;
         const position = Number(n);
-        expect({ group, id: c.id, ok: position >= (last.get(prefix as string) ?? 0) }).toEqual({ group, id: c.id, ok: true });
+        const inOrder = position >= (last.get(prefix as string) ?? 0);
+        expect({ group, id: c.id, inOrder }).toEqual({ group, id: c.id, inOrder: true });
         last.set(prefix as string, position);
       }
     }
@@ -134,7 +143,15 @@ describe('VM-entry check catalogue: guest state and MSR loading', () => {
 
   it('writes the per-register segment rules once per register', () => {
     const ids = new Set(GUEST_SEGMENT_REGISTERS_CHECKS.map((c) => c.id));
-    const perDataRegister = ['limit-v8086', 'access-rights-v8086', 'base-v8086', 's-bit', 'present', 'access-rights-reserved-11-8', 'granularity-low-limit', 'granularity-high-limit', 'access-rights-reserved-31-17'];
+    const common = [
+      's-bit',
+      'present',
+      'access-rights-reserved-11-8',
+      'granularity-low-limit',
+      'granularity-high-limit',
+      'access-rights-reserved-31-17',
+    ];
+    const perDataRegister = ['limit-v8086', 'access-rights-v8086', 'base-v8086', ...common];
     for (const rule of perDataRegister) {
       for (const reg of ['cs', 'ss', 'ds', 'es', 'fs', 'gs']) {
         expect(ids).toContain(`guest-segment-registers.${reg}-${rule}`);
@@ -143,7 +160,7 @@ describe('VM-entry check catalogue: guest state and MSR loading', () => {
     for (const rule of ['type-accessed', 'type-readable-code', 'dpl-not-below-rpl']) {
       for (const reg of ['ds', 'es', 'fs', 'gs']) expect(ids).toContain(`guest-segment-registers.${reg}-${rule}`);
     }
-    for (const rule of ['s-bit', 'present', 'access-rights-reserved-11-8', 'granularity-low-limit', 'granularity-high-limit', 'access-rights-reserved-31-17', 'type', 'base-canonical', 'selector-ti']) {
+    for (const rule of [...common, 'type', 'base-canonical', 'selector-ti']) {
       for (const reg of ['tr', 'ldtr']) expect(ids).toContain(`guest-segment-registers.${reg}-${rule}`);
     }
   });
