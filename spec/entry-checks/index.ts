@@ -9,7 +9,14 @@ import { EVENT_INJECTION_CHECKS } from './event-injection.ts';
 import { EXECUTION_CONTROLS_CHECKS } from './execution-controls.ts';
 import { EXIT_CONTROLS_CHECKS } from './exit-controls.ts';
 import { HOST_CONTROL_REGISTERS_CHECKS } from './host-control-registers.ts';
+import { GUEST_CONTROL_REGISTERS_CHECKS } from './guest-control-registers.ts';
+import { GUEST_DESCRIPTOR_TABLES_CHECKS } from './guest-descriptor-tables.ts';
+import { GUEST_NON_REGISTER_STATE_CHECKS } from './guest-non-register-state.ts';
+import { GUEST_PDPTES_CHECKS } from './guest-pdptes.ts';
+import { GUEST_RIP_RFLAGS_CHECKS } from './guest-rip-rflags.ts';
+import { GUEST_SEGMENT_REGISTERS_CHECKS } from './guest-segment-registers.ts';
 import { HOST_SEGMENT_REGISTERS_CHECKS } from './host-segment-registers.ts';
+import { MSR_LOAD_CHECKS } from './msr-load.ts';
 import type { EntryCheck, EntryCheckGroup } from './types.ts';
 
 export type { EntryCheck, EntryCheckConsequence, EntryCheckGroup, GuestStateQualification, Verification } from './types.ts';
@@ -25,13 +32,13 @@ export const ENTRY_CHECKS_BY_GROUP: Readonly<Record<EntryCheckGroup, readonly En
   'host-control-registers': HOST_CONTROL_REGISTERS_CHECKS,
   'host-segment-registers': HOST_SEGMENT_REGISTERS_CHECKS,
   'address-space-size': ADDRESS_SPACE_SIZE_CHECKS,
-  'guest-control-registers': [],
-  'guest-segment-registers': [],
-  'guest-descriptor-tables': [],
-  'guest-rip-rflags': [],
-  'guest-non-register-state': [],
-  'guest-pdptes': [],
-  'msr-load': [],
+  'guest-control-registers': GUEST_CONTROL_REGISTERS_CHECKS,
+  'guest-segment-registers': GUEST_SEGMENT_REGISTERS_CHECKS,
+  'guest-descriptor-tables': GUEST_DESCRIPTOR_TABLES_CHECKS,
+  'guest-rip-rflags': GUEST_RIP_RFLAGS_CHECKS,
+  'guest-non-register-state': GUEST_NON_REGISTER_STATE_CHECKS,
+  'guest-pdptes': GUEST_PDPTES_CHECKS,
+  'msr-load': MSR_LOAD_CHECKS,
 };
 
 /** Every check, group by group in SDM order. */
