@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { addProfileCommand } from './commands/profile-command.ts';
+import { explainCommand } from './commands/explain.ts';
 import { replayCommand } from './commands/replay.ts';
 import { runCommand } from './commands/run.ts';
 import { specCommand, SPEC_TABLES } from './commands/spec.ts';
@@ -74,6 +75,14 @@ function program(resolveExit: (code: number) => void): Command {
     .addArgument(new Argument('<table>', 'table to print').choices(SPEC_TABLES))
     .option('--json', 'print JSON')
     .action((table: string, opts) => resolveExit(specCommand(table, opts)));
+
+  cli
+    .command('explain')
+    .description('list every VM-entry check a VMCS fails, from a KVM or Xen log dump or the JSON form (exit 1 when one fails)')
+    .argument('<file>', 'a kernel or Xen log holding a VMCS dump, or a vmx-conformance-vmcs/1 JSON file')
+    .option('--profile <name|file>', 'the processor the VMCS was used on: a built-in profile name or a profile JSON file', 'skylake')
+    .option('--json', 'print JSON')
+    .action((file: string, opts) => resolveExit(explainCommand(file, opts)));
 
   addProfileCommand(cli, resolveExit);
 

@@ -26,6 +26,8 @@ import type { ModelState } from './state.ts';
 import { cpuOf } from './state.ts';
 import type { Verdict } from './verdict.ts';
 import { notModelled } from './verdict.ts';
+import { VM_ENTRY_PROPER_RULES } from './vm-entry/enter.ts';
+import { implementedDecisionPoints } from './vm-entry/rules.ts';
 import { VM_EXIT_RULES } from './vm-exit.ts';
 
 export type { Rule } from './rule.ts';
@@ -93,6 +95,8 @@ export const RULES: readonly Rule[] = [
   ...Object.values(VMREAD_RULES),
   ...Object.values(VMWRITE_RULES),
   ...Object.values(VM_ENTRY_RULES),
+  ...Object.values(VM_ENTRY_PROPER_RULES),
+  ...implementedDecisionPoints(),
   ...Object.values(INVEPT_RULES),
   ...Object.values(INVVPID_RULES),
   ...Object.values(VMCALL_RULES),

@@ -10,6 +10,8 @@ import type {
   FaultObservation,
   Observation,
   OkObservation,
+  VmEntryFailureObservation,
+  VmEntryObservation,
   VmExitObservation,
   VmFailInvalidObservation,
   VmFailValidObservation,
@@ -46,6 +48,8 @@ export interface ExpectedVmSucceed {
 export type Expected =
   | FaultObservation
   | VmExitObservation
+  | VmEntryObservation
+  | VmEntryFailureObservation
   | ExpectedVmSucceed
   | VmFailInvalidObservation
   | VmFailValidObservation
@@ -92,6 +96,15 @@ export function matches(expected: Expected, actual: Observation): boolean {
       return actual.kind === 'fault' && actual.vector === expected.vector;
     case 'vmexit':
       return actual.kind === 'vmexit' && actual.reason === expected.reason;
+    case 'vmentry':
+      return true;
+    case 'vmentry-failure':
+      return (
+        actual.kind === 'vmentry-failure' &&
+        actual.exitReason === expected.exitReason &&
+        isHex(actual.qualification) &&
+        parseHex(actual.qualification) === parseHex(expected.qualification)
+      );
     case 'vmfail-valid':
       return actual.kind === 'vmfail-valid' && actual.error === expected.error;
     case 'vmsucceed':
@@ -123,6 +136,10 @@ function describeOutcome(expected: Expected): string {
       return expected.vector === 'GP' ? '#GP(0)' : '#UD';
     case 'vmexit':
       return `VM exit (basic exit reason ${expected.reason})`;
+    case 'vmentry':
+      return 'VM entry (the guest runs)';
+    case 'vmentry-failure':
+      return `VM-entry failure, exit reason 0x${expected.exitReason.toString(16)}, qualification ${toHex(parseHex(expected.qualification))}`;
     case 'vmfail-valid':
       return `VMfailValid(${expected.error})`;
     case 'vmfail-invalid':

@@ -65,6 +65,10 @@ function formatOutcome(obs: Observation): string {
       return obs.vector === 'GP' ? '#GP(0)' : '#UD';
     case 'vmexit':
       return `VM exit (basic reason ${obs.reason})`;
+    case 'vmentry':
+      return 'VM entry (now running the guest)';
+    case 'vmentry-failure':
+      return `VM-entry failure (exit reason 0x${obs.exitReason.toString(16)}, qualification ${obs.qualification})`;
     case 'vmsucceed':
       return obs.value === undefined ? 'VMsucceed' : `VMsucceed ${obs.value}`;
     case 'vmfail-invalid':

@@ -266,7 +266,9 @@ function record(stats: SuiteStats, outcome: CaseOutcome, label: typeof outcomeLa
             ? label('VMfailValid', obs.error)
             : obs.kind === 'vmexit'
               ? label('VM exit', obs.reason)
-              : { vmsucceed: 'VMsucceed', 'vmfail-invalid': 'VMfailInvalid', ok: 'ok', unimplemented: 'unimplemented' }[obs.kind];
+              : obs.kind === 'vmentry-failure'
+                ? `VM-entry failure 0x${obs.exitReason.toString(16)}`
+                : { vmsucceed: 'VMsucceed', 'vmfail-invalid': 'VMfailInvalid', ok: 'ok', unimplemented: 'unimplemented', vmentry: 'VM entry' }[obs.kind];
       stats.outcomes[key] = (stats.outcomes[key] ?? 0) + 1;
     }
     if (step.matched !== undefined) {

@@ -37,6 +37,27 @@ export interface VmExitObservation extends WithFlags {
   kind: 'vmexit';
   reason: number;
 }
+/**
+ * VMLAUNCH or VMRESUME entered the guest: the instruction does not complete, the logical processor
+ * is in VMX non-root operation, and its next operations are the guest's. `flags` are the
+ * arithmetic flags of the guest RFLAGS loaded from the VMCS (SDM Vol. 3C, December 2023, §27.3.2.3
+ * "Loading Guest RIP, RSP, RFLAGS, and SSP").
+ */
+export interface VmEntryObservation extends WithFlags {
+  kind: 'vmentry';
+}
+/**
+ * VM entry failed after the checks on the controls and the host state passed (§27.8 "VM-Entry
+ * Failures During or After Loading Guest State"): the processor loads host state as on a VM exit
+ * (RFLAGS = 2, so `flags` is 0) and writes the exit reason, with bit 31 set, and the exit
+ * qualification into the VMCS. `exitReason` is the full 32-bit exit reason (0x80000021 for invalid
+ * guest state, 0x80000022 for MSR loading); `qualification` the exit qualification.
+ */
+export interface VmEntryFailureObservation extends WithFlags {
+  kind: 'vmentry-failure';
+  exitReason: number;
+  qualification: Hex;
+}
 /** VMsucceed. `value` is what VMREAD returned or VMPTRST stored; absent for other instructions. */
 export interface VmSucceedObservation extends WithFlags {
   kind: 'vmsucceed';
@@ -69,6 +90,8 @@ export interface UnimplementedObservation extends WithFlags {
 export type Observation =
   | FaultObservation
   | VmExitObservation
+  | VmEntryObservation
+  | VmEntryFailureObservation
   | VmSucceedObservation
   | VmFailInvalidObservation
   | VmFailValidObservation

@@ -63,6 +63,8 @@ const flags = z.number().int().min(0).max(0x8d5);
 export const observationSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('fault'), vector: z.enum(['UD', 'GP']), flags }).strict(),
   z.object({ kind: z.literal('vmexit'), reason: z.number().int().min(0).max(0xffff), flags }).strict(),
+  z.object({ kind: z.literal('vmentry'), flags }).strict(),
+  z.object({ kind: z.literal('vmentry-failure'), exitReason: z.number().int().min(0).max(0xffff_ffff), qualification: hex, flags }).strict(),
   z.object({ kind: z.literal('vmsucceed'), value: hex.optional(), flags }).strict(),
   z.object({ kind: z.literal('vmfail-invalid'), flags }).strict(),
   z.object({ kind: z.literal('vmfail-valid'), error: z.number().int().min(0).max(0xffffffff), flags }).strict(),

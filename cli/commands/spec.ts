@@ -5,13 +5,15 @@
 import { formatCitation } from '../../spec/citation.ts';
 import { CONTROL_SET_NAMES, CONTROL_SETS, PRIMARY_CONTROL } from '../../spec/controls.ts';
 import { VM_ERRORS, VM_ERRORS_CITATION } from '../../spec/errors.ts';
+import { ENTRY_CHECKS } from '../../spec/entry-checks/index.ts';
+import type { EntryCheck } from '../../spec/entry-checks/index.ts';
 import { EXIT_REASONS, EXIT_REASONS_CITATION } from '../../spec/exit-reasons.ts';
 import { FIELDS_CITATION, isControlRequirement, VMCS_FIELDS, type FieldRequirement } from '../../spec/fields.ts';
 import { loadProfile, PROFILE_NAMES } from '../../spec/profiles.ts';
 import { EXIT } from '../usage-error.ts';
 
 /** Tables `spec` can print. */
-export const SPEC_TABLES = ['fields', 'errors', 'exit-reasons', 'controls', 'profiles'] as const;
+export const SPEC_TABLES = ['fields', 'errors', 'exit-reasons', 'controls', 'profiles', 'checks'] as const;
 
 const hex = (n: number | bigint, digits = 4): string => `0x${n.toString(16).toUpperCase().padStart(digits, '0')}`;
 
@@ -40,9 +42,42 @@ function profileRows(json: boolean): Record<string, unknown>[] {
   });
 }
 
+/** A check's consequence in a few words. */
+function consequenceOf(check: EntryCheck): string {
+  const c = check.consequence;
+  switch (c.kind) {
+    case 'fault':
+      return c.vector === 'UD' ? '#UD' : '#GP(0)';
+    case 'vm-exit':
+      return `VM exit (${c.reasons.join(' or ')})`;
+    case 'vmfail-invalid':
+      return 'VMfailInvalid';
+    case 'vmfail-valid':
+      return `VMfailValid(${c.error})`;
+    case 'entry-failure-guest-state':
+      return `exit reason 33, qualification ${c.qualification}`;
+    case 'entry-failure-msr-load':
+      return 'exit reason 34, qualification = entry index';
+  }
+}
+
 /** Rows of a table as plain objects (the JSON form). */
 function rows(table: string, json: boolean): { citation?: string; rows: Record<string, unknown>[] } {
   switch (table) {
+    case 'checks':
+      return {
+        citation: 'VM-entry checks of SDM Vol. 3C "VM Entries", each verified in the edition its citation names',
+        rows: ENTRY_CHECKS.map((check) =>
+          json
+            ? { ...check, outcome: consequenceOf(check) }
+            : {
+                id: check.id,
+                outcome: consequenceOf(check),
+                section: `§${check.citation.section} (${/\d{4}(?:-\d{4})?/.exec(check.citation.edition)?.[0] ?? check.citation.edition}${check.december2023Section === undefined ? '' : `; 2023 §${check.december2023Section}`})`,
+                verification: check.verification,
+              },
+        ),
+      };
     case 'fields':
       return {
         citation: formatCitation(FIELDS_CITATION),

@@ -3,9 +3,8 @@
  * instructions' shared Operation section, with the order of §27.1 "Basic VM-Entry Checks" (which
  * adds the check that the current VMCS is not a shadow VMCS, failing like a missing one: CF = 1).
  *
- * Only these basic checks are modelled. Once they pass, the VM entry proper begins (checks of
- * controls and host state, guest state, MSR loading, §27.2-§27.4), which the model does not
- * follow yet: the step is `not-modelled`.
+ * Once these basic checks pass, the VM entry proper begins (checks of controls and host state,
+ * guest state, MSR loading, §27.2-§27.4): model/vm-entry/enter.ts.
  *
  * Launch state unknown to the model (a region VMPTRLDed without VMCLEAR, written with ordinary
  * stores, or left active by VMXOFF): the SDM then allows both the launch-state failure and an
@@ -27,6 +26,7 @@ import { cpuOf } from '../state.ts';
 import type { Verdict } from '../verdict.ts';
 import { defined, notModelled } from '../verdict.ts';
 import { vmExit } from '../vm-exit.ts';
+import { enterVm } from '../vm-entry/enter.ts';
 import { currentVmcs } from '../vmcs.ts';
 
 const PAGE = sdm('31.3', 'VMLAUNCH/VMRESUME—Launch/Resume Virtual Machine');
@@ -64,12 +64,6 @@ export const VM_ENTRY_RULES = {
     PAGE,
     'VMRESUME with a launch state the model does not know: VMfailValid(5) or an entry attempt, which is not modelled',
   ),
-  entryNotModelled: rule(
-    'vmentry.checks-not-modelled',
-    BOTH,
-    sdm('27.2', 'Checks on VMX Controls and Host-State Area'),
-    'the basic checks pass: the VM entry proper (controls, host state, guest state, MSR loading) is not modelled yet',
-  ),
 } as const;
 
 const R = VM_ENTRY_RULES;
@@ -105,5 +99,5 @@ function vmEntry(state: ModelState, c: number, instruction: 'VMLAUNCH' | 'VMRESU
     if (launch === 'unknown' && current.content.leftActiveByVmxoff) return notModelled(R.resumeAfterVmxoff);
     if (launch === 'unknown') return notModelled(R.resumeUnknown);
   }
-  return notModelled(R.entryNotModelled);
+  return enterVm(state, c);
 }

@@ -19,6 +19,7 @@ import './vmcall.test.ts';
 import './vmclear.test.ts';
 import './vmfunc.test.ts';
 import './vmlaunch-vmresume.test.ts';
+import './vm-entry/exit-controls.test.ts';
 import './vmptrld.test.ts';
 import './vmptrst.test.ts';
 import './vmread.test.ts';

@@ -1,0 +1,116 @@
+/**
+ * How a VM-entry check is written in the model, and how it is evaluated.
+ *
+ * Each check of the catalogue (spec/entry-checks/) is one {@link EntryRule}: the VMCS fields it
+ * reads, an optional condition saying when it applies (with the fields that condition reads),
+ * and the condition that must hold. Declaring the fields lets one evaluator serve both users:
+ * the VM-entry instructions, over the model's VMCS (where a field never written is unknown), and
+ * `explain`, over a dump (where a field the hypervisor did not print is unknown). A check whose
+ * fields are unknown is `undecided`, never guessed.
+ *
+ * Catalogue entries carry the SDM citation and the consequence; a rule carries only the id, so
+ * the words live in one place (spec/) and the test that matches the two keeps them together.
+ */
+import type { FieldName } from '../../spec/fields.ts';
+import type { Profile } from '../../spec/profile.ts';
+
+/** The values of fields `K`, all known. */
+export type Fields<K extends FieldName> = { readonly [P in K]: bigint };
+
+/** What the evaluator knows of one VMCS: a field's value, or `undefined` when it is unknown. */
+export interface VmcsView {
+  get(field: FieldName): bigint | undefined;
+}
+
+/** What a check may read besides VMCS fields. */
+export interface CheckEnvironment {
+  readonly profile: Profile;
+  /** A 32-bit word of physical memory (4-byte aligned address), or `undefined` when not known. */
+  readMemory32(address: bigint): number | undefined;
+}
+
+/** A condition the evaluator could not decide for lack of something other than a field. */
+export interface Unknown {
+  kind: 'unknown';
+  /** What was missing, in words (for example "the VTPR byte of the virtual-APIC page"). */
+  missing: string;
+}
+
+/** A check's condition: holds, does not hold, or cannot be known. */
+export type Truth = boolean | Unknown;
+
+/** An {@link Unknown}. */
+export function unknown(missing: string): Unknown {
+  return { kind: 'unknown', missing };
+}
+
+/** One VM-entry check of the model, named by its catalogue id. */
+export interface EntryRule {
+  /** The catalogue id (spec/entry-checks/), for example `exit-controls.msr-store-aligned`. */
+  readonly id: string;
+  /** When present, the check applies only where `test` is true. */
+  readonly when?: { readonly fields: readonly FieldName[]; test(f: Fields<FieldName>, env: CheckEnvironment): Truth };
+  /** The fields `holds` reads. */
+  readonly fields: readonly FieldName[];
+  /** The check's condition; false means the VM entry fails this check. */
+  holds(f: Fields<FieldName>, env: CheckEnvironment): Truth;
+}
+
+/**
+ * Declares a check. Type parameters make each predicate see exactly the fields it declared, so
+ * a predicate cannot read a field the evaluator did not check for.
+ */
+export function check<const W extends FieldName, const K extends FieldName>(
+  id: string,
+  spec: {
+    when?: { fields: readonly W[]; test(f: Fields<W>, env: CheckEnvironment): Truth };
+    fields: readonly K[];
+    holds(f: Fields<K>, env: CheckEnvironment): Truth;
+  },
+): EntryRule {
+  const rule: EntryRule = { id, fields: spec.fields, holds: spec.holds };
+  return spec.when === undefined ? rule : { ...rule, when: spec.when };
+}
+
+/** The result of evaluating one check. */
+export type CheckResult =
+  | { kind: 'pass' }
+  /** The check's condition for applying is false. */
+  | { kind: 'not-applicable' }
+  /** The check fails; `values` are the fields it read, for reports. */
+  | { kind: 'fail'; values: ReadonlyMap<FieldName, bigint> }
+  /** The evaluator lacked fields or other facts; `missing` names them. */
+  | { kind: 'undecided'; missing: readonly string[] };
+
+/** Evaluates `rule` over `view` and `env`. */
+export function evaluate(rule: EntryRule, view: VmcsView, env: CheckEnvironment): CheckResult {
+  if (rule.when !== undefined) {
+    const gate = read(view, rule.when.fields);
+    if (gate.missing.length > 0) return { kind: 'undecided', missing: gate.missing };
+    const applies = rule.when.test(gate.values, env);
+    if (typeof applies !== 'boolean') return { kind: 'undecided', missing: [applies.missing] };
+    if (!applies) return { kind: 'not-applicable' };
+  }
+  const body = read(view, rule.fields);
+  if (body.missing.length > 0) return { kind: 'undecided', missing: body.missing };
+  const holds = rule.holds(body.values, env);
+  if (typeof holds !== 'boolean') return { kind: 'undecided', missing: [holds.missing] };
+  if (holds) return { kind: 'pass' };
+  const values = new Map<FieldName, bigint>();
+  for (const field of [...(rule.when?.fields ?? []), ...rule.fields]) {
+    const value = view.get(field);
+    if (value !== undefined) values.set(field, value);
+  }
+  return { kind: 'fail', values };
+}
+
+function read(view: VmcsView, fields: readonly FieldName[]): { values: Fields<FieldName>; missing: string[] } {
+  const values: Partial<Record<FieldName, bigint>> = {};
+  const missing: string[] = [];
+  for (const field of fields) {
+    const value = view.get(field);
+    if (value === undefined) missing.push(field);
+    else values[field] = value;
+  }
+  return { values: values as Fields<FieldName>, missing };
+}

@@ -1,0 +1,49 @@
+/**
+ * The model's VM-entry checks, group by group, and the model rules (decision points with their
+ * citations) made from the catalogue entries they implement.
+ *
+ * A group whose catalogue entries are not all implemented here is incomplete: the assessment
+ * counts its checks as undecided (they could fail), which keeps every verdict sound while the
+ * model grows.
+ */
+import { ENTRY_CHECKS_BY_GROUP, entryCheckById } from '../../spec/entry-checks/index.ts';
+import type { EntryCheck, EntryCheckGroup } from '../../spec/entry-checks/index.ts';
+import { rule } from '../rule.ts';
+import type { Rule } from '../rule.ts';
+import type { EntryRule } from './check.ts';
+import { EXIT_CONTROL_RULES } from './checks/exit-controls.ts';
+
+/** The model's rules for each group it implements, in SDM order. */
+export const MODEL_ENTRY_RULES: Readonly<Partial<Record<EntryCheckGroup, readonly EntryRule[]>>> = {
+  'exit-controls': EXIT_CONTROL_RULES,
+};
+
+/** The catalogue entry a model rule implements; a model bug when there is none. */
+export function catalogueEntry(entryRule: EntryRule): EntryCheck {
+  const entry = entryCheckById(entryRule.id);
+  if (entry === undefined) throw new Error(`model bug: VM-entry rule ${entryRule.id} has no catalogue entry`);
+  return entry;
+}
+
+/** Catalogue entries of `group` the model does not implement yet. */
+export function unimplemented(group: EntryCheckGroup): readonly EntryCheck[] {
+  const implemented = new Set((MODEL_ENTRY_RULES[group] ?? []).map((each) => each.id));
+  return ENTRY_CHECKS_BY_GROUP[group].filter((entry) => !implemented.has(entry.id));
+}
+
+const RULE_OF = new Map<string, Rule>();
+
+/** The model {@link Rule} (decision point) of a catalogue entry: its id, citation and condition. */
+export function decisionPoint(entry: EntryCheck): Rule {
+  let found = RULE_OF.get(entry.id);
+  if (found === undefined) {
+    found = rule(entry.id, 'VM entry', entry.citation, entry.condition);
+    RULE_OF.set(entry.id, found);
+  }
+  return found;
+}
+
+/** Every implemented check as a decision point, for `RULES`. */
+export function implementedDecisionPoints(): Rule[] {
+  return Object.values(MODEL_ENTRY_RULES).flatMap((rules) => (rules ?? []).map((each) => decisionPoint(catalogueEntry(each))));
+}
