@@ -141,3 +141,8 @@ export function loadVmcsOperations(profile: Profile, fields: ReadonlyMap<FieldNa
   }
   return ops;
 }
+
+/** VMWRITEs (on `cpu`) of the valid VMCS of `profile` into the current VMCS. */
+export function validVmcsWrites(profile: Profile, cpu = 0): Operation[] {
+  return [...validVmcs(profile)].map(([name, value]) => ({ kind: 'vmwrite', cpu, encoding: hex(BigInt(FIELD[name])), value: hex(value) }));
+}
