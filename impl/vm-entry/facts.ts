@@ -20,86 +20,100 @@ import { fieldTableFor } from '../field-table.ts';
 import { halvesOf } from '../hex-halves.ts';
 import { highBitsBeyond } from '../profile-facts.ts';
 
-/** Names of the VMCS fields phase one reads (keys of `FIELD`). */
-export const ENTRY_FIELDS = [
-  'PIN_BASED_CONTROLS',
-  'PRIMARY_PROCESSOR_BASED_CONTROLS',
-  'SECONDARY_PROCESSOR_BASED_CONTROLS',
-  'TERTIARY_PROCESSOR_BASED_CONTROLS',
-  'CR3_TARGET_COUNT',
-  'IO_BITMAP_A_ADDRESS',
-  'IO_BITMAP_B_ADDRESS',
-  'MSR_BITMAPS_ADDRESS',
-  'VIRTUAL_APIC_ADDRESS',
-  'TPR_THRESHOLD',
-  'APIC_ACCESS_ADDRESS',
-  'POSTED_INTERRUPT_NOTIFICATION_VECTOR',
-  'POSTED_INTERRUPT_DESCRIPTOR_ADDRESS',
-  'VPID',
-  'EPT_POINTER',
-  'PML_ADDRESS',
-  'SUB_PAGE_PERMISSION_TABLE_POINTER',
-  'VM_FUNCTION_CONTROLS',
-  'EPTP_LIST_ADDRESS',
-  'VMREAD_BITMAP_ADDRESS',
-  'VMWRITE_BITMAP_ADDRESS',
-  'VIRTUALIZATION_EXCEPTION_INFORMATION_ADDRESS',
-  'PRIMARY_VM_EXIT_CONTROLS',
-  'SECONDARY_VM_EXIT_CONTROLS',
-  'VM_EXIT_MSR_STORE_COUNT',
-  'VM_EXIT_MSR_STORE_ADDRESS',
-  'VM_EXIT_MSR_LOAD_COUNT',
-  'VM_EXIT_MSR_LOAD_ADDRESS',
-  'VM_ENTRY_CONTROLS',
-  'VM_ENTRY_MSR_LOAD_COUNT',
-  'VM_ENTRY_MSR_LOAD_ADDRESS',
-  'VM_ENTRY_INTERRUPTION_INFORMATION',
-  'VM_ENTRY_EXCEPTION_ERROR_CODE',
-  'VM_ENTRY_INSTRUCTION_LENGTH',
-  'GUEST_CR0',
-  'GUEST_CR4',
-  'HOST_CR0',
-  'HOST_CR3',
-  'HOST_CR4',
-  'HOST_IA32_SYSENTER_ESP',
-  'HOST_IA32_SYSENTER_EIP',
-  'HOST_IA32_PERF_GLOBAL_CTRL',
-  'HOST_IA32_PAT',
-  'HOST_IA32_EFER',
-  'HOST_IA32_S_CET',
-  'HOST_SSP',
-  'HOST_IA32_INTERRUPT_SSP_TABLE_ADDR',
-  'HOST_IA32_PKRS',
-  'HOST_IA32_FRED_CONFIG',
-  'HOST_IA32_FRED_RSP1',
-  'HOST_IA32_FRED_RSP2',
-  'HOST_IA32_FRED_RSP3',
-  'HOST_IA32_FRED_SSP1',
-  'HOST_IA32_FRED_SSP2',
-  'HOST_IA32_FRED_SSP3',
-  'HOST_ES_SELECTOR',
-  'HOST_CS_SELECTOR',
-  'HOST_SS_SELECTOR',
-  'HOST_DS_SELECTOR',
-  'HOST_FS_SELECTOR',
-  'HOST_GS_SELECTOR',
-  'HOST_TR_SELECTOR',
-  'HOST_FS_BASE',
-  'HOST_GS_BASE',
-  'HOST_TR_BASE',
-  'HOST_GDTR_BASE',
-  'HOST_IDTR_BASE',
-  'HOST_RIP',
-] as const satisfies readonly (keyof typeof FIELD)[];
+/**
+ * Word offset of each field phase one reads in impl/'s VMCS region layout, -1 when the profile
+ * lacks the field (such a field reads as 0: VMWRITE cannot have written it).
+ *
+ * Trick: the object is written as one literal so that V8 gives it a fixed shape ("fast
+ * properties"). Built key by key in a loop, an object of this many properties becomes a hash
+ * table, and every field read of the checks a hash look-up: that made a VMLAUNCH about ten times
+ * slower (measured with bench/vm-entry.ts).
+ */
+function layoutOf(entry: Int16Array) {
+  const at = (name: keyof typeof FIELD): number => {
+    const packed = entry[FIELD[name] & 0x7fff] as number;
+    return packed < 0 ? -1 : packed >> 3;
+  };
+  return {
+    PIN_BASED_CONTROLS: at('PIN_BASED_CONTROLS'),
+    PRIMARY_PROCESSOR_BASED_CONTROLS: at('PRIMARY_PROCESSOR_BASED_CONTROLS'),
+    SECONDARY_PROCESSOR_BASED_CONTROLS: at('SECONDARY_PROCESSOR_BASED_CONTROLS'),
+    TERTIARY_PROCESSOR_BASED_CONTROLS: at('TERTIARY_PROCESSOR_BASED_CONTROLS'),
+    CR3_TARGET_COUNT: at('CR3_TARGET_COUNT'),
+    IO_BITMAP_A_ADDRESS: at('IO_BITMAP_A_ADDRESS'),
+    IO_BITMAP_B_ADDRESS: at('IO_BITMAP_B_ADDRESS'),
+    MSR_BITMAPS_ADDRESS: at('MSR_BITMAPS_ADDRESS'),
+    VIRTUAL_APIC_ADDRESS: at('VIRTUAL_APIC_ADDRESS'),
+    TPR_THRESHOLD: at('TPR_THRESHOLD'),
+    APIC_ACCESS_ADDRESS: at('APIC_ACCESS_ADDRESS'),
+    POSTED_INTERRUPT_NOTIFICATION_VECTOR: at('POSTED_INTERRUPT_NOTIFICATION_VECTOR'),
+    POSTED_INTERRUPT_DESCRIPTOR_ADDRESS: at('POSTED_INTERRUPT_DESCRIPTOR_ADDRESS'),
+    VPID: at('VPID'),
+    EPT_POINTER: at('EPT_POINTER'),
+    PML_ADDRESS: at('PML_ADDRESS'),
+    SUB_PAGE_PERMISSION_TABLE_POINTER: at('SUB_PAGE_PERMISSION_TABLE_POINTER'),
+    VM_FUNCTION_CONTROLS: at('VM_FUNCTION_CONTROLS'),
+    EPTP_LIST_ADDRESS: at('EPTP_LIST_ADDRESS'),
+    VMREAD_BITMAP_ADDRESS: at('VMREAD_BITMAP_ADDRESS'),
+    VMWRITE_BITMAP_ADDRESS: at('VMWRITE_BITMAP_ADDRESS'),
+    VIRTUALIZATION_EXCEPTION_INFORMATION_ADDRESS: at('VIRTUALIZATION_EXCEPTION_INFORMATION_ADDRESS'),
+    PRIMARY_VM_EXIT_CONTROLS: at('PRIMARY_VM_EXIT_CONTROLS'),
+    SECONDARY_VM_EXIT_CONTROLS: at('SECONDARY_VM_EXIT_CONTROLS'),
+    VM_EXIT_MSR_STORE_COUNT: at('VM_EXIT_MSR_STORE_COUNT'),
+    VM_EXIT_MSR_STORE_ADDRESS: at('VM_EXIT_MSR_STORE_ADDRESS'),
+    VM_EXIT_MSR_LOAD_COUNT: at('VM_EXIT_MSR_LOAD_COUNT'),
+    VM_EXIT_MSR_LOAD_ADDRESS: at('VM_EXIT_MSR_LOAD_ADDRESS'),
+    VM_ENTRY_CONTROLS: at('VM_ENTRY_CONTROLS'),
+    VM_ENTRY_MSR_LOAD_COUNT: at('VM_ENTRY_MSR_LOAD_COUNT'),
+    VM_ENTRY_MSR_LOAD_ADDRESS: at('VM_ENTRY_MSR_LOAD_ADDRESS'),
+    VM_ENTRY_INTERRUPTION_INFORMATION: at('VM_ENTRY_INTERRUPTION_INFORMATION'),
+    VM_ENTRY_EXCEPTION_ERROR_CODE: at('VM_ENTRY_EXCEPTION_ERROR_CODE'),
+    VM_ENTRY_INSTRUCTION_LENGTH: at('VM_ENTRY_INSTRUCTION_LENGTH'),
+    GUEST_CR0: at('GUEST_CR0'),
+    GUEST_CR4: at('GUEST_CR4'),
+    HOST_CR0: at('HOST_CR0'),
+    HOST_CR3: at('HOST_CR3'),
+    HOST_CR4: at('HOST_CR4'),
+    HOST_IA32_SYSENTER_ESP: at('HOST_IA32_SYSENTER_ESP'),
+    HOST_IA32_SYSENTER_EIP: at('HOST_IA32_SYSENTER_EIP'),
+    HOST_IA32_PERF_GLOBAL_CTRL: at('HOST_IA32_PERF_GLOBAL_CTRL'),
+    HOST_IA32_PAT: at('HOST_IA32_PAT'),
+    HOST_IA32_EFER: at('HOST_IA32_EFER'),
+    HOST_IA32_S_CET: at('HOST_IA32_S_CET'),
+    HOST_SSP: at('HOST_SSP'),
+    HOST_IA32_INTERRUPT_SSP_TABLE_ADDR: at('HOST_IA32_INTERRUPT_SSP_TABLE_ADDR'),
+    HOST_IA32_PKRS: at('HOST_IA32_PKRS'),
+    HOST_IA32_FRED_CONFIG: at('HOST_IA32_FRED_CONFIG'),
+    HOST_IA32_FRED_RSP1: at('HOST_IA32_FRED_RSP1'),
+    HOST_IA32_FRED_RSP2: at('HOST_IA32_FRED_RSP2'),
+    HOST_IA32_FRED_RSP3: at('HOST_IA32_FRED_RSP3'),
+    HOST_IA32_FRED_SSP1: at('HOST_IA32_FRED_SSP1'),
+    HOST_IA32_FRED_SSP2: at('HOST_IA32_FRED_SSP2'),
+    HOST_IA32_FRED_SSP3: at('HOST_IA32_FRED_SSP3'),
+    HOST_ES_SELECTOR: at('HOST_ES_SELECTOR'),
+    HOST_CS_SELECTOR: at('HOST_CS_SELECTOR'),
+    HOST_SS_SELECTOR: at('HOST_SS_SELECTOR'),
+    HOST_DS_SELECTOR: at('HOST_DS_SELECTOR'),
+    HOST_FS_SELECTOR: at('HOST_FS_SELECTOR'),
+    HOST_GS_SELECTOR: at('HOST_GS_SELECTOR'),
+    HOST_TR_SELECTOR: at('HOST_TR_SELECTOR'),
+    HOST_FS_BASE: at('HOST_FS_BASE'),
+    HOST_GS_BASE: at('HOST_GS_BASE'),
+    HOST_TR_BASE: at('HOST_TR_BASE'),
+    HOST_GDTR_BASE: at('HOST_GDTR_BASE'),
+    HOST_IDTR_BASE: at('HOST_IDTR_BASE'),
+    HOST_RIP: at('HOST_RIP'),
+  };
+}
+
+/** Word offsets of the fields phase one reads (see layoutOf). */
+export type FieldWords = Readonly<ReturnType<typeof layoutOf>>;
 
 /** One of the fields phase one reads. */
-export type EntryField = (typeof ENTRY_FIELDS)[number];
+export type EntryField = keyof FieldWords;
 
-/**
- * Word offset of each field in impl/'s VMCS region layout, -1 when the profile lacks the field
- * (such a field reads as 0: VMWRITE cannot have written it).
- */
-export type FieldWords = Readonly<Record<EntryField, number>>;
+/** Names of the VMCS fields phase one reads (keys of `FIELD`). */
+export const ENTRY_FIELDS = Object.keys(layoutOf(new Int16Array(0x8000).fill(-1))) as readonly EntryField[];
 
 /** A profile's facts for phase one, every number an int32. */
 export interface EntryFacts {
@@ -164,12 +178,7 @@ export function entryFactsFor(profile: Profile): EntryFacts {
 }
 
 function decode(profile: Profile): EntryFacts {
-  const entry = fieldTableFor(profile).entry;
-  const words = {} as Record<EntryField, number>;
-  for (const name of ENTRY_FIELDS) {
-    const packed = entry[FIELD[name] & 0x7fff] as number;
-    words[name] = packed < 0 ? -1 : packed >> 3;
-  }
+  const words = layoutOf(fieldTableFor(profile).entry);
   const c = profile.controls;
   const low = (settings: AllowedSettings, which: 'mustBeOne' | 'mayBeOne'): number => halvesOf(settings[which])[0];
   const [tertiaryMayLo, tertiaryMayHi] = halvesOf(c.tertiary.mayBeOne);
