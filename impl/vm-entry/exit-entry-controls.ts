@@ -7,8 +7,13 @@
  * Trick: as in execution-controls.ts, one load per field and int32 mask tests; the vectors that
  * deliver an error code are one 32-bit mask indexed by the vector.
  */
-import { EXIT_CONTROL as EXIT, ENTRY_CONTROL as ENTRY, PIN_CONTROL as PIN } from '../../spec/control-bits.ts';
-import { PRIMARY_CONTROL as PRIMARY, SECONDARY_CONTROL as SECONDARY } from '../../spec/control-bits.ts';
+import {
+  ENTRY_CONTROL as ENTRY,
+  EXIT_CONTROL as EXIT,
+  PIN_CONTROL as PIN,
+  PRIMARY_CONTROL as PRIMARY,
+  SECONDARY_CONTROL as SECONDARY,
+} from '../../spec/control-bits.ts';
 import type { EntryFacts } from './facts.ts';
 import { areaEndBeyond, high, low, on } from './vmcs-words.ts';
 
@@ -104,7 +109,8 @@ export function eventInjectionOk(f: EntryFacts, v: Int32Array, base: number): bo
   const protectedGuest = !on(secondary, SECONDARY.UNRESTRICTED_GUEST) || (low(v, base, w.GUEST_CR0) & 1) === 1;
   if (deliver && !protectedGuest) return false;
   if (!f.errorCodeRelaxed && type === TYPE_HARDWARE_EXCEPTION) {
-    const errorCodeVector = vector <= LAST_EXCEPTION_VECTOR && on(ERROR_CODE_VECTORS, vector);
+    // The vector is at most 31 here (checked above), so it indexes the 32-bit mask directly.
+    const errorCodeVector = on(ERROR_CODE_VECTORS, vector);
     if (errorCodeVector && protectedGuest && !deliver) return false;
     if (!errorCodeVector && deliver) return false;
   }
