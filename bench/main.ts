@@ -13,6 +13,8 @@
  *    what decoding the JSON operations alone costs per step.
  * 4. VMWRITE+VMREAD pairs per second through the emulator's native API (Bochs 2.7 manages about
  *    9 million per second on this kind of machine, measured inside one Bochs run).
+ * 5. Phase one of VM entry: median time of a VMLAUNCH whose VMCS passes every check on the
+ *    controls and the host state, emulator and model (bench/vm-entry.ts).
  *
  * Environment: BENCH_SEQUENCES (2000), BENCH_ROUNDS (7), BENCH_PAIRS (20,000,000).
  */
@@ -24,6 +26,7 @@ import { FIELD } from '../spec/fields.ts';
 import type { Observation } from '../spec/observations.ts';
 import type { Operation } from '../spec/operations.ts';
 import { loadProfile } from '../spec/profiles.ts';
+import { benchVmEntry } from './vm-entry.ts';
 
 const SEED = 1;
 const SEQUENCES = Number(process.env.BENCH_SEQUENCES ?? 2000);
@@ -168,3 +171,6 @@ console.log(`  emulator, compiled records             ${fmt(bestRate(seconds.com
 console.log(`  emulator, Engine.step (JSON)           ${fmt(bestRate(seconds.engine)).padStart(12)} steps/s   ${ratio(seconds.engine).toFixed(1)}x the model`);
 console.log(`    of which decoding JSON operations    ${decodeNs.toFixed(0).padStart(12)} ns/step`);
 console.log(`  emulator, VMWRITE+VMREAD pairs         ${fmt(pairRate).padStart(12)} pairs/s   (target 10,000,000; Bochs 2.7 about 9,000,000)`);
+const entry = benchVmEntry(profile);
+console.log(`  VMLAUNCH passing phase one, emulator   ${entry.implNs.toFixed(0).padStart(12)} ns (median; target < 1,000)`);
+console.log(`    the model on the same VMLAUNCH       ${entry.modelNs.toFixed(0).padStart(12)} ns   emulator ${(entry.modelNs / entry.implNs).toFixed(0)}x faster`);

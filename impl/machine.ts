@@ -43,8 +43,8 @@ import {
 import { halvesOf } from './hex-halves.ts';
 import { CHUNK_WORDS, chunkNumber, INITIAL_CHUNKS, PhysicalMemory } from './memory.ts';
 import { factsFor, type ProfileFacts } from './profile-facts.ts';
-
 import { movToCr0, movToCr4 } from './mov-cr.ts';
+import { checkControlsAndHost, entryFactsFor, type EntryFacts } from './vm-entry/index.ts';
 import {
   STATUS_ENTRY_UNIMPLEMENTED,
   STATUS_FAIL_INVALID,
@@ -188,6 +188,8 @@ export class ImplMachine {
   private readonly cr4Fixed1: readonly [number, number];
   /** The decoded profile facts, as impl/mov-cr.ts reads them. */
   private readonly facts: ProfileFacts;
+  /** Profile facts of VM entry's checks on controls and host state (impl/vm-entry/). */
+  private readonly entryFacts: EntryFacts;
 
   // Mutable machine state (everything snapshot() captures).
   private readonly state: Int32Array;
@@ -218,6 +220,7 @@ export class ImplMachine {
     this.cr4Fixed0 = facts.cr4Fixed0;
     this.cr4Fixed1 = facts.cr4Fixed1;
     const [featureControlLo, featureControlHi] = facts.featureControl;
+    this.entryFacts = entryFactsFor(profile);
 
     // Trick: every array a new machine needs is a view of one ArrayBuffer. Cases run a short
     // sequence on a fresh machine each; one allocation instead of eight made machine creation,
@@ -505,8 +508,9 @@ export class ImplMachine {
 
   /**
    * VMLAUNCH (`resume` false) / VMRESUME (`resume` true) — SDM Vol. 3C, December 2023, §31.3
-   * "VMLAUNCH/VMRESUME—Launch/Resume Virtual Machine", up to the point where VM entry checks
-   * the VMCS (§27.1 "Basic VM-Entry Checks"); from there it reports STATUS_ENTRY_UNIMPLEMENTED.
+   * "VMLAUNCH/VMRESUME—Launch/Resume Virtual Machine": the basic checks (§27.1 "Basic VM-Entry
+   * Checks"), then the checks on the controls and host state (impl/vm-entry/); an entry that
+   * passes them reports STATUS_ENTRY_UNIMPLEMENTED (guest state is not implemented yet).
    */
   vmlaunch(cpu: number, resume = false): number {
     const s = this.state;
@@ -521,6 +525,9 @@ export class ImplMachine {
     const launched = this.memory.words[base + REGION_LAUNCH_WORD] === LAUNCH_STATE_LAUNCHED;
     if (!resume && launched) return this.failValid(b, base, VM_ERROR.VMLAUNCH_NON_CLEAR);
     if (resume && !launched) return this.failValid(b, base, VM_ERROR.VMRESUME_NON_LAUNCHED);
+    // §27.2 "Checks on VMX Controls and Host-State Area" (impl/vm-entry/); guest state is not implemented yet.
+    const error = checkControlsAndHost(this.entryFacts, this.memory, base, s[b + S_LMA] as number);
+    if (error !== 0) return this.failValid(b, base, error);
     return STATUS_ENTRY_UNIMPLEMENTED;
   }
 

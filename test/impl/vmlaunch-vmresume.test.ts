@@ -8,17 +8,25 @@ import { LAUNCH_STATE_LAUNCHED, REGION_LAUNCH_WORD } from '../../impl/field-tabl
 import { VM_ENTRY_UNIMPLEMENTED } from '../../impl/index.ts';
 import { FIELD } from '../../spec/fields.ts';
 import { FAIL_INVALID, failValid, GP, hex, Rig, SUCCEED, UD, value, VMCS_A, VMCS_B } from './fixtures.ts';
+import { validVmcsWrites } from './vm-entry-vmcs.ts';
+
+/** Writes a VMCS that passes the checks on controls and host state (test/impl/vm-entry-vmcs.ts). */
+function writeValidVmcs(rig: Rig): void {
+  for (const seen of rig.run(validVmcsWrites(rig.profile))) expect(seen).toEqual(SUCCEED);
+}
 
 const unimplemented = (flags = 0) => ({ kind: 'unimplemented', what: VM_ENTRY_UNIMPLEMENTED, flags });
 
 describe('VMLAUNCH', () => {
   it('reaches VM entry for a current VMCS whose launch state is clear (reported as unimplemented)', () => {
     const rig = new Rig().enterWithVmcs();
+    writeValidVmcs(rig);
     expect(rig.step({ kind: 'vmlaunch', cpu: 0 })).toEqual(unimplemented());
   });
 
   it('leaves the flags as they were when it reports VM entry as unimplemented', () => {
     const rig = new Rig().enterWithVmcs();
+    writeValidVmcs(rig);
     rig.vmread(0x0fff);
     expect(rig.step({ kind: 'vmlaunch', cpu: 0 })).toEqual(unimplemented(0x40));
   });
@@ -42,6 +50,7 @@ describe('VMLAUNCH', () => {
     rig.vmptrld(VMCS_A);
     rig.layOut(VMCS_A);
     rig.vmptrld(VMCS_A);
+    writeValidVmcs(rig);
     expect(rig.step({ kind: 'vmlaunch', cpu: 0 })).toEqual(unimplemented());
   });
 
@@ -62,6 +71,15 @@ describe('VMLAUNCH', () => {
     rig.set('rflags.vm', 0);
     rig.set('cpl', 3);
     expect(rig.step({ kind: 'vmlaunch', cpu: 0 })).toEqual(GP());
+  });
+});
+
+describe('VMLAUNCH past the basic checks', () => {
+  it('checks the controls next: a zeroed VMCS lacks the must-be-1 pin-based controls, VMfailValid(7)', () => {
+    // A zeroed VMCS also fails host-state checks (error 8 would be allowed too); impl checks the controls first.
+    const rig = new Rig().enterWithVmcs();
+    expect(rig.step({ kind: 'vmlaunch', cpu: 0 })).toEqual(failValid(7));
+    expect(rig.vmread(FIELD.VM_INSTRUCTION_ERROR)).toEqual(value('0x7'));
   });
 });
 
@@ -92,6 +110,7 @@ describe('launch state kept in the VMCS region (impl layout)', () => {
     rig.layOut(VMCS_B);
     markLaunched(rig, VMCS_B);
     expect(rig.vmptrld(VMCS_B)).toEqual(SUCCEED);
+    writeValidVmcs(rig);
     expect(rig.step({ kind: 'vmlaunch', cpu: 0 })).toEqual(failValid(4));
     // The flags still show the VMfailValid of the VMLAUNCH.
     expect(rig.step({ kind: 'vmresume', cpu: 0 })).toEqual(unimplemented(0x40));
@@ -104,6 +123,7 @@ describe('launch state kept in the VMCS region (impl layout)', () => {
     rig.vmptrld(VMCS_B);
     expect(rig.vmclear(VMCS_B)).toEqual(SUCCEED);
     rig.vmptrld(VMCS_B);
+    writeValidVmcs(rig);
     expect(rig.step({ kind: 'vmlaunch', cpu: 0 })).toEqual(unimplemented());
   });
 

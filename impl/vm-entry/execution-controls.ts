@@ -1,0 +1,145 @@
+/**
+ * Checks on the VM-execution control fields: SDM Vol. 3C, December 2023, §27.2.1.1
+ * "VM-Execution Control Fields" (and Vol. 3D §A.11 "VM Functions"), the catalogue group
+ * `execution-controls` (spec/entry-checks/execution-controls.ts), in the catalogue's order.
+ * A failure is VMfailValid(7).
+ *
+ * Trick: each control word is loaded once and every check is a mask test on int32 halves; a
+ * secondary control reads as 0 unless "activate secondary controls" is 1, which one load-and-mask
+ * of the secondary word does for every check below.
+ */
+import { EPT_VPID_CAP } from '../../spec/capability-msrs.ts';
+import {
+  EXIT_CONTROL as EXIT,
+  PIN_CONTROL as PIN,
+  PRIMARY_CONTROL as PRIMARY,
+  SECONDARY_CONTROL as SECONDARY,
+  VMFUNC_CONTROL,
+} from '../../spec/control-bits.ts';
+import type { PhysicalMemory } from '../memory.ts';
+import type { EntryFacts } from './facts.ts';
+import { half, high, low, on } from './vmcs-words.ts';
+
+const PAGE_OFFSET = 0xfff;
+/** EPTP memory types (bits 2:0) and the page-walk lengths minus 1 (bits 5:3). */
+const EPT_UC = 0;
+const EPT_WB = 6;
+const WALK_4_LEVELS = 3;
+const WALK_5_LEVELS = 4;
+const EPTP_ACCESSED_DIRTY = 1 << 6;
+const EPTP_SUPERVISOR_SHADOW_STACK = 1 << 7;
+const EPTP_RESERVED_LOW = 0xf00;
+/** VTPR: byte 80H of the virtual-APIC page. */
+const VTPR_OFFSET = 0x80;
+
+/** A 4-KByte-aligned address field that sets no bit beyond the address width. */
+function pageAddressOk(v: Int32Array, base: number, word: number, hiBad: number): boolean {
+  return (low(v, base, word) & PAGE_OFFSET) === 0 && (high(v, base, word) & hiBad) === 0;
+}
+
+/** True when every check of the group passes. */
+export function executionControlsOk(f: EntryFacts, v: Int32Array, base: number, memory: PhysicalMemory): boolean {
+  const w = f.words;
+  const pin = low(v, base, w.PIN_BASED_CONTROLS);
+  const primary = low(v, base, w.PRIMARY_PROCESSOR_BASED_CONTROLS);
+  // Reserved control bits: must-be-1 and allowed-1 (Vol. 3D §A.3 "VM-Execution Controls").
+  if ((pin & f.pinMust) !== f.pinMust || (pin & ~f.pinMay) !== 0) return false;
+  if ((primary & f.primaryMust) !== f.primaryMust || (primary & ~f.primaryMay) !== 0) return false;
+  const secondary = on(primary, PRIMARY.ACTIVATE_SECONDARY_CONTROLS) ? low(v, base, w.SECONDARY_PROCESSOR_BASED_CONTROLS) : 0;
+  if ((secondary & ~f.secondaryMay) !== 0) return false;
+  if (
+    on(primary, PRIMARY.ACTIVATE_TERTIARY_CONTROLS) &&
+    ((low(v, base, w.TERTIARY_PROCESSOR_BASED_CONTROLS) & ~f.tertiaryMayLo) !== 0 ||
+      (high(v, base, w.TERTIARY_PROCESSOR_BASED_CONTROLS) & ~f.tertiaryMayHi) !== 0)
+  ) {
+    return false;
+  }
+  if (low(v, base, w.CR3_TARGET_COUNT) >>> 0 > f.cr3TargetMax) return false;
+  const hiBad = f.addressHiBad;
+  if (on(primary, PRIMARY.USE_IO_BITMAPS)) {
+    if (!pageAddressOk(v, base, w.IO_BITMAP_A_ADDRESS, hiBad)) return false;
+    if (!pageAddressOk(v, base, w.IO_BITMAP_B_ADDRESS, hiBad)) return false;
+  }
+  if (on(primary, PRIMARY.USE_MSR_BITMAPS) && !pageAddressOk(v, base, w.MSR_BITMAPS_ADDRESS, hiBad)) return false;
+  const tprShadow = on(primary, PRIMARY.USE_TPR_SHADOW);
+  const virtualInterrupts = on(secondary, SECONDARY.VIRTUAL_INTERRUPT_DELIVERY);
+  if (tprShadow) {
+    const apicLo = low(v, base, w.VIRTUAL_APIC_ADDRESS);
+    const apicHi = high(v, base, w.VIRTUAL_APIC_ADDRESS);
+    if ((apicLo & PAGE_OFFSET) !== 0 || (apicHi & hiBad) !== 0) return false;
+    if (!virtualInterrupts) {
+      const threshold = low(v, base, w.TPR_THRESHOLD);
+      if ((threshold & ~0xf) !== 0) return false;
+      if (!on(secondary, SECONDARY.VIRTUALIZE_APIC_ACCESSES)) {
+        const vtpr = memory.read32(apicLo + VTPR_OFFSET, apicHi) & 0xff;
+        if ((threshold & 0xf) > vtpr >>> 4) return false;
+      }
+    }
+  } else {
+    const needTprShadow =
+      (1 << SECONDARY.VIRTUALIZE_X2APIC_MODE) |
+      (1 << SECONDARY.APIC_REGISTER_VIRTUALIZATION) |
+      (1 << SECONDARY.VIRTUAL_INTERRUPT_DELIVERY);
+    if ((secondary & needTprShadow) !== 0) return false;
+  }
+  if (on(pin, PIN.VIRTUAL_NMIS) && !on(pin, PIN.NMI_EXITING)) return false;
+  if (on(primary, PRIMARY.NMI_WINDOW_EXITING) && !on(pin, PIN.VIRTUAL_NMIS)) return false;
+  if (on(secondary, SECONDARY.VIRTUALIZE_APIC_ACCESSES)) {
+    if (!pageAddressOk(v, base, w.APIC_ACCESS_ADDRESS, hiBad)) return false;
+    if (on(secondary, SECONDARY.VIRTUALIZE_X2APIC_MODE)) return false;
+  }
+  if (virtualInterrupts && !on(pin, PIN.EXTERNAL_INTERRUPT_EXITING)) return false;
+  if (on(pin, PIN.PROCESS_POSTED_INTERRUPTS)) {
+    if (!virtualInterrupts) return false;
+    if (!on(low(v, base, w.PRIMARY_VM_EXIT_CONTROLS), EXIT.ACKNOWLEDGE_INTERRUPT_ON_EXIT)) return false;
+    if ((half(v, base, w.POSTED_INTERRUPT_NOTIFICATION_VECTOR) & 0xff00) !== 0) return false;
+    const descriptorLo = low(v, base, w.POSTED_INTERRUPT_DESCRIPTOR_ADDRESS);
+    if ((descriptorLo & 0x3f) !== 0 || (high(v, base, w.POSTED_INTERRUPT_DESCRIPTOR_ADDRESS) & hiBad) !== 0) return false;
+  }
+  if (on(secondary, SECONDARY.ENABLE_VPID) && half(v, base, w.VPID) === 0) return false;
+  const ept = on(secondary, SECONDARY.ENABLE_EPT);
+  if (ept && !eptPointerOk(f, low(v, base, w.EPT_POINTER), high(v, base, w.EPT_POINTER))) return false;
+  if (on(secondary, SECONDARY.ENABLE_PML)) {
+    if (!ept || !pageAddressOk(v, base, w.PML_ADDRESS, hiBad)) return false;
+  }
+  if (!ept && on(secondary, SECONDARY.UNRESTRICTED_GUEST)) return false;
+  if (!ept && on(secondary, SECONDARY.MODE_BASED_EXECUTE_CONTROL_FOR_EPT)) return false;
+  if (on(secondary, SECONDARY.SUB_PAGE_WRITE_PERMISSIONS_FOR_EPT)) {
+    if (!ept || !pageAddressOk(v, base, w.SUB_PAGE_PERMISSION_TABLE_POINTER, hiBad)) return false;
+  }
+  if (on(secondary, SECONDARY.ENABLE_VM_FUNCTIONS)) {
+    const vmfuncLo = low(v, base, w.VM_FUNCTION_CONTROLS);
+    if ((vmfuncLo & ~f.vmfuncMayLo) !== 0 || (high(v, base, w.VM_FUNCTION_CONTROLS) & ~f.vmfuncMayHi) !== 0) return false;
+    if (on(vmfuncLo, VMFUNC_CONTROL.EPTP_SWITCHING)) {
+      if (!ept || !pageAddressOk(v, base, w.EPTP_LIST_ADDRESS, hiBad)) return false;
+    }
+  }
+  if (on(secondary, SECONDARY.VMCS_SHADOWING)) {
+    if (!pageAddressOk(v, base, w.VMREAD_BITMAP_ADDRESS, hiBad)) return false;
+    if (!pageAddressOk(v, base, w.VMWRITE_BITMAP_ADDRESS, hiBad)) return false;
+  }
+  if (on(secondary, SECONDARY.EPT_VIOLATION_VE) && !pageAddressOk(v, base, w.VIRTUALIZATION_EXCEPTION_INFORMATION_ADDRESS, hiBad)) {
+    return false;
+  }
+  return true;
+}
+
+/**
+ * The EPTP checks: a memory type IA32_VMX_EPT_VPID_CAP supports (UC bit 8, WB bit 14), a 4-level
+ * walk (or 5-level when bit 7 says so, as later editions allow), the accessed/dirty bit only with
+ * bit 21, bit 7 (supervisor shadow stack) only with bit 23, bits 11:8 and 63:N clear.
+ */
+function eptPointerOk(f: EntryFacts, lo: number, hi: number): boolean {
+  const cap = f.eptCapLo;
+  const memoryType = lo & 7;
+  if (memoryType === EPT_UC) {
+    if (!on(cap, EPT_VPID_CAP.MEMORY_TYPE_UC)) return false;
+  } else if (memoryType !== EPT_WB || !on(cap, EPT_VPID_CAP.MEMORY_TYPE_WB)) {
+    return false;
+  }
+  const walk = (lo >>> 3) & 7;
+  if (walk !== WALK_4_LEVELS && !(walk === WALK_5_LEVELS && on(cap, EPT_VPID_CAP.PAGE_WALK_LENGTH_5))) return false;
+  if ((lo & EPTP_ACCESSED_DIRTY) !== 0 && !on(cap, EPT_VPID_CAP.ACCESSED_DIRTY_FLAGS)) return false;
+  if ((lo & EPTP_SUPERVISOR_SHADOW_STACK) !== 0 && !on(cap, EPT_VPID_CAP.SUPERVISOR_SHADOW_STACK)) return false;
+  return (lo & EPTP_RESERVED_LOW) === 0 && (hi & f.physicalHiBad) === 0;
+}

@@ -1,0 +1,127 @@
+/**
+ * Checks on the VM-exit and VM-entry control fields and on event injection: SDM Vol. 3C,
+ * December 2023, §27.2.1.2 "VM-Exit Control Fields" and §27.2.1.3 "VM-Entry Control Fields", the
+ * catalogue groups `exit-controls`, `entry-controls` and `event-injection`
+ * (spec/entry-checks/), in the catalogue's order. A failure is VMfailValid(7).
+ *
+ * Trick: as in execution-controls.ts, one load per field and int32 mask tests; the vectors that
+ * deliver an error code are one 32-bit mask indexed by the vector.
+ */
+import {
+  ENTRY_CONTROL as ENTRY,
+  EXIT_CONTROL as EXIT,
+  PIN_CONTROL as PIN,
+  PRIMARY_CONTROL as PRIMARY,
+  SECONDARY_CONTROL as SECONDARY,
+} from '../../spec/control-bits.ts';
+import type { EntryFacts } from './facts.ts';
+import { areaEndBeyond, high, low, on } from './vmcs-words.ts';
+
+/** An MSR area's address is 16-byte aligned (bits 3:0 clear). */
+const MSR_AREA_OFFSET = 0xf;
+
+/** A `count`-entry MSR area at (lo, hi): aligned, within the address width, last byte too. */
+function msrAreaOk(count: number, lo: number, hi: number, hiBad: number): boolean {
+  if (count === 0) return true;
+  return (lo & MSR_AREA_OFFSET) === 0 && (hi & hiBad) === 0 && !areaEndBeyond(lo, hi, count, hiBad);
+}
+
+/** True when every check of the group `exit-controls` passes. */
+export function exitControlsOk(f: EntryFacts, v: Int32Array, base: number): boolean {
+  const w = f.words;
+  const exit = low(v, base, w.PRIMARY_VM_EXIT_CONTROLS);
+  if ((exit & f.exitMust) !== f.exitMust || (exit & ~f.exitMay) !== 0) return false;
+  if (
+    on(exit, EXIT.ACTIVATE_SECONDARY_CONTROLS) &&
+    ((low(v, base, w.SECONDARY_VM_EXIT_CONTROLS) & ~f.secondaryExitMayLo) !== 0 ||
+      (high(v, base, w.SECONDARY_VM_EXIT_CONTROLS) & ~f.secondaryExitMayHi) !== 0)
+  ) {
+    return false;
+  }
+  if (
+    on(exit, EXIT.SAVE_VMX_PREEMPTION_TIMER_VALUE) &&
+    !on(low(v, base, w.PIN_BASED_CONTROLS), PIN.ACTIVATE_VMX_PREEMPTION_TIMER)
+  ) {
+    return false;
+  }
+  const store = w.VM_EXIT_MSR_STORE_ADDRESS;
+  if (!msrAreaOk(low(v, base, w.VM_EXIT_MSR_STORE_COUNT), low(v, base, store), high(v, base, store), f.addressHiBad)) return false;
+  const load = w.VM_EXIT_MSR_LOAD_ADDRESS;
+  return msrAreaOk(low(v, base, w.VM_EXIT_MSR_LOAD_COUNT), low(v, base, load), high(v, base, load), f.addressHiBad);
+}
+
+/**
+ * True when every check of the group `entry-controls` passes. The logical processor is never in
+ * SMM here, so "entry to SMM" and "deactivate dual-monitor treatment" must both be 0 (which also
+ * keeps them from being 1 together).
+ */
+export function entryControlsOk(f: EntryFacts, v: Int32Array, base: number): boolean {
+  const w = f.words;
+  const entry = low(v, base, w.VM_ENTRY_CONTROLS);
+  if ((entry & f.entryMust) !== f.entryMust || (entry & ~f.entryMay) !== 0) return false;
+  const load = w.VM_ENTRY_MSR_LOAD_ADDRESS;
+  if (!msrAreaOk(low(v, base, w.VM_ENTRY_MSR_LOAD_COUNT), low(v, base, load), high(v, base, load), f.addressHiBad)) return false;
+  return !on(entry, ENTRY.ENTRY_TO_SMM) && !on(entry, ENTRY.DEACTIVATE_DUAL_MONITOR_TREATMENT);
+}
+
+// Fields of the VM-entry interruption-information field (§25.8.3 "VM-Entry Controls for Event Injection").
+const INFO_VALID = 31;
+const INFO_DELIVER_ERROR_CODE = 11;
+/** Bits 30:12, reserved; bit 13 is FRED's "nested exception" on FRED processors. */
+const INFO_RESERVED = 0x7fff_f000;
+const INFO_NESTED_EXCEPTION = 1 << 13;
+const TYPE_RESERVED = 1;
+const TYPE_NMI = 2;
+const TYPE_HARDWARE_EXCEPTION = 3;
+const TYPE_SOFTWARE_INTERRUPT = 4;
+const TYPE_SOFTWARE_EXCEPTION = 6;
+const TYPE_OTHER_EVENT = 7;
+const NMI_VECTOR = 2;
+const LAST_EXCEPTION_VECTOR = 31;
+/** Other-event vectors under FRED: 0 (pending MTF VM exit), 1 (SYSCALL), 2 (SYSENTER). */
+const OTHER_EVENT_MTF = 0;
+const LAST_FRED_OTHER_EVENT = 2;
+/** #DF, #TS, #NP, #SS, #GP, #PF, #AC: the exceptions that deliver an error code. */
+const ERROR_CODE_VECTORS = (1 << 8) | (1 << 10) | (1 << 11) | (1 << 12) | (1 << 13) | (1 << 14) | (1 << 17);
+/** Reserved bits of the VM-entry exception error code: 31:16 (impl/ choice, see impl/README.md). */
+const ERROR_CODE_RESERVED = 0xffff_0000 | 0;
+const MAX_INSTRUCTION_LENGTH = 15;
+/** CR4.FRED is bit 32: bit 0 of the high half. */
+const CR4_HI_FRED = 1;
+
+/** True when every check of the group `event-injection` passes (nothing applies unless valid). */
+export function eventInjectionOk(f: EntryFacts, v: Int32Array, base: number): boolean {
+  const w = f.words;
+  const info = low(v, base, w.VM_ENTRY_INTERRUPTION_INFORMATION);
+  if (!on(info, INFO_VALID)) return true;
+  const type = (info >>> 8) & 7;
+  const vector = info & 0xff;
+  const deliver = on(info, INFO_DELIVER_ERROR_CODE);
+  const fredGuest = f.fredSupported && (high(v, base, w.GUEST_CR4) & CR4_HI_FRED) !== 0;
+  if (type === TYPE_RESERVED) return false;
+  if (type === TYPE_OTHER_EVENT && !f.mtfSupported) return false;
+  if (type === TYPE_NMI && vector !== NMI_VECTOR) return false;
+  if (type === TYPE_HARDWARE_EXCEPTION && vector > LAST_EXCEPTION_VECTOR) return false;
+  if (type === TYPE_OTHER_EVENT && (fredGuest ? vector > LAST_FRED_OTHER_EVENT : vector !== OTHER_EVENT_MTF)) return false;
+  if (deliver && type !== TYPE_HARDWARE_EXCEPTION) return false;
+  const primary = low(v, base, w.PRIMARY_PROCESSOR_BASED_CONTROLS);
+  const secondary = on(primary, PRIMARY.ACTIVATE_SECONDARY_CONTROLS) ? low(v, base, w.SECONDARY_PROCESSOR_BASED_CONTROLS) : 0;
+  const protectedGuest = !on(secondary, SECONDARY.UNRESTRICTED_GUEST) || (low(v, base, w.GUEST_CR0) & 1) === 1;
+  if (deliver && !protectedGuest) return false;
+  if (!f.errorCodeRelaxed && type === TYPE_HARDWARE_EXCEPTION) {
+    // The vector is at most 31 here (checked above), so it indexes the 32-bit mask directly.
+    const errorCodeVector = on(ERROR_CODE_VECTORS, vector);
+    if (errorCodeVector && protectedGuest && !deliver) return false;
+    if (!errorCodeVector && deliver) return false;
+  }
+  const reserved = f.fredSupported ? INFO_RESERVED & ~INFO_NESTED_EXCEPTION : INFO_RESERVED;
+  if ((info & reserved) !== 0) return false;
+  if (f.fredSupported && (info & INFO_NESTED_EXCEPTION) !== 0 && type !== TYPE_HARDWARE_EXCEPTION) return false;
+  if (deliver && (low(v, base, w.VM_ENTRY_EXCEPTION_ERROR_CODE) & ERROR_CODE_RESERVED) !== 0) return false;
+  const length = low(v, base, w.VM_ENTRY_INSTRUCTION_LENGTH) >>> 0;
+  if (type >= TYPE_SOFTWARE_INTERRUPT && type <= TYPE_SOFTWARE_EXCEPTION) {
+    if (length > MAX_INSTRUCTION_LENGTH || (length === 0 && !f.zeroLengthInjection)) return false;
+  }
+  if (fredGuest && type === TYPE_OTHER_EVENT && vector !== OTHER_EVENT_MTF && length > MAX_INSTRUCTION_LENGTH) return false;
+  return true;
+}

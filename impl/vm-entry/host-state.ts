@@ -1,0 +1,167 @@
+/**
+ * Checks on the host-state area: SDM Vol. 3C, December 2023, §27.2.2 "Checks on Host Control
+ * Registers, MSRs, and SSP", §27.2.3 "Checks on Host Segment and Descriptor-Table Registers" and
+ * §27.2.4 "Checks Related to Address-Space Size"; the catalogue groups `host-control-registers`,
+ * `host-segment-registers` and `address-space-size` (spec/entry-checks/), in the catalogue's
+ * order. A failure is VMfailValid(8), also for the address-space-size checks (impl/ choice: the
+ * SDM names no number there, see impl/README.md).
+ *
+ * Trick: 64-bit values are tested as int32 halves; canonicity is one arithmetic shift of the high
+ * half; the eight IA32_PAT memory types are one 8-bit mask of the allowed types.
+ */
+import { ENTRY_CONTROL as ENTRY, EXIT_CONTROL as EXIT } from '../../spec/control-bits.ts';
+import type { EntryFacts } from './facts.ts';
+import { high, low, notCanonical, on } from './vmcs-words.ts';
+
+const CR0_WP = 16;
+const CR4_PAE = 5;
+const CR4_PCIDE = 17;
+const CR4_CET = 23;
+/** IA32_PAT memory types allowed in each byte: 0 UC, 1 WC, 4 WT, 5 WP, 6 WB, 7 UC-. */
+const PAT_TYPES = 0b1111_0011;
+/**
+ * IA32_EFER bits an Intel 64 processor implements: SCE (0), LME (8), LMA (10), NXE (11); the
+ * others are reserved (Vol. 3A §2.2.1 "Extended Feature Enable Register").
+ */
+const EFER_LME = 8;
+const EFER_LMA = 10;
+const EFER_SUPPORTED = (1 << 0) | (1 << EFER_LME) | (1 << EFER_LMA) | (1 << 11);
+/**
+ * IA32_PERF_GLOBAL_CTRL bits that exist (impl/ choice; CPUID leaf 0AH is in no profile): enables
+ * of up to 8 general-purpose counters (bits 7:0) and 3 fixed-function counters (bits 34:32).
+ */
+const PERF_GLOBAL_CTRL_LO = 0xff;
+const PERF_GLOBAL_CTRL_HI = 0x7;
+/** IA32_S_CET: bits 9:6 reserved; SUPPRESS (10) and TRACKER (11) exclusive. */
+const S_CET_RESERVED = 0x3c0;
+const S_CET_SUPPRESS_AND_TRACKER = 0xc00;
+/** Selector RPL (bits 1:0) and TI (bit 2). */
+const SELECTOR_RPL_TI = 7;
+/** "Load FRED" secondary VM-exit control (bit 1 in Intel's FRED specification; not in spec/). */
+const SECONDARY_EXIT_LOAD_FRED = 1;
+/** IA32_FRED_CONFIG reserved bits 2, 5:4 and 11. */
+const FRED_CONFIG_RESERVED = (1 << 2) | (3 << 4) | (1 << 11);
+
+/** A 64-bit field holds a canonical address. */
+function canonical(v: Int32Array, base: number, word: number): boolean {
+  return !notCanonical(high(v, base, word));
+}
+
+/** `lo/hi` sets every bit of FIXED0 and none outside FIXED1. */
+function fixedOk(lo: number, hi: number, f0lo: number, f0hi: number, f1lo: number, f1hi: number): boolean {
+  return (lo & f0lo) === f0lo && (hi & f0hi) === f0hi && (lo & ~f1lo) === 0 && (hi & ~f1hi) === 0;
+}
+
+/** Every byte of a 32-bit half of IA32_PAT names an allowed memory type. */
+function patHalfOk(half: number): boolean {
+  for (let shift = 0; shift < 32; shift += 8) {
+    const type = (half >>> shift) & 0xff;
+    if (type > 7 || ((PAT_TYPES >>> type) & 1) === 0) return false;
+  }
+  return true;
+}
+
+/** True when every check of the group `host-control-registers` passes. */
+export function hostControlRegistersOk(f: EntryFacts, v: Int32Array, base: number): boolean {
+  const w = f.words;
+  const cr0 = low(v, base, w.HOST_CR0);
+  const cr4 = low(v, base, w.HOST_CR4);
+  if (!fixedOk(cr0, high(v, base, w.HOST_CR0), f.cr0Fixed0Lo, f.cr0Fixed0Hi, f.cr0Fixed1Lo, f.cr0Fixed1Hi)) return false;
+  if (!fixedOk(cr4, high(v, base, w.HOST_CR4), f.cr4Fixed0Lo, f.cr4Fixed0Hi, f.cr4Fixed1Lo, f.cr4Fixed1Hi)) return false;
+  if (on(cr4, CR4_CET) && !on(cr0, CR0_WP)) return false;
+  if ((high(v, base, w.HOST_CR3) & f.physicalHiBad) !== 0) return false;
+  if (!canonical(v, base, w.HOST_IA32_SYSENTER_ESP) || !canonical(v, base, w.HOST_IA32_SYSENTER_EIP)) return false;
+  const exit = low(v, base, w.PRIMARY_VM_EXIT_CONTROLS);
+  const host64 = on(exit, EXIT.HOST_ADDRESS_SPACE_SIZE);
+  if (
+    on(exit, EXIT.LOAD_IA32_PERF_GLOBAL_CTRL) &&
+    ((low(v, base, w.HOST_IA32_PERF_GLOBAL_CTRL) & ~PERF_GLOBAL_CTRL_LO) !== 0 ||
+      (high(v, base, w.HOST_IA32_PERF_GLOBAL_CTRL) & ~PERF_GLOBAL_CTRL_HI) !== 0)
+  ) {
+    return false;
+  }
+  if (on(exit, EXIT.LOAD_IA32_PAT) && !(patHalfOk(low(v, base, w.HOST_IA32_PAT)) && patHalfOk(high(v, base, w.HOST_IA32_PAT)))) {
+    return false;
+  }
+  if (on(exit, EXIT.LOAD_IA32_EFER)) {
+    const efer = low(v, base, w.HOST_IA32_EFER);
+    if ((efer & ~EFER_SUPPORTED) !== 0 || high(v, base, w.HOST_IA32_EFER) !== 0) return false;
+    if (on(efer, EFER_LMA) !== host64 || on(efer, EFER_LME) !== host64) return false;
+  }
+  if (on(exit, EXIT.LOAD_CET_STATE) && !hostCetOk(v, base, f, host64)) return false;
+  if (on(exit, EXIT.LOAD_PKRS) && high(v, base, w.HOST_IA32_PKRS) !== 0) return false;
+  if (
+    on(exit, EXIT.ACTIVATE_SECONDARY_CONTROLS) &&
+    on(low(v, base, w.SECONDARY_VM_EXIT_CONTROLS), SECONDARY_EXIT_LOAD_FRED) &&
+    !hostFredOk(v, base, f)
+  ) {
+    return false;
+  }
+  return true;
+}
+
+/** The host CET state ("load CET state" = 1): IA32_S_CET, SSP, IA32_INTERRUPT_SSP_TABLE_ADDR. */
+function hostCetOk(v: Int32Array, base: number, f: EntryFacts, host64: boolean): boolean {
+  const w = f.words;
+  const sCetHi = high(v, base, w.HOST_IA32_S_CET);
+  if (notCanonical(sCetHi) || (!host64 && sCetHi !== 0)) return false;
+  const sCet = low(v, base, w.HOST_IA32_S_CET);
+  if ((sCet & S_CET_RESERVED) !== 0 || (sCet & S_CET_SUPPRESS_AND_TRACKER) === S_CET_SUPPRESS_AND_TRACKER) return false;
+  const sspHi = high(v, base, w.HOST_SSP);
+  if (notCanonical(sspHi) || (!host64 && sspHi !== 0)) return false;
+  if ((low(v, base, w.HOST_SSP) & 3) !== 0) return false;
+  return canonical(v, base, w.HOST_IA32_INTERRUPT_SSP_TABLE_ADDR);
+}
+
+/** The host FRED state ("load FRED" = 1): IA32_FRED_CONFIG, RSP1-3 (64-byte aligned), SSP1-3 (8-byte). */
+function hostFredOk(v: Int32Array, base: number, f: EntryFacts): boolean {
+  const w = f.words;
+  if ((low(v, base, w.HOST_IA32_FRED_CONFIG) & FRED_CONFIG_RESERVED) !== 0) return false;
+  return (
+    stackOk(v, base, w.HOST_IA32_FRED_RSP1, 0x3f) &&
+    stackOk(v, base, w.HOST_IA32_FRED_RSP2, 0x3f) &&
+    stackOk(v, base, w.HOST_IA32_FRED_RSP3, 0x3f) &&
+    stackOk(v, base, w.HOST_IA32_FRED_SSP1, 7) &&
+    stackOk(v, base, w.HOST_IA32_FRED_SSP2, 7) &&
+    stackOk(v, base, w.HOST_IA32_FRED_SSP3, 7)
+  );
+}
+
+function stackOk(v: Int32Array, base: number, word: number, alignment: number): boolean {
+  return canonical(v, base, word) && (low(v, base, word) & alignment) === 0;
+}
+
+/** True when every check of the group `host-segment-registers` passes. */
+export function hostSegmentRegistersOk(f: EntryFacts, v: Int32Array, base: number): boolean {
+  const w = f.words;
+  const cs = low(v, base, w.HOST_CS_SELECTOR) & 0xffff;
+  const ss = low(v, base, w.HOST_SS_SELECTOR) & 0xffff;
+  const tr = low(v, base, w.HOST_TR_SELECTOR) & 0xffff;
+  const others =
+    low(v, base, w.HOST_DS_SELECTOR) | low(v, base, w.HOST_ES_SELECTOR) | low(v, base, w.HOST_FS_SELECTOR) | low(v, base, w.HOST_GS_SELECTOR);
+  if (((cs | ss | tr | others) & SELECTOR_RPL_TI) !== 0) return false;
+  if (cs === 0 || tr === 0) return false;
+  if (ss === 0 && !on(low(v, base, w.PRIMARY_VM_EXIT_CONTROLS), EXIT.HOST_ADDRESS_SPACE_SIZE)) return false;
+  return (
+    canonical(v, base, w.HOST_FS_BASE) &&
+    canonical(v, base, w.HOST_GS_BASE) &&
+    canonical(v, base, w.HOST_GDTR_BASE) &&
+    canonical(v, base, w.HOST_IDTR_BASE) &&
+    canonical(v, base, w.HOST_TR_BASE)
+  );
+}
+
+/**
+ * True when every check of the group `address-space-size` passes; `lma` is the processor's
+ * IA32_EFER.LMA at VM entry (0 or 1).
+ */
+export function addressSpaceSizeOk(f: EntryFacts, v: Int32Array, base: number, lma: number): boolean {
+  const w = f.words;
+  const host64 = on(low(v, base, w.PRIMARY_VM_EXIT_CONTROLS), EXIT.HOST_ADDRESS_SPACE_SIZE);
+  const ia32eGuest = on(low(v, base, w.VM_ENTRY_CONTROLS), ENTRY.IA32E_MODE_GUEST);
+  if (lma === 0 && (ia32eGuest || host64)) return false;
+  if (lma === 1 && !host64) return false;
+  const cr4 = low(v, base, w.HOST_CR4);
+  if (!host64) return !ia32eGuest && !on(cr4, CR4_PCIDE) && high(v, base, w.HOST_RIP) === 0;
+  return on(cr4, CR4_PAE) && canonical(v, base, w.HOST_RIP);
+}
