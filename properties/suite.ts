@@ -11,6 +11,7 @@ import type { Profile } from '../spec/profile.ts';
 import { CASE_FORMAT, type ConformanceCase } from './case.ts';
 import { runCaseDifferential, runDifferential, type CaseEngine, type CaseOutcome } from './differential.ts';
 import { steppingFactory } from './case-engine-steps.ts';
+import { emptyEntryCheckCoverage, finishEntryChecks, recordEntryChecks, type EntryCheckCoverage } from './entry-check-coverage.ts';
 import { boundaryPoints, indexPoints, pointsReached, type PointIndex } from './generators/boundary-points.ts';
 import { operationSequence } from './generators/operations.ts';
 import {
@@ -72,6 +73,8 @@ export interface SuiteStats {
   boundariesMissed: string[];
   /** Total number of boundary decision points for the profile. */
   boundariesTotal: number;
+  /** VM-entry checks of the catalogue hit failing and passing, and the ones not hit (entry-check-coverage.ts). */
+  entryChecks: EntryCheckCoverage;
   /** Runs per metamorphic property. */
   metamorphic: Record<string, number>;
   /** Why the metamorphic properties did not run, when they did not. */
@@ -118,6 +121,7 @@ export function runSuite(options: SuiteOptions): SuiteResult {
     boundariesHit: {},
     boundariesMissed: [],
     boundariesTotal: 0,
+    entryChecks: emptyEntryCheckCoverage(),
     metamorphic: {},
   };
   const points = boundaryPoints(options.profile);
@@ -125,6 +129,7 @@ export function runSuite(options: SuiteOptions): SuiteResult {
   const coverage: Coverage = { index: indexPoints(points), initial: createModelState(options.profile, options.logicalProcessors) };
   const finish = (result: SuiteResult): SuiteResult => {
     stats.boundariesMissed = points.map((p) => p.id).filter((id) => stats.boundariesHit[id] === undefined);
+    finishEntryChecks(stats.entryChecks);
     return result;
   };
   // A case engine (a process) is stepped through whole cases and has no snapshot/restore.
@@ -280,6 +285,7 @@ function record(stats: SuiteStats, outcome: CaseOutcome, label: typeof outcomeLa
   for (const id of pointsReached(coverage.index, outcome.steps, coverage.initial)) {
     stats.boundariesHit[id] = (stats.boundariesHit[id] ?? 0) + 1;
   }
+  recordEntryChecks(stats.entryChecks, outcome.steps, coverage.initial);
   if (outcome.kind === 'conformant') stats.endings[outcome.ended] += 1;
   const last = outcome.steps[outcome.steps.length - 1];
   if (outcome.kind === 'conformant' && outcome.ended === 'engine-unimplemented' && last !== undefined) {

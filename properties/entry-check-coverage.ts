@@ -1,0 +1,75 @@
+/**
+ * Which VM-entry checks of the catalogue (spec/entry-checks/) a run reached, for the run report.
+ *
+ * A check is *hit failing* when a compared step's matched rule (or the rule that ended the case)
+ * is that check's id. It is *hit passing* when, at a VMLAUNCH or VMRESUME that got past the basic
+ * checks, the model's own rule for it, evaluated over the current VMCS as the model saw it just
+ * before the step, passes. Only checks the model implements can be hit passing: for the others
+ * nothing here can tell. This is statistics code: it asks the model's evaluator, it does not
+ * change the model.
+ */
+import type { ModelState } from '../model/index.ts';
+import { evaluate } from '../model/vm-entry/check.ts';
+import { VM_ENTRY_PROPER_RULES } from '../model/vm-entry/enter.ts';
+import { MODEL_ENTRY_RULES } from '../model/vm-entry/rules.ts';
+import { environmentOf, viewOf } from '../model/vm-entry/view.ts';
+import { currentVmcs } from '../model/vmcs.ts';
+import { ENTRY_CHECKS, entryCheckById } from '../spec/entry-checks/index.ts';
+import type { StepRecord } from './differential.ts';
+
+/** Catalogue checks reached, with hit counts, and the ones not reached. */
+export interface EntryCheckCoverage {
+  /** Checks in the catalogue. */
+  total: number;
+  /** Hits per check id whose failure a step reported. */
+  hitFailing: Record<string, number>;
+  /** Hits per check id that passed at a VM entry (modelled checks only). */
+  hitPassing: Record<string, number>;
+  /** Checks never hit failing, in catalogue order. */
+  notHitFailing: string[];
+  /** Checks never hit passing, in catalogue order. */
+  notHitPassing: string[];
+}
+
+/** An empty coverage record. */
+export function emptyEntryCheckCoverage(): EntryCheckCoverage {
+  return { total: ENTRY_CHECKS.length, hitFailing: {}, hitPassing: {}, notHitFailing: [], notHitPassing: [] };
+}
+
+/** Rule ids that say a VM entry went past the basic checks without a catalogued check failing. */
+const PAST_BASIC: ReadonlySet<string> = new Set(Object.values(VM_ENTRY_PROPER_RULES).map((rule) => rule.id));
+
+const MODELLED = Object.values(MODEL_ENTRY_RULES).flatMap((rules) => [...(rules ?? [])]);
+
+/** Adds what the steps of one case reached to `coverage`; `initial` is the state the case starts from. */
+export function recordEntryChecks(coverage: EntryCheckCoverage, steps: readonly StepRecord[], initial: ModelState): void {
+  for (const [i, step] of steps.entries()) {
+    const id = step.matched?.rule.id ?? (step.verdict.kind === 'defined' ? undefined : step.verdict.rule.id);
+    if (id === undefined) continue;
+    const entry = entryCheckById(id);
+    if (entry !== undefined) coverage.hitFailing[id] = (coverage.hitFailing[id] ?? 0) + 1;
+    const op = step.operation;
+    if (op.kind !== 'vmlaunch' && op.kind !== 'vmresume') continue;
+    if (!PAST_BASIC.has(id) && (entry === undefined || entry.group === 'basic')) continue;
+    const state = stateBefore(steps, i, initial);
+    const current = currentVmcs(state, op.cpu);
+    if (current === undefined) continue;
+    const view = viewOf(current.content);
+    const env = environmentOf(state);
+    for (const rule of MODELLED) {
+      if (evaluate(rule, view, env).kind === 'pass') coverage.hitPassing[rule.id] = (coverage.hitPassing[rule.id] ?? 0) + 1;
+    }
+  }
+}
+
+/** Fills in the checks not hit; call once at the end of a run. */
+export function finishEntryChecks(coverage: EntryCheckCoverage): void {
+  coverage.notHitFailing = ENTRY_CHECKS.map((c) => c.id).filter((id) => coverage.hitFailing[id] === undefined);
+  coverage.notHitPassing = ENTRY_CHECKS.map((c) => c.id).filter((id) => coverage.hitPassing[id] === undefined);
+}
+
+function stateBefore(steps: readonly StepRecord[], i: number, initial: ModelState): ModelState {
+  const previous = steps[i - 1];
+  if (previous?.matched === undefined || previous.observation === undefined) return initial;
+  return previous.matched.next(previous.observation);
+}

@@ -1,0 +1,145 @@
+/**
+ * A VM-entry step group: VMCLEAR and VMXOFF, lay out a VMXON region and a VMCS region, VMXON,
+ * VMCLEAR, VMPTRLD,
+ * VMWRITE a valid VMCS for the profile (vmcs-builder.ts) with perturbations near one or two
+ * catalogue checks (vmcs-perturb.ts), VMLAUNCH, then VMREAD the VM-instruction error, the exit
+ * reason and the exit qualification. Sometimes the group goes on: VMRESUME after the launch, or
+ * VMCLEAR, VMPTRLD and VMLAUNCH again (a VMCS made launched, then cleared, then launched again).
+ *
+ * Targets: most groups perturb one check (three times in four to its failing side, otherwise just
+ * on its passing side), some perturb two checks of different groups at once, some write the valid
+ * VMCS as built. Up to three more changes, each one the model judged to keep its check passing
+ * (a count made nonzero with a valid address, an allowed control set), vary the valid part so
+ * that checks which apply only under some setting are reached on their passing side too. The basic checks are not targets: they depend on processor state, not on VMCS
+ * fields, and the other step generators reach them.
+ */
+import fc from 'fast-check';
+import { ENTRY_CHECKS, type EntryCheck } from '../../spec/entry-checks/index.ts';
+import { FIELD } from '../../spec/fields.ts';
+import { toHex } from '../../spec/hex.ts';
+import type { Operation } from '../../spec/operations.ts';
+import type { Profile } from '../../spec/profile.ts';
+import { VMCS_REGIONS, VMXON_REGIONS } from './values.ts';
+import { buildOptionsArbitrary, buildVmcs, supportedOptions, type BuildOptions, type VmcsValues } from './vmcs-builder.ts';
+import { perturbationsOf, type FieldChange } from './vmcs-perturb.ts';
+
+/** The checks a perturbation may target: every catalogue check outside the basic group. */
+export const TARGET_CHECKS: readonly EntryCheck[] = ENTRY_CHECKS.filter((check) => check.group !== 'basic');
+
+/** Which side of a check's boundary a perturbation lands on. */
+export type Side = 'fail' | 'pass';
+
+/** One perturbation chosen for a group: the check, the side, the changes. */
+export interface ChosenPerturbation {
+  check: string;
+  side: Side;
+  changes: readonly FieldChange[];
+}
+
+const builtCache = new WeakMap<Profile, Map<string, VmcsValues>>();
+
+/** {@link buildVmcs}, memoized per profile and options (the values are never changed). */
+export function builtVmcs(profile: Profile, options: BuildOptions): VmcsValues {
+  let perProfile = builtCache.get(profile);
+  if (perProfile === undefined) {
+    perProfile = new Map();
+    builtCache.set(profile, perProfile);
+  }
+  const key = JSON.stringify(options);
+  let found = perProfile.get(key);
+  if (found === undefined) {
+    found = buildVmcs(profile, options);
+    perProfile.set(key, found);
+  }
+  return found;
+}
+
+/** A perturbation of `check` over the VMCS built with `options`, or none when the check has no candidate on that VMCS. */
+function perturbation(profile: Profile, options: BuildOptions, check: EntryCheck, side: Side, pick: number): ChosenPerturbation | undefined {
+  const all = perturbationsOf(profile, options, builtVmcs(profile, options), check.id);
+  const list = side === 'pass' && all.passing.length > 0 ? all.passing : all.failing;
+  if (list.length === 0) return undefined;
+  // Exact perturbations come first: pick among the first few most of the time.
+  const index = pick % 4 !== 0 ? pick % Math.min(list.length, 4) : pick % list.length;
+  return { check: check.id, side: list === all.passing ? 'pass' : 'fail', changes: list[index] as readonly FieldChange[] };
+}
+
+/** A perturbation the model's rule judged to pass, or none (the check is not modelled, or has none). */
+function passingOnly(profile: Profile, options: BuildOptions, check: EntryCheck, pick: number): ChosenPerturbation | undefined {
+  const all = perturbationsOf(profile, options, builtVmcs(profile, options), check.id);
+  if (all.passing.length === 0) return undefined;
+  return { check: check.id, side: 'pass', changes: all.passing[pick % all.passing.length] as readonly FieldChange[] };
+}
+
+const sideArbitrary = fc.oneof({ arbitrary: fc.constant<Side>('fail'), weight: 3 }, { arbitrary: fc.constant<Side>('pass'), weight: 1 });
+
+/** Zero, one or two targets (two from different groups). */
+function targetsArbitrary(): fc.Arbitrary<[EntryCheck, Side, number][]> {
+  const one = fc.tuple(fc.constantFrom(...TARGET_CHECKS), sideArbitrary, fc.nat());
+  return fc.oneof(
+    { arbitrary: fc.constant<[EntryCheck, Side, number][]>([]), weight: 1 },
+    { arbitrary: one.map((t) => [t]), weight: 8 },
+    { arbitrary: fc.tuple(one, one).filter(([a, b]) => a[0].group !== b[0].group), weight: 2 },
+  );
+}
+
+/** The VMWRITEs of `values` with `chosen` applied (a perturbed field is written with its new value). */
+export function vmwrites(cpu: number, values: VmcsValues, chosen: readonly ChosenPerturbation[]): Operation[] {
+  const changed = new Map<string, bigint>();
+  for (const p of chosen) for (const c of p.changes) changed.set(c.field, c.value);
+  return [...values.entries()].map(([field, value]): Operation => ({
+    kind: 'vmwrite',
+    cpu,
+    encoding: toHex(BigInt(FIELD[field])),
+    value: toHex(changed.get(field) ?? value),
+  }));
+}
+
+function exitInformationReads(cpu: number): Operation[] {
+  return (['VM_INSTRUCTION_ERROR', 'EXIT_REASON', 'EXIT_QUALIFICATION'] as const).map((field): Operation => ({ kind: 'vmread', cpu, encoding: toHex(BigInt(FIELD[field])) }));
+}
+
+/** What follows the first VMLAUNCH: nothing, VMRESUME, or VMCLEAR + VMPTRLD + VMLAUNCH again. */
+type Sequel = 'none' | 'resume' | 'relaunch';
+
+/** The VM-entry step group for `profile` on processor `cpu`; empty when the profile cannot have a 64-bit host. */
+export function vmEntrySteps(profile: Profile, cpu: number): fc.Arbitrary<Operation[]> {
+  if (supportedOptions(profile).length === 0) return fc.constant([]);
+  const rev = toHex(BigInt(profile.revisionId));
+  const vmxon = VMXON_REGIONS[cpu] ?? (VMXON_REGIONS[0] as bigint);
+  const sequel = fc.oneof(
+    { arbitrary: fc.constant<Sequel>('none'), weight: 4 },
+    { arbitrary: fc.constant<Sequel>('resume'), weight: 1 },
+    { arbitrary: fc.constant<Sequel>('relaunch'), weight: 1 },
+  );
+  const extras = fc.array(fc.tuple(fc.constantFrom(...TARGET_CHECKS), fc.nat()), { maxLength: 3 });
+  return fc.tuple(buildOptionsArbitrary(profile), targetsArbitrary(), extras, fc.constantFrom(...VMCS_REGIONS), sequel).map(([options, targets, more, vmcs, after]) => {
+    const chosen = targets.flatMap(([check, side, pick]) => perturbation(profile, options, check, side, pick) ?? []);
+    const touched = new Set(chosen.flatMap((p) => p.changes.map((c) => c.field)));
+    for (const [check, pick] of more) {
+      const extra = passingOnly(profile, options, check, pick);
+      if (extra === undefined || extra.changes.some((c) => touched.has(c.field))) continue;
+      for (const c of extra.changes) touched.add(c.field);
+      chosen.push(extra);
+    }
+    const pointer = toHex(vmcs);
+    // Start over in VMX operation without storing into a region in use (a store into the VMXON
+    // region or an active VMCS is undefined): clear the VMCS, leave VMX operation, lay out both
+    // regions, enter again. Each step is defined whatever state the sequence is in.
+    const ops: Operation[] = [
+      { kind: 'vmclear', cpu, pointer },
+      { kind: 'vmxoff', cpu },
+      { kind: 'write-memory', cpu, address: toHex(vmxon), value: rev },
+      { kind: 'write-memory', cpu, address: pointer, value: rev },
+      { kind: 'vmxon', cpu, pointer: toHex(vmxon) },
+      { kind: 'vmclear', cpu, pointer },
+      { kind: 'vmptrld', cpu, pointer },
+      ...vmwrites(cpu, builtVmcs(profile, options), chosen),
+      { kind: 'vmlaunch', cpu },
+      ...exitInformationReads(cpu),
+    ];
+    if (after === 'resume') ops.push({ kind: 'vmresume', cpu }, ...exitInformationReads(cpu));
+    if (after === 'relaunch') ops.push({ kind: 'vmclear', cpu, pointer }, { kind: 'vmptrld', cpu, pointer }, { kind: 'vmlaunch', cpu }, ...exitInformationReads(cpu));
+    return ops;
+  });
+}

@@ -1,0 +1,139 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { createModelState, step } from '../../model/index.ts';
+import { evaluate } from '../../model/vm-entry/check.ts';
+import { profileDataArbitrary } from '../../properties/arbitraries/profile.ts';
+import { emptyEntryCheckCoverage, finishEntryChecks, recordEntryChecks } from '../../properties/entry-check-coverage.ts';
+import { runDifferential } from '../../properties/differential.ts';
+import { TARGET_CHECKS, builtVmcs, vmEntrySteps } from '../../properties/generators/vm-entry-steps.ts';
+import { buildVmcs, supportedOptions, type BuildOptions } from '../../properties/generators/vmcs-builder.ts';
+import { builtEnvironment, modelRule, modelledRules, perturbationsOf, viewWith } from '../../properties/generators/vmcs-perturb.ts';
+import { FIELD } from '../../spec/fields.ts';
+import { toHex } from '../../spec/hex.ts';
+import { createProfile, type Profile } from '../../spec/profile.ts';
+import { loadProfile } from '../../spec/profiles.ts';
+import { createImplEngine } from '../../impl/index.ts';
+
+const BUILT_IN = ['core2', 'skylake', 'maximal'].map(loadProfile);
+
+/** The modelled rules that do not pass (or do not apply) over the VMCS built with `options`. */
+function notPassing(profile: Profile, options: BuildOptions): string[] {
+  const values = buildVmcs(profile, options);
+  return modelledRules()
+    .map((rule) => ({ id: rule.id, kind: evaluate(rule, viewWith(values), builtEnvironment(profile)).kind }))
+    .filter((r) => r.kind !== 'pass' && r.kind !== 'not-applicable')
+    .map((r) => `${r.id}: ${r.kind}`);
+}
+
+describe('the VMCS builder', () => {
+  it('offers 64-bit, 32-bit and (with unrestricted guest) real-mode guests on the built-in profiles', () => {
+    const guests = (p: Profile) => new Set(supportedOptions(p).map((o) => o.guest));
+    expect([...guests(loadProfile('skylake'))].sort()).toEqual(['32-bit', '64-bit', 'real']);
+    expect(supportedOptions(loadProfile('skylake')).some((o) => o.unrestricted && o.guest === '64-bit')).toBe(true);
+    expect(supportedOptions(loadProfile('core2')).some((o) => o.secondary)).toBe(false);
+  });
+
+  it('builds a VMCS that passes every modelled check on each built-in profile and option', () => {
+    for (const profile of BUILT_IN) {
+      for (const options of supportedOptions(profile)) expect(notPassing(profile, options), `${profile.name} ${JSON.stringify(options)}`).toEqual([]);
+    }
+  });
+
+  it('builds a VMCS that passes every modelled check on random profiles', () => {
+    fc.assert(
+      fc.property(profileDataArbitrary(), (data) => {
+        const profile = createProfile(data);
+        for (const options of supportedOptions(profile)) expect(notPassing(profile, options)).toEqual([]);
+      }),
+      { seed: 7, numRuns: 40 },
+    );
+  });
+
+  it('writes only fields the profile has, with the link pointer all ones', () => {
+    const core2 = loadProfile('core2');
+    const values = buildVmcs(core2, supportedOptions(core2)[0] as BuildOptions);
+    expect([...values.keys()].every((field) => core2.fieldExists(FIELD[field]))).toBe(true);
+    expect(values.get('VMCS_LINK_POINTER')).toBe(0xffff_ffff_ffff_ffffn);
+    expect(values.has('EPT_POINTER')).toBe(false);
+  });
+});
+
+describe('the perturbations', () => {
+  it('make each modelled check fail, and their passing side keeps it passing, on every built-in profile and option', () => {
+    for (const profile of BUILT_IN) {
+      const env = builtEnvironment(profile);
+      for (const options of supportedOptions(profile)) {
+        const values = builtVmcs(profile, options);
+        for (const rule of modelledRules()) {
+          const found = perturbationsOf(profile, options, values, rule.id);
+          expect(found.verified).toBe(true);
+          // A check reading a field the profile does not have cannot be reached on it.
+          const reachable = [...(rule.when?.fields ?? []), ...rule.fields].every((field) => values.has(field));
+          if (reachable) expect(found.failing.length, `${rule.id} on ${profile.name}`).toBeGreaterThan(0);
+          for (const changes of found.failing) expect(evaluate(rule, viewWith(values, changes), env).kind).toBe('fail');
+          for (const changes of found.passing) expect(evaluate(rule, viewWith(values, changes), env).kind).toBe('pass');
+        }
+      }
+    }
+  });
+
+  it('put an exact perturbation first: it fails no other modelled rule', () => {
+    const profile = loadProfile('skylake');
+    const options = supportedOptions(profile)[0] as BuildOptions;
+    const values = builtVmcs(profile, options);
+    const first = perturbationsOf(profile, options, values, 'exit-controls.msr-load-aligned').failing[0] ?? [];
+    const failing = modelledRules().filter((rule) => evaluate(rule, viewWith(values, first), builtEnvironment(profile)).kind === 'fail');
+    expect(failing.map((r) => r.id)).toEqual(['exit-controls.msr-load-aligned']);
+    // The check applies only with a nonzero count: the perturbation opens the gate and breaks the alignment.
+    expect(first.map((c) => c.field).sort()).toEqual(['VM_EXIT_MSR_LOAD_ADDRESS', 'VM_EXIT_MSR_LOAD_COUNT']);
+  });
+
+  it('offer unverified single-field changes for checks the model does not implement', () => {
+    const profile = loadProfile('skylake');
+    const options = supportedOptions(profile)[0] as BuildOptions;
+    const unmodelled = TARGET_CHECKS.filter((check) => modelRule(check.id) === undefined);
+    expect(unmodelled.length).toBeGreaterThan(0);
+    for (const check of unmodelled.slice(0, 20)) {
+      const found = perturbationsOf(profile, options, builtVmcs(profile, options), check.id);
+      expect(found.verified).toBe(false);
+      for (const changes of found.failing) expect(check.fields).toContain(changes[0]?.field);
+    }
+  });
+});
+
+describe('the VM-entry step group', () => {
+  it('reaches VM entry past the basic checks on the emulator, and VMLAUNCH is never a field-unknown entry', () => {
+    const profile = loadProfile('skylake');
+    const coverage = emptyEntryCheckCoverage();
+    let entries = 0;
+    fc.assert(
+      fc.property(vmEntrySteps(profile, 0), (ops) => {
+        expect(ops.filter((op) => op.kind === 'vmlaunch').length).toBeGreaterThan(0);
+        const engine = createImplEngine({ profile: profile.data, logicalProcessors: 1 });
+        const outcome = runDifferential(engine, profile, 1, ops);
+        expect(outcome.kind).toBe('conformant');
+        const launch = outcome.steps.find((s) => s.operation.kind === 'vmlaunch');
+        const rule = launch?.matched?.rule.id ?? (launch?.verdict.kind === 'defined' ? undefined : launch?.verdict.rule.id);
+        expect(rule).not.toBe('vm-entry.field-unknown');
+        if (rule !== undefined && !rule.startsWith('vmentry.') && !rule.startsWith('vmlaunch.')) entries += 1;
+        if (rule === 'vmentry.checks-not-modelled') entries += 1;
+        recordEntryChecks(coverage, outcome.steps, createModelState(profile, 1));
+      }),
+      { seed: 3, numRuns: 60 },
+    );
+    finishEntryChecks(coverage);
+    expect(entries).toBeGreaterThan(30);
+    expect(Object.keys(coverage.hitPassing).length).toBeGreaterThan(0);
+    expect(coverage.notHitFailing.length + Object.keys(coverage.hitFailing).length).toBe(coverage.total);
+  });
+
+  it('writes the built VMCS field by field before VMLAUNCH, then reads the exit information', () => {
+    const profile = loadProfile('maximal');
+    const [ops] = fc.sample(vmEntrySteps(profile, 0), { seed: 1, numRuns: 1 });
+    const writes = (ops ?? []).filter((op) => op.kind === 'vmwrite');
+    expect(writes.length).toBeGreaterThanOrEqual(buildVmcs(profile, supportedOptions(profile)[0] as BuildOptions).size - 1);
+    const launch = (ops ?? []).findIndex((op) => op.kind === 'vmlaunch');
+    expect((ops ?? [])[launch + 1]).toEqual({ kind: 'vmread', cpu: 0, encoding: toHex(BigInt(FIELD.VM_INSTRUCTION_ERROR)) });
+    expect(step(createModelState(profile, 1), ops?.[0] ?? { kind: 'vmxoff', cpu: 0 }).kind).toBe('defined');
+  });
+});
