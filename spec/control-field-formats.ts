@@ -96,6 +96,20 @@ export const ERROR_CODE_VECTORS: readonly bigint[] = [
   EXCEPTION_VECTOR.ALIGNMENT_CHECK,
 ];
 
+/**
+ * The VM-entry exception error code (VMCS field 4018H): bits 31:16 must be 0 when an error code
+ * is delivered; the 2008 and 2016 texts print 31:15 (see the event-injection checks).
+ */
+export const EXCEPTION_ERROR_CODE = {
+  /** Lowest bit of the range every text and processor reserves (31:16). */
+  RESERVED_LOW: 16,
+  /** The bit only the older printed texts reserve. */
+  DISPUTED: 15,
+} as const;
+
+/** The posted-interrupt notification vector (VMCS field 0002H): a vector, so bits 15:8 are 0. */
+export const POSTED_INTERRUPT_VECTOR_BITS = 8;
+
 /** The longest instruction, and so the largest VM-entry instruction length (bytes). */
 export const MAX_INSTRUCTION_LENGTH = 15n;
 

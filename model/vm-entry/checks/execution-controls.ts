@@ -19,7 +19,7 @@
  *   reserved. This is the December 2023 list model/instructions/invept.ts follows too.
  */
 import { EPT_VPID_CAP } from '../../../spec/capability-msrs.ts';
-import { EPT_MEMORY_TYPE, EPT_WALK_LENGTH_MINUS_1, TPR_THRESHOLD, VIRTUAL_APIC } from '../../../spec/control-field-formats.ts';
+import { EPT_MEMORY_TYPE, EPT_WALK_LENGTH_MINUS_1, POSTED_INTERRUPT_VECTOR_BITS, TPR_THRESHOLD, VIRTUAL_APIC } from '../../../spec/control-field-formats.ts';
 import { EXIT_CONTROL, PIN_CONTROL, PRIMARY_CONTROL, SECONDARY_CONTROL, VMFUNC_CONTROL } from '../../../spec/control-bits.ts';
 import type { FieldName } from '../../../spec/fields.ts';
 import { bitOf } from '../../non-root.ts';
@@ -168,7 +168,7 @@ export const EXECUTION_CONTROL_RULES: readonly EntryRule[] = [
   check('execution-controls.posted-interrupt-vector-range', {
     when: pinOn(PIN_CONTROL.PROCESS_POSTED_INTERRUPTS),
     fields: ['POSTED_INTERRUPT_NOTIFICATION_VECTOR'],
-    holds: (f) => bits(f.POSTED_INTERRUPT_NOTIFICATION_VECTOR, 15, 8) === 0n,
+    holds: (f) => f.POSTED_INTERRUPT_NOTIFICATION_VECTOR >> BigInt(POSTED_INTERRUPT_VECTOR_BITS) === 0n,
   }),
   check('execution-controls.posted-interrupt-descriptor-aligned', {
     when: pinOn(PIN_CONTROL.PROCESS_POSTED_INTERRUPTS),
