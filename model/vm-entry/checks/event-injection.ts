@@ -23,7 +23,17 @@
  * - FRED. No profile here supports FRED (derived.ts `fredSupported`), so the three FRED checks
  *   never apply, `other-event-vector` always does, and bit 13 is reserved like bits 30:12.
  */
-import { CR4_FRED_BIT, ERROR_CODE_VECTORS, EXCEPTION_ERROR_CODE, EXCEPTION_VECTOR, INTERRUPTION_INFO, INTERRUPTION_INFO_RESERVED_MASK, INTERRUPTION_TYPE, MAX_INSTRUCTION_LENGTH, OTHER_EVENT_VECTOR } from '../../../spec/control-field-formats.ts';
+import {
+  CR4_FRED_BIT,
+  ERROR_CODE_VECTORS,
+  EXCEPTION_ERROR_CODE,
+  EXCEPTION_VECTOR,
+  INTERRUPTION_INFO,
+  INTERRUPTION_INFO_RESERVED_MASK,
+  INTERRUPTION_TYPE,
+  MAX_INSTRUCTION_LENGTH,
+  OTHER_EVENT_VECTOR,
+} from '../../../spec/control-field-formats.ts';
 import { PRIMARY_CONTROL } from '../../../spec/control-bits.ts';
 import { bitOf } from '../../non-root.ts';
 import { check, mayFail } from '../check.ts';

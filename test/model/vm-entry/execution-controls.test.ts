@@ -277,7 +277,8 @@ describe('the EPTP ("enable EPT" = 1)', () => {
 
   it('bit 6 (accessed and dirty flags) needs IA32_VMX_EPT_VPID_CAP[21]', () => {
     const data = skylake().data;
-    const noAccessedDirty = createProfile({ ...data, name: 'skylake-without-ad', msrs: { ...data.msrs, IA32_VMX_EPT_VPID_CAP: `0x${(BigInt(data.msrs.IA32_VMX_EPT_VPID_CAP ?? '0') & ~bit(EPT_VPID_CAP.ACCESSED_DIRTY_FLAGS)).toString(16)}` } });
+    const capability = BigInt(data.msrs.IA32_VMX_EPT_VPID_CAP ?? '0') & ~bit(EPT_VPID_CAP.ACCESSED_DIRTY_FLAGS);
+    const noAccessedDirty = createProfile({ ...data, name: 'skylake-without-ad', msrs: { ...data.msrs, IA32_VMX_EPT_VPID_CAP: `0x${capability.toString(16)}` } });
     fails(ept(EPTP_OK | bit(6), noAccessedDirty), 'execution-controls.eptp-accessed-dirty');
     expectCheck(ept(EPTP_OK | bit(6)), 'execution-controls.eptp-accessed-dirty', 'pass');
   });
