@@ -27,6 +27,11 @@ export interface CheckEnvironment {
   readonly profile: Profile;
   /** A 32-bit word of physical memory (4-byte aligned address), or `undefined` when not known. */
   readMemory32(address: bigint): number | undefined;
+  /**
+   * Whether the logical processor is in system-management mode; absent when not known (a dump
+   * read by `explain` does not say). The model's processors never are (model/state.ts).
+   */
+  readonly inSmm?: boolean;
 }
 
 /** A condition the evaluator could not decide for lack of something other than a field. */
@@ -44,6 +49,26 @@ export function unknown(missing: string): Unknown {
   return { kind: 'unknown', missing };
 }
 
+/**
+ * A condition the SDM lets a processor treat either way: where editions or Intel's own
+ * statements disagree on what a check tests, a processor may fail the entry on this value or go
+ * on. Unlike {@link Unknown}, everything is known; the freedom is architectural. The check's
+ * consequence joins the allowed outcomes without being a certain failure (assess.ts).
+ */
+export interface MayFail {
+  kind: 'may-fail';
+  /** Why both outcomes are allowed, in words (for reports). */
+  why: string;
+}
+
+/** A {@link MayFail}. */
+export function mayFail(why: string): MayFail {
+  return { kind: 'may-fail', why };
+}
+
+/** What a check's `holds` returns: a {@link Truth}, or a {@link MayFail}. */
+export type Holds = Truth | MayFail;
+
 /** One VM-entry check of the model, named by its catalogue id. */
 export interface EntryRule {
   /** The catalogue id (spec/entry-checks/), for example `exit-controls.msr-store-aligned`. */
@@ -53,7 +78,7 @@ export interface EntryRule {
   /** The fields `holds` reads. */
   readonly fields: readonly FieldName[];
   /** The check's condition; false means the VM entry fails this check. */
-  holds(f: Fields<FieldName>, env: CheckEnvironment): Truth;
+  holds(f: Fields<FieldName>, env: CheckEnvironment): Holds;
 }
 
 /**
@@ -65,7 +90,7 @@ export function check<const W extends FieldName, const K extends FieldName>(
   spec: {
     when?: { fields: readonly W[]; test(f: Fields<W>, env: CheckEnvironment): Truth };
     fields: readonly K[];
-    holds(f: Fields<K>, env: CheckEnvironment): Truth;
+    holds(f: Fields<K>, env: CheckEnvironment): Holds;
   },
 ): EntryRule {
   const rule: EntryRule = { id, fields: spec.fields, holds: spec.holds };
@@ -80,7 +105,9 @@ export type CheckResult =
   /** The check fails; `values` are the fields it read, for reports. */
   | { kind: 'fail'; values: ReadonlyMap<FieldName, bigint> }
   /** The evaluator lacked fields or other facts; `missing` names them. */
-  | { kind: 'undecided'; missing: readonly string[] };
+  | { kind: 'undecided'; missing: readonly string[] }
+  /** The SDM allows the check to fail or to pass on these values (see {@link MayFail}). */
+  | { kind: 'may-fail'; why: string; values: ReadonlyMap<FieldName, bigint> };
 
 /** Evaluates `rule` over `view` and `env`. */
 export function evaluate(rule: EntryRule, view: VmcsView, env: CheckEnvironment): CheckResult {
@@ -94,14 +121,20 @@ export function evaluate(rule: EntryRule, view: VmcsView, env: CheckEnvironment)
   const body = read(view, rule.fields);
   if (body.missing.length > 0) return { kind: 'undecided', missing: body.missing };
   const holds = rule.holds(body.values, env);
-  if (typeof holds !== 'boolean') return { kind: 'undecided', missing: [holds.missing] };
-  if (holds) return { kind: 'pass' };
+  if (holds === true) return { kind: 'pass' };
+  if (holds === false) return { kind: 'fail', values: valuesRead(rule, view) };
+  if (holds.kind === 'may-fail') return { kind: 'may-fail', why: holds.why, values: valuesRead(rule, view) };
+  return { kind: 'undecided', missing: [holds.missing] };
+}
+
+/** The fields `rule` read, with their values, for reports. */
+function valuesRead(rule: EntryRule, view: VmcsView): Map<FieldName, bigint> {
   const values = new Map<FieldName, bigint>();
   for (const field of [...(rule.when?.fields ?? []), ...rule.fields]) {
     const value = view.get(field);
     if (value !== undefined) values.set(field, value);
   }
-  return { kind: 'fail', values };
+  return values;
 }
 
 function read(view: VmcsView, fields: readonly FieldName[]): { values: Fields<FieldName>; missing: string[] } {

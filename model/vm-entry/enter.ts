@@ -51,18 +51,26 @@ const R = VM_ENTRY_PROPER_RULES;
 export function enterVm(state: ModelState, cpu: number): Verdict {
   const current = currentVmcs(state, cpu);
   if (current === undefined) throw new Error('model bug: VM entry past the basic checks without a current VMCS');
-  const { assessment } = judgeControlsAndHost(viewOf(current.content), environmentOf(state));
+  const { assessment } = judgeControlsAndHost(viewOf(current.content), environmentOf(state, cpu));
   switch (assessment.kind) {
     case 'fail':
-      return defined(...assessment.consequences.map((error) => vmFailValid(state, cpu, ruleReporting(error, assessment.failing), error)));
+      return defined(
+        ...assessment.consequences.map((error) => vmFailValid(state, cpu, ruleReporting(error, [...assessment.failing, ...assessment.mayFail]), error)),
+      );
     case 'undecided':
       return assessment.missing.length > 0 ? undefinedBy(R.fieldUnknown) : notModelled(R.checksNotModelled);
+    case 'may-fail':
+      // The processor may report a check the SDM lets fail, or go on to what the model does not follow yet.
+      return notModelled(R.checksNotModelled);
     case 'pass':
       return notModelled(R.checksNotModelled);
   }
 }
 
-/** The first failing check that reports `consequence`, or the any-order rule when none does for certain. */
+/**
+ * The first check of `failing` (certain failures, then checks the SDM lets fail) that reports
+ * `consequence`, or the any-order rule when none does.
+ */
 function ruleReporting(consequence: number, failing: readonly Judged[]): Rule {
   const found = failing.find((each) => each.consequences.includes(consequence));
   return found === undefined ? R.anyOrder : decisionPoint(catalogueEntry(found.rule));

@@ -11,11 +11,17 @@ import type { EntryCheck, EntryCheckGroup } from '../../spec/entry-checks/index.
 import { rule } from '../rule.ts';
 import type { Rule } from '../rule.ts';
 import type { EntryRule } from './check.ts';
+import { ENTRY_CONTROL_RULES } from './checks/entry-controls.ts';
+import { EVENT_INJECTION_RULES } from './checks/event-injection.ts';
+import { EXECUTION_CONTROL_RULES } from './checks/execution-controls.ts';
 import { EXIT_CONTROL_RULES } from './checks/exit-controls.ts';
 
 /** The model's rules for each group it implements, in SDM order. */
 export const MODEL_ENTRY_RULES: Readonly<Partial<Record<EntryCheckGroup, readonly EntryRule[]>>> = {
+  'execution-controls': EXECUTION_CONTROL_RULES,
   'exit-controls': EXIT_CONTROL_RULES,
+  'entry-controls': ENTRY_CONTROL_RULES,
+  'event-injection': EVENT_INJECTION_RULES,
 };
 
 /** The catalogue entry a model rule implements; a model bug when there is none. */

@@ -10,7 +10,7 @@ import { step } from '../../../model/index.ts';
 import { VM_ERROR } from '../../../spec/errors.ts';
 import { EXIT_CONTROL, PIN_CONTROL } from '../../../spec/control-bits.ts';
 import { expectNotModelled, expectRejected, expectStep, expectUndefined, failValid, maximal, skylake } from '../helpers.ts';
-import { vmcsWith } from './helpers.ts';
+import { CONTROLS_OK, vmcsWith } from './helpers.ts';
 
 const launch = { kind: 'vmlaunch', cpu: 0 } as const;
 const bit = (n: number): bigint => 1n << BigInt(n);
@@ -19,6 +19,7 @@ const bit = (n: number): bigint => 1n << BigInt(n);
 const EXIT_OK = 0x36dfbn | bit(EXIT_CONTROL.HOST_ADDRESS_SPACE_SIZE);
 
 const valid = {
+  ...CONTROLS_OK,
   PRIMARY_VM_EXIT_CONTROLS: EXIT_OK,
   PIN_BASED_CONTROLS: 0x16n,
   VM_EXIT_MSR_STORE_COUNT: 0n,
