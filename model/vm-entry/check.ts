@@ -27,6 +27,11 @@ export interface CheckEnvironment {
   readonly profile: Profile;
   /** A 32-bit word of physical memory (4-byte aligned address), or `undefined` when not known. */
   readMemory32(address: bigint): number | undefined;
+  /**
+   * Whether the processor making the VM entry is in IA-32e mode (IA32_EFER.LMA = 1); absent when
+   * not known (a dump). The checks related to address-space size read it.
+   */
+  readonly ia32eMode?: boolean;
 }
 
 /** A condition the evaluator could not decide for lack of something other than a field. */
@@ -39,9 +44,26 @@ export interface Unknown {
 /** A check's condition: holds, does not hold, or cannot be known. */
 export type Truth = boolean | Unknown;
 
+/**
+ * A check's condition that holds on some processors and not on others, by a processor fact the
+ * profile does not record (the linear-address width, for a canonical address: 48 or 57 bits).
+ * The SDM then allows both outcomes: the check may fail (its consequence joins the allowed set)
+ * and may pass. Not the same as {@link Unknown}, where the model lacks a value that decides it.
+ */
+export interface MayFail {
+  kind: 'may-fail';
+  /** The processor fact the outcome depends on, in words. */
+  dependsOn: string;
+}
+
 /** An {@link Unknown}. */
 export function unknown(missing: string): Unknown {
   return { kind: 'unknown', missing };
+}
+
+/** A {@link MayFail}. */
+export function mayFail(dependsOn: string): MayFail {
+  return { kind: 'may-fail', dependsOn };
 }
 
 /** One VM-entry check of the model, named by its catalogue id. */
@@ -53,7 +75,7 @@ export interface EntryRule {
   /** The fields `holds` reads. */
   readonly fields: readonly FieldName[];
   /** The check's condition; false means the VM entry fails this check. */
-  holds(f: Fields<FieldName>, env: CheckEnvironment): Truth;
+  holds(f: Fields<FieldName>, env: CheckEnvironment): Truth | MayFail;
 }
 
 /**
@@ -65,7 +87,7 @@ export function check<const W extends FieldName, const K extends FieldName>(
   spec: {
     when?: { fields: readonly W[]; test(f: Fields<W>, env: CheckEnvironment): Truth };
     fields: readonly K[];
-    holds(f: Fields<K>, env: CheckEnvironment): Truth;
+    holds(f: Fields<K>, env: CheckEnvironment): Truth | MayFail;
   },
 ): EntryRule {
   const rule: EntryRule = { id, fields: spec.fields, holds: spec.holds };
@@ -79,6 +101,8 @@ export type CheckResult =
   | { kind: 'not-applicable' }
   /** The check fails; `values` are the fields it read, for reports. */
   | { kind: 'fail'; values: ReadonlyMap<FieldName, bigint> }
+  /** The check fails on some processors and passes on others ({@link MayFail}); `values` as for `fail`. */
+  | { kind: 'may-fail'; values: ReadonlyMap<FieldName, bigint>; dependsOn: string }
   /** The evaluator lacked fields or other facts; `missing` names them. */
   | { kind: 'undecided'; missing: readonly string[] };
 
@@ -94,14 +118,19 @@ export function evaluate(rule: EntryRule, view: VmcsView, env: CheckEnvironment)
   const body = read(view, rule.fields);
   if (body.missing.length > 0) return { kind: 'undecided', missing: body.missing };
   const holds = rule.holds(body.values, env);
-  if (typeof holds !== 'boolean') return { kind: 'undecided', missing: [holds.missing] };
-  if (holds) return { kind: 'pass' };
+  if (holds === true) return { kind: 'pass' };
+  if (holds === false) return { kind: 'fail', values: valuesRead(rule, view) };
+  if (holds.kind === 'unknown') return { kind: 'undecided', missing: [holds.missing] };
+  return { kind: 'may-fail', values: valuesRead(rule, view), dependsOn: holds.dependsOn };
+}
+
+function valuesRead(rule: EntryRule, view: VmcsView): Map<FieldName, bigint> {
   const values = new Map<FieldName, bigint>();
   for (const field of [...(rule.when?.fields ?? []), ...rule.fields]) {
     const value = view.get(field);
     if (value !== undefined) values.set(field, value);
   }
-  return { kind: 'fail', values };
+  return values;
 }
 
 function read(view: VmcsView, fields: readonly FieldName[]): { values: Fields<FieldName>; missing: string[] } {
