@@ -18,6 +18,8 @@ import { MODEL_ENTRY_RULES } from '../../../model/vm-entry/rules.ts';
 import { environmentOf, viewOf } from '../../../model/vm-entry/view.ts';
 import { currentVmcs } from '../../../model/vmcs.ts';
 import { EXIT_CONTROL } from '../../../spec/control-bits.ts';
+import { ENTRY_CHECKS_BY_GROUP } from '../../../spec/entry-checks/index.ts';
+import type { EntryCheckGroup } from '../../../spec/entry-checks/index.ts';
 import { VM_ERROR } from '../../../spec/errors.ts';
 import type { FieldName } from '../../../spec/fields.ts';
 import type { Profile } from '../../../spec/profile.ts';
@@ -117,4 +119,9 @@ export function expectHostMayFail(fields: Fields, ruleId: string, profile?: Prof
   expect(resultOf(withControlFailure, ruleId).kind).toBe('may-fail');
   expectStep(withControlFailure, launch, failValid(VM_ERROR.ENTRY_INVALID_HOST_STATE), ruleId);
   expectStep(withControlFailure, launch, failValid(VM_ERROR.ENTRY_INVALID_CONTROLS), 'exit-controls.save-preemption-timer-needs-timer');
+}
+
+/** The model implements every catalogue entry of `group`, each once, in the catalogue's (SDM) order. */
+export function expectCatalogueOrder(group: EntryCheckGroup): void {
+  expect((MODEL_ENTRY_RULES[group] ?? []).map((rule) => rule.id)).toEqual(ENTRY_CHECKS_BY_GROUP[group].map((entry) => entry.id));
 }
