@@ -6,7 +6,9 @@
  * and the condition that must hold. Declaring the fields lets one evaluator serve both users:
  * the VM-entry instructions, over the model's VMCS (where a field never written is unknown), and
  * `explain`, over a dump (where a field the hypervisor did not print is unknown). A check whose
- * fields are unknown is `undecided`, never guessed.
+ * fields are unknown is `undecided`, never guessed. A check whose outcome depends on a processor
+ * fact the profile does not record (the linear-address width, say) is `may-fail`: it fails on
+ * some processors and passes on others, and the SDM allows both.
  *
  * Catalogue entries carry the SDM citation and the consequence; a rule carries only the id, so
  * the words live in one place (spec/) and the test that matches the two keeps them together.
