@@ -4,9 +4,10 @@
  * §27.2.4 "Checks Related to Address-Space Size"), so that model/ and impl/ use them by name.
  *
  * Bit positions: CR0 and CR4 as SDM Vol. 3A Figure 2-7 "Control Registers" shows them; IA32_EFER
- * as Vol. 3A Figure 2-4 (2016 numbering) "IA32_EFER MSR Layout" shows it; IA32_S_CET as the
- * catalogue's host CET checks describe it (spec/entry-checks/host-control-registers.ts, after
- * Bochs bochs/cpu/cet.cc). The figure numbers were not checked in a December 2023 copy.
+ * as Vol. 3A Figure 2-4 (2016 numbering) "IA32_EFER MSR Layout" shows it; IA32_S_CET and
+ * IA32_FRED_CONFIG as the catalogue's host CET and FRED checks describe them
+ * (spec/entry-checks/host-control-registers.ts, after Bochs bochs/cpu/cet.cc and vmx.cc). The
+ * figure numbers were not checked in a December 2023 copy.
  */
 
 /** CR0 bits. */
@@ -53,6 +54,20 @@ export const IA32_S_CET = {
   SUPPRESS: 1n << 10n,
   /** Indirect-branch tracker state: waiting for ENDBRANCH. */
   TRACKER: 1n << 11n,
+} as const;
+
+/** IA32_FRED_CONFIG (MSR 1D4H) bits the host checks name (catalogue, after Bochs). */
+export const IA32_FRED_CONFIG = {
+  /** Bits 2, 5:4 and 11 are reserved. */
+  RESERVED: (1n << 2n) | (3n << 4n) | (1n << 11n),
+} as const;
+
+/** Fields of a segment selector (Vol. 3A "Segment Selectors"). */
+export const SEGMENT_SELECTOR = {
+  /** Bits 1:0: requested privilege level. */
+  RPL: 0b11n,
+  /** Bit 2: table indicator (1 = the LDT). */
+  TI: 0b100n,
 } as const;
 
 /**

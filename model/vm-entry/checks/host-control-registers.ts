@@ -15,7 +15,7 @@
  */
 import { EXIT_CONTROL, SECONDARY_EXIT_CONTROL } from '../../../spec/control-bits.ts';
 import type { FieldName } from '../../../spec/fields.ts';
-import { CR0, CR4, IA32_EFER, IA32_S_CET, PAT_MEMORY_TYPES } from '../../../spec/registers.ts';
+import { CR0, CR4, IA32_EFER, IA32_FRED_CONFIG, IA32_S_CET, PAT_MEMORY_TYPES } from '../../../spec/registers.ts';
 import { bitOf } from '../../non-root.ts';
 import { check, mayFail } from '../check.ts';
 import type { CheckEnvironment, EntryRule, Fields, MayFail } from '../check.ts';
@@ -54,9 +54,6 @@ function patBytes(value: bigint): bigint[] {
   for (let shift = 0n; shift < 64n; shift += 8n) bytes.push((value >> shift) & 0xffn);
   return bytes;
 }
-
-/** Bits of IA32_FRED_CONFIG reserved: 2, 5:4 and 11. */
-const FRED_CONFIG_RESERVED = (1n << 2n) | (3n << 4n) | (1n << 11n);
 
 /** The FRED checks' gate: a processor with "load FRED", and "activate secondary controls" = 1. */
 const whenFred = {
@@ -181,7 +178,7 @@ export const HOST_CONTROL_REGISTER_RULES: readonly EntryRule[] = [
   check('host-control-registers.ssp-aligned', {
     when: whenExitControl(EXIT_CONTROL.LOAD_CET_STATE),
     fields: ['HOST_SSP'],
-    holds: (f) => (f.HOST_SSP & 3n) === 0n,
+    holds: (f) => (f.HOST_SSP & 0b11n) === 0n,
   }),
   check('host-control-registers.interrupt-ssp-table-canonical', {
     when: whenExitControl(EXIT_CONTROL.LOAD_CET_STATE),
@@ -196,7 +193,7 @@ export const HOST_CONTROL_REGISTER_RULES: readonly EntryRule[] = [
   check('host-control-registers.fred-config-reserved', {
     when: whenFred,
     fields: ['SECONDARY_VM_EXIT_CONTROLS', 'HOST_IA32_FRED_CONFIG'],
-    holds: (f) => !loadsFred(f.SECONDARY_VM_EXIT_CONTROLS) || (f.HOST_IA32_FRED_CONFIG & FRED_CONFIG_RESERVED) === 0n,
+    holds: (f) => !loadsFred(f.SECONDARY_VM_EXIT_CONTROLS) || (f.HOST_IA32_FRED_CONFIG & IA32_FRED_CONFIG.RESERVED) === 0n,
   }),
   ...fredStackChecks('fred-rsp1', 'HOST_IA32_FRED_RSP1', 6n),
   ...fredStackChecks('fred-rsp2', 'HOST_IA32_FRED_RSP2', 6n),

@@ -13,15 +13,11 @@
  */
 import { EXIT_CONTROL } from '../../../spec/control-bits.ts';
 import type { FieldName } from '../../../spec/fields.ts';
+import { SEGMENT_SELECTOR } from '../../../spec/registers.ts';
 import { bitOf } from '../../non-root.ts';
 import { check } from '../check.ts';
 import type { EntryRule } from '../check.ts';
 import { canonical } from '../linear-addresses.ts';
-
-/** Bits 1:0 of a selector: the requested privilege level. */
-const SELECTOR_RPL = 0b11n;
-/** Bit 2 of a selector: the table indicator (1 = LDT). */
-const SELECTOR_TI = 0b100n;
 
 type SelectorField = FieldName & `HOST_${'CS' | 'SS' | 'DS' | 'ES' | 'FS' | 'GS' | 'TR'}_SELECTOR`;
 
@@ -30,11 +26,11 @@ function selectorChecks(register: string, field: SelectorField): EntryRule[] {
   return [
     check(`host-segment-registers.${register}-selector-rpl`, {
       fields: [field],
-      holds: (f) => (f[field] & SELECTOR_RPL) === 0n,
+      holds: (f) => (f[field] & SEGMENT_SELECTOR.RPL) === 0n,
     }),
     check(`host-segment-registers.${register}-selector-ti`, {
       fields: [field],
-      holds: (f) => (f[field] & SELECTOR_TI) === 0n,
+      holds: (f) => (f[field] & SEGMENT_SELECTOR.TI) === 0n,
     }),
   ];
 }

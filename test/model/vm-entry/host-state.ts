@@ -70,6 +70,7 @@ export const VALID = {
   PIN_BASED_CONTROLS: 0x16n,
   VM_EXIT_MSR_STORE_COUNT: 0n,
   VM_EXIT_MSR_LOAD_COUNT: 0n,
+  /** Skylake's TRUE_ENTRY_CTLS must-be-1 bits; "IA-32e mode guest" (bit 9) is 0. */
   VM_ENTRY_CONTROLS: 0x11fbn,
   ...VALID_HOST_STATE,
 } as const satisfies Partial<Record<FieldName, bigint>>;
