@@ -55,7 +55,11 @@ function patBytes(value: bigint): bigint[] {
   return bytes;
 }
 
-/** The FRED checks' gate: a processor with "load FRED", and "activate secondary controls" = 1. */
+/**
+ * The FRED checks' gate: a processor that supports "load FRED" (the FRED host fields exist only
+ * there; elsewhere a "load FRED" of 1 is a control failure, exit-controls.secondary-allowed-1, and
+ * no FRED field is checked), and "activate secondary controls" = 1.
+ */
 const whenFred = {
   fields: ['PRIMARY_VM_EXIT_CONTROLS'] as const,
   test: (f: ExitControls, env: CheckEnvironment): boolean =>
@@ -63,6 +67,7 @@ const whenFred = {
     bitOf(f.PRIMARY_VM_EXIT_CONTROLS, EXIT_CONTROL.ACTIVATE_SECONDARY_CONTROLS),
 };
 
+/** The secondary VM-exit control "load FRED" is 1. */
 function loadsFred(secondaryExitControls: bigint): boolean {
   return bitOf(secondaryExitControls, SECONDARY_EXIT_CONTROL.LOAD_FRED);
 }
