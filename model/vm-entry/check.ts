@@ -54,9 +54,12 @@ export type Truth = boolean | Unknown;
  */
 export interface MayFail {
   kind: 'may-fail';
-  /** The processor fact the outcome depends on, in words. */
-  dependsOn: string;
+  /** Why both outcomes are allowed (the processor fact the outcome depends on), in words. */
+  why: string;
 }
+
+/** What a check's `holds` returns: a {@link Truth}, or a {@link MayFail}. */
+export type Holds = Truth | MayFail;
 
 /** An {@link Unknown}. */
 export function unknown(missing: string): Unknown {
@@ -64,8 +67,8 @@ export function unknown(missing: string): Unknown {
 }
 
 /** A {@link MayFail}. */
-export function mayFail(dependsOn: string): MayFail {
-  return { kind: 'may-fail', dependsOn };
+export function mayFail(why: string): MayFail {
+  return { kind: 'may-fail', why };
 }
 
 /** One VM-entry check of the model, named by its catalogue id. */
@@ -77,7 +80,7 @@ export interface EntryRule {
   /** The fields `holds` reads. */
   readonly fields: readonly FieldName[];
   /** The check's condition; false means the VM entry fails this check. */
-  holds(f: Fields<FieldName>, env: CheckEnvironment): Truth | MayFail;
+  holds(f: Fields<FieldName>, env: CheckEnvironment): Holds;
 }
 
 /**
@@ -89,7 +92,7 @@ export function check<const W extends FieldName, const K extends FieldName>(
   spec: {
     when?: { fields: readonly W[]; test(f: Fields<W>, env: CheckEnvironment): Truth };
     fields: readonly K[];
-    holds(f: Fields<K>, env: CheckEnvironment): Truth | MayFail;
+    holds(f: Fields<K>, env: CheckEnvironment): Holds;
   },
 ): EntryRule {
   const rule: EntryRule = { id, fields: spec.fields, holds: spec.holds };
@@ -104,7 +107,7 @@ export type CheckResult =
   /** The check fails; `values` are the fields it read, for reports. */
   | { kind: 'fail'; values: ReadonlyMap<FieldName, bigint> }
   /** The check fails on some processors and passes on others ({@link MayFail}); `values` as for `fail`. */
-  | { kind: 'may-fail'; values: ReadonlyMap<FieldName, bigint>; dependsOn: string }
+  | { kind: 'may-fail'; values: ReadonlyMap<FieldName, bigint>; why: string }
   /** The evaluator lacked fields or other facts; `missing` names them. */
   | { kind: 'undecided'; missing: readonly string[] };
 
@@ -123,7 +126,7 @@ export function evaluate(rule: EntryRule, view: VmcsView, env: CheckEnvironment)
   if (holds === true) return { kind: 'pass' };
   if (holds === false) return { kind: 'fail', values: valuesRead(rule, view) };
   if (holds.kind === 'unknown') return { kind: 'undecided', missing: [holds.missing] };
-  return { kind: 'may-fail', values: valuesRead(rule, view), dependsOn: holds.dependsOn };
+  return { kind: 'may-fail', values: valuesRead(rule, view), why: holds.why };
 }
 
 function valuesRead(rule: EntryRule, view: VmcsView): Map<FieldName, bigint> {

@@ -17,7 +17,7 @@ const rule = (id: string): EntryRule => check(id, { fields: [], holds: () => tru
 const values = new Map();
 const PASS: CheckResult = { kind: 'pass' };
 const FAIL: CheckResult = { kind: 'fail', values };
-const MAY_FAIL: CheckResult = { kind: 'may-fail', values, dependsOn: 'the linear-address width' };
+const MAY_FAIL: CheckResult = { kind: 'may-fail', values, why: 'the linear-address width' };
 const UNDECIDED: CheckResult = { kind: 'undecided', missing: ['HOST_CR0'] };
 const judged = (id: string, result: CheckResult, ...consequences: number[]): Judged => ({ rule: rule(id), result, consequences });
 
@@ -26,7 +26,7 @@ describe('a check that may fail', () => {
     const env = { profile: skylake(), readMemory32: () => undefined };
     const view = { get: () => 0n };
     const result = evaluate(check('x.may', { fields: ['HOST_RIP'], holds: () => mayFail('the linear-address width') }), view, env);
-    expect(result).toEqual({ kind: 'may-fail', values: new Map([['HOST_RIP', 0n]]), dependsOn: 'the linear-address width' });
+    expect(result).toEqual({ kind: 'may-fail', values: new Map([['HOST_RIP', 0n]]), why: 'the linear-address width' });
   });
 
   it('alone: the phase may report its consequence or pass (not a certain failure)', () => {
