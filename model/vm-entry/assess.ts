@@ -7,7 +7,11 @@
  * several checks of a phase fail, the processor may report the consequence of any one of them:
  * the allowed set holds the consequence of every failing check. A check the model could not
  * decide (an unknown field) may fail or not: its consequence joins the set when some other check
- * fails for certain, and when none does, the phase cannot be judged at all.
+ * fails for certain, and when none does, the phase cannot be judged at all. A check that may fail
+ * (it fails on some processors and not on others, by a fact the profile does not record:
+ * check.ts `MayFail`) adds its consequence to the allowed set without being a certain failure:
+ * when nothing fails for certain and everything was decided, the phase may fail with that
+ * consequence or pass (`may-fail`).
  *
  * A check may also be one the SDM lets a processor fail or not on the values given (`may-fail`,
  * check.ts: for example an error-code bit that editions disagree on). Everything is known then:
@@ -43,7 +47,12 @@ export type PhaseAssessment =
    */
   | { kind: 'may-fail'; consequences: readonly number[]; mayFail: readonly Judged[] }
   /** No check fails for certain but some could not be decided. */
-  | { kind: 'undecided'; undecided: readonly Judged[]; missing: readonly string[] };
+  | { kind: 'undecided'; undecided: readonly Judged[]; missing: readonly string[] }
+  /**
+   * No check fails for certain and every check was decided, but some may fail on some processors:
+   * the phase may report one of `consequences` (sorted), or pass.
+   */
+  | { kind: 'may-fail'; consequences: readonly number[]; mayFail: readonly Judged[] };
 
 /**
  * The outcome of a phase whose checks were judged as `judged`. `incomplete` lists consequences

@@ -6,7 +6,9 @@
  * and the condition that must hold. Declaring the fields lets one evaluator serve both users:
  * the VM-entry instructions, over the model's VMCS (where a field never written is unknown), and
  * `explain`, over a dump (where a field the hypervisor did not print is unknown). A check whose
- * fields are unknown is `undecided`, never guessed.
+ * fields are unknown is `undecided`, never guessed. A check whose outcome depends on a processor
+ * fact the profile does not record (the linear-address width, say) is `may-fail`: it fails on
+ * some processors and passes on others, and the SDM allows both.
  *
  * Catalogue entries carry the SDM citation and the consequence; a rule carries only the id, so
  * the words live in one place (spec/) and the test that matches the two keeps them together.
@@ -32,6 +34,11 @@ export interface CheckEnvironment {
    * read by `explain` does not say). The model's processors never are (model/state.ts).
    */
   readonly inSmm?: boolean;
+  /**
+   * Whether the processor making the VM entry is in IA-32e mode (IA32_EFER.LMA = 1); absent when
+   * not known (a dump). The checks related to address-space size read it.
+   */
+  readonly ia32eMode?: boolean;
 }
 
 /** A condition the evaluator could not decide for lack of something other than a field. */
@@ -51,9 +58,11 @@ export function unknown(missing: string): Unknown {
 
 /**
  * A condition the SDM lets a processor treat either way: where editions or Intel's own
- * statements disagree on what a check tests, a processor may fail the entry on this value or go
- * on. Unlike {@link Unknown}, everything is known; the freedom is architectural. The check's
- * consequence joins the allowed outcomes without being a certain failure (assess.ts).
+ * statements disagree on what a check tests, or where the outcome depends on a processor fact
+ * the profile does not record (the linear-address width for a canonical address: 48 or 57
+ * bits), a processor may fail the entry on this value or go on. Unlike {@link Unknown},
+ * everything the model needs is known; the freedom is architectural. The check's consequence
+ * joins the allowed outcomes without being a certain failure (assess.ts).
  */
 export interface MayFail {
   kind: 'may-fail';

@@ -35,7 +35,7 @@ export const VM_ENTRY_PROPER_RULES = {
     'vmentry.checks-not-modelled',
     'VM entry',
     CONTROLS_AND_HOST,
-    'no modelled check fails; what the model does not follow yet (the remaining control and host-state checks, the guest-state checks and loading, MSR loading) decides the outcome',
+    'no modelled check fails for certain; what the model does not follow yet (the remaining control and host-state checks, the guest-state checks and loading, MSR loading) decides the outcome',
   ),
   anyOrder: rule(
     'vm-entry.any-order',
@@ -53,14 +53,14 @@ export function enterVm(state: ModelState, cpu: number): Verdict {
   if (current === undefined) throw new Error('model bug: VM entry past the basic checks without a current VMCS');
   const { assessment } = judgeControlsAndHost(viewOf(current.content), environmentOf(state, cpu));
   switch (assessment.kind) {
-    case 'fail':
-      return defined(
-        ...assessment.consequences.map((error) => vmFailValid(state, cpu, ruleReporting(error, [...assessment.failing, ...assessment.mayFail]), error)),
-      );
+    case 'fail': {
+      const reporting = [...assessment.failing, ...assessment.mayFail];
+      return defined(...assessment.consequences.map((error) => vmFailValid(state, cpu, ruleReporting(error, reporting), error)));
+    }
     case 'undecided':
       return assessment.missing.length > 0 ? undefinedBy(R.fieldUnknown) : notModelled(R.checksNotModelled);
     case 'may-fail':
-      // The processor may report a check the SDM lets fail, or go on to what the model does not follow yet.
+      // VMfailValid(n) or passing on to the guest-state phase, which the model does not follow yet.
       return notModelled(R.checksNotModelled);
     case 'pass':
       return notModelled(R.checksNotModelled);
@@ -68,10 +68,10 @@ export function enterVm(state: ModelState, cpu: number): Verdict {
 }
 
 /**
- * The first check of `failing` (certain failures, then checks the SDM lets fail) that reports
- * `consequence`, or the any-order rule when none does.
+ * The first check that reports `consequence`: among those failing for certain, then among those
+ * that may fail; the any-order rule when none does.
  */
-function ruleReporting(consequence: number, failing: readonly Judged[]): Rule {
-  const found = failing.find((each) => each.consequences.includes(consequence));
+function ruleReporting(consequence: number, reporting: readonly Judged[]): Rule {
+  const found = reporting.find((each) => each.consequences.includes(consequence));
   return found === undefined ? R.anyOrder : decisionPoint(catalogueEntry(found.rule));
 }

@@ -5,8 +5,8 @@
  */
 import { FIELD } from '../../spec/fields.ts';
 import type { FieldName } from '../../spec/fields.ts';
-import type { ModelState, VmcsContent } from '../state.ts';
 import { cpuOf } from '../state.ts';
+import type { ModelState, VmcsContent } from '../state.ts';
 import { knownFieldValue } from '../vmcs-fields.ts';
 import type { CheckEnvironment, VmcsView } from './check.ts';
 import { readWord } from '../memory.ts';
@@ -16,7 +16,16 @@ export function viewOf(content: VmcsContent): VmcsView {
   return { get: (field: FieldName) => knownFieldValue(content, FIELD[field]) };
 }
 
-/** What the checks may read of `state` besides the VMCS: the profile, physical memory, and whether `cpu` is in SMM. */
+/**
+ * What the checks may read of `state` besides the VMCS: the profile, physical memory, and whether
+ * processor `cpu` (the one making the VM entry) is in SMM and in IA-32e mode.
+ */
 export function environmentOf(state: ModelState, cpu: number): CheckEnvironment {
-  return { profile: state.profile, readMemory32: (address: bigint) => readWord(state, address), inSmm: cpuOf(state, cpu).inSmm };
+  const processor = cpuOf(state, cpu);
+  return {
+    profile: state.profile,
+    readMemory32: (address: bigint) => readWord(state, address),
+    inSmm: processor.inSmm,
+    ia32eMode: processor.eferLma === 1,
+  };
 }

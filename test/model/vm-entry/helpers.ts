@@ -6,6 +6,7 @@
  */
 import { expect } from 'vitest';
 import { FIELD } from '../../../spec/fields.ts';
+import { VALID_HOST_STATE } from './valid-host-state.ts';
 import type { FieldName } from '../../../spec/fields.ts';
 import type { ModelState } from '../../../model/index.ts';
 import type { Profile } from '../../../spec/profile.ts';
@@ -43,6 +44,7 @@ export const CONTROLS_OK = {
   VM_ENTRY_CONTROLS: 0x11fbn,
   VM_ENTRY_MSR_LOAD_COUNT: 0n,
   VM_ENTRY_INTERRUPTION_INFORMATION: 0n,
+  ...VALID_HOST_STATE,
 } as const satisfies Partial<Record<FieldName, bigint>>;
 
 /** The result of check `ruleId` at a VM entry in `state` (processor 0, its current VMCS). */
