@@ -17,6 +17,7 @@ import { vmread, VMREAD_RULES } from './instructions/vmread.ts';
 import { vmwrite, VMWRITE_RULES } from './instructions/vmwrite.ts';
 import { vmxoff, VMXOFF_RULES } from './instructions/vmxoff.ts';
 import { vmxon, VMXON_RULES } from './instructions/vmxon.ts';
+import { endMovSsBlocking } from './mov-ss.ts';
 import { NON_ROOT_RULES } from './non-root.ts';
 import { movCr0, movCr4, PROCESSOR_STATE_RULES, setState, writeFeatureControl, writeMemory } from './processor-state-ops.ts';
 import type { Rule } from './rule.ts';
@@ -43,6 +44,10 @@ export function step(state: ModelState, op: Operation): Verdict {
   checkCpu(state, op.cpu, op.kind);
   const untracked = cpuOf(state, op.cpu).untracked;
   if (untracked !== undefined) return notModelled(untracked);
+  return endMovSsBlocking(state, op, dispatch(state, op));
+}
+
+function dispatch(state: ModelState, op: Operation): Verdict {
   switch (op.kind) {
     case 'vmxon':
       return vmxon(state, op);

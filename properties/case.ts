@@ -7,9 +7,16 @@ import { z } from 'zod';
 import type { Operation } from '../spec/operations.ts';
 import type { ProfileData } from '../spec/profile-data.ts';
 import { describeIssues, operationSchema } from '../spec/schemas.ts';
+import { upgradeMovSsBlocking } from './case-upgrade.ts';
 
-/** Identifies the file format; bumped when the format changes incompatibly. */
-export const CASE_FORMAT = 'vmx-conformance-case/1';
+/**
+ * Identifies the file format; bumped when the format changes. `/3`: MOV-SS blocking lasts for one
+ * instruction (spec/operations.ts). Files of the earlier formats still parse: they are upgraded on
+ * reading so that they keep their meaning (case-upgrade.ts), and come back as `/3` cases.
+ */
+export const CASE_FORMAT = 'vmx-conformance-case/3';
+/** Earlier formats that still parse (upgraded on reading). */
+export const OLDER_CASE_FORMATS = ['vmx-conformance-case/1', 'vmx-conformance-case/2'] as const;
 
 /** A replayable conformance case. */
 export interface ConformanceCase {
@@ -29,7 +36,7 @@ export interface ConformanceCase {
 
 const caseSchema = z
   .object({
-    format: z.literal(CASE_FORMAT),
+    format: z.enum([CASE_FORMAT, ...OLDER_CASE_FORMATS]),
     profile: z.union([z.string().min(1), z.record(z.string(), z.unknown())]),
     logicalProcessors: z.number().int().min(1).max(256),
     operations: z.array(operationSchema),
@@ -62,7 +69,9 @@ export function parseCase(text: string, source = 'case file'): ConformanceCase {
   }
   const parsed = caseSchema.safeParse(json);
   if (!parsed.success) {
-    throw new CaseFileError(`${source}: not a ${CASE_FORMAT} case:\n  ${describeIssues(parsed.error).join('\n  ')}`);
+    throw new CaseFileError(
+      `${source}: not a ${CASE_FORMAT} (or ${OLDER_CASE_FORMATS.join(', ')}) case:\n  ${describeIssues(parsed.error).join('\n  ')}`,
+    );
   }
   const value = parsed.data;
   const badCpu = value.operations.findIndex((op) => op.cpu >= value.logicalProcessors);
@@ -71,7 +80,8 @@ export function parseCase(text: string, source = 'case file'): ConformanceCase {
       `${source}: operations.${badCpu}.cpu is ${value.operations[badCpu]?.cpu} but the case has only ${value.logicalProcessors} logical processor(s)`,
     );
   }
-  return value as ConformanceCase;
+  if (value.format === CASE_FORMAT) return value as ConformanceCase;
+  return { ...(value as Omit<ConformanceCase, 'format'>), format: CASE_FORMAT, operations: upgradeMovSsBlocking(value.operations as Operation[]) };
 }
 
 /** The text of a case file: pretty JSON with one operation per line, for diffs and reading. */
