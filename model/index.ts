@@ -28,6 +28,9 @@ import { notModelled } from './verdict.ts';
 import { VM_ENTRY_PROPER_RULES } from './vm-entry/enter.ts';
 import { implementedDecisionPoints } from './vm-entry/rules.ts';
 import { VM_EXIT_RULES } from './vm-exit.ts';
+import { HOST_LOAD_RULES } from './vm-exit/load-host.ts';
+import { VM_ENTRY_FAILURE_RULES } from './vm-entry/failure.ts';
+import { GUEST_LOAD_RULES } from './vm-entry/load-guest.ts';
 
 export type { Rule } from './rule.ts';
 export type { ActiveVmcs, CpuState, FieldContent, LaunchState, ModelState, VmcsContent, VmxOperation } from './state.ts';
@@ -100,12 +103,15 @@ export const RULES: readonly Rule[] = [
   ...Object.values(VM_ENTRY_RULES),
   ...Object.values(VM_ENTRY_PROPER_RULES),
   ...implementedDecisionPoints(),
+  ...Object.values(VM_ENTRY_FAILURE_RULES),
+  ...Object.values(GUEST_LOAD_RULES),
   ...Object.values(INVEPT_RULES),
   ...Object.values(INVVPID_RULES),
   ...Object.values(VMCALL_RULES),
   ...Object.values(VMFUNC_RULES),
   ...Object.values(NON_ROOT_RULES),
   ...Object.values(VM_EXIT_RULES),
+  ...Object.values(HOST_LOAD_RULES),
   ...Object.values(PROCESSOR_STATE_RULES),
 ];
 
