@@ -1,7 +1,9 @@
 /**
- * Blocking by MOV SS lasts for one instruction. After MOV SS or POP SS, events are blocked until
- * the next instruction completes (SDM Vol. 3A, December 2023, §7.8.3 "Masking Exceptions and
- * Interrupts When Switching Stacks"); after a VM entry whose interruptibility-state field has
+ * Blocking by MOV SS lasts for one instruction. After MOV SS or POP SS, interrupts, debug
+ * exceptions and single-step traps are inhibited until the instruction boundary after the next
+ * instruction; other faults may still occur (SDM Vol. 3A "Masking Exceptions and Interrupts When
+ * Switching Stacks", §6.8.3 in the 2016 edition, read there; its December 2023 number was not
+ * checked). After a VM entry whose interruptibility-state field has
  * bit 1 set, "such blocking is cleared after the guest executes one instruction or incurs an
  * exception" (Vol. 3C §27.7.1 "Interruptibility State").
  *

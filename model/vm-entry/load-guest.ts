@@ -30,8 +30,10 @@
  * - pending debug exceptions are not 0 (§27.7.3 "Delivery of Pending Debug Exceptions after VM
  *   Entry"), "interrupt-window exiting" or "NMI-window exiting" is 1 (§27.7.5 "Interrupt-Window
  *   Exiting and Virtual-Interrupt Delivery", §27.7.6 "NMI-Window Exiting": VM exits right after
- *   entry), "monitor trap flag" is 1 (§27.7.4 "Monitor Trap Flag"), "activate VMX-preemption
- *   timer" is 1 (the timer may run out before any instruction), "use TPR shadow" is 1 (§27.7.7
+ *   entry), "monitor trap flag" is 1 (an MTF VM exit follows the first instruction, or comes at
+ *   once with injection: §26.5.2 "Monitor Trap Flag", §27.7.8 "Pending MTF VM Exits"), "activate
+ *   VMX-preemption timer" is 1 (§27.7.4 "VMX-Preemption Timer": a timer value of 0 exits before
+ *   any instruction), "use TPR shadow" is 1 (§27.7.7
  *   "VM Exits Induced by the TPR Threshold"), or "virtual-interrupt delivery" is 1 (§27.7.5: a
  *   virtual interrupt may be delivered at once).
  */
