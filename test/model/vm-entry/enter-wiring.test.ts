@@ -94,6 +94,24 @@ describe('VM entry, all phases (registry complete)', () => {
     });
   });
 
+  it('a guest-state check reading a field never written: undefined', () => {
+    registry.rules['guest-control-registers'] = [{ id: ENTRY_CHECKS_BY_GROUP['guest-control-registers'][0]?.id ?? '', fields: ['GUEST_DR7'], holds: () => true }];
+    expect(step(entryState(), launch)).toMatchObject({ kind: 'undefined', rule: { id: 'vm-entry.field-unknown' } });
+  });
+
+  it('a failure whose host-state loading is beyond the model (VM-exit MSR-load count 1): not modelled', () => {
+    registry.rules['guest-pdptes'] = [failing('guest-pdptes')];
+    expect(step(vmcsWith({ ...HOST_FIELDS, ...GUEST_64, VM_EXIT_MSR_LOAD_COUNT: 1n }), launch)).toMatchObject({
+      kind: 'not-modelled',
+      rule: { id: 'host-load.exit-msr-load-area' },
+    });
+  });
+
+  it('a successful entry whose guest fields were never written: undefined', () => {
+    const { GUEST_PENDING_DEBUG_EXCEPTIONS: _omitted, ...rest } = GUEST_64;
+    expect(step(vmcsWith({ ...HOST_FIELDS, ...rest }), launch)).toMatchObject({ kind: 'undefined', rule: { id: 'vm-entry.field-unknown' } });
+  });
+
   it('VMRESUME of the launched VMCS from the host (after a test-only return to root) enters again without changing the launch state', () => {
     const { next } = stepTo(entryState(), launch, { kind: 'vmentry', flags: guestFlags });
     const root = { ...next, cpus: next.cpus.map((c, i) => (i === 0 ? { ...c, vmx: 'root' as const } : c)) };

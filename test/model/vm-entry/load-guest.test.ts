@@ -78,6 +78,8 @@ describe('guest-state loading', () => {
     ['an injected event', { VM_ENTRY_INTERRUPTION_INFORMATION: 0x8000_0300n }],
     ['pending debug exceptions', { GUEST_PENDING_DEBUG_EXCEPTIONS: 0x4000n }],
     ['interrupt-window exiting', { PRIMARY_PROCESSOR_BASED_CONTROLS: 1n << BigInt(PRIMARY_CONTROL.INTERRUPT_WINDOW_EXITING) }],
+    ['NMI-window exiting', { PRIMARY_PROCESSOR_BASED_CONTROLS: 1n << BigInt(PRIMARY_CONTROL.NMI_WINDOW_EXITING) }],
+    ['the TPR shadow', { PRIMARY_PROCESSOR_BASED_CONTROLS: 1n << BigInt(PRIMARY_CONTROL.USE_TPR_SHADOW) }],
     ['the monitor trap flag', { PRIMARY_PROCESSOR_BASED_CONTROLS: 1n << BigInt(PRIMARY_CONTROL.MONITOR_TRAP_FLAG) }],
     ['the VMX-preemption timer', { PIN_BASED_CONTROLS: 0x16n | (1n << 6n) }],
     ['virtual-interrupt delivery', { PRIMARY_PROCESSOR_BASED_CONTROLS: 1n << 31n, SECONDARY_PROCESSOR_BASED_CONTROLS: 1n << 9n }],
