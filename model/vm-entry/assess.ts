@@ -47,12 +47,7 @@ export type PhaseAssessment =
    */
   | { kind: 'may-fail'; consequences: readonly number[]; mayFail: readonly Judged[] }
   /** No check fails for certain but some could not be decided. */
-  | { kind: 'undecided'; undecided: readonly Judged[]; missing: readonly string[] }
-  /**
-   * No check fails for certain and every check was decided, but some may fail on some processors:
-   * the phase may report one of `consequences` (sorted), or pass.
-   */
-  | { kind: 'may-fail'; consequences: readonly number[]; mayFail: readonly Judged[] };
+  | { kind: 'undecided'; undecided: readonly Judged[]; missing: readonly string[] };
 
 /**
  * The outcome of a phase whose checks were judged as `judged`. `incomplete` lists consequences
