@@ -150,6 +150,8 @@ export class ImplMachine {
    * double representation as soon as a value reaches 2^31.
    */
   private readonly result: Int32Array;
+  /** MOV-SS blocking of the processor executing the current instruction, as it was before it (see instruction()). */
+  private blockedByMovSs = 0;
 
   /** Bits 31:0 of the value the last successful VMREAD read or VMPTRST stored (unsigned). */
   get resultLo(): number {
@@ -297,7 +299,7 @@ export class ImplMachine {
   /** VMXON m64 — SDM Vol. 3C, December 2023, §31.3 "VMXON—Enter VMX Operation". */
   vmxon(cpu: number, pointerLo: number, pointerHi: number, registerOperand = false): number {
     const s = this.state;
-    const b = this.row(cpu);
+    const b = this.instruction(cpu);
     const cr4Lo = s[b + S_CR4_LO] as number;
     if (
       registerOperand ||
@@ -338,7 +340,7 @@ export class ImplMachine {
   /** VMXOFF — SDM Vol. 3C, December 2023, §31.3 "VMXOFF—Leave VMX Operation". */
   vmxoff(cpu: number): number {
     const s = this.state;
-    const b = this.row(cpu);
+    const b = this.instruction(cpu);
     const gate = s[b + S_GATE] as number;
     if (gate !== 0) return gate;
     // The dual-monitor treatment of SMIs and SMM is never active (IA32_SMM_MONITOR_CTL is 0).
@@ -355,7 +357,7 @@ export class ImplMachine {
   /** VMCLEAR m64 — SDM Vol. 3C, December 2023, §31.3 "VMCLEAR—Clear Virtual-Machine Control Structure". */
   vmclear(cpu: number, pointerLo: number, pointerHi: number, registerOperand = false): number {
     const s = this.state;
-    const b = this.row(cpu);
+    const b = this.instruction(cpu);
     if (registerOperand) return STATUS_UD;
     // Halves may arrive as uint32 (say, from resultLo); compare them as the int32 the state holds.
     pointerLo |= 0;
@@ -379,7 +381,7 @@ export class ImplMachine {
   /** VMPTRLD m64 — SDM Vol. 3C, December 2023, §31.3 "VMPTRLD—Load Pointer to Virtual-Machine Control Structure". */
   vmptrld(cpu: number, pointerLo: number, pointerHi: number, registerOperand = false): number {
     const s = this.state;
-    const b = this.row(cpu);
+    const b = this.instruction(cpu);
     if (registerOperand) return STATUS_UD;
     // Halves may arrive as uint32 (say, from resultLo); compare them as the int32 the state holds.
     pointerLo |= 0;
@@ -413,7 +415,7 @@ export class ImplMachine {
    */
   vmptrst(cpu: number, registerOperand = false): number {
     const s = this.state;
-    const b = this.row(cpu);
+    const b = this.instruction(cpu);
     if (registerOperand) return STATUS_UD;
     const gate = s[b + S_GATE] as number;
     if (gate !== 0) return gate;
@@ -429,7 +431,7 @@ export class ImplMachine {
    */
   vmread(cpu: number, encodingLo: number, encodingHi: number): number {
     const s = this.state;
-    const b = this.row(cpu);
+    const b = this.instruction(cpu);
     const gate = s[b + S_GATE] as number;
     if (gate !== 0) return gate;
     const base = s[b + S_CUR_BASE] as number;
@@ -473,7 +475,7 @@ export class ImplMachine {
    */
   vmwrite(cpu: number, encodingLo: number, encodingHi: number, valueLo: number, valueHi: number): number {
     const s = this.state;
-    const b = this.row(cpu);
+    const b = this.instruction(cpu);
     const gate = s[b + S_GATE] as number;
     if (gate !== 0) return gate;
     const base = s[b + S_CUR_BASE] as number;
@@ -514,14 +516,14 @@ export class ImplMachine {
    */
   vmlaunch(cpu: number, resume = false): number {
     const s = this.state;
-    const b = this.row(cpu);
+    const b = this.instruction(cpu);
     const gate = s[b + S_GATE] as number;
     if (gate !== 0) return gate;
     const base = s[b + S_CUR_BASE] as number;
     if (base < 0) return this.failInvalid(b);
     // A shadow VMCS cannot be entered: VMfailInvalid (§27.1 "Basic VM-Entry Checks").
     if (s[b + S_CUR_SHADOW] === 1) return this.failInvalid(b);
-    if (s[b + S_MOV_SS] === 1) return this.failValid(b, base, VM_ERROR.ENTRY_MOV_SS_BLOCKING);
+    if (this.blockedByMovSs === 1) return this.failValid(b, base, VM_ERROR.ENTRY_MOV_SS_BLOCKING);
     const launched = this.memory.words[base + REGION_LAUNCH_WORD] === LAUNCH_STATE_LAUNCHED;
     if (!resume && launched) return this.failValid(b, base, VM_ERROR.VMLAUNCH_NON_CLEAR);
     if (resume && !launched) return this.failValid(b, base, VM_ERROR.VMRESUME_NON_LAUNCHED);
@@ -550,7 +552,7 @@ export class ImplMachine {
     registerOperand = false,
   ): number {
     const s = this.state;
-    const b = this.row(cpu);
+    const b = this.instruction(cpu);
     // #UD also when EPT or INVEPT is unsupported (the page's exception list).
     if (registerOperand || !this.inveptSupported) return STATUS_UD;
     const gate = s[b + S_GATE] as number;
@@ -579,7 +581,7 @@ export class ImplMachine {
     registerOperand = false,
   ): number {
     const s = this.state;
-    const b = this.row(cpu);
+    const b = this.instruction(cpu);
     if (registerOperand || !this.invvpidSupported) return STATUS_UD;
     const gate = s[b + S_GATE] as number;
     if (gate !== 0) return gate;
@@ -610,7 +612,7 @@ export class ImplMachine {
    */
   vmcall(cpu: number): number {
     const s = this.state;
-    const b = this.row(cpu);
+    const b = this.instruction(cpu);
     if (s[b + S_IN_VMX] === 0) return STATUS_UD;
     if (s[b + S_VM] === 1 || (s[b + S_LMA] === 1 && s[b + S_CSL] === 0)) return STATUS_UD;
     if (s[b + S_CPL] !== 0) return STATUS_GP;
@@ -622,7 +624,7 @@ export class ImplMachine {
    * Functions": #UD outside VMX non-root operation, which is everywhere until VM entry exists.
    */
   vmfunc(cpu: number, _eax: number, _ecx: number): number {
-    this.row(cpu);
+    this.instruction(cpu);
     return STATUS_UD;
   }
 
@@ -636,7 +638,7 @@ export class ImplMachine {
    * VMX Operation"; see impl/mov-cr.ts. A write can change the mode (IA32_EFER.LMA, CR0.PE).
    */
   movCr0(cpu: number, valueLo: number, valueHi: number): number {
-    const b = this.row(cpu);
+    const b = this.instruction(cpu);
     const status = movToCr0(this.state, b, this.memory, this.facts, valueLo, valueHi);
     if (status === STATUS_SUCCEED) this.refresh(b);
     return status;
@@ -644,7 +646,7 @@ export class ImplMachine {
 
   /** MOV to CR4 — the same page; see impl/mov-cr.ts. */
   movCr4(cpu: number, valueLo: number, valueHi: number): number {
-    return movToCr4(this.state, this.row(cpu), this.memory, this.facts, valueLo, valueHi);
+    return movToCr4(this.state, this.instruction(cpu), this.memory, this.facts, valueLo, valueHi);
   }
 
   /** WRMSR is privileged and not allowed in virtual-8086 mode (#GP(0)). */
@@ -660,7 +662,7 @@ export class ImplMachine {
    */
   writeFeatureControl(cpu: number, valueLo: number, valueHi: number): number {
     const s = this.state;
-    const b = this.row(cpu);
+    const b = this.instruction(cpu);
     if (this.privilegedInstructionFaults(b)) return STATUS_GP;
     if (((s[b + S_FC_LO] as number) & FEATURE_CONTROL_LOCK) !== 0) return STATUS_GP;
     s[b + S_FC_LO] = valueLo;
@@ -743,6 +745,20 @@ export class ImplMachine {
   // -------------------------------------------------------------------------------------------
 
   /** Row offset of processor `cpu`; throws for an index out of range (a caller bug). */
+  /**
+   * The row of `cpu` for an instruction: blocking by MOV SS lasts for one instruction (SDM Vol. 3C,
+   * December 2023, §27.7.1 "Interruptibility State"; spec/operations.ts), so the instruction
+   * consumes it here: it is kept in {@link blockedByMovSs} for VMLAUNCH/VMRESUME to test and
+   * cleared in the row. The harness operations `set` and `write-memory` are not instructions and
+   * leave it alone. Costs one load and one store per instruction.
+   */
+  private instruction(cpu: number): number {
+    const b = this.row(cpu);
+    this.blockedByMovSs = this.state[b + S_MOV_SS] as number;
+    this.state[b + S_MOV_SS] = 0;
+    return b;
+  }
+
   private row(cpu: number): number {
     if ((cpu >>> 0) !== cpu || cpu >= this.logicalProcessors) {
       throw new RangeError(`cpu ${cpu} out of range: this machine has ${this.logicalProcessors} logical processors`);

@@ -17,6 +17,7 @@ import { vmread, VMREAD_RULES } from './instructions/vmread.ts';
 import { vmwrite, VMWRITE_RULES } from './instructions/vmwrite.ts';
 import { vmxoff, VMXOFF_RULES } from './instructions/vmxoff.ts';
 import { vmxon, VMXON_RULES } from './instructions/vmxon.ts';
+import { endMovSsBlocking } from './mov-ss.ts';
 import { NON_ROOT_RULES } from './non-root.ts';
 import { MOV_CR0_RULES, movCr0 } from './mov-cr0.ts';
 import { MOV_CR4_RULES, movCr4 } from './mov-cr4.ts';
@@ -29,6 +30,9 @@ import { notModelled } from './verdict.ts';
 import { VM_ENTRY_PROPER_RULES } from './vm-entry/enter.ts';
 import { implementedDecisionPoints } from './vm-entry/rules.ts';
 import { VM_EXIT_RULES } from './vm-exit.ts';
+import { HOST_LOAD_RULES } from './vm-exit/load-host.ts';
+import { VM_ENTRY_FAILURE_RULES } from './vm-entry/failure.ts';
+import { GUEST_LOAD_RULES } from './vm-entry/load-guest.ts';
 
 export type { Rule } from './rule.ts';
 export type { ActiveVmcs, CpuState, FieldContent, LaunchState, ModelState, VmcsContent, VmxOperation } from './state.ts';
@@ -45,6 +49,10 @@ export function step(state: ModelState, op: Operation): Verdict {
   checkCpu(state, op.cpu, op.kind);
   const untracked = cpuOf(state, op.cpu).untracked;
   if (untracked !== undefined) return notModelled(untracked);
+  return endMovSsBlocking(state, op, dispatch(state, op));
+}
+
+function dispatch(state: ModelState, op: Operation): Verdict {
   switch (op.kind) {
     case 'vmxon':
       return vmxon(state, op);
@@ -97,6 +105,8 @@ export const RULES: readonly Rule[] = [
   ...Object.values(VM_ENTRY_RULES),
   ...Object.values(VM_ENTRY_PROPER_RULES),
   ...implementedDecisionPoints(),
+  ...Object.values(VM_ENTRY_FAILURE_RULES),
+  ...Object.values(GUEST_LOAD_RULES),
   ...Object.values(INVEPT_RULES),
   ...Object.values(INVVPID_RULES),
   ...Object.values(VMCALL_RULES),
@@ -105,6 +115,7 @@ export const RULES: readonly Rule[] = [
   ...Object.values(VM_EXIT_RULES),
   ...Object.values(MOV_CR0_RULES),
   ...Object.values(MOV_CR4_RULES),
+  ...Object.values(HOST_LOAD_RULES),
   ...Object.values(PROCESSOR_STATE_RULES),
 ];
 

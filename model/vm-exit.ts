@@ -9,9 +9,11 @@
  *
  * What the processor looks like after the exit (control registers, mode and MSRs from the
  * host-state area, the guest state and exit information saved into the VMCS) is not modelled
- * yet: the branch marks the processor untracked, and every later step on it is `not-modelled`.
- * VMX non-root operation is reached only through VM entry, which is not modelled either, so today
- * these outcomes are exercised only by unit tests that build a non-root state directly.
+ * yet (vm-exit/load-host.ts loads host state for VM-entry failures; VM exits will reuse it): the
+ * branch marks the processor untracked, and every later step on it is `not-modelled`. VMX
+ * non-root operation is reached through a successful VM entry (vm-entry/load-guest.ts), which the
+ * model reaches once every group of entry checks is implemented; until then these outcomes are
+ * exercised by unit tests that build a non-root state directly or load guest state directly.
  */
 import { sdm } from '../spec/citation.ts';
 import { rule } from './rule.ts';

@@ -7,15 +7,18 @@ import { z } from 'zod';
 import type { Operation } from '../spec/operations.ts';
 import type { ProfileData } from '../spec/profile-data.ts';
 import { describeIssues, operationSchema } from '../spec/schemas.ts';
+import { upgradeMovSsBlocking } from './case-upgrade.ts';
 
 /**
  * Identifies the file format; bumped when the format changes. `/2` added `origin.property` (and
- * `origin.snapshotAt`), so that replay re-checks the property that found the case. `/1` files
- * still parse and replay as before (as differential cases).
+ * `origin.snapshotAt`), so that replay re-checks the property that found the case. `/3`: MOV-SS
+ * blocking lasts for one instruction (spec/operations.ts). Files of the earlier formats still
+ * parse: they are upgraded on reading so that they keep their meaning (case-upgrade.ts), and come
+ * back as `/3` cases.
  */
-export const CASE_FORMAT = 'vmx-conformance-case/2';
-/** Earlier formats that still parse. */
-export const OLDER_CASE_FORMATS = ['vmx-conformance-case/1'] as const;
+export const CASE_FORMAT = 'vmx-conformance-case/3';
+/** Earlier formats that still parse (upgraded on reading). */
+export const OLDER_CASE_FORMATS = ['vmx-conformance-case/1', 'vmx-conformance-case/2'] as const;
 
 /** The property a case was found by: `differential`, or a metamorphic property's name. */
 export type CaseProperty = 'differential' | 'vmwrite-vmread-round-trip' | 'vmclear-vmptrld-keeps-values' | 'snapshot-restore-replays';
@@ -78,11 +81,13 @@ export function parseCase(text: string, source = 'case file'): ConformanceCase {
   }
   const parsed = caseSchema.safeParse(json);
   if (!parsed.success) {
-    throw new CaseFileError(`${source}: not a ${CASE_FORMAT} (or ${OLDER_CASE_FORMATS.join(', ')}) case:\n  ${describeIssues(parsed.error).join('\n  ')}`);
+    throw new CaseFileError(
+      `${source}: not a ${CASE_FORMAT} (or ${OLDER_CASE_FORMATS.join(', ')}) case:\n  ${describeIssues(parsed.error).join('\n  ')}`,
+    );
   }
   const value = parsed.data;
-  if (value.format !== CASE_FORMAT && value.origin?.property !== undefined) {
-    throw new CaseFileError(`${source}: origin.property needs format ${CASE_FORMAT} (this file says ${value.format})`);
+  if (value.format === 'vmx-conformance-case/1' && value.origin?.property !== undefined) {
+    throw new CaseFileError(`${source}: origin.property needs format vmx-conformance-case/2 or later (this file says ${value.format})`);
   }
   const snapshotAt = value.origin?.snapshotAt;
   if (snapshotAt !== undefined && snapshotAt > value.operations.length) {
@@ -94,7 +99,8 @@ export function parseCase(text: string, source = 'case file'): ConformanceCase {
       `${source}: operations.${badCpu}.cpu is ${value.operations[badCpu]?.cpu} but the case has only ${value.logicalProcessors} logical processor(s)`,
     );
   }
-  return value as ConformanceCase;
+  if (value.format === CASE_FORMAT) return value as ConformanceCase;
+  return { ...(value as Omit<ConformanceCase, 'format'>), format: CASE_FORMAT, operations: upgradeMovSsBlocking(value.operations as Operation[]) };
 }
 
 /** The text of a case file: pretty JSON with one operation per line, for diffs and reading. */

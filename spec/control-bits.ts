@@ -111,11 +111,16 @@ export const EXIT_CONTROL = {
 } as const;
 
 /**
- * Secondary VM-exit controls (64-bit VMCS field 2044H). No bit is modelled: the bits that later
- * documents define (saving and loading FRED state, bits 0 and 1) belong to FRED, which no profile
- * here models, so a profile must report them as not allowed (see `validateProfile`).
+ * Secondary VM-exit controls (64-bit VMCS field 2044H). The bits that later documents define
+ * (saving and loading FRED state, bits 0 and 1) belong to FRED, which no profile here models, so
+ * a profile must report them as not allowed (see `validateProfile`). "Load FRED" is named because
+ * the catalogue's host FRED checks apply when it is 1 (spec/entry-checks/host-control-registers.ts);
+ * the bit position is the one KVM's FRED series uses (arch/x86/include/asm/vmx.h,
+ * SECONDARY_VM_EXIT_LOAD_IA32_FRED), from Intel's FRED specification, not the December 2023 SDM.
  */
-export const SECONDARY_EXIT_CONTROL = {} as const;
+export const SECONDARY_EXIT_CONTROL = {
+  LOAD_FRED: 1,
+} as const;
 
 /** VM-entry controls (VMCS field 4012H). */
 export const ENTRY_CONTROL = {

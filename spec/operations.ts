@@ -160,7 +160,13 @@ export type SettableState =
   | 'cpl'
   /** RFLAGS.VM: 1 = virtual-8086 mode. */
   | 'rflags.vm'
-  /** 1 = events are blocked by MOV SS / POP SS (the instruction follows one). */
+  /**
+   * 1 = events are blocked by MOV SS / POP SS (the next instruction follows one). The blocking
+   * lasts for one instruction, as the SDM says (Vol. 3C, December 2023, §27.7.1 "Interruptibility
+   * State"): the next instruction operation of that processor (any kind but `set` and
+   * `write-memory`), whatever its outcome, ends it. Case formats 1 and 2 kept it until the next
+   * `set`; properties/case.ts upgrades such cases on reading.
+   */
   | 'mov-ss-blocking'
   /** IA32_EFER.LME: 1 = IA-32e mode enabled (MOV to CR0 setting PG then activates it). */
   | 'efer.lme'
@@ -171,8 +177,10 @@ export type SettableState =
  * Sets one piece of processor state that is not a VMX instruction's business to police. Always
  * observed as `ok`. `value` is 0 or 1, 0..3 for `cpl`, 0..0xFFFFFFFF for `cr3`. Nothing else
  * changes with it (setting `efer.lma` does not touch LME, CR0 or CS.L; setting `efer.lme` is not
- * WRMSR and has no #GP while paging is on). The state stays as set until another
- * `set` changes it (in particular `mov-ss-blocking` does not expire after one instruction).
+ * WRMSR and has no #GP while paging is on). The state stays as set until another `set` or an
+ * instruction changes it, except `mov-ss-blocking`, which the next instruction of the processor
+ * ends. `set` and `write-memory` are harness operations, not instructions: they never end MOV-SS
+ * blocking.
  */
 export interface SetStateOp extends OnProcessor {
   kind: 'set';
@@ -214,6 +222,14 @@ export type Operation =
 
 /** The `kind` of any operation. */
 export type OperationKind = Operation['kind'];
+
+/**
+ * True when `op` is an instruction of its processor, so that it ends MOV-SS blocking (see
+ * {@link SettableState}): every operation but the harness operations `set` and `write-memory`.
+ */
+export function isInstruction(op: Operation): boolean {
+  return op.kind !== 'set' && op.kind !== 'write-memory';
+}
 
 /** The 13 VMX instructions, in the order of the SDM's VMX instruction reference. */
 export const VMX_INSTRUCTION_KINDS = [

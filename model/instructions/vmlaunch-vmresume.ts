@@ -99,5 +99,5 @@ function vmEntry(state: ModelState, c: number, instruction: 'VMLAUNCH' | 'VMRESU
     if (launch === 'unknown' && current.content.leftActiveByVmxoff) return notModelled(R.resumeAfterVmxoff);
     if (launch === 'unknown') return notModelled(R.resumeUnknown);
   }
-  return enterVm(state, c);
+  return enterVm(state, c, instruction);
 }

@@ -7,7 +7,16 @@
  * several checks of a phase fail, the processor may report the consequence of any one of them:
  * the allowed set holds the consequence of every failing check. A check the model could not
  * decide (an unknown field) may fail or not: its consequence joins the set when some other check
- * fails for certain, and when none does, the phase cannot be judged at all.
+ * fails for certain, and when none does, the phase cannot be judged at all. A check that may fail
+ * (it fails on some processors and not on others, by a fact the profile does not record:
+ * check.ts `MayFail`) adds its consequence to the allowed set without being a certain failure:
+ * when nothing fails for certain and everything was decided, the phase may fail with that
+ * consequence or pass (`may-fail`).
+ *
+ * A check may also be one the SDM lets a processor fail or not on the values given (`may-fail`,
+ * check.ts: for example an error-code bit that editions disagree on). Everything is known then:
+ * its consequence joins the allowed set whenever the phase is judged, and when nothing fails for
+ * certain the processor may report it or go on to the next phase.
  *
  * The phases themselves come in a fixed order (§27.1-§27.4): basic checks, then controls and host
  * state, then guest state, then MSR loading.
@@ -31,7 +40,12 @@ export type PhaseAssessment =
   /** Every check passed or did not apply. */
   | { kind: 'pass' }
   /** Some check fails for certain; `consequences` (sorted) are those a processor may report. */
-  | { kind: 'fail'; consequences: readonly number[]; failing: readonly Judged[]; undecided: readonly Judged[] }
+  | { kind: 'fail'; consequences: readonly number[]; failing: readonly Judged[]; undecided: readonly Judged[]; mayFail: readonly Judged[] }
+  /**
+   * No check fails for certain or is undecided, but the SDM lets some fail (`mayFail`): the
+   * processor may report one of `consequences` (sorted) or go on to the next phase.
+   */
+  | { kind: 'may-fail'; consequences: readonly number[]; mayFail: readonly Judged[] }
   /** No check fails for certain but some could not be decided. */
   | { kind: 'undecided'; undecided: readonly Judged[]; missing: readonly string[] };
 
@@ -42,17 +56,23 @@ export type PhaseAssessment =
 export function assessPhase(judged: readonly Judged[], incomplete: readonly number[] = []): PhaseAssessment {
   const failing = judged.filter((each) => each.result.kind === 'fail');
   const undecided = judged.filter((each) => each.result.kind === 'undecided');
+  const mayFail = judged.filter((each) => each.result.kind === 'may-fail');
   if (failing.length > 0) {
-    const consequences = new Set<number>([...failing, ...undecided].flatMap((each) => each.consequences));
+    const consequences = new Set<number>([...failing, ...undecided, ...mayFail].flatMap((each) => each.consequences));
     for (const each of incomplete) consequences.add(each);
-    return { kind: 'fail', consequences: [...consequences].sort((a, b) => a - b), failing, undecided };
+    return { kind: 'fail', consequences: sorted(consequences), failing, undecided, mayFail };
   }
   if (undecided.length > 0 || incomplete.length > 0) {
     const missing = new Set<string>();
     for (const each of undecided) if (each.result.kind === 'undecided') for (const m of each.result.missing) missing.add(m);
     return { kind: 'undecided', undecided, missing: [...missing] };
   }
+  if (mayFail.length > 0) return { kind: 'may-fail', consequences: sorted(new Set(mayFail.flatMap((each) => each.consequences))), mayFail };
   return { kind: 'pass' };
+}
+
+function sorted(numbers: ReadonlySet<number>): number[] {
+  return [...numbers].sort((a, b) => a - b);
 }
 
 /** The fields among `missing` (the rest are other facts, such as memory). */

@@ -6,7 +6,9 @@
  * and the condition that must hold. Declaring the fields lets one evaluator serve both users:
  * the VM-entry instructions, over the model's VMCS (where a field never written is unknown), and
  * `explain`, over a dump (where a field the hypervisor did not print is unknown). A check whose
- * fields are unknown is `undecided`, never guessed.
+ * fields are unknown is `undecided`, never guessed. A check whose outcome depends on a processor
+ * fact the profile does not record (the linear-address width, say) is `may-fail`: it fails on
+ * some processors and passes on others, and the SDM allows both.
  *
  * Catalogue entries carry the SDM citation and the consequence; a rule carries only the id, so
  * the words live in one place (spec/) and the test that matches the two keeps them together.
@@ -27,6 +29,16 @@ export interface CheckEnvironment {
   readonly profile: Profile;
   /** A 32-bit word of physical memory (4-byte aligned address), or `undefined` when not known. */
   readMemory32(address: bigint): number | undefined;
+  /**
+   * Whether the logical processor is in system-management mode; absent when not known (a dump
+   * read by `explain` does not say). The model's processors never are (model/state.ts).
+   */
+  readonly inSmm?: boolean;
+  /**
+   * Whether the processor making the VM entry is in IA-32e mode (IA32_EFER.LMA = 1); absent when
+   * not known (a dump). The checks related to address-space size read it.
+   */
+  readonly ia32eMode?: boolean;
 }
 
 /** A condition the evaluator could not decide for lack of something other than a field. */
@@ -44,6 +56,28 @@ export function unknown(missing: string): Unknown {
   return { kind: 'unknown', missing };
 }
 
+/**
+ * A condition the SDM lets a processor treat either way: where editions or Intel's own
+ * statements disagree on what a check tests, or where the outcome depends on a processor fact
+ * the profile does not record (the linear-address width for a canonical address: 48 or 57
+ * bits), a processor may fail the entry on this value or go on. Unlike {@link Unknown},
+ * everything the model needs is known; the freedom is architectural. The check's consequence
+ * joins the allowed outcomes without being a certain failure (assess.ts).
+ */
+export interface MayFail {
+  kind: 'may-fail';
+  /** Why both outcomes are allowed, in words (for reports). */
+  why: string;
+}
+
+/** A {@link MayFail}. */
+export function mayFail(why: string): MayFail {
+  return { kind: 'may-fail', why };
+}
+
+/** What a check's `holds` returns: a {@link Truth}, or a {@link MayFail}. */
+export type Holds = Truth | MayFail;
+
 /** One VM-entry check of the model, named by its catalogue id. */
 export interface EntryRule {
   /** The catalogue id (spec/entry-checks/), for example `exit-controls.msr-store-aligned`. */
@@ -53,7 +87,7 @@ export interface EntryRule {
   /** The fields `holds` reads. */
   readonly fields: readonly FieldName[];
   /** The check's condition; false means the VM entry fails this check. */
-  holds(f: Fields<FieldName>, env: CheckEnvironment): Truth;
+  holds(f: Fields<FieldName>, env: CheckEnvironment): Holds;
 }
 
 /**
@@ -65,7 +99,7 @@ export function check<const W extends FieldName, const K extends FieldName>(
   spec: {
     when?: { fields: readonly W[]; test(f: Fields<W>, env: CheckEnvironment): Truth };
     fields: readonly K[];
-    holds(f: Fields<K>, env: CheckEnvironment): Truth;
+    holds(f: Fields<K>, env: CheckEnvironment): Holds;
   },
 ): EntryRule {
   const rule: EntryRule = { id, fields: spec.fields, holds: spec.holds };
@@ -80,7 +114,9 @@ export type CheckResult =
   /** The check fails; `values` are the fields it read, for reports. */
   | { kind: 'fail'; values: ReadonlyMap<FieldName, bigint> }
   /** The evaluator lacked fields or other facts; `missing` names them. */
-  | { kind: 'undecided'; missing: readonly string[] };
+  | { kind: 'undecided'; missing: readonly string[] }
+  /** The SDM allows the check to fail or to pass on these values (see {@link MayFail}). */
+  | { kind: 'may-fail'; why: string; values: ReadonlyMap<FieldName, bigint> };
 
 /** Evaluates `rule` over `view` and `env`. */
 export function evaluate(rule: EntryRule, view: VmcsView, env: CheckEnvironment): CheckResult {
@@ -94,14 +130,20 @@ export function evaluate(rule: EntryRule, view: VmcsView, env: CheckEnvironment)
   const body = read(view, rule.fields);
   if (body.missing.length > 0) return { kind: 'undecided', missing: body.missing };
   const holds = rule.holds(body.values, env);
-  if (typeof holds !== 'boolean') return { kind: 'undecided', missing: [holds.missing] };
-  if (holds) return { kind: 'pass' };
+  if (holds === true) return { kind: 'pass' };
+  if (holds === false) return { kind: 'fail', values: valuesRead(rule, view) };
+  if (holds.kind === 'may-fail') return { kind: 'may-fail', why: holds.why, values: valuesRead(rule, view) };
+  return { kind: 'undecided', missing: [holds.missing] };
+}
+
+/** The fields `rule` read, with their values, for reports. */
+function valuesRead(rule: EntryRule, view: VmcsView): Map<FieldName, bigint> {
   const values = new Map<FieldName, bigint>();
   for (const field of [...(rule.when?.fields ?? []), ...rule.fields]) {
     const value = view.get(field);
     if (value !== undefined) values.set(field, value);
   }
-  return { kind: 'fail', values };
+  return values;
 }
 
 function read(view: VmcsView, fields: readonly FieldName[]): { values: Fields<FieldName>; missing: string[] } {

@@ -15,6 +15,7 @@ import { assessPhase } from './assess.ts';
 import type { Judged, PhaseAssessment } from './assess.ts';
 import type { CheckEnvironment, VmcsView } from './check.ts';
 import { evaluate } from './check.ts';
+import { controlsInEffect } from './derived.ts';
 import { catalogueEntry, MODEL_ENTRY_RULES, unimplemented } from './rules.ts';
 
 /** The groups of this phase, in SDM order. */
@@ -35,8 +36,12 @@ export function errorsOf(entry: EntryCheck): readonly number[] {
   return [entry.consequence.error];
 }
 
-/** Every check of this phase judged over `view`, and the assessment of the phase. */
-export function judgeControlsAndHost(view: VmcsView, env: CheckEnvironment): { judged: Judged[]; assessment: PhaseAssessment } {
+/**
+ * Every check of this phase judged over `vmcs`, and the assessment of the phase. The checks see
+ * the secondary, tertiary and VM-function controls in effect (derived.ts).
+ */
+export function judgeControlsAndHost(vmcs: VmcsView, env: CheckEnvironment): { judged: Judged[]; assessment: PhaseAssessment } {
+  const view = controlsInEffect(vmcs);
   const judged: Judged[] = [];
   const incomplete = new Set<number>();
   for (const group of CONTROL_AND_HOST_GROUPS) {

@@ -11,11 +11,23 @@ import type { EntryCheck, EntryCheckGroup } from '../../spec/entry-checks/index.
 import { rule } from '../rule.ts';
 import type { Rule } from '../rule.ts';
 import type { EntryRule } from './check.ts';
+import { ENTRY_CONTROL_RULES } from './checks/entry-controls.ts';
+import { EVENT_INJECTION_RULES } from './checks/event-injection.ts';
+import { EXECUTION_CONTROL_RULES } from './checks/execution-controls.ts';
+import { ADDRESS_SPACE_SIZE_RULES } from './checks/address-space-size.ts';
 import { EXIT_CONTROL_RULES } from './checks/exit-controls.ts';
+import { HOST_CONTROL_REGISTER_RULES } from './checks/host-control-registers.ts';
+import { HOST_SEGMENT_REGISTER_RULES } from './checks/host-segment-registers.ts';
 
 /** The model's rules for each group it implements, in SDM order. */
 export const MODEL_ENTRY_RULES: Readonly<Partial<Record<EntryCheckGroup, readonly EntryRule[]>>> = {
+  'execution-controls': EXECUTION_CONTROL_RULES,
   'exit-controls': EXIT_CONTROL_RULES,
+  'entry-controls': ENTRY_CONTROL_RULES,
+  'event-injection': EVENT_INJECTION_RULES,
+  'host-control-registers': HOST_CONTROL_REGISTER_RULES,
+  'host-segment-registers': HOST_SEGMENT_REGISTER_RULES,
+  'address-space-size': ADDRESS_SPACE_SIZE_RULES,
 };
 
 /** The catalogue entry a model rule implements; a model bug when there is none. */

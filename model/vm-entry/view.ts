@@ -5,6 +5,7 @@
  */
 import { FIELD } from '../../spec/fields.ts';
 import type { FieldName } from '../../spec/fields.ts';
+import { cpuOf } from '../state.ts';
 import type { ModelState, VmcsContent } from '../state.ts';
 import { knownFieldValue } from '../vmcs-fields.ts';
 import type { CheckEnvironment, VmcsView } from './check.ts';
@@ -15,7 +16,16 @@ export function viewOf(content: VmcsContent): VmcsView {
   return { get: (field: FieldName) => knownFieldValue(content, FIELD[field]) };
 }
 
-/** What the checks may read of `state` besides the VMCS: the profile and physical memory. */
-export function environmentOf(state: ModelState): CheckEnvironment {
-  return { profile: state.profile, readMemory32: (address: bigint) => readWord(state, address) };
+/**
+ * What the checks may read of `state` besides the VMCS: the profile, physical memory, and whether
+ * processor `cpu` (the one making the VM entry) is in SMM and in IA-32e mode.
+ */
+export function environmentOf(state: ModelState, cpu: number): CheckEnvironment {
+  const processor = cpuOf(state, cpu);
+  return {
+    profile: state.profile,
+    readMemory32: (address: bigint) => readWord(state, address),
+    inSmm: processor.inSmm,
+    ia32eMode: processor.eferLma === 1,
+  };
 }

@@ -50,13 +50,24 @@ describe('set', () => {
     expect(rig.set('mov-ss-blocking', 1)).toEqual(ok(0x1));
   });
 
-  it('keeps MOV-SS blocking until set again (impl choice)', () => {
+  it('MOV-SS blocking lasts for the next instruction of that processor only (SDM §27.7.1: cleared after one instruction)', () => {
     const rig = new Rig().enterWithVmcs();
     rig.set('mov-ss-blocking', 1);
     expect(rig.step({ kind: 'vmlaunch', cpu: 0 })).toMatchObject({ kind: 'vmfail-valid', error: 26 });
+    expect(rig.step({ kind: 'vmlaunch', cpu: 0 })).toMatchObject({ kind: 'unimplemented' });
+  });
+
+  it('MOV-SS blocking is ended by any instruction (here a faulting one), not by set or write-memory, nor by another processor', () => {
+    const rig = new Rig().enterWithVmcs();
+    rig.set('mov-ss-blocking', 1);
+    expect(rig.step({ kind: 'write-memory', cpu: 0, address: '0x40000', value: '0x1' })).toEqual(ok());
+    rig.set('cpl', 0);
+    expect(rig.step({ kind: 'vmxoff', cpu: 1 })).toMatchObject({ kind: 'fault', vector: 'UD' });
     expect(rig.step({ kind: 'vmlaunch', cpu: 0 })).toMatchObject({ kind: 'vmfail-valid', error: 26 });
-    rig.set('mov-ss-blocking', 0);
-    // Past the basic checks, the zeroed VMCS fails the checks on the controls.
+    rig.set('mov-ss-blocking', 1);
+    rig.set('rflags.vm', 1);
+    expect(rig.step({ kind: 'vmread', cpu: 0, encoding: '0x4400' })).toMatchObject({ kind: 'fault', vector: 'UD' });
+    rig.set('rflags.vm', 0);
     expect(rig.step({ kind: 'vmlaunch', cpu: 0 })).toMatchObject({ kind: 'vmfail-valid', error: 7 });
   });
 });

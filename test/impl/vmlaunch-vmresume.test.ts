@@ -58,6 +58,7 @@ describe('VMLAUNCH', () => {
     const rig = new Rig().enterWithVmcs();
     rig.set('mov-ss-blocking', 1);
     expect(rig.step({ kind: 'vmlaunch', cpu: 0 })).toEqual(failValid(26));
+    rig.set('mov-ss-blocking', 1);
     expect(rig.step({ kind: 'vmresume', cpu: 0 })).toEqual(failValid(26));
     expect(rig.vmread(FIELD.VM_INSTRUCTION_ERROR)).toEqual(value('0x1a'));
   });

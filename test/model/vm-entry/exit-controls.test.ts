@@ -1,16 +1,17 @@
 /**
  * VM-exit control checks at VM entry. Expected outcomes from SDM Vol. 3C §26.2.1.2 "VM-Exit Control
  * Fields" (2016; December 2023 §27.2.1.2) and §26.2 (checks "may be performed in any order"; a
- * control failure is VMfailValid(7), a host-state failure VMfailValid(8)). Until the model has
- * every host-state check, a failing control check allows 7 or, through a host check the model
- * does not evaluate yet, 8; the tests expect 7 with the failing check's rule.
+ * control failure is VMfailValid(7), a host-state failure VMfailValid(8)). The VMCS carries a
+ * valid host-state area, so a failing control check allows 7 alone; a host field never written
+ * keeps 8 allowed (the unknown host check may be the one a processor reports).
  */
 import { describe, expect, it } from 'vitest';
 import { step } from '../../../model/index.ts';
 import { VM_ERROR } from '../../../spec/errors.ts';
 import { EXIT_CONTROL, PIN_CONTROL } from '../../../spec/control-bits.ts';
-import { expectNotModelled, expectRejected, expectStep, expectUndefined, failValid, maximal, skylake } from '../helpers.ts';
-import { vmcsWith } from './helpers.ts';
+import { expectNotModelled, expectOnly, expectRejected, expectStep, expectUndefined, failValid, maximal, skylake } from '../helpers.ts';
+import { CONTROLS_OK, vmcsWith } from './helpers.ts';
+import { VALID_HOST_STATE } from './host-state.ts';
 
 const launch = { kind: 'vmlaunch', cpu: 0 } as const;
 const bit = (n: number): bigint => 1n << BigInt(n);
@@ -18,11 +19,14 @@ const bit = (n: number): bigint => 1n << BigInt(n);
 /** Skylake's TRUE_EXIT_CTLS must-be-1 bits, with host address-space size (64-bit host). */
 const EXIT_OK = 0x36dfbn | bit(EXIT_CONTROL.HOST_ADDRESS_SPACE_SIZE);
 
+/** Valid exit controls, and a host-state area that passes the host-state checks (host-state.ts). */
 const valid = {
+  ...CONTROLS_OK,
   PRIMARY_VM_EXIT_CONTROLS: EXIT_OK,
   PIN_BASED_CONTROLS: 0x16n,
   VM_EXIT_MSR_STORE_COUNT: 0n,
   VM_EXIT_MSR_LOAD_COUNT: 0n,
+  ...VALID_HOST_STATE,
 } as const;
 
 const failsWith7 = (state: Parameters<typeof expectStep>[0], ruleId: string): void => {
@@ -92,8 +96,15 @@ describe('VM-exit control fields (VMfailValid(7))', () => {
     });
   });
 
-  it('with a control failure, VMfailValid(8) stays allowed while host-state checks are not all modelled, and nothing else is', () => {
+  it('with a control failure and a valid host-state area, only VMfailValid(7) is allowed: every host-state check passes', () => {
     const state = vmcsWith({ ...valid, PRIMARY_VM_EXIT_CONTROLS: EXIT_OK & ~1n });
+    expectOnly(state, launch, failValid(VM_ERROR.ENTRY_INVALID_CONTROLS), 'exit-controls.primary-must-be-1');
+    expectRejected(state, launch, failValid(VM_ERROR.ENTRY_INVALID_HOST_STATE));
+  });
+
+  it('with a control failure and a host field never written, VMfailValid(8) stays allowed (the unknown host check may be the one reported), and nothing else is', () => {
+    const { HOST_CR0: _unwritten, ...withoutCr0 } = valid;
+    const state = vmcsWith({ ...withoutCr0, PRIMARY_VM_EXIT_CONTROLS: EXIT_OK & ~1n });
     expectStep(state, launch, failValid(VM_ERROR.ENTRY_INVALID_HOST_STATE), 'vm-entry.any-order');
     expectRejected(state, launch, failValid(VM_ERROR.ENTRY_MOV_SS_BLOCKING));
     const verdict = step(state, launch);

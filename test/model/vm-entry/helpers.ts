@@ -1,11 +1,20 @@
 /**
- * Helpers for the VM-entry tests: a VMCS made current, with chosen fields written by VMWRITE.
+ * Helpers for the VM-entry tests: a VMCS made current, with chosen fields written by VMWRITE;
+ * control fields that pass every control check on the skylake and maximal profiles; and the
+ * result of one check, for cases where the outcome of the whole entry depends on groups the
+ * test is not about.
  */
+import { expect } from 'vitest';
 import { FIELD } from '../../../spec/fields.ts';
+import { VALID_HOST_STATE } from './valid-host-state.ts';
 import type { FieldName } from '../../../spec/fields.ts';
 import type { ModelState } from '../../../model/index.ts';
 import type { Profile } from '../../../spec/profile.ts';
-import { withCurrent, write } from '../helpers.ts';
+import { judgeControlsAndHost } from '../../../model/vm-entry/controls-and-host.ts';
+import type { CheckResult } from '../../../model/vm-entry/check.ts';
+import { environmentOf, viewOf } from '../../../model/vm-entry/view.ts';
+import { currentVmcs } from '../../../model/vmcs.ts';
+import { RULES_HIT, withCurrent, write } from '../helpers.ts';
 
 /** `state` after VMWRITEs of `fields` (each must succeed). */
 export function writeFields(state: ModelState, fields: Partial<Record<FieldName, bigint>>): ModelState {
@@ -17,4 +26,47 @@ export function writeFields(state: ModelState, fields: Partial<Record<FieldName,
 /** A current VMCS on processor 0 with `fields` written. */
 export function vmcsWith(fields: Partial<Record<FieldName, bigint>>, profile?: Profile): ModelState {
   return writeFields(withCurrent(profile), fields);
+}
+
+/**
+ * Control fields every control check passes on skylake (and on maximal, which allows more): the
+ * must-be-1 bits of skylake's TRUE capability MSRs and nothing else (so no secondary controls),
+ * "host address-space size" for a 64-bit host, no CR3-target values, empty MSR areas, no event
+ * injected.
+ */
+export const CONTROLS_OK = {
+  PIN_BASED_CONTROLS: 0x16n,
+  PRIMARY_PROCESSOR_BASED_CONTROLS: 0x0400_6172n,
+  CR3_TARGET_COUNT: 0n,
+  PRIMARY_VM_EXIT_CONTROLS: 0x36dfbn | (1n << 9n),
+  VM_EXIT_MSR_STORE_COUNT: 0n,
+  VM_EXIT_MSR_LOAD_COUNT: 0n,
+  VM_ENTRY_CONTROLS: 0x11fbn,
+  VM_ENTRY_MSR_LOAD_COUNT: 0n,
+  VM_ENTRY_INTERRUPTION_INFORMATION: 0n,
+  ...VALID_HOST_STATE,
+} as const satisfies Partial<Record<FieldName, bigint>>;
+
+/** The result of check `ruleId` at a VM entry in `state` (processor 0, its current VMCS). */
+export function checkResult(state: ModelState, ruleId: string): CheckResult {
+  const current = currentVmcs(state, 0);
+  if (current === undefined) throw new Error('test bug: no current VMCS');
+  const { judged } = judgeControlsAndHost(viewOf(current.content), environmentOf(state, 0));
+  const found = judged.find((each) => each.rule.id === ruleId);
+  if (found === undefined) throw new Error(`test bug: no modelled check ${ruleId}`);
+  return found.result;
+}
+
+/**
+ * Expects check `ruleId` to give `kind` at a VM entry in `state`. A failure (or may-fail) found
+ * this way counts as reaching the check's decision point.
+ */
+export function expectCheck(state: ModelState, ruleId: string, kind: CheckResult['kind']): void {
+  expect(checkResult(state, ruleId).kind, ruleId).toBe(kind);
+  if (kind === 'fail' || kind === 'may-fail') RULES_HIT.add(ruleId);
+}
+
+/** Expects check `ruleId` not to fail in `state`: it passes or does not apply. */
+export function expectNoFailure(state: ModelState, ruleId: string): void {
+  expect(['pass', 'not-applicable'], ruleId).toContain(checkResult(state, ruleId).kind);
 }

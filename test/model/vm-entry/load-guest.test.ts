@@ -1,0 +1,113 @@
+/**
+ * Guest-state loading on a successful VM entry, from SDM Vol. 3C, December 2023, §27.3.2 "Loading
+ * Guest State" (CR0 except ET, NW, CD and reserved bits; CR4; IA32_EFER.LMA from "IA-32e mode
+ * guest"; CS.L; CPL = SS.DPL; RFLAGS), §27.7.1 "Interruptibility State" (MOV-SS blocking for one
+ * instruction), §27.7.2 "Activity State", §27.6 "Event Injection", and §31.3 VMLAUNCH/VMRESUME
+ * (VMLAUNCH makes the VMCS launched); then the existing non-root rules: VMREAD in compatibility
+ * mode #UD, in 64-bit mode a VM exit (§31.3 VMREAD).
+ */
+import { describe, expect, it } from 'vitest';
+import type { ModelState } from '../../../model/index.ts';
+import { cpuOf } from '../../../model/state.ts';
+import { currentVmcs } from '../../../model/vmcs.ts';
+import { judgeMsrLoad } from '../../../model/vm-entry/enter.ts';
+import { afterSuccessfulEntry, loadGuestState } from '../../../model/vm-entry/load-guest.ts';
+import { environmentOf } from '../../../model/vm-entry/view.ts';
+import { EXIT_REASON } from '../../../spec/exit-reasons.ts';
+import { ARITHMETIC_FLAGS } from '../../../spec/observations.ts';
+import { PRIMARY_CONTROL } from '../../../spec/control-bits.ts';
+import type { FieldName } from '../../../spec/fields.ts';
+import { exit, expectNotModelled, expectOnly, hex, RULES_HIT, ud } from '../helpers.ts';
+import { currentView, ENTRY_64, GUEST_64 } from './entry-fixtures.ts';
+import { vmcsWith } from './helpers.ts';
+
+const vmreadExitReason = { kind: 'vmread', cpu: 0, encoding: '0x4402' } as const;
+
+function load(fields: Partial<Record<FieldName, bigint>>): { state: ModelState; flags: number; rule: string } {
+  const state = vmcsWith(fields);
+  const loaded = loadGuestState(state, 0, currentView(state));
+  if (loaded.kind !== 'loaded') throw new Error(`missing ${loaded.kind === 'unknown' ? loaded.missing.join(', ') : ''}`);
+  RULES_HIT.add(loaded.rule.id);
+  return { state: loaded.state, flags: loaded.flags, rule: loaded.rule.id };
+}
+
+describe('guest-state loading', () => {
+  it('64-bit guest: non-root, IA-32e mode with CS.L = 1, CPL 0, flags from guest RFLAGS (CF, ZF)', () => {
+    const { state, flags, rule } = load(GUEST_64);
+    expect(rule).toBe('vm-entry.guest-runs');
+    expect(flags).toBe(ARITHMETIC_FLAGS.CF | ARITHMETIC_FLAGS.ZF);
+    expect(cpuOf(state, 0)).toMatchObject({ vmx: 'non-root', eferLma: 1, csL: 1, cpl: 0, rflagsVm: 0, flags, movSsBlocking: 0 });
+    expect(hex(cpuOf(state, 0).cr4)).toBe('0x20a0');
+  });
+
+  it('CR0: ET, NW, CD and the reserved bits keep their values; the rest comes from the field', () => {
+    const { state } = load({ ...GUEST_64, GUEST_CR0: 0xc005_0023n });
+    expect(hex(cpuOf(state, 0).cr0)).toBe('0x80050033');
+  });
+
+  it('a guest VMREAD in 64-bit mode is a VM exit (VMCS shadowing 0)', () => {
+    const { state } = load(GUEST_64);
+    expectOnly(state, vmreadExitReason, exit(EXIT_REASON.VMREAD), 'vmread.vm-exit-shadowing-off');
+  });
+
+  it('a guest VMREAD in compatibility mode (IA-32e mode guest, CS.L = 0) is #UD', () => {
+    const { state, flags } = load({ ...GUEST_64, GUEST_CS_ACCESS_RIGHTS: 0xc09bn });
+    expect(cpuOf(state, 0)).toMatchObject({ eferLma: 1, csL: 0 });
+    expectOnly(state, vmreadExitReason, ud(flags), 'vmread.ud-compatibility-mode');
+  });
+
+  it('a 32-bit guest: LMA 0; CPL from SS.DPL (3); RFLAGS.VM from bit 17', () => {
+    const { state } = load({ ...GUEST_64, VM_ENTRY_CONTROLS: ENTRY_64 & ~(1n << 9n), GUEST_SS_ACCESS_RIGHTS: 0xc0f3n, GUEST_RFLAGS: 0x2_0002n });
+    expect(cpuOf(state, 0)).toMatchObject({ eferLma: 0, cpl: 3, rflagsVm: 1, flags: 0 });
+  });
+
+  it('MOV-SS blocking from the interruptibility state, for the guest\'s first instruction only', () => {
+    const { state } = load({ ...GUEST_64, GUEST_INTERRUPTIBILITY_STATE: 2n });
+    expect(cpuOf(state, 0).movSsBlocking).toBe(1);
+    const next = expectOnly(state, vmreadExitReason, exit(EXIT_REASON.VMREAD), 'vmread.vm-exit-shadowing-off');
+    expect(cpuOf(next, 0).movSsBlocking).toBe(0);
+  });
+
+  it('an inactive activity state (HLT): the entry completes, the processor is then not followed', () => {
+    const { state, rule } = load({ ...GUEST_64, GUEST_ACTIVITY_STATE: 1n });
+    expect(rule).toBe('vm-entry.guest-inactive');
+    expectNotModelled(state, vmreadExitReason, 'vm-entry.guest-inactive');
+  });
+
+  it.each([
+    ['an injected event', { VM_ENTRY_INTERRUPTION_INFORMATION: 0x8000_0300n }],
+    ['pending debug exceptions', { GUEST_PENDING_DEBUG_EXCEPTIONS: 0x4000n }],
+    ['interrupt-window exiting', { PRIMARY_PROCESSOR_BASED_CONTROLS: 1n << BigInt(PRIMARY_CONTROL.INTERRUPT_WINDOW_EXITING) }],
+    ['NMI-window exiting', { PRIMARY_PROCESSOR_BASED_CONTROLS: 1n << BigInt(PRIMARY_CONTROL.NMI_WINDOW_EXITING) }],
+    ['the TPR shadow', { PRIMARY_PROCESSOR_BASED_CONTROLS: 1n << BigInt(PRIMARY_CONTROL.USE_TPR_SHADOW) }],
+    ['the monitor trap flag', { PRIMARY_PROCESSOR_BASED_CONTROLS: 1n << BigInt(PRIMARY_CONTROL.MONITOR_TRAP_FLAG) }],
+    ['the VMX-preemption timer', { PIN_BASED_CONTROLS: 0x16n | (1n << 6n) }],
+    ['virtual-interrupt delivery', { PRIMARY_PROCESSOR_BASED_CONTROLS: 1n << 31n, SECONDARY_PROCESSOR_BASED_CONTROLS: 1n << 9n }],
+  ])('%s may act before the guest\'s first instruction: the entry completes, the processor is then not followed', (_name, extra) => {
+    const { state, rule } = load({ ...GUEST_64, ...extra });
+    expect(rule).toBe('vm-entry.event-before-first-instruction');
+    expectNotModelled(state, vmreadExitReason, 'vm-entry.event-before-first-instruction');
+  });
+
+  it('a field never written: nothing is loaded', () => {
+    const state = vmcsWith({ ...GUEST_64, PRIMARY_PROCESSOR_BASED_CONTROLS: 1n << 31n });
+    expect(loadGuestState(state, 0, currentView(state))).toEqual({ kind: 'unknown', missing: ['SECONDARY_PROCESSOR_BASED_CONTROLS'] });
+  });
+
+  it('VMLAUNCH makes the VMCS launched, VMRESUME leaves it', () => {
+    const content = currentVmcs(vmcsWith({}), 0)?.content;
+    if (content === undefined) throw new Error('no VMCS');
+    expect(afterSuccessfulEntry(content, 'VMLAUNCH').launch).toBe('launched');
+    expect(afterSuccessfulEntry(content, 'VMRESUME').launch).toBe('clear');
+  });
+});
+
+describe('the MSR-loading phase as modelled today (§27.4 "Loading MSRs")', () => {
+  it('a count of 0 loads nothing; another count is not modelled; an unknown count is undefined', () => {
+    const judge = (state: ModelState) => judgeMsrLoad(state, currentView(state), environmentOf(state, 0));
+    expect(judge(vmcsWith({ VM_ENTRY_MSR_LOAD_COUNT: 0n }))).toEqual({ kind: 'pass' });
+    expect(judge(vmcsWith({ VM_ENTRY_MSR_LOAD_COUNT: 1n }))).toMatchObject({ kind: 'not-judged', verdict: { kind: 'not-modelled', rule: { id: 'vm-entry.msr-load-not-modelled' } } });
+    expect(judge(vmcsWith({}))).toMatchObject({ kind: 'not-judged', verdict: { kind: 'undefined', rule: { id: 'vm-entry.field-unknown' } } });
+    RULES_HIT.add('vm-entry.msr-load-not-modelled');
+  });
+});
