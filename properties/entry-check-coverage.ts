@@ -4,12 +4,13 @@
  * A check is *hit failing* when a compared step's matched rule (or the rule that ended the case)
  * is that check's id. It is *hit passing* when, at a VMLAUNCH or VMRESUME that got past the basic
  * checks, the model's own rule for it, evaluated over the current VMCS as the model saw it just
- * before the step, passes. Only checks the model implements can be hit passing: for the others
+ * before the step (with the controls in effect, as VM entry shows them), passes. Only checks the model implements can be hit passing: for the others
  * nothing here can tell. This is statistics code: it asks the model's evaluator, it does not
  * change the model.
  */
 import type { ModelState } from '../model/index.ts';
 import { evaluate } from '../model/vm-entry/check.ts';
+import { controlsInEffect } from '../model/vm-entry/derived.ts';
 import { VM_ENTRY_PROPER_RULES } from '../model/vm-entry/enter.ts';
 import { MODEL_ENTRY_RULES } from '../model/vm-entry/rules.ts';
 import { environmentOf, viewOf } from '../model/vm-entry/view.ts';
@@ -54,8 +55,8 @@ export function recordEntryChecks(coverage: EntryCheckCoverage, steps: readonly 
     const state = stateBefore(steps, i, initial);
     const current = currentVmcs(state, op.cpu);
     if (current === undefined) continue;
-    const view = viewOf(current.content);
-    const env = environmentOf(state);
+    const view = controlsInEffect(viewOf(current.content));
+    const env = environmentOf(state, op.cpu);
     for (const rule of MODELLED) {
       if (evaluate(rule, view, env).kind === 'pass') coverage.hitPassing[rule.id] = (coverage.hitPassing[rule.id] ?? 0) + 1;
     }

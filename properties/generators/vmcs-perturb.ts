@@ -13,6 +13,7 @@
  */
 import { evaluate } from '../../model/vm-entry/check.ts';
 import type { CheckEnvironment, EntryRule, VmcsView } from '../../model/vm-entry/check.ts';
+import { controlsInEffect } from '../../model/vm-entry/derived.ts';
 import { MODEL_ENTRY_RULES } from '../../model/vm-entry/rules.ts';
 import { entryCheckById } from '../../spec/entry-checks/index.ts';
 import { FIELD, fieldByEncoding, type FieldName } from '../../spec/fields.ts';
@@ -44,20 +45,28 @@ export function modelRule(id: string): EntryRule | undefined {
   return undefined;
 }
 
+const MODELLED: readonly EntryRule[] = Object.values(MODEL_ENTRY_RULES).flatMap((rules) => [...(rules ?? [])]);
+
 /** Every rule the model implements. */
-export function modelledRules(): EntryRule[] {
-  return Object.values(MODEL_ENTRY_RULES).flatMap((rules) => [...(rules ?? [])]);
+export function modelledRules(): readonly EntryRule[] {
+  return MODELLED;
 }
 
-/** The check environment of a built VMCS: the profile, and physical memory reading as zeros. */
+/**
+ * The check environment of a built VMCS: the profile, physical memory reading as zeros, and a
+ * processor in IA-32e mode outside SMM (the state sequences start in, spec/initial-state.ts).
+ */
 export function builtEnvironment(profile: Profile): CheckEnvironment {
-  return { profile, readMemory32: () => 0 };
+  return { profile, readMemory32: () => 0, inSmm: false, ia32eMode: true };
 }
 
-/** A view of `values` with `changes` applied. */
+/**
+ * A view of `values` with `changes` applied, showing the controls in effect (secondary controls
+ * read 0 when not activated, and so on), as the model's VM entry shows them to its checks.
+ */
 export function viewWith(values: VmcsValues, changes: readonly FieldChange[] = []): VmcsView {
   const changed = new Map(changes.map((c) => [c.field, c.value]));
-  return { get: (field: FieldName) => (changed.has(field) ? changed.get(field) : values.get(field)) };
+  return controlsInEffect({ get: (field: FieldName) => (changed.has(field) ? changed.get(field) : values.get(field)) });
 }
 
 function widthBits(field: FieldName): number {
@@ -79,6 +88,9 @@ export function candidateValues(field: FieldName, value: bigint, profile: Profil
   found.delete(value);
   return [...found].filter((v) => v >= 0n && v <= all);
 }
+
+/** Most perturbations kept per side and check (enough variety; bounds the work per check). */
+const MOST = 48;
 
 const CACHE = new WeakMap<Profile, Map<string, CheckPerturbations>>();
 
@@ -115,35 +127,77 @@ function compute(profile: Profile, values: VmcsValues, id: string): CheckPerturb
   const singles = [...new Set([...(rule.when?.fields ?? []), ...rule.fields])]
     .filter((field) => values.has(field))
     .flatMap((field) => candidateValues(field, values.get(field) as bigint, profile).map((value): FieldChange[] => [{ field, value }]));
-  let failing = singles.filter((changes) => judge(changes) === 'fail');
-  const passing = singles.filter((changes) => judge(changes) === 'pass' && failsNoOther(changes, rule, values, env));
+  const kinds = singles.map((changes) => judge(changes));
+  let failing = singles.filter((_, i) => kinds[i] === 'fail');
+  const passing = singles.filter((changes, i) => kinds[i] === 'pass' && failsNoOther(changes, rule, values, env));
   if (failing.length === 0 && rule.when !== undefined) failing = gatedFailures(rule, values, profile, judge);
-  return { failing: exactFirst(failing, rule, values, env), passing, verified: true };
+  return { failing: exactFirst(failing.slice(0, MOST), rule, values, env), passing: passing.slice(0, MOST), verified: true };
 }
 
-/** Pairs: a change to a gating field that makes the check apply, then a change to one of its fields that fails it. */
+/**
+ * For a check that does not apply to the built VMCS: gate changes (one change to a field its
+ * condition reads, or to a control that decides what that field reads as, or two such changes)
+ * that make it apply, each followed by one change to a field it reads (starting from the gated
+ * value when it is the same field: an event made valid, then its type or vector changed).
+ */
 function gatedFailures(rule: EntryRule, values: VmcsValues, profile: Profile, judge: (changes: readonly FieldChange[]) => string): FieldChange[][] {
-  const gates = (rule.when?.fields ?? [])
-    .filter((field) => values.has(field))
-    .flatMap((field) => candidateValues(field, values.get(field) as bigint, profile).map((value) => ({ field, value })))
-    .filter((gate) => judge([gate]) !== 'not-applicable')
-    .slice(0, 8);
-  const pairs: FieldChange[][] = [];
-  for (const gate of gates) {
-    for (const field of rule.fields) {
-      if (!values.has(field) || field === gate.field) continue;
-      for (const value of candidateValues(field, values.get(field) as bigint, profile)) {
-        const changes = [gate, { field, value }];
-        if (judge(changes) === 'fail') pairs.push(changes);
+  const gateFields = [...new Set((rule.when?.fields ?? []).flatMap((field) => [field, ...sourcesOf(field)]))].filter((field) => values.has(field));
+  const singles = gateFields.flatMap((field) => bitFlips(field, values.get(field) as bigint).map((value): FieldChange => ({ field, value })));
+  let gates: FieldChange[][] = singles.map((gate) => [gate]).filter((gate) => judge(gate) !== 'not-applicable');
+  if (gates.length === 0) {
+    for (const [i, a] of singles.entries()) {
+      for (const b of singles.slice(i + 1)) {
+        // Two flips in one field are one change (an event made valid and given a type).
+        const pair = a.field === b.field ? [{ field: a.field, value: a.value ^ b.value ^ (values.get(a.field) as bigint) }] : [a, b];
+        if (judge(pair) !== 'not-applicable') gates.push(pair);
       }
     }
   }
-  return pairs;
+  gates = gates.slice(0, 8);
+  const found: FieldChange[][] = [];
+  for (const gate of gates) {
+    for (const field of rule.fields) {
+      const start = gate.find((g) => g.field === field)?.value ?? values.get(field);
+      if (start === undefined) continue;
+      for (const value of candidateValues(field, start, profile)) {
+        const changes = [...gate.filter((g) => g.field !== field), { field, value }];
+        if (judge(changes) === 'fail') found.push(changes);
+      }
+    }
+  }
+  return found;
 }
 
-/** True when `changes` make no modelled rule other than `target` fail. */
+/** The controls that decide what `field` reads as in the controls in effect. */
+function sourcesOf(field: FieldName): FieldName[] {
+  return (Object.keys(GATING) as FieldName[]).filter((source) => GATING[source]?.includes(field));
+}
+
+function bitFlips(field: FieldName, value: bigint): bigint[] {
+  return Array.from({ length: widthBits(field) }, (_, b) => value ^ (1n << BigInt(b)));
+}
+
+/** Fields whose value decides what other fields read as in the controls in effect (model/vm-entry/derived.ts). */
+const GATING: Partial<Record<FieldName, readonly FieldName[]>> = {
+  PRIMARY_PROCESSOR_BASED_CONTROLS: ['SECONDARY_PROCESSOR_BASED_CONTROLS', 'TERTIARY_PROCESSOR_BASED_CONTROLS', 'VM_FUNCTION_CONTROLS'],
+  SECONDARY_PROCESSOR_BASED_CONTROLS: ['VM_FUNCTION_CONTROLS'],
+};
+
+/** The modelled rules that read each field (directly, or through the controls in effect). */
+const READERS = new Map<FieldName, EntryRule[]>();
+for (const rule of MODELLED) {
+  for (const field of new Set([...(rule.when?.fields ?? []), ...rule.fields])) READERS.set(field, [...(READERS.get(field) ?? []), rule]);
+}
+
+function readersOf(field: FieldName): Set<EntryRule> {
+  return new Set([field, ...(GATING[field] ?? [])].flatMap((f) => READERS.get(f) ?? []));
+}
+
+/** True when `changes` make no modelled rule other than `target` fail (only rules reading a changed field can). */
 function failsNoOther(changes: readonly FieldChange[], target: EntryRule, values: VmcsValues, env: CheckEnvironment): boolean {
-  return modelledRules().every((rule) => rule.id === target.id || evaluate(rule, viewWith(values, changes), env).kind !== 'fail');
+  const view = viewWith(values, changes);
+  const affected = new Set(changes.flatMap((c) => [...readersOf(c.field)]));
+  return [...affected].every((rule) => rule.id === target.id || evaluate(rule, view, env).kind !== 'fail');
 }
 
 /** Orders `failing` so that change lists failing no other modelled rule come first. */
