@@ -46,5 +46,9 @@ export function renderSummary(stats: SuiteStats): string {
   const boundaries = stats.boundariesTotal - stats.boundariesMissed.length;
   lines.push(`  boundary decision points covered: ${boundaries} of ${stats.boundariesTotal} (a check reached with an operand at its limit)`);
   if (stats.boundariesMissed.length > 0) lines.push(pc.dim(`    not reached: ${stats.boundariesMissed.join(', ')}`));
+  const entry = stats.entryChecks;
+  lines.push(`  VM-entry checks (catalogue): ${entry.total - entry.notHitFailing.length} of ${entry.total} hit failing, ${entry.total - entry.notHitPassing.length} hit passing (passing is known only for checks the model implements)`);
+  if (entry.notHitFailing.length > 0) lines.push(pc.dim(`    not hit failing: ${entry.notHitFailing.join(', ')}`));
+  if (entry.notHitPassing.length > 0) lines.push(pc.dim(`    not hit passing: ${entry.notHitPassing.join(', ')}`));
   return lines.join('\n');
 }
