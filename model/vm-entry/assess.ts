@@ -7,7 +7,10 @@
  * several checks of a phase fail, the processor may report the consequence of any one of them:
  * the allowed set holds the consequence of every failing check. A check the model could not
  * decide (an unknown field) may fail or not: its consequence joins the set when some other check
- * fails for certain, and when none does, the phase cannot be judged at all.
+ * fails for certain, and when none does, the phase cannot be judged at all. A check that may fail
+ * (the SDM leaves it to the processor, and the profile does not say which way this one goes)
+ * joins the set too; when nothing fails for certain it makes the phase `may-fail`: the phase
+ * passes, or fails with the consequence of any such check.
  *
  * The phases themselves come in a fixed order (§27.1-§27.4): basic checks, then controls and host
  * state, then guest state, then MSR loading.
@@ -32,6 +35,8 @@ export type PhaseAssessment =
   | { kind: 'pass' }
   /** Some check fails for certain; `consequences` (sorted) are those a processor may report. */
   | { kind: 'fail'; consequences: readonly number[]; failing: readonly Judged[]; undecided: readonly Judged[] }
+  /** Nothing fails for certain or is undecided, but checks may fail: pass, or any of `consequences` (sorted). */
+  | { kind: 'may-fail'; consequences: readonly number[]; mayFail: readonly Judged[] }
   /** No check fails for certain but some could not be decided. */
   | { kind: 'undecided'; undecided: readonly Judged[]; missing: readonly string[] };
 
@@ -42,8 +47,9 @@ export type PhaseAssessment =
 export function assessPhase(judged: readonly Judged[], incomplete: readonly number[] = []): PhaseAssessment {
   const failing = judged.filter((each) => each.result.kind === 'fail');
   const undecided = judged.filter((each) => each.result.kind === 'undecided');
+  const mayFail = judged.filter((each) => each.result.kind === 'may-fail');
   if (failing.length > 0) {
-    const consequences = new Set<number>([...failing, ...undecided].flatMap((each) => each.consequences));
+    const consequences = new Set<number>([...failing, ...undecided, ...mayFail].flatMap((each) => each.consequences));
     for (const each of incomplete) consequences.add(each);
     return { kind: 'fail', consequences: [...consequences].sort((a, b) => a - b), failing, undecided };
   }
@@ -51,6 +57,10 @@ export function assessPhase(judged: readonly Judged[], incomplete: readonly numb
     const missing = new Set<string>();
     for (const each of undecided) if (each.result.kind === 'undecided') for (const m of each.result.missing) missing.add(m);
     return { kind: 'undecided', undecided, missing: [...missing] };
+  }
+  if (mayFail.length > 0) {
+    const consequences = new Set<number>(mayFail.flatMap((each) => each.consequences));
+    return { kind: 'may-fail', consequences: [...consequences].sort((a, b) => a - b), mayFail };
   }
   return { kind: 'pass' };
 }

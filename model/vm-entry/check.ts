@@ -27,6 +27,10 @@ export interface CheckEnvironment {
   readonly profile: Profile;
   /** A 32-bit word of physical memory (4-byte aligned address), or `undefined` when not known. */
   readMemory32(address: bigint): number | undefined;
+  /** The current-VMCS pointer of the processor entering, when known (the VMCS link-pointer checks). */
+  readonly currentVmcsPointer?: bigint;
+  /** True when the processor is in SMM; absent means not (the model assumes no SMM: state.ts). */
+  readonly inSmm?: boolean;
 }
 
 /** A condition the evaluator could not decide for lack of something other than a field. */
@@ -36,12 +40,31 @@ export interface Unknown {
   missing: string;
 }
 
-/** A check's condition: holds, does not hold, or cannot be known. */
-export type Truth = boolean | Unknown;
+/**
+ * A condition whose outcome the SDM leaves to the processor, where the profile does not record
+ * which way this processor goes (the linear-address width, a processor-specific check): the
+ * check may fail or not. Its consequence joins the allowed set, but it is not a certain failure.
+ */
+export interface MayFail {
+  kind: 'may-fail';
+  /** Why the outcome is open, in words (for example "canonical for 57-bit but not 48-bit linear addresses"). */
+  why: string;
+}
+
+/** A check's condition: holds, does not hold, may go either way, or cannot be known. */
+export type Truth = boolean | Unknown | MayFail;
+
+/** The condition saying when a check applies: true, false, or cannot be known. */
+export type Condition = boolean | Unknown;
 
 /** An {@link Unknown}. */
 export function unknown(missing: string): Unknown {
   return { kind: 'unknown', missing };
+}
+
+/** A {@link MayFail}. */
+export function mayFail(why: string): MayFail {
+  return { kind: 'may-fail', why };
 }
 
 /** One VM-entry check of the model, named by its catalogue id. */
@@ -49,7 +72,7 @@ export interface EntryRule {
   /** The catalogue id (spec/entry-checks/), for example `exit-controls.msr-store-aligned`. */
   readonly id: string;
   /** When present, the check applies only where `test` is true. */
-  readonly when?: { readonly fields: readonly FieldName[]; test(f: Fields<FieldName>, env: CheckEnvironment): Truth };
+  readonly when?: { readonly fields: readonly FieldName[]; test(f: Fields<FieldName>, env: CheckEnvironment): Condition };
   /** The fields `holds` reads. */
   readonly fields: readonly FieldName[];
   /** The check's condition; false means the VM entry fails this check. */
@@ -63,7 +86,7 @@ export interface EntryRule {
 export function check<const W extends FieldName, const K extends FieldName>(
   id: string,
   spec: {
-    when?: { fields: readonly W[]; test(f: Fields<W>, env: CheckEnvironment): Truth };
+    when?: { fields: readonly W[]; test(f: Fields<W>, env: CheckEnvironment): Condition };
     fields: readonly K[];
     holds(f: Fields<K>, env: CheckEnvironment): Truth;
   },
@@ -79,6 +102,8 @@ export type CheckResult =
   | { kind: 'not-applicable' }
   /** The check fails; `values` are the fields it read, for reports. */
   | { kind: 'fail'; values: ReadonlyMap<FieldName, bigint> }
+  /** The processor may fail the check or not ({@link MayFail}); `values` as for `fail`. */
+  | { kind: 'may-fail'; why: string; values: ReadonlyMap<FieldName, bigint> }
   /** The evaluator lacked fields or other facts; `missing` names them. */
   | { kind: 'undecided'; missing: readonly string[] };
 
@@ -94,14 +119,20 @@ export function evaluate(rule: EntryRule, view: VmcsView, env: CheckEnvironment)
   const body = read(view, rule.fields);
   if (body.missing.length > 0) return { kind: 'undecided', missing: body.missing };
   const holds = rule.holds(body.values, env);
-  if (typeof holds !== 'boolean') return { kind: 'undecided', missing: [holds.missing] };
-  if (holds) return { kind: 'pass' };
+  if (holds === true) return { kind: 'pass' };
+  if (holds === false) return { kind: 'fail', values: valuesRead(rule, view) };
+  if (holds.kind === 'unknown') return { kind: 'undecided', missing: [holds.missing] };
+  return { kind: 'may-fail', why: holds.why, values: valuesRead(rule, view) };
+}
+
+/** The values of the fields `rule` read, for reports. */
+function valuesRead(rule: EntryRule, view: VmcsView): Map<FieldName, bigint> {
   const values = new Map<FieldName, bigint>();
   for (const field of [...(rule.when?.fields ?? []), ...rule.fields]) {
     const value = view.get(field);
     if (value !== undefined) values.set(field, value);
   }
-  return { kind: 'fail', values };
+  return values;
 }
 
 function read(view: VmcsView, fields: readonly FieldName[]): { values: Fields<FieldName>; missing: string[] } {

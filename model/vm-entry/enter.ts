@@ -57,6 +57,7 @@ export function enterVm(state: ModelState, cpu: number): Verdict {
       return defined(...assessment.consequences.map((error) => vmFailValid(state, cpu, ruleReporting(error, assessment.failing), error)));
     case 'undecided':
       return assessment.missing.length > 0 ? undefinedBy(R.fieldUnknown) : notModelled(R.checksNotModelled);
+    case 'may-fail': // the entry may go on, and what follows is not modelled yet
     case 'pass':
       return notModelled(R.checksNotModelled);
   }

@@ -15,7 +15,12 @@ export function viewOf(content: VmcsContent): VmcsView {
   return { get: (field: FieldName) => knownFieldValue(content, FIELD[field]) };
 }
 
-/** What the checks may read of `state` besides the VMCS: the profile and physical memory. */
-export function environmentOf(state: ModelState): CheckEnvironment {
-  return { profile: state.profile, readMemory32: (address: bigint) => readWord(state, address) };
+/**
+ * What the checks may read of `state` besides the VMCS: the profile and physical memory, and,
+ * given the processor `cpu` entering, its current-VMCS pointer.
+ */
+export function environmentOf(state: ModelState, cpu?: number): CheckEnvironment {
+  const base = { profile: state.profile, readMemory32: (address: bigint) => readWord(state, address) };
+  const pointer = cpu === undefined ? undefined : state.cpus[cpu]?.currentVmcs;
+  return pointer === undefined ? base : { ...base, currentVmcsPointer: pointer };
 }
