@@ -166,3 +166,12 @@ export const LINK_POINTER_UNUSED = 0xffff_ffff_ffff_ffffn;
 
 /** Bit 31 of the first 32 bits of a VMCS region: the shadow-VMCS indicator. */
 export const SHADOW_VMCS_INDICATOR = 31;
+
+/**
+ * A PAE-paging PDPTE (Vol. 3A §4.4.1 "PDPTE Registers"): present (bit 0); reserved bits 2:1 and
+ * 8:5, plus every bit at or above MAXPHYADDR (which depends on the processor).
+ */
+export const PDPTE = {
+  P: 0,
+  RESERVED: 0x6n | 0x1e0n,
+} as const;

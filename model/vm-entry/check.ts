@@ -31,6 +31,11 @@ export interface CheckEnvironment {
   readonly currentVmcsPointer?: bigint;
   /** True when the processor is in SMM; absent means not (the model assumes no SMM: state.ts). */
   readonly inSmm?: boolean;
+  /**
+   * Whether the processor entering used PAE paging before the entry (the PDPTE checks with EPT
+   * off); absent when not known.
+   */
+  readonly paePagingBeforeEntry?: boolean;
 }
 
 /** A condition the evaluator could not decide for lack of something other than a field. */

@@ -12,10 +12,20 @@ import { rule } from '../rule.ts';
 import type { Rule } from '../rule.ts';
 import type { EntryRule } from './check.ts';
 import { EXIT_CONTROL_RULES } from './checks/exit-controls.ts';
+import { GUEST_CONTROL_REGISTER_RULES } from './checks/guest-control-registers.ts';
+import { GUEST_DESCRIPTOR_TABLE_RULES } from './checks/guest-descriptor-tables.ts';
+import { GUEST_NON_REGISTER_STATE_RULES } from './checks/guest-non-register-state.ts';
+import { GUEST_PDPTE_RULES } from './checks/guest-pdptes.ts';
+import { GUEST_RIP_RFLAGS_RULES } from './checks/guest-rip-rflags.ts';
 
 /** The model's rules for each group it implements, in SDM order. */
 export const MODEL_ENTRY_RULES: Readonly<Partial<Record<EntryCheckGroup, readonly EntryRule[]>>> = {
   'exit-controls': EXIT_CONTROL_RULES,
+  'guest-control-registers': GUEST_CONTROL_REGISTER_RULES,
+  'guest-descriptor-tables': GUEST_DESCRIPTOR_TABLE_RULES,
+  'guest-rip-rflags': GUEST_RIP_RFLAGS_RULES,
+  'guest-non-register-state': GUEST_NON_REGISTER_STATE_RULES,
+  'guest-pdptes': GUEST_PDPTE_RULES,
 };
 
 /** The catalogue entry a model rule implements; a model bug when there is none. */

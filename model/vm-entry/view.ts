@@ -9,6 +9,8 @@ import type { ModelState, VmcsContent } from '../state.ts';
 import { knownFieldValue } from '../vmcs-fields.ts';
 import type { CheckEnvironment, VmcsView } from './check.ts';
 import { readWord } from '../memory.ts';
+import { bitOf } from '../non-root.ts';
+import { CR0, CR4 } from '../../spec/guest-state-bits.ts';
 
 /** A view of `content`. */
 export function viewOf(content: VmcsContent): VmcsView {
@@ -17,10 +19,13 @@ export function viewOf(content: VmcsContent): VmcsView {
 
 /**
  * What the checks may read of `state` besides the VMCS: the profile and physical memory, and,
- * given the processor `cpu` entering, its current-VMCS pointer.
+ * given the processor `cpu` entering, its current-VMCS pointer and whether it uses PAE paging
+ * (CR0.PG = 1, CR4.PAE = 1, IA32_EFER.LMA = 0: Vol. 3A §4.1.1 "Four Paging Modes").
  */
 export function environmentOf(state: ModelState, cpu?: number): CheckEnvironment {
   const base = { profile: state.profile, readMemory32: (address: bigint) => readWord(state, address) };
-  const pointer = cpu === undefined ? undefined : state.cpus[cpu]?.currentVmcs;
-  return pointer === undefined ? base : { ...base, currentVmcsPointer: pointer };
+  const processor = cpu === undefined ? undefined : state.cpus[cpu];
+  if (processor === undefined) return base;
+  const paePaging = bitOf(processor.cr0, CR0.PG) && bitOf(processor.cr4, CR4.PAE) && processor.eferLma === 0;
+  return { ...base, currentVmcsPointer: processor.currentVmcs, paePagingBeforeEntry: paePaging };
 }
