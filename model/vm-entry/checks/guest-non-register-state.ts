@@ -143,18 +143,13 @@ const ACTIVITY: EntryRule[] = [
   }),
 ];
 
-/** True when the entry injects an NMI; a `when` over the interruption-information field. */
-const injectingNmi = {
+/** A `when` over the interruption-information field: the entry injects an event of `type`. */
+const injecting = (type: bigint) => ({
   fields: ['VM_ENTRY_INTERRUPTION_INFORMATION'] as const,
-  test: (f: { VM_ENTRY_INTERRUPTION_INFORMATION: bigint }) => injects(f.VM_ENTRY_INTERRUPTION_INFORMATION, INTERRUPTION_TYPE.NMI),
-};
-
-/** True when the entry injects an external interrupt. */
-const injectingExternalInterrupt = {
-  fields: ['VM_ENTRY_INTERRUPTION_INFORMATION'] as const,
-  test: (f: { VM_ENTRY_INTERRUPTION_INFORMATION: bigint }) =>
-    injects(f.VM_ENTRY_INTERRUPTION_INFORMATION, INTERRUPTION_TYPE.EXTERNAL_INTERRUPT),
-};
+  test: (f: { VM_ENTRY_INTERRUPTION_INFORMATION: bigint }) => injects(f.VM_ENTRY_INTERRUPTION_INFORMATION, type),
+});
+const injectingNmi = injecting(INTERRUPTION_TYPE.NMI);
+const injectingExternalInterrupt = injecting(INTERRUPTION_TYPE.EXTERNAL_INTERRUPT);
 
 /** Enclave interruption (bit 4) exists only with SGX, which the profile does not record. */
 function enclaveBitAllowed(interruptibility: bigint): Truth {
