@@ -20,7 +20,7 @@ export function viewOf(content: VmcsContent): VmcsView {
 /**
  * What the checks may read of `state` besides the VMCS: the profile and physical memory, and,
  * given the processor `cpu` entering, its current-VMCS pointer and whether it uses PAE paging
- * (CR0.PG = 1, CR4.PAE = 1, IA32_EFER.LMA = 0: Vol. 3A §4.1.1 "Four Paging Modes").
+ * (CR0.PG = 1, CR4.PAE = 1, IA32_EFER.LMA = 0: Vol. 3A §4.1 "Paging Modes and Control Bits").
  */
 export function environmentOf(state: ModelState, cpu?: number): CheckEnvironment {
   const base = { profile: state.profile, readMemory32: (address: bigint) => readWord(state, address) };
