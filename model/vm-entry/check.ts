@@ -11,6 +11,7 @@
  * Catalogue entries carry the SDM citation and the consequence; a rule carries only the id, so
  * the words live in one place (spec/) and the test that matches the two keeps them together.
  */
+import { PRIMARY_CONTROL } from '../../spec/control-bits.ts';
 import type { FieldName } from '../../spec/fields.ts';
 import type { Profile } from '../../spec/profile.ts';
 
@@ -140,11 +141,26 @@ function valuesRead(rule: EntryRule, view: VmcsView): Map<FieldName, bigint> {
   return values;
 }
 
+/**
+ * The value a check sees for `field`. A secondary processor-based control counts as 0 while
+ * "activate secondary controls" (primary bit 31) is 0 (SDM Vol. 3C, December 2023, §25.6.2
+ * "Processor-Based VM-Execution Controls": the processor "operates as if" they were all 0), so
+ * then an unknown or nonexistent secondary-controls field does not leave a check undecided.
+ */
+function valueFor(view: VmcsView, field: FieldName): bigint | undefined {
+  const value = view.get(field);
+  if (value !== undefined || field !== 'SECONDARY_PROCESSOR_BASED_CONTROLS') return value;
+  const primary = view.get('PRIMARY_PROCESSOR_BASED_CONTROLS');
+  if (primary === undefined) return undefined;
+  const activated = ((primary >> BigInt(PRIMARY_CONTROL.ACTIVATE_SECONDARY_CONTROLS)) & 1n) === 1n;
+  return activated ? undefined : 0n;
+}
+
 function read(view: VmcsView, fields: readonly FieldName[]): { values: Fields<FieldName>; missing: string[] } {
   const values: Partial<Record<FieldName, bigint>> = {};
   const missing: string[] = [];
   for (const field of fields) {
-    const value = view.get(field);
+    const value = valueFor(view, field);
     if (value === undefined) missing.push(field);
     else values[field] = value;
   }

@@ -43,6 +43,16 @@ describe('guest control registers, debug registers and MSRs', () => {
     { says: 'PG, NE and PE set passes', fields: { GUEST_CR0: CR0_OK, ...noUg }, outcome: 'pass' },
     { says: 'PE and PG clear fail without "unrestricted guest" (secondary controls not activated)', fields: { GUEST_CR0: 0x20n, ...noUg }, outcome: 'fail' },
     { says: 'PE and PG clear pass with "unrestricted guest"', fields: { GUEST_CR0: 0x20n, ...ug }, outcome: 'pass' },
+    {
+      says: 'secondary controls not activated: the secondary field is not needed (SDM §25.6.2: they count as 0)',
+      fields: { GUEST_CR0: 0x20n, PRIMARY_PROCESSOR_BASED_CONTROLS: 0n },
+      outcome: 'fail',
+    },
+    {
+      says: 'secondary controls activated but the field unknown: undecided',
+      fields: { GUEST_CR0: 0x20n, PRIMARY_PROCESSOR_BASED_CONTROLS: ug.PRIMARY_PROCESSOR_BASED_CONTROLS },
+      outcome: 'undecided',
+    },
   ]);
   checkCases('guest-control-registers.cr0-fixed1', `${S2016}: bits fixed to 0 must be 0; NW and CD never checked`, [
     { says: 'bit 32 (fixed to 0 by FIXED1) set fails', fields: { GUEST_CR0: CR0_OK | bit(32) }, outcome: 'fail' },
