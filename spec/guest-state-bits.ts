@@ -24,6 +24,10 @@ export const CR0 = {
   PE: 0,
   /** Write protect. */
   WP: 16,
+  /** Not write-through. */
+  NW: 29,
+  /** Cache disable. */
+  CD: 30,
   /** Paging. */
   PG: 31,
 } as const;
@@ -79,6 +83,9 @@ export const DEBUGCTL = {
   BTF: 1,
 } as const;
 
+/** IA32_DEBUGCTL bits reserved on every processor: 5:3 and 63:16 (bit 2 and 15:6 depend on features). */
+export const DEBUGCTL_ALWAYS_RESERVED = 0x38n | (0xffff_ffff_ffffn << 16n);
+
 /** The memory types an IA32_PAT entry (one byte) may hold: UC, WC, WT, WP, WB, UC-. */
 export const PAT_MEMORY_TYPES: readonly bigint[] = [0n, 1n, 4n, 5n, 6n, 7n];
 
@@ -119,6 +126,9 @@ export const INTERRUPTIBILITY = {
   BLOCKING_BY_NMI: 3,
   ENCLAVE_INTERRUPTION: 4,
 } as const;
+
+/** Interruptibility bits reserved on every processor: 31:5 (bit 4 exists only with SGX). */
+export const INTERRUPTIBILITY_RESERVED = 0xffff_ffe0n;
 
 /** Bits of the guest pending-debug-exceptions field. */
 export const PENDING_DEBUG = {

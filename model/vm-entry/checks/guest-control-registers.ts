@@ -16,6 +16,7 @@ import {
   CR0,
   CR4,
   DEBUGCTL,
+  DEBUGCTL_ALWAYS_RESERVED,
   EFER,
   FRED_CONFIG_RESERVED,
   LATER_ENTRY_CONTROL,
@@ -31,14 +32,11 @@ import { canonicalAddress } from '../linear-addresses.ts';
 
 const bit = (n: number): bigint => 1n << BigInt(n);
 
-/** CR0.NW (29) and CR0.CD (30): never checked, as VM entry does not change them. */
-const CR0_NEVER_CHECKED = bit(29) | bit(30);
+/** CR0.NW and CR0.CD: never checked, as VM entry does not change them. */
+const CR0_NEVER_CHECKED = bit(CR0.NW) | bit(CR0.CD);
 
 /** The low 12 bits that some MSRs holding a linear address in 63:12 use for other purposes. */
 const LOW_12 = 0xfffn;
-
-/** IA32_DEBUGCTL bits reserved on every processor: 5:3 and 63:16 (Vol. 4, IA32_DEBUGCTL). */
-const DEBUGCTL_ALWAYS_RESERVED = 0x38n | (0xffff_ffff_ffffn << 16n);
 
 /** IA32_EFER bits reserved on every Intel 64 processor: all but SCE, LME, LMA and NXE. */
 const EFER_DEFINED = bit(EFER.SCE) | bit(EFER.LME) | bit(EFER.LMA) | bit(EFER.NXE);

@@ -16,6 +16,7 @@ import {
   ACTIVITY_STATE,
   CR4,
   DEBUGCTL,
+  INTERRUPTIBILITY_RESERVED,
   INTERRUPTION_TYPE,
   LINK_POINTER_UNUSED,
   PENDING_DEBUG,
@@ -42,9 +43,6 @@ import {
   inSmm,
   secondaryControl,
 } from '../guest-facts.ts';
-
-/** Interruptibility bits 31:5, reserved on every processor. */
-const INTERRUPTIBILITY_RESERVED = 0xffff_ffe0n;
 
 /** IA32_VMX_MISC bit saying activity state `state` (1..3) is supported. */
 const ACTIVITY_SUPPORT_BIT: Readonly<Record<string, number>> = {
