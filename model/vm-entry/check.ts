@@ -13,6 +13,7 @@
  * Catalogue entries carry the SDM citation and the consequence; a rule carries only the id, so
  * the words live in one place (spec/) and the test that matches the two keeps them together.
  */
+import { PRIMARY_CONTROL } from '../../spec/control-bits.ts';
 import type { FieldName } from '../../spec/fields.ts';
 import type { Profile } from '../../spec/profile.ts';
 
@@ -39,6 +40,13 @@ export interface CheckEnvironment {
    * not known (a dump). The checks related to address-space size read it.
    */
   readonly ia32eMode?: boolean;
+  /** The current-VMCS pointer of the processor entering, when known (the VMCS link-pointer checks). */
+  readonly currentVmcsPointer?: bigint;
+  /**
+   * Whether the processor entering used PAE paging before the entry (the PDPTE checks with EPT
+   * off); absent when not known.
+   */
+  readonly paePagingBeforeEntry?: boolean;
 }
 
 /** A condition the evaluator could not decide for lack of something other than a field. */
@@ -50,6 +58,9 @@ export interface Unknown {
 
 /** A check's condition: holds, does not hold, or cannot be known. */
 export type Truth = boolean | Unknown;
+
+/** The condition saying when a check applies: true, false, or cannot be known. */
+export type Condition = Truth;
 
 /** An {@link Unknown}. */
 export function unknown(missing: string): Unknown {
@@ -83,7 +94,7 @@ export interface EntryRule {
   /** The catalogue id (spec/entry-checks/), for example `exit-controls.msr-store-aligned`. */
   readonly id: string;
   /** When present, the check applies only where `test` is true. */
-  readonly when?: { readonly fields: readonly FieldName[]; test(f: Fields<FieldName>, env: CheckEnvironment): Truth };
+  readonly when?: { readonly fields: readonly FieldName[]; test(f: Fields<FieldName>, env: CheckEnvironment): Condition };
   /** The fields `holds` reads. */
   readonly fields: readonly FieldName[];
   /** The check's condition; false means the VM entry fails this check. */
@@ -97,7 +108,7 @@ export interface EntryRule {
 export function check<const W extends FieldName, const K extends FieldName>(
   id: string,
   spec: {
-    when?: { fields: readonly W[]; test(f: Fields<W>, env: CheckEnvironment): Truth };
+    when?: { fields: readonly W[]; test(f: Fields<W>, env: CheckEnvironment): Condition };
     fields: readonly K[];
     holds(f: Fields<K>, env: CheckEnvironment): Holds;
   },
@@ -113,6 +124,8 @@ export type CheckResult =
   | { kind: 'not-applicable' }
   /** The check fails; `values` are the fields it read, for reports. */
   | { kind: 'fail'; values: ReadonlyMap<FieldName, bigint> }
+  /** The processor may fail the check or not ({@link MayFail}); `values` as for `fail`. */
+  | { kind: 'may-fail'; why: string; values: ReadonlyMap<FieldName, bigint> }
   /** The evaluator lacked fields or other facts; `missing` names them. */
   | { kind: 'undecided'; missing: readonly string[] }
   /** The SDM allows the check to fail or to pass on these values (see {@link MayFail}). */
@@ -146,11 +159,26 @@ function valuesRead(rule: EntryRule, view: VmcsView): Map<FieldName, bigint> {
   return values;
 }
 
+/**
+ * The value a check sees for `field`. A secondary processor-based control counts as 0 while
+ * "activate secondary controls" (primary bit 31) is 0 (SDM Vol. 3C, December 2023, §25.6.2
+ * "Processor-Based VM-Execution Controls": the processor "operates as if" they were all 0), so
+ * then an unknown or nonexistent secondary-controls field does not leave a check undecided.
+ */
+function valueFor(view: VmcsView, field: FieldName): bigint | undefined {
+  const value = view.get(field);
+  if (value !== undefined || field !== 'SECONDARY_PROCESSOR_BASED_CONTROLS') return value;
+  const primary = view.get('PRIMARY_PROCESSOR_BASED_CONTROLS');
+  if (primary === undefined) return undefined;
+  const activated = ((primary >> BigInt(PRIMARY_CONTROL.ACTIVATE_SECONDARY_CONTROLS)) & 1n) === 1n;
+  return activated ? undefined : 0n;
+}
+
 function read(view: VmcsView, fields: readonly FieldName[]): { values: Fields<FieldName>; missing: string[] } {
   const values: Partial<Record<FieldName, bigint>> = {};
   const missing: string[] = [];
   for (const field of fields) {
-    const value = view.get(field);
+    const value = valueFor(view, field);
     if (value === undefined) missing.push(field);
     else values[field] = value;
   }

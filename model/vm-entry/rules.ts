@@ -18,6 +18,11 @@ import { ADDRESS_SPACE_SIZE_RULES } from './checks/address-space-size.ts';
 import { EXIT_CONTROL_RULES } from './checks/exit-controls.ts';
 import { HOST_CONTROL_REGISTER_RULES } from './checks/host-control-registers.ts';
 import { HOST_SEGMENT_REGISTER_RULES } from './checks/host-segment-registers.ts';
+import { GUEST_CONTROL_REGISTER_RULES } from './checks/guest-control-registers.ts';
+import { GUEST_DESCRIPTOR_TABLE_RULES } from './checks/guest-descriptor-tables.ts';
+import { GUEST_NON_REGISTER_STATE_RULES } from './checks/guest-non-register-state.ts';
+import { GUEST_PDPTE_RULES } from './checks/guest-pdptes.ts';
+import { GUEST_RIP_RFLAGS_RULES } from './checks/guest-rip-rflags.ts';
 
 /** The model's rules for each group it implements, in SDM order. */
 export const MODEL_ENTRY_RULES: Readonly<Partial<Record<EntryCheckGroup, readonly EntryRule[]>>> = {
@@ -28,6 +33,11 @@ export const MODEL_ENTRY_RULES: Readonly<Partial<Record<EntryCheckGroup, readonl
   'host-control-registers': HOST_CONTROL_REGISTER_RULES,
   'host-segment-registers': HOST_SEGMENT_REGISTER_RULES,
   'address-space-size': ADDRESS_SPACE_SIZE_RULES,
+  'guest-control-registers': GUEST_CONTROL_REGISTER_RULES,
+  'guest-descriptor-tables': GUEST_DESCRIPTOR_TABLE_RULES,
+  'guest-rip-rflags': GUEST_RIP_RFLAGS_RULES,
+  'guest-non-register-state': GUEST_NON_REGISTER_STATE_RULES,
+  'guest-pdptes': GUEST_PDPTE_RULES,
 };
 
 /** The catalogue entry a model rule implements; a model bug when there is none. */

@@ -10,6 +10,8 @@ import type { ModelState, VmcsContent } from '../state.ts';
 import { knownFieldValue } from '../vmcs-fields.ts';
 import type { CheckEnvironment, VmcsView } from './check.ts';
 import { readWord } from '../memory.ts';
+import { bitOf } from '../non-root.ts';
+import { CR0, CR4 } from '../../spec/guest-state-bits.ts';
 
 /** A view of `content`. */
 export function viewOf(content: VmcsContent): VmcsView {
@@ -17,15 +19,20 @@ export function viewOf(content: VmcsContent): VmcsView {
 }
 
 /**
- * What the checks may read of `state` besides the VMCS: the profile, physical memory, and whether
- * processor `cpu` (the one making the VM entry) is in SMM and in IA-32e mode.
+ * What the checks may read of `state` besides the VMCS: the profile and physical memory, and,
+ * given the processor `cpu` entering, whether it is in SMM and in IA-32e mode, its current-VMCS
+ * pointer and whether it uses PAE paging (CR0.PG = 1, CR4.PAE = 1, IA32_EFER.LMA = 0: Vol. 3A
+ * §4.1 "Paging Modes and Control Bits").
  */
 export function environmentOf(state: ModelState, cpu: number): CheckEnvironment {
   const processor = cpuOf(state, cpu);
+  const paePaging = bitOf(processor.cr0, CR0.PG) && bitOf(processor.cr4, CR4.PAE) && processor.eferLma === 0;
   return {
     profile: state.profile,
     readMemory32: (address: bigint) => readWord(state, address),
     inSmm: processor.inSmm,
     ia32eMode: processor.eferLma === 1,
+    currentVmcsPointer: processor.currentVmcs,
+    paePagingBeforeEntry: paePaging,
   };
 }

@@ -54,7 +54,7 @@ describe('set', () => {
     const rig = new Rig().enterWithVmcs();
     rig.set('mov-ss-blocking', 1);
     expect(rig.step({ kind: 'vmlaunch', cpu: 0 })).toMatchObject({ kind: 'vmfail-valid', error: 26 });
-    expect(rig.step({ kind: 'vmlaunch', cpu: 0 })).toMatchObject({ kind: 'unimplemented' });
+    expect(rig.step({ kind: 'vmlaunch', cpu: 0 })).toMatchObject({ kind: 'vmfail-valid', error: 7 });
   });
 
   it('MOV-SS blocking is ended by any instruction (here a faulting one), not by set or write-memory, nor by another processor', () => {

@@ -46,10 +46,12 @@ describe('explain', () => {
     expect(stdout).toMatch(/NOT MODELLED YET \(\d+\)/);
   });
 
-  it('reads a Xen dump', async () => {
+  it('reads a Xen dump, and finds the guest-state failure Xen reported (exit reason 80000021H, qualification 0)', async () => {
+    // "IA-32e mode guest" (entry control 0x53ff, bit 9) with CR0 = 0x31 (PG clear) and CR4.PAE clear.
     const { code, stdout } = await cli('explain', fixture('xen-vmentry-failure.txt'), '--json');
-    expect(code).toBe(0);
+    expect(code).toBe(1);
     expect(JSON.parse(stdout)).toMatchObject({ format: 'xen', profile: 'skylake' });
+    expect(stdout).toContain('guest-control-registers.ia32e-requires-cr0-pg');
   });
 
   it('refuses unreadable or malformed input with a message naming the line, exit 2', async () => {

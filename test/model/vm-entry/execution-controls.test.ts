@@ -17,7 +17,7 @@ import { viewOf } from '../../../model/vm-entry/view.ts';
 import { currentVmcs } from '../../../model/vmcs.ts';
 import type { ModelState } from '../../../model/index.ts';
 import { core2, expectNotModelled, expectStep, failValid, maximal, skylake, store } from '../helpers.ts';
-import { CONTROLS_OK, expectCheck, expectNoFailure, vmcsWith } from './helpers.ts';
+import { CONTROLS_OK, expectCheck, expectNoFailure, expectPastControlsAndHost, vmcsWith } from './helpers.ts';
 
 const launch = { kind: 'vmlaunch', cpu: 0 } as const;
 const bit = (n: number): bigint => 1n << BigInt(n);
@@ -56,12 +56,12 @@ const POSTED: Fields = {
 
 describe('VM-execution control fields (VMfailValid(7))', () => {
   it('controls that pass every control check: nothing fails, what follows is not modelled yet', () => {
-    expectNotModelled(vmcsWith(CONTROLS_OK), launch, 'vmentry.checks-not-modelled');
+    expectPastControlsAndHost(vmcsWith(CONTROLS_OK), launch);
   });
 
   it('a processor without secondary controls (core2): the secondary field, which it lacks, is never read (§25.6.2, December 2023: they act as 0)', () => {
     const core2Controls = { ...CONTROLS_OK, PRIMARY_PROCESSOR_BASED_CONTROLS: 0x0401_e172n, PRIMARY_VM_EXIT_CONTROLS: 0x36dffn | (1n << 9n), VM_ENTRY_CONTROLS: 0x11ffn };
-    expectNotModelled(vmcsWith(core2Controls, core2()), launch, 'vmentry.checks-not-modelled');
+    expectPastControlsAndHost(vmcsWith(core2Controls, core2()), launch);
   });
 
   describe('reserved bits of the pin-based, primary, secondary and tertiary controls (Appendix A.3)', () => {
@@ -221,7 +221,7 @@ describe('VM-execution control fields (VMfailValid(7))', () => {
 
   describe('posted-interrupt processing', () => {
     it('all its conditions met: no posted-interrupt check fails', () => {
-      expectNotModelled(vmcsWith(POSTED), launch, 'vmentry.checks-not-modelled');
+      expectPastControlsAndHost(vmcsWith(POSTED), launch);
     });
 
     it('needs "virtual-interrupt delivery" (here: secondary controls not activated, so it is 0)', () => {
@@ -260,7 +260,7 @@ describe('the EPTP ("enable EPT" = 1)', () => {
   const ept = (eptp: bigint, profile = skylake()): ModelState => vmcsWith(withSecondary(bit(S.ENABLE_EPT), { EPT_POINTER: eptp }), profile);
 
   it('a write-back, 4-level EPTP passes every EPTP check', () => {
-    expectNotModelled(ept(EPTP_OK), launch, 'vmentry.checks-not-modelled');
+    expectPastControlsAndHost(ept(EPTP_OK), launch);
   });
 
   it('memory type: 1 is reserved (fails); UC (0) passes with IA32_VMX_EPT_VPID_CAP[8] = 1', () => {

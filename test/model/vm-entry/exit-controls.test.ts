@@ -10,7 +10,7 @@ import { step } from '../../../model/index.ts';
 import { VM_ERROR } from '../../../spec/errors.ts';
 import { EXIT_CONTROL, PIN_CONTROL } from '../../../spec/control-bits.ts';
 import { expectNotModelled, expectOnly, expectRejected, expectStep, expectUndefined, failValid, maximal, skylake } from '../helpers.ts';
-import { CONTROLS_OK, vmcsWith } from './helpers.ts';
+import { CONTROLS_OK, expectPastControlsAndHost, vmcsWith } from './helpers.ts';
 import { VALID_HOST_STATE } from './host-state.ts';
 
 const launch = { kind: 'vmlaunch', cpu: 0 } as const;
@@ -39,7 +39,7 @@ describe('VM-exit control fields (VMfailValid(7))', () => {
   });
 
   it('valid exit controls: no modelled check fails, the other groups are not modelled yet', () => {
-    expectNotModelled(vmcsWith(valid), launch, 'vmentry.checks-not-modelled');
+    expectPastControlsAndHost(vmcsWith(valid), launch);
   });
 
   it('a control the TRUE MSR reports as must-be-1 (bit 0 of the default1 class, here bit 0) cleared', () => {
@@ -47,7 +47,7 @@ describe('VM-exit control fields (VMfailValid(7))', () => {
   });
 
   it('bit 2 is default1 but may be 0 with TRUE controls (IA32_VMX_TRUE_EXIT_CTLS[2] = 0): not a failure', () => {
-    expectNotModelled(vmcsWith({ ...valid, PRIMARY_VM_EXIT_CONTROLS: EXIT_OK & ~bit(2) }), launch, 'vmentry.checks-not-modelled');
+    expectPastControlsAndHost(vmcsWith({ ...valid, PRIMARY_VM_EXIT_CONTROLS: EXIT_OK & ~bit(2) }), launch);
   });
 
   it('a control the MSR does not allow to be 1 (bit 31 on skylake: no secondary VM-exit controls)', () => {
@@ -58,14 +58,14 @@ describe('VM-exit control fields (VMfailValid(7))', () => {
     const saving = EXIT_OK | bit(EXIT_CONTROL.SAVE_VMX_PREEMPTION_TIMER_VALUE);
     failsWith7(vmcsWith({ ...valid, PRIMARY_VM_EXIT_CONTROLS: saving }), 'exit-controls.save-preemption-timer-needs-timer');
     const timer = 0x16n | bit(PIN_CONTROL.ACTIVATE_VMX_PREEMPTION_TIMER);
-    expectNotModelled(vmcsWith({ ...valid, PRIMARY_VM_EXIT_CONTROLS: saving, PIN_BASED_CONTROLS: timer }), launch, 'vmentry.checks-not-modelled');
+    expectPastControlsAndHost(vmcsWith({ ...valid, PRIMARY_VM_EXIT_CONTROLS: saving, PIN_BASED_CONTROLS: timer }), launch);
   });
 
   it('secondary VM-exit controls allowed by IA32_VMX_EXIT_CTLS2 (maximal allows none)', () => {
     const profile = maximal();
     const withSecondary = { ...valid, PRIMARY_VM_EXIT_CONTROLS: bit(EXIT_CONTROL.HOST_ADDRESS_SPACE_SIZE) | bit(31) };
     failsWith7(vmcsWith({ ...withSecondary, SECONDARY_VM_EXIT_CONTROLS: 1n }, profile), 'exit-controls.secondary-allowed-1');
-    expectNotModelled(vmcsWith({ ...withSecondary, SECONDARY_VM_EXIT_CONTROLS: 0n }, profile), launch, 'vmentry.checks-not-modelled');
+    expectPastControlsAndHost(vmcsWith({ ...withSecondary, SECONDARY_VM_EXIT_CONTROLS: 0n }, profile), launch);
   });
 
   describe.each([
@@ -73,7 +73,7 @@ describe('VM-exit control fields (VMfailValid(7))', () => {
     ['load', 'VM_EXIT_MSR_LOAD_COUNT', 'VM_EXIT_MSR_LOAD_ADDRESS'],
   ] as const)('VM-exit MSR-%s area', (kind, count, address) => {
     it('with count 0 the address is not checked', () => {
-      expectNotModelled(vmcsWith({ ...valid, [count]: 0n, [address]: 0x1001n }), launch, 'vmentry.checks-not-modelled');
+      expectPastControlsAndHost(vmcsWith({ ...valid, [count]: 0n, [address]: 0x1001n }), launch);
     });
 
     it.each([0, 1, 2, 3])('bits 3:0 must be 0: bit %i set fails', (n) => {
@@ -81,7 +81,7 @@ describe('VM-exit control fields (VMfailValid(7))', () => {
     });
 
     it('bit 4 set (16-byte aligned) passes', () => {
-      expectNotModelled(vmcsWith({ ...valid, [count]: 1n, [address]: 0x1010n }), launch, 'vmentry.checks-not-modelled');
+      expectPastControlsAndHost(vmcsWith({ ...valid, [count]: 1n, [address]: 0x1010n }), launch);
     });
 
     it('an address with the bit at the physical-address width (46 on skylake) set fails', () => {
@@ -91,7 +91,7 @@ describe('VM-exit control fields (VMfailValid(7))', () => {
 
     it('the last byte of the area must be within the width too: 16 bytes below the limit fit one entry, not two', () => {
       const top = bit(46) - 16n;
-      expectNotModelled(vmcsWith({ ...valid, [count]: 1n, [address]: top }), launch, 'vmentry.checks-not-modelled');
+      expectPastControlsAndHost(vmcsWith({ ...valid, [count]: 1n, [address]: top }), launch);
       failsWith7(vmcsWith({ ...valid, [count]: 2n, [address]: top }), `exit-controls.msr-${kind}-last-byte-width`);
     });
   });

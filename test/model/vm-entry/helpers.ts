@@ -8,7 +8,9 @@ import { expect } from 'vitest';
 import { FIELD } from '../../../spec/fields.ts';
 import { VALID_HOST_STATE } from './valid-host-state.ts';
 import type { FieldName } from '../../../spec/fields.ts';
+import { step } from '../../../model/index.ts';
 import type { ModelState } from '../../../model/index.ts';
+import type { Operation } from '../../../spec/operations.ts';
 import type { Profile } from '../../../spec/profile.ts';
 import { judgeControlsAndHost } from '../../../model/vm-entry/controls-and-host.ts';
 import type { CheckResult } from '../../../model/vm-entry/check.ts';
@@ -69,4 +71,28 @@ export function expectCheck(state: ModelState, ruleId: string, kind: CheckResult
 /** Expects check `ruleId` not to fail in `state`: it passes or does not apply. */
 export function expectNoFailure(state: ModelState, ruleId: string): void {
   expect(['pass', 'not-applicable'], ruleId).toContain(checkResult(state, ruleId).kind);
+}
+
+/**
+ * Expects VM entry by `op` in `state` to pass the checks on the controls and the host state
+ * (§27.2): no allowed outcome is VMfailValid. What follows (the guest-state phase) decides the
+ * rest; whether it is judged, undefined or not modelled does not matter here.
+ */
+export function expectPastControlsAndHost(state: ModelState, op: Operation): void {
+  const verdict = step(state, op);
+  const failing = verdict.kind === 'defined' ? verdict.branches.filter((b) => b.expected.kind === 'vmfail-valid').map((b) => b.rule.id) : [];
+  expect(failing, `VMfailValid allowed by ${failing.join(', ')}`).toEqual([]);
+}
+
+/**
+ * Expects VM entry by `op` in `state` to be allowed to fail with VMfailValid(`error`) by rule
+ * `ruleId` or to go on (a check the SDM lets fail or not): when the step is judged, a branch
+ * with that error and that rule is among the allowed outcomes, and not the only kind.
+ */
+export function expectMayFailOrGoOn(state: ModelState, op: Operation, error: number, ruleId: string): void {
+  const verdict = step(state, op);
+  if (verdict.kind !== 'defined') return;
+  const fails = verdict.branches.filter((b) => b.expected.kind === 'vmfail-valid' && b.expected.error === error);
+  expect(fails.map((b) => b.rule.id)).toContain(ruleId);
+  expect(verdict.branches.length).toBeGreaterThan(fails.length);
 }
