@@ -19,9 +19,9 @@ import { FIELD } from '../../spec/fields.ts';
 import { toHex } from '../../spec/hex.ts';
 import type { Operation } from '../../spec/operations.ts';
 import type { Profile } from '../../spec/profile.ts';
-import { VMCS_REGIONS, VMXON_REGIONS } from './values.ts';
+import { VMXON_REGIONS } from './values.ts';
 import { buildOptionsArbitrary, buildVmcs, supportedOptions, type BuildOptions, type VmcsValues } from './vmcs-builder.ts';
-import { perturbationsOf, type FieldChange } from './vmcs-perturb.ts';
+import { BUILT_VMCS_POINTER, perturbationsOf, type FieldChange } from './vmcs-perturb.ts';
 
 /** The checks a perturbation may target: every catalogue check outside the basic group. */
 export const TARGET_CHECKS: readonly EntryCheck[] = ENTRY_CHECKS.filter((check) => check.group !== 'basic');
@@ -113,7 +113,8 @@ export function vmEntrySteps(profile: Profile, cpu: number): fc.Arbitrary<Operat
     { arbitrary: fc.constant<Sequel>('relaunch'), weight: 1 },
   );
   const extras = fc.array(fc.tuple(fc.constantFrom(...TARGET_CHECKS), fc.nat()), { maxLength: 3 });
-  return fc.tuple(buildOptionsArbitrary(profile), targetsArbitrary(), extras, fc.constantFrom(...VMCS_REGIONS), sequel).map(([options, targets, more, vmcs, after]) => {
+  const vmcs = BUILT_VMCS_POINTER;
+  return fc.tuple(buildOptionsArbitrary(profile), targetsArbitrary(), extras, sequel).map(([options, targets, more, after]) => {
     const chosen = targets.flatMap(([check, side, pick]) => perturbation(profile, options, check, side, pick) ?? []);
     const touched = new Set(chosen.flatMap((p) => p.changes.map((c) => c.field)));
     for (const [check, pick] of more) {

@@ -52,12 +52,16 @@ export function modelledRules(): readonly EntryRule[] {
   return MODELLED;
 }
 
+/** The VMCS region the VM-entry step group makes current (the link-pointer checks compare with it). */
+export const BUILT_VMCS_POINTER = 0x2000n;
+
 /**
- * The check environment of a built VMCS: the profile, physical memory reading as zeros, and a
- * processor in IA-32e mode outside SMM (the state sequences start in, spec/initial-state.ts).
+ * The check environment of a built VMCS: the profile, physical memory reading as zeros, a
+ * processor in IA-32e mode (4-level paging, not PAE paging) outside SMM, as sequences start
+ * (spec/initial-state.ts), whose current VMCS is {@link BUILT_VMCS_POINTER}.
  */
 export function builtEnvironment(profile: Profile): CheckEnvironment {
-  return { profile, readMemory32: () => 0, inSmm: false, ia32eMode: true };
+  return { profile, readMemory32: () => 0, inSmm: false, ia32eMode: true, currentVmcsPointer: BUILT_VMCS_POINTER, paePagingBeforeEntry: false };
 }
 
 /**
@@ -74,7 +78,10 @@ function widthBits(field: FieldName): number {
   return width === 16 ? 16 : width === 32 ? 32 : 64;
 }
 
-/** Values one step from `value` in `field`: single bits flipped, 0, all ones, ±1, the first bit beyond the physical-address width. */
+/**
+ * Values one step from `value` in `field`: single bits flipped, 0, all ones, ±1, the first bit
+ * beyond the physical-address width, and (64-bit fields) the current VMCS pointer.
+ */
 export function candidateValues(field: FieldName, value: bigint, profile: Profile): bigint[] {
   const bits = widthBits(field);
   const all = (1n << BigInt(bits)) - 1n;
@@ -85,6 +92,7 @@ export function candidateValues(field: FieldName, value: bigint, profile: Profil
   found.add(value + 1n);
   found.add(value - 1n);
   if (profile.data.physicalAddressWidth < bits) found.add(value | (1n << BigInt(profile.data.physicalAddressWidth)));
+  if (bits === 64) found.add(BUILT_VMCS_POINTER);
   found.delete(value);
   return [...found].filter((v) => v >= 0n && v <= all);
 }
@@ -131,6 +139,7 @@ function compute(profile: Profile, values: VmcsValues, id: string): CheckPerturb
   let failing = singles.filter((_, i) => kinds[i] === 'fail');
   const passing = singles.filter((changes, i) => kinds[i] === 'pass' && failsNoOther(changes, rule, values, env));
   if (failing.length === 0 && rule.when !== undefined) failing = gatedFailures(rule, values, profile, judge);
+  if (failing.length === 0) failing = pairFailures(rule, values, judge);
   return { failing: exactFirst(failing.slice(0, MOST), rule, values, env), passing: passing.slice(0, MOST), verified: true };
 }
 
@@ -162,6 +171,32 @@ function gatedFailures(rule: EntryRule, values: VmcsValues, profile: Profile, ju
       for (const value of candidateValues(field, start, profile)) {
         const changes = [...gate.filter((g) => g.field !== field), { field, value }];
         if (judge(changes) === 'fail') found.push(changes);
+      }
+    }
+  }
+  return found;
+}
+
+const PAIR_BUDGET = 1500;
+
+/**
+ * For a check whose condition ties two fields (an activity state and the SS DPL, blocking and
+ * the activity state): one bit flipped in each of two of its fields. Stops after a few, or after
+ * {@link PAIR_BUDGET} tries (the search is for conditions on low bits: states, DPLs, flags).
+ */
+function pairFailures(rule: EntryRule, values: VmcsValues, judge: (changes: readonly FieldChange[]) => string): FieldChange[][] {
+  const fields = [...new Set([...(rule.when?.fields ?? []), ...rule.fields])].filter((field) => values.has(field));
+  const flips = fields.map((field) => bitFlips(field, values.get(field) as bigint).map((value): FieldChange => ({ field, value })));
+  const found: FieldChange[][] = [];
+  let tries = 0;
+  for (const [i, first] of flips.entries()) {
+    for (const second of flips.slice(i + 1)) {
+      for (const a of first) {
+        for (const b of second) {
+          if (judge([a, b]) === 'fail') found.push([a, b]);
+          tries += 1;
+          if (found.length >= 8 || tries >= PAIR_BUDGET) return found;
+        }
       }
     }
   }
