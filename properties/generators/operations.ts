@@ -188,7 +188,7 @@ export function stepArbitrary(profile: Profile, logicalProcessors: number): fc.A
     fc.oneof(
       { arbitrary: stepOn(profile, cpu, encodings).map((op) => [op]), weight: 140 },
       ...boundarySteps(profile, cpu, encodings),
-      { arbitrary: vmEntrySteps(profile, cpu), weight: 3 },
+      { arbitrary: vmEntrySteps(profile, cpu), weight: 4 },
     ),
   );
   return cpuArbitrary(logicalProcessors).chain((cpu) => perCpu[cpu] as fc.Arbitrary<Operation[]>);
