@@ -2,7 +2,7 @@
  * Which VM-entry checks of the catalogue (spec/entry-checks/) a run reached, for the run report.
  *
  * A check is *hit failing* when a compared step's matched rule (or the rule that ended the case)
- * is that check's id. It is *hit passing* when, at a VMLAUNCH or VMRESUME that got past the basic
+ * is that check's id, or for a basic check the VMLAUNCH/VMRESUME rule that reports it. It is *hit passing* when, at a VMLAUNCH or VMRESUME that got past the basic
  * checks, the model's own rule for it, evaluated over the current VMCS as the model saw it just
  * before the step (with the controls in effect, as VM entry shows them), passes. Only checks the model implements can be hit passing: for the others
  * nothing here can tell. This is statistics code: it asks the model's evaluator, it does not
@@ -37,6 +37,25 @@ export function emptyEntryCheckCoverage(): EntryCheckCoverage {
   return { total: ENTRY_CHECKS.length, hitFailing: {}, hitPassing: {}, notHitFailing: [], notHitPassing: [] };
 }
 
+/**
+ * The basic checks, named in the model by the VMLAUNCH/VMRESUME instruction rules
+ * (model/instructions/vmlaunch-vmresume.ts): the catalogue check each rule's failure is.
+ */
+const BASIC_CHECK_OF_RULE: Readonly<Record<string, string>> = {
+  'vmentry.ud-outside-vmx': 'basic.in-vmx-operation',
+  'vmentry.ud-real-mode': 'basic.protected-mode',
+  'vmentry.ud-virtual-8086': 'basic.not-virtual-8086',
+  'vmentry.ud-compatibility-mode': 'basic.not-compatibility-mode',
+  'vmentry.vm-exit': 'basic.not-in-vmx-non-root',
+  'vmentry.gp-cpl': 'basic.cpl-zero',
+  'vmentry.no-current-vmcs': 'basic.current-vmcs-valid',
+  'vmentry.shadow-vmcs': 'basic.current-vmcs-not-shadow',
+  'vmentry.mov-ss-blocking': 'basic.no-mov-ss-blocking',
+  'vmlaunch.launch-state-not-clear': 'basic.vmlaunch-launch-state-clear',
+  'vmresume.launch-state-not-launched': 'basic.vmresume-launch-state-launched',
+  'vmresume.after-vmxoff': 'basic.vmresume-not-after-vmxoff',
+};
+
 /** Rule ids that say a VM entry went past the basic checks without a catalogued check failing. */
 const PAST_BASIC: ReadonlySet<string> = new Set(Object.values(VM_ENTRY_PROPER_RULES).map((rule) => rule.id));
 
@@ -48,7 +67,8 @@ export function recordEntryChecks(coverage: EntryCheckCoverage, steps: readonly 
     const id = step.matched?.rule.id ?? (step.verdict.kind === 'defined' ? undefined : step.verdict.rule.id);
     if (id === undefined) continue;
     const entry = entryCheckById(id);
-    if (entry !== undefined) coverage.hitFailing[id] = (coverage.hitFailing[id] ?? 0) + 1;
+    const failed = entry?.id ?? BASIC_CHECK_OF_RULE[id];
+    if (failed !== undefined) coverage.hitFailing[failed] = (coverage.hitFailing[failed] ?? 0) + 1;
     const op = step.operation;
     if (op.kind !== 'vmlaunch' && op.kind !== 'vmresume') continue;
     if (!PAST_BASIC.has(id) && (entry === undefined || entry.group === 'basic')) continue;

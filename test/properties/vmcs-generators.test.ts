@@ -170,3 +170,18 @@ describe('the VM-entry step group', () => {
     expect(step(createModelState(profile, 1), ops?.[0] ?? { kind: 'vmxoff', cpu: 0 }).kind).toBe('defined');
   });
 });
+
+describe('the VM-entry check coverage of a run', () => {
+  it('counts a basic check hit failing through the VMLAUNCH rule that reports it, and lists the rest as not hit', () => {
+    const profile = loadProfile('skylake');
+    const coverage = emptyEntryCheckCoverage();
+    const engine = createImplEngine({ profile: profile.data, logicalProcessors: 1 });
+    const outcome = runDifferential(engine, profile, 1, [{ kind: 'vmlaunch', cpu: 0 }]);
+    recordEntryChecks(coverage, outcome.steps, createModelState(profile, 1));
+    finishEntryChecks(coverage);
+    expect(coverage.hitFailing).toEqual({ 'basic.in-vmx-operation': 1 });
+    expect(coverage.hitPassing).toEqual({});
+    expect(coverage.notHitFailing).not.toContain('basic.in-vmx-operation');
+    expect(coverage.notHitFailing).toHaveLength(coverage.total - 1);
+  });
+});
