@@ -1,17 +1,18 @@
 /**
- * A VM-entry step group: VMCLEAR and VMXOFF, lay out a VMXON region and a VMCS region, VMXON,
- * VMCLEAR, VMPTRLD,
- * VMWRITE a valid VMCS for the profile (vmcs-builder.ts) with perturbations near one or two
- * catalogue checks (vmcs-perturb.ts), VMLAUNCH, then VMREAD the VM-instruction error, the exit
- * reason and the exit qualification. Sometimes the group goes on: VMRESUME after the launch, or
- * VMCLEAR, VMPTRLD and VMLAUNCH again (a VMCS made launched, then cleared, then launched again).
+ * A VM-entry step group: VMCLEAR and VMXOFF, lay out a VMXON region and the VMCS region, VMXON,
+ * VMCLEAR, VMPTRLD, VMWRITE a valid VMCS for the profile (vmcs-builder.ts) with perturbations
+ * near one or two catalogue checks (vmcs-perturb.ts), VMLAUNCH, then VMREAD the VM-instruction
+ * error, the exit reason and the exit qualification. Sometimes the group goes on: VMRESUME after
+ * the launch, or VMCLEAR, VMPTRLD and VMLAUNCH again (a VMCS made launched, then cleared, then
+ * launched again).
  *
  * Targets: most groups perturb one check (three times in four to its failing side, otherwise just
  * on its passing side), some perturb two checks of different groups at once, some write the valid
  * VMCS as built. Up to three more changes, each one the model judged to keep its check passing
  * (a count made nonzero with a valid address, an allowed control set), vary the valid part so
- * that checks which apply only under some setting are reached on their passing side too. The basic checks are not targets: they depend on processor state, not on VMCS
- * fields, and the other step generators reach them.
+ * that checks which apply only under some setting are reached on their passing side too. The
+ * basic checks are not targets: they depend on processor state, not on VMCS fields, and the
+ * other step generators reach them.
  */
 import fc from 'fast-check';
 import { ENTRY_CHECKS, type EntryCheck } from '../../spec/entry-checks/index.ts';
