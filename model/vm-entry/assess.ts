@@ -7,7 +7,10 @@
  * several checks of a phase fail, the processor may report the consequence of any one of them:
  * the allowed set holds the consequence of every failing check. A check the model could not
  * decide (an unknown field) may fail or not: its consequence joins the set when some other check
- * fails for certain, and when none does, the phase cannot be judged at all.
+ * fails for certain, and when none does, the phase cannot be judged at all. A check that may fail
+ * (its outcome depends on a processor fact the profile does not record, check.ts `MayFail`) is
+ * like an undecided one when another check fails for certain; when none does, the phase may pass
+ * or report the consequence of any check that may fail.
  *
  * The phases themselves come in a fixed order (§27.1-§27.4): basic checks, then controls and host
  * state, then guest state, then MSR loading.
@@ -33,7 +36,12 @@ export type PhaseAssessment =
   /** Some check fails for certain; `consequences` (sorted) are those a processor may report. */
   | { kind: 'fail'; consequences: readonly number[]; failing: readonly Judged[]; undecided: readonly Judged[] }
   /** No check fails for certain but some could not be decided. */
-  | { kind: 'undecided'; undecided: readonly Judged[]; missing: readonly string[] };
+  | { kind: 'undecided'; undecided: readonly Judged[]; missing: readonly string[] }
+  /**
+   * No check fails for certain, every check was decided, and some may fail on some processors:
+   * the phase passes, or reports one of `consequences` (sorted).
+   */
+  | { kind: 'may-fail'; consequences: readonly number[]; mayFail: readonly Judged[] };
 
 /**
  * The outcome of a phase whose checks were judged as `judged`. `incomplete` lists consequences
@@ -42,7 +50,9 @@ export type PhaseAssessment =
 export function assessPhase(judged: readonly Judged[], incomplete: readonly number[] = []): PhaseAssessment {
   const failing = judged.filter((each) => each.result.kind === 'fail');
   const undecided = judged.filter((each) => each.result.kind === 'undecided');
+  const mayFail = judged.filter((each) => each.result.kind === 'may-fail');
   if (failing.length > 0) {
+    undecided.push(...mayFail);
     const consequences = new Set<number>([...failing, ...undecided].flatMap((each) => each.consequences));
     for (const each of incomplete) consequences.add(each);
     return { kind: 'fail', consequences: [...consequences].sort((a, b) => a - b), failing, undecided };
@@ -51,6 +61,10 @@ export function assessPhase(judged: readonly Judged[], incomplete: readonly numb
     const missing = new Set<string>();
     for (const each of undecided) if (each.result.kind === 'undecided') for (const m of each.result.missing) missing.add(m);
     return { kind: 'undecided', undecided, missing: [...missing] };
+  }
+  if (mayFail.length > 0) {
+    const consequences = new Set<number>(mayFail.flatMap((each) => each.consequences));
+    return { kind: 'may-fail', consequences: [...consequences].sort((a, b) => a - b), mayFail };
   }
   return { kind: 'pass' };
 }

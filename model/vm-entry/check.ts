@@ -36,12 +36,28 @@ export interface Unknown {
   missing: string;
 }
 
-/** A check's condition: holds, does not hold, or cannot be known. */
-export type Truth = boolean | Unknown;
+/**
+ * A condition whose truth depends on a fact about the processor that the profile does not record
+ * (the linear-address width, MSRs a processor refuses for model-specific reasons): the SDM
+ * allows the check to fail and allows it to pass.
+ */
+export interface MayFail {
+  kind: 'may-fail';
+  /** The processor fact the outcome depends on, in words. */
+  because: string;
+}
+
+/** A check's condition: holds, does not hold, cannot be known, or may go either way. */
+export type Truth = boolean | Unknown | MayFail;
 
 /** An {@link Unknown}. */
 export function unknown(missing: string): Unknown {
   return { kind: 'unknown', missing };
+}
+
+/** A {@link MayFail}. */
+export function mayFail(because: string): MayFail {
+  return { kind: 'may-fail', because };
 }
 
 /** One VM-entry check of the model, named by its catalogue id. */
@@ -52,24 +68,35 @@ export interface EntryRule {
   readonly when?: { readonly fields: readonly FieldName[]; test(f: Fields<FieldName>, env: CheckEnvironment): Truth };
   /** The fields `holds` reads. */
   readonly fields: readonly FieldName[];
+  /**
+   * Fields the predicates read only in some cases (for example the secondary controls, which
+   * matter only when "activate secondary controls" is 1): passed as `undefined` when unknown,
+   * and a predicate that needs one then answers {@link unknown} with the field's name.
+   */
+  readonly optional?: readonly FieldName[];
   /** The check's condition; false means the VM entry fails this check. */
   holds(f: Fields<FieldName>, env: CheckEnvironment): Truth;
 }
+
+/** The values of fields `O`, each `undefined` when unknown (see {@link EntryRule.optional}). */
+export type OptionalFields<O extends FieldName> = { readonly [P in O]: bigint | undefined };
 
 /**
  * Declares a check. Type parameters make each predicate see exactly the fields it declared, so
  * a predicate cannot read a field the evaluator did not check for.
  */
-export function check<const W extends FieldName, const K extends FieldName>(
+export function check<const W extends FieldName, const K extends FieldName, const O extends FieldName = never>(
   id: string,
   spec: {
-    when?: { fields: readonly W[]; test(f: Fields<W>, env: CheckEnvironment): Truth };
+    when?: { fields: readonly W[]; test(f: Fields<W> & OptionalFields<O>, env: CheckEnvironment): Truth };
     fields: readonly K[];
-    holds(f: Fields<K>, env: CheckEnvironment): Truth;
+    optional?: readonly O[];
+    holds(f: Fields<K> & OptionalFields<O>, env: CheckEnvironment): Truth;
   },
 ): EntryRule {
-  const rule: EntryRule = { id, fields: spec.fields, holds: spec.holds };
-  return spec.when === undefined ? rule : { ...rule, when: spec.when };
+  const rule: EntryRule = { id, fields: spec.fields, holds: spec.holds as EntryRule['holds'] };
+  const withOptional = spec.optional === undefined ? rule : { ...rule, optional: spec.optional };
+  return spec.when === undefined ? withOptional : { ...withOptional, when: spec.when as NonNullable<EntryRule['when']> };
 }
 
 /** The result of evaluating one check. */
@@ -79,32 +106,44 @@ export type CheckResult =
   | { kind: 'not-applicable' }
   /** The check fails; `values` are the fields it read, for reports. */
   | { kind: 'fail'; values: ReadonlyMap<FieldName, bigint> }
+  /** The check fails on some processors and passes on others (see {@link MayFail}). */
+  | { kind: 'may-fail'; because: string; values: ReadonlyMap<FieldName, bigint> }
   /** The evaluator lacked fields or other facts; `missing` names them. */
   | { kind: 'undecided'; missing: readonly string[] };
 
 /** Evaluates `rule` over `view` and `env`. */
 export function evaluate(rule: EntryRule, view: VmcsView, env: CheckEnvironment): CheckResult {
+  const optional = rule.optional ?? [];
+  let mayFailBecause: string | undefined;
   if (rule.when !== undefined) {
-    const gate = read(view, rule.when.fields);
+    const gate = read(view, rule.when.fields, optional);
     if (gate.missing.length > 0) return { kind: 'undecided', missing: gate.missing };
     const applies = rule.when.test(gate.values, env);
-    if (typeof applies !== 'boolean') return { kind: 'undecided', missing: [applies.missing] };
-    if (!applies) return { kind: 'not-applicable' };
+    if (typeof applies !== 'boolean' && applies.kind === 'unknown') return { kind: 'undecided', missing: [applies.missing] };
+    if (applies === false) return { kind: 'not-applicable' };
+    // A condition for applying that may or may not hold: where it does not, the check passes.
+    if (applies !== true) mayFailBecause = applies.because;
   }
-  const body = read(view, rule.fields);
+  const body = read(view, rule.fields, optional);
   if (body.missing.length > 0) return { kind: 'undecided', missing: body.missing };
   const holds = rule.holds(body.values, env);
-  if (typeof holds !== 'boolean') return { kind: 'undecided', missing: [holds.missing] };
-  if (holds) return { kind: 'pass' };
+  if (typeof holds !== 'boolean' && holds.kind === 'unknown') return { kind: 'undecided', missing: [holds.missing] };
+  if (holds === true) return { kind: 'pass' };
   const values = new Map<FieldName, bigint>();
-  for (const field of [...(rule.when?.fields ?? []), ...rule.fields]) {
+  for (const field of [...(rule.when?.fields ?? []), ...rule.fields, ...optional]) {
     const value = view.get(field);
     if (value !== undefined) values.set(field, value);
   }
+  if (holds !== false) return { kind: 'may-fail', because: holds.because, values };
+  if (mayFailBecause !== undefined) return { kind: 'may-fail', because: mayFailBecause, values };
   return { kind: 'fail', values };
 }
 
-function read(view: VmcsView, fields: readonly FieldName[]): { values: Fields<FieldName>; missing: string[] } {
+function read(
+  view: VmcsView,
+  fields: readonly FieldName[],
+  optional: readonly FieldName[],
+): { values: Fields<FieldName>; missing: string[] } {
   const values: Partial<Record<FieldName, bigint>> = {};
   const missing: string[] = [];
   for (const field of fields) {
@@ -112,5 +151,6 @@ function read(view: VmcsView, fields: readonly FieldName[]): { values: Fields<Fi
     if (value === undefined) missing.push(field);
     else values[field] = value;
   }
+  for (const field of optional) if (!fields.includes(field)) values[field] = view.get(field);
   return { values: values as Fields<FieldName>, missing };
 }
