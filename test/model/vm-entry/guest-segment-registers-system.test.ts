@@ -54,13 +54,13 @@ describe('TR', () => {
 
 describe('LDTR, checked only when usable', () => {
   it.each([
-    ['ldtr-type', LDT | 0x1n, 'type must be 2'],
-    ['ldtr-s-bit', LDT | bit(4), 'S must be 0'],
-    ['ldtr-present', LDT & ~bit(7), 'P must be 1'],
-    ['ldtr-access-rights-reserved-11-8', LDT | bit(9), 'bits 11:8 must be 0'],
-    ['ldtr-access-rights-reserved-31-17', LDT | bit(30), 'bits 31:17 must be 0'],
-    ['ldtr-granularity-low-limit', LDT | bit(15), 'G must be 0 with a 0 in limit bits 11:0'],
-  ] as const)('%s: %s', (name, wrong, _rule) => {
+    ['ldtr-type', 'type must be 2', LDT | 0x1n],
+    ['ldtr-s-bit', 'S must be 0', LDT | bit(4)],
+    ['ldtr-present', 'P must be 1', LDT & ~bit(7)],
+    ['ldtr-access-rights-reserved-11-8', 'bits 11:8 must be 0', LDT | bit(9)],
+    ['ldtr-access-rights-reserved-31-17', 'bits 31:17 must be 0', LDT | bit(30)],
+    ['ldtr-granularity-low-limit', 'G must be 0 with a 0 in limit bits 11:0', LDT | bit(15)],
+  ] as const)('%s: %s', (name, _rule, wrong) => {
     expectCheck(`${ID}.${name}`, withFields(FLAT_64, USABLE_LDT), 'pass');
     expectCheck(`${ID}.${name}`, withFields(FLAT_64, { ...USABLE_LDT, GUEST_LDTR_ACCESS_RIGHTS: wrong }), 'fail');
     expectCheck(`${ID}.${name}`, withFields(FLAT_64, { ...USABLE_LDT, GUEST_LDTR_ACCESS_RIGHTS: wrong | UNUSABLE }), 'not-applicable');
