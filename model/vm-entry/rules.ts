@@ -13,11 +13,14 @@ import type { Rule } from '../rule.ts';
 import type { EntryRule } from './check.ts';
 import { EXIT_CONTROL_RULES } from './checks/exit-controls.ts';
 import { GUEST_SEGMENT_REGISTER_RULES } from './checks/guest-segment-registers.ts';
+import { MSR_LOAD_RULES } from './checks/msr-load.ts';
 
 /** The model's rules for each group it implements, in SDM order. */
 export const MODEL_ENTRY_RULES: Readonly<Partial<Record<EntryCheckGroup, readonly EntryRule[]>>> = {
   'exit-controls': EXIT_CONTROL_RULES,
   'guest-segment-registers': GUEST_SEGMENT_REGISTER_RULES,
+  /** Per entry in checks/msr-load.ts (judged by msr-load.ts); here as checks over the whole area. */
+  'msr-load': MSR_LOAD_RULES,
 };
 
 /** The catalogue entry a model rule implements; a model bug when there is none. */

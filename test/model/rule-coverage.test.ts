@@ -21,6 +21,7 @@ import './vm-entry/exit-controls.test.ts';
 import './vm-entry/guest-segment-registers-access-rights.test.ts';
 import './vm-entry/guest-segment-registers-selectors-bases.test.ts';
 import './vm-entry/guest-segment-registers-system.test.ts';
+import './vm-entry/msr-load.test.ts';
 import './vmptrld.test.ts';
 import './vmptrst.test.ts';
 import './vmread.test.ts';
