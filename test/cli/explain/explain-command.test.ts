@@ -48,8 +48,9 @@ describe('explain', () => {
 
   it('reads a Xen dump', async () => {
     const { code, stdout } = await cli('explain', fixture('xen-vmentry-failure.txt'), '--json');
-    expect(code).toBe(0);
-    expect(JSON.parse(stdout)).toMatchObject({ format: 'xen', profile: 'skylake' });
+    // The dump's TR access rights (1008BH) set the unusable bit, which TR must not (SDM §26.3.1.2, 2016).
+    expect(code).toBe(1);
+    expect(JSON.parse(stdout)).toMatchObject({ format: 'xen', profile: 'skylake', failing: [{ id: 'guest-segment-registers.tr-usable' }] });
   });
 
   it('refuses unreadable or malformed input with a message naming the line, exit 2', async () => {
