@@ -10,7 +10,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { MSR_LOAD_ENTRY_RULES } from '../../../model/vm-entry/checks/msr-load.ts';
-import { judgeMsrLoad, readEntry } from '../../../model/vm-entry/msr-load.ts';
+import { evaluate, unknown } from '../../../model/vm-entry/check.ts';
+import { asEntryRule, judgeMsrLoad, msrEntryCheck, readEntry } from '../../../model/vm-entry/msr-load.ts';
 import type { MsrLoadEntry } from '../../../model/vm-entry/msr-load.ts';
 import type { FieldName } from '../../../spec/fields.ts';
 import { RULES_HIT, skylake } from '../helpers.ts';
@@ -161,5 +162,24 @@ describe('the checks over a whole area (registry, explain)', () => {
     expectCheck('msr-load.wrmsr-would-succeed', fields(1n), 'may-fail', { memory });
     expectCheck('msr-load.wrmsr-would-succeed', fields(2n), 'may-fail', { memory });
     expectCheck('msr-load.not-gs-base', fields(1_000_000n), 'may-fail', { memory });
+  });
+});
+
+describe('a per-entry check that cannot be decided', () => {
+  const needsMore = msrEntryCheck('test.needs-more', (e) => (e.msr === 0x10n ? unknown('what MSR 10H accepts') : true));
+  const memory = area([{ msr: 0x174n }, { msr: 0x10n }, { msr: 0xc000_0100n }]);
+
+  it('leaves the phase undecided at that entry, unless an entry fails for certain first', () => {
+    expect(judgeMsrLoad(view(3n), env(memory), [needsMore])).toEqual({ kind: 'undecided', missing: ['what MSR 10H accepts'] });
+    const fsBase = MSR_LOAD_ENTRY_RULES.filter((rule) => rule.id === 'msr-load.not-fs-base');
+    expect(judgeMsrLoad(view(3n), env(area([{ msr: 0xc000_0100n }, { msr: 0x10n }])), [needsMore, ...fsBase])).toMatchObject({ kind: 'fail', qualifications: [1] });
+  });
+
+  it('over the whole area: undecided, or failing when a later entry fails for certain; unknown memory is undecided', () => {
+    const overArea = asEntryRule(needsMore);
+    const fields = { get: (field: FieldName) => (field === 'VM_ENTRY_MSR_LOAD_COUNT' ? 3n : AREA) };
+    expect(evaluate(overArea, fields, env(memory))).toEqual({ kind: 'undecided', missing: ['what MSR 10H accepts'] });
+    const noMemory = { profile: skylake(), readMemory32: () => undefined };
+    expect(evaluate(overArea, fields, noMemory).kind).toBe('undecided');
   });
 });
