@@ -13,10 +13,12 @@
  * Access rights (§25.4.1 "Guest Register State", the format of the access-rights fields): type
  * 3:0, S 4, DPL 6:5, P 7, reserved 11:8, AVL 12, L 13, D/B 14, G 15, unusable 16, reserved 31:17.
  *
- * Canonical addresses: VM entry checks canonicality against the processor's linear-address width
- * (48 bits, or 57 on processors that support 5-level paging; Intel "5-Level Paging and 5-Level
- * EPT" white paper, §1.2 "Linear-Address Width and VMX Transitions"). The profile does not record
- * the width, so an address canonical for 57 bits but not for 48 may fail or pass.
+ * Canonical addresses: the checks say "canonical" without a width. A processor's linear addresses
+ * have 48 bits, or 57 on processors that support 5-level paging (Intel "5-Level Paging and 5-Level
+ * EPT" white paper, which treats VM entries in §1.2 "Linear-Address Width and VMX Transitions";
+ * only its table of contents was readable here). The profile does not record the width, so an
+ * address canonical for 57 bits but not for 48 may fail or pass, whichever width (the processor's,
+ * or the one the guest's CR4.LA57 selects) a processor checks against.
  */
 import { ENTRY_CONTROL, PRIMARY_CONTROL, SECONDARY_CONTROL } from '../../spec/control-bits.ts';
 import { bitOf } from '../non-root.ts';
