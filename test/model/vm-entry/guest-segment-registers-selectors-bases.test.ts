@@ -10,11 +10,27 @@ import { describe, expect, it } from 'vitest';
 import { evaluate } from '../../../model/vm-entry/check.ts';
 import { MODEL_ENTRY_RULES } from '../../../model/vm-entry/rules.ts';
 import type { FieldName } from '../../../spec/fields.ts';
+import { GUEST_SEGMENT_REGISTERS_CHECKS } from '../../../spec/entry-checks/guest-segment-registers.ts';
+import { MSR_LOAD_CHECKS } from '../../../spec/entry-checks/msr-load.ts';
 import { skylake } from '../helpers.ts';
 import { expectCheck } from './check-helpers.ts';
 import { accessRights, bit, FLAT_64, SECONDARY_ON, UNRESTRICTED, UNUSABLE, V8086, withFields } from './guest-segment-fixtures.ts';
 
 const ID = 'guest-segment-registers';
+
+describe('the model follows the catalogue', () => {
+  it.each([
+    ['guest-segment-registers', GUEST_SEGMENT_REGISTERS_CHECKS],
+    ['msr-load', MSR_LOAD_CHECKS],
+  ] as const)('%s: one rule per catalogue entry, in catalogue order, reading exactly the fields the entry names', (group, catalogue) => {
+    const rules = MODEL_ENTRY_RULES[group] ?? [];
+    expect(rules.map((rule) => rule.id)).toEqual(catalogue.map((entry) => entry.id));
+    rules.forEach((rule, i) => {
+      const read = new Set([...(rule.when?.fields ?? []), ...rule.fields, ...(rule.optional ?? [])]);
+      expect([...read].sort(), rule.id).toEqual([...new Set(catalogue[i]?.fields)].sort());
+    });
+  });
+});
 
 describe('the fixtures satisfy every segment-register check', () => {
   it.each([
