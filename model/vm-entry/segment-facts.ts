@@ -22,7 +22,7 @@
  */
 import { ENTRY_CONTROL, PRIMARY_CONTROL, SECONDARY_CONTROL } from '../../spec/control-bits.ts';
 import { bitOf } from '../non-root.ts';
-import { mayFail, unknown } from './check.ts';
+import { unknown } from './check.ts';
 import type { Holds } from './check.ts';
 
 /** RFLAGS.VM, bit 17. */
@@ -137,21 +137,8 @@ export function granularityMatchesHighLimit(limit: bigint, accessRights: bigint)
   return ((limit >> 20n) & 0xfffn) === 0n || granular(accessRights);
 }
 
-/** True when bits 63:(width − 1) of `address` are all equal. */
-function canonicalFor(address: bigint, width: number): boolean {
-  const top = address >> BigInt(width - 1);
-  return top === 0n || top === (1n << BigInt(65 - width)) - 1n;
-}
-
-/**
- * `address` is canonical: true when it is for 48-bit linear addresses (and so for 57), false when
- * it is not even for 57, may-fail in between (the width is not in the profile).
- */
-export function canonical(address: bigint): Holds {
-  if (canonicalFor(address, 48)) return true;
-  if (!canonicalFor(address, 57)) return false;
-  return mayFail('the linear-address width (canonical with 57 bits, not with 48)');
-}
+/** Canonical addresses (48 or 57 bits): the same rule as every other VM-entry check. */
+export { canonical } from './linear-addresses.ts';
 
 /** The guest-state fields of each segment register. */
 export const GUEST_SEGMENT = {
