@@ -29,7 +29,7 @@ export function renderSummary(stats: SuiteStats): string {
   lines.push(
     `  case endings: ${n(stats.endings.completed)} compared to the end, ` +
       `${n(stats.endings.undefined)} stopped where the SDM says undefined, ` +
-      `${n(stats.endings['not-modelled'])} stopped at behaviour not modelled yet (VM entry past the basic checks, ...)` +
+      `${n(stats.endings['not-modelled'])} stopped at behaviour not modelled yet (see model/README.md)` +
       (stats.endings.unsupported > 0 ? `, ${n(stats.endings.unsupported)} stopped before an operation the engine does not support` : ''),
   );
   if (stats.endings['engine-unimplemented'] > 0) {

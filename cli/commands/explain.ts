@@ -109,6 +109,7 @@ function toText(file: string, dump: VmcsDump, e: Explanation): string {
   out.push('', `UNDECIDED (${e.undecided.length}): the dump does not give what these checks read`);
   for (const check of e.undecided) {
     if (check.result.kind === 'undecided') out.push(`  ${check.check.id}: missing ${check.result.missing.join(', ')}`);
+    if (check.result.kind === 'may-fail') out.push(`  ${check.check.id}: may fail, depending on ${check.result.why}`);
   }
   const notModelled = e.notModelled.reduce((n, g) => n + g.checks.length, 0);
   out.push('', `NOT MODELLED YET (${notModelled}): ${e.notModelled.map((g) => `${g.group} (${g.checks.length})`).join(', ') || 'none'}`);
@@ -127,6 +128,7 @@ function toJson(file: string, dump: VmcsDump, e: Explanation): unknown {
     december2023Section: check.check.december2023Section,
     ...(check.result.kind === 'fail' ? { values: Object.fromEntries([...check.result.values].map(([f, v]) => [f, hex(v)])) } : {}),
     ...(check.result.kind === 'undecided' ? { missing: check.result.missing } : {}),
+    ...(check.result.kind === 'may-fail' ? { mayFailBecause: check.result.why } : {}),
   });
   return {
     file,

@@ -57,7 +57,7 @@ export function explain(dump: VmcsDump, profile: Profile): Explanation {
       if (check === undefined) throw new Error(`model rule ${rule.id} has no catalogue entry`);
       const result = evaluate(rule, view, env);
       if (result.kind === 'fail') failing.push({ check, result });
-      else if (result.kind === 'undecided') undecided.push({ check, result });
+      else if (result.kind === 'undecided' || result.kind === 'may-fail') undecided.push({ check, result });
       else if (result.kind === 'pass') passed += 1;
       else notApplicable += 1;
     }

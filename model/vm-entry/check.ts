@@ -89,14 +89,22 @@ export function mayFail(why: string): MayFail {
 /** What a check's `holds` returns: a {@link Truth}, or a {@link MayFail}. */
 export type Holds = Truth | MayFail;
 
+/** The values of fields `O`, each `undefined` when unknown (see {@link EntryRule.optional}). */
+export type OptionalFields<O extends FieldName> = { readonly [P in O]: bigint | undefined };
+
 /** One VM-entry check of the model, named by its catalogue id. */
 export interface EntryRule {
   /** The catalogue id (spec/entry-checks/), for example `exit-controls.msr-store-aligned`. */
   readonly id: string;
-  /** When present, the check applies only where `test` is true. */
-  readonly when?: { readonly fields: readonly FieldName[]; test(f: Fields<FieldName>, env: CheckEnvironment): Condition };
+  /**
+   * When present, the check applies only where `test` is true. A `may-fail` answer means the
+   * check may apply or not (a processor fact decides): its failure is then only a possibility.
+   */
+  readonly when?: { readonly fields: readonly FieldName[]; test(f: Fields<FieldName>, env: CheckEnvironment): Holds };
   /** The fields `holds` reads. */
   readonly fields: readonly FieldName[];
+  /** Fields the check reads only in some cases; they may be unknown without the check being undecided. */
+  readonly optional?: readonly FieldName[];
   /** The check's condition; false means the VM entry fails this check. */
   holds(f: Fields<FieldName>, env: CheckEnvironment): Holds;
 }
@@ -105,16 +113,18 @@ export interface EntryRule {
  * Declares a check. Type parameters make each predicate see exactly the fields it declared, so
  * a predicate cannot read a field the evaluator did not check for.
  */
-export function check<const W extends FieldName, const K extends FieldName>(
+export function check<const W extends FieldName, const K extends FieldName, const O extends FieldName = never>(
   id: string,
   spec: {
-    when?: { fields: readonly W[]; test(f: Fields<W>, env: CheckEnvironment): Condition };
+    when?: { fields: readonly W[]; test(f: Fields<W> & OptionalFields<O>, env: CheckEnvironment): Holds };
     fields: readonly K[];
-    holds(f: Fields<K>, env: CheckEnvironment): Holds;
+    optional?: readonly O[];
+    holds(f: Fields<K> & OptionalFields<O>, env: CheckEnvironment): Holds;
   },
 ): EntryRule {
-  const rule: EntryRule = { id, fields: spec.fields, holds: spec.holds };
-  return spec.when === undefined ? rule : { ...rule, when: spec.when };
+  const rule: EntryRule = { id, fields: spec.fields, holds: spec.holds as EntryRule['holds'] };
+  const withOptional: EntryRule = spec.optional === undefined ? rule : { ...rule, optional: spec.optional };
+  return spec.when === undefined ? withOptional : { ...withOptional, when: spec.when as EntryRule['when'] };
 }
 
 /** The result of evaluating one check. */
@@ -124,36 +134,41 @@ export type CheckResult =
   | { kind: 'not-applicable' }
   /** The check fails; `values` are the fields it read, for reports. */
   | { kind: 'fail'; values: ReadonlyMap<FieldName, bigint> }
-  /** The processor may fail the check or not ({@link MayFail}); `values` as for `fail`. */
+  /** The SDM allows the check to fail or to pass on these values (see {@link MayFail}). */
   | { kind: 'may-fail'; why: string; values: ReadonlyMap<FieldName, bigint> }
   /** The evaluator lacked fields or other facts; `missing` names them. */
-  | { kind: 'undecided'; missing: readonly string[] }
-  /** The SDM allows the check to fail or to pass on these values (see {@link MayFail}). */
-  | { kind: 'may-fail'; why: string; values: ReadonlyMap<FieldName, bigint> };
+  | { kind: 'undecided'; missing: readonly string[] };
 
 /** Evaluates `rule` over `view` and `env`. */
 export function evaluate(rule: EntryRule, view: VmcsView, env: CheckEnvironment): CheckResult {
+  const optional = rule.optional ?? [];
+  let mayApplyWhy: string | undefined;
   if (rule.when !== undefined) {
-    const gate = read(view, rule.when.fields);
+    const gate = read(view, rule.when.fields, optional);
     if (gate.missing.length > 0) return { kind: 'undecided', missing: gate.missing };
     const applies = rule.when.test(gate.values, env);
-    if (typeof applies !== 'boolean') return { kind: 'undecided', missing: [applies.missing] };
-    if (!applies) return { kind: 'not-applicable' };
+    if (applies === false) return { kind: 'not-applicable' };
+    if (typeof applies !== 'boolean') {
+      if (applies.kind === 'unknown') return { kind: 'undecided', missing: [applies.missing] };
+      mayApplyWhy = applies.why;
+    }
   }
-  const body = read(view, rule.fields);
+  const body = read(view, rule.fields, optional);
   if (body.missing.length > 0) return { kind: 'undecided', missing: body.missing };
   const holds = rule.holds(body.values, env);
   if (holds === true) return { kind: 'pass' };
-  if (holds === false) return { kind: 'fail', values: valuesRead(rule, view) };
-  if (holds.kind === 'may-fail') return { kind: 'may-fail', why: holds.why, values: valuesRead(rule, view) };
-  return { kind: 'undecided', missing: [holds.missing] };
+  if (holds !== false && holds.kind === 'unknown') return { kind: 'undecided', missing: [holds.missing] };
+  const values = valuesRead(rule, view);
+  if (holds !== false) return { kind: 'may-fail', why: holds.why, values };
+  if (mayApplyWhy !== undefined) return { kind: 'may-fail', why: mayApplyWhy, values };
+  return { kind: 'fail', values };
 }
 
 /** The fields `rule` read, with their values, for reports. */
 function valuesRead(rule: EntryRule, view: VmcsView): Map<FieldName, bigint> {
   const values = new Map<FieldName, bigint>();
-  for (const field of [...(rule.when?.fields ?? []), ...rule.fields]) {
-    const value = view.get(field);
+  for (const field of [...(rule.when?.fields ?? []), ...rule.fields, ...(rule.optional ?? [])]) {
+    const value = valueFor(view, field);
     if (value !== undefined) values.set(field, value);
   }
   return values;
@@ -174,13 +189,19 @@ function valueFor(view: VmcsView, field: FieldName): bigint | undefined {
   return activated ? undefined : 0n;
 }
 
-function read(view: VmcsView, fields: readonly FieldName[]): { values: Fields<FieldName>; missing: string[] } {
+function read(view: VmcsView, fields: readonly FieldName[], optional: readonly FieldName[]): { values: Fields<FieldName>; missing: string[] } {
   const values: Partial<Record<FieldName, bigint>> = {};
   const missing: string[] = [];
   for (const field of fields) {
     const value = valueFor(view, field);
     if (value === undefined) missing.push(field);
     else values[field] = value;
+  }
+  for (const field of optional) {
+    if (!fields.includes(field)) {
+      const value = valueFor(view, field);
+      if (value !== undefined) values[field] = value;
+    }
   }
   return { values: values as Fields<FieldName>, missing };
 }

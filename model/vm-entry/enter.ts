@@ -15,6 +15,7 @@
  * not implement yet makes an entry that nothing else fails `not-modelled`.
  */
 import { sdm } from '../../spec/citation.ts';
+import { entryCheckById } from '../../spec/entry-checks/index.ts';
 import { EXIT_REASON } from '../../spec/exit-reasons.ts';
 import { vmFailValid } from '../conventions.ts';
 import { rule } from '../rule.ts';
@@ -29,12 +30,14 @@ import type { CheckEnvironment, VmcsView } from './check.ts';
 import { judgeControlsAndHost } from './controls-and-host.ts';
 import { entryFailure, isBranch } from './failure.ts';
 import { judgeGuestState } from './guest-state.ts';
+import { MSR_LOAD_ENTRY_RULES } from './checks/msr-load.ts';
+import type { EntryJudgement } from './msr-load.ts';
+import { judgeMsrLoad } from './msr-load.ts';
 import { afterSuccessfulEntry, loadGuestState } from './load-guest.ts';
 import { catalogueEntry, decisionPoint } from './rules.ts';
 import { environmentOf, viewOf } from './view.ts';
 
 const CONTROLS_AND_HOST = sdm('27.2', 'Checks on VMX Controls and Host-State Area');
-const MSR_LOADING = sdm('27.4', 'Loading MSRs');
 
 /** The decision points of VM entry besides the catalogued checks. */
 export const VM_ENTRY_PROPER_RULES = {
@@ -44,46 +47,34 @@ export const VM_ENTRY_PROPER_RULES = {
     sdm('25.11.3', 'Initializing a VMCS'),
     'a check reads a VMCS field not written since the region was initialized: its value, and so the outcome of the entry, is not architecturally known',
   ),
-  checksNotModelled: rule(
-    'vmentry.checks-not-modelled',
-    'VM entry',
-    CONTROLS_AND_HOST,
-    'no modelled check fails for certain; checks of groups the model does not implement yet (controls, host state or guest state) decide the outcome',
-  ),
   anyOrder: rule(
     'vm-entry.any-order',
     'VM entry',
     CONTROLS_AND_HOST,
     'the checks may be performed in any order: a check the model could not decide, or does not model yet, may be the one the processor reports',
   ),
-  msrLoadNotModelled: rule(
-    'vm-entry.msr-load-not-modelled',
+  msrLoadCountAboveMaximum: rule(
+    'vm-entry.msr-load-count-above-maximum',
     'VM entry',
-    MSR_LOADING,
-    'the VM-entry MSR-load count is not 0: MSRs are loaded from the VM-entry MSR-load area (a failing entry gives exit reason 34), which the model does not follow yet',
+    sdm('A.6', 'Miscellaneous Data', '3D'),
+    'the VM-entry MSR-load count exceeds the recommended maximum, 512 × (IA32_VMX_MISC[27:25] + 1): undefined processor behavior may result',
   ),
 } as const;
 
 const R = VM_ENTRY_PROPER_RULES;
 
 /**
- * What the MSR-loading phase (§27.4) decides, as the model's MSR-load checks will report it: every
- * entry loads, or entry `index` (1-based) fails, or the model cannot tell. The judge for a VMCS
- * whose MSR-load count is 0 always passes; until model/vm-entry/msr-load.ts provides one for other
- * counts, {@link enterVm} answers `not-modelled` for them.
+ * The verdict while a catalogue group has checks the model does not implement and nothing else
+ * fails: those checks decide. Every group is implemented today (test/model/vm-entry/rules.test.ts
+ * insists), so no step reaches it and it is not among `RULES`; it keeps verdicts sound while a
+ * later edition's checks are added to the catalogue before the model has them.
  */
-export type MsrLoadJudgement = { kind: 'pass' } | { kind: 'fail'; index: number; rule: Rule } | { kind: 'not-judged'; verdict: Verdict };
-
-/** The interface of the MSR-loading phase: `judgeMsrLoad(state, view, env)`. */
-export type MsrLoadJudge = (state: ModelState, view: VmcsView, env: CheckEnvironment) => MsrLoadJudgement;
-
-/** The MSR-loading phase as the model has it today: a count of 0 loads nothing; any other count is not modelled. */
-export const judgeMsrLoad: MsrLoadJudge = (_state, view) => {
-  const count = view.get('VM_ENTRY_MSR_LOAD_COUNT');
-  if (count === undefined) return { kind: 'not-judged', verdict: undefinedBy(R.fieldUnknown) };
-  if (count === 0n) return { kind: 'pass' };
-  return { kind: 'not-judged', verdict: notModelled(R.msrLoadNotModelled) };
-};
+export const INCOMPLETE_CATALOGUE_RULE = rule(
+  'vmentry.checks-not-modelled',
+  'VM entry',
+  CONTROLS_AND_HOST,
+  'no modelled check fails for certain; checks of groups the model does not implement yet decide the outcome',
+);
 
 /** VM entry by `instruction` on processor `cpu`, whose basic checks passed (model/instructions/vmlaunch-vmresume.ts). */
 export function enterVm(state: ModelState, cpu: number, instruction: 'VMLAUNCH' | 'VMRESUME' = 'VMLAUNCH'): Verdict {
@@ -124,16 +115,43 @@ function guestPhase(
   }
   if (guest.kind === 'undecided') return notJudged(guest);
 
-  const msrs = judgeMsrLoad(state, view, env);
-  const afterGuest: Verdict =
-    msrs.kind === 'not-judged'
-      ? msrs.verdict
-      : msrs.kind === 'fail'
-        ? failures([entryFailure(state, cpu, msrs.rule, EXIT_REASON.ENTRY_FAILURE_MSR_LOADING, BigInt(msrs.index))])
-        : success(state, cpu, current, instruction);
+  const afterGuest = msrPhase(state, cpu, current, instruction, view, env);
   if (guest.kind === 'pass') return afterGuest;
   const alternatives = failures(guest.consequences.map((q) => entryFailure(state, cpu, ruleReporting(q, guest.mayFail), basic, BigInt(q))));
   return alternatives.kind === 'defined' ? orElse(alternatives.branches, afterGuest) : alternatives;
+}
+
+/** MSR loading (msr-load.ts: entries in order, the first failing one's index), then success. */
+function msrPhase(
+  state: ModelState,
+  cpu: number,
+  current: ActiveVmcs,
+  instruction: 'VMLAUNCH' | 'VMRESUME',
+  view: VmcsView,
+  env: CheckEnvironment,
+): Verdict {
+  const msrs = judgeMsrLoad(view, env, MSR_LOAD_ENTRY_RULES);
+  switch (msrs.kind) {
+    case 'undecided':
+      return undefinedBy(R.fieldUnknown);
+    case 'undefined':
+      return undefinedBy(R.msrLoadCountAboveMaximum);
+    case 'pass':
+      return success(state, cpu, current, instruction);
+    case 'fail':
+    case 'may-fail': {
+      const failing = failures(msrs.qualifications.map((index) => entryFailure(state, cpu, msrRuleReporting(index, msrs.judgements), EXIT_REASON.ENTRY_FAILURE_MSR_LOADING, BigInt(index))));
+      if (msrs.kind === 'fail' || failing.kind !== 'defined') return failing;
+      return orElse(failing.branches, success(state, cpu, current, instruction));
+    }
+  }
+}
+
+/** The rule of the check that fails the MSR-load entry at 1-based `index`. */
+function msrRuleReporting(index: number, judgements: readonly EntryJudgement[]): Rule {
+  const found = judgements.find((each) => each.entry.index === index);
+  const entry = found === undefined ? undefined : entryCheckById(found.rule.id);
+  return entry === undefined ? R.anyOrder : decisionPoint(entry);
 }
 
 /**
@@ -146,7 +164,7 @@ function orElse(failing: readonly Branch[], rest: Verdict): Verdict {
 
 /** The verdict of a phase no check fails for certain, but not every check could be judged. */
 function notJudged(assessment: Extract<PhaseAssessment, { kind: 'undecided' }>): Verdict {
-  return assessment.missing.length > 0 ? undefinedBy(R.fieldUnknown) : notModelled(R.checksNotModelled);
+  return assessment.missing.length > 0 ? undefinedBy(R.fieldUnknown) : notModelled(INCOMPLETE_CATALOGUE_RULE);
 }
 
 /** The allowed VM-entry failures; host-state loading is the same for each, so one verdict speaks for all. */

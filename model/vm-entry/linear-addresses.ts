@@ -37,3 +37,20 @@ export function canonical(address: bigint): boolean | MayFail {
   if (!canonicalWith(address, FIVE_LEVEL_WIDTH)) return false;
   return mayFail('the linear-address width (48 or 57 bits; CPUID.80000008H:EAX[15:8]), which the profile does not record');
 }
+
+/** True when bits 63:`width` of `value` are all equal. */
+function bitsAboveIdentical(value: bigint, width: number): boolean {
+  const top = (value & 0xffff_ffff_ffff_ffffn) >> BigInt(width);
+  return top === 0n || top === (1n << BigInt(64 - width)) - 1n;
+}
+
+/**
+ * Whether bits 63:N of `value` are identical, N the linear-address width (what the guest RIP
+ * check asks outside a 64-bit guest's CS.L: §27.3.1.4 "Checks on Guest RIP, RFLAGS, and SSP"):
+ * true, false, or may-fail when the answer depends on the width, as for {@link canonical}.
+ */
+export function identicalAboveWidth(value: bigint): boolean | MayFail {
+  if (bitsAboveIdentical(value, FOUR_LEVEL_WIDTH)) return true;
+  if (!bitsAboveIdentical(value, FIVE_LEVEL_WIDTH)) return false;
+  return mayFail('the linear-address width (48 or 57 bits; CPUID.80000008H:EAX[15:8]), which the profile does not record');
+}

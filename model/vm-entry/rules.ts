@@ -23,6 +23,8 @@ import { GUEST_DESCRIPTOR_TABLE_RULES } from './checks/guest-descriptor-tables.t
 import { GUEST_NON_REGISTER_STATE_RULES } from './checks/guest-non-register-state.ts';
 import { GUEST_PDPTE_RULES } from './checks/guest-pdptes.ts';
 import { GUEST_RIP_RFLAGS_RULES } from './checks/guest-rip-rflags.ts';
+import { GUEST_SEGMENT_REGISTER_RULES } from './checks/guest-segment-registers.ts';
+import { MSR_LOAD_RULES } from './checks/msr-load.ts';
 
 /** The model's rules for each group it implements, in SDM order. */
 export const MODEL_ENTRY_RULES: Readonly<Partial<Record<EntryCheckGroup, readonly EntryRule[]>>> = {
@@ -38,6 +40,9 @@ export const MODEL_ENTRY_RULES: Readonly<Partial<Record<EntryCheckGroup, readonl
   'guest-rip-rflags': GUEST_RIP_RFLAGS_RULES,
   'guest-non-register-state': GUEST_NON_REGISTER_STATE_RULES,
   'guest-pdptes': GUEST_PDPTE_RULES,
+  'guest-segment-registers': GUEST_SEGMENT_REGISTER_RULES,
+  /** Per entry in checks/msr-load.ts (judged by msr-load.ts); here as checks over the whole area. */
+  'msr-load': MSR_LOAD_RULES,
 };
 
 /** The catalogue entry a model rule implements; a model bug when there is none. */

@@ -28,7 +28,7 @@ import { bitOf } from '../../non-root.ts';
 import { check, mayFail } from '../check.ts';
 import type { EntryRule, Holds } from '../check.ts';
 import { ia32eModeGuest, unrestrictedGuest } from '../guest-facts.ts';
-import { canonicalAddress } from '../guest-linear-addresses.ts';
+import { canonical as canonicalAddress } from '../linear-addresses.ts';
 
 const bit = (n: number): bigint => 1n << BigInt(n);
 

@@ -10,7 +10,7 @@
  */
 import { check } from '../check.ts';
 import type { EntryRule } from '../check.ts';
-import { canonicalAddress } from '../guest-linear-addresses.ts';
+import { canonical as canonicalAddress } from '../linear-addresses.ts';
 
 /** The guest descriptor-table-register checks, in SDM order. */
 export const GUEST_DESCRIPTOR_TABLE_RULES: readonly EntryRule[] = [

@@ -14,7 +14,7 @@ import { bitOf } from '../../non-root.ts';
 import { check } from '../check.ts';
 import type { EntryRule } from '../check.ts';
 import { csLongMode, dplOf, ia32eModeGuest, injects, virtual8086Guest } from '../guest-facts.ts';
-import { highBitsIdenticalAboveWidth } from '../guest-linear-addresses.ts';
+import { identicalAboveWidth as highBitsIdenticalAboveWidth } from '../linear-addresses.ts';
 
 /** True when the guest will run 64-bit code: "IA-32e mode guest" = 1 and CS.L = 1. */
 const sixtyFourBit = (f: { VM_ENTRY_CONTROLS: bigint; GUEST_CS_ACCESS_RIGHTS: bigint }): boolean =>

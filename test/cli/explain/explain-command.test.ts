@@ -49,8 +49,10 @@ describe('explain', () => {
   it('reads a Xen dump, and finds the guest-state failure Xen reported (exit reason 80000021H, qualification 0)', async () => {
     // "IA-32e mode guest" (entry control 0x53ff, bit 9) with CR0 = 0x31 (PG clear) and CR4.PAE clear.
     const { code, stdout } = await cli('explain', fixture('xen-vmentry-failure.txt'), '--json');
+    // The dump's TR access rights (1008BH) set the unusable bit, which TR must not (SDM §26.3.1.2, 2016).
     expect(code).toBe(1);
-    expect(JSON.parse(stdout)).toMatchObject({ format: 'xen', profile: 'skylake' });
+    expect(JSON.parse(stdout)).toMatchObject({ format: 'xen', profile: 'skylake', });
+    expect(stdout).toContain('guest-segment-registers.tr-usable');
     expect(stdout).toContain('guest-control-registers.ia32e-requires-cr0-pg');
   });
 

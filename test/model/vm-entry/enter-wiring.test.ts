@@ -87,11 +87,9 @@ describe('VM entry, all phases (registry complete)', () => {
     expect(allowed).toHaveLength(1);
   });
 
-  it('a nonzero VM-entry MSR-load count: not modelled until the MSR-load checks are wired', () => {
-    expect(step(vmcsWith({ ...HOST_FIELDS, ...GUEST_64, VM_ENTRY_MSR_LOAD_COUNT: 2n }), launch)).toMatchObject({
-      kind: 'not-modelled',
-      rule: { id: 'vm-entry.msr-load-not-modelled' },
-    });
+  it('a nonzero VM-entry MSR-load count: the entries are read from memory and judged in order (here zeroed memory: MSR 0 loads, or may be refused)', () => {
+    const verdict = step(vmcsWith({ ...HOST_FIELDS, ...GUEST_64, VM_ENTRY_MSR_LOAD_COUNT: 2n, VM_ENTRY_MSR_LOAD_ADDRESS: 0x8000n }), launch);
+    expect(verdict.kind).toBe('defined');
   });
 
   it('a guest-state check reading a field never written: undefined', () => {

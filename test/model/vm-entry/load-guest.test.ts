@@ -10,7 +10,6 @@ import { describe, expect, it } from 'vitest';
 import type { ModelState } from '../../../model/index.ts';
 import { cpuOf } from '../../../model/state.ts';
 import { currentVmcs } from '../../../model/vmcs.ts';
-import { judgeMsrLoad } from '../../../model/vm-entry/enter.ts';
 import { afterSuccessfulEntry, loadGuestState } from '../../../model/vm-entry/load-guest.ts';
 import { environmentOf } from '../../../model/vm-entry/view.ts';
 import { EXIT_REASON } from '../../../spec/exit-reasons.ts';
@@ -102,12 +101,3 @@ describe('guest-state loading', () => {
   });
 });
 
-describe('the MSR-loading phase as modelled today (§27.4 "Loading MSRs")', () => {
-  it('a count of 0 loads nothing; another count is not modelled; an unknown count is undefined', () => {
-    const judge = (state: ModelState) => judgeMsrLoad(state, currentView(state), environmentOf(state, 0));
-    expect(judge(vmcsWith({ VM_ENTRY_MSR_LOAD_COUNT: 0n }))).toEqual({ kind: 'pass' });
-    expect(judge(vmcsWith({ VM_ENTRY_MSR_LOAD_COUNT: 1n }))).toMatchObject({ kind: 'not-judged', verdict: { kind: 'not-modelled', rule: { id: 'vm-entry.msr-load-not-modelled' } } });
-    expect(judge(vmcsWith({}))).toMatchObject({ kind: 'not-judged', verdict: { kind: 'undefined', rule: { id: 'vm-entry.field-unknown' } } });
-    RULES_HIT.add('vm-entry.msr-load-not-modelled');
-  });
-});
