@@ -11,7 +11,6 @@
 import type { ModelState } from '../model/index.ts';
 import { evaluate } from '../model/vm-entry/check.ts';
 import { controlsInEffect } from '../model/vm-entry/derived.ts';
-import { VM_ENTRY_PROPER_RULES } from '../model/vm-entry/enter.ts';
 import { MODEL_ENTRY_RULES } from '../model/vm-entry/rules.ts';
 import { environmentOf, viewOf } from '../model/vm-entry/view.ts';
 import { currentVmcs } from '../model/vmcs.ts';
@@ -56,8 +55,19 @@ const BASIC_CHECK_OF_RULE: Readonly<Record<string, string>> = {
   'vmresume.after-vmxoff': 'basic.vmresume-not-after-vmxoff',
 };
 
-/** Rule ids that say a VM entry went past the basic checks without a catalogued check failing. */
-const PAST_BASIC: ReadonlySet<string> = new Set(Object.values(VM_ENTRY_PROPER_RULES).map((rule) => rule.id));
+/** Rules of the basic checks whose outcome the model cannot know (the launch state was never set). */
+const BASIC_UNKNOWN: ReadonlySet<string> = new Set(['vmlaunch.launch-state-unknown', 'vmresume.launch-state-unknown']);
+
+/**
+ * Whether a VMLAUNCH/VMRESUME step got past the basic checks: the rule the engine's outcome
+ * matched (or, when the engine did not answer, every rule the model allowed) is not a basic check.
+ */
+export function pastBasicChecks(step: StepRecord): boolean {
+  const ids = step.matched !== undefined
+    ? [step.matched.rule.id]
+    : step.verdict.kind === 'defined' ? step.verdict.branches.map((b) => b.rule.id) : [step.verdict.rule.id];
+  return ids.length > 0 && ids.every((id) => BASIC_CHECK_OF_RULE[id] === undefined && !BASIC_UNKNOWN.has(id));
+}
 
 const MODELLED = Object.values(MODEL_ENTRY_RULES).flatMap((rules) => [...(rules ?? [])]);
 
@@ -65,13 +75,10 @@ const MODELLED = Object.values(MODEL_ENTRY_RULES).flatMap((rules) => [...(rules 
 export function recordEntryChecks(coverage: EntryCheckCoverage, steps: readonly StepRecord[], initial: ModelState): void {
   for (const [i, step] of steps.entries()) {
     const id = step.matched?.rule.id ?? (step.verdict.kind === 'defined' ? undefined : step.verdict.rule.id);
-    if (id === undefined) continue;
-    const entry = entryCheckById(id);
-    const failed = entry?.id ?? BASIC_CHECK_OF_RULE[id];
+    const failed = id === undefined ? undefined : (entryCheckById(id)?.id ?? BASIC_CHECK_OF_RULE[id]);
     if (failed !== undefined) coverage.hitFailing[failed] = (coverage.hitFailing[failed] ?? 0) + 1;
     const op = step.operation;
-    if (op.kind !== 'vmlaunch' && op.kind !== 'vmresume') continue;
-    if (!PAST_BASIC.has(id) && (entry === undefined || entry.group === 'basic')) continue;
+    if ((op.kind !== 'vmlaunch' && op.kind !== 'vmresume') || !pastBasicChecks(step)) continue;
     const state = stateBefore(steps, i, initial);
     const current = currentVmcs(state, op.cpu);
     if (current === undefined) continue;
