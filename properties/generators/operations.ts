@@ -18,7 +18,7 @@ import { initialProcessorState } from '../../spec/initial-state.ts';
 import type { Operation, SettableState } from '../../spec/operations.ts';
 import type { Profile } from '../../spec/profile.ts';
 import { boundarySteps, failingVmxonAttempt } from './boundary-steps.ts';
-import { vmEntrySteps } from './vm-entry-steps.ts';
+import { VM_ENTRY_STEP_WEIGHT, vmEntrySteps } from './vm-entry-steps.ts';
 import {
   eptp,
   fieldEncoding,
@@ -188,7 +188,7 @@ export function stepArbitrary(profile: Profile, logicalProcessors: number): fc.A
     fc.oneof(
       { arbitrary: stepOn(profile, cpu, encodings).map((op) => [op]), weight: 140 },
       ...boundarySteps(profile, cpu, encodings),
-      { arbitrary: vmEntrySteps(profile, cpu), weight: 4 },
+      { arbitrary: vmEntrySteps(profile, cpu), weight: VM_ENTRY_STEP_WEIGHT },
     ),
   );
   return cpuArbitrary(logicalProcessors).chain((cpu) => perCpu[cpu] as fc.Arbitrary<Operation[]>);

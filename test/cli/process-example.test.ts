@@ -51,9 +51,7 @@ describe('the Python example emulator', () => {
     expect(r.stdout).toContain('DIVERGENCE');
     expect(r.stdout).toContain('engine did:   VMfailValid(9)');
     expect(r.stdout).toContain('SDM allows:   VMfailValid(10)');
-    // Five steps, or six when shrinking keeps the optional prologue (a mode change before the
-    // set-up), as it does from where this seed's first failure lands since the VM-entry group joined the mix.
-    expect(r.stdout).toMatch(/shrunk from \d+ to [56] steps/);
+    expect(r.stdout).toMatch(/shrunk from \d+ to 5 steps/);
     const casePath = join(out, readdirSync(out).find((f) => f.endsWith('.case.json')) ?? '');
     expect(r.stdout).toContain(`--emulator-cmd '${wrongVmptrld}'`);
     const again = await cli('replay', casePath, '--emulator-cmd', wrongVmptrld);
