@@ -56,6 +56,15 @@ const INFO_VALID = 31;
 const ACCESS_RIGHTS_L = 13;
 const SS_DPL_SHIFT = 5;
 
+/**
+ * Bits 63:N are not all identical, N = 48 the linear-address width: the wording of the RIP and SSP
+ * checks ("bits 63:N identical"), which leaves bit 47 free, unlike "canonical" (bits 63:47).
+ */
+function upperBitsDiffer(hi: number): boolean {
+  const top = hi >> 16;
+  return top !== 0 && top !== -1;
+}
+
 function canonical(v: Int32Array, base: number, word: number): boolean {
   return !notCanonical(high(v, base, word));
 }
@@ -179,7 +188,7 @@ export function guestRipRflagsOk(e: EntryFacts, g: GuestFacts, v: Int32Array, ba
   const ia32e = on(entry, ENTRY.IA32E_MODE_GUEST);
   const csL = on(low(v, base, w.GUEST_CS_ACCESS_RIGHTS), ACCESS_RIGHTS_L);
   const ripHi = high(v, base, w.GUEST_RIP);
-  if (ia32e && csL ? notCanonical(ripHi) : ripHi !== 0) return false;
+  if (ia32e && csL ? upperBitsDiffer(ripHi) : ripHi !== 0) return false;
   const rflags = low(v, base, w.GUEST_RFLAGS);
   if ((rflags & RFLAGS_RESERVED_LO) !== 0 || high(v, base, w.GUEST_RFLAGS) !== 0) return false;
   if (!on(rflags, RFLAGS.FIXED_1)) return false;
@@ -189,7 +198,7 @@ export function guestRipRflagsOk(e: EntryFacts, g: GuestFacts, v: Int32Array, ba
   if (on(info, INFO_VALID) && ((info >>> 8) & 7) === 0 && !on(rflags, RFLAGS.IF)) return false;
   if (on(entry, ENTRY.LOAD_CET_STATE)) {
     const sspHi = high(v, base, w.GUEST_SSP);
-    if ((!ia32e && sspHi !== 0) || notCanonical(sspHi) || (low(v, base, w.GUEST_SSP) & 3) !== 0) return false;
+    if ((!ia32e && sspHi !== 0) || upperBitsDiffer(sspHi) || (low(v, base, w.GUEST_SSP) & 3) !== 0) return false;
   }
   if (ia32e && (high(v, base, w.GUEST_CR4) & CR4_HI_FRED) !== 0) {
     const ssDpl = (low(v, base, w.GUEST_SS_ACCESS_RIGHTS) >>> SS_DPL_SHIFT) & 3;
