@@ -137,6 +137,19 @@ export const SEG_BASE = 1;
 export const SEG_LIMIT = 2;
 export const SEG_ACCESS_RIGHTS = 3;
 
+/** The per-register table of {@link GuestFacts.segments} for a layout. */
+export function segmentWords(words: GuestFieldWords): Int32Array {
+  const segments = new Int32Array(32);
+  (Object.keys(SEGMENT) as (keyof typeof SEGMENT)[]).forEach((name) => {
+    const at = SEGMENT[name] * 4;
+    segments[at + SEG_SELECTOR] = words[`GUEST_${name}_SELECTOR`];
+    segments[at + SEG_BASE] = words[`GUEST_${name}_BASE`];
+    segments[at + SEG_LIMIT] = words[`GUEST_${name}_LIMIT`];
+    segments[at + SEG_ACCESS_RIGHTS] = words[`GUEST_${name}_ACCESS_RIGHTS`];
+  });
+  return segments;
+}
+
 const cache = new WeakMap<Profile, GuestFacts>();
 
 /** The guest-phase facts of `profile`, decoded on first use. */
@@ -154,17 +167,9 @@ function decode(profile: Profile): GuestFacts {
   const [miscLo] = halvesOf(BigInt(profile.data.msrs.IA32_VMX_MISC));
   const misc = (bit: number): boolean => ((miscLo >>> bit) & 1) === 1;
   const words = layoutOf(fieldTableFor(profile).entry);
-  const segments = new Int32Array(32);
-  (Object.keys(SEGMENT) as (keyof typeof SEGMENT)[]).forEach((name) => {
-    const at = SEGMENT[name] * 4;
-    segments[at + SEG_SELECTOR] = words[`GUEST_${name}_SELECTOR`];
-    segments[at + SEG_BASE] = words[`GUEST_${name}_BASE`];
-    segments[at + SEG_LIMIT] = words[`GUEST_${name}_LIMIT`];
-    segments[at + SEG_ACCESS_RIGHTS] = words[`GUEST_${name}_ACCESS_RIGHTS`];
-  });
   return {
     words,
-    segments,
+    segments: segmentWords(words),
     hltSupported: misc(VMX_MISC.ACTIVITY_HLT),
     shutdownSupported: misc(VMX_MISC.ACTIVITY_SHUTDOWN),
     waitForSipiSupported: misc(VMX_MISC.ACTIVITY_WAIT_FOR_SIPI),

@@ -89,7 +89,7 @@ function scenario(profile: Profile): fc.Arbitrary<Scenario> {
     legacyMode: fc.boolean(),
     vtpr: fc.integer({ min: 0, max: 255 }),
     guestMode: fc.constantFrom<'pae32' | '64' | 'compat'>('pae32', '64', 'compat'),
-    msrs: fc.oneof({ weight: 3, arbitrary: fc.constant([]) }, { weight: 1, arbitrary: fc.array(msrEntry, { minLength: 1, maxLength: 4 }) }),
+    msrs: fc.oneof({ weight: 3, arbitrary: fc.constant<MsrEntry[]>([]) }, { weight: 1, arbitrary: fc.array(msrEntry, { minLength: 1, maxLength: 4 }) }),
   });
 }
 
