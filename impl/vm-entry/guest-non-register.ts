@@ -162,11 +162,12 @@ export function guestPdptes(e: EntryFacts, g: GuestFacts, memory: PhysicalMemory
       ? PASS
       : QUALIFICATION_PDPTE;
   }
-  // PAE paging reads the PDPTEs at guest CR3 bits 31:5.
-  const table = low(v, base, w.GUEST_CR3) & ~0x1f;
-  for (let n = 0; n < 4; n++) {
-    const at = table + 8 * n;
-    if (!pdpteOk(g, memory.read32(at, 0), memory.read32(at + 4, 0))) return QUALIFICATION_PDPTE;
+  // PAE paging reads the PDPTEs at guest CR3 bits 31:5. Trick: the 32-byte table never crosses a
+  // 1-KByte memory chunk, so one chunk look-up finds all eight words (none written: all zero, valid).
+  const at = memory.wordOffset(low(v, base, w.GUEST_CR3) & ~0x1f, 0);
+  if (at < 0) return PASS;
+  for (let n = 0; n < 8; n += 2) {
+    if (!pdpteOk(g, v[at + n] as number, v[at + n + 1] as number)) return QUALIFICATION_PDPTE;
   }
   return PASS;
 }
