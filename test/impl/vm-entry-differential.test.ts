@@ -1,7 +1,8 @@
 /**
  * Differential test of VM entry, every phase: VMCSs that pass every check on the controls, the
- * host state and the guest state (test/impl/vm-entry-vmcs.ts), in one of three guest modes
- * (32-bit protected mode with PAE paging, 64-bit, compatibility mode), with one or two fields
+ * host state and the guest state (test/impl/vm-entry-vmcs.ts), in one of five guest modes
+ * (32-bit protected mode with PAE paging, 64-bit, compatibility mode, virtual-8086 mode, and
+ * real-address mode under "unrestricted guest" where the profile allows it), with one or two fields
  * perturbed and sometimes a VM-entry MSR-load area, launched on our engine and judged by the
  * reference model through `runDifferential`; then the guest (or, after a VM-entry failure, the
  * host) reads the exit reason and executes VMCALL. Whenever the model's verdict is defined, our
@@ -12,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { createImplEngine } from '../../impl/index.ts';
 import { runDifferential } from '../../properties/differential.ts';
 import { ENTRY_CHECKS } from '../../spec/entry-checks/index.ts';
-import { ENTRY_CONTROL } from '../../spec/control-bits.ts';
+import { ENTRY_CONTROL, SECONDARY_CONTROL } from '../../spec/control-bits.ts';
 import { FIELD } from '../../spec/fields.ts';
 import type { Operation } from '../../spec/operations.ts';
 import type { Profile } from '../../spec/profile.ts';
@@ -61,9 +62,12 @@ interface Scenario {
   changes: Perturbation[];
   legacyMode: boolean;
   vtpr: number;
-  guestMode?: 'pae32' | '64' | 'compat';
+  guestMode?: GuestMode;
   msrs?: MsrEntry[];
 }
+
+/** The guest's mode in the valid VMCS the perturbations start from. */
+type GuestMode = 'pae32' | '64' | 'compat' | 'v8086' | 'real';
 
 /** MSR indices on the edges of the MSR-load rules: refused ones, x2APIC edges, ordinary ones. */
 const msrIndex = fc.constantFrom(0x10, 0x174, 0x277, 0x1d9, 0xc000_0080, 0xc000_0100, 0xc000_0101, 0xc000_0102, 0x7ff, 0x800, 0x8ff, 0x900, 0x9b, 0x3a, 0x480, 0x491, 0x48, 0x8b);
@@ -88,7 +92,7 @@ function scenario(profile: Profile): fc.Arbitrary<Scenario> {
     changes: fc.array(change, { minLength: 0, maxLength: 2 }),
     legacyMode: fc.boolean(),
     vtpr: fc.integer({ min: 0, max: 255 }),
-    guestMode: fc.constantFrom<'pae32' | '64' | 'compat'>('pae32', '64', 'compat'),
+    guestMode: fc.constantFrom<GuestMode>('pae32', '64', 'compat', 'v8086', 'real'),
     msrs: fc.oneof({ weight: 3, arbitrary: fc.constant<MsrEntry[]>([]) }, { weight: 1, arbitrary: fc.array(msrEntry, { minLength: 1, maxLength: 4 }) }),
   });
 }
@@ -103,6 +107,22 @@ function guestBase(profile: Profile, s: Scenario): Map<FieldName, bigint> {
     fields.set('VM_ENTRY_CONTROLS', (fields.get('VM_ENTRY_CONTROLS') ?? 0n) | IA32E);
     fields.set('GUEST_IA32_EFER', 0x500n);
     if (s.guestMode === '64') fields.set('GUEST_CS_ACCESS_RIGHTS', 0xa09bn);
+  }
+  if (s.guestMode === 'v8086') {
+    // Virtual-8086 mode (§27.3.1.2): base = selector << 4, limit FFFFH, access rights F3H.
+    fields.set('GUEST_RFLAGS', 0x2_0002n);
+    (['CS', 'SS', 'DS', 'ES', 'FS', 'GS'] as const).forEach((reg, i) => {
+      fields.set(`GUEST_${reg}_SELECTOR`, BigInt(0x100 + i));
+      fields.set(`GUEST_${reg}_BASE`, BigInt(0x100 + i) << 4n);
+      fields.set(`GUEST_${reg}_LIMIT`, 0xffffn);
+      fields.set(`GUEST_${reg}_ACCESS_RIGHTS`, 0xf3n);
+    });
+  }
+  if (s.guestMode === 'real' && profile.supportsControl('secondary', SECONDARY_CONTROL.UNRESTRICTED_GUEST)) {
+    // Real-address mode under "unrestricted guest" (needs "enable EPT"): CR0.PE = CR0.PG = 0.
+    fields.set('SECONDARY_PROCESSOR_BASED_CONTROLS', (1n << BigInt(SECONDARY_CONTROL.ENABLE_EPT)) | (1n << BigInt(SECONDARY_CONTROL.UNRESTRICTED_GUEST)));
+    fields.set('GUEST_CR0', 0x30n);
+    fields.set('GUEST_CR4', (0x2000n | profile.cr4Fixed0) & profile.cr4Fixed1);
   }
   const msrs = s.msrs ?? [];
   if (msrs.length > 0) fields.set('VM_ENTRY_MSR_LOAD_COUNT', BigInt(msrs.length));
@@ -131,9 +151,9 @@ const RUNS = 1500;
 describe.each(['core2', 'skylake', 'maximal'])('VM entry against the model (%s)', (name) => {
   const profile = loadProfile(name);
 
-  it('the valid VMCS enters the guest in both', () => {
+  it.each<GuestMode>(['pae32', '64', 'compat', 'v8086', 'real'])('the valid VMCS (%s guest) enters the guest in both', (guestMode) => {
     const engine = createImplEngine({ profile: profile.data, logicalProcessors: 1 });
-    const outcome = runDifferential(engine, profile, 1, operations(profile, { changes: [], legacyMode: false, vtpr: 0 }));
+    const outcome = runDifferential(engine, profile, 1, operations(profile, { changes: [], legacyMode: false, vtpr: 0, guestMode }));
     expect(outcome.kind).toBe('conformant');
     const launch = outcome.steps.find((step) => step.operation.kind === 'vmlaunch');
     expect(launch?.observation?.kind).toBe('vmentry');
