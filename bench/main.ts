@@ -172,5 +172,5 @@ console.log(`  emulator, Engine.step (JSON)           ${fmt(bestRate(seconds.eng
 console.log(`    of which decoding JSON operations    ${decodeNs.toFixed(0).padStart(12)} ns/step`);
 console.log(`  emulator, VMWRITE+VMREAD pairs         ${fmt(pairRate).padStart(12)} pairs/s   (target 10,000,000; Bochs 2.7 about 9,000,000)`);
 const entry = benchVmEntry(profile);
-console.log(`  VMLAUNCH passing phase one, emulator   ${entry.implNs.toFixed(0).padStart(12)} ns (median; target < 1,000)`);
+console.log(`  VMLAUNCH entering the guest, emulator  ${entry.implNs.toFixed(0).padStart(12)} ns (median; target < 1,000)`);
 console.log(`    the model on the same VMLAUNCH       ${entry.modelNs.toFixed(0).padStart(12)} ns   emulator ${(entry.modelNs / entry.implNs).toFixed(0)}x faster`);

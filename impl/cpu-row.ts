@@ -6,7 +6,7 @@
  * and test/impl/cpu-row.test.ts checks they agree.
  */
 
-/** 1 in VMX operation (always root here: VM entry is not implemented yet). */
+/** 0 outside VMX operation, 1 in VMX root operation, 2 in VMX non-root operation. */
 export const S_IN_VMX = 0;
 export const S_CR0_LO = 1;
 export const S_CR0_HI = 2;

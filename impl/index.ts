@@ -14,7 +14,16 @@ import { createProfile, type Profile } from '../spec/profile.ts';
 import { hexOf } from './hex-halves.ts';
 import { ImplMachine, type MachineSnapshot } from './machine.ts';
 import { encodeOperation, execute, OP_MOV_CR0, OP_VMPTRST, OP_VMREAD, RECORD_WORDS } from './program.ts';
-import { STATUS_ENTRY_UNIMPLEMENTED, STATUS_FAIL_INVALID, STATUS_GP, STATUS_UD } from './status.ts';
+import {
+  STATUS_ENTRY_FAILURE,
+  STATUS_ENTRY_UNIMPLEMENTED,
+  STATUS_FAIL_INVALID,
+  STATUS_GP,
+  STATUS_NON_ROOT_UNIMPLEMENTED,
+  STATUS_UD,
+  STATUS_VMENTRY,
+  STATUS_VMEXIT,
+} from './status.ts';
 
 export { ImplMachine, type MachineSnapshot } from './machine.ts';
 export {
@@ -29,6 +38,10 @@ export {
 export { compile, encodeOperation, execute, RECORD_WORDS, runCompiled, type CompiledProgram } from './program.ts';
 export {
   describeStatus,
+  STATUS_ENTRY_FAILURE,
+  STATUS_NON_ROOT_UNIMPLEMENTED,
+  STATUS_VMENTRY,
+  STATUS_VMEXIT,
   STATUS_ENTRY_UNIMPLEMENTED,
   STATUS_FAIL_INVALID,
   STATUS_GP,
@@ -37,8 +50,10 @@ export {
 } from './status.ts';
 export { hexOf, parseHexInto } from './hex-halves.ts';
 
-/** What VMLAUNCH/VMRESUME report once the basic checks pass. */
+/** What VMLAUNCH/VMRESUME would report for a VM entry impl/ does not implement (no longer reached). */
 export const VM_ENTRY_UNIMPLEMENTED = 'VM entry (checks on controls, host and guest state)';
+/** What a VMX instruction in VMX non-root operation reports when impl/ does not implement its effect. */
+export const NON_ROOT_UNIMPLEMENTED = 'VMX non-root operation with VMCS shadowing or an enabled VM function';
 
 /**
  * Validated profiles by the data they came from, so that creating many engines for one profile
@@ -73,6 +88,8 @@ function observationOf(status: number, processorState: boolean, flags: number): 
       return { kind: 'fault', vector: 'GP', flags };
     case STATUS_ENTRY_UNIMPLEMENTED:
       return { kind: 'unimplemented', what: VM_ENTRY_UNIMPLEMENTED, flags };
+    case STATUS_NON_ROOT_UNIMPLEMENTED:
+      return { kind: 'unimplemented', what: NON_ROOT_UNIMPLEMENTED, flags };
     default:
       throw new Error(`impl bug: unknown status ${status}`);
   }
@@ -96,7 +113,7 @@ const SHARED: readonly Observation[] = Array.from({ length: (MAX_SHARED_ERROR + 
 
 function sharedObservation(status: number, processorState: boolean, flags: number): Observation | undefined {
   const flagIndex = flags === 0 ? 0 : flags === ARITHMETIC_FLAGS.CF ? 1 : flags === ARITHMETIC_FLAGS.ZF ? 2 : -1;
-  if (flagIndex < 0 || status > MAX_SHARED_ERROR) return undefined;
+  if (flagIndex < 0 || status > MAX_SHARED_ERROR || status < STATUS_ENTRY_UNIMPLEMENTED) return undefined;
   return SHARED[((status + 4) * 2 + (processorState ? 1 : 0)) * 3 + flagIndex];
 }
 
@@ -122,6 +139,17 @@ export class ImplEngine implements Engine {
     if (status === 0 && (opcode === OP_VMREAD || opcode === OP_VMPTRST)) {
       return { kind: 'vmsucceed', value: hexOf(machine.resultLo, machine.resultHi), flags };
     }
+    // VM entry, VM-entry failure and VM exit carry data from the machine (not the hot path).
+    if (status === STATUS_VMENTRY) return { kind: 'vmentry', flags };
+    if (status === STATUS_ENTRY_FAILURE) {
+      return {
+        kind: 'vmentry-failure',
+        exitReason: machine.exitReason,
+        qualification: hexOf(machine.exitQualificationLo, machine.exitQualificationHi),
+        flags,
+      };
+    }
+    if (status === STATUS_VMEXIT) return { kind: 'vmexit', reason: machine.exitReason & 0xffff, flags };
     const shared = sharedObservation(status, opcode >= OP_MOV_CR0, flags);
     if (shared !== undefined) return shared;
     return observationOf(status, opcode >= OP_MOV_CR0, flags);

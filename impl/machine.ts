@@ -44,9 +44,27 @@ import { halvesOf } from './hex-halves.ts';
 import { CHUNK_WORDS, chunkNumber, INITIAL_CHUNKS, PhysicalMemory } from './memory.ts';
 import { factsFor, type ProfileFacts } from './profile-facts.ts';
 import { movToCr0, movToCr4 } from './mov-cr.ts';
-import { checkControlsAndHost, entryFactsFor, type EntryFacts } from './vm-entry/index.ts';
+import { EXIT_REASON } from '../spec/exit-reasons.ts';
+import { PRIMARY_CONTROL, SECONDARY_CONTROL } from '../spec/control-bits.ts';
 import {
-  STATUS_ENTRY_UNIMPLEMENTED,
+  checkControlsAndHost,
+  checkGuestState,
+  entryFactsFor,
+  guestFactsFor,
+  IN_VMX_NON_ROOT,
+  loadEntryMsrs,
+  loadGuestState,
+  loadHostState,
+  PASS,
+  writeExitInformation,
+  type EntryFacts,
+  type GuestFacts,
+} from './vm-entry/index.ts';
+import {
+  STATUS_ENTRY_FAILURE,
+  STATUS_NON_ROOT_UNIMPLEMENTED,
+  STATUS_VMENTRY,
+  STATUS_VMEXIT,
   STATUS_FAIL_INVALID,
   STATUS_GP,
   STATUS_SUCCEED,
@@ -150,6 +168,12 @@ export class ImplMachine {
    * double representation as soon as a value reaches 2^31.
    */
   private readonly result: Int32Array;
+  /**
+   * The last VM exit or VM-entry failure: [0] the exit reason (bit 31 set for a VM-entry
+   * failure), [1] and [2] the exit qualification's halves. Read through exitReason and
+   * exitQualificationLo/Hi after STATUS_VMEXIT or STATUS_ENTRY_FAILURE.
+   */
+  private readonly exit = new Int32Array(3);
   /** MOV-SS blocking of the processor executing the current instruction, as it was before it (see instruction()). */
   private blockedByMovSs = 0;
 
@@ -160,6 +184,19 @@ export class ImplMachine {
   /** Bits 63:32 of that value (unsigned). */
   get resultHi(): number {
     return (this.result[1] as number) >>> 0;
+  }
+
+  /** The exit reason of the last VM exit or VM-entry failure (unsigned; bit 31 marks a failure). */
+  get exitReason(): number {
+    return (this.exit[0] as number) >>> 0;
+  }
+  /** Bits 31:0 of that exit qualification (unsigned). */
+  get exitQualificationLo(): number {
+    return (this.exit[1] as number) >>> 0;
+  }
+  /** Bits 63:32 of that exit qualification (unsigned). */
+  get exitQualificationHi(): number {
+    return (this.exit[2] as number) >>> 0;
   }
 
   readonly profile: Profile;
@@ -192,6 +229,8 @@ export class ImplMachine {
   private readonly facts: ProfileFacts;
   /** Profile facts of VM entry's checks on controls and host state (impl/vm-entry/). */
   private readonly entryFacts: EntryFacts;
+  /** Profile facts of VM entry's guest-state phase, MSR loading and state loading (impl/vm-entry/). */
+  private readonly guestFacts: GuestFacts;
 
   // Mutable machine state (everything snapshot() captures).
   private readonly state: Int32Array;
@@ -223,6 +262,7 @@ export class ImplMachine {
     this.cr4Fixed1 = facts.cr4Fixed1;
     const [featureControlLo, featureControlHi] = facts.featureControl;
     this.entryFacts = entryFactsFor(profile);
+    this.guestFacts = guestFactsFor(profile);
 
     // Trick: every array a new machine needs is a view of one ArrayBuffer. Cases run a short
     // sequence on a fresh machine each; one allocation instead of eight made machine creation,
@@ -284,7 +324,12 @@ export class ImplMachine {
 
   /** True while processor `cpu` is in VMX operation. */
   inVmxOperation(cpu: number): boolean {
-    return this.state[this.row(cpu) + S_IN_VMX] === 1;
+    return this.state[this.row(cpu) + S_IN_VMX] !== 0;
+  }
+
+  /** True while processor `cpu` is in VMX non-root operation (after a VM entry, before a VM exit). */
+  inVmxNonRoot(cpu: number): boolean {
+    return this.state[this.row(cpu) + S_IN_VMX] === IN_VMX_NON_ROOT;
   }
 
   /** The 32-bit word of physical memory at a 4-byte-aligned address (unsigned). */
@@ -333,6 +378,7 @@ export class ImplMachine {
       this.refresh(b);
       return this.succeed(b);
     }
+    if (s[b + S_IN_VMX] === IN_VMX_NON_ROOT) return this.vmExit(b, EXIT_REASON.VMXON);
     if (s[b + S_CPL] !== 0) return STATUS_GP;
     return this.fail(b, VM_ERROR.VMXON_IN_VMX_ROOT);
   }
@@ -342,7 +388,7 @@ export class ImplMachine {
     const s = this.state;
     const b = this.instruction(cpu);
     const gate = s[b + S_GATE] as number;
-    if (gate !== 0) return gate;
+    if (gate !== 0) return gate === STATUS_VMEXIT ? this.vmExit(b, EXIT_REASON.VMXOFF) : gate;
     // The dual-monitor treatment of SMIs and SMM is never active (IA32_SMM_MONITOR_CTL is 0).
     // VMCSs still active keep their data and launch state in their regions (where impl/ keeps
     // them anyway); the SDM leaves their state undefined.
@@ -363,7 +409,7 @@ export class ImplMachine {
     pointerLo |= 0;
     pointerHi |= 0;
     const gate = s[b + S_GATE] as number;
-    if (gate !== 0) return gate;
+    if (gate !== 0) return gate === STATUS_VMEXIT ? this.vmExit(b, EXIT_REASON.VMCLEAR) : gate;
     if ((pointerLo & 0xfff) !== 0 || (pointerHi & this.pointerHiBad) !== 0) {
       return this.fail(b, VM_ERROR.VMCLEAR_INVALID_ADDRESS);
     }
@@ -387,7 +433,7 @@ export class ImplMachine {
     pointerLo |= 0;
     pointerHi |= 0;
     const gate = s[b + S_GATE] as number;
-    if (gate !== 0) return gate;
+    if (gate !== 0) return gate === STATUS_VMEXIT ? this.vmExit(b, EXIT_REASON.VMPTRLD) : gate;
     if ((pointerLo & 0xfff) !== 0 || (pointerHi & this.pointerHiBad) !== 0) {
       return this.fail(b, VM_ERROR.VMPTRLD_INVALID_ADDRESS);
     }
@@ -418,7 +464,7 @@ export class ImplMachine {
     const b = this.instruction(cpu);
     if (registerOperand) return STATUS_UD;
     const gate = s[b + S_GATE] as number;
-    if (gate !== 0) return gate;
+    if (gate !== 0) return gate === STATUS_VMEXIT ? this.vmExit(b, EXIT_REASON.VMPTRST) : gate;
     this.result[0] = s[b + S_CUR_LO] as number;
     this.result[1] = s[b + S_CUR_HI] as number;
     return this.succeed(b);
@@ -433,7 +479,7 @@ export class ImplMachine {
     const s = this.state;
     const b = this.instruction(cpu);
     const gate = s[b + S_GATE] as number;
-    if (gate !== 0) return gate;
+    if (gate !== 0) return gate === STATUS_VMEXIT ? this.shadowableExit(b, EXIT_REASON.VMREAD) : gate;
     const base = s[b + S_CUR_BASE] as number;
     if (base < 0) return this.failInvalid(b);
     const wide = s[b + S_WIDE] as number;
@@ -477,7 +523,7 @@ export class ImplMachine {
     const s = this.state;
     const b = this.instruction(cpu);
     const gate = s[b + S_GATE] as number;
-    if (gate !== 0) return gate;
+    if (gate !== 0) return gate === STATUS_VMEXIT ? this.shadowableExit(b, EXIT_REASON.VMWRITE) : gate;
     const base = s[b + S_CUR_BASE] as number;
     if (base < 0) return this.failInvalid(b);
     const wide = s[b + S_WIDE] as number;
@@ -511,14 +557,14 @@ export class ImplMachine {
   /**
    * VMLAUNCH (`resume` false) / VMRESUME (`resume` true) — SDM Vol. 3C, December 2023, §31.3
    * "VMLAUNCH/VMRESUME—Launch/Resume Virtual Machine": the basic checks (§27.1 "Basic VM-Entry
-   * Checks"), then the checks on the controls and host state (impl/vm-entry/); an entry that
-   * passes them reports STATUS_ENTRY_UNIMPLEMENTED (guest state is not implemented yet).
+   * Checks"), then the checks on the controls and host state, on the guest state, MSR loading,
+   * and guest-state loading (impl/vm-entry/): VMfailValid, STATUS_ENTRY_FAILURE or STATUS_VMENTRY.
    */
   vmlaunch(cpu: number, resume = false): number {
     const s = this.state;
     const b = this.instruction(cpu);
     const gate = s[b + S_GATE] as number;
-    if (gate !== 0) return gate;
+    if (gate !== 0) return gate === STATUS_VMEXIT ? this.vmExit(b, resume ? EXIT_REASON.VMRESUME : EXIT_REASON.VMLAUNCH) : gate;
     const base = s[b + S_CUR_BASE] as number;
     if (base < 0) return this.failInvalid(b);
     // A shadow VMCS cannot be entered: VMfailInvalid (§27.1 "Basic VM-Entry Checks").
@@ -527,10 +573,72 @@ export class ImplMachine {
     const launched = this.memory.words[base + REGION_LAUNCH_WORD] === LAUNCH_STATE_LAUNCHED;
     if (!resume && launched) return this.failValid(b, base, VM_ERROR.VMLAUNCH_NON_CLEAR);
     if (resume && !launched) return this.failValid(b, base, VM_ERROR.VMRESUME_NON_LAUNCHED);
-    // §27.2 "Checks on VMX Controls and Host-State Area" (impl/vm-entry/); guest state is not implemented yet.
+    // §27.2 "Checks on VMX Controls and Host-State Area" (impl/vm-entry/).
     const error = checkControlsAndHost(this.entryFacts, this.memory, base, s[b + S_LMA] as number);
     if (error !== 0) return this.failValid(b, base, error);
-    return STATUS_ENTRY_UNIMPLEMENTED;
+    // §27.3.1 "Checks on the Guest State Area": exit reason 33 with the failing check's qualification.
+    const qualification = checkGuestState(this.entryFacts, this.guestFacts, this.memory, base, s[b + S_CUR_LO] as number, s[b + S_CUR_HI] as number);
+    if (qualification !== PASS) return this.entryFailure(b, base, EXIT_REASON.ENTRY_FAILURE_INVALID_GUEST_STATE, qualification);
+    // §27.4 "Loading MSRs": exit reason 34 with the 1-based index of the failing entry.
+    const failedEntry = loadEntryMsrs(this.entryFacts, this.guestFacts, this.memory, base);
+    if (failedEntry !== 0) return this.entryFailure(b, base, EXIT_REASON.ENTRY_FAILURE_MSR_LOADING, failedEntry);
+    // §27.3.2 "Loading Guest State"; VMLAUNCH makes the VMCS launched (§31.3 VMLAUNCH/VMRESUME).
+    loadGuestState(this.entryFacts, this.guestFacts, s, b, this.memory.words, base);
+    if (!resume) this.memory.words[base + REGION_LAUNCH_WORD] = LAUNCH_STATE_LAUNCHED;
+    this.refresh(b);
+    return STATUS_VMENTRY;
+  }
+
+  /**
+   * VM-entry failure after the guest-state checks began (§27.8 "VM-Entry Failures During or After
+   * Loading Guest State"): exit reason (bit 31 set) and qualification written to the VMCS, host
+   * state loaded as on a VM exit, launch state unchanged, the processor in VMX root operation.
+   */
+  private entryFailure(b: number, base: number, basicReason: number, qualification: number): number {
+    const reason = (basicReason | 0x8000_0000) | 0;
+    writeExitInformation(this.guestFacts, this.memory.words, base, reason, qualification, 0);
+    loadHostState(this.entryFacts, this.state, b, this.memory.words, base);
+    this.refresh(b);
+    const exit = this.exit;
+    exit[0] = reason;
+    exit[1] = qualification;
+    exit[2] = 0;
+    return STATUS_ENTRY_FAILURE;
+  }
+
+  /**
+   * A VM exit caused by an instruction in VMX non-root operation (§26.1.2 "Instructions That
+   * Cause VM Exits Unconditionally", §28 "VM Exits"): basic exit reason and qualification 0
+   * written to the current VMCS, host state loaded (§28.5 "Loading Host State"). The suite's model
+   * stops following the processor here; impl/ goes on in VMX root operation with the host state.
+   */
+  private vmExit(b: number, reason: number): number {
+    const base = this.state[b + S_CUR_BASE] as number;
+    writeExitInformation(this.guestFacts, this.memory.words, base, reason, 0, 0);
+    loadHostState(this.entryFacts, this.state, b, this.memory.words, base);
+    this.refresh(b);
+    const exit = this.exit;
+    exit[0] = reason;
+    exit[1] = 0;
+    exit[2] = 0;
+    return STATUS_VMEXIT;
+  }
+
+  /**
+   * VMREAD/VMWRITE in VMX non-root operation: a VM exit when "VMCS shadowing" is 0
+   * (§31.3 VMREAD, VMWRITE); with shadowing on, the bitmaps and the shadow VMCS decide, which
+   * impl/ does not implement yet (STATUS_NON_ROOT_UNIMPLEMENTED).
+   */
+  private shadowableExit(b: number, reason: number): number {
+    const base = this.state[b + S_CUR_BASE] as number;
+    const w = this.entryFacts.words;
+    const v = this.memory.words;
+    const primary = w.PRIMARY_PROCESSOR_BASED_CONTROLS < 0 ? 0 : (v[base + w.PRIMARY_PROCESSOR_BASED_CONTROLS] as number);
+    const secondary = w.SECONDARY_PROCESSOR_BASED_CONTROLS < 0 ? 0 : (v[base + w.SECONDARY_PROCESSOR_BASED_CONTROLS] as number);
+    if (((primary >>> PRIMARY_CONTROL.ACTIVATE_SECONDARY_CONTROLS) & 1) === 1 && ((secondary >>> SECONDARY_CONTROL.VMCS_SHADOWING) & 1) === 1) {
+      return STATUS_NON_ROOT_UNIMPLEMENTED;
+    }
+    return this.vmExit(b, reason);
   }
 
   /** VMRESUME; see {@link ImplMachine.vmlaunch}. */
@@ -556,7 +664,7 @@ export class ImplMachine {
     // #UD also when EPT or INVEPT is unsupported (the page's exception list).
     if (registerOperand || !this.inveptSupported) return STATUS_UD;
     const gate = s[b + S_GATE] as number;
-    if (gate !== 0) return gate;
+    if (gate !== 0) return gate === STATUS_VMEXIT ? this.vmExit(b, EXIT_REASON.INVEPT) : gate;
     if (s[b + S_WIDE] === 1 && typeHi !== 0) return this.fail(b, VM_ERROR.INVALID_INVEPT_INVVPID_OPERAND);
     if (typeLo === INVEPT_SINGLE_CONTEXT && (this.capLo & CAP_INVEPT_SINGLE_CONTEXT) !== 0) {
       if (!this.eptpValid(eptpLo, eptpHi)) return this.fail(b, VM_ERROR.INVALID_INVEPT_INVVPID_OPERAND);
@@ -584,7 +692,7 @@ export class ImplMachine {
     const b = this.instruction(cpu);
     if (registerOperand || !this.invvpidSupported) return STATUS_UD;
     const gate = s[b + S_GATE] as number;
-    if (gate !== 0) return gate;
+    if (gate !== 0) return gate === STATUS_VMEXIT ? this.vmExit(b, EXIT_REASON.INVVPID) : gate;
     if (s[b + S_WIDE] === 1 && typeHi !== 0) return this.fail(b, VM_ERROR.INVALID_INVEPT_INVVPID_OPERAND);
     // Types 0-3 are supported when IA32_VMX_EPT_VPID_CAP bits 40-43 say so.
     if ((typeLo >>> 0) > INVVPID_LAST_TYPE || (this.capHi & (CAP_HI_INVVPID_TYPE_0 << typeLo)) === 0) {
@@ -614,6 +722,8 @@ export class ImplMachine {
     const s = this.state;
     const b = this.instruction(cpu);
     if (s[b + S_IN_VMX] === 0) return STATUS_UD;
+    // In VMX non-root operation VMCALL exits before any mode check (the page's Operation section).
+    if (s[b + S_IN_VMX] === IN_VMX_NON_ROOT) return this.vmExit(b, EXIT_REASON.VMCALL);
     if (s[b + S_VM] === 1 || (s[b + S_LMA] === 1 && s[b + S_CSL] === 0)) return STATUS_UD;
     if (s[b + S_CPL] !== 0) return STATUS_GP;
     return this.fail(b, VM_ERROR.VMCALL_IN_VMX_ROOT);
@@ -621,11 +731,27 @@ export class ImplMachine {
 
   /**
    * VMFUNC — SDM Vol. 3C, December 2023, §31.3 "VMFUNC—Invoke VM function" and §26.5.6 "VM
-   * Functions": #UD outside VMX non-root operation, which is everywhere until VM entry exists.
+   * Functions": #UD outside VMX non-root operation, when "enable VM functions" is 0 (or the
+   * secondary controls are not activated) or EAX >= 64; a VM exit (reason 59) when the function is
+   * not enabled in the VM-function controls. An enabled function (EPTP switching) is not
+   * implemented (STATUS_NON_ROOT_UNIMPLEMENTED).
    */
-  vmfunc(cpu: number, _eax: number, _ecx: number): number {
-    this.instruction(cpu);
-    return STATUS_UD;
+  vmfunc(cpu: number, eax: number, _ecx: number): number {
+    const s = this.state;
+    const b = this.instruction(cpu);
+    if (s[b + S_IN_VMX] !== IN_VMX_NON_ROOT) return STATUS_UD;
+    const base = s[b + S_CUR_BASE] as number;
+    const w = this.entryFacts.words;
+    const v = this.memory.words;
+    const primary = w.PRIMARY_PROCESSOR_BASED_CONTROLS < 0 ? 0 : (v[base + w.PRIMARY_PROCESSOR_BASED_CONTROLS] as number);
+    const secondary = w.SECONDARY_PROCESSOR_BASED_CONTROLS < 0 ? 0 : (v[base + w.SECONDARY_PROCESSOR_BASED_CONTROLS] as number);
+    const enabled =
+      ((primary >>> PRIMARY_CONTROL.ACTIVATE_SECONDARY_CONTROLS) & 1) === 1 && ((secondary >>> SECONDARY_CONTROL.ENABLE_VM_FUNCTIONS) & 1) === 1;
+    if (!enabled || (eax >>> 0) >= 64) return STATUS_UD;
+    const word = w.VM_FUNCTION_CONTROLS;
+    const controls = word < 0 ? 0 : (v[base + word + (eax >= 32 ? 1 : 0)] as number);
+    if (((controls >>> (eax & 31)) & 1) === 0) return this.vmExit(b, EXIT_REASON.VMFUNC);
+    return STATUS_NON_ROOT_UNIMPLEMENTED;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -772,7 +898,8 @@ export class ImplMachine {
     const compatibility = s[b + S_LMA] === 1 && s[b + S_CSL] === 0;
     const undefinedOpcode =
       s[b + S_IN_VMX] === 0 || ((s[b + S_CR0_LO] as number) & CR0_PE) === 0 || s[b + S_VM] === 1 || compatibility;
-    s[b + S_GATE] = undefinedOpcode ? STATUS_UD : s[b + S_CPL] !== 0 ? STATUS_GP : 0;
+    // In VMX non-root operation the VMX instructions exit after the #UD checks, before the CPL check.
+    s[b + S_GATE] = undefinedOpcode ? STATUS_UD : s[b + S_IN_VMX] === IN_VMX_NON_ROOT ? STATUS_VMEXIT : s[b + S_CPL] !== 0 ? STATUS_GP : 0;
     s[b + S_WIDE] = s[b + S_LMA] === 1 && s[b + S_CSL] === 1 ? 1 : 0;
   }
 

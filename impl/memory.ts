@@ -138,6 +138,16 @@ export class PhysicalMemory {
     this.keys = keys;
   }
 
+  /**
+   * Offset in `words` of the 32-bit word at the 4-byte-aligned address hi:lo, or -1 when its
+   * chunk was never written (it reads as zero). Lets a caller read several words of one chunk
+   * (a 32-byte PDPT, say) with one chunk look-up.
+   */
+  wordOffset(lo: number, hi: number): number {
+    const offset = this.peek(chunkNumber(lo, hi));
+    return offset < 0 ? -1 : offset + ((lo >>> 2) & (CHUNK_WORDS - 1));
+  }
+
   /** The 32-bit word at the 4-byte-aligned address hi:lo. */
   read32(lo: number, hi: number): number {
     const offset = this.peek(chunkNumber(lo, hi));

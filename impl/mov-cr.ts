@@ -78,7 +78,7 @@ export function movToCr0(s: Int32Array, b: number, memory: PhysicalMemory, facts
     if (pdptesBad(memory, s[b + S_CR3_LO] as number, facts.physicalHiBad)) return STATUS_GP;
   }
   const cr0 = (value & CR0_KEPT) | ET;
-  if (s[b + S_IN_VMX] === 1) {
+  if (s[b + S_IN_VMX] !== 0) {
     const fixed0 = facts.cr0Fixed0;
     const fixed1 = facts.cr0Fixed1;
     if ((cr0 & fixed0[0]) !== fixed0[0] || fixed0[1] !== 0 || (cr0 & ~fixed1[0]) !== 0) return STATUS_GP;
@@ -108,7 +108,7 @@ export function movToCr4(s: Int32Array, b: number, memory: PhysicalMemory, facts
   if (s[b + S_LME] === 0 && (cr0 & PG) !== 0 && (value & PAE) !== 0 && ((value ^ old) & (PAE | PGE | PSE | SMEP)) !== 0) {
     if (pdptesBad(memory, s[b + S_CR3_LO] as number, facts.physicalHiBad)) return STATUS_GP;
   }
-  if (s[b + S_IN_VMX] === 1) {
+  if (s[b + S_IN_VMX] !== 0) {
     const fixed0 = facts.cr4Fixed0;
     const fixed1 = facts.cr4Fixed1;
     if (

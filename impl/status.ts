@@ -17,6 +17,17 @@ export const STATUS_UD = -2;
 export const STATUS_GP = -3;
 /** VMLAUNCH/VMRESUME passed the basic checks; VM entry itself is not implemented yet. */
 export const STATUS_ENTRY_UNIMPLEMENTED = -4;
+/** VMLAUNCH/VMRESUME entered the guest: the processor is in VMX non-root operation. */
+export const STATUS_VMENTRY = -5;
+/**
+ * The VM entry failed while checking or loading guest state or loading MSRs: the exit reason
+ * (bit 31 set) and qualification are in ImplMachine.exitReason / exitQualificationLo/Hi.
+ */
+export const STATUS_ENTRY_FAILURE = -6;
+/** An instruction in VMX non-root operation caused a VM exit; the basic reason is in ImplMachine.exitReason. */
+export const STATUS_VMEXIT = -7;
+/** An instruction in VMX non-root operation whose effect impl/ does not implement (VMCS shadowing, an enabled VM function). */
+export const STATUS_NON_ROOT_UNIMPLEMENTED = -8;
 
 /** Human-readable name of a status code (tests and debugging). */
 export function describeStatus(status: number): string {
@@ -31,6 +42,14 @@ export function describeStatus(status: number): string {
       return '#GP(0)';
     case STATUS_ENTRY_UNIMPLEMENTED:
       return 'VM entry not implemented';
+    case STATUS_VMENTRY:
+      return 'VM entry';
+    case STATUS_ENTRY_FAILURE:
+      return 'VM-entry failure';
+    case STATUS_VMEXIT:
+      return 'VM exit';
+    case STATUS_NON_ROOT_UNIMPLEMENTED:
+      return 'not implemented in VMX non-root operation';
     default:
       return status > 0 ? `VMfailValid(${status})` : `unknown status ${status}`;
   }

@@ -20,12 +20,15 @@ import {
   SET_EFER_LME,
   SET_MOV_SS_BLOCKING,
   SET_RFLAGS_VM,
-  STATUS_ENTRY_UNIMPLEMENTED,
+  NON_ROOT_UNIMPLEMENTED,
+  STATUS_ENTRY_FAILURE,
   STATUS_FAIL_INVALID,
   STATUS_GP,
+  STATUS_NON_ROOT_UNIMPLEMENTED,
   STATUS_SUCCEED,
   STATUS_UD,
-  VM_ENTRY_UNIMPLEMENTED,
+  STATUS_VMENTRY,
+  STATUS_VMEXIT,
 } from '../../impl/index.ts';
 import { execute, RECORD_WORDS } from '../../impl/program.ts';
 import { operationSequence } from '../../properties/generators/operations.ts';
@@ -136,8 +139,13 @@ function viaFastApi(m: ImplMachine, op: Operation): Observation {
   if (status === STATUS_FAIL_INVALID) return { kind: 'vmfail-invalid', flags };
   if (status === STATUS_UD) return { kind: 'fault', vector: 'UD', flags };
   if (status === STATUS_GP) return { kind: 'fault', vector: 'GP', flags };
-  expect(status).toBe(STATUS_ENTRY_UNIMPLEMENTED);
-  return { kind: 'unimplemented', what: VM_ENTRY_UNIMPLEMENTED, flags };
+  if (status === STATUS_VMENTRY) return { kind: 'vmentry', flags };
+  if (status === STATUS_ENTRY_FAILURE) {
+    return { kind: 'vmentry-failure', exitReason: m.exitReason, qualification: toHex(m.exitQualificationLo, m.exitQualificationHi), flags };
+  }
+  if (status === STATUS_VMEXIT) return { kind: 'vmexit', reason: m.exitReason, flags };
+  expect(status).toBe(STATUS_NON_ROOT_UNIMPLEMENTED);
+  return { kind: 'unimplemented', what: NON_ROOT_UNIMPLEMENTED, flags };
 }
 
 describe('fast API and Engine adapter', () => {
@@ -267,8 +275,12 @@ function statusWording(observation: Observation): string {
     case 'fault':
       return observation.vector === 'UD' ? '#UD' : '#GP(0)';
     case 'unimplemented':
-      return 'VM entry not implemented';
-    default:
-      return observation.kind;
+      return 'not implemented in VMX non-root operation';
+    case 'vmentry':
+      return 'VM entry';
+    case 'vmentry-failure':
+      return 'VM-entry failure';
+    case 'vmexit':
+      return 'VM exit';
   }
 }

@@ -136,7 +136,7 @@ const CASES: CheckCase[] = [
   { id: 'entry-controls.deactivate-dual-monitor-only-in-smm', fail: { changes: { VM_ENTRY_CONTROLS: or(bit(ENTRY.DEACTIVATE_DUAL_MONITOR_TREATMENT)) } }, pass: { changes: { VM_ENTRY_CONTROLS: clear(bit(ENTRY.DEACTIVATE_DUAL_MONITOR_TREATMENT)) } } },
   { id: 'entry-controls.smm-controls-exclusive', fail: { changes: { VM_ENTRY_CONTROLS: or(bit(ENTRY.ENTRY_TO_SMM) | bit(ENTRY.DEACTIVATE_DUAL_MONITOR_TREATMENT)) } }, pass: { changes: {} } },
   // ---- event injection
-  { id: 'event-injection.type-not-reserved', fail: { changes: inject(event(1, 0x20)) }, pass: { changes: inject(event(0, 0x20)) } },
+  { id: 'event-injection.type-not-reserved', fail: { changes: inject(event(1, 0x20)) }, pass: { changes: { ...inject(event(0, 0x20)), GUEST_RFLAGS: 0x202n } } },
   // Core 2 does not support the 1-setting of "monitor trap flag"; Skylake does.
   { id: 'event-injection.other-event-needs-mtf-support', fail: { profile: CORE2, changes: inject(event(7, 0)) }, pass: { changes: inject(event(7, 0)) } },
   { id: 'event-injection.nmi-vector', fail: { changes: inject(event(2, 3)) }, pass: { changes: inject(event(2, 2)) } },

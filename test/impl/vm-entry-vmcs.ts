@@ -77,8 +77,6 @@ export function validVmcs(profile: Profile): Map<FieldName, bigint> {
     ['VM_ENTRY_INTERRUPTION_INFORMATION', 0n],
     ['VM_ENTRY_EXCEPTION_ERROR_CODE', 0n],
     ['VM_ENTRY_INSTRUCTION_LENGTH', 1n],
-    ['GUEST_CR0', 0x8000_0031n],
-    ['GUEST_CR4', 0x2020n],
     // CR0: PG, NE, ET, PE; CR4: PAE and VMXE; both within the VMX-fixed bits.
     ['HOST_CR0', (0x8000_0031n | profile.cr0Fixed0) & profile.cr0Fixed1],
     ['HOST_CR3', 0x1000n],
@@ -108,8 +106,84 @@ export function validVmcs(profile: Profile): Map<FieldName, bigint> {
     ['HOST_IDTR_BASE', 0x4_0000n],
     ['HOST_RSP', 0x8000n],
     ['HOST_RIP', 0x40_0000n],
+    ...validGuestState(profile),
   ];
   return new Map(values.filter(([name]) => profile.fieldExists(FIELD[name])));
+}
+
+/**
+ * A guest state that passes every guest-state check (SDM Vol. 3C, December 2023, §27.3.1
+ * "Checks on the Guest State Area") whether "IA-32e mode guest" is 0 or 1 and whatever
+ * "unrestricted guest" says: 32-bit protected mode with PAE paging (CR0.PG, CR4.PAE; the PDPTEs
+ * at CR3 = 7000H read as zeros, not present), flat 4-GByte code (type 11, D/B = 1) and data
+ * (type 3) segments at DPL 0, a busy 32-bit TSS, an unusable LDTR, RFLAGS = 2, active, nothing
+ * blocked, the VMCS link pointer unused.
+ */
+export function validGuestState(profile: Profile): [FieldName, bigint][] {
+  const flat = (name: 'ES' | 'SS' | 'DS' | 'FS' | 'GS'): [FieldName, bigint][] => [
+    [`GUEST_${name}_SELECTOR`, 0x10n],
+    [`GUEST_${name}_BASE`, 0n],
+    [`GUEST_${name}_LIMIT`, 0xffff_ffffn],
+    [`GUEST_${name}_ACCESS_RIGHTS`, 0xc093n],
+  ];
+  return [
+    ['GUEST_CR0', (0x8000_0031n | profile.cr0Fixed0) & profile.cr0Fixed1],
+    ['GUEST_CR3', 0x7000n],
+    ['GUEST_CR4', (0x2020n | profile.cr4Fixed0) & profile.cr4Fixed1],
+    ['GUEST_DR7', 0x400n],
+    ['GUEST_IA32_DEBUGCTL', 0n],
+    ['GUEST_IA32_SYSENTER_ESP', 0n],
+    ['GUEST_IA32_SYSENTER_EIP', 0n],
+    ['GUEST_IA32_PERF_GLOBAL_CTRL', 0n],
+    ['GUEST_IA32_PAT', 0x0007_0406_0007_0406n],
+    ['GUEST_IA32_EFER', 0n],
+    ['GUEST_IA32_BNDCFGS', 0n],
+    ['GUEST_IA32_S_CET', 0n],
+    ['GUEST_SSP', 0n],
+    ['GUEST_IA32_INTERRUPT_SSP_TABLE_ADDR', 0n],
+    ['GUEST_IA32_PKRS', 0n],
+    ['GUEST_IA32_SPEC_CTRL', 0n],
+    ['GUEST_IA32_FRED_CONFIG', 0n],
+    ['GUEST_IA32_FRED_RSP1', 0n],
+    ['GUEST_IA32_FRED_RSP2', 0n],
+    ['GUEST_IA32_FRED_RSP3', 0n],
+    ['GUEST_IA32_FRED_SSP1', 0n],
+    ['GUEST_IA32_FRED_SSP2', 0n],
+    ['GUEST_IA32_FRED_SSP3', 0n],
+    ['GUEST_UINV', 0n],
+    ['GUEST_CS_SELECTOR', 0x8n],
+    ['GUEST_CS_BASE', 0n],
+    ['GUEST_CS_LIMIT', 0xffff_ffffn],
+    ['GUEST_CS_ACCESS_RIGHTS', 0xc09bn],
+    ...flat('SS'),
+    ...flat('DS'),
+    ...flat('ES'),
+    ...flat('FS'),
+    ...flat('GS'),
+    ['GUEST_TR_SELECTOR', 0x18n],
+    ['GUEST_TR_BASE', 0x5_0000n],
+    ['GUEST_TR_LIMIT', 0x67n],
+    ['GUEST_TR_ACCESS_RIGHTS', 0x8bn],
+    ['GUEST_LDTR_SELECTOR', 0n],
+    ['GUEST_LDTR_BASE', 0n],
+    ['GUEST_LDTR_LIMIT', 0n],
+    ['GUEST_LDTR_ACCESS_RIGHTS', 0x1_0000n],
+    ['GUEST_GDTR_BASE', 0x3_0000n],
+    ['GUEST_GDTR_LIMIT', 0xffn],
+    ['GUEST_IDTR_BASE', 0x4_0000n],
+    ['GUEST_IDTR_LIMIT', 0xfffn],
+    ['GUEST_RIP', 0x1000n],
+    ['GUEST_RSP', 0x9000n],
+    ['GUEST_RFLAGS', 0x2n],
+    ['GUEST_ACTIVITY_STATE', 0n],
+    ['GUEST_INTERRUPTIBILITY_STATE', 0n],
+    ['GUEST_PENDING_DEBUG_EXCEPTIONS', 0n],
+    ['VMCS_LINK_POINTER', 0xffff_ffff_ffff_ffffn],
+    ['GUEST_PDPTE0', 0n],
+    ['GUEST_PDPTE1', 0n],
+    ['GUEST_PDPTE2', 0n],
+    ['GUEST_PDPTE3', 0n],
+  ];
 }
 
 /** Every field named by a catalogue check of the control and host groups (for completeness tests). */

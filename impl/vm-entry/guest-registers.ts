@@ -1,0 +1,208 @@
+/**
+ * Guest-state checks on control registers, debug registers and MSRs, on RIP, RFLAGS and SSP, and
+ * on the descriptor-table registers: SDM Vol. 3C, December 2023, §27.3.1.1 "Checks on Guest
+ * Control Registers, Debug Registers, and MSRs", §27.3.1.3 "Checks on Guest Descriptor-Table
+ * Registers" and §27.3.1.4 "Checks on Guest RIP, RFLAGS, and SSP"; the catalogue groups
+ * `guest-control-registers`, `guest-descriptor-tables` and `guest-rip-rflags`
+ * (spec/entry-checks/). Every failure is exit reason 33 with qualification 0.
+ *
+ * Trick: 64-bit values are tested as int32 halves, canonicity is one arithmetic shift of the high
+ * half (48-bit linear addresses, see impl/README.md), reserved-bit masks are int32 constants
+ * derived once from spec/'s BigInt masks.
+ */
+import {
+  ENTRY_CONTROL as ENTRY,
+  PRIMARY_CONTROL as PRIMARY,
+  SECONDARY_CONTROL as SECONDARY,
+} from '../../spec/control-bits.ts';
+import {
+  CR0,
+  CR4,
+  DEBUGCTL_ALWAYS_RESERVED,
+  EFER,
+  LATER_ENTRY_CONTROL,
+  RFLAGS,
+  RFLAGS_RESERVED_ZERO,
+} from '../../spec/guest-state-bits.ts';
+import { halvesOf } from '../hex-halves.ts';
+import type { EntryFacts } from './facts.ts';
+import type { GuestFacts } from './guest-facts.ts';
+import { high, low, notCanonical, on } from './vmcs-words.ts';
+
+/** CR0.NW and CR0.CD are never checked against the fixed bits (VM entry does not load them). */
+const CR0_NW_CD = (1 << CR0.NW) | (1 << CR0.CD);
+const CR0_PE_PG = (1 << CR0.PE) | (1 << CR0.PG);
+/** CR4.FRED is bit 32: bit 0 of the high half. */
+const CR4_HI_FRED = 1 << (CR4.FRED - 32);
+const [DEBUGCTL_RESERVED_LO, DEBUGCTL_RESERVED_HI] = halvesOf(DEBUGCTL_ALWAYS_RESERVED);
+const [RFLAGS_RESERVED_LO] = halvesOf(RFLAGS_RESERVED_ZERO);
+/** IA32_EFER bits impl/ implements: SCE, LME, LMA, NXE (as for the host; impl/README.md). */
+const EFER_SUPPORTED = (1 << EFER.SCE) | (1 << EFER.LME) | (1 << EFER.LMA) | (1 << EFER.NXE);
+/** IA32_PERF_GLOBAL_CTRL bits impl/ implements: 7:0 and 34:32 (as for the host). */
+const PERF_GLOBAL_CTRL_LO = 0xff;
+const PERF_GLOBAL_CTRL_HI = 0x7;
+/** IA32_PAT memory types allowed in each byte: 0 UC, 1 WC, 4 WT, 5 WP, 6 WB, 7 UC-. */
+const PAT_TYPES = 0b1111_0011;
+/** IA32_BNDCFGS reserved bits 11:2. */
+const BNDCFGS_RESERVED = 0xffc;
+/** IA32_S_CET reserved bits 9:6; SUPPRESS (10) and TRACKER (11) exclusive. */
+const S_CET_RESERVED = 0x3c0;
+const S_CET_SUPPRESS_AND_TRACKER = 0xc00;
+/** IA32_FRED_CONFIG reserved bits 2, 5:4 and 11. */
+const FRED_CONFIG_RESERVED = (1 << 2) | (3 << 4) | (1 << 11);
+/** IA32_SPEC_CTRL bits impl/ implements: IBRS (0), STIBP (1), SSBD (2); the rest #GP on WRMSR. */
+const SPEC_CTRL_SUPPORTED = 0x7;
+const INFO_VALID = 31;
+const ACCESS_RIGHTS_L = 13;
+const SS_DPL_SHIFT = 5;
+
+/**
+ * Bits 63:N are not all identical, N = 48 the linear-address width: the wording of the RIP and SSP
+ * checks ("bits 63:N identical"), which leaves bit 47 free, unlike "canonical" (bits 63:47).
+ */
+function upperBitsDiffer(hi: number): boolean {
+  const top = hi >> 16;
+  return top !== 0 && top !== -1;
+}
+
+function canonical(v: Int32Array, base: number, word: number): boolean {
+  return !notCanonical(high(v, base, word));
+}
+
+function patHalfOk(half: number): boolean {
+  for (let shift = 0; shift < 32; shift += 8) {
+    const type = (half >>> shift) & 0xff;
+    if (type > 7 || ((PAT_TYPES >>> type) & 1) === 0) return false;
+  }
+  return true;
+}
+
+/** "Unrestricted guest" is 1 (it counts only with "activate secondary controls" = 1). */
+export function unrestrictedGuest(e: EntryFacts, v: Int32Array, base: number): boolean {
+  const primary = low(v, base, e.words.PRIMARY_PROCESSOR_BASED_CONTROLS);
+  return on(primary, PRIMARY.ACTIVATE_SECONDARY_CONTROLS) && on(low(v, base, e.words.SECONDARY_PROCESSOR_BASED_CONTROLS), SECONDARY.UNRESTRICTED_GUEST);
+}
+
+/** True when every check of the group `guest-control-registers` passes. */
+export function guestControlRegistersOk(e: EntryFacts, g: GuestFacts, v: Int32Array, base: number): boolean {
+  const w = g.words;
+  const entry = low(v, base, e.words.VM_ENTRY_CONTROLS);
+  const ia32e = on(entry, ENTRY.IA32E_MODE_GUEST);
+  const cr0 = low(v, base, w.GUEST_CR0);
+  const fixed0 = e.cr0Fixed0Lo & ~CR0_NW_CD & (unrestrictedGuest(e, v, base) ? ~CR0_PE_PG : -1);
+  if ((cr0 & fixed0) !== fixed0 || (high(v, base, w.GUEST_CR0) & e.cr0Fixed0Hi) !== e.cr0Fixed0Hi) return false;
+  if ((cr0 & ~e.cr0Fixed1Lo & ~CR0_NW_CD) !== 0 || (high(v, base, w.GUEST_CR0) & ~e.cr0Fixed1Hi) !== 0) return false;
+  if (on(cr0, CR0.PG) && !on(cr0, CR0.PE)) return false;
+  const cr4 = low(v, base, w.GUEST_CR4);
+  const cr4Hi = high(v, base, w.GUEST_CR4);
+  if ((cr4 & e.cr4Fixed0Lo) !== e.cr4Fixed0Lo || (cr4Hi & e.cr4Fixed0Hi) !== e.cr4Fixed0Hi) return false;
+  if ((cr4 & ~e.cr4Fixed1Lo) !== 0 || (cr4Hi & ~e.cr4Fixed1Hi) !== 0) return false;
+  if (on(cr4, CR4.CET) && !on(cr0, CR0.WP)) return false;
+  const debugControls = on(entry, ENTRY.LOAD_DEBUG_CONTROLS);
+  if (
+    debugControls &&
+    ((low(v, base, w.GUEST_IA32_DEBUGCTL) & DEBUGCTL_RESERVED_LO) !== 0 || (high(v, base, w.GUEST_IA32_DEBUGCTL) & DEBUGCTL_RESERVED_HI) !== 0)
+  ) {
+    return false;
+  }
+  if (ia32e && (!on(cr0, CR0.PG) || !on(cr4, CR4.PAE))) return false;
+  if (!ia32e && (on(cr4, CR4.PCIDE) || (cr4Hi & CR4_HI_FRED) !== 0)) return false;
+  if ((high(v, base, w.GUEST_CR3) & g.physicalHiBad) !== 0) return false;
+  if (debugControls && high(v, base, w.GUEST_DR7) !== 0) return false;
+  if (!canonical(v, base, w.GUEST_IA32_SYSENTER_ESP) || !canonical(v, base, w.GUEST_IA32_SYSENTER_EIP)) return false;
+  if (on(entry, ENTRY.LOAD_CET_STATE)) {
+    const sCet = low(v, base, w.GUEST_IA32_S_CET);
+    const sCetHi = high(v, base, w.GUEST_IA32_S_CET);
+    if (notCanonical(sCetHi) || (!ia32e && sCetHi !== 0)) return false;
+    if ((sCet & S_CET_RESERVED) !== 0 || (sCet & S_CET_SUPPRESS_AND_TRACKER) === S_CET_SUPPRESS_AND_TRACKER) return false;
+    if (!canonical(v, base, w.GUEST_IA32_INTERRUPT_SSP_TABLE_ADDR)) return false;
+  }
+  if (
+    on(entry, ENTRY.LOAD_IA32_PERF_GLOBAL_CTRL) &&
+    ((low(v, base, w.GUEST_IA32_PERF_GLOBAL_CTRL) & ~PERF_GLOBAL_CTRL_LO) !== 0 ||
+      (high(v, base, w.GUEST_IA32_PERF_GLOBAL_CTRL) & ~PERF_GLOBAL_CTRL_HI) !== 0)
+  ) {
+    return false;
+  }
+  if (on(entry, ENTRY.LOAD_IA32_PAT) && !(patHalfOk(low(v, base, w.GUEST_IA32_PAT)) && patHalfOk(high(v, base, w.GUEST_IA32_PAT)))) {
+    return false;
+  }
+  if (on(entry, ENTRY.LOAD_IA32_EFER)) {
+    const efer = low(v, base, w.GUEST_IA32_EFER);
+    if ((efer & ~EFER_SUPPORTED) !== 0 || high(v, base, w.GUEST_IA32_EFER) !== 0) return false;
+    if (on(efer, EFER.LMA) !== ia32e) return false;
+    if (on(cr0, CR0.PG) && on(efer, EFER.LME) !== on(efer, EFER.LMA)) return false;
+  }
+  if (
+    on(entry, ENTRY.LOAD_IA32_BNDCFGS) &&
+    ((low(v, base, w.GUEST_IA32_BNDCFGS) & BNDCFGS_RESERVED) !== 0 || !canonical(v, base, w.GUEST_IA32_BNDCFGS))
+  ) {
+    return false;
+  }
+  if (on(entry, ENTRY.LOAD_PKRS) && high(v, base, w.GUEST_IA32_PKRS) !== 0) return false;
+  if (on(entry, LATER_ENTRY_CONTROL.LOAD_IA32_FRED) && !guestFredOk(g, v, base)) return false;
+  if (
+    on(entry, LATER_ENTRY_CONTROL.LOAD_IA32_SPEC_CTRL) &&
+    ((low(v, base, w.GUEST_IA32_SPEC_CTRL) & ~SPEC_CTRL_SUPPORTED) !== 0 || high(v, base, w.GUEST_IA32_SPEC_CTRL) !== 0)
+  ) {
+    return false;
+  }
+  return true;
+}
+
+/** The guest FRED MSRs ("load IA32_FRED" = 1): IA32_FRED_CONFIG, RSP1-3 (64-byte aligned), SSP1-3 (8-byte). */
+function guestFredOk(g: GuestFacts, v: Int32Array, base: number): boolean {
+  const w = g.words;
+  if ((low(v, base, w.GUEST_IA32_FRED_CONFIG) & FRED_CONFIG_RESERVED) !== 0 || !canonical(v, base, w.GUEST_IA32_FRED_CONFIG)) {
+    return false;
+  }
+  return (
+    stackOk(v, base, w.GUEST_IA32_FRED_RSP1, 0x3f) &&
+    stackOk(v, base, w.GUEST_IA32_FRED_RSP2, 0x3f) &&
+    stackOk(v, base, w.GUEST_IA32_FRED_RSP3, 0x3f) &&
+    stackOk(v, base, w.GUEST_IA32_FRED_SSP1, 7) &&
+    stackOk(v, base, w.GUEST_IA32_FRED_SSP2, 7) &&
+    stackOk(v, base, w.GUEST_IA32_FRED_SSP3, 7)
+  );
+}
+
+function stackOk(v: Int32Array, base: number, word: number, alignment: number): boolean {
+  return canonical(v, base, word) && (low(v, base, word) & alignment) === 0;
+}
+
+/** True when every check of the group `guest-descriptor-tables` passes. */
+export function guestDescriptorTablesOk(g: GuestFacts, v: Int32Array, base: number): boolean {
+  const w = g.words;
+  return (
+    canonical(v, base, w.GUEST_GDTR_BASE) &&
+    canonical(v, base, w.GUEST_IDTR_BASE) &&
+    (low(v, base, w.GUEST_GDTR_LIMIT) & 0xffff_0000) === 0 &&
+    (low(v, base, w.GUEST_IDTR_LIMIT) & 0xffff_0000) === 0
+  );
+}
+
+/** True when every check of the group `guest-rip-rflags` passes. */
+export function guestRipRflagsOk(e: EntryFacts, g: GuestFacts, v: Int32Array, base: number): boolean {
+  const w = g.words;
+  const entry = low(v, base, e.words.VM_ENTRY_CONTROLS);
+  const ia32e = on(entry, ENTRY.IA32E_MODE_GUEST);
+  const csL = on(low(v, base, w.GUEST_CS_ACCESS_RIGHTS), ACCESS_RIGHTS_L);
+  const ripHi = high(v, base, w.GUEST_RIP);
+  if (ia32e && csL ? upperBitsDiffer(ripHi) : ripHi !== 0) return false;
+  const rflags = low(v, base, w.GUEST_RFLAGS);
+  if ((rflags & RFLAGS_RESERVED_LO) !== 0 || high(v, base, w.GUEST_RFLAGS) !== 0) return false;
+  if (!on(rflags, RFLAGS.FIXED_1)) return false;
+  const vm = on(rflags, RFLAGS.VM);
+  if (vm && (ia32e || !on(low(v, base, w.GUEST_CR0), CR0.PE))) return false;
+  const info = low(v, base, e.words.VM_ENTRY_INTERRUPTION_INFORMATION);
+  if (on(info, INFO_VALID) && ((info >>> 8) & 7) === 0 && !on(rflags, RFLAGS.IF)) return false;
+  if (on(entry, ENTRY.LOAD_CET_STATE)) {
+    const sspHi = high(v, base, w.GUEST_SSP);
+    if ((!ia32e && sspHi !== 0) || upperBitsDiffer(sspHi) || (low(v, base, w.GUEST_SSP) & 3) !== 0) return false;
+  }
+  if (ia32e && (high(v, base, w.GUEST_CR4) & CR4_HI_FRED) !== 0) {
+    const ssDpl = (low(v, base, w.GUEST_SS_ACCESS_RIGHTS) >>> SS_DPL_SHIFT) & 3;
+    if (ssDpl === 3 && ((rflags >>> RFLAGS.IOPL) & 3) !== 0) return false;
+  }
+  return true;
+}

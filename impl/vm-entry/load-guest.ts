@@ -1,0 +1,49 @@
+/**
+ * Loading guest state at a successful VM entry (SDM Vol. 3C, December 2023, §27.3.2 "Loading
+ * Guest State") into a processor's state row (impl/cpu-row.ts), the parts impl/ tracks: CR0
+ * (ET, NW and CD kept, §27.3.2.1 "Loading Guest Control Registers, Debug Registers, and MSRs"),
+ * CR3, CR4; IA32_EFER.LMA from "IA-32e mode guest", LME from the guest IA32_EFER field with
+ * "load IA32_EFER" = 1, else from "IA-32e mode guest" when guest CR0.PG = 1; CS.L from the CS
+ * access rights, CPL = SS.DPL (§27.3.2.2 "Loading Guest Segment Registers and
+ * Descriptor-Table Registers"); RFLAGS.VM and the arithmetic flags from the RFLAGS field
+ * (§27.3.2.3 "Loading Guest RIP, RSP, RFLAGS, and SSP"); blocking by MOV SS from the
+ * interruptibility state (§27.3.2.5 "Updating Non-Register State"); VMX non-root operation.
+ * The caller recomputes its cached mode afterwards.
+ */
+import { ENTRY_CONTROL as ENTRY } from '../../spec/control-bits.ts';
+import { CR0, EFER, INTERRUPTIBILITY, RFLAGS } from '../../spec/guest-state-bits.ts';
+import { ARITHMETIC_FLAGS_MASK } from '../../spec/observations.ts';
+import { S_CPL, S_CR0_HI, S_CR0_LO, S_CR3_HI, S_CR3_LO, S_CR4_HI, S_CR4_LO, S_CSL, S_FLAGS, S_IN_VMX, S_LMA, S_LME, S_MOV_SS, S_VM } from '../cpu-row.ts';
+import type { EntryFacts } from './facts.ts';
+import type { GuestFacts } from './guest-facts.ts';
+import { high, low, on } from './vmcs-words.ts';
+
+/** S_IN_VMX value of a processor in VMX non-root operation (1 is root, 0 outside VMX). */
+export const IN_VMX_NON_ROOT = 2;
+/** CR0 bits VM entry does not load: ET (4), NW (29), CD (30). */
+const CR0_KEPT = (1 << 4) | (1 << CR0.NW) | (1 << CR0.CD);
+const AR_L = 13;
+
+/** Loads the guest state of the VMCS at `base` into the state row at `b`. */
+export function loadGuestState(e: EntryFacts, g: GuestFacts, s: Int32Array, b: number, v: Int32Array, base: number): void {
+  const w = g.words;
+  const cr0 = low(v, base, w.GUEST_CR0);
+  s[b + S_CR0_LO] = (cr0 & ~CR0_KEPT) | ((s[b + S_CR0_LO] as number) & CR0_KEPT);
+  s[b + S_CR0_HI] = high(v, base, w.GUEST_CR0);
+  s[b + S_CR4_LO] = low(v, base, w.GUEST_CR4);
+  s[b + S_CR4_HI] = high(v, base, w.GUEST_CR4);
+  s[b + S_CR3_LO] = low(v, base, w.GUEST_CR3);
+  s[b + S_CR3_HI] = high(v, base, w.GUEST_CR3);
+  const entry = low(v, base, e.words.VM_ENTRY_CONTROLS);
+  const ia32e = on(entry, ENTRY.IA32E_MODE_GUEST) ? 1 : 0;
+  s[b + S_LMA] = ia32e;
+  if (on(entry, ENTRY.LOAD_IA32_EFER)) s[b + S_LME] = on(low(v, base, w.GUEST_IA32_EFER), EFER.LME) ? 1 : 0;
+  else if (on(cr0, CR0.PG)) s[b + S_LME] = ia32e;
+  s[b + S_CSL] = on(low(v, base, w.GUEST_CS_ACCESS_RIGHTS), AR_L) ? 1 : 0;
+  s[b + S_CPL] = (low(v, base, w.GUEST_SS_ACCESS_RIGHTS) >>> 5) & 3;
+  const rflags = low(v, base, w.GUEST_RFLAGS);
+  s[b + S_VM] = on(rflags, RFLAGS.VM) ? 1 : 0;
+  s[b + S_FLAGS] = rflags & ARITHMETIC_FLAGS_MASK;
+  s[b + S_MOV_SS] = on(low(v, base, w.GUEST_INTERRUPTIBILITY_STATE), INTERRUPTIBILITY.BLOCKING_BY_MOV_SS) ? 1 : 0;
+  s[b + S_IN_VMX] = IN_VMX_NON_ROOT;
+}

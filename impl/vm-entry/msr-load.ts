@@ -1,0 +1,60 @@
+/**
+ * Loading MSRs on VM entry: SDM Vol. 3C, December 2023, §27.4 "Loading MSRs", the catalogue group
+ * `msr-load` (spec/entry-checks/msr-load.ts). The VM-entry MSR-load area (count entries of 16
+ * bytes at the VM-entry MSR-load address: MSR index in bits 31:0, reserved bits 63:32, data in
+ * bits 127:64) is read from physical memory entry by entry, in order; the first entry that fails
+ * gives exit reason 34 with its 1-based index as exit qualification.
+ *
+ * impl/ holds no MSR except IA32_FEATURE_CONTROL, so a loaded entry has no effect here. An entry
+ * fails when its reserved bits 63:32 are set, or its index names IA32_FS_BASE or IA32_GS_BASE,
+ * an x2APIC MSR (800H-8FFH), IA32_SMM_MONITOR_CTL (9BH, no SMM), a read-only VMX capability MSR
+ * (480H-493H) or IA32_FEATURE_CONTROL (3AH, locked in VMX operation). impl/ refuses no other MSR
+ * for model-specific reasons and lets WRMSR of every other value succeed (impl/README.md).
+ * A count above 512 * (IA32_VMX_MISC[27:25] + 1), which the SDM leaves undefined (Vol. 3D §A.6
+ * "Miscellaneous Data"), fails at the first entry beyond that limit.
+ */
+import { MSR } from '../../spec/capability-msrs.ts';
+import type { PhysicalMemory } from '../memory.ts';
+import type { EntryFacts } from './facts.ts';
+import type { GuestFacts } from './guest-facts.ts';
+import { high, low } from './vmcs-words.ts';
+
+const IA32_FS_BASE = 0xc000_0100 | 0;
+const IA32_GS_BASE = 0xc000_0101 | 0;
+const X2APIC_RANGE = 0x8;
+const IA32_SMM_MONITOR_CTL = 0x9b;
+const FIRST_VMX_CAPABILITY_MSR = MSR.IA32_VMX_BASIC;
+const LAST_VMX_CAPABILITY_MSR = MSR.IA32_VMX_EXIT_CTLS2;
+const ENTRY_BYTES = 16;
+
+/** The entry's MSR index (bits 31:0 of the entry) names an MSR VM entry cannot load. */
+function refused(index: number): boolean {
+  return (
+    index === IA32_FS_BASE ||
+    index === IA32_GS_BASE ||
+    index >>> 8 === X2APIC_RANGE ||
+    index === IA32_SMM_MONITOR_CTL ||
+    index === MSR.IA32_FEATURE_CONTROL ||
+    (index >= FIRST_VMX_CAPABILITY_MSR && index <= LAST_VMX_CAPABILITY_MSR)
+  );
+}
+
+/** 0 when every entry loads, else the 1-based index of the first that fails. */
+export function loadEntryMsrs(e: EntryFacts, g: GuestFacts, memory: PhysicalMemory, base: number): number {
+  const v = memory.words;
+  const count = low(v, base, e.words.VM_ENTRY_MSR_LOAD_COUNT) >>> 0;
+  if (count === 0) return 0;
+  const lo = low(v, base, e.words.VM_ENTRY_MSR_LOAD_ADDRESS) >>> 0;
+  const hi = high(v, base, e.words.VM_ENTRY_MSR_LOAD_ADDRESS);
+  const last = count > g.msrListLimit ? g.msrListLimit : count;
+  for (let i = 0; i < last; i++) {
+    // The phase-one checks keep the area inside the physical-address width; the sum is exact.
+    const address = lo + i * ENTRY_BYTES;
+    const carry = address >= 0x1_0000_0000 ? 1 : 0;
+    const addressLo = address | 0;
+    const addressHi = (hi + carry) | 0;
+    if (memory.read32(addressLo + 4, addressHi) !== 0) return i + 1;
+    if (refused(memory.read32(addressLo, addressHi))) return i + 1;
+  }
+  return count > last ? last + 1 : 0;
+}
