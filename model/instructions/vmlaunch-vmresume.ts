@@ -7,9 +7,9 @@
  * guest state, MSR loading, §27.2-§27.4): model/vm-entry/enter.ts.
  *
  * Launch state unknown to the model (a region VMPTRLDed without VMCLEAR, written with ordinary
- * stores, or left active by VMXOFF): the SDM then allows both the launch-state failure and an
- * entry attempt. Because an entry attempt cannot be checked yet, the whole step is
- * `not-modelled` rather than a set the engine's entry attempt would wrongly fall outside of. For
+ * stores, or left active by VMXOFF): the SDM then allows both the launch-state failure and the
+ * entry proceeding, so the allowed set is the failure together with every outcome of the entry
+ * (when the entry itself cannot be judged, neither can the step). For
  * VMRESUME of a VMCS left active by VMXOFF the allowed failures also include VMfailValid(6)
  * (§31.4 "VM Instruction Error Numbers": VMRESUME after VMXOFF and VMXON between VMLAUNCH and
  * VMRESUME).
@@ -23,8 +23,8 @@ import { inCompatibilityMode, inRealAddressMode, inVirtual8086Mode } from '../mo
 import { rule } from '../rule.ts';
 import type { ModelState } from '../state.ts';
 import { cpuOf } from '../state.ts';
-import type { Verdict } from '../verdict.ts';
-import { defined, notModelled } from '../verdict.ts';
+import type { Branch, Verdict } from '../verdict.ts';
+import { defined } from '../verdict.ts';
 import { vmExit } from '../vm-exit.ts';
 import { enterVm } from '../vm-entry/enter.ts';
 import { currentVmcs } from '../vmcs.ts';
@@ -49,20 +49,20 @@ export const VM_ENTRY_RULES = {
     'vmlaunch.launch-state-unknown',
     'VMLAUNCH',
     PAGE,
-    'VMLAUNCH with a launch state the model does not know: VMfailValid(4) or an entry attempt, which is not modelled',
+    'VMLAUNCH with a launch state the model does not know: VMfailValid(4), or the entry proceeds',
   ),
   resumeNotLaunched: rule('vmresume.launch-state-not-launched', 'VMRESUME', PAGE, 'VMRESUME: VMfailValid(5) when the launch state of the current VMCS is not launched'),
   resumeAfterVmxoff: rule(
     'vmresume.after-vmxoff',
     'VMRESUME',
     sdm('31.4', 'VM Instruction Error Numbers'),
-    'VMRESUME of a VMCS left active by VMXOFF: VMfailValid(5), VMfailValid(6) or an entry attempt, which is not modelled',
+    'VMRESUME of a VMCS left active by VMXOFF: VMfailValid(5), VMfailValid(6), or the entry proceeds',
   ),
   resumeUnknown: rule(
     'vmresume.launch-state-unknown',
     'VMRESUME',
     PAGE,
-    'VMRESUME with a launch state the model does not know: VMfailValid(5) or an entry attempt, which is not modelled',
+    'VMRESUME with a launch state the model does not know: VMfailValid(5), or the entry proceeds',
   ),
 } as const;
 
@@ -93,11 +93,19 @@ function vmEntry(state: ModelState, c: number, instruction: 'VMLAUNCH' | 'VMRESU
   const launch = current.content.launch;
   if (instruction === 'VMLAUNCH') {
     if (launch === 'launched') return defined(vmFailValid(state, c, R.launchNotClear, VM_ERROR.VMLAUNCH_NON_CLEAR));
-    if (launch === 'unknown') return notModelled(R.launchUnknown);
+    if (launch === 'unknown') return orEntry([vmFailValid(state, c, R.launchUnknown, VM_ERROR.VMLAUNCH_NON_CLEAR)], enterVm(state, c, instruction));
   } else {
     if (launch === 'clear') return defined(vmFailValid(state, c, R.resumeNotLaunched, VM_ERROR.VMRESUME_NON_LAUNCHED));
-    if (launch === 'unknown' && current.content.leftActiveByVmxoff) return notModelled(R.resumeAfterVmxoff);
-    if (launch === 'unknown') return notModelled(R.resumeUnknown);
+    if (launch === 'unknown' && current.content.leftActiveByVmxoff) {
+      const failures = [VM_ERROR.VMRESUME_NON_LAUNCHED, VM_ERROR.VMRESUME_AFTER_VMXOFF].map((error) => vmFailValid(state, c, R.resumeAfterVmxoff, error));
+      return orEntry(failures, enterVm(state, c, instruction));
+    }
+    if (launch === 'unknown') return orEntry([vmFailValid(state, c, R.resumeUnknown, VM_ERROR.VMRESUME_NON_LAUNCHED)], enterVm(state, c, instruction));
   }
   return enterVm(state, c, instruction);
+}
+
+/** The launch-state failures beside the outcomes of the entry proceeding; unjudgeable when the entry is. */
+function orEntry(failures: readonly Branch[], entry: Verdict): Verdict {
+  return entry.kind === 'defined' ? defined(...failures, ...entry.branches) : entry;
 }

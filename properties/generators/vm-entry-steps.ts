@@ -32,7 +32,7 @@ import { BUILT_VMCS_POINTER, perturbationsOf, type FieldChange } from './vmcs-pe
  * group is in the mix but never drawn, and the random stream of the other steps is unchanged.
  * Raise it to 4 together with the emulator's guest-state phase.
  */
-export const VM_ENTRY_STEP_WEIGHT = 0;
+export const VM_ENTRY_STEP_WEIGHT = 4;
 
 /** The checks a perturbation may target: every catalogue check outside the basic group. */
 export const TARGET_CHECKS: readonly EntryCheck[] = ENTRY_CHECKS.filter((check) => check.group !== 'basic');

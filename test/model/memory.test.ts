@@ -68,7 +68,7 @@ describe('stores into VMX structures', () => {
     state = expectOnly(state, { kind: 'vmptrld', cpu: 0, pointer: hex(VMCS_A) }, succeed(), 'vmptrld.success');
     const verdict = step(state, { kind: 'vmread', cpu: 0, encoding: hex(FIELD.GUEST_RIP) });
     expect(verdict).toMatchObject({ kind: 'defined', branches: [{ expected: { value: { kind: 'any' } } }] });
-    expectNotModelled(state, { kind: 'vmlaunch', cpu: 0 }, 'vmlaunch.launch-state-unknown');
+    expectUndefined(state, { kind: 'vmlaunch', cpu: 0 }, 'vm-entry.field-unknown');
   });
 
   it('change the revision identifier an inactive region presents to the next VMPTRLD', () => {

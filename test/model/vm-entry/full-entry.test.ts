@@ -13,7 +13,8 @@ import { currentVmcs } from '../../../model/vmcs.ts';
 import { cpuOf } from '../../../model/state.ts';
 import { EXIT_REASON } from '../../../spec/exit-reasons.ts';
 import { toHex } from '../../../spec/hex.ts';
-import { expectOnly, expectStep, expectUndefined, store } from '../helpers.ts';
+import { enterVmx, expectOnly, expectStep, expectUndefined, failValid, hex, inRoot, layRegion, store, succeed, VMCS_A } from '../helpers.ts';
+import { writeFields } from './helpers.ts';
 import { GUEST_64 } from './entry-fixtures.ts';
 import { FLAT_64 } from './guest-segment-fixtures.ts';
 import { CONTROLS_OK, vmcsWith } from './helpers.ts';
@@ -74,5 +75,36 @@ describe('a VM entry through every phase', () => {
     expect(verdict.kind).toBe('defined');
     const qualifications = verdict.kind === 'defined' ? verdict.branches.filter((b) => b.expected.kind === 'vmentry-failure').map((b) => b.expected.kind === 'vmentry-failure' && b.expected.qualification) : [];
     expect(qualifications).toContain('0x2');
+  });
+});
+
+describe('a launch state the model does not know (SDM §31.3 VMLAUNCH/VMRESUME: the launch-state checks, then the entry)', () => {
+  /** VMCS_A loaded without VMCLEAR (launch state unknown), every field the checks read written. */
+  function unknownLaunchState(): ModelState {
+    const loaded = expectOnly(layRegion(inRoot(), VMCS_A), { kind: 'vmptrld', cpu: 0, pointer: hex(VMCS_A) }, succeed(), 'vmptrld.success');
+    return writeFields(loaded, VALID);
+  }
+
+  it('VMLAUNCH: VMfailValid(4), or the entry proceeds and the guest runs', () => {
+    const state = unknownLaunchState();
+    expectStep(state, launch, failValid(4), 'vmlaunch.launch-state-unknown');
+    expectStep(state, launch, { kind: 'vmentry', flags: 0x41 }, 'vm-entry.guest-runs');
+  });
+
+  it('VMRESUME: VMfailValid(5), or the entry proceeds', () => {
+    const state = unknownLaunchState();
+    expectStep(state, { kind: 'vmresume', cpu: 0 }, failValid(5), 'vmresume.launch-state-unknown');
+    expectStep(state, { kind: 'vmresume', cpu: 0 }, { kind: 'vmentry', flags: 0x41 }, 'vm-entry.guest-runs');
+  });
+
+  it('VMRESUME of a VMCS left active by VMXOFF: VMfailValid(5) or (6) (§31.4), or the entry proceeds', () => {
+    let state = vmcsWith(VALID);
+    state = expectOnly(state, { kind: 'vmxoff', cpu: 0 }, succeed(), 'vmxoff.success');
+    state = enterVmx(state, 0);
+    state = expectOnly(state, { kind: 'vmptrld', cpu: 0, pointer: hex(VMCS_A) }, succeed(), 'vmptrld.success');
+    state = writeFields(state, VALID);
+    expectStep(state, { kind: 'vmresume', cpu: 0 }, failValid(5), 'vmresume.after-vmxoff');
+    expectStep(state, { kind: 'vmresume', cpu: 0 }, failValid(6), 'vmresume.after-vmxoff');
+    expectStep(state, { kind: 'vmresume', cpu: 0 }, { kind: 'vmentry', flags: 0x41 }, 'vm-entry.guest-runs');
   });
 });
