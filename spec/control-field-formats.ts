@@ -12,6 +12,7 @@
  * "Exception and Interrupt Reference" for the vector numbers. The FRED bits are from Intel's
  * "Flexible Return and Event Delivery (FRED)" specification, not in the December 2023 SDM.
  */
+import { CR0_BIT, CR4_BIT } from './control-registers.ts';
 
 /** The extended-page-table pointer (VMCS field 201AH). Multi-bit fields give their lowest bit. */
 export const EPTP = {
@@ -128,7 +129,7 @@ export const TPR_THRESHOLD = {
 } as const;
 
 /** CR0.PE, bit 0: protection enable. */
-export const CR0_PE_BIT = 0;
+export const CR0_PE_BIT = CR0_BIT.PE;
 
 /** CR4.FRED, bit 32 (FRED specification): FRED event delivery enabled. */
-export const CR4_FRED_BIT = 32;
+export const CR4_FRED_BIT = CR4_BIT.FRED;

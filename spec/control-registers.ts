@@ -53,6 +53,8 @@ export const CR4_BIT = {
   SMEP: 20,
   /** Control-flow Enforcement Technology; can be set only with CR0.WP = 1. */
   CET: 23,
+  /** FRED event delivery enabled (from the FRED specification; not in the December 2023 SDM). */
+  FRED: 32,
 } as const;
 
 /** A PAE PDPTE: the present bit, and the reserved bits below bit 12 (2:1 and 8:5); bits 63:MAXPHYADDR are reserved too. */

@@ -17,34 +17,10 @@
  * - VM-entry controls later than December 2023: "load IA32_FRED" (bit 23) as the KVM nested FRED
  *   patches define it, "load guest IA32_SPEC_CTRL" (bit 24) as Bochs cpu/vmx.h defines it.
  */
+import { IA32_FRED_CONFIG, IA32_S_CET } from './registers.ts';
 
-/** CR0 bits. */
-export const CR0 = {
-  /** Protection enable. */
-  PE: 0,
-  /** Write protect. */
-  WP: 16,
-  /** Not write-through. */
-  NW: 29,
-  /** Cache disable. */
-  CD: 30,
-  /** Paging. */
-  PG: 31,
-} as const;
-
-/** CR4 bits. */
-export const CR4 = {
-  /** Physical address extension. */
-  PAE: 5,
-  /** 57-bit linear addresses (5-level paging). */
-  LA57: 12,
-  /** Process-context identifiers. */
-  PCIDE: 17,
-  /** Control-flow enforcement technology. */
-  CET: 23,
-  /** Flexible return and event delivery. */
-  FRED: 32,
-} as const;
+/** CR0 and CR4 bit positions: one table, spec/control-registers.ts. */
+export { CR0_BIT as CR0, CR4_BIT as CR4 } from './control-registers.ts';
 
 /** RFLAGS bits. */
 export const RFLAGS = {
@@ -86,21 +62,21 @@ export const DEBUGCTL = {
 /** IA32_DEBUGCTL bits reserved on every processor: 5:3 and 63:16 (bit 2 and 15:6 depend on features). */
 export const DEBUGCTL_ALWAYS_RESERVED = 0x38n | (0xffff_ffff_ffffn << 16n);
 
-/** The memory types an IA32_PAT entry (one byte) may hold: UC, WC, WT, WP, WB, UC-. */
-export const PAT_MEMORY_TYPES: readonly bigint[] = [0n, 1n, 4n, 5n, 6n, 7n];
+/** The memory types an IA32_PAT entry (one byte) may hold: UC, WC, WT, WP, WB, UC- (spec/registers.ts). */
+export { PAT_MEMORY_TYPES } from './registers.ts';
 
 /** IA32_BNDCFGS: bits 11:2 reserved; bits 63:12 the bound-directory base (a linear address). */
 export const BNDCFGS_RESERVED = 0xffcn;
 
 /** IA32_S_CET: bits 9:6 reserved, SUPPRESS (10), TRACKER (11), bits 63:12 the legacy-bitmap base. */
 export const S_CET = {
-  RESERVED: 0x3c0n,
+  RESERVED: IA32_S_CET.RESERVED,
   SUPPRESS: 10,
   TRACKER: 11,
 } as const;
 
 /** IA32_FRED_CONFIG: reserved bits 2, 5:4 and 11; bits 63:12 the event-handler entry point. */
-export const FRED_CONFIG_RESERVED = (1n << 2n) | (3n << 4n) | (1n << 11n);
+export const FRED_CONFIG_RESERVED = IA32_FRED_CONFIG.RESERVED;
 
 /** Bits of a segment's access-rights field (guest CS, SS, ...). */
 export const ACCESS_RIGHTS = {
@@ -147,13 +123,8 @@ export const INTERRUPTION_INFO = {
   VALID: 31,
 } as const;
 
-/** Interruption types of the VM-entry interruption-information field. */
-export const INTERRUPTION_TYPE = {
-  EXTERNAL_INTERRUPT: 0n,
-  NMI: 2n,
-  HARDWARE_EXCEPTION: 3n,
-  OTHER_EVENT: 7n,
-} as const;
+/** Interruption types of the VM-entry interruption-information field (spec/control-field-formats.ts). */
+export { INTERRUPTION_TYPE } from './control-field-formats.ts';
 
 /** Exception vectors the activity-state checks name. */
 export const VECTOR = {

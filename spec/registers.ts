@@ -9,29 +9,24 @@
  * (spec/entry-checks/host-control-registers.ts, after Bochs bochs/cpu/cet.cc and vmx.cc). The
  * figure numbers were not checked in a December 2023 copy.
  */
+import { CR0_BIT, CR4_BIT } from './control-registers.ts';
 
-/** CR0 bits. */
+const mask = (position: number): bigint => 1n << BigInt(position);
+
+/** CR0 bits, as masks (positions in spec/control-registers.ts). */
 export const CR0 = {
-  /** Protection enable. */
-  PE: 1n << 0n,
-  /** Write protect: supervisor writes to read-only pages fault. */
-  WP: 1n << 16n,
-  /** Not write-through. */
-  NW: 1n << 29n,
-  /** Cache disable. */
-  CD: 1n << 30n,
-  /** Paging. */
-  PG: 1n << 31n,
+  PE: mask(CR0_BIT.PE),
+  WP: mask(CR0_BIT.WP),
+  NW: mask(CR0_BIT.NW),
+  CD: mask(CR0_BIT.CD),
+  PG: mask(CR0_BIT.PG),
 } as const;
 
-/** CR4 bits (CR4.VMXE is `CR4_VMXE` in capability-msrs.ts). */
+/** CR4 bits, as masks (CR4.VMXE is `CR4_VMXE` in capability-msrs.ts). */
 export const CR4 = {
-  /** Physical-address extension (required by IA-32e mode). */
-  PAE: 1n << 5n,
-  /** Process-context identifiers enable. */
-  PCIDE: 1n << 17n,
-  /** Control-flow enforcement technology. */
-  CET: 1n << 23n,
+  PAE: mask(CR4_BIT.PAE),
+  PCIDE: mask(CR4_BIT.PCIDE),
+  CET: mask(CR4_BIT.CET),
 } as const;
 
 /** IA32_EFER (MSR C0000080H) bits. */
