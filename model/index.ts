@@ -21,6 +21,7 @@ import { endMovSsBlocking } from './mov-ss.ts';
 import { NON_ROOT_RULES } from './non-root.ts';
 import { MOV_CR0_RULES, movCr0 } from './mov-cr0.ts';
 import { MOV_CR4_RULES, movCr4 } from './mov-cr4.ts';
+import { GUEST_OPERATION_RULES } from './guest-operations.ts';
 import { PROCESSOR_STATE_RULES, setState, writeFeatureControl, writeMemory } from './processor-state-ops.ts';
 import type { Rule } from './rule.ts';
 import type { ModelState } from './state.ts';
@@ -90,6 +91,8 @@ function dispatch(state: ModelState, op: Operation): Verdict {
       return setState(state, op);
     case 'write-memory':
       return writeMemory(state, op);
+    default:
+      return notModelled(GUEST_OPERATION_RULES.notModelledYet);
   }
 }
 
@@ -117,6 +120,7 @@ export const RULES: readonly Rule[] = [
   ...Object.values(MOV_CR4_RULES),
   ...Object.values(HOST_LOAD_RULES),
   ...Object.values(PROCESSOR_STATE_RULES),
+  ...Object.values(GUEST_OPERATION_RULES),
 ];
 
 /** The rule with identifier `id`, if the model has one. */

@@ -16,6 +16,7 @@
  * exercised by unit tests that build a non-root state directly or load guest state directly.
  */
 import { sdm } from '../spec/citation.ts';
+import type { ExitInformation } from '../spec/exit-information.ts';
 import { rule } from './rule.ts';
 import type { Rule } from './rule.ts';
 import type { ModelState } from './state.ts';
@@ -37,6 +38,14 @@ export const VM_EXIT_RULES = {
 
 /** A VM exit with basic exit reason `reason`, decided by `rule`. */
 export function vmExit(state: ModelState, cpu: number, rule: Rule, reason: number): Branch {
+  return vmExitWith(state, cpu, rule, { reason, qualification: undefined });
+}
+
+/**
+ * A VM exit decided by `rule`, writing `info` (the exit reason and the exit information that
+ * the exiting instruction or event defines) into the VMCS.
+ */
+export function vmExitWith(state: ModelState, cpu: number, rule: Rule, info: ExitInformation): Branch {
   const next = withCpu(state, cpu, { vmx: 'root', flags: EXIT_FLAGS, untracked: VM_EXIT_RULES.hostStateNotModelled });
-  return { expected: { kind: 'vmexit', reason, flags: EXIT_FLAGS }, rule, next: () => next };
+  return { expected: { kind: 'vmexit', reason: info.reason, flags: EXIT_FLAGS }, rule, next: () => next };
 }

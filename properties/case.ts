@@ -7,18 +7,21 @@ import { z } from 'zod';
 import type { Operation } from '../spec/operations.ts';
 import type { ProfileData } from '../spec/profile-data.ts';
 import { describeIssues, operationSchema } from '../spec/schemas.ts';
+import { GUEST_OPERATION_KINDS } from '../spec/guest-operations.ts';
 import { upgradeMovSsBlocking } from './case-upgrade.ts';
 
 /**
  * Identifies the file format; bumped when the format changes. `/2` added `origin.property` (and
  * `origin.snapshotAt`), so that replay re-checks the property that found the case. `/3`: MOV-SS
- * blocking lasts for one instruction (spec/operations.ts). Files of the earlier formats still
- * parse: they are upgraded on reading so that they keep their meaning (case-upgrade.ts), and come
- * back as `/3` cases.
+ * blocking lasts for one instruction (spec/operations.ts). `/4` added the guest operations
+ * (spec/guest-operations.ts), `gpr` on MOV to CR0/CR4, and observations that carry more (a fault's
+ * vector beyond #UD/#GP and error code, an `ok` value, the event a VM entry injected). Files of the
+ * earlier formats still parse: they are upgraded on reading so that they keep their meaning
+ * (case-upgrade.ts), and come back as `/4` cases.
  */
-export const CASE_FORMAT = 'vmx-conformance-case/3';
+export const CASE_FORMAT = 'vmx-conformance-case/4';
 /** Earlier formats that still parse (upgraded on reading). */
-export const OLDER_CASE_FORMATS = ['vmx-conformance-case/1', 'vmx-conformance-case/2'] as const;
+export const OLDER_CASE_FORMATS = ['vmx-conformance-case/1', 'vmx-conformance-case/2', 'vmx-conformance-case/3'] as const;
 
 /** The property a case was found by: `differential`, or a metamorphic property's name. */
 export type CaseProperty = 'differential' | 'vmwrite-vmread-round-trip' | 'vmclear-vmptrld-keeps-values' | 'snapshot-restore-replays';
@@ -100,7 +103,12 @@ export function parseCase(text: string, source = 'case file'): ConformanceCase {
     );
   }
   if (value.format === CASE_FORMAT) return value as ConformanceCase;
-  return { ...(value as Omit<ConformanceCase, 'format'>), format: CASE_FORMAT, operations: upgradeMovSsBlocking(value.operations as Operation[]) };
+  const newer = value.operations.findIndex((op) => (GUEST_OPERATION_KINDS as readonly string[]).includes(op.kind) || ('gpr' in op && (op.kind === 'mov-cr0' || op.kind === 'mov-cr4')));
+  if (newer >= 0) {
+    throw new CaseFileError(`${source}: operations.${newer} (${value.operations[newer]?.kind}) needs format ${CASE_FORMAT} (this file says ${value.format})`);
+  }
+  const operations = value.format === 'vmx-conformance-case/3' ? (value.operations as Operation[]) : upgradeMovSsBlocking(value.operations as Operation[]);
+  return { ...(value as Omit<ConformanceCase, 'format'>), format: CASE_FORMAT, operations };
 }
 
 /** The text of a case file: pretty JSON with one operation per line, for diffs and reading. */

@@ -43,6 +43,11 @@ export function formatOperation(op: Operation): string {
       return `${where} set ${op.what} = ${op.value}`;
     case 'write-memory':
       return `${where} write-memory [${op.address}] := ${op.value}`;
+    default: {
+      const { kind, cpu: _cpu, ...operands } = op;
+      const text = Object.entries(operands).map(([name, value]) => `${name}=${String(value)}`).join(' ');
+      return `${where} ${kind.toUpperCase()}${text === '' ? '' : ` ${text}`}`;
+    }
   }
 }
 
@@ -62,7 +67,8 @@ export function formatObservation(obs: Observation): string {
 function formatOutcome(obs: Observation): string {
   switch (obs.kind) {
     case 'fault':
-      return obs.vector === 'GP' ? '#GP(0)' : '#UD';
+      if (obs.vector === 'GP' && obs.errorCode === undefined) return '#GP(0)';
+      return `#${obs.vector}${obs.errorCode === undefined ? '' : `(${obs.errorCode})`}`;
     case 'vmexit':
       return `VM exit (basic reason ${obs.reason})`;
     case 'vmentry':

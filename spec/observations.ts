@@ -7,6 +7,7 @@
  * them for VMsucceed, VMfailInvalid and VMfailValid (SDM Vol. 3C, December 2023, §31.2
  * "Conventions"); a fault leaves them unchanged.
  */
+import type { ExceptionMnemonic } from './exceptions.ts';
 import type { Hex } from './hex.ts';
 
 /** RFLAGS bits that VMX instruction outcomes define. */
@@ -27,10 +28,17 @@ interface WithFlags {
   flags: number;
 }
 
-/** An exception delivered instead of completing the instruction: #UD, or #GP with error code 0. */
+/**
+ * An exception delivered instead of completing the instruction. The VMX instructions and MOV to
+ * CR0/CR4 give #UD, or #GP with error code 0 (no `errorCode`); an `exception` guest operation that
+ * does not cause a VM exit is delivered with its own vector and, where it has one, error code
+ * (case format 4).
+ */
 export interface FaultObservation extends WithFlags {
   kind: 'fault';
-  vector: 'UD' | 'GP';
+  vector: ExceptionMnemonic;
+  /** The error code delivered, for an `exception` operation whose vector has one. */
+  errorCode?: Hex;
 }
 /** The instruction caused a VM exit (VMX non-root operation); `reason` is the basic exit reason. */
 export interface VmExitObservation extends WithFlags {
@@ -45,6 +53,21 @@ export interface VmExitObservation extends WithFlags {
  */
 export interface VmEntryObservation extends WithFlags {
   kind: 'vmentry';
+  /**
+   * The event injected as part of the entry (VM-entry interruption-information field valid,
+   * §27.6 "Event Injection"): its vector, type (bits 10:8 of the field) and, when delivered with
+   * one, the error code. Absent when nothing was injected (case format 4; earlier formats never
+   * reported it).
+   */
+  injected?: InjectedEvent;
+}
+
+/** An event delivered through VM-entry event injection. */
+export interface InjectedEvent {
+  vector: number;
+  /** Interruption type, 0..7 (0 external interrupt, 2 NMI, 3 hardware exception, 4 software interrupt, 5 privileged software exception, 6 software exception, 7 other event). */
+  type: number;
+  errorCode?: Hex;
 }
 /**
  * VM entry failed after the checks on the controls and the host state passed (§27.8 "VM-Entry
@@ -72,9 +95,14 @@ export interface VmFailValidObservation extends WithFlags {
   kind: 'vmfail-valid';
   error: number;
 }
-/** A processor-state operation (`mov-cr0`, `set`, `write-memory`, ...) completed. */
+/**
+ * A processor-state operation (`mov-cr0`, `set`, `write-memory`, ...) or a guest operation that
+ * did not cause a VM exit completed. `value` is the register value a read produced where the
+ * contract defines it (`mov-from-cr`, `mov-dr` from a debug register); absent otherwise.
+ */
 export interface OkObservation extends WithFlags {
   kind: 'ok';
+  value?: Hex;
 }
 /**
  * The engine reached behaviour it does not implement (for example a VM entry that passed the

@@ -18,6 +18,7 @@
  * Memory operands are given by value (the 64 bits the instruction would read), because linear
  * addressing, paging and segmentation faults are outside VMX and not modelled.
  */
+import type { GuestOperation } from './guest-operations.ts';
 import type { Hex } from './hex.ts';
 
 /** Whether an instruction operand is a register or memory (ModRM.mod = 11b or not). */
@@ -127,6 +128,8 @@ export interface VmfuncOp extends OnProcessor {
 export interface MovCr0Op extends OnProcessor {
   kind: 'mov-cr0';
   value: Hex;
+  /** The source register, 0..15 (default 0, RAX); reported in a control-register-access exit qualification. */
+  gpr?: number;
 }
 /**
  * MOV to CR4, from the same pages as {@link MovCr0Op}: #GP(0) in virtual-8086 mode, at CPL > 0,
@@ -138,6 +141,8 @@ export interface MovCr0Op extends OnProcessor {
 export interface MovCr4Op extends OnProcessor {
   kind: 'mov-cr4';
   value: Hex;
+  /** The source register, 0..15 (default 0, RAX). */
+  gpr?: number;
 }
 /**
  * WRMSR to IA32_FEATURE_CONTROL (MSR 3AH). #GP(0) when the MSR's lock bit (bit 0) is already
@@ -218,7 +223,8 @@ export type Operation =
   | MovCr4Op
   | WriteFeatureControlOp
   | SetStateOp
-  | WriteMemoryOp;
+  | WriteMemoryOp
+  | GuestOperation;
 
 /** The `kind` of any operation. */
 export type OperationKind = Operation['kind'];

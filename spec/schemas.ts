@@ -5,6 +5,8 @@
  * step with those types. Zod also emits JSON Schema from these for the protocol documentation.
  */
 import { z } from 'zod';
+import { EXCEPTION_MNEMONICS } from './exceptions.ts';
+import type { ExceptionMnemonic } from './exceptions.ts';
 import type { Observation } from './observations.ts';
 import type { Operation } from './operations.ts';
 
@@ -14,6 +16,8 @@ const hex = z
 const hex32 = hex.refine((text) => BigInt(text) <= 0xffffffffn, 'expected a 32-bit value (at most 0xffffffff)');
 const cpu = z.number().int().min(0).max(255);
 const form = z.enum(['memory', 'register']).optional();
+
+const gpr = z.number().int().min(0).max(15);
 
 const pointerOp = <K extends string>(kind: K) =>
   z.object({ kind: z.literal(kind), cpu, pointer: hex, form }).strict();
@@ -36,8 +40,8 @@ export const operationSchema = z.discriminatedUnion('kind', [
   invOp('invvpid'),
   bareOp('vmcall'),
   z.object({ kind: z.literal('vmfunc'), cpu, eax: hex, ecx: hex }).strict(),
-  z.object({ kind: z.literal('mov-cr0'), cpu, value: hex }).strict(),
-  z.object({ kind: z.literal('mov-cr4'), cpu, value: hex }).strict(),
+  z.object({ kind: z.literal('mov-cr0'), cpu, value: hex, gpr: gpr.optional() }).strict(),
+  z.object({ kind: z.literal('mov-cr4'), cpu, value: hex, gpr: gpr.optional() }).strict(),
   z.object({ kind: z.literal('write-feature-control'), cpu, value: hex }).strict(),
   z
     .object({
@@ -55,20 +59,75 @@ export const operationSchema = z.discriminatedUnion('kind', [
     .object({ kind: z.literal('write-memory'), cpu, address: hex, value: hex32 })
     .strict()
     .refine((op) => (BigInt(op.address) & 3n) === 0n, 'address must be 4-byte aligned'),
+  ...guestOperationSchemas(),
 ]);
+
+/** Schemas of the guest operations of case format 4 (spec/guest-operations.ts). */
+function guestOperationSchemas() {
+  return [
+    z.object({ kind: z.literal('cpuid'), cpu, eax: hex, ecx: hex }).strict(),
+    bareOp('hlt'),
+    bareOp('invd'),
+    bareOp('wbinvd'),
+    z.object({ kind: z.literal('invlpg'), cpu, address: hex }).strict(),
+    bareOp('rdtsc'),
+    bareOp('rdtscp'),
+    z.object({ kind: z.literal('rdpmc'), cpu, ecx: hex }).strict(),
+    bareOp('pause'),
+    z.object({ kind: z.literal('mov-from-cr'), cpu, cr: z.union([z.literal(0), z.literal(3), z.literal(4), z.literal(8)]), gpr }).strict(),
+    z.object({ kind: z.literal('mov-cr3'), cpu, value: hex, gpr: gpr.optional() }).strict(),
+    z.object({ kind: z.literal('mov-cr8'), cpu, value: hex, gpr: gpr.optional() }).strict(),
+    bareOp('clts'),
+    z
+      .object({ kind: z.literal('lmsw'), cpu, value: hex, form, address: hex.optional() })
+      .strict()
+      .refine((op) => op.form !== 'memory' || op.address !== undefined, 'the memory form of lmsw needs its address'),
+    z
+      .object({ kind: z.literal('mov-dr'), cpu, direction: z.enum(['to', 'from']), dr: z.number().int().min(0).max(7), gpr, value: hex.optional() })
+      .strict()
+      .refine((op) => (op.direction === 'to') === (op.value !== undefined), 'mov-dr needs a value when (and only when) direction is "to"'),
+    z.object({ kind: z.literal('rdmsr'), cpu, ecx: hex }).strict(),
+    z.object({ kind: z.literal('wrmsr'), cpu, ecx: hex, value: hex }).strict(),
+    z
+      .object({
+        kind: z.literal('io'),
+        cpu,
+        direction: z.enum(['in', 'out']),
+        port: z.number().int().min(0).max(0xffff),
+        size: z.union([z.literal(1), z.literal(2), z.literal(4)]),
+        string: z.boolean().optional(),
+        rep: z.boolean().optional(),
+        immediate: z.boolean().optional(),
+        address: hex.optional(),
+      })
+      .strict()
+      .refine((op) => op.immediate !== true || (op.string !== true && op.port <= 0xff), 'an immediate port is at most 0xff and not a string form')
+      .refine((op) => op.string === true || (op.rep !== true && op.address === undefined), 'rep and address belong to string forms only'),
+    z.object({ kind: z.literal('xsetbv'), cpu, ecx: hex, value: hex }).strict(),
+    bareOp('monitor'),
+    bareOp('mwait'),
+    z.object({ kind: z.literal('exception'), cpu, vector: z.number().int().min(0).max(31), errorCode: hex32.optional(), address: hex.optional() }).strict(),
+  ] as const;
+}
 
 const flags = z.number().int().min(0).max(0x8d5);
 
 /** Schema of one {@link Observation}. */
 export const observationSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('fault'), vector: z.enum(['UD', 'GP']), flags }).strict(),
+  z.object({ kind: z.literal('fault'), vector: z.enum(EXCEPTION_MNEMONICS as [ExceptionMnemonic, ...ExceptionMnemonic[]]), errorCode: hex32.optional(), flags }).strict(),
   z.object({ kind: z.literal('vmexit'), reason: z.number().int().min(0).max(0xffff), flags }).strict(),
-  z.object({ kind: z.literal('vmentry'), flags }).strict(),
+  z
+    .object({
+      kind: z.literal('vmentry'),
+      injected: z.object({ vector: z.number().int().min(0).max(255), type: z.number().int().min(0).max(7), errorCode: hex32.optional() }).strict().optional(),
+      flags,
+    })
+    .strict(),
   z.object({ kind: z.literal('vmentry-failure'), exitReason: z.number().int().min(0).max(0xffff_ffff), qualification: hex, flags }).strict(),
   z.object({ kind: z.literal('vmsucceed'), value: hex.optional(), flags }).strict(),
   z.object({ kind: z.literal('vmfail-invalid'), flags }).strict(),
   z.object({ kind: z.literal('vmfail-valid'), error: z.number().int().min(0).max(0xffffffff), flags }).strict(),
-  z.object({ kind: z.literal('ok'), flags }).strict(),
+  z.object({ kind: z.literal('ok'), value: hex.optional(), flags }).strict(),
   z.object({ kind: z.literal('unimplemented'), what: z.string(), flags }).strict(),
 ]);
 

@@ -16,6 +16,7 @@ import type {
   HarnessMessage,
   ObservationMessage,
 } from './messages.ts';
+import { GUEST_OPERATION_KINDS } from '../guest-operations.ts';
 import { PROTOCOL_VERSION } from './messages.ts';
 
 const hex = z
@@ -46,6 +47,7 @@ const operationKind = z.enum([
   'write-feature-control',
   'set',
   'write-memory',
+  ...GUEST_OPERATION_KINDS,
 ]);
 
 const msrs = z

@@ -129,6 +129,8 @@ function viaFastApi(m: ImplMachine, op: Operation): Observation {
       status = m.writeMemory(op.cpu, lo(op.address), hi(op.address), lo(op.value));
       processorState = true;
       break;
+    default:
+      throw new Error(`the fast API has no method for ${op.kind}`);
   }
   const flags = m.flags(op.cpu);
   if (status === STATUS_SUCCEED) {

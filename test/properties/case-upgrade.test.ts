@@ -58,12 +58,19 @@ describe('upgrading MOV-SS blocking', () => {
   });
 
   it('reads a /3 case as written', () => {
+    expect(parseCase(oldCase('vmx-conformance-case/3', [block(0), launch(0), launch(0)])).operations).toHaveLength(3);
     expect(parseCase(oldCase(CASE_FORMAT, [block(0), launch(0), launch(0)])).operations).toHaveLength(3);
+  });
+
+  it('refuses a format-4 operation in an older file, naming the format it needs', () => {
+    const hlt = { kind: 'hlt', cpu: 0 } as const;
+    expect(() => parseCase(oldCase('vmx-conformance-case/3', [hlt]))).toThrow(/operations\.0 \(hlt\) needs format vmx-conformance-case\/4/);
+    expect(parseCase(oldCase(CASE_FORMAT, [hlt])).operations).toEqual([hlt]);
   });
 
   it('rejects an unknown format, naming the ones it reads', () => {
     expect(() => parseCase(oldCase('vmx-conformance-case/9', []))).toThrow(CaseFileError);
-    expect(() => parseCase(oldCase('vmx-conformance-case/9', []))).toThrow(/vmx-conformance-case\/3 \(or vmx-conformance-case\/1, vmx-conformance-case\/2\)/);
+    expect(() => parseCase(oldCase('vmx-conformance-case/9', []))).toThrow(/vmx-conformance-case\/4 \(or vmx-conformance-case\/1, vmx-conformance-case\/2, vmx-conformance-case\/3\)/);
   });
 
   it('an upgraded old case with persistent blocking replays conformant: VMfailValid(26) for every VMLAUNCH, as before', () => {
