@@ -98,6 +98,23 @@ export interface CpuState {
   /** Dual-monitor treatment of SMIs and SMM active; never activated (see vmcall.ts). */
   readonly dualMonitorActive: boolean;
   /**
+   * RIP of the processor's next instruction, where the model knows it: loaded from the guest-RIP
+   * field by a VM entry and advanced by each guest instruction that completes by its length
+   * (spec/instruction-encodings.ts), so that a VM exit saves it (§28.3.3 "Saving RIP, RSP, RFLAGS,
+   * and SSP"); loaded from the host-RIP field by a VM exit. `undefined` when unknown (outside VMX
+   * non-root operation nothing observes it).
+   */
+  readonly rip: bigint | undefined;
+  /** DR7 (0x400 after reset); loaded and saved by VM entries and exits with the debug controls. */
+  readonly dr7: bigint;
+  /**
+   * MSRs the model knows the value of, by index (IA32_EFER is `eferLme`/`eferLma` and
+   * IA32_FEATURE_CONTROL `featureControl`, not here): written by WRMSR and by the VM-entry and
+   * VM-exit MSR-load areas, read by RDMSR and the VM-exit MSR-store area. An MSR absent from the
+   * map has a value the model does not know.
+   */
+  readonly msrs: ReadonlyMap<number, bigint>;
+  /**
    * Set when a step took this processor somewhere the model does not follow yet (after a VM exit,
    * host state is loaded from the VMCS; see vm-exit.ts). Every later step on it is not modelled.
    */
@@ -155,6 +172,9 @@ export function createModelState(profile: Profile, logicalProcessors: number): M
     inSmx: false,
     inSmm: false,
     dualMonitorActive: false,
+    rip: undefined,
+    dr7: 0x400n,
+    msrs: new Map(),
     untracked: undefined,
   };
   return {

@@ -1,24 +1,24 @@
 /**
  * The VM-exit information a VM exit writes into the VMCS besides the exit reason (SDM Vol. 3C,
- * December 2023, §29.2 "Recording VM-Exit Information and Updating VM-Entry Control Fields";
+ * December 2023, §28.2 "Recording VM-Exit Information and Updating VM-Entry Control Fields";
  * the fields in §25.9 "VM-Exit Information Fields"). A member left `undefined` is one the SDM
  * leaves undefined for that exit (the engine may write anything there), not one that is cleared.
  */
 export interface ExitInformation {
   /** Basic exit reason, bits 15:0 of the exit-reason field (Appendix C). */
   readonly reason: number;
-  /** Exit qualification (§29.2.1 "Basic VM-Exit Information", Tables 29-1 to 29-9 of that section). */
+  /** Exit qualification (§28.2.1 "Basic VM-Exit Information", Tables 28-1 to 28-9 of that section). */
   readonly qualification: bigint | undefined;
-  /** VM-exit instruction length (§29.2.5 "Information for VM Exits Due to Instruction Execution"). */
+  /** VM-exit instruction length (§28.2.5 "Information for VM Exits Due to Instruction Execution"). */
   readonly instructionLength?: number;
-  /** VM-exit instruction information (§29.2.5, Tables 29-10 to 29-16 of that section). */
+  /** VM-exit instruction information (§28.2.5, Tables 28-10 to 28-16 of that section). */
   readonly instructionInformation?: number;
-  /** Guest-linear address (§29.2.1), for the exits that define it. */
+  /** Guest-linear address (§28.2.1), for the exits that define it. */
   readonly guestLinearAddress?: bigint;
-  /** Guest-physical address (§29.2.1), for EPT violations and misconfigurations. */
+  /** Guest-physical address (§28.2.1), for EPT violations and misconfigurations. */
   readonly guestPhysicalAddress?: bigint;
-  /** VM-exit interruption information (§29.2.2 "Information for VM Exits Due to Vectored Events"); bit 31 = valid. */
+  /** VM-exit interruption information (§28.2.2 "Information for VM Exits Due to Vectored Events"); bit 31 = valid. */
   readonly interruptionInformation?: number;
-  /** VM-exit interruption error code (§29.2.2), when bit 11 of the interruption information is 1. */
+  /** VM-exit interruption error code (§28.2.2), when bit 11 of the interruption information is 1. */
   readonly interruptionErrorCode?: number;
 }

@@ -2,7 +2,7 @@
  * The encoding the contract assumes for every instruction operation, so that the instruction
  * length (VM-exit instruction length, the guest RIP after an instruction that completes in the
  * guest) and the register and addressing fields of the VM-exit instruction information are
- * defined for a case (SDM Vol. 3C, December 2023, §29.2.5 "Information for VM Exits Due to
+ * defined for a case (SDM Vol. 3C, December 2023, §28.2.5 "Information for VM Exits Due to
  * Instruction Execution"; lengths from the opcode tables of Vol. 2, Appendix A "Opcode Map").
  *
  * Conventions:

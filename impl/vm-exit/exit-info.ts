@@ -1,6 +1,6 @@
 /**
  * Scratch record of the VM-exit information an exiting instruction defines besides the exit
- * reason (SDM Vol. 3C, December 2023, §29.2 "Recording VM-Exit Information and Updating VM-Entry
+ * reason (SDM Vol. 3C, December 2023, §28.2 "Recording VM-Exit Information and Updating VM-Entry
  * Control Fields"). The instruction fills it, then the machine's VM exit writes it into the VMCS;
  * one record per machine, cleared before each use, so an exit allocates nothing.
  */
