@@ -287,9 +287,20 @@ export const QUALIFICATION_EXCEPTION_VECTORS: ReadonlySet<number> = new Set([1, 
 
 /**
  * Whether a VM exit with basic reason `reason` (and, for reason 0, exception `vector`) saves an
- * exit qualification; when it does not, the field is cleared to 0 (not left undefined).
+ * exit qualification; when it does not, the field is cleared to 0 (not left undefined). The list
+ * of causes was read in the 2008 and 2016 texts; the closing "cleared" sentence was not in the
+ * excerpts seen and is written from the known text of §28.2.1: check it when the page is at hand.
  */
 export function exitSavesQualification(reason: number, vector?: number): boolean {
   if (reason === EXIT_REASON.EXCEPTION_OR_NMI) return vector !== undefined && QUALIFICATION_EXCEPTION_VECTORS.has(vector);
   return QUALIFICATION_EXIT_REASONS.has(reason);
 }
+
+/**
+ * The guest-linear-address field (§28.2.1), in words: defined for LMSW with a memory operand (its
+ * operand's linear address), for INS and OUTS whose segment is usable (the linear address of
+ * ES:rDI, or segment:rSI; bits 63:32 cleared outside 64-bit mode) and for EPT violations that set
+ * bit 7 of the exit qualification; undefined for every other VM exit.
+ */
+export const GUEST_LINEAR_ADDRESS_RULE =
+  'defined for LMSW with a memory operand, INS/OUTS with a usable segment (bits 63:32 cleared outside 64-bit mode) and EPT violations with qualification bit 7 set; undefined otherwise';
