@@ -100,7 +100,9 @@ export function predictExit(setup: ExitSetup, op: Operation): boolean | undefine
     case 'rdpmc':
       return primaryOn(setup, 'RDPMC_EXITING');
     case 'pause':
-      return primaryOn(setup, 'PAUSE_EXITING') ? true : undefined;
+      // PAUSE-loop exiting depends on timing the group does not model; the built VMCS leaves it 0.
+      if (primaryOn(setup, 'PAUSE_EXITING')) return true;
+      return secondaryOn(setup, 'PAUSE_LOOP_EXITING') ? undefined : false;
     case 'monitor':
       return primaryOn(setup, 'MONITOR_EXITING');
     case 'mwait':

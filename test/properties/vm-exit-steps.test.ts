@@ -177,7 +177,7 @@ describe('both sides of each exit condition, with a fixed seed', () => {
   }
 
   it.each([
-    'hlt', 'invlpg', 'rdtsc', 'rdtscp', 'rdpmc', 'monitor', 'mwait', 'wbinvd', 'mov-dr', 'clts', 'lmsw', 'mov-cr0', 'mov-cr4',
+    'hlt', 'invlpg', 'rdtsc', 'rdtscp', 'rdpmc', 'pause', 'monitor', 'mwait', 'wbinvd', 'mov-dr', 'clts', 'lmsw', 'mov-cr0', 'mov-cr4',
     'mov-cr3', 'mov-from-cr3', 'mov-cr8', 'mov-from-cr8', 'io', 'rdmsr-in-range', 'wrmsr-in-range', 'exception', 'exception-14',
     'vmread', 'vmwrite',
   ])('%s is generated on both sides', (key) => {
