@@ -52,6 +52,8 @@ export const DRAWN_SECONDARY_CONTROLS = ['WBINVD_EXITING', 'ENABLE_RDTSCP', 'VMC
 
 /** CR0 bits a guest/host mask may own here; CR4 likewise. */
 const CR0_MASKABLE = [CR0_BIT.PE, CR0_BIT.MP, CR0_BIT.EM, CR0_BIT.TS, CR0_BIT.NE, CR0_BIT.WP, CR0_BIT.AM, CR0_BIT.CD] as const;
+/** CR4.OSXSAVE (bit 18, Vol. 3A §2.5 "Control Registers"): XSETBV is #UD while it is 0. */
+export const CR4_OSXSAVE = 18;
 const CR4_MASKABLE = [CR4_BIT.PSE, CR4_BIT.PAE, CR4_BIT.PGE, CR4_BIT.VMXE, CR4_BIT.SMXE, CR4_BIT.SMEP] as const;
 
 /** An exit configuration, as written and as the prediction (exit-prediction.ts) reads it. */
@@ -106,7 +108,9 @@ export function exitSetupArbitrary(profile: Profile, values: ReadonlyMap<FieldNa
   const targets = cr3TargetsSupported(profile);
   const guestCr0 = values.get('GUEST_CR0') ?? 0n;
   const guestCr3 = values.get('GUEST_CR3') ?? 0n;
-  const guestCr4 = values.get('GUEST_CR4') ?? 0n;
+  // CR4.OSXSAVE on where the profile allows it, so that XSETBV reaches its VM exit instead of #UD.
+  const osxsave = bit(CR4_OSXSAVE);
+  const guestCr4 = (values.get('GUEST_CR4') ?? 0n) | (profile.cr4Fixed1 & osxsave);
   const tracked = trackedPorts();
   const shadowKeys = PROBE_ENCODINGS.filter((e) => vmcsShadowingBitmapPosition(e) !== undefined).flatMap((e) => [`vmread:0x${e.toString(16)}`, `vmwrite:0x${e.toString(16)}`]);
   const msrKeys = PROBE_MSRS.flatMap((msr) => (['read', 'write'] as const).filter((a) => msrBitmapPosition(msr, a) !== undefined).map((a) => `${a}:0x${msr.toString(16)}`));
@@ -169,6 +173,7 @@ export function exitSetupArbitrary(profile: Profile, values: ReadonlyMap<FieldNa
 export function exitSetupFields(setup: ExitSetup, profile: Profile): Map<FieldName, bigint> {
   const fields = new Map<FieldName, bigint>([
     ['PRIMARY_PROCESSOR_BASED_CONTROLS', setup.primary],
+    ['GUEST_CR4', setup.guestCr4],
     ['CR0_GUEST_HOST_MASK', setup.cr0Mask],
     ['CR0_READ_SHADOW', setup.cr0Shadow],
     ['CR4_GUEST_HOST_MASK', setup.cr4Mask],

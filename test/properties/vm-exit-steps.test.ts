@@ -67,6 +67,17 @@ describe('exit prediction of the generator', () => {
     expect(shadowAccessExits({ ...setup, guest64: false }, 'vmread', 0x1_0000_681en)).toBe(false);
     expect(shadowAccessExits(setup, 'vmread', 0x4402n)).toBeUndefined();
   });
+  it('XSETBV exits unless CR4.OSXSAVE is 0, when its #UD comes first (§26.1.1)', () => {
+    const op: Operation = { kind: 'xsetbv', cpu: 0, ecx: '0x0', value: '0x3' };
+    expect(predictExit(setupWith({ guestCr4: 0x4_2020n }), op)).toBe(true);
+    expect(predictExit(setupWith({ guestCr4: 0x2020n }), op)).toBe(false);
+    expect(predictExit(setupWith({ guestCr4: 0x2020n, exceptionBitmap: 1 << 6 }), op)).toBe(true);
+  });
+  it('the skylake groups load a guest CR4 with OSXSAVE set', () => {
+    const [plan] = fc.sample(exitGroupPlan(skylake, 0), { seed: 1, numRuns: 1 });
+    expect((plan?.setup.guestCr4 ?? 0n) & 0x4_0000n).toBe(0x4_0000n);
+    expect(exitSetupFields(plan!.setup, skylake).get('GUEST_CR4')).toBe(plan?.setup.guestCr4);
+  });
   it('MOV to CR3: a CR3-target value does not exit; MOV from CR0 never exits', () => {
     const setup = setupWith({ primary: on('CR3_LOAD_EXITING'), cr3Targets: [0x23000n] });
     expect(predictExit(setup, { kind: 'mov-cr3', cpu: 0, value: '0x23000' })).toBe(false);
