@@ -1,0 +1,79 @@
+/**
+ * The exit information of VM exits caused by VMX instructions in VMX non-root operation (SDM Vol.
+ * 3C, December 2023, §28.2 "Recording VM-Exit Information and Updating VM-Entry Control Fields"):
+ *
+ * - Exit reason: the instruction's basic exit reason (Vol. 3D Appendix C "VMX Basic Exit Reasons").
+ * - Exit qualification (§28.2.1 "Basic VM-Exit Information"): for INVEPT, INVVPID, VMCLEAR,
+ *   VMPTRLD, VMPTRST, VMREAD, VMWRITE and VMXON the displacement of the memory operand,
+ *   sign-extended, or 0 when there is none (a register operand); `[RBX]` has none, so 0. (The SDM
+ *   leaves the bits above the address size undefined; with 0 in the low bits and the contract's
+ *   single value, the model expects 0 there too.) VMCALL, VMLAUNCH, VMRESUME, VMXOFF and VMFUNC
+ *   are not among the exits that save a qualification, for which the field is cleared.
+ * - VM-exit instruction length (§28.2.5 "Information for VM Exits Due to Instruction Execution"):
+ *   defined for every VMX instruction that exits (VMCALL to VMXON, INVEPT, INVVPID, and VMFUNC
+ *   when the function is not enabled or EPTP switching fails), the length of the encoding the
+ *   contract fixes (spec/instruction-encodings.ts).
+ * - VM-exit instruction information (§28.2.5): for VMCLEAR, VMPTRLD, VMPTRST, VMXON, VMREAD,
+ *   VMWRITE, INVEPT and INVVPID (instruction-information.ts); undefined for the others.
+ */
+import type { ExitInformation } from '../../spec/exit-information.ts';
+import { instructionLength } from '../../spec/instruction-encodings.ts';
+import type { Operation, OperandForm } from '../../spec/operations.ts';
+import { in64BitMode } from '../modes.ts';
+import type { Rule } from '../rule.ts';
+import type { ModelState } from '../state.ts';
+import { cpuOf } from '../state.ts';
+import type { Branch } from '../verdict.ts';
+import { vmExitWith } from '../vm-exit.ts';
+import {
+  addressSizeOf,
+  invalidationInstructionInformation,
+  pointerInstructionInformation,
+  vmreadVmwriteInstructionInformation,
+} from './instruction-information.ts';
+import type { InstructionInformation } from './instruction-information.ts';
+
+/** The exit qualification of the exits that save the displacement: `[RBX]` and registers have none. */
+const NO_DISPLACEMENT = 0n;
+/** The exit qualification of the exits that do not save one (cleared). */
+const CLEARED = 0n;
+
+/** Which instruction-information format an exiting VMX instruction uses, if any. */
+export type InformationFormat =
+  | { format: 'none' }
+  | { format: 'pointer' }
+  | { format: 'vmread-vmwrite'; form: OperandForm }
+  | { format: 'invalidation' };
+
+/** The instruction information of `format` for a processor in 64-bit mode or not; `undefined` for 'none'. */
+export function instructionInformationFor(format: InformationFormat, in64: boolean): InstructionInformation | undefined {
+  const addressSize = addressSizeOf(in64);
+  switch (format.format) {
+    case 'none':
+      return undefined;
+    case 'pointer':
+      return pointerInstructionInformation(addressSize);
+    case 'vmread-vmwrite':
+      return vmreadVmwriteInstructionInformation(format.form, addressSize);
+    case 'invalidation':
+      return invalidationInstructionInformation(addressSize);
+  }
+}
+
+/** The exit information of VMX instruction `op` exiting with `reason` on processor `cpu`. */
+export function vmxInstructionExitInformation(state: ModelState, cpu: number, op: Operation, reason: number, format: InformationFormat): ExitInformation {
+  const in64 = in64BitMode(cpuOf(state, cpu));
+  const length = instructionLength(op, in64);
+  const information = instructionInformationFor(format, in64);
+  return {
+    reason,
+    qualification: format.format === 'none' ? CLEARED : NO_DISPLACEMENT,
+    ...(length === undefined ? {} : { instructionLength: length }),
+    ...(information === undefined ? {} : { instructionInformation: information.value }),
+  };
+}
+
+/** The VM exit of VMX instruction `op` (basic exit reason `reason`), decided by `rule`, with its exit information. */
+export function vmxInstructionExit(state: ModelState, cpu: number, rule: Rule, op: Operation, reason: number, format: InformationFormat): Branch {
+  return vmExitWith(state, cpu, rule, vmxInstructionExitInformation(state, cpu, op, reason, format));
+}
