@@ -3,7 +3,7 @@
  * instruction's Operation section in its order, after the #UD conditions of its exception lists
  * (EPT or INVEPT not supported: the instruction does not exist on that processor).
  *
- * Single-context INVEPT fails when VM entry with "enable EPT" = 1 would fail because of the EPTP;
+ * Single-context INVEPT fails when VM entry with "enable EPT" = 1 would fail because of the EPTP (eptp.ts);
  * those checks are listed in §27.2.1.1 "VM-Execution Control Fields" and modelled here one rule
  * each, against IA32_VMX_EPT_VPID_CAP (Vol. 3D Appendix A.10 "VPID and EPT Capabilities").
  * Bits 127:64 of the descriptor are documented as reserved but the Operation section does not test
