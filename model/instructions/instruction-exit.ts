@@ -14,10 +14,29 @@
  *   when the function is not enabled or EPTP switching fails), the length of the encoding the
  *   contract fixes (spec/instruction-encodings.ts).
  * - VM-exit instruction information (§28.2.5): for VMCLEAR, VMPTRLD, VMPTRST, VMXON, VMREAD,
- *   VMWRITE, INVEPT and INVVPID (instruction-information.ts); undefined for the others.
+ *   VMWRITE, INVEPT and INVVPID, in the formats of spec/instruction-information.ts, for the
+ *   operand conventions of spec/instruction-encodings.ts: a memory operand is `[RBX]` in DS (no
+ *   index, no displacement) with the mode's address size (64-bit in 64-bit mode, 32-bit
+ *   otherwise); VMREAD/VMWRITE have Reg2 = RCX (the encoding) and Reg1 = RDX (register form);
+ *   INVEPT/INVVPID have Reg2 = RCX (the type). Undefined for the other VMX instructions.
+ *
+ * Bits the SDM leaves undefined in the instruction information (the address size and segment of
+ * a register VMREAD, bits 31:28 of VMCLEAR's, ...) are 0 in the value handed to the VM exit:
+ * `ExitInformation` carries one number per field, and the encoders' `undefinedMask` says which
+ * bits a comparison should ignore once the contract carries it.
  */
 import type { ExitInformation } from '../../spec/exit-information.ts';
-import { instructionLength } from '../../spec/instruction-encodings.ts';
+import { displacementQualification, exitSavesQualification } from '../../spec/exit-qualification.ts';
+import {
+  FIELD_ENCODING_REGISTER,
+  FIELD_VALUE_REGISTER,
+  instructionLength,
+  INVALIDATION_TYPE_REGISTER,
+  MEMORY_OPERAND_BASE,
+  MEMORY_OPERAND_SEGMENT,
+} from '../../spec/instruction-encodings.ts';
+import { ADDRESS_SIZE, invalidationInformation, vmreadVmwriteInformation, vmxMemoryInformation } from '../../spec/instruction-information.ts';
+import type { InstructionInformation, MemoryOperand } from '../../spec/instruction-information.ts';
 import type { Operation, OperandForm } from '../../spec/operations.ts';
 import { in64BitMode } from '../modes.ts';
 import type { Rule } from '../rule.ts';
@@ -25,17 +44,10 @@ import type { ModelState } from '../state.ts';
 import { cpuOf } from '../state.ts';
 import type { Branch } from '../verdict.ts';
 import { vmExitWith } from '../vm-exit.ts';
-import {
-  addressSizeOf,
-  invalidationInstructionInformation,
-  pointerInstructionInformation,
-  vmreadVmwriteInstructionInformation,
-} from './instruction-information.ts';
-import type { InstructionInformation } from './instruction-information.ts';
 
-/** The exit qualification of the exits that save the displacement: `[RBX]` and registers have none. */
-const NO_DISPLACEMENT = 0n;
-/** The exit qualification of the exits that do not save one (cleared). */
+/** The displacement of `[RBX]`: none. */
+const NO_DISPLACEMENT = 0;
+/** The exit qualification of an exit that does not save one: cleared. */
 const CLEARED = 0n;
 
 /** Which instruction-information format an exiting VMX instruction uses, if any. */
@@ -45,18 +57,24 @@ export type InformationFormat =
   | { format: 'vmread-vmwrite'; form: OperandForm }
   | { format: 'invalidation' };
 
+/** The contract's memory operand `[RBX]` (`[EBX]` outside 64-bit mode) in DS. */
+function memoryOperand(in64: boolean): MemoryOperand {
+  return { addressSize: in64 ? ADDRESS_SIZE.BITS_64 : ADDRESS_SIZE.BITS_32, segment: MEMORY_OPERAND_SEGMENT, base: MEMORY_OPERAND_BASE };
+}
+
 /** The instruction information of `format` for a processor in 64-bit mode or not; `undefined` for 'none'. */
 export function instructionInformationFor(format: InformationFormat, in64: boolean): InstructionInformation | undefined {
-  const addressSize = addressSizeOf(in64);
   switch (format.format) {
     case 'none':
       return undefined;
     case 'pointer':
-      return pointerInstructionInformation(addressSize);
+      return vmxMemoryInformation({ memory: memoryOperand(in64) });
     case 'vmread-vmwrite':
-      return vmreadVmwriteInstructionInformation(format.form, addressSize);
+      return format.form === 'register'
+        ? vmreadVmwriteInformation({ reg2: FIELD_ENCODING_REGISTER, register: FIELD_VALUE_REGISTER })
+        : vmreadVmwriteInformation({ reg2: FIELD_ENCODING_REGISTER, memory: memoryOperand(in64) });
     case 'invalidation':
-      return invalidationInstructionInformation(addressSize);
+      return invalidationInformation({ memory: memoryOperand(in64), reg2: INVALIDATION_TYPE_REGISTER });
   }
 }
 
@@ -67,7 +85,7 @@ export function vmxInstructionExitInformation(state: ModelState, cpu: number, op
   const information = instructionInformationFor(format, in64);
   return {
     reason,
-    qualification: format.format === 'none' ? CLEARED : NO_DISPLACEMENT,
+    qualification: exitSavesQualification(reason) ? displacementQualification(NO_DISPLACEMENT) : CLEARED,
     ...(length === undefined ? {} : { instructionLength: length }),
     ...(information === undefined ? {} : { instructionInformation: information.value }),
   };

@@ -12,15 +12,13 @@
  * - A 0 lets the instruction go on (CPL check, then the link pointer, then the field).
  */
 import { SECONDARY_CONTROL } from '../../spec/control-bits.ts';
+import { vmcsShadowingBitmapPosition } from '../../spec/exit-bitmaps.ts';
 import { readByte } from '../memory.ts';
 import { bitOf, controlField, secondaryControlsInEffect } from '../non-root.ts';
 import type { ModelState } from '../state.ts';
 
 /** What VMCS shadowing decides for one VMREAD or VMWRITE in VMX non-root operation. */
 export type ShadowingDecision = 'exit-shadowing-off' | 'exit-encoding-above-bit-14' | 'exit-bitmap' | 'controls-unknown' | 'access-shadow';
-
-/** The last encoding bit the bitmaps cover. */
-const BITMAP_ENCODING_BITS = 15n;
 
 /**
  * The decision for field encoding `encoding` (already cut to the operand size) on processor `cpu`,
@@ -30,9 +28,10 @@ export function shadowingDecision(state: ModelState, cpu: number, encoding: bigi
   const secondary = secondaryControlsInEffect(state, cpu);
   if (secondary === undefined) return 'controls-unknown';
   if (!bitOf(secondary, SECONDARY_CONTROL.VMCS_SHADOWING)) return 'exit-shadowing-off';
-  if (encoding >> BITMAP_ENCODING_BITS !== 0n) return 'exit-encoding-above-bit-14';
+  const position = vmcsShadowingBitmapPosition(encoding);
+  if (position === undefined) return 'exit-encoding-above-bit-14';
   const bitmap = controlField(state, cpu, bitmapField);
   if (bitmap === undefined) return 'controls-unknown';
-  const byte = readByte(state, bitmap + (encoding >> 3n));
-  return ((byte >> Number(encoding & 7n)) & 1) === 1 ? 'exit-bitmap' : 'access-shadow';
+  const byte = readByte(state, bitmap + BigInt(position.byteOffset));
+  return ((byte >> position.bit) & 1) === 1 ? 'exit-bitmap' : 'access-shadow';
 }

@@ -161,20 +161,19 @@ describe('#UD before the VM exit, and no #GP before it', () => {
   });
 });
 
-describe('defined bits of the instruction information', () => {
-  it('register VMREAD/VMWRITE: Reg1, bit 10 and Reg2 defined; scaling, address size, segment, index and base undefined', () => {
+describe('undefined bits of the instruction information', () => {
+  it('register VMREAD/VMWRITE: only Reg1, bit 10 and Reg2 defined; bit 2, 14:11 and every memory part undefined', () => {
     const info = instructionInformationFor({ format: 'vmread-vmwrite', form: 'register' }, true);
-    expect(info).toEqual({ value: 0x1000_0410, defined: 0xf000_0478 });
+    expect(info).toEqual({ value: 0x1000_0410, undefinedMask: 0x0fff_fb87 });
   });
 
-  it('memory VMREAD/VMWRITE: Reg1 and scaling (no index) undefined', () => {
-    const info = instructionInformationFor({ format: 'vmread-vmwrite', form: 'memory' }, true);
-    expect(info?.defined).toBe(0xffc3_8780);
+  it('memory VMREAD/VMWRITE: Reg1, bit 2, 14:11, and scaling and index (no index register) undefined', () => {
+    expect(instructionInformationFor({ format: 'vmread-vmwrite', form: 'memory' }, true)?.undefinedMask).toBe(0x003c_787f);
   });
 
-  it('VMCLEAR-format: bits 31:28 undefined; INVEPT-format: Reg2 defined; no information for VMCALL', () => {
-    expect(instructionInformationFor({ format: 'pointer' }, false)).toEqual({ value: POINTER_32, defined: 0x0fc3_8780 });
-    expect(instructionInformationFor({ format: 'invalidation' }, true)).toEqual({ value: POINTER_64 | REG2_RCX, defined: 0xffc3_8780 });
+  it('VMCLEAR format: 6:2, 14:11 and 31:28 undefined; INVEPT format: 6:2 and 14:11 undefined, Reg2 defined; none for VMCALL', () => {
+    expect(instructionInformationFor({ format: 'pointer' }, false)).toEqual({ value: POINTER_32, undefinedMask: 0xf03c_787f });
+    expect(instructionInformationFor({ format: 'invalidation' }, true)).toEqual({ value: POINTER_64 | REG2_RCX, undefinedMask: 0x003c_787f });
     expect(instructionInformationFor({ format: 'none' }, true)).toBeUndefined();
   });
 });
