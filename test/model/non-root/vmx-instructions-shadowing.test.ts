@@ -68,6 +68,12 @@ describe('VMREAD with VMCS shadowing', () => {
     expect(ripOf(after)).toBe(RIP + 3n);
   });
 
+  it('outside 64-bit mode the instruction pointer is EIP: it wraps at 4 GBytes', () => {
+    const state = patchCpu(protectedMode(shadowingGuest()), 0, { rip: 0xffff_fffen });
+    const after = expectOnly(state, vmread(FIELD.GUEST_RSP), succeed(0n), 'vmread.success');
+    expect(ripOf(after)).toBe(1n);
+  });
+
   it('fails with VMfailInvalid (CF = 1) when the link pointer is FFFFFFFF_FFFFFFFFH, RIP moving on', () => {
     const state = running(guest({ primary: ACTIVATE_SECONDARY, secondary: SHADOWING, link: 0xffff_ffff_ffff_ffffn, vmreadBitmap: VMREAD_BITMAP }));
     const after = expectOnly(state, vmread(FIELD.GUEST_RSP), failInvalid(), 'vmread.link-pointer-invalid');
