@@ -5,9 +5,8 @@
  * - Exit reason: the instruction's basic exit reason (Vol. 3D Appendix C "VMX Basic Exit Reasons").
  * - Exit qualification (§28.2.1 "Basic VM-Exit Information"): for INVEPT, INVVPID, VMCLEAR,
  *   VMPTRLD, VMPTRST, VMREAD, VMWRITE and VMXON the displacement of the memory operand,
- *   sign-extended, or 0 when there is none (a register operand); `[RBX]` has none, so 0. (The SDM
- *   leaves the bits above the address size undefined; with 0 in the low bits and the contract's
- *   single value, the model expects 0 there too.) VMCALL, VMLAUNCH, VMRESUME, VMXOFF and VMFUNC
+ *   sign-extended, or 0 when there is none (a register operand); `[RBX]` has none, so 0, and
+ *   outside 64-bit mode bits 63:32 are undefined. VMCALL, VMLAUNCH, VMRESUME, VMXOFF and VMFUNC
  *   are not among the exits that save a qualification, for which the field is cleared.
  * - VM-exit instruction length (§28.2.5 "Information for VM Exits Due to Instruction Execution"):
  *   defined for every VMX instruction that exits (VMCALL to VMXON, INVEPT, INVVPID, and VMFUNC
@@ -21,9 +20,10 @@
  *   INVEPT/INVVPID have Reg2 = RCX (the type). Undefined for the other VMX instructions.
  *
  * Bits the SDM leaves undefined in the instruction information (the address size and segment of
- * a register VMREAD, bits 31:28 of VMCLEAR's, ...) are 0 in the value handed to the VM exit:
- * `ExitInformation` carries one number per field, and the encoders' `undefinedMask` says which
- * bits a comparison should ignore once the contract carries it.
+ * a register VMREAD, bits 31:28 of VMCLEAR's, ...) are 0 in the value and named in
+ * `instructionInformationUndefinedMask`; the bits of the displacement qualification above a 32-bit
+ * address size in `qualificationUndefinedMask` (§28.2.1 leaves every bit above the instruction's
+ * address size undefined).
  */
 import type { ExitInformation } from '../../spec/exit-information.ts';
 import { displacementQualification, exitSavesQualification } from '../../spec/exit-qualification.ts';
@@ -78,16 +78,21 @@ export function instructionInformationFor(format: InformationFormat, in64: boole
   }
 }
 
+/** Bits 63:32 of a displacement qualification: undefined with a 32-bit address size. */
+const ABOVE_32_BITS = 0xffff_ffff_0000_0000n;
+
 /** The exit information of VMX instruction `op` exiting with `reason` on processor `cpu`. */
 export function vmxInstructionExitInformation(state: ModelState, cpu: number, op: Operation, reason: number, format: InformationFormat): ExitInformation {
   const in64 = in64BitMode(cpuOf(state, cpu));
   const length = instructionLength(op, in64);
   const information = instructionInformationFor(format, in64);
+  const savesDisplacement = exitSavesQualification(reason);
   return {
     reason,
-    qualification: exitSavesQualification(reason) ? displacementQualification(NO_DISPLACEMENT) : CLEARED,
+    qualification: savesDisplacement ? displacementQualification(NO_DISPLACEMENT) : CLEARED,
+    ...(savesDisplacement && !in64 ? { qualificationUndefinedMask: ABOVE_32_BITS } : {}),
     ...(length === undefined ? {} : { instructionLength: length }),
-    ...(information === undefined ? {} : { instructionInformation: information.value }),
+    ...(information === undefined ? {} : { instructionInformation: information.value, instructionInformationUndefinedMask: information.undefinedMask }),
   };
 }
 

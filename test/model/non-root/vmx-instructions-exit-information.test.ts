@@ -11,6 +11,10 @@
  * - memory operand [RBX]/[EBX] in DS: address size (9:7) 2 in 64-bit mode / 1 otherwise, segment
  *   (17:15) DS = 3, index invalid (22) = 1, base (26:23) RBX = 3, base valid (27) = 0
  *   → 01C18100H (64-bit), 01C18080H (32-bit); VMREAD/VMWRITE and INVEPT/INVVPID add Reg2 = RCX.
+ * Undefined bits (0 in the value, named in the mask): register VMREAD/VMWRITE: all but Reg1, bit
+ * 10 and Reg2 → 0FFFFB87H; memory VMREAD/VMWRITE: bit 2, Reg1, 14:11, scaling and index (no index
+ * register) → 003C787FH, as INVEPT/INVVPID (6:2, 14:11, scaling, index); VMCLEAR format: also
+ * 31:28 → F03C787FH. The displacement qualification's bits 63:32 are undefined outside 64-bit mode.
  */
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { step } from '../../../model/index.ts';
@@ -54,13 +58,20 @@ const REG2_RCX = 0x1000_0000;
 describe('exit information of VMX instructions in VMX non-root operation', () => {
   it('VMREAD, register form, 64-bit mode: reason 23, length 3, qualification 0, Reg1 = RDX, register, Reg2 = RCX', () => {
     const info = exitInformation(plainGuest(), { kind: 'vmread', cpu: 0, encoding: hex(0x4400) }, EXIT_REASON.VMREAD, 'vmread.vm-exit-shadowing-off');
-    expect(info).toEqual({ reason: 23, qualification: 0n, instructionLength: 3, instructionInformation: 0x1000_0410 });
+    expect(info).toEqual({ reason: 23, qualification: 0n, instructionLength: 3, instructionInformation: 0x1000_0410, instructionInformationUndefinedMask: 0x0fff_fb87 });
   });
 
   it('VMREAD, memory form, 32-bit mode: [EBX] in DS with a 32-bit address size and Reg2 = RCX', () => {
     const op: Operation = { kind: 'vmread', cpu: 0, encoding: hex(0x4400), form: 'memory' };
     const info = exitInformation(protectedMode(plainGuest()), op, EXIT_REASON.VMREAD, 'vmread.vm-exit-shadowing-off');
-    expect(info).toEqual({ reason: 23, qualification: 0n, instructionLength: 3, instructionInformation: POINTER_32 | REG2_RCX });
+    expect(info).toEqual({
+      reason: 23,
+      qualification: 0n,
+      qualificationUndefinedMask: 0xffff_ffff_0000_0000n,
+      instructionLength: 3,
+      instructionInformation: POINTER_32 | REG2_RCX,
+      instructionInformationUndefinedMask: 0x003c_787f,
+    });
   });
 
   it('VMREAD exits for a set VMREAD-bitmap bit and for an encoding above bit 14, with the same information', () => {
@@ -69,7 +80,7 @@ describe('exit information of VMX instructions in VMX non-root operation', () =>
     const bitmapSet = exitInformation(withBit, { kind: 'vmread', cpu: 0, encoding: hex(0x4400) }, EXIT_REASON.VMREAD, 'vmread.vm-exit-bitmap');
     expect(bitmapSet.instructionInformation).toBe(0x1000_0410);
     const high = exitInformation(shadowingGuest(), { kind: 'vmread', cpu: 0, encoding: hex(1n << 32n) }, EXIT_REASON.VMREAD, 'vmread.vm-exit-encoding-above-bit-14');
-    expect(high).toEqual({ reason: 23, qualification: 0n, instructionLength: 3, instructionInformation: 0x1000_0410 });
+    expect(high).toEqual({ reason: 23, qualification: 0n, instructionLength: 3, instructionInformation: 0x1000_0410, instructionInformationUndefinedMask: 0x0fff_fb87 });
   });
 
   it('VMWRITE: reason 25 with the VMREAD/VMWRITE format (Reg1 = the value register RDX, Reg2 = the encoding register RCX)', () => {
@@ -79,6 +90,7 @@ describe('exit information of VMX instructions in VMX non-root operation', () =>
       qualification: 0n,
       instructionLength: 3,
       instructionInformation: 0x1000_0410,
+      instructionInformationUndefinedMask: 0x0fff_fb87,
     });
     const memory: Operation = { kind: 'vmwrite', cpu: 0, encoding: hex(FIELD.GUEST_RSP), value: hex(1), form: 'memory' };
     expect(exitInformation(plainGuest(), memory, EXIT_REASON.VMWRITE, 'vmwrite.vm-exit-shadowing-off').instructionInformation).toBe(POINTER_64 | REG2_RCX);
@@ -93,7 +105,13 @@ describe('exit information of VMX instructions in VMX non-root operation', () =>
       [{ kind: 'vmxon', cpu: 0, pointer }, EXIT_REASON.VMXON, 4, 'vmxon.vm-exit'],
     ];
     for (const [op, reason, length, ruleId] of cases) {
-      expect(exitInformation(plainGuest(), op, reason, ruleId)).toEqual({ reason, qualification: 0n, instructionLength: length, instructionInformation: POINTER_64 });
+      expect(exitInformation(plainGuest(), op, reason, ruleId)).toEqual({
+        reason,
+        qualification: 0n,
+        instructionLength: length,
+        instructionInformation: POINTER_64,
+        instructionInformationUndefinedMask: 0xf03c_787f,
+      });
       expect(exitInformation(protectedMode(plainGuest()), op, reason, ruleId).instructionInformation).toBe(POINTER_32);
     }
   });
@@ -101,9 +119,16 @@ describe('exit information of VMX instructions in VMX non-root operation', () =>
   it('INVEPT and INVVPID: reasons 50 and 53, length 5, the [RBX] format with Reg2 = the type register RCX', () => {
     const descriptor: [string, string] = [hex(0), hex(0)];
     const invept = exitInformation(plainGuest(), { kind: 'invept', cpu: 0, type: hex(1), descriptor }, EXIT_REASON.INVEPT, 'invept.vm-exit');
-    expect(invept).toEqual({ reason: 50, qualification: 0n, instructionLength: 5, instructionInformation: POINTER_64 | REG2_RCX });
+    expect(invept).toEqual({ reason: 50, qualification: 0n, instructionLength: 5, instructionInformation: POINTER_64 | REG2_RCX, instructionInformationUndefinedMask: 0x003c_787f });
     const invvpid = exitInformation(protectedMode(plainGuest()), { kind: 'invvpid', cpu: 0, type: hex(1), descriptor }, EXIT_REASON.INVVPID, 'invvpid.vm-exit');
-    expect(invvpid).toEqual({ reason: 53, qualification: 0n, instructionLength: 5, instructionInformation: POINTER_32 | REG2_RCX });
+    expect(invvpid).toEqual({
+      reason: 53,
+      qualification: 0n,
+      qualificationUndefinedMask: 0xffff_ffff_0000_0000n,
+      instructionLength: 5,
+      instructionInformation: POINTER_32 | REG2_RCX,
+      instructionInformationUndefinedMask: 0x003c_787f,
+    });
   });
 
   it('VMCALL, VMLAUNCH, VMRESUME, VMXOFF, VMFUNC: length 3, qualification cleared, no instruction information', () => {
