@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import type { ModelState } from '../../../model/index.ts';
 import { cpuOf } from '../../../model/state.ts';
 import { VM_ERROR } from '../../../spec/errors.ts';
+import { createProfile } from '../../../spec/profile.ts';
 import { EXIT_REASON } from '../../../spec/exit-reasons.ts';
 import { FIELD } from '../../../spec/fields.ts';
 import {
@@ -25,10 +26,15 @@ import {
   failValid,
   gp,
   hex,
+  inRoot,
+  loadVmcs,
   patchCpu,
+  skylake,
   store,
   succeed,
+  VMCS_A,
   VMCS_S,
+  write,
 } from '../helpers.ts';
 import { ACTIVATE_SECONDARY, backToRoot, guest, readShadowInRoot, shadowingGuest, SHADOWING, VMREAD_BITMAP, VMWRITE_BITMAP } from '../non-root-setup.ts';
 
@@ -111,6 +117,21 @@ describe('VMWRITE with VMCS shadowing', () => {
   it('fails with VMfailValid(12) for an unsupported field, into the ordinary VMCS', () => {
     const after = expectOnly(running(shadowingGuest()), vmwrite(0x7ffe, 1n), failValid(VM_ERROR.UNSUPPORTED_FIELD), 'vmwrite.unsupported-field');
     expectOnly(backToRoot(after), vmread(FIELD.VM_INSTRUCTION_ERROR), succeed(12n), 'vmread.success');
+  });
+
+  it('fails with VMfailValid(13) for a VM-exit information field when IA32_VMX_MISC[29] = 0, into the ordinary VMCS', () => {
+    const misc = BigInt(skylake().data.msrs.IA32_VMX_MISC) & ~(1n << 29n);
+    const profile = createProfile({ ...skylake().data, msrs: { ...skylake().data.msrs, IA32_VMX_MISC: hex(misc) } });
+    let state = loadVmcs(inRoot(profile), VMCS_S, 0, true);
+    state = loadVmcs(state, VMCS_A);
+    state = write(state, FIELD.PRIMARY_PROCESSOR_BASED_CONTROLS, ACTIVATE_SECONDARY);
+    state = write(state, FIELD.SECONDARY_PROCESSOR_BASED_CONTROLS, SHADOWING);
+    state = write(state, FIELD.VMCS_LINK_POINTER, VMCS_S);
+    state = write(state, FIELD.VMWRITE_BITMAP_ADDRESS, VMWRITE_BITMAP);
+    const guestState = running(patchCpu(state, 0, { vmx: 'non-root' }));
+    const after = expectOnly(guestState, vmwrite(FIELD.EXIT_REASON, 1n), failValid(VM_ERROR.READ_ONLY_FIELD), 'vmwrite.read-only-field');
+    expect(ripOf(after)).toBe(RIP + 3n);
+    expectOnly(backToRoot(after), vmread(FIELD.VM_INSTRUCTION_ERROR), succeed(13n), 'vmread.success');
   });
 
   it('fails with VMfailInvalid when the link pointer is FFFFFFFF_FFFFFFFFH', () => {
