@@ -218,7 +218,7 @@ export function bootProblem(output: BootOutput, binary: string): { kind: FaultKi
   }
   if (!output.ended) {
     const how = output.signal !== null ? `was killed by ${output.signal}` : `exited with status ${output.status}`;
-    return { kind: 'crash', detail: `Bochs ${how} before the guest agent finished the batch (the agent lost control, e.g. a VM entry or a triple fault); ${tail}` };
+    return { kind: 'crash', detail: `Bochs ${how} before the guest agent finished the batch (a Bochs panic, or the agent lost control: a VM entry or a triple fault); ${tail}` };
   }
   return undefined;
 }

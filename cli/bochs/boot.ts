@@ -111,12 +111,15 @@ export function boot(agent: Buffer, bytecode: Buffer, options: BootOptions): Boo
   const timedOut = error?.code === 'ETIMEDOUT';
   let logTail = '';
   try {
-    logTail = readFileSync(logPath, 'latin1').split('\n').filter((l) => /PANIC|ERROR|FATAL|>>PANIC|exiting|shutdown/i.test(l)).slice(-5).join('\n');
+    logTail = readFileSync(logPath, 'latin1').split('\n').filter((l) => /PANIC|FATAL/.test(l)).slice(-5).join('\n');
   } catch {
     logTail = '';
   }
   const startAt = stdout.indexOf(START);
-  const agentOutput = startAt < 0 ? undefined : stdout.slice(startAt + START.length);
+  let agentOutput = startAt < 0 ? undefined : stdout.slice(startAt + START.length);
+  // Bochs's own lines (its exit banner, the debugger's) end what the agent printed.
+  const bochsAgain = agentOutput === undefined ? -1 : agentOutput.search(/={20}|\(0\)\.\[/);
+  if (agentOutput !== undefined && bochsAgain >= 0) agentOutput = agentOutput.slice(0, bochsAgain);
   const endAt = agentOutput?.indexOf(END) ?? -1;
   const fatal = /<<VMXB-FATAL ([^>]*)>>/.exec(agentOutput ?? stdout)?.[1];
   return {

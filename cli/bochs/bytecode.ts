@@ -116,7 +116,10 @@ export class BatchCompiler {
     const compiled: CompiledCase = { sent: 0, unimplemented: new Map() };
     let model: ModelState | undefined = createModelState(this.profile, logicalProcessors);
     const t: Tracked = { csl: 1, lma: 1, lme: 1, vm: 0 };
+    // The model is only needed to decide VMLAUNCH/VMRESUME/VMCALL: stop following it after the last one.
+    const lastRisky = operations.reduce((last, op, i) => (op.kind === 'vmlaunch' || op.kind === 'vmresume' || op.kind === 'vmcall' ? i : last), -1);
     for (const [index, op] of operations.entries()) {
+      if (index > lastRisky) model = undefined;
       compiled.sent = index + 1;
       // Where the model stops judging (undefined, not modelled), nothing later is compared.
       let last = false;
