@@ -25,8 +25,11 @@ export interface BatchedSuiteOptions extends Omit<SuiteOptions, 'factory' | 'cas
   engine: BatchCaseEngine;
   /** Cases generated and run per batch. */
   batchSize: number;
-  /** The id of the known divergence a divergent outcome is, or undefined for a new one. */
-  acknowledge?: (outcome: CaseOutcome & { kind: 'divergent' }) => string | undefined;
+  /**
+   * The id of the known divergence a divergent outcome is (a mismatch, or an engine fault the
+   * engine is known to have there), or undefined for a new one.
+   */
+  acknowledge?: (outcome: CaseOutcome & { kind: 'divergent' }, operations: readonly Operation[]) => string | undefined;
 }
 
 /** The suite's result plus the acknowledged divergences: id → count and the first case seen. */
@@ -60,7 +63,7 @@ export function runBatchedSuite(options: BatchedSuiteOptions): BatchedSuiteResul
       record(stats, outcome, outcomeLabel, coverage);
       options.onProgress?.(start + offset + 1, all.length);
       if (outcome.kind !== 'divergent') continue;
-      const known = outcome.divergence.kind === 'mismatch' ? options.acknowledge?.(outcome) : undefined;
+      const known = options.acknowledge?.(outcome, operations);
       if (known !== undefined) {
         const entry = (acknowledged[known] ??= { count: 0, example: operations.slice(0, outcome.divergence.index + 1) });
         entry.count += 1;

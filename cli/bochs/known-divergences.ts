@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { CaseOutcome } from '../../properties/differential.ts';
 import type { Observation } from '../../spec/observations.ts';
+import type { Operation } from '../../spec/operations.ts';
 import { UsageError } from '../usage-error.ts';
 
 /** The file's format name. */
@@ -25,6 +26,11 @@ const entrySchema = z.object({
     observed: z.string().optional(),
     /** Rule ids that must all be among the outcomes the SDM allows there. */
     rules: z.array(z.string()).optional(),
+    /**
+     * For a divergence that stops Bochs (the agent loses control): a regular expression the
+     * fault's message matches; `operation` is then an operation kind the case contains.
+     */
+    fault: z.string().optional(),
   }),
   /** The SDM rule, volume, section and title. */
   sdm: z.string(),
@@ -80,12 +86,17 @@ export function observationLabel(obs: Observation | undefined): string {
 }
 
 /** The id of the first entry `outcome`'s divergence matches, if any. */
-export function matchKnown(known: readonly KnownDivergence[], outcome: CaseOutcome & { kind: 'divergent' }): string | undefined {
+export function matchKnown(known: readonly KnownDivergence[], outcome: CaseOutcome & { kind: 'divergent' }, operations: readonly Operation[] = []): string | undefined {
   const d = outcome.divergence;
+  if (d.kind !== 'mismatch') {
+    const detail = d.detail ?? '';
+    return known.find((k) => k.match.fault !== undefined && new RegExp(k.match.fault).test(detail) && operations.some((op) => op.kind === k.match.operation))?.id;
+  }
   const label = observationLabel(d.observation);
   const rules = new Set(d.allowed.map((b) => b.rule.id));
   return known.find(
     (k) =>
+      k.match.fault === undefined &&
       k.match.operation === d.operation.kind &&
       (k.match.observed === undefined || label.startsWith(k.match.observed)) &&
       (k.match.rules ?? []).every((r) => rules.has(r)),

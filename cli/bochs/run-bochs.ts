@@ -63,7 +63,7 @@ export function runBochs(options: RunOptions & BochsOptions, seed: number): numb
     const result = runBatchedSuite({
       engine,
       batchSize: batch,
-      acknowledge: (outcome) => matchKnown(known, outcome),
+      acknowledge: (outcome, operations) => matchKnown(known, outcome, operations),
       engineName: engine.name,
       profile,
       profileRef: ref,
@@ -75,7 +75,9 @@ export function runBochs(options: RunOptions & BochsOptions, seed: number): numb
     });
     progress.stop();
     const seconds = (Date.now() - started) / 1000;
-    if (engine.fault) return reportFault(engine.fault, { out: out.path, json: options.json, profileRef: ref, profileName: profile.name, seed, save: true });
+    if (result.failure?.outcome.kind === 'divergent' && result.failure.outcome.divergence.kind !== 'mismatch' && engine.fault) {
+      return reportFault(engine.fault, { out: out.path, json: options.json, profileRef: ref, profileName: profile.name, seed, save: true, replayWith: `--emulator bochs --bochs-model ${options.bochsModel}` });
+    }
     const verdict = decideVerdict(result, undefined);
     const speed = {
       boots: engine.stats.boots,
