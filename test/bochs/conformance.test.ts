@@ -35,7 +35,7 @@ describe('Bochs 2.7', () => {
     }
     let replayed = 0;
     for (const [model, entries] of byModel) {
-      const engine = BochsEngine.open({ model, executeKnownCrashes: true });
+      const engine = BochsEngine.open({ model, executeKnownCrashes: true, timeoutMs: 20_000 });
       try {
         const cases = entries.map((k) => parseCase(JSON.stringify(k.case), k.id));
         engine.prefetch(cases.map((c) => ({ logicalProcessors: 1, operations: c.operations })));
