@@ -38,6 +38,11 @@ const entrySchema = z.object({
   source: z.string().optional(),
   /** CPU models it was seen on. */
   models: z.array(z.string()).optional(),
+  /**
+   * false: the entry documents a divergence a run never executes (the compiler answers
+   * `unimplemented` there because it would lose the agent); only its replay shows it.
+   */
+  runs: z.boolean().optional(),
   /** The minimal replayable case (a case file's content). */
   case: z.record(z.string(), z.unknown()),
 });
@@ -90,7 +95,9 @@ export function matchKnown(known: readonly KnownDivergence[], outcome: CaseOutco
   const d = outcome.divergence;
   if (d.kind !== 'mismatch') {
     const detail = d.detail ?? '';
-    return known.find((k) => k.match.fault !== undefined && new RegExp(k.match.fault).test(detail) && operations.some((op) => op.kind === k.match.operation))?.id;
+    return known.find(
+      (k) => k.runs !== false && k.match.fault !== undefined && new RegExp(k.match.fault).test(detail) && operations.some((op) => k.match.operation.split('|').includes(op.kind)),
+    )?.id;
   }
   const label = observationLabel(d.observation);
   const rules = new Set(d.allowed.map((b) => b.rule.id));
