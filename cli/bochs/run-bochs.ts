@@ -83,6 +83,7 @@ export function runBochs(options: RunOptions & BochsOptions, seed: number): numb
       boots: engine.stats.boots,
       casesPerBoot: engine.stats.boots === 0 ? 0 : Math.round(engine.stats.cases / engine.stats.boots),
       comparedStepsPerSecond: Math.round(result.stats.steps / Math.max(seconds, 0.001)),
+      bochsSeconds: engine.stats.bootMs / 1000,
       seconds,
     };
     let saved: { casePath: string; tracePath: string } | undefined;
@@ -116,7 +117,10 @@ export function runBochs(options: RunOptions & BochsOptions, seed: number): numb
     }
     const w = (text: string): void => void process.stdout.write(`${text}\n`);
     w(renderSummary(result.stats));
-    w(`  time: ${seconds.toFixed(1)} s; ${speed.boots} Bochs boots, ${speed.casesPerBoot} cases per boot, ${speed.comparedStepsPerSecond} compared steps per second`);
+    w(
+      `  time: ${seconds.toFixed(1)} s (${speed.bochsSeconds.toFixed(1)} s in Bochs, the rest compiling and judging); ${speed.boots} Bochs boots, ` +
+        `${speed.casesPerBoot} cases per boot, ${speed.comparedStepsPerSecond} compared steps per second`,
+    );
     const acknowledged = Object.entries(result.acknowledged);
     if (acknowledged.length > 0) {
       w(`  known divergences acknowledged (${options.knownDivergences}):`);
