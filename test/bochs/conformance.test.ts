@@ -22,7 +22,7 @@ describe('Bochs 2.7', () => {
     expect(r.stdout).not.toMatch(/DIVERGENCE|EMULATOR FAULT/);
     expect([0, 4]).toContain(r.code); // INCOMPLETE (4) when many cases end at steps the agent does not perform
     expect(r.stdout).toMatch(/differential: 300 cases/);
-    expect(r.stdout).toMatch(/1 Bochs boots, \d+ cases per boot/);
+    expect(r.stdout).toMatch(/[12] Bochs boots, \d+ cases per boot/); // one more when a VM entry loses the agent
     expect(r.stdout).toMatch(/known divergences acknowledged/);
   });
 
