@@ -9,7 +9,10 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'no
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BochsSetupError } from './errors.ts';
+import { UsageError } from '../usage-error.ts';
+
+/** nasm missing or failing: the run cannot start (exit 2, with what to install). */
+export class BochsSetupError extends UsageError {}
 
 /** Where the agent's sources are. */
 export const AGENT_SOURCE_DIR = fileURLToPath(new URL('../../bochs/agent/', import.meta.url));
