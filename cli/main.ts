@@ -55,6 +55,10 @@ function program(resolveExit: (code: number) => void): Command {
     .option('--step-timeout <ms>', 'time a plug-in may take per call before it counts as hung', positive, 10_000)
     .option('--handshake-timeout <ms>', 'time a plug-in may take to load, or an --emulator-cmd process to answer the hello, before it counts as hung', positive, 30_000)
     .option('--in-process', 'run the plug-in in the main thread (faster, but a hang or crash cannot be stopped)')
+    .option('--bochs-model <cpu>', 'with --emulator bochs: the Bochs CPU model (corei7_skylake_x, core2_penryn_t9600, tigerlake, ...)')
+    .option('--batch <n>', 'with --emulator bochs: cases per Bochs boot', integer)
+    .option('--boot-timeout <ms>', 'with --emulator bochs: time one Bochs boot may take before it counts as hung', positive)
+    .option('--known-divergences <file>', 'with --emulator bochs: acknowledge the recorded divergences of this file (still listed)')
     .action(async (opts) => resolveExit(await runCommand(opts)));
 
   cli
@@ -67,6 +71,8 @@ function program(resolveExit: (code: number) => void): Command {
     .option('--step-timeout <ms>', 'time a plug-in may take per call before it counts as hung', positive, 10_000)
     .option('--handshake-timeout <ms>', 'time a plug-in may take to load, or an --emulator-cmd process to answer the hello, before it counts as hung', positive, 30_000)
     .option('--in-process', 'run the plug-in in the main thread')
+    .option('--bochs-model <cpu>', 'with --emulator bochs: the Bochs CPU model')
+    .option('--boot-timeout <ms>', 'with --emulator bochs: time the Bochs boot may take before it counts as hung', positive)
     .action(async (file: string, opts) => resolveExit(await replayCommand(file, opts)));
 
   cli

@@ -63,6 +63,8 @@ export interface FaultReportOptions {
   seed?: number;
   /** Save the faulted case (run does; replay already has it in a file). */
   save: boolean;
+  /** The replay command's engine options (default: `--emulator-cmd '<command>'`). */
+  replayWith?: string;
 }
 
 /** Prints the fault, saves its case, and returns {@link EXIT_EMULATOR_FAULT}. */
@@ -86,7 +88,7 @@ export function reportFault(fault: EmulatorFault, options: FaultReportOptions): 
   }
   process.stderr.write(`${pc.red('EMULATOR FAULT')}: ${fault.message}\n`);
   if (casePath !== undefined) {
-    process.stderr.write(`the case is saved to ${relative(process.cwd(), casePath)}; replay it with: vmx-conformance replay ${relative(process.cwd(), casePath)} --emulator-cmd '${fault.command}'\n`);
+    process.stderr.write(`the case is saved to ${relative(process.cwd(), casePath)}; replay it with: vmx-conformance replay ${relative(process.cwd(), casePath)} ${options.replayWith ?? `--emulator-cmd '${fault.command}'`}\n`);
   }
   return EXIT_EMULATOR_FAULT;
 }

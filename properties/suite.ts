@@ -106,15 +106,14 @@ export interface SuiteResult {
   failure?: SuiteFailure;
 }
 
-function outcomeLabel(kind: string, detail?: string | number): string {
+/** How an outcome is counted in the summary, e.g. `VMfailValid(12)`. */
+export function outcomeLabel(kind: string, detail?: string | number): string {
   return detail === undefined ? kind : `${kind}(${detail})`;
 }
 
-/** Runs the suite; never throws for an engine's misbehaviour (that is a failure in the result). */
-export function runSuite(options: SuiteOptions): SuiteResult {
-  const config: EngineConfig = { profile: options.profile.data, logicalProcessors: options.logicalProcessors };
-  const metamorphicRuns = options.metamorphicRuns ?? Math.max(1, Math.floor(options.runs / 10));
-  const stats: SuiteStats = {
+/** Empty statistics, before any case. */
+export function createSuiteStats(): SuiteStats {
+  return {
     cases: 0,
     steps: 0,
     outcomes: {},
@@ -129,6 +128,13 @@ export function runSuite(options: SuiteOptions): SuiteResult {
     exitReasons: emptyExitReasonCoverage(),
     metamorphic: {},
   };
+}
+
+/** Runs the suite; never throws for an engine's misbehaviour (that is a failure in the result). */
+export function runSuite(options: SuiteOptions): SuiteResult {
+  const config: EngineConfig = { profile: options.profile.data, logicalProcessors: options.logicalProcessors };
+  const metamorphicRuns = options.metamorphicRuns ?? Math.max(1, Math.floor(options.runs / 10));
+  const stats = createSuiteStats();
   const points = boundaryPoints(options.profile);
   stats.boundariesTotal = points.length;
   const coverage: Coverage = { index: indexPoints(points), initial: createModelState(options.profile, options.logicalProcessors) };
@@ -273,12 +279,13 @@ export function runSuite(options: SuiteOptions): SuiteResult {
 }
 
 /** What recording boundary points needs: the points by rule, and the state cases start from. */
-interface Coverage {
+export interface Coverage {
   index: PointIndex;
   initial: ModelState;
 }
 
-function record(stats: SuiteStats, outcome: CaseOutcome, label: typeof outcomeLabel, coverage: Coverage): void {
+/** Adds one compared case to the statistics. */
+export function record(stats: SuiteStats, outcome: CaseOutcome, label: typeof outcomeLabel, coverage: Coverage): void {
   stats.cases += 1;
   for (const step of outcome.steps) {
     stats.steps += 1;
@@ -315,7 +322,7 @@ function record(stats: SuiteStats, outcome: CaseOutcome, label: typeof outcomeLa
 }
 
 /** One sentence on a differential failure, for the report's heading. */
-function divergenceMessage(outcome: CaseOutcome): string {
+export function divergenceMessage(outcome: CaseOutcome): string {
   if (outcome.kind !== 'divergent') return 'the shrunk case no longer diverges when run again (the engine is not deterministic)';
   const d = outcome.divergence;
   const what = { mismatch: 'did something the SDM does not allow', 'engine-threw': 'threw an exception', 'malformed-observation': 'returned something that is not an observation' }[d.kind];

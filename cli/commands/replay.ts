@@ -18,10 +18,14 @@ import { profileWarningsText, resolveProfile } from '../load-profile.ts';
 import { ProcessEngine } from '../process-engine.ts';
 import { reportFault } from '../process-fault.ts';
 import { EXIT, UsageError } from '../usage-error.ts';
+import { replayBochs } from '../bochs/run-bochs.ts';
 
 /** Options of `replay`. */
 export interface ReplayOptions {
+  /** A plug-in module, or `bochs` (with `bochsModel`). */
   emulator?: string;
+  bochsModel?: string;
+  bootTimeout?: number;
   /** An emulator program speaking the process protocol, with its arguments. */
   emulatorCmd?: string;
   /** Milliseconds a plug-in may take per call before it counts as hung. */
@@ -69,6 +73,7 @@ export async function replayCommand(file: string, options: ReplayOptions): Promi
   const { profile } = resolveProfile(testCase.profile, `${file}: profile`);
   process.stderr.write(profileWarningsText(profile));
   if (options.emulatorCmd !== undefined) return replayProcess(file, testCase, profile, options.emulatorCmd, options);
+  if (options.emulator === 'bochs') return replayBochs(file, testCase, profile, options);
   const engine = await loadEngine(options.emulator, {
     stepTimeoutMs: options.stepTimeout,
     handshakeTimeoutMs: options.handshakeTimeout,

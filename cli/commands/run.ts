@@ -19,9 +19,11 @@ import { createProgress } from '../progress.ts';
 import { renderSummary, rulesMissed } from '../report.ts';
 import { UsageError } from '../usage-error.ts';
 import { decideVerdict, INCOMPLETE_FRACTION, type Verdict } from '../verdict.ts';
+import { runBochs, type BochsOptions } from '../bochs/run-bochs.ts';
 
 /** Options of `run`, as parsed from the command line. */
-export interface RunOptions {
+export interface RunOptions extends BochsOptions {
+  /** A plug-in module, or `bochs` for Debian's Bochs 2.7 (with `bochsModel`). */
   emulator?: string;
   /** An emulator program speaking the process protocol, with its arguments. */
   emulatorCmd?: string;
@@ -82,6 +84,8 @@ export async function runCommand(options: RunOptions): Promise<number> {
   if (options.emulator !== undefined && options.emulatorCmd !== undefined) throw new UsageError('give --emulator or --emulator-cmd, not both');
   const seed = options.seed ?? Math.floor(Math.random() * 0x7fff_ffff);
   if (options.emulatorCmd !== undefined) return runProcess(options, options.emulatorCmd, seed);
+  if (options.emulator === 'bochs') return runBochs(options, seed);
+  if (options.bochsModel !== undefined || options.knownDivergences !== undefined || options.batch !== undefined) throw new UsageError('--bochs-model, --batch and --known-divergences go with --emulator bochs');
   const { profile, ref } = resolveProfile(options.profile ?? 'skylake');
   process.stderr.write(profileWarningsText(profile));
   const out = prepareOutputDir(options.out);

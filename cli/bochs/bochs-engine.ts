@@ -1,0 +1,231 @@
+/**
+ * Debian's Bochs 2.7 as a {@link CaseEngine}: cases are compiled into the guest agent's bytecode,
+ * many per boot, and their observations read back from what the agent printed. Opening the
+ * engine boots Bochs once with no cases to read the capability MSRs (the profile). A Bochs that
+ * is missing, crashes, hangs past the time limit or prints garbage is an {@link EmulatorFault}
+ * naming the case it was running; the cases of a batch that completed before it keep their
+ * answers, and the ones after it run in a new boot.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CaseEngine } from '../../properties/differential.ts';
+import type { Operation, OperationKind } from '../../spec/operations.ts';
+import type { Profile } from '../../spec/profile.ts';
+import type { ProfileData } from '../../spec/profile-data.ts';
+import { profileFromJson } from '../../spec/profiles.ts';
+import { parseHex } from '../../spec/hex.ts';
+import { EmulatorFault, type FaultKind } from '../process-fault.ts';
+import { buildAgent } from './agent-build.ts';
+import { boot, MAX_BYTECODE, type BootOutput } from './boot.ts';
+import { BatchCompiler, BOCHS_OPERATIONS } from './bytecode.ts';
+import { caseLines, parseCapabilities, parseRecords } from './results.ts';
+
+/** How to open the engine. */
+export interface BochsEngineOptions {
+  /** Bochs CPU model (`cpu: model=`). */
+  model: string;
+  /** Milliseconds one boot may take (default 120,000). */
+  timeoutMs?: number;
+  /** Bochs program (default: `$VMX_CONFORMANCE_BOCHS`, else `bochs` on PATH). */
+  binary?: string;
+  /** Most cases per boot (default 4,000; fewer when the bytecode fills the floppy). */
+  casesPerBoot?: number;
+  /** Execute what is known to stop Bochs (replaying a recorded divergence) instead of answering `unimplemented`. */
+  executeKnownCrashes?: boolean;
+}
+
+/** A case for a batch. */
+export interface BatchCase {
+  logicalProcessors: number;
+  operations: readonly Operation[];
+}
+
+type Answer = readonly unknown[] | EmulatorFault;
+
+const key = (logicalProcessors: number, operations: readonly Operation[]): string => `${logicalProcessors}:${JSON.stringify(operations)}`;
+
+/** Bochs, booted on demand with batches of cases. */
+export class BochsEngine implements CaseEngine {
+  /** The fault of the last case that faulted (each such case throws it; later cases still run). */
+  fault: EmulatorFault | undefined;
+  readonly name: string;
+  /** The profile Bochs reported (capability MSRs read by the agent). */
+  readonly profile: Profile;
+  /** Boots so far and cases they ran, for the report. */
+  readonly stats = { boots: 0, cases: 0, bootMs: 0 };
+  private readonly answers = new Map<string, Answer>();
+  private readonly workDir: string;
+  private readonly agent: Buffer;
+  private readonly supported: ReadonlySet<OperationKind> = new Set(BOCHS_OPERATIONS);
+  private caseCounter = 0;
+
+  private constructor(
+    private readonly options: Required<BochsEngineOptions>,
+    agent: Buffer,
+    workDir: string,
+    profile: Profile,
+  ) {
+    this.agent = agent;
+    this.workDir = workDir;
+    this.profile = profile;
+    this.name = `bochs-${options.model}`;
+  }
+
+  /** Builds the agent, boots Bochs once to read its capability MSRs, and returns the engine. */
+  static open(options: BochsEngineOptions): BochsEngine {
+    const full: Required<BochsEngineOptions> = {
+      model: options.model,
+      timeoutMs: options.timeoutMs ?? 120_000,
+      binary: options.binary ?? process.env.VMX_CONFORMANCE_BOCHS ?? 'bochs',
+      casesPerBoot: options.casesPerBoot ?? 4_000,
+      executeKnownCrashes: options.executeKnownCrashes ?? false,
+    };
+    const agent = buildAgent();
+    const workDir = mkdtempSync(join(tmpdir(), 'vmx-conformance-bochs-'));
+    const name = `bochs-${full.model}`;
+    const output = boot(agent, emptyBatch(), { model: full.model, binary: full.binary, timeoutMs: full.timeoutMs, workDir });
+    const problem = bootProblem(output, full.binary);
+    const command = commandText(full);
+    if (problem !== undefined) {
+      rmSync(workDir, { recursive: true, force: true });
+      throw new EmulatorFault(problem.kind, name, command, `reading the capability MSRs: ${problem.detail}`);
+    }
+    let data: ProfileData;
+    let profile: Profile;
+    try {
+      data = parseCapabilities(output.agentOutput ?? '', name, `Bochs 2.7, cpu model ${full.model}: capability MSRs read by the guest agent`);
+      profile = profileFromJson(data, `the profile Bochs (${full.model}) reported`);
+    } catch (error) {
+      rmSync(workDir, { recursive: true, force: true });
+      throw new EmulatorFault('profile', name, command, (error as Error).message);
+    }
+    return new BochsEngine(full, agent, workDir, profile);
+  }
+
+  /** Whether the agent executes this operation kind. */
+  supports(kind: OperationKind): boolean {
+    return this.supported.has(kind);
+  }
+
+  /** Runs the cases not answered yet, as few boots as the floppy allows, and keeps their answers. */
+  prefetch(cases: readonly BatchCase[]): void {
+    const todo = new Map<string, BatchCase>();
+    for (const c of cases) {
+      const cut = c.operations.findIndex((op) => !this.supports(op.kind));
+      const operations = cut < 0 ? c.operations : c.operations.slice(0, cut);
+      const k = key(c.logicalProcessors, operations);
+      if (!this.answers.has(k) && operations.length > 0) todo.set(k, { logicalProcessors: c.logicalProcessors, operations });
+    }
+    let pending = [...todo.values()];
+    while (pending.length > 0) pending = this.bootOnce(pending);
+  }
+
+  /** Runs one case (from the answers of an earlier batch when there are any). */
+  runCase(logicalProcessors: number, operations: readonly Operation[]): readonly unknown[] {
+    const k = key(logicalProcessors, operations);
+    if (!this.answers.has(k)) this.prefetch([{ logicalProcessors, operations }]);
+    const answer = this.answers.get(k);
+    if (answer instanceof EmulatorFault) {
+      this.fault = answer;
+      throw answer;
+    }
+    return answer ?? [];
+  }
+
+  /** Forgets kept answers (between phases of a run, to bound memory). */
+  forget(): void {
+    this.answers.clear();
+  }
+
+  /** Removes the work directory. */
+  close(): void {
+    if (process.env.VMX_CONFORMANCE_BOCHS_KEEP) {
+      process.stderr.write(`kept the Bochs work directory ${this.workDir}\n`);
+      return;
+    }
+    rmSync(this.workDir, { recursive: true, force: true });
+  }
+
+  /** One boot over as many of `cases` as fit; returns the ones still to run. */
+  private bootOnce(cases: readonly BatchCase[]): BatchCase[] {
+    const compiler = new BatchCompiler(this.profile, (parseHex(this.profile.data.featureControl) & 1n) === 1n, { executeKnownCrashes: this.options.executeKnownCrashes });
+    const taken: BatchCase[] = [];
+    for (const c of cases) {
+      if (taken.length >= this.options.casesPerBoot) break;
+      const before = compiler.size;
+      compiler.add(c.logicalProcessors, c.operations);
+      if (compiler.size + 1 > MAX_BYTECODE) {
+        compiler.undo(before);
+        break;
+      }
+      taken.push(c);
+    }
+    if (taken.length === 0) throw new Error('a single case does not fit into a boot image');
+    const started = Date.now();
+    const output = boot(this.agent, compiler.finish(), { model: this.options.model, binary: this.options.binary, timeoutMs: this.options.timeoutMs, workDir: this.workDir });
+    this.stats.boots += 1;
+    this.stats.bootMs += Date.now() - started;
+    const lines = output.agentOutput === undefined ? { done: new Map<number, string>() } : caseLines(output.agentOutput);
+    const problem = bootProblem(output, this.options.binary);
+    let firstMissing = taken.length;
+    for (const [index, c] of taken.entries()) {
+      const body = lines.done.get(index);
+      if (body === undefined) {
+        firstMissing = Math.min(firstMissing, index);
+        continue;
+      }
+      try {
+        this.answers.set(key(c.logicalProcessors, c.operations), parseRecords(body, compiler.cases[index]!));
+        this.stats.cases += 1;
+      } catch (error) {
+        this.answers.set(key(c.logicalProcessors, c.operations), this.faultFor('garbage', c, `its results ${(error as Error).message}`));
+      }
+    }
+    if (firstMissing === taken.length) return cases.slice(taken.length);
+    // The boot stopped at case `firstMissing` (or never ran it): that case gets the fault.
+    const culprit = taken[firstMissing]!;
+    const what = problem ?? { kind: 'truncated' as FaultKind, detail: `the agent printed no result for case ${firstMissing} of the batch` };
+    this.answers.set(key(culprit.logicalProcessors, culprit.operations), this.faultFor(what.kind, culprit, what.detail));
+    return [...taken.slice(firstMissing + 1), ...cases.slice(taken.length)];
+  }
+
+  private faultFor(kind: FaultKind, c: BatchCase, detail: string): EmulatorFault {
+    return new EmulatorFault(kind, this.name, commandText(this.options), detail, {
+      id: this.caseCounter++,
+      logicalProcessors: c.logicalProcessors,
+      operations: [...c.operations],
+    });
+  }
+}
+
+function commandText(options: Required<BochsEngineOptions>): string {
+  return `${options.binary} (cpu model ${options.model})`;
+}
+
+/** What went wrong in a boot, if anything: the fault's kind and a sentence. */
+export function bootProblem(output: BootOutput, binary: string): { kind: FaultKind; detail: string } | undefined {
+  const tail = [output.head ? `its output began: ${JSON.stringify(output.head.slice(0, 200))}` : 'it printed nothing', output.logTail ? `its log ends:\n${output.logTail}` : ''].filter(Boolean).join('; ');
+  if (output.spawnError !== undefined) {
+    return { kind: 'crash', detail: `${binary} could not be started (${output.spawnError}); install Bochs: apt-get install -y --no-install-recommends bochs bochs-term bochsbios vgabios nasm` };
+  }
+  if (output.timedOut) return { kind: 'hang', detail: `Bochs did not finish within the time limit; ${tail}` };
+  if (output.fatal !== undefined) return { kind: 'error', detail: `the guest agent stopped: ${output.fatal}` };
+  if (output.agentOutput === undefined) {
+    const how = output.signal !== null ? `was killed by ${output.signal}` : `exited with status ${output.status}`;
+    return { kind: output.signal !== null || output.head === '' ? 'crash' : 'garbage', detail: `Bochs ${how} before the guest agent started (no agent marker in its output); ${tail}` };
+  }
+  if (!output.ended) {
+    const how = output.signal !== null ? `was killed by ${output.signal}` : `exited with status ${output.status}`;
+    return { kind: 'crash', detail: `Bochs ${how} before the guest agent finished the batch (a Bochs panic, or the agent lost control: a VM entry or a triple fault); ${tail}` };
+  }
+  return undefined;
+}
+
+/** The bytecode of an empty batch: the header and the end record (bochs/agent/interp.asm). */
+function emptyBatch(): Buffer {
+  const bytes = Buffer.alloc(9);
+  bytes.write('VMXB', 0, 'latin1');
+  bytes.writeUInt32LE(1, 4);
+  return bytes;
+}

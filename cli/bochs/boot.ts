@@ -1,0 +1,136 @@
+/**
+ * One Bochs boot: writes the floppy image (agent + bytecode) and the bochsrc into a work
+ * directory, runs Bochs headless with a time limit, and splits what the agent printed on port
+ * E9 into the capability report and one line per case. Facts about running Bochs 2.7 headless:
+ * ../shared/sdm/bochs-2.7.md (display `term`, `-rc` with `c`, stdin /dev/null, port E9, shutdown
+ * through port 8900h).
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GUEST_MEGS } from './bytecode.ts';
+
+/** Size of a 1.44 MB floppy image. */
+export const FLOPPY_BYTES = 1_474_560;
+/** Where the bytecode starts in the image (IMAGE_BYTECODE in bochs/agent/memory-map.inc). */
+export const IMAGE_BYTECODE = 0x8000;
+/** Most bytecode one image holds. */
+export const MAX_BYTECODE = FLOPPY_BYTES - IMAGE_BYTECODE;
+const TRACK_BYTES = 18 * 512;
+const TRACKS_OFFSET = 0x1f8;
+
+/** How to run Bochs. */
+export interface BootOptions {
+  /** `cpu: model=` of the bochsrc, e.g. `corei7_skylake_x`. */
+  model: string;
+  /** The Bochs program (default `bochs`, found on PATH). */
+  binary: string;
+  /** Milliseconds one boot may take before it counts as hung. */
+  timeoutMs: number;
+  /** Directory for the image, the bochsrc and Bochs's log. */
+  workDir: string;
+}
+
+/** What one boot produced. */
+export interface BootOutput {
+  /** How the process ended. */
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  /** The spawn error (e.g. ENOENT), when Bochs could not be started. */
+  spawnError?: string;
+  /** Everything the agent printed after its start marker, or undefined when it never started. */
+  agentOutput?: string;
+  /** Whether the agent printed its end marker. */
+  ended: boolean;
+  /** A `<<VMXB-FATAL ...>>` message from the agent. */
+  fatal?: string;
+  /** The first 300 characters Bochs printed, for messages. */
+  head: string;
+  /** The last lines of Bochs's log file, for messages. */
+  logTail: string;
+}
+
+/** The floppy image: the assembled agent, the bytecode at {@link IMAGE_BYTECODE}, the track count patched. */
+export function floppyImage(agent: Buffer, bytecode: Buffer): Buffer {
+  if (agent.length > IMAGE_BYTECODE) throw new Error(`the agent (${agent.length} bytes) overlaps the bytecode at ${IMAGE_BYTECODE}`);
+  if (bytecode.length > MAX_BYTECODE) throw new Error(`the bytecode (${bytecode.length} bytes) does not fit on a floppy (${MAX_BYTECODE})`);
+  const image = Buffer.alloc(FLOPPY_BYTES);
+  agent.copy(image, 0);
+  bytecode.copy(image, IMAGE_BYTECODE);
+  image.writeUInt16LE(Math.ceil((IMAGE_BYTECODE + bytecode.length) / TRACK_BYTES), TRACKS_OFFSET);
+  return image;
+}
+
+/** The bochsrc for `model` booting `imagePath`. */
+export function bochsrc(model: string, imagePath: string, logPath: string): string {
+  return [
+    `megs: ${GUEST_MEGS}`,
+    `cpu: model=${model}, reset_on_triple_fault=0, ignore_bad_msrs=0`,
+    'romimage: file=/usr/share/bochs/BIOS-bochs-latest',
+    'vgaromimage: file=/usr/share/vgabios/vgabios.bin',
+    `floppya: 1_44=${imagePath}, status=inserted`,
+    'boot: floppy',
+    'display_library: term',
+    'port_e9_hack: enabled=1',
+    'sound: driver=dummy',
+    'error: action=ignore',
+    // A BX_PANIC (e.g. VMCALL in VMX root operation with a clear current VMCS, not implemented in
+    // Bochs 2.7) would stop at the debugger prompt and lose the batch: report it and go on, so the
+    // outcome is observed (bochs/known-divergences.json).
+    'panic: action=report',
+    'info: action=ignore',
+    'clock: sync=none',
+    `log: ${logPath}`,
+    '',
+  ].join('\n');
+}
+
+const START = '<<VMXB-AGENT 1>>\n';
+const END = '<<VMXB-END>>';
+
+/** Boots Bochs once on `bytecode`; never throws for what Bochs does (the caller judges the output). */
+export function boot(agent: Buffer, bytecode: Buffer, options: BootOptions): BootOutput {
+  const imagePath = join(options.workDir, 'agent.img');
+  const rcPath = join(options.workDir, 'bochsrc');
+  const commandsPath = join(options.workDir, 'debugger-commands');
+  const logPath = join(options.workDir, 'bochs.log');
+  writeFileSync(imagePath, floppyImage(agent, bytecode));
+  writeFileSync(rcPath, bochsrc(options.model, imagePath, logPath));
+  writeFileSync(commandsPath, 'c\n');
+  writeFileSync(logPath, '');
+  const result = spawnSync(options.binary, ['-q', '-f', rcPath, '-rc', commandsPath], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: options.timeoutMs,
+    killSignal: 'SIGKILL',
+    maxBuffer: 1 << 29,
+    encoding: 'latin1',
+  });
+  const stdout = result.stdout ?? '';
+  const error = result.error as NodeJS.ErrnoException | undefined;
+  const timedOut = error?.code === 'ETIMEDOUT';
+  let logTail = '';
+  try {
+    logTail = readFileSync(logPath, 'latin1').split('\n').filter((l) => /PANIC|FATAL/.test(l)).slice(-5).join('\n');
+  } catch {
+    logTail = '';
+  }
+  const startAt = stdout.indexOf(START);
+  let agentOutput = startAt < 0 ? undefined : stdout.slice(startAt + START.length);
+  // Bochs's own lines (its exit banner, the debugger's) end what the agent printed.
+  const bochsAgain = agentOutput === undefined ? -1 : agentOutput.search(/={20}|\(0\)\.\[/);
+  if (agentOutput !== undefined && bochsAgain >= 0) agentOutput = agentOutput.slice(0, bochsAgain);
+  const endAt = agentOutput?.indexOf(END) ?? -1;
+  const fatal = /<<VMXB-FATAL ([^>]*)>>/.exec(agentOutput ?? stdout)?.[1];
+  return {
+    status: result.status,
+    signal: result.signal,
+    timedOut,
+    ...(error !== undefined && !timedOut ? { spawnError: error.message } : {}),
+    agentOutput: agentOutput === undefined ? undefined : endAt < 0 ? agentOutput : agentOutput.slice(0, endAt),
+    ended: endAt >= 0,
+    ...(fatal === undefined ? {} : { fatal }),
+    head: stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').slice(0, 300),
+    logTail,
+  };
+}

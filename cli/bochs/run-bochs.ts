@@ -1,0 +1,176 @@
+/**
+ * `vmx-conformance run --emulator bochs --bochs-model <cpu>` and `replay ... --emulator bochs`:
+ * the suite against Debian's Bochs 2.7 through the guest agent, in batches of cases per boot.
+ */
+import { relative } from 'node:path';
+import pc from 'picocolors';
+import { runBatchedSuite } from '../../properties/batched-suite.ts';
+import { runCaseDifferential } from '../../properties/differential.ts';
+import { createTraceWriter, renderTrace } from '../../properties/trace.ts';
+import type { ConformanceCase } from '../../properties/case.ts';
+import type { Profile } from '../../spec/profile.ts';
+import { profileWarningsText, resolveProfile } from '../load-profile.ts';
+import { fileNamePart, prepareOutputDir } from '../output-dir.ts';
+import { EmulatorFault, reportFault } from '../process-fault.ts';
+import { createProgress } from '../progress.ts';
+import { renderSummary, rulesMissed } from '../report.ts';
+import { EXIT, UsageError } from '../usage-error.ts';
+import { decideVerdict } from '../verdict.ts';
+import { saveFailure, type RunOptions } from '../commands/run.ts';
+import { BochsEngine } from './bochs-engine.ts';
+import { matchKnown, readKnownDivergences, type KnownDivergence } from './known-divergences.ts';
+
+/** The Bochs options of `run` and `replay`. */
+export interface BochsOptions {
+  bochsModel?: string;
+  /** Cases per Bochs boot (run). */
+  batch?: number;
+  knownDivergences?: string;
+  /** Milliseconds one Bochs boot may take before it counts as hung (default 120,000). */
+  bootTimeout?: number;
+}
+
+function openEngine(model: string | undefined, timeoutMs: number | undefined, executeKnownCrashes: boolean): BochsEngine {
+  if (model === undefined || !/^[a-z0-9_]+$/.test(model)) throw new UsageError('--emulator bochs needs --bochs-model <cpu>, e.g. corei7_skylake_x, core2_penryn_t9600, tigerlake');
+  return BochsEngine.open({ model, timeoutMs: timeoutMs ?? 120_000, executeKnownCrashes });
+}
+
+/** `run --emulator bochs`: returns the exit code. */
+export function runBochs(options: RunOptions & BochsOptions, seed: number): number {
+  const batch = options.batch ?? 2_000;
+  if (!Number.isInteger(batch) || batch < 1) throw new UsageError('--batch must be a positive integer');
+  const known: KnownDivergence[] = options.knownDivergences === undefined ? [] : readKnownDivergences(options.knownDivergences);
+  const out = prepareOutputDir(options.out);
+  let engine: BochsEngine | undefined;
+  try {
+    try {
+      engine = openEngine(options.bochsModel, options.bootTimeout, false);
+    } catch (error) {
+      if (error instanceof EmulatorFault) return reportFault(error, { out: out.path, json: options.json, profileRef: 'bochs', profileName: 'bochs', seed, save: false });
+      throw error;
+    }
+    let profile: Profile = engine.profile;
+    let ref: string | Profile['data'] = engine.profile.data;
+    if (options.profile !== undefined) ({ profile, ref } = resolveProfile(options.profile));
+    process.stderr.write(profileWarningsText(profile));
+    const header =
+      `vmx-conformance run: engine ${engine.name} (Bochs 2.7, guest agent), profile ${profile.name} (${options.profile === undefined ? 'read from Bochs' : `--profile ${options.profile}`}), ` +
+      `seed ${seed}, ${options.runs} runs, at most ${options.maxSteps} steps, 1 logical processor, ${batch} cases per boot` +
+      (known.length > 0 ? `, ${known.length} known divergences from ${options.knownDivergences}` : '');
+    if (!options.json) process.stdout.write(`${header}\n`);
+    const progress = createProgress('bochs', options.json === true, seed);
+    const started = Date.now();
+    const result = runBatchedSuite({
+      engine,
+      batchSize: batch,
+      acknowledge: (outcome, operations) => matchKnown(known, outcome, operations),
+      engineName: engine.name,
+      profile,
+      profileRef: ref,
+      seed,
+      runs: options.runs,
+      maxSteps: options.maxSteps,
+      logicalProcessors: 1,
+      onProgress: (done, total) => progress.update(done, total),
+    });
+    progress.stop();
+    const seconds = (Date.now() - started) / 1000;
+    if (result.failure?.outcome.kind === 'divergent' && result.failure.outcome.divergence.kind !== 'mismatch' && engine.fault) {
+      return reportFault(engine.fault, { out: out.path, json: options.json, profileRef: ref, profileName: profile.name, seed, save: true, replayWith: `--emulator bochs --bochs-model ${options.bochsModel}` });
+    }
+    const verdict = decideVerdict(result, undefined);
+    const speed = {
+      boots: engine.stats.boots,
+      casesPerBoot: engine.stats.boots === 0 ? 0 : Math.round(engine.stats.cases / engine.stats.boots),
+      comparedStepsPerSecond: Math.round(result.stats.steps / Math.max(seconds, 0.001)),
+      bochsSeconds: engine.stats.bootMs / 1000,
+      seconds,
+    };
+    let saved: { casePath: string; tracePath: string } | undefined;
+    let trace = '';
+    if (result.failure) {
+      const f = result.failure;
+      trace = renderTrace(
+        f.outcome,
+        `Divergence (engine ${engine.name}, profile ${profile.name}, seed ${seed}); shrunk from ${f.originalLength} to ${f.testCase.operations.length} steps in ${result.shrinkRounds} batched rounds.\n${f.message}`,
+      );
+      saved = saveFailure(out.path, `${fileNamePart(engine.name)}-${fileNamePart(profile.name)}-seed${seed}`, f, trace);
+    }
+    if (options.json) {
+      const report = {
+        engine: engine.name,
+        profile: profile.name,
+        profileData: profile.data,
+        seed,
+        runs: options.runs,
+        maxSteps: options.maxSteps,
+        cpus: 1,
+        speed,
+        verdict: verdict.kind,
+        exitCode: verdict.code,
+        stats: { ...result.stats, rulesMissed: rulesMissed(result.stats) },
+        acknowledged: result.acknowledged,
+        failure: result.failure && saved ? { message: result.failure.message, case: result.failure.testCase, ...saved } : undefined,
+      };
+      process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      return verdict.code;
+    }
+    const w = (text: string): void => void process.stdout.write(`${text}\n`);
+    w(renderSummary(result.stats));
+    w(
+      `  time: ${seconds.toFixed(1)} s (${speed.bochsSeconds.toFixed(1)} s in Bochs, the rest compiling and judging); ${speed.boots} Bochs boots, ` +
+        `${speed.casesPerBoot} cases per boot, ${speed.comparedStepsPerSecond} compared steps per second`,
+    );
+    const acknowledged = Object.entries(result.acknowledged);
+    if (acknowledged.length > 0) {
+      w(`  known divergences acknowledged (${options.knownDivergences}):`);
+      for (const [id, { count }] of acknowledged) {
+        const entry = known.find((k) => k.id === id);
+        w(`    ${id} (${entry?.kind === 'model' ? 'model wrong, fix pending' : 'Bochs departs from the SDM'}): ${count} cases; ${entry?.summary ?? ''}`);
+      }
+    }
+    if (saved) {
+      w(`\n${trace}`);
+      w(`${pc.red('DIVERGENCE')}: case saved to ${relative(process.cwd(), saved.casePath)}, trace to ${relative(process.cwd(), saved.tracePath)}`);
+      w(`replay it with: vmx-conformance replay ${relative(process.cwd(), saved.casePath)} --emulator bochs --bochs-model ${options.bochsModel}`);
+    } else if (verdict.kind === 'incomplete') {
+      w(`${pc.yellow('INCOMPLETE')}: no new divergence, but ${result.stats.endings['engine-unimplemented']} of ${result.stats.cases} cases ended at steps the agent does not perform (seed ${seed})`);
+    } else {
+      w(`${pc.green('CONFORMANT')}: no divergence beyond the ${acknowledged.length} known ones (seed ${seed})`);
+    }
+    return verdict.code;
+  } finally {
+    engine?.close();
+    out.release();
+  }
+}
+
+/** `replay <case> --emulator bochs`: one boot, the case compared step by step; returns the exit code. */
+export function replayBochs(file: string, testCase: ConformanceCase, profile: Profile, options: BochsOptions & { json?: boolean }): number {
+  let engine: BochsEngine;
+  try {
+    engine = openEngine(options.bochsModel, options.bootTimeout, true);
+  } catch (error) {
+    if (error instanceof EmulatorFault) return reportFault(error, { out: '', json: options.json, profileRef: testCase.profile, profileName: profile.name, save: false });
+    throw error;
+  }
+  try {
+    if (testCase.logicalProcessors !== 1) throw new UsageError(`${file}: the Bochs agent runs cases on 1 logical processor; this case has ${testCase.logicalProcessors}`);
+    const outcome = runCaseDifferential(engine, profile, 1, testCase.operations);
+    if (engine.fault) return reportFault(engine.fault, { out: '', json: options.json, profileRef: testCase.profile, profileName: profile.name, save: false });
+    if (options.json === true) {
+      const steps = outcome.steps.map((s) => ({ operation: s.operation, observation: s.observation, verdict: s.verdict.kind, rule: s.matched?.rule.id }));
+      process.stdout.write(`${JSON.stringify({ case: file, engine: engine.name, steps, conformant: outcome.kind === 'conformant' }, null, 2)}\n`);
+    } else {
+      const lines: string[] = [];
+      const writer = createTraceWriter(`Replay of ${file} on engine ${engine.name}, profile ${profile.name}, 1 logical processor`, (line) => lines.push(line));
+      for (const step of outcome.steps) writer.step(step);
+      writer.finish(outcome);
+      process.stdout.write(`${lines.join('\n')}\n`);
+    }
+    if (outcome.kind === 'divergent') return outcome.divergence.kind === 'mismatch' ? EXIT.divergence : EXIT.fault;
+    return outcome.ended === 'engine-unimplemented' ? EXIT.incomplete : EXIT.conformant;
+  } finally {
+    engine.close();
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * Against the real Bochs 2.7 (installed by .ci/run): a short conformance run of a few hundred
+ * cases in one boot, and a replay of every divergence recorded in bochs/known-divergences.json,
+ * each of which must still diverge (or stop Bochs) the way it is recorded.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BochsEngine } from '../../cli/bochs/bochs-engine.ts';
+import { matchKnown, readKnownDivergences } from '../../cli/bochs/known-divergences.ts';
+import { EmulatorFault } from '../../cli/process-fault.ts';
+import { runCaseDifferential } from '../../properties/differential.ts';
+import { parseCase } from '../../properties/case.ts';
+import { profileFromJson } from '../../spec/profiles.ts';
+import { cli, outDir } from '../cli/helpers.ts';
+
+const KNOWN = resolve(import.meta.dirname, '../../bochs/known-divergences.json');
+
+describe('Bochs 2.7', () => {
+  it('runs a few hundred cases in one boot; only recorded divergences show up', async () => {
+    const r = await cli('run', '--emulator', 'bochs', '--bochs-model', 'corei7_skylake_x', '--runs', '300', '--seed', '11', '--known-divergences', KNOWN, '--out', outDir());
+    expect(r.stdout).not.toMatch(/DIVERGENCE|EMULATOR FAULT/);
+    expect([0, 4]).toContain(r.code); // INCOMPLETE (4) when many cases end at steps the agent does not perform
+    expect(r.stdout).toMatch(/differential: 300 cases/);
+    expect(r.stdout).toMatch(/[12] Bochs boots, \d+ cases per boot/); // one more when a VM entry loses the agent
+    expect(r.stdout).toMatch(/known divergences acknowledged/);
+  });
+
+  it('replays every recorded divergence, each still diverging as recorded', () => {
+    const known = readKnownDivergences(KNOWN);
+    const byModel = new Map<string, typeof known>();
+    for (const k of known) {
+      const model = k.models?.[0] ?? 'corei7_skylake_x';
+      byModel.set(model, [...(byModel.get(model) ?? []), k]);
+    }
+    let replayed = 0;
+    for (const [model, entries] of byModel) {
+      const engine = BochsEngine.open({ model, executeKnownCrashes: true, timeoutMs: 20_000 });
+      try {
+        const cases = entries.map((k) => parseCase(JSON.stringify(k.case), k.id));
+        engine.prefetch(cases.map((c) => ({ logicalProcessors: 1, operations: c.operations })));
+        for (const [i, k] of entries.entries()) {
+          const c = cases[i]!;
+          const profile = profileFromJson(c.profile as never, k.id);
+          const outcome = runCaseDifferential(engine, profile, 1, c.operations);
+          expect(outcome.kind, k.id).toBe('divergent');
+          if (outcome.kind !== 'divergent') continue;
+          if (k.match.fault !== undefined) {
+            expect(outcome.divergence.kind, k.id).toBe('engine-threw');
+            expect(engine.fault, k.id).toBeInstanceOf(EmulatorFault);
+            expect(outcome.divergence.detail, k.id).toMatch(new RegExp(k.match.fault));
+          }
+          // Replay-only entries (runs: false) are never acknowledged in a run: it does not execute them.
+          if (k.runs !== false) expect(matchKnown(known, outcome, c.operations), k.id).toBe(k.id);
+          replayed += 1;
+        }
+      } finally {
+        engine.close();
+      }
+    }
+    expect(replayed).toBe(known.length);
+  });
+
+  it('replay --emulator bochs shows a recorded divergence with exit code 1', async () => {
+    const entry = JSON.parse(readFileSync(KNOWN, 'utf8')).divergences.find((d: { id: string }) => d.id === 'vmlaunch-shadow-vmcs');
+    const file = resolve(outDir(), 'case.json');
+    (await import('node:fs')).writeFileSync(file, JSON.stringify(entry.case));
+    const r = await cli('replay', file, '--emulator', 'bochs', '--bochs-model', 'corei7_skylake_x');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/VMLAUNCH +<-- DIVERGES/);
+    expect(r.stdout).toMatch(/Basic VM-Entry Checks/);
+  });
+});
