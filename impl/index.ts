@@ -13,7 +13,7 @@ import type { ProfileData } from '../spec/profile-data.ts';
 import { createProfile, type Profile } from '../spec/profile.ts';
 import { hexOf } from './hex-halves.ts';
 import { ImplMachine, type MachineSnapshot } from './machine.ts';
-import { encodeOperation, execute, OP_MOV_CR0, OP_VMPTRST, OP_VMREAD, RECORD_WORDS } from './program.ts';
+import { encodeOperation, execute, OP_MOV_CR0, OP_VMFUNC, OP_VMPTRST, OP_VMREAD, RECORD_WORDS } from './program.ts';
 import {
   STATUS_ENTRY_FAILURE,
   STATUS_ENTRY_UNIMPLEMENTED,
@@ -150,9 +150,11 @@ export class ImplEngine implements Engine {
       };
     }
     if (status === STATUS_VMEXIT) return { kind: 'vmexit', reason: machine.exitReason & 0xffff, flags };
-    const shared = sharedObservation(status, opcode >= OP_MOV_CR0, flags);
+    // A VMFUNC that completes (EPTP switching) leaves the flags alone: `ok`, not VMsucceed.
+    const completes = opcode >= OP_MOV_CR0 || opcode === OP_VMFUNC;
+    const shared = sharedObservation(status, completes, flags);
     if (shared !== undefined) return shared;
-    return observationOf(status, opcode >= OP_MOV_CR0, flags);
+    return observationOf(status, completes, flags);
   }
 
   snapshot(): unknown {

@@ -45,7 +45,7 @@ import { CHUNK_WORDS, chunkNumber, INITIAL_CHUNKS, PhysicalMemory } from './memo
 import { factsFor, type ProfileFacts } from './profile-facts.ts';
 import { movToCr0, movToCr4 } from './mov-cr.ts';
 import { EXIT_REASON } from '../spec/exit-reasons.ts';
-import { PRIMARY_CONTROL, SECONDARY_CONTROL } from '../spec/control-bits.ts';
+import { PRIMARY_CONTROL, SECONDARY_CONTROL, VMFUNC_CONTROL } from '../spec/control-bits.ts';
 import {
   checkControlsAndHost,
   checkGuestState,
@@ -60,6 +60,28 @@ import {
   type EntryFacts,
   type GuestFacts,
 } from './vm-entry/index.ts';
+import { ExitInfo } from './vm-exit/exit-info.ts';
+import {
+  fillVmxExitInfo,
+  vmxInstructionLength,
+  VMX_EXIT_INVEPT,
+  VMX_EXIT_INVVPID,
+  VMX_EXIT_REASON,
+  VMX_EXIT_VMCALL,
+  VMX_EXIT_VMCLEAR,
+  VMX_EXIT_VMFUNC,
+  VMX_EXIT_VMLAUNCH,
+  VMX_EXIT_VMPTRLD,
+  VMX_EXIT_VMPTRST,
+  VMX_EXIT_VMREAD,
+  VMX_EXIT_VMRESUME,
+  VMX_EXIT_VMWRITE,
+  VMX_EXIT_VMXOFF,
+  VMX_EXIT_VMXON,
+} from './non-root/vmx-exit-info.ts';
+import { SHADOW_EXIT, VmcsShadowing } from './non-root/vmx-shadowing.ts';
+import { switchEptp } from './non-root/vmx-vmfunc.ts';
+import { advanceGuestRip, vmxGuestWordsFor, writeInstructionFields, type VmxGuestWords } from './non-root/vmx-words.ts';
 import {
   STATUS_ENTRY_FAILURE,
   STATUS_NON_ROOT_UNIMPLEMENTED,
@@ -176,6 +198,11 @@ export class ImplMachine {
   private readonly exit = new Int32Array(3);
   /** MOV-SS blocking of the processor executing the current instruction, as it was before it (see instruction()). */
   private blockedByMovSs = 0;
+  /**
+   * The exit information besides the reason that the exiting instruction defines (scratch,
+   * filled before each VM exit of an instruction in VMX non-root operation; impl/vm-exit/exit-info.ts).
+   */
+  readonly exitInfo = new ExitInfo();
 
   /** Bits 31:0 of the value the last successful VMREAD read or VMPTRST stored (unsigned). */
   get resultLo(): number {
@@ -225,6 +252,10 @@ export class ImplMachine {
   private readonly cr0Fixed1: readonly [number, number];
   private readonly cr4Fixed0: readonly [number, number];
   private readonly cr4Fixed1: readonly [number, number];
+  /** Field words of the guest's VMX instructions (impl/non-root/vmx-words.ts). */
+  private readonly vmxWords: VmxGuestWords;
+  /** VMREAD/VMWRITE in VMX non-root operation (impl/non-root/vmx-shadowing.ts). */
+  private readonly shadowing: VmcsShadowing;
   /** The decoded profile facts, as impl/mov-cr.ts reads them. */
   private readonly facts: ProfileFacts;
   /** Profile facts of VM entry's checks on controls and host state (impl/vm-entry/). */
@@ -286,6 +317,15 @@ export class ImplMachine {
     this.state = intView(logicalProcessors * STRIDE);
     this.result = intView(2);
     this.memory = new PhysicalMemory(intView(memoryWords), chunkKeys);
+    this.vmxWords = vmxGuestWordsFor(profile);
+    const ew = this.entryFacts.words;
+    this.shadowing = new VmcsShadowing(this.state, this.memory, this.result, this.fieldEntry, this.regionChunks, this.errorWord, this.anyFieldWritable, {
+      PRIMARY_PROCESSOR_BASED_CONTROLS: ew.PRIMARY_PROCESSOR_BASED_CONTROLS,
+      SECONDARY_PROCESSOR_BASED_CONTROLS: ew.SECONDARY_PROCESSOR_BASED_CONTROLS,
+      VMREAD_BITMAP_ADDRESS: ew.VMREAD_BITMAP_ADDRESS,
+      VMWRITE_BITMAP_ADDRESS: ew.VMWRITE_BITMAP_ADDRESS,
+      VMCS_LINK_POINTER: this.guestFacts.words.VMCS_LINK_POINTER,
+    });
     for (let cpu = 0; cpu < logicalProcessors; cpu++) {
       const b = cpu * STRIDE;
       const s = this.state;
@@ -378,7 +418,7 @@ export class ImplMachine {
       this.refresh(b);
       return this.succeed(b);
     }
-    if (s[b + S_IN_VMX] === IN_VMX_NON_ROOT) return this.vmExit(b, EXIT_REASON.VMXON);
+    if (s[b + S_IN_VMX] === IN_VMX_NON_ROOT) return this.vmxExit(b, VMX_EXIT_VMXON, 0);
     if (s[b + S_CPL] !== 0) return STATUS_GP;
     return this.fail(b, VM_ERROR.VMXON_IN_VMX_ROOT);
   }
@@ -388,7 +428,7 @@ export class ImplMachine {
     const s = this.state;
     const b = this.instruction(cpu);
     const gate = s[b + S_GATE] as number;
-    if (gate !== 0) return gate === STATUS_VMEXIT ? this.vmExit(b, EXIT_REASON.VMXOFF) : gate;
+    if (gate !== 0) return gate === STATUS_VMEXIT ? this.vmxExit(b, VMX_EXIT_VMXOFF, 0) : gate;
     // The dual-monitor treatment of SMIs and SMM is never active (IA32_SMM_MONITOR_CTL is 0).
     // VMCSs still active keep their data and launch state in their regions (where impl/ keeps
     // them anyway); the SDM leaves their state undefined.
@@ -409,7 +449,7 @@ export class ImplMachine {
     pointerLo |= 0;
     pointerHi |= 0;
     const gate = s[b + S_GATE] as number;
-    if (gate !== 0) return gate === STATUS_VMEXIT ? this.vmExit(b, EXIT_REASON.VMCLEAR) : gate;
+    if (gate !== 0) return gate === STATUS_VMEXIT ? this.vmxExit(b, VMX_EXIT_VMCLEAR, 0) : gate;
     if ((pointerLo & 0xfff) !== 0 || (pointerHi & this.pointerHiBad) !== 0) {
       return this.fail(b, VM_ERROR.VMCLEAR_INVALID_ADDRESS);
     }
@@ -433,7 +473,7 @@ export class ImplMachine {
     pointerLo |= 0;
     pointerHi |= 0;
     const gate = s[b + S_GATE] as number;
-    if (gate !== 0) return gate === STATUS_VMEXIT ? this.vmExit(b, EXIT_REASON.VMPTRLD) : gate;
+    if (gate !== 0) return gate === STATUS_VMEXIT ? this.vmxExit(b, VMX_EXIT_VMPTRLD, 0) : gate;
     if ((pointerLo & 0xfff) !== 0 || (pointerHi & this.pointerHiBad) !== 0) {
       return this.fail(b, VM_ERROR.VMPTRLD_INVALID_ADDRESS);
     }
@@ -464,7 +504,7 @@ export class ImplMachine {
     const b = this.instruction(cpu);
     if (registerOperand) return STATUS_UD;
     const gate = s[b + S_GATE] as number;
-    if (gate !== 0) return gate === STATUS_VMEXIT ? this.vmExit(b, EXIT_REASON.VMPTRST) : gate;
+    if (gate !== 0) return gate === STATUS_VMEXIT ? this.vmxExit(b, VMX_EXIT_VMPTRST, 0) : gate;
     this.result[0] = s[b + S_CUR_LO] as number;
     this.result[1] = s[b + S_CUR_HI] as number;
     return this.succeed(b);
@@ -473,13 +513,14 @@ export class ImplMachine {
   /**
    * VMREAD — SDM Vol. 3C, December 2023, §31.3 "VMREAD—Read Field from Virtual-Machine Control
    * Structure". The field value is left in resultLo/resultHi: zero-extended from narrower
-   * fields, and truncated to 32 bits outside 64-bit mode.
+   * fields, and truncated to 32 bits outside 64-bit mode. `registerOperand` false is the memory
+   * form (destination `[RBX]`), which only the exit information of a guest's VMREAD tells apart.
    */
-  vmread(cpu: number, encodingLo: number, encodingHi: number): number {
+  vmread(cpu: number, encodingLo: number, encodingHi: number, registerOperand = true): number {
     const s = this.state;
     const b = this.instruction(cpu);
     const gate = s[b + S_GATE] as number;
-    if (gate !== 0) return gate === STATUS_VMEXIT ? this.shadowableExit(b, EXIT_REASON.VMREAD) : gate;
+    if (gate !== 0) return gate === STATUS_VMEXIT ? this.guestVmread(b, encodingLo, encodingHi, registerOperand) : gate;
     const base = s[b + S_CUR_BASE] as number;
     if (base < 0) return this.failInvalid(b);
     const wide = s[b + S_WIDE] as number;
@@ -518,12 +559,13 @@ export class ImplMachine {
    * VMWRITE — SDM Vol. 3C, December 2023, §31.3 "VMWRITE—Write Field to Virtual-Machine Control
    * Structure". High source bits beyond the field are ignored, high field bits beyond the source
    * (32 bits outside 64-bit mode) are cleared; the high access type writes bits 63:32 only.
+   * `registerOperand` false is the memory form (source `[RBX]`).
    */
-  vmwrite(cpu: number, encodingLo: number, encodingHi: number, valueLo: number, valueHi: number): number {
+  vmwrite(cpu: number, encodingLo: number, encodingHi: number, valueLo: number, valueHi: number, registerOperand = true): number {
     const s = this.state;
     const b = this.instruction(cpu);
     const gate = s[b + S_GATE] as number;
-    if (gate !== 0) return gate === STATUS_VMEXIT ? this.shadowableExit(b, EXIT_REASON.VMWRITE) : gate;
+    if (gate !== 0) return gate === STATUS_VMEXIT ? this.guestVmwrite(b, encodingLo, encodingHi, valueLo, valueHi, registerOperand) : gate;
     const base = s[b + S_CUR_BASE] as number;
     if (base < 0) return this.failInvalid(b);
     const wide = s[b + S_WIDE] as number;
@@ -564,7 +606,7 @@ export class ImplMachine {
     const s = this.state;
     const b = this.instruction(cpu);
     const gate = s[b + S_GATE] as number;
-    if (gate !== 0) return gate === STATUS_VMEXIT ? this.vmExit(b, resume ? EXIT_REASON.VMRESUME : EXIT_REASON.VMLAUNCH) : gate;
+    if (gate !== 0) return gate === STATUS_VMEXIT ? this.vmxExit(b, resume ? VMX_EXIT_VMRESUME : VMX_EXIT_VMLAUNCH, 0) : gate;
     const base = s[b + S_CUR_BASE] as number;
     if (base < 0) return this.failInvalid(b);
     // A shadow VMCS cannot be entered: VMfailInvalid (§27.1 "Basic VM-Entry Checks").
@@ -625,20 +667,40 @@ export class ImplMachine {
   }
 
   /**
-   * VMREAD/VMWRITE in VMX non-root operation: a VM exit when "VMCS shadowing" is 0
-   * (§31.3 VMREAD, VMWRITE); with shadowing on, the bitmaps and the shadow VMCS decide, which
-   * impl/ does not implement yet (STATUS_NON_ROOT_UNIMPLEMENTED).
+   * A VM exit caused by VMX instruction VMX_EXIT_* `kind` in VMX non-root operation, with its
+   * exit information (impl/non-root/vmx-exit-info.ts): qualification 0, instruction length,
+   * instruction information where defined. `register` is 1 for a register operand.
    */
-  private shadowableExit(b: number, reason: number): number {
-    const base = this.state[b + S_CUR_BASE] as number;
-    const w = this.entryFacts.words;
-    const v = this.memory.words;
-    const primary = w.PRIMARY_PROCESSOR_BASED_CONTROLS < 0 ? 0 : (v[base + w.PRIMARY_PROCESSOR_BASED_CONTROLS] as number);
-    const secondary = w.SECONDARY_PROCESSOR_BASED_CONTROLS < 0 ? 0 : (v[base + w.SECONDARY_PROCESSOR_BASED_CONTROLS] as number);
-    if (((primary >>> PRIMARY_CONTROL.ACTIVATE_SECONDARY_CONTROLS) & 1) === 1 && ((secondary >>> SECONDARY_CONTROL.VMCS_SHADOWING) & 1) === 1) {
-      return STATUS_NON_ROOT_UNIMPLEMENTED;
-    }
-    return this.vmExit(b, reason);
+  private vmxExit(b: number, kind: number, register: number): number {
+    const info = this.exitInfo;
+    fillVmxExitInfo(info, kind, this.state[b + S_WIDE] as number, register);
+    writeInstructionFields(this.vmxWords, this.memory.words, this.state[b + S_CUR_BASE] as number, info);
+    return this.vmExit(b, VMX_EXIT_REASON[kind] as number);
+  }
+
+  /**
+   * Guest RIP advances past an instruction that completes in VMX non-root operation (VMsucceed,
+   * VMfail, a VM function that succeeds); impl/non-root/vmx-words.ts.
+   */
+  private advanceRip(b: number, length: number): void {
+    const s = this.state;
+    advanceGuestRip(this.vmxWords, this.memory.words, s[b + S_CUR_BASE] as number, s[b + S_WIDE] as number, length);
+  }
+
+  /** VMREAD in VMX non-root operation: a VM exit or the shadow VMCS (impl/non-root/vmx-shadowing.ts). */
+  private guestVmread(b: number, encodingLo: number, encodingHi: number, registerOperand: boolean): number {
+    const status = this.shadowing.vmread(b, encodingLo, encodingHi);
+    if (status === SHADOW_EXIT) return this.vmxExit(b, VMX_EXIT_VMREAD, registerOperand ? 1 : 0);
+    if (status !== STATUS_GP) this.advanceRip(b, vmxInstructionLength(VMX_EXIT_VMREAD, this.state[b + S_WIDE] as number));
+    return status;
+  }
+
+  /** VMWRITE in VMX non-root operation: a VM exit or the shadow VMCS (impl/non-root/vmx-shadowing.ts). */
+  private guestVmwrite(b: number, encodingLo: number, encodingHi: number, valueLo: number, valueHi: number, registerOperand: boolean): number {
+    const status = this.shadowing.vmwrite(b, encodingLo, encodingHi, valueLo, valueHi);
+    if (status === SHADOW_EXIT) return this.vmxExit(b, VMX_EXIT_VMWRITE, registerOperand ? 1 : 0);
+    if (status !== STATUS_GP) this.advanceRip(b, vmxInstructionLength(VMX_EXIT_VMWRITE, this.state[b + S_WIDE] as number));
+    return status;
   }
 
   /** VMRESUME; see {@link ImplMachine.vmlaunch}. */
@@ -664,7 +726,7 @@ export class ImplMachine {
     // #UD also when EPT or INVEPT is unsupported (the page's exception list).
     if (registerOperand || !this.inveptSupported) return STATUS_UD;
     const gate = s[b + S_GATE] as number;
-    if (gate !== 0) return gate === STATUS_VMEXIT ? this.vmExit(b, EXIT_REASON.INVEPT) : gate;
+    if (gate !== 0) return gate === STATUS_VMEXIT ? this.vmxExit(b, VMX_EXIT_INVEPT, 0) : gate;
     if (s[b + S_WIDE] === 1 && typeHi !== 0) return this.fail(b, VM_ERROR.INVALID_INVEPT_INVVPID_OPERAND);
     if (typeLo === INVEPT_SINGLE_CONTEXT && (this.capLo & CAP_INVEPT_SINGLE_CONTEXT) !== 0) {
       if (!this.eptpValid(eptpLo, eptpHi)) return this.fail(b, VM_ERROR.INVALID_INVEPT_INVVPID_OPERAND);
@@ -692,7 +754,7 @@ export class ImplMachine {
     const b = this.instruction(cpu);
     if (registerOperand || !this.invvpidSupported) return STATUS_UD;
     const gate = s[b + S_GATE] as number;
-    if (gate !== 0) return gate === STATUS_VMEXIT ? this.vmExit(b, EXIT_REASON.INVVPID) : gate;
+    if (gate !== 0) return gate === STATUS_VMEXIT ? this.vmxExit(b, VMX_EXIT_INVVPID, 0) : gate;
     if (s[b + S_WIDE] === 1 && typeHi !== 0) return this.fail(b, VM_ERROR.INVALID_INVEPT_INVVPID_OPERAND);
     // Types 0-3 are supported when IA32_VMX_EPT_VPID_CAP bits 40-43 say so.
     if ((typeLo >>> 0) > INVVPID_LAST_TYPE || (this.capHi & (CAP_HI_INVVPID_TYPE_0 << typeLo)) === 0) {
@@ -723,7 +785,7 @@ export class ImplMachine {
     const b = this.instruction(cpu);
     if (s[b + S_IN_VMX] === 0) return STATUS_UD;
     // In VMX non-root operation VMCALL exits before any mode check (the page's Operation section).
-    if (s[b + S_IN_VMX] === IN_VMX_NON_ROOT) return this.vmExit(b, EXIT_REASON.VMCALL);
+    if (s[b + S_IN_VMX] === IN_VMX_NON_ROOT) return this.vmxExit(b, VMX_EXIT_VMCALL, 0);
     if (s[b + S_VM] === 1 || (s[b + S_LMA] === 1 && s[b + S_CSL] === 0)) return STATUS_UD;
     if (s[b + S_CPL] !== 0) return STATUS_GP;
     return this.fail(b, VM_ERROR.VMCALL_IN_VMX_ROOT);
@@ -733,10 +795,11 @@ export class ImplMachine {
    * VMFUNC — SDM Vol. 3C, December 2023, §31.3 "VMFUNC—Invoke VM function" and §26.5.6 "VM
    * Functions": #UD outside VMX non-root operation, when "enable VM functions" is 0 (or the
    * secondary controls are not activated) or EAX >= 64; a VM exit (reason 59) when the function is
-   * not enabled in the VM-function controls. An enabled function (EPTP switching) is not
-   * implemented (STATUS_NON_ROOT_UNIMPLEMENTED).
+   * not enabled in the VM-function controls. EPTP switching (function 0) is
+   * impl/non-root/vmx-vmfunc.ts: it completes (flags unchanged, guest RIP advanced) or exits (59).
+   * No profile enables another function.
    */
-  vmfunc(cpu: number, eax: number, _ecx: number): number {
+  vmfunc(cpu: number, eax: number, ecx: number): number {
     const s = this.state;
     const b = this.instruction(cpu);
     if (s[b + S_IN_VMX] !== IN_VMX_NON_ROOT) return STATUS_UD;
@@ -750,8 +813,11 @@ export class ImplMachine {
     if (!enabled || (eax >>> 0) >= 64) return STATUS_UD;
     const word = w.VM_FUNCTION_CONTROLS;
     const controls = word < 0 ? 0 : (v[base + word + (eax >= 32 ? 1 : 0)] as number);
-    if (((controls >>> (eax & 31)) & 1) === 0) return this.vmExit(b, EXIT_REASON.VMFUNC);
-    return STATUS_NON_ROOT_UNIMPLEMENTED;
+    if (((controls >>> (eax & 31)) & 1) === 0) return this.vmxExit(b, VMX_EXIT_VMFUNC, 0);
+    if (eax !== VMFUNC_CONTROL.EPTP_SWITCHING) return STATUS_NON_ROOT_UNIMPLEMENTED;
+    if (!switchEptp(this.entryFacts, this.memory, base, ecx, this.vmxWords.EPTP_INDEX)) return this.vmxExit(b, VMX_EXIT_VMFUNC, 0);
+    this.advanceRip(b, vmxInstructionLength(VMX_EXIT_VMFUNC, s[b + S_WIDE] as number));
+    return STATUS_SUCCEED;
   }
 
   // -------------------------------------------------------------------------------------------

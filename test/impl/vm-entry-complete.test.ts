@@ -172,10 +172,10 @@ describe('VMX instructions in the guest', () => {
     expect(functions.step({ kind: 'vmfunc', cpu: 0, eax: '0x0', ecx: '0x0' })).toEqual(exit(EXIT_REASON.VMFUNC));
   });
 
-  it('VMREAD with VMCS shadowing on is reported unimplemented (bitmaps and shadow VMCS not implemented)', () => {
+  it('VMREAD with VMCS shadowing on, a clear VMREAD-bitmap bit and link pointer FFFFFFFF_FFFFFFFFH fails invalid (§31.3 VMREAD; test/impl/non-root/ has the rest)', () => {
     const rig = loaded({ PRIMARY_PROCESSOR_BASED_CONTROLS: or(bit(PRIMARY.ACTIVATE_SECONDARY_CONTROLS)), SECONDARY_PROCESSOR_BASED_CONTROLS: bit(SECONDARY.VMCS_SHADOWING), ...SIXTY_FOUR });
     expect(rig.step(vmlaunch)).toEqual(ENTERED);
-    expect(rig.vmread(FIELD.GUEST_RIP).kind).toBe('unimplemented');
+    expect(rig.vmread(FIELD.GUEST_RIP)).toEqual({ kind: 'vmfail-invalid', flags: 1 });
   });
 
   it('outside VMX operation VMCALL stays #UD and in VMX root at CPL 3 #GP (unchanged)', () => {
