@@ -56,7 +56,7 @@ function shadowed(changes: Changes = SIXTY_FOUR, extra: Partial<GuestSetting> = 
 }
 
 const read = (encoding: number | bigint, form?: 'memory'): Operation => ({ kind: 'vmread', cpu: 0, encoding: hex(encoding), ...(form ? { form } : {}) });
-const write = (encoding: number, value: bigint): Operation => ({ kind: 'vmwrite', cpu: 0, encoding: hex(encoding), value: hex(value) });
+const write = (encoding: number, value: bigint, form?: 'memory'): Operation => ({ kind: 'vmwrite', cpu: 0, encoding: hex(encoding), value: hex(value), ...(form ? { form } : {}) });
 const vmcall: Operation = { kind: 'vmcall', cpu: 0 };
 
 describe('a guest VMREAD with VMCS shadowing', () => {
@@ -140,7 +140,7 @@ describe('a guest VMWRITE with VMCS shadowing', () => {
 
   it('exits (25) when the VMWRITE-bitmap bit is 1, with the VMWRITE instruction information', () => {
     const rig = shadowed(SIXTY_FOUR, { memory: [bitmapWord(VMWRITE_BITMAP, FIELD.GUEST_RSP)] });
-    expect(rig.step({ ...write(FIELD.GUEST_RSP, 1n), form: 'memory' })).toEqual(exit(EXIT_REASON.VMWRITE));
+    expect(rig.step(write(FIELD.GUEST_RSP, 1n, 'memory'))).toEqual(exit(EXIT_REASON.VMWRITE));
     // [RBX], DS, no index, 64-bit addresses, reg2 = RCX.
     expect(exitInformation(rig)).toEqual({ reason: 25n, qualification: 0n, length: 3n, information: 0x11c1_8100n });
   });
