@@ -42,6 +42,8 @@ export interface GuestSetting {
   memory?: readonly (readonly [number, number])[];
   /** Operations run in VMX root operation after the VMCS is loaded, before VMLAUNCH (the VMCS is made current again after them). */
   before?: readonly Operation[];
+  /** The arithmetic flags of the guest RFLAGS field, which the VM entry's observation reports (default 0). */
+  flags?: number;
 }
 
 /** A rig whose cpu 0 runs the guest of the valid VMCS (at 0x2000) with the setting applied. */
@@ -58,7 +60,7 @@ export function guest(setting: GuestSetting = {}): Rig {
     for (const op of setting.before) expect(['ok', 'vmsucceed']).toContain(rig.step(op).kind);
     expect(rig.vmptrld(0x2000).kind).toBe('vmsucceed');
   }
-  expect(rig.step({ kind: 'vmlaunch', cpu: 0 })).toEqual(ENTERED);
+  expect(rig.step({ kind: 'vmlaunch', cpu: 0 })).toEqual({ ...ENTERED, flags: setting.flags ?? 0 });
   return rig;
 }
 
