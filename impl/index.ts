@@ -53,7 +53,7 @@ export { hexOf, parseHexInto } from './hex-halves.ts';
 /** What VMLAUNCH/VMRESUME would report for a VM entry impl/ does not implement (no longer reached). */
 export const VM_ENTRY_UNIMPLEMENTED = 'VM entry (checks on controls, host and guest state)';
 /** What a VMX instruction in VMX non-root operation reports when impl/ does not implement its effect. */
-export const NON_ROOT_UNIMPLEMENTED = 'VMX non-root operation with VMCS shadowing or an enabled VM function';
+export const NON_ROOT_UNIMPLEMENTED = 'VMX non-root operation: a VM function other than EPTP switching';
 
 /**
  * Validated profiles by the data they came from, so that creating many engines for one profile
