@@ -2,41 +2,33 @@
  * The VM-exit instruction information of the VMX instructions that define it, for the operand
  * conventions of spec/instruction-encodings.ts (memory operand `[RBX]`: base RBX, no index, no
  * displacement, segment DS, address size 64 bits in 64-bit mode and 32 bits otherwise;
- * VMREAD/VMWRITE field encoding in RCX and value in RDX; INVEPT/INVVPID type in RCX). SDM Vol. 3C,
- * December 2023, §28.2.5 "Information for VM Exits Due to Instruction Execution", the formats
- * "as Used for VMCLEAR, VMPTRLD, VMPTRST, VMXON, XRSTORS, and XSAVES", "as Used for VMREAD and
- * VMWRITE" and "as Used for INVEPT, INVPCID, and INVVPID".
+ * VMREAD/VMWRITE field encoding in RCX and value in RDX; INVEPT/INVVPID type in RCX), encoded by
+ * the encoders of spec/instruction-information.ts (SDM Vol. 3C, December 2023, §28.2.5
+ * "Information for VM Exits Due to Instruction Execution": the formats for VMCLEAR, VMPTRLD,
+ * VMPTRST, VMXON, XRSTORS and XSAVES; for VMREAD and VMWRITE; for INVEPT, INVPCID and INVVPID).
  *
- * Bits the SDM leaves undefined (scaling with no index register, the index register itself;
- * for the register form of VMREAD/VMWRITE the segment, index and base fields) are written as 0.
- * impl/ writes the address size also for the register form of VMREAD/VMWRITE, where the SDM
- * leaves it undefined.
+ * Bits the SDM leaves undefined are 0, with one choice: impl/ writes the address size (bits 9:7)
+ * also for the register form of VMREAD/VMWRITE, where the SDM leaves it undefined. Called at
+ * module load only (the encoders use BigInt).
  */
-import type { Operation } from '../../spec/operations.ts';
+import { FIELD_ENCODING_REGISTER, FIELD_VALUE_REGISTER, INVALIDATION_TYPE_REGISTER, MEMORY_OPERAND_BASE, MEMORY_OPERAND_SEGMENT } from '../../spec/instruction-encodings.ts';
 import {
-  FIELD_ENCODING_REGISTER,
-  FIELD_VALUE_REGISTER,
-  INVALIDATION_TYPE_REGISTER,
-  MEMORY_OPERAND_BASE,
-  MEMORY_OPERAND_SEGMENT,
-} from '../../spec/instruction-encodings.ts';
+  ADDRESS_SIZE,
+  INSTRUCTION_INFO,
+  invalidationInformation,
+  type MemoryOperand,
+  vmreadVmwriteInformation,
+  vmxMemoryInformation,
+} from '../../spec/instruction-information.ts';
+import type { Operation } from '../../spec/operations.ts';
 
-/** Field positions shared by the three formats. */
-const REG1_SHIFT = 3;
-const ADDRESS_SIZE_SHIFT = 7;
-const REGISTER_FORM_BIT = 1 << 10;
-const SEGMENT_SHIFT = 15;
-const INDEX_INVALID_BIT = 1 << 22;
-const BASE_SHIFT = 23;
-const REG2_SHIFT = 28;
-/** Address-size codes of bits 9:7. */
-const ADDRESS_SIZE_32 = 1;
-const ADDRESS_SIZE_64 = 2;
-
-/** The memory-operand part: address size, segment DS, no index (invalid), base RBX. */
-function memoryOperand(in64BitMode: boolean): number {
-  const addressSize = in64BitMode ? ADDRESS_SIZE_64 : ADDRESS_SIZE_32;
-  return (addressSize << ADDRESS_SIZE_SHIFT) | (MEMORY_OPERAND_SEGMENT << SEGMENT_SHIFT) | INDEX_INVALID_BIT | (MEMORY_OPERAND_BASE << BASE_SHIFT);
+/** The memory operand `[RBX]` (`[EBX]` outside 64-bit mode) in DS. */
+function memoryOperand(in64BitMode: boolean): MemoryOperand {
+  return {
+    addressSize: in64BitMode ? ADDRESS_SIZE.BITS_64 : ADDRESS_SIZE.BITS_32,
+    segment: MEMORY_OPERAND_SEGMENT as MemoryOperand['segment'],
+    base: MEMORY_OPERAND_BASE,
+  };
 }
 
 /**
@@ -50,17 +42,17 @@ export function informationOf(kind: Operation['kind'], in64BitMode: boolean, reg
     case 'vmptrld':
     case 'vmptrst':
     case 'vmxon':
-      return register ? undefined : memoryOperand(in64BitMode);
+      return register ? undefined : vmxMemoryInformation({ memory: memoryOperand(in64BitMode) }).value;
     case 'vmread':
     case 'vmwrite': {
-      const reg2 = FIELD_ENCODING_REGISTER << REG2_SHIFT;
-      if (!register) return memoryOperand(in64BitMode) | reg2;
-      const addressSize = in64BitMode ? ADDRESS_SIZE_64 : ADDRESS_SIZE_32;
-      return (FIELD_VALUE_REGISTER << REG1_SHIFT) | (addressSize << ADDRESS_SIZE_SHIFT) | REGISTER_FORM_BIT | reg2;
+      if (!register) return vmreadVmwriteInformation({ reg2: FIELD_ENCODING_REGISTER, memory: memoryOperand(in64BitMode) }).value;
+      const { value } = vmreadVmwriteInformation({ reg2: FIELD_ENCODING_REGISTER, register: FIELD_VALUE_REGISTER });
+      // impl/'s choice for the undefined address size of the register form: the mode's.
+      return value | (memoryOperand(in64BitMode).addressSize << INSTRUCTION_INFO.ADDRESS_SIZE.lsb);
     }
     case 'invept':
     case 'invvpid':
-      return register ? undefined : memoryOperand(in64BitMode) | (INVALIDATION_TYPE_REGISTER << REG2_SHIFT);
+      return register ? undefined : invalidationInformation({ memory: memoryOperand(in64BitMode), reg2: INVALIDATION_TYPE_REGISTER }).value;
     default:
       return undefined;
   }
