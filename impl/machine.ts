@@ -81,7 +81,7 @@ import {
 } from './non-root/vmx-exit-info.ts';
 import { SHADOW_EXIT, VmcsShadowing } from './non-root/vmx-shadowing.ts';
 import { switchEptp } from './non-root/vmx-vmfunc.ts';
-import { advanceGuestRip, vmxGuestWordsFor, writeInstructionFields, type VmxGuestWords } from './non-root/vmx-words.ts';
+import { advanceRipInVmcs, vmxGuestWordsFor, writeInstructionFields, type VmxGuestWords } from './non-root/vmx-words.ts';
 import {
   STATUS_ENTRY_FAILURE,
   STATUS_NON_ROOT_UNIMPLEMENTED,
@@ -684,7 +684,7 @@ export class ImplMachine {
    */
   private advanceRip(b: number, length: number): void {
     const s = this.state;
-    advanceGuestRip(this.vmxWords, this.memory.words, s[b + S_CUR_BASE] as number, s[b + S_WIDE] as number, length);
+    advanceRipInVmcs(this.vmxWords, this.memory.words, s[b + S_CUR_BASE] as number, s[b + S_WIDE] as number, length);
   }
 
   /** VMREAD in VMX non-root operation: a VM exit or the shadow VMCS (impl/non-root/vmx-shadowing.ts). */

@@ -57,7 +57,7 @@ export function writeInstructionFields(w: VmxGuestWords, v: Int32Array, base: nu
  * add in 64-bit mode (`wide` 1); outside it the instruction pointer is EIP, so the sum wraps at
  * 32 bits and bits 63:32 become 0.
  */
-export function advanceGuestRip(w: VmxGuestWords, v: Int32Array, base: number, wide: number, length: number): void {
+export function advanceRipInVmcs(w: VmxGuestWords, v: Int32Array, base: number, wide: number, length: number): void {
   const at = base + w.GUEST_RIP;
   const lo = v[at] as number;
   const sum = (lo >>> 0) + length;
