@@ -13,6 +13,8 @@
 import { describe, expect, it } from 'vitest';
 import { EXIT_REASON } from '../../../spec/exit-reasons.ts';
 import type { Operation } from '../../../spec/operations.ts';
+import { fillVmxExitInfo, VMX_EXIT_VMCALL, VMX_EXIT_VMREAD, VMX_EXIT_VMXON } from '../../../impl/non-root/vmx-exit-info.ts';
+import { EXIT_INFO_INSTRUCTION_INFORMATION, EXIT_INFO_INSTRUCTION_LENGTH, EXIT_INFO_QUALIFICATION, ExitInfo } from '../../../impl/vm-exit/exit-info.ts';
 import { UD } from '../fixtures.ts';
 import { COMPATIBILITY, exit, exitInformation, guest, SIXTY_FOUR } from './vmx-rig.ts';
 
@@ -153,5 +155,30 @@ describe('the exit information of one exit does not leak into the next', () => {
     expect(rig.step({ kind: 'vmresume', cpu: 0 })).toEqual({ kind: 'vmentry', flags: 0 });
     expect(rig.step({ kind: 'vmclear', cpu: 0, pointer: '0x3000' })).toEqual(exit(EXIT_REASON.VMCLEAR));
     expect(exitInformation(rig)).toEqual({ reason: 19n, qualification: 0n, length: 4n, information: BigInt(MEMORY_64) });
+  });
+});
+
+describe('the exit-information record a VMX instruction fills', () => {
+  it('defines qualification, length and information for VMREAD; replaces what a previous exit left', () => {
+    const info = new ExitInfo();
+    info.linearLo = 0x1234;
+    fillVmxExitInfo(info, VMX_EXIT_VMREAD, 1, 1);
+    expect(info.defined).toBe(EXIT_INFO_QUALIFICATION | EXIT_INFO_INSTRUCTION_LENGTH | EXIT_INFO_INSTRUCTION_INFORMATION);
+    expect([info.qualificationLo, info.qualificationHi, info.instructionLength, info.instructionInformation, info.linearLo]).toEqual([0, 0, 3, 0x1000_0510, 0]);
+  });
+
+  it('leaves the instruction information undefined for VMCALL (not among the instructions §28.2.5 lists)', () => {
+    const info = new ExitInfo();
+    fillVmxExitInfo(info, VMX_EXIT_VMCALL, 0, 0);
+    expect(info.defined).toBe(EXIT_INFO_QUALIFICATION | EXIT_INFO_INSTRUCTION_LENGTH);
+    expect(info.instructionLength).toBe(3);
+  });
+
+  it('VMXON: 4 bytes in either mode', () => {
+    const info = new ExitInfo();
+    fillVmxExitInfo(info, VMX_EXIT_VMXON, 0, 0);
+    expect(info.instructionLength).toBe(4);
+    fillVmxExitInfo(info, VMX_EXIT_VMXON, 1, 0);
+    expect(info.instructionLength).toBe(4);
   });
 });

@@ -82,6 +82,20 @@ describe('a guest VMREAD with VMCS shadowing', () => {
     expect(rig.step(read(FIELD.GUEST_RIP)).kind).toBe('vmsucceed');
   });
 
+  it('reads a 16-bit field and the high access type of a 64-bit field (encoding + 1: bits 63:32)', () => {
+    const rig = guest({
+      changes: { ...SHADOWING, ...SIXTY_FOUR },
+      memory: [[SHADOW, REVISION | SHADOW_INDICATOR]],
+      before: [
+        { kind: 'vmptrld', cpu: 0, pointer: hex(SHADOW) },
+        write(FIELD.GUEST_ES_SELECTOR, 0x1234n),
+        write(FIELD.GUEST_IA32_DEBUGCTL, SHADOW_DEBUGCTL),
+      ],
+    });
+    expect(rig.step(read(FIELD.GUEST_ES_SELECTOR))).toEqual({ kind: 'vmsucceed', value: '0x1234', flags: 0 });
+    expect(rig.step(read(FIELD.GUEST_IA32_DEBUGCTL + 1))).toEqual({ kind: 'vmsucceed', value: hex(SHADOW_DEBUGCTL >> 32n), flags: 0 });
+  });
+
   it('exits for an encoding with a bit set in 63:15 (bit 15; bit 32 in 64-bit mode)', () => {
     expect(shadowed().step(read(FIELD.GUEST_RIP | 0x8000))).toEqual(exit(EXIT_REASON.VMREAD));
     expect(shadowed().step(read(BigInt(FIELD.GUEST_RIP) | (1n << 32n)))).toEqual(exit(EXIT_REASON.VMREAD));
@@ -106,6 +120,13 @@ describe('a guest VMREAD with VMCS shadowing', () => {
     const exiting = shadowed(SIXTY_FOUR, { memory: [bitmapWord(VMREAD_BITMAP, FIELD.GUEST_RIP)] });
     exiting.set('cpl', 3);
     expect(exiting.step(read(FIELD.GUEST_RIP))).toEqual(exit(EXIT_REASON.VMREAD));
+  });
+
+  it('guest RIP advances as a 64-bit value in 64-bit mode (carry into bits 63:32)', () => {
+    const rig = guest({ changes: { ...SHADOWING, ...SIXTY_FOUR, GUEST_RIP: 0xffff_fffen }, memory: [[SHADOW, REVISION | SHADOW_INDICATOR]] });
+    expect(rig.step(read(FIELD.GUEST_RIP)).kind).toBe('vmsucceed');
+    expect(rig.step(vmcall)).toEqual(exit(EXIT_REASON.VMCALL));
+    expect(hostRead(rig, FIELD.GUEST_RIP)).toBe(0x1_0000_0001n);
   });
 
   it('VMfailInvalid when the VMCS link pointer is FFFFFFFF_FFFFFFFFH; guest RIP still advances', () => {
@@ -151,6 +172,16 @@ describe('a guest VMWRITE with VMCS shadowing', () => {
     expect(rig.step(vmcall)).toEqual(exit(EXIT_REASON.VMCALL));
     expect(rig.vmptrld(SHADOW).kind).toBe('vmsucceed');
     expect(hostRead(rig, FIELD.GUEST_IA32_DEBUGCTL)).toBe(0x42n);
+  });
+
+  it('writes 16 bits of a 16-bit field and, with the high access type, bits 63:32 of a 64-bit field only', () => {
+    const rig = shadowed();
+    expect(rig.step(write(FIELD.GUEST_ES_SELECTOR, 0xffff_5678n))).toEqual({ kind: 'vmsucceed', flags: 0 });
+    expect(rig.step(write(FIELD.GUEST_IA32_DEBUGCTL + 1, 0x9n))).toEqual({ kind: 'vmsucceed', flags: 0 });
+    expect(rig.step(vmcall)).toEqual(exit(EXIT_REASON.VMCALL));
+    expect(rig.vmptrld(SHADOW).kind).toBe('vmsucceed');
+    expect(hostRead(rig, FIELD.GUEST_ES_SELECTOR)).toBe(0x5678n);
+    expect(hostRead(rig, FIELD.GUEST_IA32_DEBUGCTL)).toBe((9n << 32n) | (SHADOW_DEBUGCTL & 0xffff_ffffn));
   });
 
   it('writes a VM-exit information field where IA32_VMX_MISC[29] = 1 (Skylake)', () => {
