@@ -82,17 +82,19 @@ describe('a guest VMREAD with VMCS shadowing', () => {
     expect(rig.step(read(FIELD.GUEST_RIP)).kind).toBe('vmsucceed');
   });
 
-  it('reads a 16-bit field and the high access type of a 64-bit field (encoding + 1: bits 63:32)', () => {
+  it('reads a 16-bit field, a 32-bit field and the high access type of a 64-bit field (encoding + 1: bits 63:32)', () => {
     const rig = guest({
       changes: { ...SHADOWING, ...SIXTY_FOUR },
       memory: [[SHADOW, REVISION | SHADOW_INDICATOR]],
       before: [
         { kind: 'vmptrld', cpu: 0, pointer: hex(SHADOW) },
         write(FIELD.GUEST_ES_SELECTOR, 0x1234n),
+        write(FIELD.GUEST_ES_LIMIT, 0xf_ffffn),
         write(FIELD.GUEST_IA32_DEBUGCTL, SHADOW_DEBUGCTL),
       ],
     });
     expect(rig.step(read(FIELD.GUEST_ES_SELECTOR))).toEqual({ kind: 'vmsucceed', value: '0x1234', flags: 0 });
+    expect(rig.step(read(FIELD.GUEST_ES_LIMIT))).toEqual({ kind: 'vmsucceed', value: '0xfffff', flags: 0 });
     expect(rig.step(read(FIELD.GUEST_IA32_DEBUGCTL + 1))).toEqual({ kind: 'vmsucceed', value: hex(SHADOW_DEBUGCTL >> 32n), flags: 0 });
   });
 
@@ -174,13 +176,15 @@ describe('a guest VMWRITE with VMCS shadowing', () => {
     expect(hostRead(rig, FIELD.GUEST_IA32_DEBUGCTL)).toBe(0x42n);
   });
 
-  it('writes 16 bits of a 16-bit field and, with the high access type, bits 63:32 of a 64-bit field only', () => {
+  it('writes 16 bits of a 16-bit field, 32 of a 32-bit field and, with the high access type, bits 63:32 of a 64-bit field only', () => {
     const rig = shadowed();
     expect(rig.step(write(FIELD.GUEST_ES_SELECTOR, 0xffff_5678n))).toEqual({ kind: 'vmsucceed', flags: 0 });
     expect(rig.step(write(FIELD.GUEST_IA32_DEBUGCTL + 1, 0x9n))).toEqual({ kind: 'vmsucceed', flags: 0 });
+    expect(rig.step(write(FIELD.GUEST_ES_LIMIT, 0x1_0000_ffffn))).toEqual({ kind: 'vmsucceed', flags: 0 });
     expect(rig.step(vmcall)).toEqual(exit(EXIT_REASON.VMCALL));
     expect(rig.vmptrld(SHADOW).kind).toBe('vmsucceed');
     expect(hostRead(rig, FIELD.GUEST_ES_SELECTOR)).toBe(0x5678n);
+    expect(hostRead(rig, FIELD.GUEST_ES_LIMIT)).toBe(0xffffn);
     expect(hostRead(rig, FIELD.GUEST_IA32_DEBUGCTL)).toBe((9n << 32n) | (SHADOW_DEBUGCTL & 0xffff_ffffn));
   });
 
