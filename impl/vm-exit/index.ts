@@ -103,8 +103,8 @@ export function initialiseTrackedState(s: Int32Array, b: number): void {
 /**
  * Adds `length` to the guest RIP of the row at `b` for a guest instruction that completed:
  * 64 bits in 64-bit mode, else 32 bits (EIP wraps; impl/ treats every code segment outside
- * 64-bit mode as 32-bit). A completed instruction also ends blocking by STI (§27.7.1) and
- * delivers or loses the pending debug exceptions VM entry loaded.
+ * 64-bit mode as 32-bit). A completed instruction also ends blocking by STI and by MOV SS
+ * (§27.7.1) and delivers or loses the pending debug exceptions VM entry loaded.
  */
 export function advanceGuestRip(s: Int32Array, b: number, length: number): void {
   const lo = s[b + S_RIP_LO] as number;
@@ -116,6 +116,7 @@ export function advanceGuestRip(s: Int32Array, b: number, length: number): void 
     s[b + S_RIP_HI] = 0;
   }
   s[b + S_BLOCKING] = (s[b + S_BLOCKING] as number) & ~BLOCKING_BY_STI;
+  s[b + S_MOV_SS] = 0;
   s[b + S_PENDING_DEBUG_LO] = 0;
   s[b + S_PENDING_DEBUG_HI] = 0;
 }
