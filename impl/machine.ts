@@ -54,13 +54,12 @@ import {
   IN_VMX_NON_ROOT,
   loadEntryMsrs,
   loadGuestState,
-  loadHostState,
   PASS,
-  writeExitInformation,
   type EntryFacts,
   type GuestFacts,
 } from './vm-entry/index.ts';
-import { ExitInfo } from './vm-exit/exit-info.ts';
+import { advanceGuestRip, ExitInfo, exitFactsFor, initialiseTrackedState, VmExits, type ExitFacts } from './vm-exit/index.ts';
+import { S_RIP_HI, S_RIP_LO, S_SHUTDOWN } from './cpu-row.ts';
 import {
   fillVmxExitInfo,
   vmxInstructionLength,
@@ -81,9 +80,8 @@ import {
 } from './non-root/vmx-exit-info.ts';
 import { SHADOW_EXIT, VmcsShadowing } from './non-root/vmx-shadowing.ts';
 import { switchEptp } from './non-root/vmx-vmfunc.ts';
-import { advanceRipInVmcs, vmxGuestWordsFor, writeInstructionFields, type VmxGuestWords } from './non-root/vmx-words.ts';
+import { vmxGuestWordsFor, type VmxGuestWords } from './non-root/vmx-words.ts';
 import {
-  STATUS_ENTRY_FAILURE,
   STATUS_NON_ROOT_UNIMPLEMENTED,
   STATUS_VMENTRY,
   STATUS_VMEXIT,
@@ -127,7 +125,7 @@ const S_CUR_SHADOW = 20;
 const S_LME = 21;
 const S_CR3_LO = 22;
 const S_CR3_HI = 23;
-const STRIDE = 24;
+const STRIDE = 48;
 
 /** Codes of the settable processor state, in the order of spec/operations.ts `SettableState`. */
 export const SET_EFER_LMA = 0;
@@ -199,10 +197,13 @@ export class ImplMachine {
   /** MOV-SS blocking of the processor executing the current instruction, as it was before it (see instruction()). */
   private blockedByMovSs = 0;
   /**
-   * The exit information besides the reason that the exiting instruction defines (scratch,
-   * filled before each VM exit of an instruction in VMX non-root operation; impl/vm-exit/exit-info.ts).
+   * The exit information besides the exit reason that the next VM exit writes (SDM Vol. 3C,
+   * §28.2): an exiting instruction sets its members and `defined` bits, then calls
+   * {@link ImplMachine.vmExit}, which consumes it.
    */
   readonly exitInfo = new ExitInfo();
+  /** VM exits, VM-entry failures and the tracked guest state (impl/vm-exit/). */
+  private readonly exits: VmExits;
 
   /** Bits 31:0 of the value the last successful VMREAD read or VMPTRST stored (unsigned). */
   get resultLo(): number {
@@ -262,6 +263,8 @@ export class ImplMachine {
   private readonly entryFacts: EntryFacts;
   /** Profile facts of VM entry's guest-state phase, MSR loading and state loading (impl/vm-entry/). */
   private readonly guestFacts: GuestFacts;
+  /** Profile facts of VM exits (impl/vm-exit/). */
+  private readonly exitFacts: ExitFacts;
 
   // Mutable machine state (everything snapshot() captures).
   private readonly state: Int32Array;
@@ -294,6 +297,7 @@ export class ImplMachine {
     const [featureControlLo, featureControlHi] = facts.featureControl;
     this.entryFacts = entryFactsFor(profile);
     this.guestFacts = guestFactsFor(profile);
+    this.exitFacts = exitFactsFor(profile);
 
     // Trick: every array a new machine needs is a view of one ArrayBuffer. Cases run a short
     // sequence on a fresh machine each; one allocation instead of eight made machine creation,
@@ -317,6 +321,7 @@ export class ImplMachine {
     this.state = intView(logicalProcessors * STRIDE);
     this.result = intView(2);
     this.memory = new PhysicalMemory(intView(memoryWords), chunkKeys);
+    this.exits = new VmExits(profile, this.state, this.memory, this.exitInfo, this.exit);
     this.vmxWords = vmxGuestWordsFor(profile);
     const ew = this.entryFacts.words;
     this.shadowing = new VmcsShadowing(this.state, this.memory, this.result, this.fieldEntry, this.regionChunks, this.errorWord, this.anyFieldWritable, {
@@ -349,6 +354,7 @@ export class ImplMachine {
       s[b + S_CUR_LO] = ALL_ONES;
       s[b + S_CUR_HI] = ALL_ONES;
       s[b + S_CUR_BASE] = -1;
+      initialiseTrackedState(s, b);
       this.refresh(b);
     }
   }
@@ -370,6 +376,44 @@ export class ImplMachine {
   /** True while processor `cpu` is in VMX non-root operation (after a VM entry, before a VM exit). */
   inVmxNonRoot(cpu: number): boolean {
     return this.state[this.row(cpu) + S_IN_VMX] === IN_VMX_NON_ROOT;
+  }
+
+  /** The VMX-abort indicator that shut processor `cpu` down, 0 while it runs (§28.7 "VMX Aborts"). */
+  abortIndicator(cpu: number): number {
+    return this.state[this.row(cpu) + S_SHUTDOWN] as number;
+  }
+
+  /**
+   * Processor `cpu` was shut down by a VMX abort (false for an index out of range, which the
+   * operation itself then reports).
+   */
+  isShutDown(cpu: number): boolean {
+    return (cpu >>> 0) === cpu && cpu < this.logicalProcessors && this.state[cpu * STRIDE + S_SHUTDOWN] !== 0;
+  }
+
+  /** The MSR index of the last STATUS_EXIT_MSR_UNIMPLEMENTED (unsigned). */
+  get unknownMsr(): number {
+    return this.exits.unknownMsr >>> 0;
+  }
+
+  /**
+   * The VM-entry interruption information of the last VM entry that injected a vectored event
+   * (bit 31 set; unsigned), 0 when that entry injected none; with {@link injectedErrorCode}.
+   */
+  get injectedInformation(): number {
+    return this.exits.injectedInformation >>> 0;
+  }
+  /** The error code that event delivered (meaningful when bit 11 of injectedInformation is 1; unsigned). */
+  get injectedErrorCode(): number {
+    return this.exits.injectedErrorCode >>> 0;
+  }
+
+  /** Guest RIP (or host RIP after a VM exit) of processor `cpu`, as (lo, hi) in resultLo/resultHi. */
+  rip(cpu: number): number {
+    const b = this.row(cpu);
+    this.result[0] = this.state[b + S_RIP_LO] as number;
+    this.result[1] = this.state[b + S_RIP_HI] as number;
+    return STATUS_SUCCEED;
   }
 
   /** The 32-bit word of physical memory at a 4-byte-aligned address (unsigned). */
@@ -621,70 +665,65 @@ export class ImplMachine {
     // §27.3.1 "Checks on the Guest State Area": exit reason 33 with the failing check's qualification.
     const qualification = checkGuestState(this.entryFacts, this.guestFacts, this.memory, base, s[b + S_CUR_LO] as number, s[b + S_CUR_HI] as number);
     if (qualification !== PASS) return this.entryFailure(b, base, EXIT_REASON.ENTRY_FAILURE_INVALID_GUEST_STATE, qualification);
-    // §27.4 "Loading MSRs": exit reason 34 with the 1-based index of the failing entry.
-    const failedEntry = loadEntryMsrs(this.entryFacts, this.guestFacts, this.memory, base);
-    if (failedEntry !== 0) return this.entryFailure(b, base, EXIT_REASON.ENTRY_FAILURE_MSR_LOADING, failedEntry);
-    // §27.3.2 "Loading Guest State"; VMLAUNCH makes the VMCS launched (§31.3 VMLAUNCH/VMRESUME).
+    // §27.3.2 "Loading Guest State", then §27.4 "Loading MSRs" (which may overwrite MSRs the
+    // guest-state area loaded): exit reason 34 with the 1-based index of the failing entry.
     loadGuestState(this.entryFacts, this.guestFacts, s, b, this.memory.words, base);
-    if (!resume) this.memory.words[base + REGION_LAUNCH_WORD] = LAUNCH_STATE_LAUNCHED;
+    this.exits.loadGuest(b, base);
     this.refresh(b);
-    return STATUS_VMENTRY;
+    const failedEntry = loadEntryMsrs(this.entryFacts, this.guestFacts, this.memory, base, this.exitFacts, s, b);
+    if (failedEntry !== 0) return this.entryFailure(b, base, EXIT_REASON.ENTRY_FAILURE_MSR_LOADING, failedEntry);
+    // VMLAUNCH makes the VMCS launched (§31.3 VMLAUNCH/VMRESUME); §27.6 "Event Injection".
+    if (!resume) this.memory.words[base + REGION_LAUNCH_WORD] = LAUNCH_STATE_LAUNCHED;
+    const status = this.exits.inject(b, base);
+    this.refresh(b);
+    return status;
   }
 
   /**
    * VM-entry failure after the guest-state checks began (§27.8 "VM-Entry Failures During or After
-   * Loading Guest State"): exit reason (bit 31 set) and qualification written to the VMCS, host
-   * state loaded as on a VM exit, launch state unchanged, the processor in VMX root operation.
+   * Loading Guest State"; impl/vm-exit/): exit reason (bit 31 set) and qualification written to the
+   * VMCS, host state loaded and the VM-exit MSR-load area processed as on a VM exit, launch state
+   * unchanged, the processor in VMX root operation (or a VMX abort).
    */
   private entryFailure(b: number, base: number, basicReason: number, qualification: number): number {
-    const reason = (basicReason | 0x8000_0000) | 0;
-    writeExitInformation(this.guestFacts, this.memory.words, base, reason, qualification, 0);
-    loadHostState(this.entryFacts, this.state, b, this.memory.words, base);
+    const status = this.exits.entryFailure(b, base, basicReason, qualification);
     this.refresh(b);
-    const exit = this.exit;
-    exit[0] = reason;
-    exit[1] = qualification;
-    exit[2] = 0;
-    return STATUS_ENTRY_FAILURE;
+    return status;
   }
 
   /**
-   * A VM exit caused by an instruction in VMX non-root operation (§26.1.2 "Instructions That
-   * Cause VM Exits Unconditionally", §28 "VM Exits"): basic exit reason and qualification 0
-   * written to the current VMCS, host state loaded (§28.5 "Loading Host State"). The suite's model
-   * stops following the processor here; impl/ goes on in VMX root operation with the host state.
+   * The VM exit of the processor at row `b` from VMX non-root operation with basic exit reason
+   * `reason` (SDM Vol. 3C, December 2023, chapter 28 "VM Exits"; impl/vm-exit/): the exit
+   * information of {@link ImplMachine.exitInfo} recorded, guest state saved (RIP is the row's: a
+   * trap-like exit advances it first), MSRs stored, host state loaded, MSRs loaded; impl/ then
+   * goes on in VMX root operation with the host state. Returns STATUS_VMEXIT, STATUS_VMX_ABORT or
+   * STATUS_EXIT_MSR_UNIMPLEMENTED. For the other impl/ files that decide VM exits.
    */
-  private vmExit(b: number, reason: number): number {
-    const base = this.state[b + S_CUR_BASE] as number;
-    writeExitInformation(this.guestFacts, this.memory.words, base, reason, 0, 0);
-    loadHostState(this.entryFacts, this.state, b, this.memory.words, base);
+  vmExit(b: number, reason: number): number {
+    const status = this.exits.exit(b, reason, this.blockedByMovSs);
     this.refresh(b);
-    const exit = this.exit;
-    exit[0] = reason;
-    exit[1] = 0;
-    exit[2] = 0;
-    return STATUS_VMEXIT;
+    return status;
+  }
+
+  /**
+   * A guest instruction of the processor at row `b` completed: its RIP advances by `length` bytes
+   * (impl/vm-exit/index.ts advanceGuestRip). For the other impl/ files that execute guest
+   * instructions.
+   */
+  advanceRip(b: number, length: number): void {
+    advanceGuestRip(this.state, b, length);
   }
 
   /**
    * A VM exit caused by VMX instruction VMX_EXIT_* `kind` in VMX non-root operation, with its
-   * exit information (impl/non-root/vmx-exit-info.ts): qualification 0, instruction length,
-   * instruction information where defined. `register` is 1 for a register operand.
+   * exit information (impl/non-root/vmx-exit-info.ts) in {@link ImplMachine.exitInfo}:
+   * qualification 0, instruction length, instruction information where defined. `register` is 1
+   * for a register operand.
    */
   private vmxExit(b: number, kind: number, register: number): number {
     const info = this.exitInfo;
     fillVmxExitInfo(info, kind, this.state[b + S_WIDE] as number, register);
-    writeInstructionFields(this.vmxWords, this.memory.words, this.state[b + S_CUR_BASE] as number, info);
     return this.vmExit(b, VMX_EXIT_REASON[kind] as number);
-  }
-
-  /**
-   * Guest RIP advances past an instruction that completes in VMX non-root operation (VMsucceed,
-   * VMfail, a VM function that succeeds); impl/non-root/vmx-words.ts.
-   */
-  private advanceRip(b: number, length: number): void {
-    const s = this.state;
-    advanceRipInVmcs(this.vmxWords, this.memory.words, s[b + S_CUR_BASE] as number, s[b + S_WIDE] as number, length);
   }
 
   /** VMREAD in VMX non-root operation: a VM exit or the shadow VMCS (impl/non-root/vmx-shadowing.ts). */
