@@ -27,6 +27,7 @@
  */
 import { PRIMARY_CONTROL, SECONDARY_CONTROL } from '../../spec/control-bits.ts';
 import { VM_ERROR } from '../../spec/errors.ts';
+import { VMCS_SHADOWING_BITMAP_INDEX_MASK } from '../../spec/exit-bitmaps.ts';
 import { ARITHMETIC_FLAGS } from '../../spec/observations.ts';
 import { S_CPL, S_CUR_BASE, S_FLAGS, S_WIDE } from '../cpu-row.ts';
 import { ACCESS_16, ACCESS_32, ACCESS_64, READ_ONLY } from '../field-table.ts';
@@ -38,8 +39,8 @@ export const SHADOW_EXIT = -100;
 
 const ACTIVATE_SECONDARY = 1 << PRIMARY_CONTROL.ACTIVATE_SECONDARY_CONTROLS;
 const VMCS_SHADOWING = 1 << SECONDARY_CONTROL.VMCS_SHADOWING;
-/** Encoding bits 31:15, which no field sets (bits 63:32 are tested separately). */
-const ENCODING_HIGH_BITS = 0xffff_8000 | 0;
+/** Encoding bits 31:15, which the bitmaps do not index (bits 63:32 are tested separately). */
+const ENCODING_HIGH_BITS = ~Number(VMCS_SHADOWING_BITMAP_INDEX_MASK);
 
 /** Word offsets (impl/'s VMCS layout) of the fields this file reads; -1 when the profile lacks one. */
 export interface ShadowingWords {
@@ -145,7 +146,9 @@ export class VmcsShadowing {
     // Outside 64-bit mode the encoding register has 32 bits: bits 63:32 of the operand do not exist.
     const high = (s[b + S_WIDE] === 1 ? encodingHi : 0) | (encodingLo & ENCODING_HIGH_BITS);
     if (high !== 0) return SHADOW_EXIT;
-    // The bitmap is 4-KByte aligned (a VM-entry check), so the byte offset never carries into bits 63:32.
+    // Bit n of the bitmap is bit n % 8 of byte n / 8 (spec/exit-bitmaps.ts), that is bit n % 32 of
+    // the little-endian word at byte 4 * (n / 32). The bitmap is 4-KByte aligned (a VM-entry
+    // check), so the offset never carries into bits 63:32.
     const bitmapLo = v[base + bitmapWord] as number;
     const bitmapHi = v[base + bitmapWord + 1] as number;
     const word = this.memory.read32((bitmapLo + ((encodingLo >>> 5) << 2)) | 0, bitmapHi);

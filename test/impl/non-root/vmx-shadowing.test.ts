@@ -14,6 +14,7 @@
 import { describe, expect, it } from 'vitest';
 import { SECONDARY_CONTROL as SECONDARY } from '../../../spec/control-bits.ts';
 import { EXIT_REASON } from '../../../spec/exit-reasons.ts';
+import { vmcsShadowingBitmapPosition } from '../../../spec/exit-bitmaps.ts';
 import { FIELD } from '../../../spec/fields.ts';
 import type { Operation } from '../../../spec/operations.ts';
 import { createProfile } from '../../../spec/profile.ts';
@@ -34,11 +35,11 @@ const SHADOW_DEBUGCTL = 0x1_2345_6789n;
 
 const SHADOWING: Changes = { ...secondary(SECONDARY.VMCS_SHADOWING), VMCS_LINK_POINTER: BigInt(SHADOW) };
 
-/** The 32-bit word and the bit in it that a bitmap at `bitmap` holds for `encoding` (bit n at byte n / 8, bit n % 8). */
+/** The 32-bit word of memory and the bit in it that set the bitmap bit at `bitmap` for `encoding` (spec/exit-bitmaps.ts: byte n / 8, bit n % 8). */
 function bitmapWord(bitmap: number, encoding: number): [number, number] {
-  const byte = (encoding & 0x7fff) >> 3;
-  const wordAddress = bitmap + (byte & ~3);
-  return [wordAddress, 1 << (((byte & 3) << 3) | (encoding & 7))];
+  const position = vmcsShadowingBitmapPosition(BigInt(encoding));
+  if (position === undefined) throw new Error(`encoding ${hex(encoding)} has no bitmap bit`);
+  return [bitmap + (position.byteOffset & ~3), 1 << (((position.byteOffset & 3) << 3) | position.bit)];
 }
 
 /** A guest with VMCS shadowing on, the shadow VMCS at 0x6000 holding SHADOW_RIP and SHADOW_DEBUGCTL; `changes` on top. */
