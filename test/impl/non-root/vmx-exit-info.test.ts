@@ -15,7 +15,7 @@ import { EXIT_REASON } from '../../../spec/exit-reasons.ts';
 import type { Operation } from '../../../spec/operations.ts';
 import { fillVmxExitInfo, VMX_EXIT_VMCALL, VMX_EXIT_VMREAD, VMX_EXIT_VMXON } from '../../../impl/non-root/vmx-exit-info.ts';
 import { EXIT_INFO_INSTRUCTION_INFORMATION, EXIT_INFO_INSTRUCTION_LENGTH, EXIT_INFO_QUALIFICATION, ExitInfo } from '../../../impl/vm-exit/exit-info.ts';
-import { UD } from '../fixtures.ts';
+import { CORE2, UD } from '../fixtures.ts';
 import { COMPATIBILITY, exit, exitInformation, guest, SIXTY_FOUR } from './vmx-rig.ts';
 
 /**
@@ -44,6 +44,12 @@ describe('exit information of a guest VMREAD and VMWRITE', () => {
     const rig = guest({ changes: SIXTY_FOUR });
     expect(rig.step({ ...vmread, form: 'memory' })).toEqual(exit(EXIT_REASON.VMREAD));
     expect(exitInformation(rig)).toEqual({ reason: 23n, qualification: 0n, length: 3n, information: BigInt(MEMORY_64 | REG2_RCX) });
+  });
+
+  it('on a processor without VMCS shadowing (Core 2: no secondary controls) VMREAD exits', () => {
+    const rig = guest({ profile: CORE2, changes: SIXTY_FOUR });
+    expect(rig.step(vmread)).toEqual(exit(EXIT_REASON.VMREAD));
+    expect(exitInformation(rig)).toEqual({ reason: 23n, qualification: 0n, length: 3n, information: 0x1000_0510n });
   });
 
   it('VMWRITE, register form, 32-bit protected mode: exit 25, address size 32', () => {
