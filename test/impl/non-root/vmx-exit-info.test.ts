@@ -129,6 +129,17 @@ describe('the #UD checks that precede the VM exit', () => {
     expect(rig.step({ kind: 'vmcall', cpu: 0 })).toEqual(exit(EXIT_REASON.VMCALL));
   });
 
+  it('virtual-8086 mode (RFLAGS.VM = 1, set directly in the guest): #UD for every VMX instruction but VMCALL, which exits', () => {
+    for (const op of exiting) {
+      const rig = guest();
+      rig.set('rflags.vm', 1);
+      expect(rig.step(op), op.kind).toEqual(UD());
+    }
+    const rig = guest();
+    rig.set('rflags.vm', 1);
+    expect(rig.step({ kind: 'vmcall', cpu: 0 })).toEqual(exit(EXIT_REASON.VMCALL));
+  });
+
   it('a register operand where the instruction takes only memory (ModRM.mod = 11b): #UD, no exit', () => {
     const registerForms: Operation[] = [
       { kind: 'vmxon', cpu: 0, pointer: '0x1000', form: 'register' },
