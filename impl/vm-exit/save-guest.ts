@@ -79,9 +79,12 @@ const PENDING_DEBUG_DEFINED = 0xf | (1 << 12) | (1 << 14) | (1 << 16);
 const EFER_LME = 1 << EFER.LME;
 const EFER_LMA = 1 << EFER.LMA;
 
-/** Writes a 64-bit row value into a field (no-op when the profile lacks it). */
+/**
+ * Writes a 64-bit row value into a field. Every field written here exists: the unconditional ones
+ * on every VMX processor, the others whenever their save control (or, for IA32_BNDCFGS, the
+ * feature) is supported (Vol. 3D Appendix B "Field Encoding in VMCS").
+ */
 function put(v: Int32Array, base: number, word: number, lo: number, hi: number): void {
-  if (word < 0) return;
   v[base + word] = lo;
   v[base + word + 1] = hi;
 }
@@ -137,7 +140,6 @@ function saveSegments(x: ExitFacts, v: Int32Array, base: number): void {
   const segments = x.segments;
   for (let r = 0; r < 8; r++) {
     const arWord = segments[r * 4 + SEG_ACCESS_RIGHTS] as number;
-    if (arWord < 0) continue;
     const ar = v[base + arWord] as number;
     v[base + arWord] = ar & ACCESS_RIGHTS_SAVED;
     if ((ar & UNUSABLE) === 0) continue;
