@@ -59,7 +59,7 @@ export { hexOf, parseHexInto } from './hex-halves.ts';
 /** What VMLAUNCH/VMRESUME would report for a VM entry impl/ does not implement (no longer reached). */
 export const VM_ENTRY_UNIMPLEMENTED = 'VM entry (checks on controls, host and guest state)';
 /** What a VMX instruction in VMX non-root operation reports when impl/ does not implement its effect. */
-export const NON_ROOT_UNIMPLEMENTED = 'VMX non-root operation: a VM function other than EPTP switching';
+export const NON_ROOT_UNIMPLEMENTED = 'VMX non-root operation: a VM function other than EPTP switching, or a vectoring VM entry with "monitor trap flag" = 1';
 
 /**
  * What a VM exit or VM-entry failure ending in a VMX abort reports (SDM Vol. 3C, §28.7 "VMX

@@ -125,7 +125,7 @@ const S_CUR_SHADOW = 20;
 const S_LME = 21;
 const S_CR3_LO = 22;
 const S_CR3_HI = 23;
-const STRIDE = 48;
+const STRIDE = 59;
 
 /** Codes of the settable processor state, in the order of spec/operations.ts `SettableState`. */
 export const SET_EFER_LMA = 0;
@@ -408,11 +408,21 @@ export class ImplMachine {
     return this.exits.injectedErrorCode >>> 0;
   }
 
-  /** Guest RIP (or host RIP after a VM exit) of processor `cpu`, as (lo, hi) in resultLo/resultHi. */
+  /**
+   * RIP of processor `cpu` as (lo, hi) in resultLo/resultHi: the guest RIP (from the current VMCS's
+   * guest-RIP field) in VMX non-root operation, else the RIP the last VM exit loaded.
+   */
   rip(cpu: number): number {
     const b = this.row(cpu);
-    this.result[0] = this.state[b + S_RIP_LO] as number;
-    this.result[1] = this.state[b + S_RIP_HI] as number;
+    const s = this.state;
+    if (s[b + S_IN_VMX] === IN_VMX_NON_ROOT) {
+      const at = (s[b + S_CUR_BASE] as number) + this.exitFacts.words.GUEST_RIP;
+      this.result[0] = this.memory.words[at] as number;
+      this.result[1] = this.memory.words[at + 1] as number;
+    } else {
+      this.result[0] = s[b + S_RIP_LO] as number;
+      this.result[1] = s[b + S_RIP_HI] as number;
+    }
     return STATUS_SUCCEED;
   }
 
@@ -711,7 +721,7 @@ export class ImplMachine {
    * instructions.
    */
   advanceRip(b: number, length: number): void {
-    advanceGuestRip(this.state, b, length);
+    advanceGuestRip(this.state, b, this.memory.words, this.exitFacts.words.GUEST_RIP, length);
   }
 
   /**

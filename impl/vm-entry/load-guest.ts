@@ -10,7 +10,8 @@
  * interruptibility state (§27.3.2.5 "Updating Non-Register State"); VMX non-root operation.
  * The caller recomputes its cached mode afterwards.
  *
- * {@link loadTrackedGuestState} loads the rest of what a VM exit saves (impl/vm-exit/): RIP; DR7
+ * {@link loadTrackedGuestState} loads the rest of what a VM exit saves (impl/vm-exit/; RIP stays
+ * in the guest-RIP field, where guest instructions advance it): DR7
  * (bits 12 and 15:14 cleared, bit 10 set) and IA32_DEBUGCTL with "load debug controls";
  * IA32_SYSENTER_CS/ESP/EIP always; IA32_EFER's other bits with "load IA32_EFER"; IA32_PAT,
  * IA32_PERF_GLOBAL_CTRL and IA32_BNDCFGS with their "load" controls (§27.3.2.1); blocking by STI
@@ -48,8 +49,6 @@ import {
   S_PENDING_DEBUG_LO,
   S_PERF_GLOBAL_CTRL_HI,
   S_PERF_GLOBAL_CTRL_LO,
-  S_RIP_HI,
-  S_RIP_LO,
   S_SYSENTER_CS,
   S_SYSENTER_EIP_HI,
   S_SYSENTER_EIP_LO,
@@ -103,8 +102,6 @@ const EFER_LME_LMA = (1 << EFER.LME) | (1 << EFER.LMA);
 export function loadTrackedGuestState(x: ExitFacts, s: Int32Array, b: number, v: Int32Array, base: number): void {
   const w = x.words;
   const entry = low(v, base, w.VM_ENTRY_CONTROLS);
-  s[b + S_RIP_LO] = low(v, base, w.GUEST_RIP);
-  s[b + S_RIP_HI] = high(v, base, w.GUEST_RIP);
   if (on(entry, ENTRY.LOAD_DEBUG_CONTROLS)) {
     s[b + S_DR7_LO] = (low(v, base, w.GUEST_DR7) & ~DR7_CLEARED) | DR7_SET;
     s[b + S_DR7_HI] = high(v, base, w.GUEST_DR7);

@@ -42,8 +42,6 @@ import {
   S_PAT_LO,
   S_PENDING_DEBUG_HI,
   S_PENDING_DEBUG_LO,
-  S_RIP_HI,
-  S_RIP_LO,
   S_SHUTDOWN,
   S_WIDE,
 } from '../cpu-row.ts';
@@ -101,19 +99,21 @@ export function initialiseTrackedState(s: Int32Array, b: number): void {
 }
 
 /**
- * Adds `length` to the guest RIP of the row at `b` for a guest instruction that completed:
- * 64 bits in 64-bit mode, else 32 bits (EIP wraps; impl/ treats every code segment outside
- * 64-bit mode as 32-bit). A completed instruction also ends blocking by STI and by MOV SS
- * (§27.7.1) and delivers or loses the pending debug exceptions VM entry loaded.
+ * Adds `length` to the guest RIP of the processor at row `b` for a guest instruction that
+ * completed. The guest RIP is the current VMCS's guest-RIP field (word `ripWord` of its region
+ * in `v`), where VM entry found it and a VM exit saves it from (§28.3.3). 64 bits in 64-bit mode,
+ * else 32 bits (EIP wraps; impl/ treats every code segment outside 64-bit mode as 32-bit). A
+ * completed instruction also ends blocking by STI and by MOV SS (§27.7.1 "Interruptibility
+ * State") and delivers or loses the pending debug exceptions VM entry loaded.
  */
-export function advanceGuestRip(s: Int32Array, b: number, length: number): void {
-  const lo = s[b + S_RIP_LO] as number;
-  const sum = (lo >>> 0) + length;
-  s[b + S_RIP_LO] = sum | 0;
+export function advanceGuestRip(s: Int32Array, b: number, v: Int32Array, ripWord: number, length: number): void {
+  const at = (s[b + S_CUR_BASE] as number) + ripWord;
+  const sum = ((v[at] as number) >>> 0) + length;
+  v[at] = sum | 0;
   if (s[b + S_WIDE] === 1) {
-    if (sum > 0xffff_ffff) s[b + S_RIP_HI] = ((s[b + S_RIP_HI] as number) + 1) | 0;
+    if (sum > 0xffff_ffff) v[at + 1] = ((v[at + 1] as number) + 1) | 0;
   } else {
-    s[b + S_RIP_HI] = 0;
+    v[at + 1] = 0;
   }
   s[b + S_BLOCKING] = (s[b + S_BLOCKING] as number) & ~BLOCKING_BY_STI;
   s[b + S_MOV_SS] = 0;

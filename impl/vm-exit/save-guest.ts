@@ -2,7 +2,7 @@
  * Saving guest state at a VM exit (SDM Vol. 3C, December 2023, §28.3 "Saving Guest State").
  *
  * impl/ keeps the guest's state where VM entry loaded it from: the guest-state fields of the VMCS
- * hold every register no guest operation can change (RSP, segment registers, GDTR/IDTR, the
+ * hold RIP (advanced in place) and every register no guest operation can change (RSP, segment registers, GDTR/IDTR, the
  * bits of RFLAGS impl/ does not track, the VMX-preemption timer value, the PDPTEs), so saving
  * those is leaving the field as it is, after the saving rules that transform a value; the parts a
  * guest can change live in the processor row (impl/cpu-row.ts) and are written back here:
@@ -16,8 +16,9 @@
  *   every access-rights field are cleared and bit 16 says "unusable"; for an unusable register the
  *   base, limit and the rest of the access rights are undefined except as listed there: bits 63:32
  *   of the SS, DS and ES bases are 0, and the LDTR base is canonical (impl/ keeps the rest).
- * - §28.3.3 "Saving RIP, RSP, RFLAGS, and SSP": RIP of the exiting instruction (the row's RIP;
- *   a trap-like exit's caller advances it first); RFLAGS with the row's arithmetic flags and VM
+ * - §28.3.3 "Saving RIP, RSP, RFLAGS, and SSP": RIP of the exiting instruction, already in the
+ *   guest-RIP field (completed guest instructions advance it there; a trap-like exit's caller
+ *   advances it first); RFLAGS with the row's arithmetic flags and VM
  *   bit, and RF as the caller computed it (0 for instruction exits; for a fault-class exception,
  *   1, the value the IDT delivery would have pushed).
  * - §28.3.4 "Saving Non-Register State": activity state active (every exit here is caused by an
@@ -56,8 +57,6 @@ import {
   S_PENDING_DEBUG_LO,
   S_PERF_GLOBAL_CTRL_HI,
   S_PERF_GLOBAL_CTRL_LO,
-  S_RIP_HI,
-  S_RIP_LO,
   S_SYSENTER_CS,
   S_SYSENTER_EIP_HI,
   S_SYSENTER_EIP_LO,
@@ -79,9 +78,12 @@ const PENDING_DEBUG_DEFINED = 0xf | (1 << 12) | (1 << 14) | (1 << 16);
 const EFER_LME = 1 << EFER.LME;
 const EFER_LMA = 1 << EFER.LMA;
 
-/** Writes a 64-bit row value into a field (no-op when the profile lacks it). */
+/**
+ * Writes a 64-bit row value into a field. Every field written here exists: the unconditional ones
+ * on every VMX processor, the others whenever their save control (or, for IA32_BNDCFGS, the
+ * feature) is supported (Vol. 3D Appendix B "Field Encoding in VMCS").
+ */
 function put(v: Int32Array, base: number, word: number, lo: number, hi: number): void {
-  if (word < 0) return;
   v[base + word] = lo;
   v[base + word + 1] = hi;
 }
@@ -116,7 +118,6 @@ export function saveGuestState(x: ExitFacts, s: Int32Array, b: number, v: Int32A
   // §28.3.2
   saveSegments(x, v, base);
   // §28.3.3
-  put(v, base, w.GUEST_RIP, s[b + S_RIP_LO] as number, s[b + S_RIP_HI] as number);
   const rflags = ((v[base + w.GUEST_RFLAGS] as number) & ~RFLAGS_TRACKED) | (s[b + S_FLAGS] as number) | (rf === 1 ? RF : 0) | ((s[b + S_VM] as number) << RFLAGS.VM);
   v[base + w.GUEST_RFLAGS] = rflags;
   // §28.3.4
@@ -137,7 +138,6 @@ function saveSegments(x: ExitFacts, v: Int32Array, base: number): void {
   const segments = x.segments;
   for (let r = 0; r < 8; r++) {
     const arWord = segments[r * 4 + SEG_ACCESS_RIGHTS] as number;
-    if (arWord < 0) continue;
     const ar = v[base + arWord] as number;
     v[base + arWord] = ar & ACCESS_RIGHTS_SAVED;
     if ((ar & UNUSABLE) === 0) continue;

@@ -87,6 +87,24 @@ describe('the exit information a VM exit records', () => {
     expect(read(m, 'VM_EXIT_INSTRUCTION_LENGTH')).toBe(3n);
   });
 
+  it('ExitInfo.clear forgets every member', () => {
+    const m = launched();
+    m.exitInfo.defined = EXIT_INFO_QUALIFICATION;
+    m.exitInfo.qualificationLo = 5;
+    m.exitInfo.clear();
+    expect({ ...m.exitInfo }).toEqual({
+      defined: 0,
+      qualificationLo: 0,
+      qualificationHi: 0,
+      instructionLength: 0,
+      instructionInformation: 0,
+      linearLo: 0,
+      linearHi: 0,
+      interruptionInformation: 0,
+      interruptionErrorCode: 0,
+    });
+  });
+
   it('leaves the fields an exit does not define as they were (the SDM makes them undefined)', () => {
     const m = launched();
     m.exitInfo.defined = EXIT_INFO_INSTRUCTION_INFORMATION | EXIT_INFO_LINEAR_ADDRESS | EXIT_INFO_INTERRUPTION_ERROR_CODE;

@@ -22,10 +22,13 @@ import {
   S_SYSENTER_CS,
   S_SYSENTER_EIP_LO,
   S_VM,
+  S_PERF_GLOBAL_CTRL_LO,
+  S_EFER_LO,
+  S_BNDCFGS_LO,
 } from '../../../impl/cpu-row.ts';
 import { STATUS_VMEXIT, STATUS_VMX_ABORT } from '../../../impl/index.ts';
 import { ENTRY_CONTROL, EXIT_CONTROL } from '../../../spec/control-bits.ts';
-import { SKYLAKE } from '../fixtures.ts';
+import { MAXIMAL, SKYLAKE } from '../fixtures.ts';
 import { validVmcs } from '../vm-entry-vmcs.ts';
 import { launched, profileOf, VMCS } from './rig.ts';
 
@@ -63,6 +66,27 @@ describe('§28.5: the host state after a VM exit', () => {
     loaded.vmcall(0);
     row = loaded.snapshot().state;
     expect([row[S_PAT_LO], row[S_PAT_HI]]).toEqual([0x0606_0606, 0x0606_0606]);
+  });
+
+  it('IA32_PERF_GLOBAL_CTRL and IA32_EFER from their fields with their "load" controls; IA32_BNDCFGS cleared with "clear IA32_BNDCFGS" (maximal profile)', () => {
+    const maximal = validVmcs(profileOf(MAXIMAL));
+    const m = launched({
+      profile: MAXIMAL,
+      changes: {
+        PRIMARY_VM_EXIT_CONTROLS:
+          (maximal.get('PRIMARY_VM_EXIT_CONTROLS') as bigint) |
+          bit(EXIT_CONTROL.LOAD_IA32_PERF_GLOBAL_CTRL) |
+          bit(EXIT_CONTROL.LOAD_IA32_EFER) |
+          bit(EXIT_CONTROL.CLEAR_IA32_BNDCFGS),
+        VM_ENTRY_CONTROLS: (maximal.get('VM_ENTRY_CONTROLS') as bigint) | bit(ENTRY_CONTROL.LOAD_IA32_BNDCFGS),
+        GUEST_IA32_BNDCFGS: 0x1001n,
+        HOST_IA32_PERF_GLOBAL_CTRL: 0x3n,
+        HOST_IA32_EFER: 0xd01n,
+      },
+    });
+    m.vmcall(0);
+    const row = m.snapshot().state;
+    expect([row[S_PERF_GLOBAL_CTRL_LO], row[S_EFER_LO], row[S_BNDCFGS_LO]]).toEqual([0x3, 0x801, 0]);
   });
 
   it('a 32-bit host: LMA = LME = CS.L = 0, CR4 from its field (PAE not forced)', () => {

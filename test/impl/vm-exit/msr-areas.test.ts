@@ -5,7 +5,7 @@
  * the processor shut down). Expected values from the SDM text.
  */
 import { describe, expect, it } from 'vitest';
-import { createImplEngine, type ImplEngine, STATUS_EXIT_MSR_UNIMPLEMENTED, STATUS_SHUT_DOWN, STATUS_VMENTRY, STATUS_VMEXIT, STATUS_VMX_ABORT } from '../../../impl/index.ts';
+import { ImplEngine, STATUS_EXIT_MSR_UNIMPLEMENTED, STATUS_SHUT_DOWN, STATUS_VMENTRY, STATUS_VMEXIT, STATUS_VMX_ABORT } from '../../../impl/index.ts';
 import { execute, encodeOperation, RECORD_WORDS } from '../../../impl/program.ts';
 import { ENTRY_CONTROL, EXIT_CONTROL } from '../../../spec/control-bits.ts';
 import { SKYLAKE } from '../fixtures.ts';
@@ -69,6 +69,29 @@ describe('§28.4: the VM-exit MSR-store area', () => {
     expect(m.isShutDown(0)).toBe(true);
   });
 
+  it('stores IA32_FS_BASE and IA32_GS_BASE from the guest FS and GS bases', () => {
+    const m = launched({
+      changes: { VM_EXIT_MSR_STORE_COUNT: 2n, VM_EXIT_MSR_STORE_ADDRESS: BigInt(STORE_AREA), GUEST_FS_BASE: 0x1234_0000n, GUEST_GS_BASE: 0x5678_0000n },
+      memory: [...msrEntry(STORE_AREA, IA32_FS_BASE), ...msrEntry(STORE_AREA + 16, IA32_FS_BASE + 1)],
+    });
+    m.vmcall(0);
+    expect([m.readMemory(STORE_AREA + 8, 0), m.readMemory(STORE_AREA + 24, 0)]).toEqual([0x1234_0000, 0x5678_0000]);
+  });
+
+  it('a count above 512 × (IA32_VMX_MISC[27:25] + 1) (undefined in the SDM) aborts at the first entry beyond it', () => {
+    const limit = 512 * (Number((BigInt(SKYLAKE.msrs.IA32_VMX_MISC) >> 25n) & 7n) + 1);
+    const memory: [number, number][] = [];
+    for (let i = 0; i < limit; i++) memory.push(...msrEntry(STORE_AREA + 16 * i, IA32_PAT));
+    const m = launched(stores(limit + 1, memory));
+    expect(m.vmcall(0)).toBe(STATUS_VMX_ABORT);
+    expect(m.abortIndicator(0)).toBe(1);
+    const loading: [number, number][] = [];
+    for (let i = 0; i < limit; i++) loading.push(...msrEntry(LOAD_AREA + 16 * i, 0x10));
+    const n = launched(loads(limit + 1, loading));
+    expect(n.vmcall(0)).toBe(STATUS_VMX_ABORT);
+    expect(n.abortIndicator(0)).toBe(4);
+  });
+
   it('an MSR whose value impl/ does not model: not implemented, with its index', () => {
     const m = launched(stores(1, msrEntry(STORE_AREA, 0x10)));
     expect(m.vmcall(0)).toBe(STATUS_EXIT_MSR_UNIMPLEMENTED);
@@ -128,7 +151,7 @@ describe('§28.6: the VM-exit MSR-load area', () => {
 
 describe('§28.7: after a VMX abort the processor is shut down', () => {
   it('every later operation of that processor answers "unimplemented" naming the shutdown', () => {
-    const engine = createImplEngine({ profile: SKYLAKE, logicalProcessors: 1 }) as ImplEngine;
+    const engine = new ImplEngine({ profile: SKYLAKE, logicalProcessors: 1 });
     const m = engine.machine;
     const profile = profileOf(SKYLAKE);
     m.writeMemory(0, 0x1000, 0, profile.revisionId);

@@ -82,6 +82,47 @@ describe('RDMSR and WRMSR of the MSRs impl/ keeps', () => {
   });
 });
 
+describe('every kept MSR reads back what WRMSR wrote', () => {
+  it.each([
+    ['IA32_DEBUGCTL', MSR_INDEX.IA32_DEBUGCTL, 0x3, 0],
+    ['IA32_SYSENTER_CS', MSR_INDEX.IA32_SYSENTER_CS, 0x10, 0],
+    ['IA32_SYSENTER_ESP', MSR_INDEX.IA32_SYSENTER_ESP, 0x8000, 0x7fff],
+    ['IA32_SYSENTER_EIP', MSR_INDEX.IA32_SYSENTER_EIP, 0x9000, 0xffff_8000 | 0],
+    ['IA32_PERF_GLOBAL_CTRL', MSR_INDEX.IA32_PERF_GLOBAL_CTRL, 0xf, 0x7],
+  ])('%s', (_, index, lo, hi) => {
+    const s = row();
+    expect(writeMsr(facts, s, 0, index, lo, hi)).toBe(MSR_OK);
+    expect(readMsr(facts, s, 0, index, out)).toBe(MSR_OK);
+    expect([...out]).toEqual([lo, hi]);
+  });
+
+  it('IA32_BNDCFGS (maximal profile)', () => {
+    const maximal = exitFactsFor(profileOf(MAXIMAL));
+    const s = row();
+    expect(writeMsr(maximal, s, 0, MSR_INDEX.IA32_BNDCFGS, 0x1001, 0x7fff)).toBe(MSR_OK);
+    expect(readMsr(maximal, s, 0, MSR_INDEX.IA32_BNDCFGS, out)).toBe(MSR_OK);
+    expect([...out]).toEqual([0x1001, 0x7fff]);
+  });
+
+  it('IA32_FEATURE_CONTROL is writable until locked (bit 0), then #GP', () => {
+    const s = row();
+    expect(writeMsr(facts, s, 0, MSR_INDEX.IA32_FEATURE_CONTROL, 0x5, 0)).toBe(MSR_OK);
+    expect(readMsr(facts, s, 0, MSR_INDEX.IA32_FEATURE_CONTROL, out)).toBe(MSR_OK);
+    expect(out[0]).toBe(0x5);
+    expect(writeMsr(facts, s, 0, MSR_INDEX.IA32_FEATURE_CONTROL, 0x4, 0)).toBe(MSR_GP);
+  });
+
+  it('IA32_SMM_MONITOR_CTL and IA32_SMBASE are written only in SMM (#GP here)', () => {
+    const s = row();
+    expect(writeMsr(facts, s, 0, MSR_INDEX.IA32_SMM_MONITOR_CTL, 0, 0)).toBe(MSR_GP);
+    expect(writeMsr(facts, s, 0, MSR_INDEX.IA32_SMBASE, 0, 0)).toBe(MSR_GP);
+  });
+
+  it('a VMX capability MSR the profile does not report is #GP (Core 2 has no IA32_VMX_VMFUNC)', () => {
+    expect(readMsr(exitFactsFor(profileOf(CORE2)), row(), 0, 0x491, out)).toBe(MSR_GP);
+  });
+});
+
 describe('the VM-entry MSR-load area writes the MSRs impl/ keeps', () => {
   const skylake = validVmcs(profileOf(SKYLAKE));
   const AREA = 0x6_1000;

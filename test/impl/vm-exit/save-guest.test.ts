@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { EXIT_INFO_INTERRUPTION, EXIT_INFO_INTERRUPTION_ERROR_CODE } from '../../../impl/vm-exit/exit-info.ts';
 import { EXIT_CONTROL, ENTRY_CONTROL } from '../../../spec/control-bits.ts';
 import { EXIT_REASON } from '../../../spec/exit-reasons.ts';
-import { MAXIMAL } from '../fixtures.ts';
+import { CORE2, MAXIMAL } from '../fixtures.ts';
 import { validVmcs } from '../vm-entry-vmcs.ts';
 import { launched, profileOf, read } from './rig.ts';
 import { SKYLAKE } from '../fixtures.ts';
@@ -126,6 +126,25 @@ describe('§28.3.1: control registers, debug registers and MSRs', () => {
     // A 32-bit PAE guest without "load IA32_EFER": LMA = LME = 0 (IA-32e mode guest 0, CR0.PG = 1);
     // the host's other bits (NXE and SCE were 0 at power-up) stay.
     expect(read(m, 'GUEST_IA32_EFER')).toBe(0n);
+  });
+
+  it('saves IA32_EFER of a 64-bit guest with LME = LMA = 1', () => {
+    const m = launched({
+      changes: {
+        PRIMARY_VM_EXIT_CONTROLS: exitControls | bit(EXIT_CONTROL.SAVE_IA32_EFER),
+        VM_ENTRY_CONTROLS: entryControls | bit(ENTRY_CONTROL.IA32E_MODE_GUEST) | bit(ENTRY_CONTROL.LOAD_IA32_EFER),
+        GUEST_CS_ACCESS_RIGHTS: 0xa09bn,
+        GUEST_IA32_EFER: 0xd01n,
+      },
+    });
+    m.vmcall(0);
+    expect(read(m, 'GUEST_IA32_EFER')).toBe(0xd01n);
+  });
+
+  it('a processor without IA32_BNDCFGS (Core 2) exits all the same', () => {
+    const m = launched({ profile: CORE2 });
+    expect(m.vmcall(0)).toBe(-7);
+    expect(read(m, 'GUEST_RIP')).toBe(0x1000n);
   });
 
   it('saves IA32_PERF_GLOBAL_CTRL with "save IA32_PERF_GLOBAL_CTRL" (maximal profile)', () => {
