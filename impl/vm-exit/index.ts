@@ -80,6 +80,8 @@ const TYPE_NMI = 2;
 const TYPE_HARDWARE_EXCEPTION = 3;
 const TYPE_OTHER_EVENT = 7;
 const ERROR_CODE_BIT = 1 << 11;
+/** Debug exception (#DB). */
+const VECTOR_DB = 1;
 const BLOCKING_BY_STI = 1 << INTERRUPTIBILITY.BLOCKING_BY_STI;
 const BLOCKING_BY_NMI = 1 << INTERRUPTIBILITY.BLOCKING_BY_NMI;
 /**
@@ -160,14 +162,20 @@ export class VmExits {
     const base = s[b + S_CUR_BASE] as number;
     // §28.3.3: RF is 1 for a fault-class hardware exception, 0 for an instruction's VM exit, and
     // for the MTF VM exit before the first guest instruction the value VM entry loaded.
-    let rf = reason === EXIT_REASON.MONITOR_TRAP_FLAG ? ((v[base + x.words.GUEST_RFLAGS] as number) >>> 16) & 1 : 0;
+    const mtf = reason === EXIT_REASON.MONITOR_TRAP_FLAG;
+    let rf = mtf ? ((v[base + x.words.GUEST_RFLAGS] as number) >>> 16) & 1 : 0;
+    // §28.3.4: the pending debug exceptions survive an MTF VM exit, and an exit not caused by a
+    // debug exception under MOV-SS blocking.
+    let debugException = false;
     if ((info.defined & EXIT_INFO_INTERRUPTION) !== 0) {
       const interruption = info.interruptionInformation;
-      if (((interruption >>> TYPE_SHIFT) & 7) === TYPE_HARDWARE_EXCEPTION && ((FAULT_VECTORS >>> (interruption & 31)) & 1) === 1 && (interruption & 0xe0) === 0) rf = 1;
+      const hardware = ((interruption >>> TYPE_SHIFT) & 7) === TYPE_HARDWARE_EXCEPTION && (interruption & 0xe0) === 0;
+      if (hardware && ((FAULT_VECTORS >>> (interruption & 31)) & 1) === 1) rf = 1;
+      debugException = hardware && (interruption & 0xff) === VECTOR_DB;
     }
     recordExitInformation(x, v, base, reason, info);
     info.defined = 0;
-    saveGuestState(x, s, b, v, base, movSsBlocked, rf);
+    saveGuestState(x, s, b, v, base, movSsBlocked, rf, mtf || (movSsBlocked === 1 && !debugException));
     const last = this.last;
     last[0] = reason;
     last[1] = v[base + x.words.EXIT_QUALIFICATION] as number;

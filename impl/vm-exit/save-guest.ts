@@ -24,9 +24,10 @@
  * - §28.3.4 "Saving Non-Register State": activity state active (every exit here is caused by an
  *   instruction, which a processor in HLT would not execute); interruptibility: blocking by STI
  *   and by NMI from the row, blocking by MOV SS as it was before the exiting instruction, blocking
- *   by SMI and enclave interruption 0; pending debug exceptions 0 unless the exit occurs under
- *   MOV-SS blocking, then the value VM entry loaded (the SDM allows it when no instruction
- *   completed since the entry, and a completed instruction clears the row's copy); the
+ *   by SMI and enclave interruption 0; pending debug exceptions cleared except for an MTF VM exit
+ *   and an exit not caused by #DB under MOV-SS blocking, which save the value VM entry loaded
+ *   (the SDM allows it when no instruction completed since the entry, and a completed
+ *   instruction clears the row's copy); the
  *   VMX-preemption timer value unchanged (no time passes in impl/, so the saved value is the
  *   loaded one).
  */
@@ -90,9 +91,11 @@ function put(v: Int32Array, base: number, word: number, lo: number, hi: number):
 
 /**
  * Saves the guest state of the row at `b` into the VMCS at `base`. `movSsBlocked` is the
- * blocking by MOV SS in force before the exiting instruction, `rf` the RFLAGS.RF value to save.
+ * blocking by MOV SS in force before the exiting instruction, `rf` the RFLAGS.RF value to save;
+ * `keepPendingDebug` says the exit is one that does not clear the pending debug exceptions (an
+ * MTF VM exit, or an exit not caused by #DB under MOV-SS blocking).
  */
-export function saveGuestState(x: ExitFacts, s: Int32Array, b: number, v: Int32Array, base: number, movSsBlocked: number, rf: number): void {
+export function saveGuestState(x: ExitFacts, s: Int32Array, b: number, v: Int32Array, base: number, movSsBlocked: number, rf: number, keepPendingDebug: boolean): void {
   const w = x.words;
   const exit = v[base + w.PRIMARY_VM_EXIT_CONTROLS] as number;
   // §28.3.1
@@ -124,7 +127,7 @@ export function saveGuestState(x: ExitFacts, s: Int32Array, b: number, v: Int32A
   v[base + w.GUEST_ACTIVITY_STATE] = 0;
   v[base + w.GUEST_INTERRUPTIBILITY_STATE] = (s[b + S_BLOCKING] as number) | (movSsBlocked << 1);
   const pending = w.GUEST_PENDING_DEBUG_EXCEPTIONS;
-  if (movSsBlocked === 1) {
+  if (keepPendingDebug) {
     v[base + pending] = (s[b + S_PENDING_DEBUG_LO] as number) & PENDING_DEBUG_DEFINED;
     v[base + pending + 1] = 0;
   } else {

@@ -49,6 +49,18 @@ export function ioExits(setup: ExitSetup, port: number, size: 1 | 2 | 4): boolea
   return bits.some((b) => b === undefined) ? undefined : false;
 }
 
+/**
+ * VMREAD/VMWRITE exits (§26.1.3): "VMCS shadowing" 0, an encoding with a bit above 14 set (bits
+ * 63:15 in 64-bit mode, 31:15 otherwise), or its bit 1 in the VMREAD or VMWRITE bitmap; undefined
+ * for an encoding whose bit the group did not lay out.
+ */
+export function shadowAccessExits(setup: ExitSetup, kind: 'vmread' | 'vmwrite', encoding: bigint): boolean | undefined {
+  if (!secondaryOn(setup, 'VMCS_SHADOWING')) return true;
+  const effective = setup.guest64 ? encoding : encoding & 0xffff_ffffn;
+  if (effective > 0x7fffn) return true;
+  return setup.shadowBits.get(`${kind}:0x${effective.toString(16)}`);
+}
+
 /** LMSW exits (§26.1.3): PE set in mask and source but clear in the shadow, or a masked bit 3:1 differs. */
 export function lmswExits(setup: ExitSetup, source: bigint): boolean {
   const pe = 1n << BigInt(CR0_BIT.PE);
@@ -78,7 +90,7 @@ export function predictExit(setup: ExitSetup, op: Operation): boolean | undefine
       return true;
     case 'vmread':
     case 'vmwrite':
-      return secondaryOn(setup, 'VMCS_SHADOWING') ? undefined : true;
+      return shadowAccessExits(setup, op.kind, BigInt(op.encoding));
     case 'hlt':
       return primaryOn(setup, 'HLT_EXITING');
     case 'invlpg':

@@ -58,11 +58,13 @@ describe('event injection in the VM entry observation', () => {
   });
 
   it('an injected "other event" (type 7, vector 0) is an MTF VM exit before the first guest instruction', () => {
-    const m = prepared({ changes: { PRIMARY_PROCESSOR_BASED_CONTROLS: primary, VM_ENTRY_INTERRUPTION_INFORMATION: event(7, 0) } });
+    const m = prepared({ changes: { PRIMARY_PROCESSOR_BASED_CONTROLS: primary, VM_ENTRY_INTERRUPTION_INFORMATION: event(7, 0), GUEST_PENDING_DEBUG_EXCEPTIONS: 1n << 12n } });
     expect(m.vmlaunch(0)).toBe(STATUS_VMEXIT);
     expect(m.exitReason).toBe(EXIT_REASON.MONITOR_TRAP_FLAG);
     expect(read(m, 'EXIT_REASON')).toBe(BigInt(EXIT_REASON.MONITOR_TRAP_FLAG));
     expect(read(m, 'GUEST_RIP')).toBe(0x1000n);
+    // No instruction ran: the pending debug exceptions VM entry loaded are saved (§28.3.4).
+    expect(read(m, 'GUEST_PENDING_DEBUG_EXCEPTIONS')).toBe(1n << 12n);
     // The VMCS is launched: VMRESUME re-enters (the exit cleared the injection's valid bit).
     expect(m.vmresume(0)).toBe(STATUS_VMENTRY);
   });

@@ -221,6 +221,14 @@ describe('§28.3.4: non-register state', () => {
     expect([read(m, 'GUEST_INTERRUPTIBILITY_STATE'), read(m, 'GUEST_PENDING_DEBUG_EXCEPTIONS')]).toEqual([0n, 0n]);
   });
 
+  it('clears the pending debug exceptions for an exit caused by #DB even under MOV-SS blocking', () => {
+    const m = launched({ changes: { GUEST_RFLAGS: 0x102n, GUEST_INTERRUPTIBILITY_STATE: 2n, GUEST_PENDING_DEBUG_EXCEPTIONS: bit(14) } });
+    m.exitInfo.defined = EXIT_INFO_INTERRUPTION;
+    m.exitInfo.interruptionInformation = 0x8000_0301 | 0;
+    m.vmExit(0, EXIT_REASON.EXCEPTION_OR_NMI);
+    expect(read(m, 'GUEST_PENDING_DEBUG_EXCEPTIONS')).toBe(0n);
+  });
+
   it('saves blocking by NMI as the entry loaded it, and blocking by SMI as 0', () => {
     const m = launched({ changes: { GUEST_INTERRUPTIBILITY_STATE: 8n } });
     m.advanceRip(0, 1);
