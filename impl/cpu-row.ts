@@ -43,5 +43,57 @@ export const S_LME = 21;
 /** CR3 bits 31:0 and 63:32 (the `set` operation gives bits 31:0). */
 export const S_CR3_LO = 22;
 export const S_CR3_HI = 23;
+/*
+ * Words 24-34 and 37 are kept for impl/non-root/ (CR8, DR0-DR3, DR6, the MONITOR flag), whose
+ * layout places DR7 at 35-36 as below.
+ */
+/** DR7 (400H after reset and after every VM exit). */
+export const S_DR7_LO = 35;
+export const S_DR7_HI = 36;
+/**
+ * RIP in VMX root operation (the host RIP a VM exit loads). In VMX non-root operation the guest
+ * RIP lives in the current VMCS's guest-RIP field, where VM entry found it: guest instructions
+ * that complete advance it there (impl/vm-exit/index.ts advanceGuestRip), so a VM exit finds the
+ * RIP of the exiting instruction in place (§28.3.3).
+ */
+export const S_RIP_LO = 38;
+export const S_RIP_HI = 39;
+/**
+ * IA32_EFER apart from LME (bit 8) and LMA (bit 10), which live in S_LME and S_LMA: bits 31:0
+ * with those two bits always 0 here, and bits 63:32.
+ */
+export const S_EFER_LO = 40;
+export const S_EFER_HI = 41;
+/** IA32_PAT. */
+export const S_PAT_LO = 42;
+export const S_PAT_HI = 43;
+/** IA32_DEBUGCTL. */
+export const S_DEBUGCTL_LO = 44;
+export const S_DEBUGCTL_HI = 45;
+/** IA32_SYSENTER_CS (bits 31:0; bits 63:32 are 0 after every load impl/ performs). */
+export const S_SYSENTER_CS = 46;
+/** IA32_SYSENTER_ESP. */
+export const S_SYSENTER_ESP_LO = 47;
+export const S_SYSENTER_ESP_HI = 48;
+/** IA32_SYSENTER_EIP. */
+export const S_SYSENTER_EIP_LO = 49;
+export const S_SYSENTER_EIP_HI = 50;
+/** IA32_PERF_GLOBAL_CTRL. */
+export const S_PERF_GLOBAL_CTRL_LO = 51;
+export const S_PERF_GLOBAL_CTRL_HI = 52;
+/** IA32_BNDCFGS. */
+export const S_BNDCFGS_LO = 53;
+export const S_BNDCFGS_HI = 54;
+/**
+ * Guest blocking other than by MOV SS, in the bit positions of the interruptibility-state field:
+ * bit 0 blocking by STI (until a guest instruction completes), bit 3 blocking by NMI (or
+ * virtual-NMI blocking). Blocking by MOV SS is S_MOV_SS.
+ */
+export const S_BLOCKING = 55;
+/** Guest pending debug exceptions loaded at VM entry (cleared when a guest instruction completes). */
+export const S_PENDING_DEBUG_LO = 56;
+export const S_PENDING_DEBUG_HI = 57;
+/** 0 while the processor runs; the nonzero VMX-abort indicator after a VMX abort shut it down. */
+export const S_SHUTDOWN = 58;
 /** Words per processor row. */
-export const STRIDE = 24;
+export const STRIDE = 59;

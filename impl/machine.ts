@@ -45,7 +45,7 @@ import { CHUNK_WORDS, chunkNumber, INITIAL_CHUNKS, PhysicalMemory } from './memo
 import { factsFor, type ProfileFacts } from './profile-facts.ts';
 import { movToCr0, movToCr4 } from './mov-cr.ts';
 import { EXIT_REASON } from '../spec/exit-reasons.ts';
-import { PRIMARY_CONTROL, SECONDARY_CONTROL } from '../spec/control-bits.ts';
+import { PRIMARY_CONTROL, SECONDARY_CONTROL, VMFUNC_CONTROL } from '../spec/control-bits.ts';
 import {
   checkControlsAndHost,
   checkGuestState,
@@ -54,14 +54,34 @@ import {
   IN_VMX_NON_ROOT,
   loadEntryMsrs,
   loadGuestState,
-  loadHostState,
   PASS,
-  writeExitInformation,
   type EntryFacts,
   type GuestFacts,
 } from './vm-entry/index.ts';
+import { advanceGuestRip, ExitInfo, exitFactsFor, initialiseTrackedState, VmExits, type ExitFacts } from './vm-exit/index.ts';
+import { S_RIP_HI, S_RIP_LO, S_SHUTDOWN } from './cpu-row.ts';
 import {
-  STATUS_ENTRY_FAILURE,
+  fillVmxExitInfo,
+  vmxInstructionLength,
+  VMX_EXIT_INVEPT,
+  VMX_EXIT_INVVPID,
+  VMX_EXIT_REASON,
+  VMX_EXIT_VMCALL,
+  VMX_EXIT_VMCLEAR,
+  VMX_EXIT_VMFUNC,
+  VMX_EXIT_VMLAUNCH,
+  VMX_EXIT_VMPTRLD,
+  VMX_EXIT_VMPTRST,
+  VMX_EXIT_VMREAD,
+  VMX_EXIT_VMRESUME,
+  VMX_EXIT_VMWRITE,
+  VMX_EXIT_VMXOFF,
+  VMX_EXIT_VMXON,
+} from './non-root/vmx-exit-info.ts';
+import { SHADOW_EXIT, VmcsShadowing } from './non-root/vmx-shadowing.ts';
+import { switchEptp } from './non-root/vmx-vmfunc.ts';
+import { vmxGuestWordsFor, type VmxGuestWords } from './non-root/vmx-words.ts';
+import {
   STATUS_NON_ROOT_UNIMPLEMENTED,
   STATUS_VMENTRY,
   STATUS_VMEXIT,
@@ -105,7 +125,7 @@ const S_CUR_SHADOW = 20;
 const S_LME = 21;
 const S_CR3_LO = 22;
 const S_CR3_HI = 23;
-const STRIDE = 24;
+const STRIDE = 59;
 
 /** Codes of the settable processor state, in the order of spec/operations.ts `SettableState`. */
 export const SET_EFER_LMA = 0;
@@ -176,6 +196,14 @@ export class ImplMachine {
   private readonly exit = new Int32Array(3);
   /** MOV-SS blocking of the processor executing the current instruction, as it was before it (see instruction()). */
   private blockedByMovSs = 0;
+  /**
+   * The exit information besides the exit reason that the next VM exit writes (SDM Vol. 3C,
+   * §28.2): an exiting instruction sets its members and `defined` bits, then calls
+   * {@link ImplMachine.vmExit}, which consumes it.
+   */
+  readonly exitInfo = new ExitInfo();
+  /** VM exits, VM-entry failures and the tracked guest state (impl/vm-exit/). */
+  private readonly exits: VmExits;
 
   /** Bits 31:0 of the value the last successful VMREAD read or VMPTRST stored (unsigned). */
   get resultLo(): number {
@@ -225,12 +253,18 @@ export class ImplMachine {
   private readonly cr0Fixed1: readonly [number, number];
   private readonly cr4Fixed0: readonly [number, number];
   private readonly cr4Fixed1: readonly [number, number];
+  /** Field words of the guest's VMX instructions (impl/non-root/vmx-words.ts). */
+  private readonly vmxWords: VmxGuestWords;
+  /** VMREAD/VMWRITE in VMX non-root operation (impl/non-root/vmx-shadowing.ts). */
+  private readonly shadowing: VmcsShadowing;
   /** The decoded profile facts, as impl/mov-cr.ts reads them. */
   private readonly facts: ProfileFacts;
   /** Profile facts of VM entry's checks on controls and host state (impl/vm-entry/). */
   private readonly entryFacts: EntryFacts;
   /** Profile facts of VM entry's guest-state phase, MSR loading and state loading (impl/vm-entry/). */
   private readonly guestFacts: GuestFacts;
+  /** Profile facts of VM exits (impl/vm-exit/). */
+  private readonly exitFacts: ExitFacts;
 
   // Mutable machine state (everything snapshot() captures).
   private readonly state: Int32Array;
@@ -263,6 +297,7 @@ export class ImplMachine {
     const [featureControlLo, featureControlHi] = facts.featureControl;
     this.entryFacts = entryFactsFor(profile);
     this.guestFacts = guestFactsFor(profile);
+    this.exitFacts = exitFactsFor(profile);
 
     // Trick: every array a new machine needs is a view of one ArrayBuffer. Cases run a short
     // sequence on a fresh machine each; one allocation instead of eight made machine creation,
@@ -286,6 +321,16 @@ export class ImplMachine {
     this.state = intView(logicalProcessors * STRIDE);
     this.result = intView(2);
     this.memory = new PhysicalMemory(intView(memoryWords), chunkKeys);
+    this.exits = new VmExits(profile, this.state, this.memory, this.exitInfo, this.exit);
+    this.vmxWords = vmxGuestWordsFor(profile);
+    const ew = this.entryFacts.words;
+    this.shadowing = new VmcsShadowing(this.state, this.memory, this.result, this.fieldEntry, this.regionChunks, this.errorWord, this.anyFieldWritable, {
+      PRIMARY_PROCESSOR_BASED_CONTROLS: ew.PRIMARY_PROCESSOR_BASED_CONTROLS,
+      SECONDARY_PROCESSOR_BASED_CONTROLS: ew.SECONDARY_PROCESSOR_BASED_CONTROLS,
+      VMREAD_BITMAP_ADDRESS: ew.VMREAD_BITMAP_ADDRESS,
+      VMWRITE_BITMAP_ADDRESS: ew.VMWRITE_BITMAP_ADDRESS,
+      VMCS_LINK_POINTER: this.guestFacts.words.VMCS_LINK_POINTER,
+    });
     for (let cpu = 0; cpu < logicalProcessors; cpu++) {
       const b = cpu * STRIDE;
       const s = this.state;
@@ -309,6 +354,7 @@ export class ImplMachine {
       s[b + S_CUR_LO] = ALL_ONES;
       s[b + S_CUR_HI] = ALL_ONES;
       s[b + S_CUR_BASE] = -1;
+      initialiseTrackedState(s, b);
       this.refresh(b);
     }
   }
@@ -330,6 +376,54 @@ export class ImplMachine {
   /** True while processor `cpu` is in VMX non-root operation (after a VM entry, before a VM exit). */
   inVmxNonRoot(cpu: number): boolean {
     return this.state[this.row(cpu) + S_IN_VMX] === IN_VMX_NON_ROOT;
+  }
+
+  /** The VMX-abort indicator that shut processor `cpu` down, 0 while it runs (§28.7 "VMX Aborts"). */
+  abortIndicator(cpu: number): number {
+    return this.state[this.row(cpu) + S_SHUTDOWN] as number;
+  }
+
+  /**
+   * Processor `cpu` was shut down by a VMX abort (false for an index out of range, which the
+   * operation itself then reports).
+   */
+  isShutDown(cpu: number): boolean {
+    return (cpu >>> 0) === cpu && cpu < this.logicalProcessors && this.state[cpu * STRIDE + S_SHUTDOWN] !== 0;
+  }
+
+  /** The MSR index of the last STATUS_EXIT_MSR_UNIMPLEMENTED (unsigned). */
+  get unknownMsr(): number {
+    return this.exits.unknownMsr >>> 0;
+  }
+
+  /**
+   * The VM-entry interruption information of the last VM entry that injected a vectored event
+   * (bit 31 set; unsigned), 0 when that entry injected none; with {@link injectedErrorCode}.
+   */
+  get injectedInformation(): number {
+    return this.exits.injectedInformation >>> 0;
+  }
+  /** The error code that event delivered (meaningful when bit 11 of injectedInformation is 1; unsigned). */
+  get injectedErrorCode(): number {
+    return this.exits.injectedErrorCode >>> 0;
+  }
+
+  /**
+   * RIP of processor `cpu` as (lo, hi) in resultLo/resultHi: the guest RIP (from the current VMCS's
+   * guest-RIP field) in VMX non-root operation, else the RIP the last VM exit loaded.
+   */
+  rip(cpu: number): number {
+    const b = this.row(cpu);
+    const s = this.state;
+    if (s[b + S_IN_VMX] === IN_VMX_NON_ROOT) {
+      const at = (s[b + S_CUR_BASE] as number) + this.exitFacts.words.GUEST_RIP;
+      this.result[0] = this.memory.words[at] as number;
+      this.result[1] = this.memory.words[at + 1] as number;
+    } else {
+      this.result[0] = s[b + S_RIP_LO] as number;
+      this.result[1] = s[b + S_RIP_HI] as number;
+    }
+    return STATUS_SUCCEED;
   }
 
   /** The 32-bit word of physical memory at a 4-byte-aligned address (unsigned). */
@@ -378,7 +472,7 @@ export class ImplMachine {
       this.refresh(b);
       return this.succeed(b);
     }
-    if (s[b + S_IN_VMX] === IN_VMX_NON_ROOT) return this.vmExit(b, EXIT_REASON.VMXON);
+    if (s[b + S_IN_VMX] === IN_VMX_NON_ROOT) return this.vmxExit(b, VMX_EXIT_VMXON, 0);
     if (s[b + S_CPL] !== 0) return STATUS_GP;
     return this.fail(b, VM_ERROR.VMXON_IN_VMX_ROOT);
   }
@@ -388,7 +482,7 @@ export class ImplMachine {
     const s = this.state;
     const b = this.instruction(cpu);
     const gate = s[b + S_GATE] as number;
-    if (gate !== 0) return gate === STATUS_VMEXIT ? this.vmExit(b, EXIT_REASON.VMXOFF) : gate;
+    if (gate !== 0) return gate === STATUS_VMEXIT ? this.vmxExit(b, VMX_EXIT_VMXOFF, 0) : gate;
     // The dual-monitor treatment of SMIs and SMM is never active (IA32_SMM_MONITOR_CTL is 0).
     // VMCSs still active keep their data and launch state in their regions (where impl/ keeps
     // them anyway); the SDM leaves their state undefined.
@@ -409,7 +503,7 @@ export class ImplMachine {
     pointerLo |= 0;
     pointerHi |= 0;
     const gate = s[b + S_GATE] as number;
-    if (gate !== 0) return gate === STATUS_VMEXIT ? this.vmExit(b, EXIT_REASON.VMCLEAR) : gate;
+    if (gate !== 0) return gate === STATUS_VMEXIT ? this.vmxExit(b, VMX_EXIT_VMCLEAR, 0) : gate;
     if ((pointerLo & 0xfff) !== 0 || (pointerHi & this.pointerHiBad) !== 0) {
       return this.fail(b, VM_ERROR.VMCLEAR_INVALID_ADDRESS);
     }
@@ -433,7 +527,7 @@ export class ImplMachine {
     pointerLo |= 0;
     pointerHi |= 0;
     const gate = s[b + S_GATE] as number;
-    if (gate !== 0) return gate === STATUS_VMEXIT ? this.vmExit(b, EXIT_REASON.VMPTRLD) : gate;
+    if (gate !== 0) return gate === STATUS_VMEXIT ? this.vmxExit(b, VMX_EXIT_VMPTRLD, 0) : gate;
     if ((pointerLo & 0xfff) !== 0 || (pointerHi & this.pointerHiBad) !== 0) {
       return this.fail(b, VM_ERROR.VMPTRLD_INVALID_ADDRESS);
     }
@@ -464,7 +558,7 @@ export class ImplMachine {
     const b = this.instruction(cpu);
     if (registerOperand) return STATUS_UD;
     const gate = s[b + S_GATE] as number;
-    if (gate !== 0) return gate === STATUS_VMEXIT ? this.vmExit(b, EXIT_REASON.VMPTRST) : gate;
+    if (gate !== 0) return gate === STATUS_VMEXIT ? this.vmxExit(b, VMX_EXIT_VMPTRST, 0) : gate;
     this.result[0] = s[b + S_CUR_LO] as number;
     this.result[1] = s[b + S_CUR_HI] as number;
     return this.succeed(b);
@@ -473,13 +567,14 @@ export class ImplMachine {
   /**
    * VMREAD — SDM Vol. 3C, December 2023, §31.3 "VMREAD—Read Field from Virtual-Machine Control
    * Structure". The field value is left in resultLo/resultHi: zero-extended from narrower
-   * fields, and truncated to 32 bits outside 64-bit mode.
+   * fields, and truncated to 32 bits outside 64-bit mode. `registerOperand` false is the memory
+   * form (destination `[RBX]`), which only the exit information of a guest's VMREAD tells apart.
    */
-  vmread(cpu: number, encodingLo: number, encodingHi: number): number {
+  vmread(cpu: number, encodingLo: number, encodingHi: number, registerOperand = true): number {
     const s = this.state;
     const b = this.instruction(cpu);
     const gate = s[b + S_GATE] as number;
-    if (gate !== 0) return gate === STATUS_VMEXIT ? this.shadowableExit(b, EXIT_REASON.VMREAD) : gate;
+    if (gate !== 0) return gate === STATUS_VMEXIT ? this.guestVmread(b, encodingLo, encodingHi, registerOperand) : gate;
     const base = s[b + S_CUR_BASE] as number;
     if (base < 0) return this.failInvalid(b);
     const wide = s[b + S_WIDE] as number;
@@ -518,12 +613,13 @@ export class ImplMachine {
    * VMWRITE — SDM Vol. 3C, December 2023, §31.3 "VMWRITE—Write Field to Virtual-Machine Control
    * Structure". High source bits beyond the field are ignored, high field bits beyond the source
    * (32 bits outside 64-bit mode) are cleared; the high access type writes bits 63:32 only.
+   * `registerOperand` false is the memory form (source `[RBX]`).
    */
-  vmwrite(cpu: number, encodingLo: number, encodingHi: number, valueLo: number, valueHi: number): number {
+  vmwrite(cpu: number, encodingLo: number, encodingHi: number, valueLo: number, valueHi: number, registerOperand = true): number {
     const s = this.state;
     const b = this.instruction(cpu);
     const gate = s[b + S_GATE] as number;
-    if (gate !== 0) return gate === STATUS_VMEXIT ? this.shadowableExit(b, EXIT_REASON.VMWRITE) : gate;
+    if (gate !== 0) return gate === STATUS_VMEXIT ? this.guestVmwrite(b, encodingLo, encodingHi, valueLo, valueHi, registerOperand) : gate;
     const base = s[b + S_CUR_BASE] as number;
     if (base < 0) return this.failInvalid(b);
     const wide = s[b + S_WIDE] as number;
@@ -564,7 +660,7 @@ export class ImplMachine {
     const s = this.state;
     const b = this.instruction(cpu);
     const gate = s[b + S_GATE] as number;
-    if (gate !== 0) return gate === STATUS_VMEXIT ? this.vmExit(b, resume ? EXIT_REASON.VMRESUME : EXIT_REASON.VMLAUNCH) : gate;
+    if (gate !== 0) return gate === STATUS_VMEXIT ? this.vmxExit(b, resume ? VMX_EXIT_VMRESUME : VMX_EXIT_VMLAUNCH, 0) : gate;
     const base = s[b + S_CUR_BASE] as number;
     if (base < 0) return this.failInvalid(b);
     // A shadow VMCS cannot be entered: VMfailInvalid (§27.1 "Basic VM-Entry Checks").
@@ -579,66 +675,81 @@ export class ImplMachine {
     // §27.3.1 "Checks on the Guest State Area": exit reason 33 with the failing check's qualification.
     const qualification = checkGuestState(this.entryFacts, this.guestFacts, this.memory, base, s[b + S_CUR_LO] as number, s[b + S_CUR_HI] as number);
     if (qualification !== PASS) return this.entryFailure(b, base, EXIT_REASON.ENTRY_FAILURE_INVALID_GUEST_STATE, qualification);
-    // §27.4 "Loading MSRs": exit reason 34 with the 1-based index of the failing entry.
-    const failedEntry = loadEntryMsrs(this.entryFacts, this.guestFacts, this.memory, base);
-    if (failedEntry !== 0) return this.entryFailure(b, base, EXIT_REASON.ENTRY_FAILURE_MSR_LOADING, failedEntry);
-    // §27.3.2 "Loading Guest State"; VMLAUNCH makes the VMCS launched (§31.3 VMLAUNCH/VMRESUME).
+    // §27.3.2 "Loading Guest State", then §27.4 "Loading MSRs" (which may overwrite MSRs the
+    // guest-state area loaded): exit reason 34 with the 1-based index of the failing entry.
     loadGuestState(this.entryFacts, this.guestFacts, s, b, this.memory.words, base);
-    if (!resume) this.memory.words[base + REGION_LAUNCH_WORD] = LAUNCH_STATE_LAUNCHED;
+    this.exits.loadGuest(b, base);
     this.refresh(b);
-    return STATUS_VMENTRY;
+    const failedEntry = loadEntryMsrs(this.entryFacts, this.guestFacts, this.memory, base, this.exitFacts, s, b);
+    if (failedEntry !== 0) return this.entryFailure(b, base, EXIT_REASON.ENTRY_FAILURE_MSR_LOADING, failedEntry);
+    // VMLAUNCH makes the VMCS launched (§31.3 VMLAUNCH/VMRESUME); §27.6 "Event Injection".
+    if (!resume) this.memory.words[base + REGION_LAUNCH_WORD] = LAUNCH_STATE_LAUNCHED;
+    const status = this.exits.inject(b, base);
+    this.refresh(b);
+    return status;
   }
 
   /**
    * VM-entry failure after the guest-state checks began (§27.8 "VM-Entry Failures During or After
-   * Loading Guest State"): exit reason (bit 31 set) and qualification written to the VMCS, host
-   * state loaded as on a VM exit, launch state unchanged, the processor in VMX root operation.
+   * Loading Guest State"; impl/vm-exit/): exit reason (bit 31 set) and qualification written to the
+   * VMCS, host state loaded and the VM-exit MSR-load area processed as on a VM exit, launch state
+   * unchanged, the processor in VMX root operation (or a VMX abort).
    */
   private entryFailure(b: number, base: number, basicReason: number, qualification: number): number {
-    const reason = (basicReason | 0x8000_0000) | 0;
-    writeExitInformation(this.guestFacts, this.memory.words, base, reason, qualification, 0);
-    loadHostState(this.entryFacts, this.state, b, this.memory.words, base);
+    const status = this.exits.entryFailure(b, base, basicReason, qualification);
     this.refresh(b);
-    const exit = this.exit;
-    exit[0] = reason;
-    exit[1] = qualification;
-    exit[2] = 0;
-    return STATUS_ENTRY_FAILURE;
+    return status;
   }
 
   /**
-   * A VM exit caused by an instruction in VMX non-root operation (§26.1.2 "Instructions That
-   * Cause VM Exits Unconditionally", §28 "VM Exits"): basic exit reason and qualification 0
-   * written to the current VMCS, host state loaded (§28.5 "Loading Host State"). The suite's model
-   * stops following the processor here; impl/ goes on in VMX root operation with the host state.
+   * The VM exit of the processor at row `b` from VMX non-root operation with basic exit reason
+   * `reason` (SDM Vol. 3C, December 2023, chapter 28 "VM Exits"; impl/vm-exit/): the exit
+   * information of {@link ImplMachine.exitInfo} recorded, guest state saved (RIP is the row's: a
+   * trap-like exit advances it first), MSRs stored, host state loaded, MSRs loaded; impl/ then
+   * goes on in VMX root operation with the host state. Returns STATUS_VMEXIT, STATUS_VMX_ABORT or
+   * STATUS_EXIT_MSR_UNIMPLEMENTED. For the other impl/ files that decide VM exits.
    */
-  private vmExit(b: number, reason: number): number {
-    const base = this.state[b + S_CUR_BASE] as number;
-    writeExitInformation(this.guestFacts, this.memory.words, base, reason, 0, 0);
-    loadHostState(this.entryFacts, this.state, b, this.memory.words, base);
+  vmExit(b: number, reason: number): number {
+    const status = this.exits.exit(b, reason, this.blockedByMovSs);
     this.refresh(b);
-    const exit = this.exit;
-    exit[0] = reason;
-    exit[1] = 0;
-    exit[2] = 0;
-    return STATUS_VMEXIT;
+    return status;
   }
 
   /**
-   * VMREAD/VMWRITE in VMX non-root operation: a VM exit when "VMCS shadowing" is 0
-   * (§31.3 VMREAD, VMWRITE); with shadowing on, the bitmaps and the shadow VMCS decide, which
-   * impl/ does not implement yet (STATUS_NON_ROOT_UNIMPLEMENTED).
+   * A guest instruction of the processor at row `b` completed: its RIP advances by `length` bytes
+   * (impl/vm-exit/index.ts advanceGuestRip). For the other impl/ files that execute guest
+   * instructions.
    */
-  private shadowableExit(b: number, reason: number): number {
-    const base = this.state[b + S_CUR_BASE] as number;
-    const w = this.entryFacts.words;
-    const v = this.memory.words;
-    const primary = w.PRIMARY_PROCESSOR_BASED_CONTROLS < 0 ? 0 : (v[base + w.PRIMARY_PROCESSOR_BASED_CONTROLS] as number);
-    const secondary = w.SECONDARY_PROCESSOR_BASED_CONTROLS < 0 ? 0 : (v[base + w.SECONDARY_PROCESSOR_BASED_CONTROLS] as number);
-    if (((primary >>> PRIMARY_CONTROL.ACTIVATE_SECONDARY_CONTROLS) & 1) === 1 && ((secondary >>> SECONDARY_CONTROL.VMCS_SHADOWING) & 1) === 1) {
-      return STATUS_NON_ROOT_UNIMPLEMENTED;
-    }
-    return this.vmExit(b, reason);
+  advanceRip(b: number, length: number): void {
+    advanceGuestRip(this.state, b, this.memory.words, this.exitFacts.words.GUEST_RIP, length);
+  }
+
+  /**
+   * A VM exit caused by VMX instruction VMX_EXIT_* `kind` in VMX non-root operation, with its
+   * exit information (impl/non-root/vmx-exit-info.ts) in {@link ImplMachine.exitInfo}:
+   * qualification 0, instruction length, instruction information where defined. `register` is 1
+   * for a register operand.
+   */
+  private vmxExit(b: number, kind: number, register: number): number {
+    const info = this.exitInfo;
+    fillVmxExitInfo(info, kind, this.state[b + S_WIDE] as number, register);
+    return this.vmExit(b, VMX_EXIT_REASON[kind] as number);
+  }
+
+  /** VMREAD in VMX non-root operation: a VM exit or the shadow VMCS (impl/non-root/vmx-shadowing.ts). */
+  private guestVmread(b: number, encodingLo: number, encodingHi: number, registerOperand: boolean): number {
+    const status = this.shadowing.vmread(b, encodingLo, encodingHi);
+    if (status === SHADOW_EXIT) return this.vmxExit(b, VMX_EXIT_VMREAD, registerOperand ? 1 : 0);
+    if (status !== STATUS_GP) this.advanceRip(b, vmxInstructionLength(VMX_EXIT_VMREAD, this.state[b + S_WIDE] as number));
+    return status;
+  }
+
+  /** VMWRITE in VMX non-root operation: a VM exit or the shadow VMCS (impl/non-root/vmx-shadowing.ts). */
+  private guestVmwrite(b: number, encodingLo: number, encodingHi: number, valueLo: number, valueHi: number, registerOperand: boolean): number {
+    const status = this.shadowing.vmwrite(b, encodingLo, encodingHi, valueLo, valueHi);
+    if (status === SHADOW_EXIT) return this.vmxExit(b, VMX_EXIT_VMWRITE, registerOperand ? 1 : 0);
+    if (status !== STATUS_GP) this.advanceRip(b, vmxInstructionLength(VMX_EXIT_VMWRITE, this.state[b + S_WIDE] as number));
+    return status;
   }
 
   /** VMRESUME; see {@link ImplMachine.vmlaunch}. */
@@ -664,7 +775,7 @@ export class ImplMachine {
     // #UD also when EPT or INVEPT is unsupported (the page's exception list).
     if (registerOperand || !this.inveptSupported) return STATUS_UD;
     const gate = s[b + S_GATE] as number;
-    if (gate !== 0) return gate === STATUS_VMEXIT ? this.vmExit(b, EXIT_REASON.INVEPT) : gate;
+    if (gate !== 0) return gate === STATUS_VMEXIT ? this.vmxExit(b, VMX_EXIT_INVEPT, 0) : gate;
     if (s[b + S_WIDE] === 1 && typeHi !== 0) return this.fail(b, VM_ERROR.INVALID_INVEPT_INVVPID_OPERAND);
     if (typeLo === INVEPT_SINGLE_CONTEXT && (this.capLo & CAP_INVEPT_SINGLE_CONTEXT) !== 0) {
       if (!this.eptpValid(eptpLo, eptpHi)) return this.fail(b, VM_ERROR.INVALID_INVEPT_INVVPID_OPERAND);
@@ -692,7 +803,7 @@ export class ImplMachine {
     const b = this.instruction(cpu);
     if (registerOperand || !this.invvpidSupported) return STATUS_UD;
     const gate = s[b + S_GATE] as number;
-    if (gate !== 0) return gate === STATUS_VMEXIT ? this.vmExit(b, EXIT_REASON.INVVPID) : gate;
+    if (gate !== 0) return gate === STATUS_VMEXIT ? this.vmxExit(b, VMX_EXIT_INVVPID, 0) : gate;
     if (s[b + S_WIDE] === 1 && typeHi !== 0) return this.fail(b, VM_ERROR.INVALID_INVEPT_INVVPID_OPERAND);
     // Types 0-3 are supported when IA32_VMX_EPT_VPID_CAP bits 40-43 say so.
     if ((typeLo >>> 0) > INVVPID_LAST_TYPE || (this.capHi & (CAP_HI_INVVPID_TYPE_0 << typeLo)) === 0) {
@@ -723,7 +834,7 @@ export class ImplMachine {
     const b = this.instruction(cpu);
     if (s[b + S_IN_VMX] === 0) return STATUS_UD;
     // In VMX non-root operation VMCALL exits before any mode check (the page's Operation section).
-    if (s[b + S_IN_VMX] === IN_VMX_NON_ROOT) return this.vmExit(b, EXIT_REASON.VMCALL);
+    if (s[b + S_IN_VMX] === IN_VMX_NON_ROOT) return this.vmxExit(b, VMX_EXIT_VMCALL, 0);
     if (s[b + S_VM] === 1 || (s[b + S_LMA] === 1 && s[b + S_CSL] === 0)) return STATUS_UD;
     if (s[b + S_CPL] !== 0) return STATUS_GP;
     return this.fail(b, VM_ERROR.VMCALL_IN_VMX_ROOT);
@@ -733,10 +844,11 @@ export class ImplMachine {
    * VMFUNC — SDM Vol. 3C, December 2023, §31.3 "VMFUNC—Invoke VM function" and §26.5.6 "VM
    * Functions": #UD outside VMX non-root operation, when "enable VM functions" is 0 (or the
    * secondary controls are not activated) or EAX >= 64; a VM exit (reason 59) when the function is
-   * not enabled in the VM-function controls. An enabled function (EPTP switching) is not
-   * implemented (STATUS_NON_ROOT_UNIMPLEMENTED).
+   * not enabled in the VM-function controls. EPTP switching (function 0) is
+   * impl/non-root/vmx-vmfunc.ts: it completes (flags unchanged, guest RIP advanced) or exits (59).
+   * No profile enables another function.
    */
-  vmfunc(cpu: number, eax: number, _ecx: number): number {
+  vmfunc(cpu: number, eax: number, ecx: number): number {
     const s = this.state;
     const b = this.instruction(cpu);
     if (s[b + S_IN_VMX] !== IN_VMX_NON_ROOT) return STATUS_UD;
@@ -750,8 +862,11 @@ export class ImplMachine {
     if (!enabled || (eax >>> 0) >= 64) return STATUS_UD;
     const word = w.VM_FUNCTION_CONTROLS;
     const controls = word < 0 ? 0 : (v[base + word + (eax >= 32 ? 1 : 0)] as number);
-    if (((controls >>> (eax & 31)) & 1) === 0) return this.vmExit(b, EXIT_REASON.VMFUNC);
-    return STATUS_NON_ROOT_UNIMPLEMENTED;
+    if (((controls >>> (eax & 31)) & 1) === 0) return this.vmxExit(b, VMX_EXIT_VMFUNC, 0);
+    if (eax !== VMFUNC_CONTROL.EPTP_SWITCHING) return STATUS_NON_ROOT_UNIMPLEMENTED;
+    if (!switchEptp(this.entryFacts, this.memory, base, ecx, this.vmxWords.EPTP_INDEX)) return this.vmxExit(b, VMX_EXIT_VMFUNC, 0);
+    this.advanceRip(b, vmxInstructionLength(VMX_EXIT_VMFUNC, s[b + S_WIDE] as number));
+    return STATUS_SUCCEED;
   }
 
   // -------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@
  */
 import type { Operation, OperandForm, SettableState } from '../spec/operations.ts';
 import { parseHexInto } from './hex-halves.ts';
+import { STATUS_SHUT_DOWN } from './status.ts';
 import {
   type ImplMachine,
   SET_CPL,
@@ -71,13 +72,12 @@ export function encodeOperation(op: Operation, code: Int32Array, at: number): vo
   // comparisons are cheap) and each case stores its own opcode.
   switch (op.kind) {
     case 'vmread':
-      code[at] = OP_VMREAD;
-      formFlag(op.form, op.kind);
+      // VMREAD/VMWRITE default to the register form: the flag is set unless the form is 'memory'.
+      code[at] = OP_VMREAD | (op.form === undefined ? REGISTER_FORM : formFlag(op.form, op.kind));
       parseHexInto(op.encoding, code, at + 2, 'vmread encoding');
       break;
     case 'vmwrite':
-      code[at] = OP_VMWRITE;
-      formFlag(op.form, op.kind);
+      code[at] = OP_VMWRITE | (op.form === undefined ? REGISTER_FORM : formFlag(op.form, op.kind));
       parseHexInto(op.encoding, code, at + 2, 'vmwrite encoding');
       parseHexInto(op.value, code, at + 4, 'vmwrite value');
       break;
@@ -179,11 +179,13 @@ export function execute(machine: ImplMachine, code: Int32Array, at: number): num
   const a1 = code[at + 3] as number;
   const a2 = code[at + 4] as number;
   const a3 = code[at + 5] as number;
+  // A processor shut down by a VMX abort performs nothing (impl/vm-exit/).
+  if (machine.isShutDown(cpu)) return STATUS_SHUT_DOWN;
   switch (word0 & 0xff) {
     case OP_VMREAD:
-      return machine.vmread(cpu, a0, a1);
+      return machine.vmread(cpu, a0, a1, register);
     case OP_VMWRITE:
-      return machine.vmwrite(cpu, a0, a1, a2, a3);
+      return machine.vmwrite(cpu, a0, a1, a2, a3, register);
     case OP_VMXON:
       return machine.vmxon(cpu, a0, a1, register);
     case OP_VMXOFF:

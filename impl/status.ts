@@ -26,8 +26,23 @@ export const STATUS_VMENTRY = -5;
 export const STATUS_ENTRY_FAILURE = -6;
 /** An instruction in VMX non-root operation caused a VM exit; the basic reason is in ImplMachine.exitReason. */
 export const STATUS_VMEXIT = -7;
-/** An instruction in VMX non-root operation whose effect impl/ does not implement (VMCS shadowing, an enabled VM function). */
+/** An effect in VMX non-root operation impl/ does not implement (a VM function other than EPTP switching; a vectoring VM entry with "monitor trap flag" = 1). */
 export const STATUS_NON_ROOT_UNIMPLEMENTED = -8;
+
+/**
+ * A VM exit (or a VM-entry failure's host-state loading) ended in a VMX abort (SDM Vol. 3C,
+ * December 2023, §28.7 "VMX Aborts"): the indicator is in the VMCS region at byte 4 and in
+ * ImplMachine.abortIndicator(cpu), and the processor is shut down. The engine contract has no
+ * shutdown observation yet, so the engine reports `unimplemented`.
+ */
+export const STATUS_VMX_ABORT = -9;
+/** The processor is shut down (after a VMX abort) and performs no operation. */
+export const STATUS_SHUT_DOWN = -10;
+/**
+ * The VM exit's MSR-store area names an MSR whose value impl/ does not model (its index is in
+ * ImplMachine.unknownMsr); the exit is not completed.
+ */
+export const STATUS_EXIT_MSR_UNIMPLEMENTED = -11;
 
 /** Human-readable name of a status code (tests and debugging). */
 export function describeStatus(status: number): string {
@@ -50,6 +65,12 @@ export function describeStatus(status: number): string {
       return 'VM exit';
     case STATUS_NON_ROOT_UNIMPLEMENTED:
       return 'not implemented in VMX non-root operation';
+    case STATUS_VMX_ABORT:
+      return 'VMX abort';
+    case STATUS_SHUT_DOWN:
+      return 'shut down';
+    case STATUS_EXIT_MSR_UNIMPLEMENTED:
+      return 'VM-exit MSR store of an MSR not implemented';
     default:
       return status > 0 ? `VMfailValid(${status})` : `unknown status ${status}`;
   }

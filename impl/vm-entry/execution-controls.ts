@@ -129,7 +129,7 @@ export function executionControlsOk(f: EntryFacts, v: Int32Array, base: number, 
  * walk (or 5-level when bit 7 says so, as later editions allow), the accessed/dirty bit only with
  * bit 21, bit 7 (supervisor shadow stack) only with bit 23, bits 11:8 and 63:N clear.
  */
-function eptPointerOk(f: EntryFacts, lo: number, hi: number): boolean {
+export function eptPointerOk(f: EntryFacts, lo: number, hi: number): boolean {
   const cap = f.eptCapLo;
   const memoryType = lo & 7;
   if (memoryType === EPT_UC) {

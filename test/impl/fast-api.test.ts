@@ -252,14 +252,14 @@ describe('fast API and Engine adapter', () => {
   });
 
   it('describeStatus names every status', () => {
-    expect([0, -1, -2, -3, -4, 12, -9].map(describeStatus)).toEqual([
+    expect([0, -1, -2, -3, -4, 12, -99].map(describeStatus)).toEqual([
       'VMsucceed',
       'VMfailInvalid',
       '#UD',
       '#GP(0)',
       'VM entry not implemented',
       'VMfailValid(12)',
-      'unknown status -9',
+      'unknown status -99',
     ]);
   });
 });
@@ -277,6 +277,9 @@ function statusWording(observation: Observation): string {
     case 'fault':
       return observation.vector === 'UD' ? '#UD' : '#GP(0)';
     case 'unimplemented':
+      if (observation.what.startsWith('VMX abort')) return 'VMX abort';
+      if (observation.what.startsWith('the logical processor is shut down')) return 'shut down';
+      if (observation.what.startsWith('VM-exit MSR-store')) return 'VM-exit MSR store of an MSR not implemented';
       return 'not implemented in VMX non-root operation';
     case 'vmentry':
       return 'VM entry';
