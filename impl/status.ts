@@ -35,14 +35,14 @@ export const STATUS_NON_ROOT_UNIMPLEMENTED = -8;
  * ImplMachine.abortIndicator(cpu), and the processor is shut down. The engine contract has no
  * shutdown observation yet, so the engine reports `unimplemented`.
  */
-export const STATUS_VMX_ABORT = -9;
+export const STATUS_VMX_ABORT = -11;
 /** The processor is shut down (after a VMX abort) and performs no operation. */
-export const STATUS_SHUT_DOWN = -10;
+export const STATUS_SHUT_DOWN = -12;
 /**
  * The VM exit's MSR-store area names an MSR whose value impl/ does not model (its index is in
  * ImplMachine.unknownMsr); the exit is not completed.
  */
-export const STATUS_EXIT_MSR_UNIMPLEMENTED = -11;
+export const STATUS_EXIT_MSR_UNIMPLEMENTED = -13;
 
 /** Human-readable name of a status code (tests and debugging). */
 export function describeStatus(status: number): string {
