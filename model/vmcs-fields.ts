@@ -124,12 +124,20 @@ export function setField(content: VmcsContent, encoding: number, value: bigint):
   return writeField(content, encoding, 64, value);
 }
 
-/** The whole value of the field with full encoding `encoding`, or `undefined` if any bit is unknown. */
+/**
+ * The whole value of the field with full encoding `encoding`, or `undefined` if a half of it is
+ * unknown. Single bits a VM exit left undefined (`unknownBits`: the other bits of an invalid
+ * interruption-information field, the undefined access-rights bits and base of an unusable
+ * segment, RFLAGS.RF after an exception exit) read as 0: every VM-entry check on such bits applies
+ * only where the SDM defines them (a valid interruption, a usable segment), so the value chosen
+ * for them never decides an entry.
+ */
 export function knownFieldValue(content: VmcsContent, encoding: number): bigint | undefined {
   const field = fieldOf(content, encoding);
   const width = decodeFieldEncoding(encoding).width;
-  if (field.low === undefined || (field.unknownBits ?? 0n) !== 0n) return undefined;
-  if (width === 16 || width === 32) return field.low;
+  const open = ~(field.unknownBits ?? 0n);
+  if (field.low === undefined) return undefined;
+  if (width === 16 || width === 32) return field.low & open;
   if (field.high === undefined) return undefined;
-  return (field.high << 32n) | field.low;
+  return ((field.high << 32n) | field.low) & open;
 }

@@ -70,5 +70,6 @@ function recordInterruption(content: VmcsContent, info: ExitInformation): VmcsCo
 function clearEntryInterruptionValid(content: VmcsContent): VmcsContent {
   const information = knownFieldValue(content, FIELD.VM_ENTRY_INTERRUPTION_INFORMATION);
   if (information === undefined) return put(content, 'VM_ENTRY_INTERRUPTION_INFORMATION', 0n, BELOW_VALID);
-  return put(content, 'VM_ENTRY_INTERRUPTION_INFORMATION', information & ~VALID);
+  const open = content.fields.get(FIELD.VM_ENTRY_INTERRUPTION_INFORMATION)?.unknownBits ?? 0n;
+  return put(content, 'VM_ENTRY_INTERRUPTION_INFORMATION', information & ~VALID, open & ~VALID);
 }
