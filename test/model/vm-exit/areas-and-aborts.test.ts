@@ -12,7 +12,8 @@ import { ENTRY_CONTROL } from '../../../spec/control-bits.ts';
 import { EXIT_REASON } from '../../../spec/exit-reasons.ts';
 import { FIELD } from '../../../spec/fields.ts';
 import { EXIT_32 } from '../vm-entry/entry-fixtures.ts';
-import { exit, expectNotModelled, expectOnly, expectRejected, hex, patchCpu, store, VMCS_A, write, withCurrent } from '../helpers.ts';
+import { exit, expectNotModelled, expectOnly, expectRejected, expectStep, hex, patchCpu, store, VMCS_A, write, withCurrent } from '../helpers.ts';
+import { describeExpected } from '../../../model/index.ts';
 import { vmcsWith } from '../vm-entry/helpers.ts';
 import { inGuest, launch, VALID, vmcall } from './fixtures.ts';
 
@@ -115,5 +116,22 @@ describe('event injection reported by the entry (§27.6)', () => {
   it('an external interrupt (vector 32, type 0) has no error code', () => {
     const state = vmcsWith({ ...VALID, GUEST_RFLAGS: 0x243n, VM_ENTRY_INTERRUPTION_INFORMATION: 0x8000_0020n });
     expectOnly(state, launch, { kind: 'vmentry', flags: 0x41, injected: { vector: 32, type: 0 } }, 'vm-entry.injected-event-delivered');
+  });
+});
+
+describe('MSRs loaded by the VM-entry MSR-load area (§27.4) are the ones a later exit stores (§28.4)', () => {
+  it('an entry loading IA32_SYSENTER_ESP (175H) with 9000H: the exit stores 9000H', () => {
+    let state = vmcsWith({ ...VALID, VM_ENTRY_MSR_LOAD_COUNT: 1n, VM_ENTRY_MSR_LOAD_ADDRESS: 0xb000n, VM_EXIT_MSR_STORE_COUNT: 1n, VM_EXIT_MSR_STORE_ADDRESS: STORE_AREA });
+    state = store(store(store(state, 0xb000n, 0x175), 0xb008n, 0x9000), STORE_AREA, 0x175);
+    const guest = expectStep(state, launch, { kind: 'vmentry', flags: 0x41 }, 'vm-entry.guest-runs');
+    const after = expectOnly(guest, vmcall, exit(EXIT_REASON.VMCALL), 'vmcall.vm-exit');
+    expect(after.memory.get(STORE_AREA + 8n)).toBe(0x9000);
+  });
+});
+
+describe('describing an entry that injects an event', () => {
+  it('names the vector, the type and the error code', () => {
+    expect(describeExpected({ kind: 'vmentry', flags: 0, injected: { vector: 14, type: 3, errorCode: '0x2' } })).toBe('VM entry injecting vector 14, type 3, error code 0x2, flags clear');
+    expect(describeExpected({ kind: 'vmentry', flags: 0, injected: { vector: 32, type: 0 } })).toBe('VM entry injecting vector 32, type 0, flags clear');
   });
 });
