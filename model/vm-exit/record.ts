@@ -10,7 +10,8 @@
  *   and 0 in bits 31:16 — bit 31 (VM-entry failure) is clear for a VM exit; bits 28 (pending MTF
  *   VM exit after an SMM VM exit) and 29 (VM exit from VMX root operation) belong to SMM VM
  *   exits, bit 27 to exits from enclave mode and bit 26 to bus-lock detection, none of which the
- *   model has. The exit qualification, guest-linear address and guest-physical address as given.
+ *   model has. The exit qualification, guest-linear address and guest-physical address as given
+ *   (with the qualification bits the exit names undefined left open).
  * - §28.2.2 "Information for VM Exits Due to Vectored Events": the VM-exit interruption
  *   information and error code as given; for other exits the field is marked invalid (bit 31
  *   clear) and its other bits are undefined, and so is the error code.
@@ -19,7 +20,8 @@
  *   IDT-vectoring information is cleared, its other bits and the IDT-vectoring error code are
  *   undefined.
  * - §28.2.4 "Information for VM Exits Due to Instruction Execution": the VM-exit instruction
- *   length and instruction information as given. The I/O RCX, RSI, RDI and RIP fields are
+ *   length and instruction information as given (its undefined bits, as the instruction names
+ *   them, left open). The I/O RCX, RSI, RDI and RIP fields are
  *   undefined except for SMM VM exits after I/O instructions (§25.9.1).
  * - Updating VM-entry control fields: bit 31 (valid) of the VM-entry interruption-information
  *   field is cleared, its other bits unchanged (unknown if they were).
@@ -44,13 +46,14 @@ const ALWAYS_UNDEFINED: readonly FieldName[] = ['IDT_VECTORING_ERROR_CODE', 'IO_
 /** `content` with the VM-exit information of `info` recorded (see the file comment). */
 export function recordExitInformation(content: VmcsContent, info: ExitInformation): VmcsContent {
   let next = put(content, 'EXIT_REASON', BigInt(info.reason & 0xffff));
-  next = put(next, 'EXIT_QUALIFICATION', info.qualification);
+  next = put(next, 'EXIT_QUALIFICATION', info.qualification, info.qualificationUndefinedMask ?? 0n);
   next = put(next, 'GUEST_LINEAR_ADDRESS', info.guestLinearAddress);
   next = put(next, 'GUEST_PHYSICAL_ADDRESS', info.guestPhysicalAddress);
   next = recordInterruption(next, info);
   next = put(next, 'IDT_VECTORING_INFORMATION', 0n, BELOW_VALID);
   next = put(next, 'VM_EXIT_INSTRUCTION_LENGTH', info.instructionLength === undefined ? undefined : BigInt(info.instructionLength));
-  next = put(next, 'VM_EXIT_INSTRUCTION_INFORMATION', info.instructionInformation === undefined ? undefined : BigInt(info.instructionInformation));
+  const informationOpen = BigInt((info.instructionInformationUndefinedMask ?? 0) >>> 0);
+  next = put(next, 'VM_EXIT_INSTRUCTION_INFORMATION', info.instructionInformation === undefined ? undefined : BigInt(info.instructionInformation >>> 0), informationOpen);
   next = forget(next, ALWAYS_UNDEFINED);
   return clearEntryInterruptionValid(next);
 }
