@@ -176,3 +176,22 @@ describe('the step after the exit is the host\'s', () => {
     expect(verdict.kind).toBe('defined');
   });
 });
+
+describe('exit information with undefined bits named by the exit (§28.2.1, §28.2.4)', () => {
+  it('qualification bits 63:32 and instruction-information bits 31:28 left open, the rest exact', () => {
+    const branch = vmExitWith(inGuest(), 0, VMCALL_RULES.vmExit, {
+      reason: EXIT_REASON.VMCLEAR,
+      qualification: 0x10n,
+      qualificationUndefinedMask: 0xffff_ffff_0000_0000n,
+      instructionLength: 3,
+      instructionInformation: 0x0001_8100,
+      instructionInformationUndefinedMask: 0xf000_0000,
+    });
+    RULES_HIT.add(branch.rule.id);
+    const state = branch.next(exit(EXIT_REASON.VMCLEAR));
+    expectStep(state, vmread(FIELD.EXIT_QUALIFICATION), succeed(0x1234_5678_0000_0010n), 'vmread.success');
+    expectRejected(state, vmread(FIELD.EXIT_QUALIFICATION), succeed(0x11n));
+    expectStep(state, vmread(FIELD.VM_EXIT_INSTRUCTION_INFORMATION), succeed(0xf001_8100n), 'vmread.success');
+    expectRejected(state, vmread(FIELD.VM_EXIT_INSTRUCTION_INFORMATION), succeed(0x0001_8000n));
+  });
+});
