@@ -32,6 +32,8 @@ import { VM_ENTRY_PROPER_RULES } from './vm-entry/enter.ts';
 import { implementedDecisionPoints } from './vm-entry/rules.ts';
 import { VM_EXIT_RULES } from './vm-exit.ts';
 import { HOST_LOAD_RULES } from './vm-exit/load-host.ts';
+import { VMX_ABORT_RULES } from './vm-exit/abort.ts';
+import { MSR_AREA_RULES } from './vm-exit/msr-areas.ts';
 import { VM_ENTRY_FAILURE_RULES } from './vm-entry/failure.ts';
 import { GUEST_LOAD_RULES } from './vm-entry/load-guest.ts';
 
@@ -119,6 +121,8 @@ export const RULES: readonly Rule[] = [
   ...Object.values(MOV_CR0_RULES),
   ...Object.values(MOV_CR4_RULES),
   ...Object.values(HOST_LOAD_RULES),
+  ...Object.values(MSR_AREA_RULES),
+  ...Object.values(VMX_ABORT_RULES),
   ...Object.values(PROCESSOR_STATE_RULES),
   ...Object.values(GUEST_OPERATION_RULES),
 ];

@@ -13,6 +13,10 @@
  * store stands for the harness preparing memory) and leave it alone. A VM entry can load new
  * blocking for the guest's first instruction; it never ends blocking that was in effect before it,
  * because VMLAUNCH and VMRESUME fail with VMfailValid(26) under MOV-SS blocking.
+ *
+ * Blocking by STI loaded by a VM entry (interruptibility-state bit 0) likewise "is cleared after
+ * the guest executes one instruction or incurs an exception" (§27.7.1); the guest register file
+ * (model/state.ts) holds it, and a VM exit saves what is in effect (§28.3.4).
  */
 import { isInstruction } from '../spec/operations.ts';
 import type { Operation } from '../spec/operations.ts';
@@ -20,14 +24,26 @@ import type { ModelState } from './state.ts';
 import { cpuOf, withCpu } from './state.ts';
 import type { Verdict } from './verdict.ts';
 
+/** Interruptibility-state bit 0: blocking by STI, which also lasts for one guest instruction. */
+const STI_BLOCKING = 1n;
+
 /** `verdict` for `op` in `state`, with MOV-SS blocking ended on every branch when `op` is an instruction. */
 export function endMovSsBlocking(state: ModelState, op: Operation, verdict: Verdict): Verdict {
-  if (verdict.kind !== 'defined' || !isInstruction(op) || cpuOf(state, op.cpu).movSsBlocking === 0) return verdict;
+  const before = cpuOf(state, op.cpu);
+  const sti = ((before.guest?.interruptibility ?? 0n) & STI_BLOCKING) !== 0n;
+  if (verdict.kind !== 'defined' || !isInstruction(op) || (before.movSsBlocking === 0 && !sti)) return verdict;
   return {
     kind: 'defined',
     branches: verdict.branches.map((branch) => ({
       ...branch,
-      next: (actual) => withCpu(branch.next(actual), op.cpu, { movSsBlocking: 0 }),
+      next: (actual) => endBlocking(branch.next(actual), op.cpu),
     })),
   };
+}
+
+/** Blocking by MOV SS and, for a guest, blocking by STI (§27.7.1) ended on processor `cpu`. */
+function endBlocking(state: ModelState, cpu: number): ModelState {
+  const guest = cpuOf(state, cpu).guest;
+  if (guest === undefined || guest.interruptibility === undefined) return withCpu(state, cpu, { movSsBlocking: 0 });
+  return withCpu(state, cpu, { movSsBlocking: 0, guest: { ...guest, interruptibility: guest.interruptibility & ~STI_BLOCKING } });
 }

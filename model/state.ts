@@ -35,6 +35,13 @@ export type LaunchState = 'clear' | 'launched' | 'unknown';
 export interface FieldContent {
   readonly low: bigint | undefined;
   readonly high: bigint | undefined;
+  /**
+   * Bits of the field (bit n of the 64-bit field is bit n here) that the SDM leaves undefined
+   * although the rest of their half is known: a VM exit that clears bit 31 of the VM-exit
+   * interruption-information field and leaves bits 30:0 undefined, or the undefined parts of a
+   * saved unusable segment's access rights (model/vm-exit/). Absent or 0: none.
+   */
+  readonly unknownBits?: bigint;
 }
 
 /**
@@ -55,6 +62,50 @@ export interface ActiveVmcs {
   readonly content: VmcsContent;
   /** The shadow-VMCS indicator (bit 31 of the region's first word) as VMPTRLD read it. */
   readonly shadow: boolean;
+}
+
+/** The segment registers of the guest-state area (§25.4.1 "Guest Register State"). */
+export type SegmentName = 'ES' | 'CS' | 'SS' | 'DS' | 'FS' | 'GS' | 'LDTR' | 'TR';
+
+/** A segment register as VM entry loaded it: the four parts of its guest-state fields. */
+export interface SegmentRegister {
+  readonly selector: bigint | undefined;
+  readonly base: bigint | undefined;
+  readonly limit: bigint | undefined;
+  readonly accessRights: bigint | undefined;
+}
+
+/**
+ * The guest's registers that no other `CpuState` member holds, as VM entry loaded them from the
+ * guest-state area (model/vm-entry/load-guest.ts) and as guest instructions leave them, so that a
+ * VM exit saves them (SDM Vol. 3C, December 2023, §28.3 "Saving Guest State"). CR0, CR3, CR4,
+ * DR7, RIP, the arithmetic flags, RFLAGS.VM, MOV-SS blocking, IA32_EFER.LME/LMA and the MSRs are
+ * the `CpuState` members of those names. `undefined` marks a value the model does not know (a
+ * field VM entry did not read because no check needed it).
+ */
+export interface GuestRegisters {
+  readonly rsp: bigint | undefined;
+  /** RFLAGS as loaded; its arithmetic flags and VM bit are `CpuState.flags` and `rflagsVm`. */
+  readonly rflags: bigint | undefined;
+  readonly segments: Readonly<Record<SegmentName, SegmentRegister>>;
+  readonly gdtr: SegmentRegister;
+  readonly idtr: SegmentRegister;
+  /**
+   * The interruptibility-state field as loaded; bit 1 (blocking by MOV SS) is
+   * `CpuState.movSsBlocking`. Blocking by STI (bit 0) ends with the guest's first instruction,
+   * like blocking by MOV SS (model/mov-ss.ts).
+   */
+  readonly interruptibility: bigint | undefined;
+  /** The pending-debug-exceptions field as loaded. */
+  readonly pendingDebugExceptions: bigint | undefined;
+  /** The activity state: 0 active, 1 HLT, 2 shutdown, 3 wait-for-SIPI (§25.4.2). */
+  readonly activity: bigint;
+  /** PDPTE0-3 as loaded from the guest-state area ("enable EPT" = 1 and PAE paging), else undefined. */
+  readonly pdptes: readonly (bigint | undefined)[] | undefined;
+  /** CR3 as VM entry loaded it (the PDPTEs above belong to it). */
+  readonly loadedCr3: bigint | undefined;
+  /** SSP (shadow-stack pointer) as loaded with "load CET state", or unknown. */
+  readonly ssp: bigint | undefined;
 }
 
 /** One logical processor. */
@@ -108,15 +159,23 @@ export interface CpuState {
   /** DR7 (0x400 after reset); loaded and saved by VM entries and exits with the debug controls. */
   readonly dr7: bigint;
   /**
-   * MSRs the model knows the value of, by index (IA32_EFER is `eferLme`/`eferLma` and
-   * IA32_FEATURE_CONTROL `featureControl`, not here): written by WRMSR and by the VM-entry and
-   * VM-exit MSR-load areas, read by RDMSR and the VM-exit MSR-store area. An MSR absent from the
-   * map has a value the model does not know.
+   * MSRs the model knows the value of, by index (IA32_FEATURE_CONTROL is `featureControl`, not
+   * here; IA32_EFER may be here for its other bits, but its LME and LMA bits are `eferLme` and
+   * `eferLma`, whatever the map says): written by WRMSR, by guest-state and host-state loading
+   * and by the VM-entry and VM-exit MSR-load areas, read by RDMSR, guest-state saving and the
+   * VM-exit MSR-store area. An MSR absent from the map has a value the model does not know.
    */
   readonly msrs: ReadonlyMap<number, bigint>;
   /**
-   * Set when a step took this processor somewhere the model does not follow yet (after a VM exit,
-   * host state is loaded from the VMCS; see vm-exit.ts). Every later step on it is not modelled.
+   * In VMX non-root operation, the guest registers saved by a VM exit that no other member holds
+   * (set by VM entry); `undefined` outside VMX non-root operation.
+   */
+  readonly guest: GuestRegisters | undefined;
+  /**
+   * Set when a step took this processor somewhere the model does not follow (a guest that waits
+   * for an event, a VM exit whose host state reads a field never written, a VMX abort that shut
+   * the processor down; see model/vm-exit.ts). Every later step on it is not modelled, naming
+   * this rule.
    */
   readonly untracked: Rule | undefined;
 }
@@ -175,6 +234,7 @@ export function createModelState(profile: Profile, logicalProcessors: number): M
     rip: undefined,
     dr7: 0x400n,
     msrs: new Map(),
+    guest: undefined,
     untracked: undefined,
   };
   return {

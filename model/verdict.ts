@@ -8,6 +8,7 @@ import type { Hex } from '../spec/hex.ts';
 import { ARITHMETIC_FLAGS } from '../spec/observations.ts';
 import type {
   FaultObservation,
+  InjectedEvent,
   Observation,
   OkObservation,
   VmEntryFailureObservation,
@@ -97,7 +98,7 @@ export function matches(expected: Expected, actual: Observation): boolean {
     case 'vmexit':
       return actual.kind === 'vmexit' && actual.reason === expected.reason;
     case 'vmentry':
-      return true;
+      return actual.kind === 'vmentry' && injectedMatches(expected.injected, actual.injected);
     case 'vmentry-failure':
       return (
         actual.kind === 'vmentry-failure' &&
@@ -125,6 +126,14 @@ function valueMatches(expected: ExpectedValue | undefined, actual: Hex | undefin
   return (value & mask) === (parseHex(expected.bits) & mask);
 }
 
+/** The event injected by a VM entry (or none) against the one the engine reported (or none). */
+function injectedMatches(expected: InjectedEvent | undefined, actual: InjectedEvent | undefined): boolean {
+  if (expected === undefined || actual === undefined) return expected === actual;
+  if (expected.vector !== actual.vector || expected.type !== actual.type) return false;
+  if (expected.errorCode === undefined || actual.errorCode === undefined) return expected.errorCode === actual.errorCode;
+  return isHex(actual.errorCode) && parseHex(actual.errorCode) === parseHex(expected.errorCode);
+}
+
 /** One line for people, for example `VMfailValid(10), ZF=1` or `VMsucceed, value 0x0, flags clear`. */
 export function describeExpected(expected: Expected): string {
   return `${describeOutcome(expected)}, ${describeFlags(expected.flags)}`;
@@ -137,7 +146,9 @@ function describeOutcome(expected: Expected): string {
     case 'vmexit':
       return `VM exit (basic exit reason ${expected.reason})`;
     case 'vmentry':
-      return 'VM entry (the guest runs)';
+      return expected.injected === undefined
+        ? 'VM entry (the guest runs)'
+        : `VM entry injecting vector ${expected.injected.vector}, type ${expected.injected.type}${expected.injected.errorCode === undefined ? '' : `, error code ${toHex(parseHex(expected.injected.errorCode))}`}`;
     case 'vmentry-failure':
       return `VM-entry failure, exit reason 0x${expected.exitReason.toString(16)}, qualification ${toHex(parseHex(expected.qualification))}`;
     case 'vmfail-valid':

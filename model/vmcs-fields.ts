@@ -56,6 +56,12 @@ function pieces(encoding: number, operandBits: 32 | 64): Piece[] {
   ];
 }
 
+/** The bits of `piece` that the field's `unknownBits` leave undefined, in the piece's own position. */
+function undefinedBitsOf(field: FieldContent, piece: Piece): bigint {
+  const offset = piece.half === 'high' ? 32n : 0n;
+  return ((field.unknownBits ?? 0n) >> offset) & piece.mask;
+}
+
 function fieldOf(content: VmcsContent, encoding: number): FieldContent {
   return content.fields.get(fullEncoding(encoding)) ?? { low: undefined, high: undefined };
 }
@@ -73,8 +79,12 @@ export function readField(content: VmcsContent, encoding: number, operandBits: 3
   let known = ALL64;
   for (const piece of pieces(encoding, operandBits)) {
     const half = field[piece.half];
+    const open = undefinedBitsOf(field, piece);
     if (half === undefined) known &= ~(piece.mask << piece.shift);
-    else bits |= (half & piece.mask) << piece.shift;
+    else {
+      bits |= (half & piece.mask & ~open) << piece.shift;
+      known &= ~(open << piece.shift);
+    }
   }
   if (known === ALL64) return toHex(bits);
   if (known === 0n) return ANY_VALUE;
@@ -85,8 +95,14 @@ export function readField(content: VmcsContent, encoding: number, operandBits: 3
 export function pinField(content: VmcsContent, encoding: number, operandBits: 32 | 64, observed: bigint): VmcsContent {
   let field = fieldOf(content, encoding);
   for (const piece of pieces(encoding, operandBits)) {
-    if (field[piece.half] === undefined) {
+    const half = field[piece.half];
+    const open = undefinedBitsOf(field, piece);
+    if (half === undefined) {
       field = { ...field, [piece.half]: (observed >> piece.shift) & piece.mask };
+    } else if (open !== 0n) {
+      const seen = (half & ~open) | ((observed >> piece.shift) & open);
+      const offset = piece.half === 'high' ? 32n : 0n;
+      field = { ...field, [piece.half]: seen, unknownBits: (field.unknownBits ?? 0n) & ~(open << offset) };
     }
   }
   return withField(content, encoding, field);
@@ -96,7 +112,7 @@ export function pinField(content: VmcsContent, encoding: number, operandBits: 32
 export function writeField(content: VmcsContent, encoding: number, operandBits: 32 | 64, value: bigint): VmcsContent {
   const decoded = decodeFieldEncoding(encoding);
   const field = fieldOf(content, encoding);
-  if (decoded.accessHigh) return withField(content, encoding, { ...field, high: value & LOW32 });
+  if (decoded.accessHigh) return withField(content, encoding, { low: field.low, high: value & LOW32, unknownBits: (field.unknownBits ?? 0n) & LOW32 });
   if (decoded.width === 16) return withField(content, encoding, { low: value & 0xffffn, high: undefined });
   if (decoded.width === 32) return withField(content, encoding, { low: value & LOW32, high: undefined });
   if (operandBits === 32) return withField(content, encoding, { low: value & LOW32, high: 0n });
@@ -108,12 +124,20 @@ export function setField(content: VmcsContent, encoding: number, value: bigint):
   return writeField(content, encoding, 64, value);
 }
 
-/** The whole value of the field with full encoding `encoding`, or `undefined` if any bit is unknown. */
+/**
+ * The whole value of the field with full encoding `encoding`, or `undefined` if a half of it is
+ * unknown. Single bits a VM exit left undefined (`unknownBits`: the other bits of an invalid
+ * interruption-information field, the undefined access-rights bits and base of an unusable
+ * segment, RFLAGS.RF after an exception exit) read as 0: every VM-entry check on such bits applies
+ * only where the SDM defines them (a valid interruption, a usable segment), so the value chosen
+ * for them never decides an entry.
+ */
 export function knownFieldValue(content: VmcsContent, encoding: number): bigint | undefined {
   const field = fieldOf(content, encoding);
   const width = decodeFieldEncoding(encoding).width;
+  const open = ~(field.unknownBits ?? 0n);
   if (field.low === undefined) return undefined;
-  if (width === 16 || width === 32) return field.low;
+  if (width === 16 || width === 32) return field.low & open;
   if (field.high === undefined) return undefined;
-  return (field.high << 32n) | field.low;
+  return ((field.high << 32n) | field.low) & open;
 }

@@ -181,7 +181,8 @@ function success(state: ModelState, cpu: number, current: ActiveVmcs, instructio
   const loaded = loadGuestState(written, cpu, viewOf(content));
   if (loaded.kind === 'unknown') return undefinedBy(R.fieldUnknown);
   const next = loaded.state;
-  return defined({ expected: { kind: 'vmentry', flags: loaded.flags }, rule: loaded.rule, next: () => next });
+  const injected = loaded.injected === undefined ? {} : { injected: loaded.injected };
+  return defined({ expected: { kind: 'vmentry', flags: loaded.flags, ...injected }, rule: loaded.rule, next: () => next });
 }
 
 /**

@@ -10,8 +10,14 @@
  *    unmodified.
  * 2. Processor state is loaded as on a VM exit (model/vm-exit/load-host.ts).
  * 3. Blocking by NMI is what it was before VM entry (the model does not track NMI blocking).
- * 4. MSRs are loaded from the VM-exit MSR-load area (not modelled: a nonzero count is
- *    `not-modelled`, see load-host.ts).
+ * 4. MSRs are loaded from the VM-exit MSR-load area (model/vm-exit/msr-areas.ts; a failure is a
+ *    VMX abort, §28.7).
+ *
+ * Steps 2 and 4 are the VM exit's own code (model/vm-exit/load-host.ts). Where it cannot follow
+ * (an exit MSR-load entry that may fail for a reason the profile does not record; host PDPTEs
+ * whose optional check would fail) the failure is still compared and the processor is untracked
+ * afterwards with that rule; a VMX abort writes its indicator and shuts the processor down
+ * (model/vm-exit/abort.ts).
  *
  * And what does not happen, unlike a VM exit: the valid bit of the VM-entry interruption-
  * information field is not cleared, the guest-state area is not modified, no MSRs are stored.
@@ -25,9 +31,9 @@ import { toHex } from '../../spec/hex.ts';
 import { rule } from '../rule.ts';
 import type { Rule } from '../rule.ts';
 import type { ModelState } from '../state.ts';
-import { cpuOf } from '../state.ts';
+import { cpuOf, withCpu } from '../state.ts';
 import type { Branch, Verdict } from '../verdict.ts';
-import { notModelled, undefinedBy } from '../verdict.ts';
+import { undefinedBy } from '../verdict.ts';
 import { setField } from '../vmcs-fields.ts';
 import { currentVmcs, withActiveContent } from '../vmcs.ts';
 import { loadHostState } from '../vm-exit/load-host.ts';
@@ -67,8 +73,7 @@ export function entryFailure(state: ModelState, cpu: number, decidedBy: Rule, ba
   const recorded = withActiveContent(state, cpu, address, content);
   const host = loadHostState(recorded, cpu, viewOf(content));
   if (host.kind === 'unknown') return undefinedBy(VM_ENTRY_FAILURE_RULES.hostFieldUnknown);
-  if (host.kind === 'beyond-model') return notModelled(host.rule);
-  const next = host.state;
+  const next = host.kind === 'beyond-model' ? withCpu(recorded, cpu, { vmx: 'root', flags: FAILURE_FLAGS, untracked: host.rule }) : host.state;
   return {
     expected: { kind: 'vmentry-failure', exitReason, qualification: toHex(qualification), flags: FAILURE_FLAGS },
     rule: decidedBy,

@@ -5,14 +5,23 @@
  *
  * - §27.3.2.1 "Loading Guest Control Registers, Debug Registers, and MSRs": CR0 from the guest CR0
  *   field, except ET (bit 4), bits 15:6, 17, 28:19, NW (29) and CD (30), which VM entry never
- *   modifies; CR4 (and CR3, not tracked) from their fields; IA32_EFER.LMA (and LME) take the
- *   setting of the "IA-32e mode guest" VM-entry control (with "load IA32_EFER" = 1 EFER comes from
- *   its field, whose LMA the checks made equal to that control).
- * - §27.3.2.2 "Loading Guest Segment Registers and Descriptor-Table Registers": CS.L from bit 13
- *   of the CS access rights; the CPL is SS.DPL (bits 6:5 of the SS access rights; §25.4.1 "Guest
- *   Register State": SS.DPL always equals the CPL).
- * - §27.3.2.3 "Loading Guest RIP, RSP, RFLAGS, and SSP": RFLAGS from its field, so RFLAGS.VM
- *   (bit 17) and the arithmetic flags (the `flags` of the `vmentry` observation).
+ *   modifies; CR3 and CR4 from their fields; DR7 and IA32_DEBUGCTL with "load debug controls";
+ *   the SYSENTER MSRs always (IA32_SYSENTER_CS from a 32-bit field, bits 63:32 cleared); the MSRs
+ *   of the other "load ..." VM-entry controls (model/vm-exit/guest-registers.ts). With "load
+ *   IA32_EFER" = 1 IA32_EFER comes from its field (the checks made its LMA, and with paging its
+ *   LME, equal to "IA-32e mode guest"); with 0, IA32_EFER.LMA takes the setting of "IA-32e mode
+ *   guest", and so does LME when the guest CR0.PG is 1 (otherwise LME is unchanged).
+ * - §27.4 "Loading MSRs": the entries of the VM-entry MSR-load area, in order, set the MSRs the
+ *   model knows (`CpuState.msrs`); the phase passed, so every entry was loaded.
+ * - §27.3.2.2 "Loading Guest Segment Registers and Descriptor-Table Registers": the segment and
+ *   descriptor-table registers from their fields, kept in the guest register file for the VM exit
+ *   to save (model/vm-exit/guest-registers.ts); CS.L from bit 13 of the CS access rights; the CPL
+ *   is SS.DPL (bits 6:5 of the SS access rights; §25.4.1 "Guest Register State": SS.DPL always
+ *   equals the CPL).
+ * - §27.3.2.3 "Loading Guest RIP, RSP, RFLAGS, and SSP": RIP, RSP and RFLAGS from their fields, so
+ *   RFLAGS.VM (bit 17) and the arithmetic flags (the `flags` of the `vmentry` observation).
+ * - §27.3.2.4 "Loading Page-Directory-Pointer-Table Entries": with "enable EPT" = 1 and PAE paging
+ *   the PDPTEs come from the PDPTE fields (kept for the exit to save).
  * - §27.7.1 "Interruptibility State": events are blocked by MOV SS after the entry iff bit 1 of the
  *   interruptibility-state field is 1; the blocking ends after the guest's first instruction
  *   (model/processor-state-ops.ts and step: one instruction). Blocking by STI is not tracked.
@@ -24,9 +33,12 @@
  * `vmentry`, with the flags of the guest RFLAGS field), but the processor is left untracked:
  * - the activity state is not active (§27.7.2 "Activity State": the processor waits in HLT,
  *   shutdown or wait-for-SIPI and executes no instruction);
- * - an event is injected (VM-entry interruption-information bit 31; §27.6 "Event Injection":
- *   delivered through the guest IDT, which can change CS, RIP, RFLAGS, or end in a VM exit: the
- *   VM-exits issue models delivery);
+ * - an event is injected (VM-entry interruption-information bit 31; §27.6 "Event Injection"). The
+ *   observation says which event (`injected`: vector, type, and the error code when bit 11
+ *   "deliver error code" is 1). Delivery goes through the guest IDT in memory, through guest
+ *   paging and EPT, and may end in a nested exception, a VM exit (with IDT-vectoring information)
+ *   or a triple fault; the model does not read the IDT, so it cannot know the handler's CS, RIP,
+ *   RSP or privilege level, and follows no further (`vm-entry.injected-event-delivered`);
  * - pending debug exceptions are not 0 (§27.7.3 "Delivery of Pending Debug Exceptions after VM
  *   Entry"), "interrupt-window exiting" or "NMI-window exiting" is 1 (§27.7.5 "Interrupt-Window
  *   Exiting and Virtual-Interrupt Delivery", §27.7.6 "NMI-Window Exiting": VM exits right after
@@ -40,16 +52,23 @@
 import { sdm } from '../../spec/citation.ts';
 import { ENTRY_CONTROL, PIN_CONTROL, PRIMARY_CONTROL, SECONDARY_CONTROL } from '../../spec/control-bits.ts';
 import type { FieldName } from '../../spec/fields.ts';
+import { toHex } from '../../spec/hex.ts';
+import type { InjectedEvent } from '../../spec/observations.ts';
 import { ARITHMETIC_FLAGS_MASK } from '../../spec/observations.ts';
+import { CR0, CR4 } from '../../spec/registers.ts';
+import { readWord } from '../memory.ts';
 import { rule } from '../rule.ts';
 import type { Rule } from '../rule.ts';
 import type { ModelState, VmcsContent } from '../state.ts';
 import { cpuOf, withCpu } from '../state.ts';
+import { GUEST_MSR_FIELDS, loadedRegisters } from '../vm-exit/guest-registers.ts';
+import { MSR } from '../vm-exit/msr-indices.ts';
 import type { VmcsView } from './check.ts';
 
 /** CR0 bits VM entry never modifies: ET (4), bits 15:6, 17, 28:19, NW (29), CD (30). */
 export const CR0_KEPT_ON_ENTRY = (1n << 4n) | (0x3ffn << 6n) | (1n << 17n) | (0x3ffn << 19n) | (1n << 29n) | (1n << 30n);
 const ALL64 = 0xffff_ffff_ffff_ffffn;
+const LOW32 = 0xffff_ffffn;
 /** CS access rights bit 13: L. */
 const ACCESS_RIGHTS_L = 13n;
 /** SS access rights bits 6:5: DPL. */
@@ -60,8 +79,13 @@ const RFLAGS_VM = 17n;
 const BLOCKING_BY_MOV_SS = 1n;
 /** Activity state 0: active. */
 const ACTIVE = 0n;
-/** VM-entry interruption-information bit 31: valid. */
+/** VM-entry interruption-information bit 31: valid; bit 11: deliver error code; 10:8 type; 7:0 vector. */
 const INJECTION_VALID = 31n;
+const INJECTION_ERROR_CODE = 11n;
+/** IA32_EFER bit 8: LME. */
+const EFER_LME = 8n;
+/** Bytes of one MSR-load entry: index (4), reserved (4), value (8). */
+const MSR_ENTRY_BYTES = 16n;
 
 /** The fields guest-state loading reads (the secondary controls only when activated). */
 export const GUEST_LOAD_FIELDS: readonly FieldName[] = [
@@ -91,18 +115,26 @@ export const GUEST_LOAD_RULES = {
     'vm-entry.guest-inactive',
     'VM entry',
     sdm('27.7.2', 'Activity State'),
-    'the VM entry succeeds into an inactive activity state (HLT, shutdown, wait-for-SIPI): the guest executes no instruction; what follows is not modelled',
+    'the VM entry succeeds into an inactive activity state (HLT, shutdown, wait-for-SIPI): the guest executes no instruction until an event the model does not produce (an interrupt, NMI, SMI, INIT or SIPI) wakes it; later steps are not modelled',
+  ),
+  injectedEventDelivered: rule(
+    'vm-entry.injected-event-delivered',
+    'VM entry',
+    sdm('27.6.1', 'Vectored-Event Injection'),
+    'the VM entry succeeds and delivers the injected event (reported in the vmentry observation) through the guest IDT, which the model does not read: the handler\'s CS, RIP, RSP and privilege level are unknown, later steps are not modelled',
   ),
   eventBeforeFirstInstruction: rule(
     'vm-entry.event-before-first-instruction',
     'VM entry',
-    sdm('27.6', 'Event Injection'),
-    'the VM entry succeeds, but an injected event, pending debug exceptions, a window, MTF, preemption-timer or TPR-threshold VM exit, or virtual-interrupt delivery may act before the guest\'s first instruction; not modelled',
+    sdm('27.7', 'Special Features of VM Entry'),
+    'the VM entry succeeds, but pending debug exceptions, a window, MTF, preemption-timer or TPR-threshold VM exit, or virtual-interrupt delivery may act before the guest\'s first instruction; not modelled',
   ),
 } as const;
 
 /** What guest-state loading reads, or the fields it lacked. */
-export type GuestLoad = { kind: 'loaded'; state: ModelState; flags: number; rule: Rule } | { kind: 'unknown'; missing: readonly FieldName[] };
+export type GuestLoad =
+  | { kind: 'loaded'; state: ModelState; flags: number; rule: Rule; injected?: InjectedEvent }
+  | { kind: 'unknown'; missing: readonly FieldName[] };
 
 function bit(value: bigint, position: number | bigint): boolean {
   return ((value >> BigInt(position)) & 1n) === 1n;
@@ -122,30 +154,95 @@ export function loadGuestState(state: ModelState, cpu: number, view: VmcsView): 
 
   const rflags = f('GUEST_RFLAGS');
   const flags = Number(rflags & BigInt(ARITHMETIC_FLAGS_MASK));
+  const entryControls = f('VM_ENTRY_CONTROLS');
+  const ia32eGuest = bit(entryControls, ENTRY_CONTROL.IA32E_MODE_GUEST);
   const old = cpuOf(state, cpu);
+  const cr0 = (old.cr0 & CR0_KEPT_ON_ENTRY) | (f('GUEST_CR0') & ~CR0_KEPT_ON_ENTRY & ALL64);
+  const cr4 = f('GUEST_CR4');
   const guest = withCpu(state, cpu, {
     vmx: 'non-root',
-    cr0: (old.cr0 & CR0_KEPT_ON_ENTRY) | (f('GUEST_CR0') & ~CR0_KEPT_ON_ENTRY & ALL64),
-    cr4: f('GUEST_CR4'),
-    eferLma: bit(f('VM_ENTRY_CONTROLS'), ENTRY_CONTROL.IA32E_MODE_GUEST) ? 1 : 0,
+    cr0,
+    // The checks read guest CR3 and RIP, so after a real entry both are known.
+    cr3: view.get('GUEST_CR3') ?? old.cr3,
+    cr4,
+    eferLma: ia32eGuest ? 1 : 0,
+    eferLme: guestEferLme(view, entryControls, cr0, old.eferLme),
     csL: bit(f('GUEST_CS_ACCESS_RIGHTS'), ACCESS_RIGHTS_L) ? 1 : 0,
     cpl: Number((f('GUEST_SS_ACCESS_RIGHTS') >> ACCESS_RIGHTS_DPL) & 3n),
     rflagsVm: bit(rflags, RFLAGS_VM) ? 1 : 0,
     flags,
+    rip: view.get('GUEST_RIP'),
+    dr7: bit(entryControls, ENTRY_CONTROL.LOAD_DEBUG_CONTROLS) ? (view.get('GUEST_DR7') ?? old.dr7) : old.dr7,
+    msrs: entryMsrLoadArea(state, view, guestMsrs(view, entryControls, old.msrs)),
     movSsBlocking: bit(f('GUEST_INTERRUPTIBILITY_STATE'), BLOCKING_BY_MOV_SS) ? 1 : 0,
+    guest: loadedRegisters(view, eptPaePaging(view, cr0, cr4, ia32eGuest)),
   });
+  const injected = injectedEvent(view);
   const beyond = notQuiet(f, view);
-  if (beyond !== undefined) return { kind: 'loaded', state: withCpu(guest, cpu, { untracked: beyond }), flags, rule: beyond };
+  if (beyond !== undefined) return { kind: 'loaded', state: withCpu(guest, cpu, { untracked: beyond }), flags, rule: beyond, ...(injected === undefined ? {} : { injected }) };
   return { kind: 'loaded', state: guest, flags, rule: GUEST_LOAD_RULES.guestRuns };
+}
+
+/** IA32_EFER.LME after the entry (§27.3.2.1), with "load IA32_EFER" from the field. */
+function guestEferLme(view: VmcsView, entryControls: bigint, cr0: bigint, old: number): number {
+  const efer = view.get('GUEST_IA32_EFER');
+  if (bit(entryControls, ENTRY_CONTROL.LOAD_IA32_EFER) && efer !== undefined) return bit(efer, EFER_LME) ? 1 : 0;
+  if ((cr0 & CR0.PG) !== 0n) return bit(entryControls, ENTRY_CONTROL.IA32E_MODE_GUEST) ? 1 : 0;
+  return old;
+}
+
+/** The MSRs the guest-state fields load (guest-registers.ts), on top of `old`. */
+function guestMsrs(view: VmcsView, entryControls: bigint, old: ReadonlyMap<number, bigint>): Map<number, bigint> {
+  const msrs = new Map(old);
+  for (const each of GUEST_MSR_FIELDS) {
+    if (each.loadedBy !== undefined && !bit(entryControls, each.loadedBy)) continue;
+    const value = view.get(each.field);
+    if (value === undefined) msrs.delete(each.msr);
+    else msrs.set(each.msr, each.msr === MSR.SYSENTER_CS ? value & LOW32 : value);
+  }
+  const efer = view.get('GUEST_IA32_EFER');
+  if (bit(entryControls, ENTRY_CONTROL.LOAD_IA32_EFER) && efer !== undefined) msrs.set(MSR.EFER, efer);
+  return msrs;
+}
+
+/** `msrs` after the entries of the VM-entry MSR-load area, in order (§27.4 "Loading MSRs"). */
+function entryMsrLoadArea(state: ModelState, view: VmcsView, msrs: Map<number, bigint>): Map<number, bigint> {
+  const count = view.get('VM_ENTRY_MSR_LOAD_COUNT') ?? 0n;
+  const address = view.get('VM_ENTRY_MSR_LOAD_ADDRESS');
+  if (count === 0n || address === undefined) return msrs;
+  for (let index = 0n; index < count; index++) {
+    const at = address + index * MSR_ENTRY_BYTES;
+    const value = BigInt(readWord(state, at + 8n) >>> 0) | (BigInt(readWord(state, at + 12n) >>> 0) << 32n);
+    msrs.set(readWord(state, at) >>> 0, value);
+  }
+  return msrs;
+}
+
+/** True when "enable EPT" is 1 and the guest uses PAE paging: the PDPTE fields are loaded. */
+function eptPaePaging(view: VmcsView, cr0: bigint, cr4: bigint, ia32eGuest: boolean): boolean {
+  const primary = view.get('PRIMARY_PROCESSOR_BASED_CONTROLS') ?? 0n;
+  const secondary = bit(primary, PRIMARY_CONTROL.ACTIVATE_SECONDARY_CONTROLS) ? (view.get('SECONDARY_PROCESSOR_BASED_CONTROLS') ?? 0n) : 0n;
+  return bit(secondary, SECONDARY_CONTROL.ENABLE_EPT) && (cr0 & CR0.PG) !== 0n && (cr4 & CR4.PAE) !== 0n && !ia32eGuest;
+}
+
+/** The event VM-entry event injection delivers (§27.6 "Event Injection"), if any. */
+function injectedEvent(view: VmcsView): InjectedEvent | undefined {
+  const information = view.get('VM_ENTRY_INTERRUPTION_INFORMATION') as bigint;
+  if (!bit(information, INJECTION_VALID)) return undefined;
+  const vector = Number(information & 0xffn);
+  const type = Number((information >> 8n) & 7n);
+  if (!bit(information, INJECTION_ERROR_CODE)) return { vector, type };
+  const errorCode = view.get('VM_ENTRY_EXCEPTION_ERROR_CODE');
+  return { vector, type, errorCode: toHex(errorCode ?? 0n) };
 }
 
 /** The rule that stops the model following the guest, or `undefined` for a quiet entry. */
 function notQuiet(f: (field: FieldName) => bigint, view: VmcsView): Rule | undefined {
+  if (bit(f('VM_ENTRY_INTERRUPTION_INFORMATION'), INJECTION_VALID)) return GUEST_LOAD_RULES.injectedEventDelivered;
   if (f('GUEST_ACTIVITY_STATE') !== ACTIVE) return GUEST_LOAD_RULES.inactive;
   const primary = f('PRIMARY_PROCESSOR_BASED_CONTROLS');
   const secondary = bit(primary, PRIMARY_CONTROL.ACTIVATE_SECONDARY_CONTROLS) ? (view.get('SECONDARY_PROCESSOR_BASED_CONTROLS') as bigint) : 0n;
   const early =
-    bit(f('VM_ENTRY_INTERRUPTION_INFORMATION'), INJECTION_VALID) ||
     f('GUEST_PENDING_DEBUG_EXCEPTIONS') !== 0n ||
     bit(primary, PRIMARY_CONTROL.INTERRUPT_WINDOW_EXITING) ||
     bit(primary, PRIMARY_CONTROL.NMI_WINDOW_EXITING) ||

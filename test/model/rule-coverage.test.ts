@@ -49,6 +49,8 @@ import './vmread.test.ts';
 import './vmwrite.test.ts';
 import './vmxoff.test.ts';
 import './vmxon.test.ts';
+import './vm-exit/vm-exit.test.ts';
+import './vm-exit/areas-and-aborts.test.ts';
 
 describe('rule coverage of the unit tests', () => {
   it('reaches every rule in RULES', () => {

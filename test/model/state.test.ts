@@ -104,10 +104,10 @@ describe('step never changes its input', () => {
 });
 
 describe('after a VM exit', () => {
-  it('does not follow the processor that exited, while the other processor carries on', () => {
+  it('a VM exit from a VMCS whose VM-exit controls were never written: the processor that exited is not followed, the other carries on', () => {
     const exited = expectOnly(patchCpu(withCurrent(), 0, { vmx: 'non-root' }), { kind: 'vmcall', cpu: 0 }, exit(18), 'vmcall.vm-exit');
     expect(exited.cpus[0]).toMatchObject({ vmx: 'root', flags: 0 });
-    expectNotModelled(exited, { kind: 'set', cpu: 0, what: 'cpl', value: 0 }, 'vm-exit.host-state-not-modelled');
+    expectNotModelled(exited, { kind: 'set', cpu: 0, what: 'cpl', value: 0 }, 'vm-exit.msr-store-not-followed');
     expectOnly(exited, { kind: 'vmxoff', cpu: 1 }, { kind: 'fault', vector: 'UD', flags: 0 }, 'vmxoff.ud-outside-vmx');
   });
 });

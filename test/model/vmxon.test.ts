@@ -162,7 +162,7 @@ describe('VMXON in VMX operation', () => {
   it('causes a VM exit in VMX non-root operation', () => {
     const guest = patchCpu(withCurrent(), 0, { vmx: 'non-root' });
     const after = expectOnly(guest, vmxon(VMXON_1), exit(EXIT_REASON.VMXON), 'vmxon.vm-exit');
-    expectNotModelled(after, { kind: 'vmptrst', cpu: 0 }, 'vm-exit.host-state-not-modelled');
+    expectNotModelled(after, { kind: 'vmptrst', cpu: 0 }, 'vm-exit.msr-store-not-followed');
   });
 
   it('raises #GP(0) in VMX root operation when CPL > 0', () => {

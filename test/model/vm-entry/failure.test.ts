@@ -18,7 +18,7 @@ import { VM_ERROR } from '../../../spec/errors.ts';
 import { EXIT_REASON } from '../../../spec/exit-reasons.ts';
 import { FIELD } from '../../../spec/fields.ts';
 import { sdm } from '../../../spec/citation.ts';
-import { expectNotModelled, expectOnly, failValid, hex, RULES_HIT, succeed } from '../helpers.ts';
+import { expectNotModelled, expectOnly, failValid, hex, RULES_HIT, store, succeed, VMCS_A } from '../helpers.ts';
 import { currentView, EXIT_32, HOST_CR4, HOST_FIELDS } from './entry-fixtures.ts';
 import { vmcsWith } from './helpers.ts';
 
@@ -93,17 +93,34 @@ describe('VM-entry failure: host state loaded as on a VM exit', () => {
   });
 });
 
-describe('VM-entry failure: what the model does not follow', () => {
-  it('a host using PAE paging (32-bit host with CR4.PAE and CR0.PG): PDPTEs may be checked; not modelled', () => {
-    const state = vmcsWith({ ...HOST_FIELDS, PRIMARY_VM_EXIT_CONTROLS: EXIT_32, HOST_CR4: 0x2020n });
-    expect(entryFailure(state, 0, decidedBy, GUEST_STATE, 0n)).toMatchObject({ kind: 'not-modelled', rule: { id: 'host-load.pae-pdptes' } });
-    RULES_HIT.add('host-load.pae-pdptes');
+describe('VM-entry failure: host PDPTEs and the VM-exit MSR-load area (§27.8 steps 2 and 4, as on a VM exit)', () => {
+  it('a host using PAE paging (32-bit host with CR4.PAE and CR0.PG) whose PDPTEs at the host CR3 are valid (zeroed memory): loaded', () => {
+    const state = vmcsWith({ ...HOST_FIELDS, PRIMARY_VM_EXIT_CONTROLS: EXIT_32, HOST_CR4: 0x2020n, HOST_CR3: 0x5000n });
+    const cpu = cpuOf(after(fail(state)), 0);
+    expect(cpu).toMatchObject({ untracked: undefined, eferLma: 0, cr3: 0x5000n });
   });
 
-  it('a nonzero VM-exit MSR-load count: MSRs loaded from the VM-exit MSR-load area; not modelled', () => {
-    const state = vmcsWith({ ...HOST_FIELDS, VM_EXIT_MSR_LOAD_COUNT: 1n });
-    expect(entryFailure(state, 0, decidedBy, GUEST_STATE, 0n)).toMatchObject({ kind: 'not-modelled', rule: { id: 'host-load.exit-msr-load-area' } });
-    RULES_HIT.add('host-load.exit-msr-load-area');
+  it('a PAE host whose first PDPTE is present with reserved bit 1 set, PAE paging not in use before: the check is required, a VMX abort with indicator 2 at offset 4 of the VMCS region', () => {
+    let state = vmcsWith({ ...HOST_FIELDS, PRIMARY_VM_EXIT_CONTROLS: EXIT_32, HOST_CR4: 0x2020n, HOST_CR3: 0x5000n });
+    state = store(state, 0x5000n, 0x3);
+    const next = after(fail(state));
+    expect(cpuOf(next, 0).untracked?.id).toBe('vmx-abort.host-pdptes');
+    expect(next.memory.get(VMCS_A + 4n)).toBe(2);
+    expectNotModelled(next, vmread(FIELD.EXIT_REASON), 'vmx-abort.host-pdptes');
+  });
+
+  it('a nonzero VM-exit MSR-load count (MSR 0 from zeroed memory, which the processor may refuse): the failure is reported, then the processor is not followed', () => {
+    const state = vmcsWith({ ...HOST_FIELDS, VM_EXIT_MSR_LOAD_COUNT: 1n, VM_EXIT_MSR_LOAD_ADDRESS: 0x8000n });
+    const next = after(fail(state));
+    expectNotModelled(next, vmread(FIELD.EXIT_REASON), 'host-load.exit-msr-load-may-abort');
+  });
+
+  it('a VM-exit MSR-load entry for IA32_FS_BASE: a VMX abort with indicator 4', () => {
+    let state = vmcsWith({ ...HOST_FIELDS, VM_EXIT_MSR_LOAD_COUNT: 1n, VM_EXIT_MSR_LOAD_ADDRESS: 0x8000n });
+    state = store(state, 0x8000n, 0xc000_0100);
+    const next = after(fail(state));
+    expect(next.memory.get(VMCS_A + 4n)).toBe(4);
+    expectNotModelled(next, vmread(FIELD.EXIT_REASON), 'vmx-abort.loading-host-msrs');
   });
 
   it('a host field never written: the state after the failure is unknown (undefined)', () => {

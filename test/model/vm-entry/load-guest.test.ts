@@ -73,8 +73,16 @@ describe('guest-state loading', () => {
     expectNotModelled(state, vmreadExitReason, 'vm-entry.guest-inactive');
   });
 
+  it('an injected event (#DE, hardware exception) is reported and delivered through the guest IDT, which the model does not read: the processor is then not followed', () => {
+    const state = vmcsWith({ ...GUEST_64, VM_ENTRY_INTERRUPTION_INFORMATION: 0x8000_0300n });
+    const loaded = loadGuestState(state, 0, currentView(state));
+    expect(loaded).toMatchObject({ kind: 'loaded', injected: { vector: 0, type: 3 } });
+    if (loaded.kind === 'loaded') RULES_HIT.add(loaded.rule.id);
+    expect(loaded.kind === 'loaded' && loaded.rule.id).toBe('vm-entry.injected-event-delivered');
+    if (loaded.kind === 'loaded') expectNotModelled(loaded.state, vmreadExitReason, 'vm-entry.injected-event-delivered');
+  });
+
   it.each([
-    ['an injected event', { VM_ENTRY_INTERRUPTION_INFORMATION: 0x8000_0300n }],
     ['pending debug exceptions', { GUEST_PENDING_DEBUG_EXCEPTIONS: 0x4000n }],
     ['interrupt-window exiting', { PRIMARY_PROCESSOR_BASED_CONTROLS: 1n << BigInt(PRIMARY_CONTROL.INTERRUPT_WINDOW_EXITING) }],
     ['NMI-window exiting', { PRIMARY_PROCESSOR_BASED_CONTROLS: 1n << BigInt(PRIMARY_CONTROL.NMI_WINDOW_EXITING) }],
