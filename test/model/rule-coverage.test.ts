@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { RULES } from '../../model/index.ts';
 import { RULES_HIT } from './helpers.ts';
 import './conventions.test.ts';
+import './guest-operations.test.ts';
 import './invept.test.ts';
 import './invvpid.test.ts';
 import './memory.test.ts';
