@@ -6,7 +6,8 @@
  * and each instruction's Vol. 2 page). Read in this order:
  *
  * - non-root/guest.ts — privilege level, controls, an instruction's VM exit, completion (RIP);
- * - non-root/qualifications.ts — exit qualifications and interruption information;
+ *   exit qualifications, bitmaps and interruption information come from spec/ (exit-qualification.ts,
+ *   exit-bitmaps.ts, exit-interruption-information.ts);
  * - non-root/exceptions.ts — the exception bitmap (every fault in a guest goes through it);
  * - non-root/cpuid-hlt-invd.ts, timestamps.ts, monitor-mwait-pause.ts — the simple exits;
  * - non-root/control-registers.ts, cr0-cr4-masks.ts — MOV CR, CLTS, LMSW, masks and shadows;

@@ -51,7 +51,7 @@ import {
   secondaryControls,
   ud,
 } from './guest.ts';
-import { controlRegisterQualification, CR_ACCESS_TYPE } from './qualifications.ts';
+import { CR_ACCESS_TYPE, crAccessQualification } from '../../spec/exit-qualification.ts';
 
 const MOV_CR = sdm('4.3', 'MOV—Move to/from Control Registers', '2B');
 const CONDITIONAL = sdm('26.1.3', 'Instructions That Cause VM Exits Conditionally');
@@ -99,7 +99,7 @@ export function movFromCr(state: ModelState, op: MovFromCrOp): Verdict {
   if (![0, 3, 4, 8].includes(op.cr)) throw new ModelInputError(`mov-from-cr: cr must be 0, 3, 4 or 8, got ${JSON.stringify(op.cr)}`);
   if (op.cr === 8 && !in64BitMode(cpu)) return ud(state, c, R.readCr8Mode);
   if (!atCplZero(cpu)) return gp(state, c, R.readCpl);
-  const exitQualification = controlRegisterQualification({ cr: op.cr, type: CR_ACCESS_TYPE.MOV_FROM_CR, gpr: reportedGpr(cpu, gpr) });
+  const exitQualification = crAccessQualification({ accessType: CR_ACCESS_TYPE.MOV_FROM_CR, cr: op.cr, gpr: reportedGpr(cpu, gpr) });
   if (cpu.vmx === 'non-root') {
     const primary = primaryControls(state, c);
     if (primary === undefined) return controlsUnknown();
@@ -144,7 +144,7 @@ export function movCr3(state: ModelState, op: MovCr3Op): Verdict {
       const matches = matchesCr3Target(state, c, value);
       if (matches === undefined) return controlsUnknown();
       if (!matches) {
-        const qualification = controlRegisterQualification({ cr: 3, type: CR_ACCESS_TYPE.MOV_TO_CR, gpr: reportedGpr(cpu, gpr) });
+        const qualification = crAccessQualification({ accessType: CR_ACCESS_TYPE.MOV_TO_CR, cr: 3, gpr: reportedGpr(cpu, gpr) });
         return instructionExit(state, c, op, R.cr3Exit, EXIT_REASON.CONTROL_REGISTER_ACCESS, qualification);
       }
     }
@@ -183,7 +183,7 @@ export function movCr8(state: ModelState, op: MovCr8Op): Verdict {
     const primary = primaryControls(state, c);
     if (primary === undefined) return controlsUnknown();
     if (controlBit(primary, PRIMARY_CONTROL.CR8_LOAD_EXITING)) {
-      const qualification = controlRegisterQualification({ cr: 8, type: CR_ACCESS_TYPE.MOV_TO_CR, gpr });
+      const qualification = crAccessQualification({ accessType: CR_ACCESS_TYPE.MOV_TO_CR, cr: 8, gpr });
       return instructionExit(state, c, op, R.cr8Exit, EXIT_REASON.CONTROL_REGISTER_ACCESS, qualification);
     }
     if (controlBit(primary, PRIMARY_CONTROL.USE_TPR_SHADOW)) return notModelled(R.cr8TprShadow);

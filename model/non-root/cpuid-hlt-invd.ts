@@ -14,6 +14,7 @@
 import { sdm } from '../../spec/citation.ts';
 import { PRIMARY_CONTROL, SECONDARY_CONTROL } from '../../spec/control-bits.ts';
 import { EXIT_REASON } from '../../spec/exit-reasons.ts';
+import { linearAddressQualification } from '../../spec/exit-qualification.ts';
 import type { CpuidOp, HltOp, InvdOp, InvlpgOp, WbinvdOp, XsetbvOp } from '../../spec/guest-operations.ts';
 import { operand } from '../input.ts';
 import { in64BitMode } from '../modes.ts';
@@ -122,8 +123,7 @@ export function invlpg(state: ModelState, op: InvlpgOp): Verdict {
     const primary = primaryControls(state, c);
     if (primary === undefined) return controlsUnknown();
     if (controlBit(primary, PRIMARY_CONTROL.INVLPG_EXITING)) {
-      const qualification = in64BitMode(cpu) ? address : address & 0xffff_ffffn;
-      return instructionExit(state, c, op, R.invlpgExit, EXIT_REASON.INVLPG, qualification);
+      return instructionExit(state, c, op, R.invlpgExit, EXIT_REASON.INVLPG, linearAddressQualification(address, in64BitMode(cpu)));
     }
   }
   return completed(state, c, op, R.invlpgOk);

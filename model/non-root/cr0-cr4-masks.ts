@@ -45,7 +45,7 @@ import { cpuOf, ModelInputError, withCpu } from '../state.ts';
 import type { Verdict } from '../verdict.ts';
 import { defined, notModelled } from '../verdict.ts';
 import { atCplZero, checkGpr, completed, controlBit, controlsUnknown, gp, instructionExit, reportedGpr, secondaryControls } from './guest.ts';
-import { controlRegisterQualification, CR_ACCESS_TYPE } from './qualifications.ts';
+import { CR_ACCESS_TYPE, crAccessQualification, linearAddressQualification } from '../../spec/exit-qualification.ts';
 
 const CONDITIONAL = sdm('26.1.3', 'Instructions That Cause VM Exits Conditionally');
 const CHANGES = sdm('26.3', 'Changes to Instruction Behavior in VMX Non-Root Operation');
@@ -104,7 +104,7 @@ export function movCr0InGuest(state: ModelState, op: MovCr0Op): Verdict | undefi
   const value = toOperandSize(cpu, operand(op.value, 'value', 'mov-cr0'));
   if (!atCplZero(cpu)) return gp(state, c, R.cr0Cpl);
   if (((value ^ owned.shadow) & owned.mask) !== 0n) {
-    const qualification = controlRegisterQualification({ cr: 0, type: CR_ACCESS_TYPE.MOV_TO_CR, gpr: reportedGpr(cpu, gpr) });
+    const qualification = crAccessQualification({ accessType: CR_ACCESS_TYPE.MOV_TO_CR, cr: 0, gpr: reportedGpr(cpu, gpr) });
     return instructionExit(state, c, op, R.cr0Exit, EXIT_REASON.CONTROL_REGISTER_ACCESS, qualification);
   }
   const effective = (value & ~owned.mask) | (cpu.cr0 & owned.mask);
@@ -130,7 +130,7 @@ export function movCr4InGuest(state: ModelState, op: MovCr4Op): Verdict | undefi
   const value = toOperandSize(cpu, operand(op.value, 'value', 'mov-cr4'));
   if (!atCplZero(cpu)) return gp(state, c, R.cr4Cpl);
   if (((value ^ owned.shadow) & owned.mask) !== 0n) {
-    const qualification = controlRegisterQualification({ cr: 4, type: CR_ACCESS_TYPE.MOV_TO_CR, gpr: reportedGpr(cpu, gpr) });
+    const qualification = crAccessQualification({ accessType: CR_ACCESS_TYPE.MOV_TO_CR, cr: 4, gpr: reportedGpr(cpu, gpr) });
     return instructionExit(state, c, op, R.cr4Exit, EXIT_REASON.CONTROL_REGISTER_ACCESS, qualification);
   }
   const effective = (value & ~owned.mask) | (cpu.cr4 & owned.mask);
@@ -180,7 +180,7 @@ export function clts(state: ModelState, op: CltsOp): Verdict {
     const owned = maskAndShadow(state, c, 0);
     if (owned === undefined) return controlsUnknown();
     if ((owned.mask & TS) !== 0n && (owned.shadow & TS) !== 0n) {
-      return instructionExit(state, c, op, R.cltsExit, EXIT_REASON.CONTROL_REGISTER_ACCESS, controlRegisterQualification({ cr: 0, type: CR_ACCESS_TYPE.CLTS }));
+      return instructionExit(state, c, op, R.cltsExit, EXIT_REASON.CONTROL_REGISTER_ACCESS, crAccessQualification({ accessType: CR_ACCESS_TYPE.CLTS }));
     }
     if ((owned.mask & TS) !== 0n) return completed(state, c, op, R.cltsOwned);
   }
@@ -202,8 +202,8 @@ export function lmsw(state: ModelState, op: LmswOp): Verdict {
     const owned = maskAndShadow(state, c, 0);
     if (owned === undefined) return controlsUnknown();
     if (lmswExits(source, owned.mask, owned.shadow)) {
-      const qualification = controlRegisterQualification({ cr: 0, type: CR_ACCESS_TYPE.LMSW, lmswMemory: memory, lmswData: source });
-      const linear = memory && address !== undefined ? { guestLinearAddress: in64BitMode(cpu) ? address : address & 0xffff_ffffn } : {};
+      const qualification = crAccessQualification({ accessType: CR_ACCESS_TYPE.LMSW, lmswMemory: memory, lmswSourceData: Number(source) });
+      const linear = memory && address !== undefined ? { guestLinearAddress: linearAddressQualification(address, in64BitMode(cpu)) } : {};
       return instructionExit(state, c, op, R.lmswExit, EXIT_REASON.CONTROL_REGISTER_ACCESS, qualification, linear);
     }
     ownedBits = owned.mask & MACHINE_STATUS_BITS;

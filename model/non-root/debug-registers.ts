@@ -27,7 +27,8 @@ import { cpuOf, ModelInputError } from '../state.ts';
 import type { Verdict } from '../verdict.ts';
 import { defined } from '../verdict.ts';
 import { atCplZero, checkGpr, completed, controlBit, controlsUnknown, gp, instructionExit, primaryControls, reportedGpr, ud } from './guest.ts';
-import { DEBUG_QUALIFICATION_BD, movDrQualification } from './qualifications.ts';
+import { DEBUG_QUALIFICATION, movDrQualification } from '../../spec/exit-qualification.ts';
+import { fieldMask } from '../../spec/bit-fields.ts';
 
 const I = 'MOV DR';
 const MOV_DR = sdm('4.3', 'MOV—Move to/from Debug Registers', '2B');
@@ -65,7 +66,7 @@ export function movDr(state: ModelState, op: MovDrOp): Verdict {
     const primary = primaryControls(state, c);
     if (primary === undefined) return controlsUnknown();
     if (controlBit(primary, PRIMARY_CONTROL.MOV_DR_EXITING)) {
-      return instructionExit(state, c, op, R.exit, EXIT_REASON.MOV_DR, movDrQualification(op.dr, op.direction, reportedGpr(cpu, gpr)));
+      return instructionExit(state, c, op, R.exit, EXIT_REASON.MOV_DR, movDrQualification(op.direction, op.dr, reportedGpr(cpu, gpr)));
     }
   }
   const aliased = op.dr === 4 || op.dr === 5;
@@ -73,7 +74,7 @@ export function movDr(state: ModelState, op: MovDrOp): Verdict {
   if (!atCplZero(cpu) && deForbids) return defined(fault(state, c, R.cplOrDe, 'GP'), fault(state, c, R.cplOrDe, 'UD'));
   if (!atCplZero(cpu)) return gp(state, c, R.cpl);
   if (deForbids) return ud(state, c, R.de);
-  if ((cpu.dr7 & DR7_GD) !== 0n) return defined(fault(state, c, R.generalDetect, 'DB', undefined, DEBUG_QUALIFICATION_BD));
+  if ((cpu.dr7 & DR7_GD) !== 0n) return defined(fault(state, c, R.generalDetect, 'DB', undefined, fieldMask(DEBUG_QUALIFICATION.BD)));
   const dr = aliased ? op.dr + 2 : op.dr;
   if (op.direction === 'to') {
     if (in64BitMode(cpu) && dr >= 6 && value >> 32n !== 0n) return gp(state, c, R.highBits);

@@ -40,7 +40,8 @@ import { cpuOf, ModelInputError, withCpu } from '../state.ts';
 import type { Branch, Verdict } from '../verdict.ts';
 import { defined, notModelled } from '../verdict.ts';
 import { vmExitWith } from '../vm-exit.ts';
-import { exceptionInterruptionInformation } from './qualifications.ts';
+import { EXIT_INTERRUPTION_TYPE, exitInterruptionInformation } from '../../spec/exit-interruption-information.ts';
+import { linearAddressQualification } from '../../spec/exit-qualification.ts';
 
 const I = 'exceptions';
 const OTHER_CAUSES = sdm('26.2', 'Other Causes of VM Exits');
@@ -102,7 +103,9 @@ export function raiseException(state: ModelState, c: number, why: Rule, event: R
   return vmExitWith(state, c, event.vector === PAGE_FAULT ? R.pageFaultVmExit : R.vmExit, {
     reason: EXIT_REASON.EXCEPTION_OR_NMI,
     qualification: qualificationOf(event, in64BitMode(cpu)),
-    interruptionInformation: bit12Defined(state, c, event.vector) ? exceptionInterruptionInformation(event.vector, hasErrorCode) : undefined,
+    interruptionInformation: bit12Defined(state, c, event.vector)
+      ? exitInterruptionInformation({ vector: event.vector, type: EXIT_INTERRUPTION_TYPE.HARDWARE_EXCEPTION, errorCodeValid: hasErrorCode })
+      : undefined,
     ...(hasErrorCode ? { interruptionErrorCode: Number((event.errorCode ?? 0n) & 0xffff_ffffn) } : {}),
   });
 }
@@ -143,7 +146,7 @@ function exitsByBitmap(state: ModelState, c: number, event: RaisedException): bo
 }
 
 function qualificationOf(event: RaisedException, in64Bit: boolean): bigint | undefined {
-  if (event.vector === PAGE_FAULT) return in64Bit ? (event.address ?? 0n) : (event.address ?? 0n) & 0xffff_ffffn;
+  if (event.vector === PAGE_FAULT) return linearAddressQualification(event.address ?? 0n, in64Bit);
   if (event.vector === DEBUG) return event.debugQualification;
   return 0n;
 }

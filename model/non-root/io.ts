@@ -38,7 +38,8 @@ import { cpuOf, ModelInputError } from '../state.ts';
 import type { Verdict } from '../verdict.ts';
 import { notModelled } from '../verdict.ts';
 import { atCplZero, completed, controlBit, controlsUnknown, instructionExit, primaryControls } from './guest.ts';
-import { ioQualification } from './qualifications.ts';
+import { ioQualification, linearAddressQualification } from '../../spec/exit-qualification.ts';
+import { ioAccessPorts, ioBitmapPosition } from '../../spec/exit-bitmaps.ts';
 
 const I = 'I/O instructions';
 const CONDITIONAL = sdm('26.1.3', 'Instructions That Cause VM Exits Conditionally');
@@ -46,8 +47,6 @@ const PRIORITY = sdm('26.1.1', 'Relative Priority of Faults and VM Exits');
 const IN_PAGE = sdm('3.3', 'IN—Input From Port', '2A');
 const INS_PAGE = sdm('3.3', 'INS/INSB/INSW/INSD—Input from Port to String', '2A');
 
-/** The first port of I/O bitmap B. */
-const BITMAP_B_FIRST_PORT = 0x8000;
 /** The last I/O port. */
 const LAST_PORT = 0xffff;
 
@@ -73,16 +72,18 @@ export function io(state: ModelState, op: IoOp): Verdict {
   if (cpu.vmx === 'non-root') {
     const primary = primaryControls(state, c);
     if (primary === undefined) return controlsUnknown();
-    const linear = op.string === true && address !== undefined ? { guestLinearAddress: in64BitMode(cpu) ? address : address & 0xffff_ffffn } : {};
+    const linear = op.string === true && address !== undefined ? { guestLinearAddress: linearAddressQualification(address, in64BitMode(cpu)) } : {};
     const exit = (why: typeof R.bitmap): Verdict => instructionExit(state, c, op, why, EXIT_REASON.IO_INSTRUCTION, ioQualification(op), linear);
     if (controlBit(primary, PRIMARY_CONTROL.USE_IO_BITMAPS)) {
-      if (op.port + op.size - 1 > LAST_PORT) return exit(R.wraps);
+      const access = ioAccessPorts(op.port, op.size);
+      if (access.wraps) return exit(R.wraps);
       const bitmapA = controlField(state, c, FIELD.IO_BITMAP_A_ADDRESS);
       const bitmapB = controlField(state, c, FIELD.IO_BITMAP_B_ADDRESS);
       if (bitmapA === undefined || bitmapB === undefined) return controlsUnknown();
-      for (let port = op.port; port < op.port + op.size; port++) {
-        const [bitmap, offset] = port < BITMAP_B_FIRST_PORT ? [bitmapA, port] : [bitmapB, port - BITMAP_B_FIRST_PORT];
-        if (((readByte(state, bitmap + BigInt(offset >> 3)) >> (offset & 7)) & 1) === 1) return exit(R.bitmap);
+      for (const port of access.ports) {
+        const position = ioBitmapPosition(port);
+        const bitmap = position.bitmap === 'A' ? bitmapA : bitmapB;
+        if (((readByte(state, bitmap + BigInt(position.byteOffset)) >> position.bit) & 1) === 1) return exit(R.bitmap);
       }
     } else if (controlBit(primary, PRIMARY_CONTROL.UNCONDITIONAL_IO_EXITING)) {
       return exit(R.unconditional);

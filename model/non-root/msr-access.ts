@@ -27,6 +27,7 @@ import type { CapabilityMsrName } from '../../spec/capability-msrs.ts';
 import { PRIMARY_CONTROL } from '../../spec/control-bits.ts';
 import { EXIT_REASON } from '../../spec/exit-reasons.ts';
 import { FIELD } from '../../spec/fields.ts';
+import { msrBitmapPosition } from '../../spec/exit-bitmaps.ts';
 import type { RdmsrOp, WrmsrOp } from '../../spec/guest-operations.ts';
 import { fault } from '../conventions.ts';
 import { operand } from '../input.ts';
@@ -47,11 +48,6 @@ const CAPABILITIES = sdm('Appendix A', 'VMX Capability Reporting Facility', '3D'
 
 /** IA32_EFER (Vol. 4 "Model-Specific Registers"). */
 const IA32_EFER = 0xc000_0080n;
-/** The MSR ranges the bitmaps cover. */
-const LOW_MSRS = { first: 0n, last: 0x1fffn };
-const HIGH_MSRS = { first: 0xc000_0000n, last: 0xc000_1fffn };
-/** Byte offsets of the four 1-KByte bitmaps in the MSR-bitmap page. */
-const BITMAP_OFFSET = { readLow: 0n, readHigh: 1024n, writeLow: 2048n, writeHigh: 3072n };
 
 /** The decision points of RDMSR and WRMSR. */
 export const MSR_ACCESS_RULES = {
@@ -125,12 +121,9 @@ export function msrAccessExits(state: ModelState, c: number, index: bigint, acce
   if (!controlBit(primary, PRIMARY_CONTROL.USE_MSR_BITMAPS)) return true;
   const bitmaps = controlField(state, c, FIELD.MSR_BITMAPS_ADDRESS);
   if (bitmaps === undefined) return undefined;
-  const low = index >= LOW_MSRS.first && index <= LOW_MSRS.last;
-  const high = index >= HIGH_MSRS.first && index <= HIGH_MSRS.last;
-  if (!low && !high) return true;
-  const bitmap = low ? (access === 'read' ? BITMAP_OFFSET.readLow : BITMAP_OFFSET.writeLow) : access === 'read' ? BITMAP_OFFSET.readHigh : BITMAP_OFFSET.writeHigh;
-  const bit = index - (low ? LOW_MSRS.first : HIGH_MSRS.first);
-  return ((readByte(state, bitmaps + bitmap + bit / 8n) >> Number(bit % 8n)) & 1) === 1;
+  const position = msrBitmapPosition(Number(index), access);
+  if (position === undefined) return true;
+  return ((readByte(state, bitmaps + BigInt(position.byteOffset)) >> position.bit) & 1) === 1;
 }
 
 /** The name of VMX capability MSR `index`, if it is one. */
