@@ -16,6 +16,7 @@ import './non-root/debug-registers.test.ts';
 import './non-root/msr-access.test.ts';
 import './non-root/io.test.ts';
 import './non-root/exceptions.test.ts';
+import './non-root/unknown-controls.test.ts';
 import './invept.test.ts';
 import './invvpid.test.ts';
 import './memory.test.ts';
