@@ -14,10 +14,12 @@
  *
  * Exit information (§28.2.1 "Basic VM-Exit Information", Table 28-5 "Exit Qualification for I/O
  * Instructions"; §28.2.5 "Information for VM Exits Due to Instruction Execution"): the exit
- * qualification; for INS/OUTS the guest-linear address of the string operand. INS/OUTS also
- * report the address size and (OUTS) the segment in the VM-exit instruction information when
- * IA32_VMX_BASIC[54] = 1, but the rest of that field is undefined and ExitInformation has no way
- * to say "these bits only": the model leaves the field undefined (a known gap of the contract).
+ * qualification; for INS/OUTS the guest-linear address of the string operand and, when
+ * IA32_VMX_BASIC[54] = 1, the VM-exit instruction information: the address size (64-bit in 64-bit
+ * mode, 32-bit otherwise: 16-bit code is not modelled) and, for OUTS, the segment (DS), every
+ * other bit undefined. The undefined bits travel as `instructionInformationUndefinedMask`, the
+ * optional member that branch h-model-vmx-guest adds to spec/exit-information.ts; until it is
+ * merged the member is carried along untyped and ignored.
  *
  * Without an exit: IN and OUT complete (port data is not modelled, the value IN reads is not
  * compared); OUTS completes; INS writes memory at a linear address the model cannot translate,
@@ -40,6 +42,10 @@ import { notModelled } from '../verdict.ts';
 import { atCplZero, completed, controlBit, controlsUnknown, instructionExit, primaryControls } from './guest.ts';
 import { ioQualification, linearAddressQualification } from '../../spec/exit-qualification.ts';
 import { ioAccessPorts, ioBitmapPosition } from '../../spec/exit-bitmaps.ts';
+import { VMX_BASIC } from '../../spec/capability-msrs.ts';
+import { MEMORY_OPERAND_SEGMENT } from '../../spec/instruction-encodings.ts';
+import { ADDRESS_SIZE, insOutsInformation } from '../../spec/instruction-information.ts';
+import type { MemoryOperand } from '../../spec/instruction-information.ts';
 
 const I = 'I/O instructions';
 const CONDITIONAL = sdm('26.1.3', 'Instructions That Cause VM Exits Conditionally');
@@ -72,8 +78,8 @@ export function io(state: ModelState, op: IoOp): Verdict {
   if (cpu.vmx === 'non-root') {
     const primary = primaryControls(state, c);
     if (primary === undefined) return controlsUnknown();
-    const linear = op.string === true && address !== undefined ? { guestLinearAddress: linearAddressQualification(address, in64BitMode(cpu)) } : {};
-    const exit = (why: typeof R.bitmap): Verdict => instructionExit(state, c, op, why, EXIT_REASON.IO_INSTRUCTION, ioQualification(op), linear);
+    const stringInfo = op.string === true && address !== undefined ? stringExitInformation(state, op, address, in64BitMode(cpu)) : {};
+    const exit = (why: typeof R.bitmap): Verdict => instructionExit(state, c, op, why, EXIT_REASON.IO_INSTRUCTION, ioQualification(op), stringInfo);
     if (controlBit(primary, PRIMARY_CONTROL.USE_IO_BITMAPS)) {
       const access = ioAccessPorts(op.port, op.size);
       if (access.wraps) return exit(R.wraps);
@@ -91,6 +97,23 @@ export function io(state: ModelState, op: IoOp): Verdict {
   }
   if (op.string === true && op.direction === 'in') return notModelled(R.ins);
   return completed(state, c, op, R.ok);
+}
+
+/**
+ * The exit information of INS/OUTS beyond the qualification: the guest-linear address, and the
+ * instruction information where IA32_VMX_BASIC[54] says the processor reports it.
+ */
+function stringExitInformation(state: ModelState, op: IoOp, address: bigint, in64Bit: boolean): { guestLinearAddress: bigint; instructionInformation?: number } {
+  const guestLinearAddress = linearAddressQualification(address, in64Bit);
+  const reports = ((BigInt(state.profile.data.msrs.IA32_VMX_BASIC) >> BigInt(VMX_BASIC.INS_OUTS_INFORMATION)) & 1n) === 1n;
+  if (!reports) return { guestLinearAddress };
+  const information = insOutsInformation({
+    addressSize: in64Bit ? ADDRESS_SIZE.BITS_64 : ADDRESS_SIZE.BITS_32,
+    segment: MEMORY_OPERAND_SEGMENT as MemoryOperand['segment'],
+    ins: op.direction === 'in',
+  });
+  const withMask = { guestLinearAddress, instructionInformation: information.value, instructionInformationUndefinedMask: information.undefinedMask };
+  return withMask;
 }
 
 /** The operands of an I/O operation, checked. */

@@ -19,7 +19,7 @@ import type { ExitInformation } from '../../../spec/exit-information.ts';
 import { EXIT_REASON } from '../../../spec/exit-reasons.ts';
 import { FIELD } from '../../../spec/fields.ts';
 import type { Operation } from '../../../spec/operations.ts';
-import { patchCpu } from '../helpers.ts';
+import { core2, patchCpu } from '../helpers.ts';
 import { bit, guestControls, guestWith, PROTECTED_32 } from './guest-setup.ts';
 
 vi.mock('../../../model/vm-exit.ts', async (importOriginal) => {
@@ -84,10 +84,21 @@ describe('exit information of guest instructions', () => {
     const state = guestControls(bit(PRIMARY_CONTROL.UNCONDITIONAL_IO_EXITING));
     expect(infoOf(state, { kind: 'io', cpu: 0, direction: 'in', port: 0x3f8, size: 2 }, EXIT_REASON.IO_INSTRUCTION)).toMatchObject({ qualification: 0x3f8_0009n, instructionLength: 2 });
   });
-  it('REP OUTSD at 3F8H: qualification 3F80033H, the string operand as guest-linear address, length 2', () => {
+  it('REP OUTSD at 3F8H: qualification 3F80033H, the string operand as guest-linear address, length 2, instruction information 64-bit DS', () => {
     const state = guestControls(bit(PRIMARY_CONTROL.UNCONDITIONAL_IO_EXITING));
     const info = infoOf(state, { kind: 'io', cpu: 0, direction: 'out', port: 0x3f8, size: 4, string: true, rep: true, address: '0x9000' }, EXIT_REASON.IO_INSTRUCTION);
-    expect(info).toMatchObject({ qualification: 0x3f8_0033n, instructionLength: 2, guestLinearAddress: 0x9000n });
+    expect(info).toMatchObject({ qualification: 0x3f8_0033n, instructionLength: 2, guestLinearAddress: 0x9000n, instructionInformation: 0x1_8100 });
+    expect(info).toMatchObject({ instructionInformationUndefinedMask: 0xfffc_7c7f });
+  });
+  it('INSB in 32-bit mode: address size 32 (bits 9:7 = 1), segment undefined; without IA32_VMX_BASIC[54] no instruction information', () => {
+    const ins = { kind: 'io', cpu: 0, direction: 'in', port: 0x60, size: 1, string: true, address: '0x100009000' } as const;
+    const info = infoOf(guestControls(bit(PRIMARY_CONTROL.UNCONDITIONAL_IO_EXITING), undefined, PROTECTED_32), ins, EXIT_REASON.IO_INSTRUCTION);
+    expect(info).toMatchObject({ qualification: 0x60_0018n, instructionLength: 1, guestLinearAddress: 0x9000n, instructionInformation: 0x80 });
+    expect(info).toMatchObject({ instructionInformationUndefinedMask: 0xffff_fc7f });
+    const basic = BigInt(core2().data.msrs.IA32_VMX_BASIC);
+    expect((basic >> 54n) & 1n).toBe(0n);
+    const old = guestWith([[FIELD.PRIMARY_PROCESSOR_BASED_CONTROLS, bit(PRIMARY_CONTROL.UNCONDITIONAL_IO_EXITING)]], {}, core2());
+    expect(infoOf(old, ins, EXIT_REASON.IO_INSTRUCTION)).toEqual({ reason: 30, qualification: 0x60_0018n, instructionLength: 1, guestLinearAddress: 0x1_0000_9000n });
   });
   it('INVLPG in 32-bit mode: the linear address with bits 63:32 cleared, length 3', () => {
     const state = guestControls(bit(PRIMARY_CONTROL.INVLPG_EXITING), undefined, PROTECTED_32);
