@@ -1,7 +1,7 @@
 /**
  * Guests for the guest-operation tests: processor 0 in VMX non-root operation, controlled by
  * VMCS_A, with the fields the guest operations read written by VMWRITE in VMX root operation
- * (the pin-based, primary and secondary controls, the exception bitmap and #PF mask/match, the
+ * (the pin-based, primary and secondary controls where the profile has them, the exception bitmap and #PF mask/match, the
  * CR0/CR4 guest/host masks and read shadows, all 0 unless given), RIP at {@link RIP}, then the
  * processor switched to non-root operation directly (as VM entry would leave it, SDM Vol. 3C,
  * December 2023, §25.1 "Overview"). The processor starts in 64-bit mode at CPL 0 with paging
@@ -39,7 +39,8 @@ const DEFAULTS: ReadonlyArray<readonly [number, bigint]> = [
 /** A guest with `fields` written over the defaults and `cpu` changes applied. */
 export function guestWith(fields: ReadonlyArray<readonly [number, bigint]> = [], cpu: Partial<CpuState> = {}, profile: Profile = skylake()): ModelState {
   let state = withCurrent(profile);
-  for (const [encoding, value] of [...DEFAULTS, ...fields]) state = write(state, encoding, value);
+  for (const [encoding, value] of DEFAULTS) if (profile.fieldExists(encoding)) state = write(state, encoding, value);
+  for (const [encoding, value] of fields) state = write(state, encoding, value);
   return patchCpu(state, 0, { vmx: 'non-root', rip: RIP, ...cpu });
 }
 
