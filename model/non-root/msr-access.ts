@@ -16,7 +16,8 @@
  * `write-feature-control`, always #GP(0) once locked, as it is in VMX operation), the VMX
  * capability MSRs (Vol. 3D Appendix A: readable where they exist, which the profile says;
  * read-only, so WRMSR is #GP(0)), and the values VM entries and exits loaded (`CpuState.msrs`).
- * IA32_EFER writes change the mode and are not modelled. Any other MSR may or may not exist and
+ * IA32_EFER writes change the mode and are not modelled, nor are the x2APIC MSRs with "virtualize
+ * x2APIC mode" = 1 (§30.5 "Virtualizing MSR-Based APIC Accesses"). Any other MSR may or may not exist and
  * may or may not accept the value: the SDM leaves that to the model (#GP(0) "if the value in ECX
  * specifies a reserved or unimplemented MSR address"), so the model allows the access and #GP(0);
  * after a write the MSR's value is unknown.
@@ -24,7 +25,7 @@
 import { sdm } from '../../spec/citation.ts';
 import { FEATURE_CONTROL, MSR } from '../../spec/capability-msrs.ts';
 import type { CapabilityMsrName } from '../../spec/capability-msrs.ts';
-import { PRIMARY_CONTROL } from '../../spec/control-bits.ts';
+import { PRIMARY_CONTROL, SECONDARY_CONTROL } from '../../spec/control-bits.ts';
 import { EXIT_REASON } from '../../spec/exit-reasons.ts';
 import { FIELD } from '../../spec/fields.ts';
 import { msrBitmapPosition } from '../../spec/exit-bitmaps.ts';
@@ -39,12 +40,15 @@ import type { ModelState } from '../state.ts';
 import { cpuOf } from '../state.ts';
 import type { Verdict } from '../verdict.ts';
 import { defined, notModelled } from '../verdict.ts';
-import { atCplZero, completed, completes, controlBit, controlsUnknown, gp, instructionExit, primaryControls } from './guest.ts';
+import { atCplZero, completed, completes, controlBit, controlsUnknown, gp, instructionExit, primaryControls, secondaryControls } from './guest.ts';
 
 const CONDITIONAL = sdm('26.1.3', 'Instructions That Cause VM Exits Conditionally');
 const RDMSR_PAGE = sdm('4.3', 'RDMSR—Read From Model Specific Register', '2B');
 const WRMSR_PAGE = sdm('6.1', 'WRMSR—Write to Model Specific Register', '2D');
 const CAPABILITIES = sdm('Appendix A', 'VMX Capability Reporting Facility', '3D');
+const X2APIC_VIRTUALIZATION = sdm('30.5', 'Virtualizing MSR-Based APIC Accesses');
+/** The x2APIC MSRs, 800H-8FFH. */
+const X2APIC_MSRS = { first: 0x800n, last: 0x8ffn };
 
 /** IA32_EFER (Vol. 4 "Model-Specific Registers"). */
 const IA32_EFER = 0xc000_0080n;
@@ -54,6 +58,12 @@ export const MSR_ACCESS_RULES = {
   rdmsrCpl: rule('rdmsr.gp-cpl', 'RDMSR', RDMSR_PAGE, '#GP(0) when CPL > 0 (before any VM exit)'),
   rdmsrExit: rule('rdmsr.vm-exit', 'RDMSR', CONDITIONAL, 'in VMX non-root operation: VM exit (reason 31) without MSR bitmaps, for an MSR outside their ranges, or with its read bit set'),
   rdmsrCapability: rule('rdmsr.capability-msr', 'RDMSR', CAPABILITIES, 'a VMX capability MSR reads its profile value, or #GP(0) where the processor does not have it'),
+  x2apic: rule(
+    'msr-access.x2apic-virtualization',
+    'RDMSR/WRMSR',
+    X2APIC_VIRTUALIZATION,
+    'in VMX non-root operation with "virtualize x2APIC mode" = 1, an access to MSRs 800H-8FFH that does not exit is virtualized (virtual-APIC page, TPR threshold); not modelled',
+  ),
   rdmsrKnown: rule('rdmsr.known', 'RDMSR', RDMSR_PAGE, 'an MSR whose value the model knows (IA32_FEATURE_CONTROL, loaded MSRs) reads it'),
   rdmsrModelSpecific: rule('rdmsr.model-specific', 'RDMSR', RDMSR_PAGE, 'an MSR the model does not know may be unimplemented: the read (no value compared) or #GP(0)'),
   wrmsrCpl: rule('wrmsr.gp-cpl', 'WRMSR', WRMSR_PAGE, '#GP(0) when CPL > 0 (before any VM exit)'),
@@ -76,6 +86,8 @@ export function rdmsr(state: ModelState, op: RdmsrOp): Verdict {
     const exits = msrAccessExits(state, c, index, 'read');
     if (exits === undefined) return controlsUnknown();
     if (exits) return instructionExit(state, c, op, R.rdmsrExit, EXIT_REASON.RDMSR, 0n);
+    const virtualized = x2apicVirtualized(state, c, index);
+    if (virtualized !== false) return virtualized === undefined ? controlsUnknown() : notModelled(R.x2apic);
   }
   if (index === BigInt(MSR.IA32_FEATURE_CONTROL)) return completed(state, c, op, R.rdmsrKnown, {}, cpu.featureControl);
   const capability = capabilityName(index);
@@ -99,6 +111,8 @@ export function wrmsr(state: ModelState, op: WrmsrOp): Verdict {
     const exits = msrAccessExits(state, c, index, 'write');
     if (exits === undefined) return controlsUnknown();
     if (exits) return instructionExit(state, c, op, R.wrmsrExit, EXIT_REASON.WRMSR, 0n);
+    const virtualized = x2apicVirtualized(state, c, index);
+    if (virtualized !== false) return virtualized === undefined ? controlsUnknown() : notModelled(R.x2apic);
   }
   if (index === BigInt(MSR.IA32_FEATURE_CONTROL)) {
     if (cpu.vmx !== 'non-root') return writeFeatureControl(state, { kind: 'write-feature-control', cpu: c, value: op.value });
@@ -124,6 +138,13 @@ export function msrAccessExits(state: ModelState, c: number, index: bigint, acce
   const position = msrBitmapPosition(Number(index), access);
   if (position === undefined) return true;
   return ((readByte(state, bitmaps + BigInt(position.byteOffset)) >> position.bit) & 1) === 1;
+}
+
+/** True when an x2APIC MSR access is virtualized ("virtualize x2APIC mode" = 1); `undefined` when unknown. */
+function x2apicVirtualized(state: ModelState, c: number, index: bigint): boolean | undefined {
+  if (index < X2APIC_MSRS.first || index > X2APIC_MSRS.last) return false;
+  const secondary = secondaryControls(state, c);
+  return secondary === undefined ? undefined : controlBit(secondary, SECONDARY_CONTROL.VIRTUALIZE_X2APIC_MODE);
 }
 
 /** The name of VMX capability MSR `index`, if it is one. */

@@ -7,7 +7,7 @@
  * (reasons 31, 32), Vol. 3D Appendix A (the VMX capability MSRs), and the Vol. 2 pages.
  */
 import { describe, expect, it } from 'vitest';
-import { PRIMARY_CONTROL } from '../../../spec/control-bits.ts';
+import { PRIMARY_CONTROL, SECONDARY_CONTROL } from '../../../spec/control-bits.ts';
 import { EXIT_REASON } from '../../../spec/exit-reasons.ts';
 import { FIELD } from '../../../spec/fields.ts';
 import { cpuOf } from '../../../model/state.ts';
@@ -50,6 +50,20 @@ describe('RDMSR', () => {
   it('an MSR the model does not know: the read or #GP(0)', () => {
     expectStep(fresh(), rdmsr(0x1234n), ok(), 'rdmsr.model-specific');
     expectStep(fresh(), rdmsr(0x1234n), gp(), 'rdmsr.model-specific');
+  });
+});
+
+describe('x2APIC MSRs in a guest', () => {
+  it('with "virtualize x2APIC mode" and their bitmap bits clear: not modelled (virtualized); without it: like any MSR', () => {
+    const controls = (secondary: bigint) =>
+      guestWith([
+        [FIELD.PRIMARY_PROCESSOR_BASED_CONTROLS, bit(PRIMARY_CONTROL.USE_MSR_BITMAPS) | bit(PRIMARY_CONTROL.ACTIVATE_SECONDARY_CONTROLS)],
+        [FIELD.SECONDARY_PROCESSOR_BASED_CONTROLS, secondary],
+        [FIELD.MSR_BITMAPS_ADDRESS, BITMAPS],
+      ]);
+    expectNotModelled(controls(bit(SECONDARY_CONTROL.VIRTUALIZE_X2APIC_MODE)), wrmsr(0x808n, 0x10n), 'msr-access.x2apic-virtualization');
+    expectNotModelled(controls(bit(SECONDARY_CONTROL.VIRTUALIZE_X2APIC_MODE)), rdmsr(0x808n), 'msr-access.x2apic-virtualization');
+    expectStep(controls(0n), rdmsr(0x808n), ok(), 'rdmsr.model-specific');
   });
 });
 
