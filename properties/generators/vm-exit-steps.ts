@@ -3,7 +3,8 @@
  * (vm-entry-steps.ts) it starts over in VMX operation and VMWRITEs a valid VMCS for the profile
  * (vmcs-builder.ts), here without perturbations but with an exit configuration (exit-setup.ts:
  * exiting controls, CR masks and shadows, CR3 targets, exception bitmap, I/O and MSR bitmaps in
- * memory), then VMLAUNCHes and runs rounds of guest operations. After each operation that exits
+ * memory, sometimes VMCS shadowing with the VMREAD/VMWRITE bitmaps and a shadow VMCS behind the
+ * link pointer), then VMLAUNCHes and runs rounds of guest operations. After each operation that exits
  * (as exit-prediction.ts expects) the host VMREADs every exit-information field and some guest
  * state, then most often VMRESUMEs, sometimes first tries VMLAUNCH (VMfailValid(4): the VMCS is
  * launched), moves the guest RIP on or injects an event, sometimes stops (the case goes on in VMX
@@ -17,7 +18,7 @@ import { toHex } from '../../spec/hex.ts';
 import type { Operation } from '../../spec/operations.ts';
 import type { Profile } from '../../spec/profile.ts';
 import { predictExit } from './exit-prediction.ts';
-import { bitmapWrites, exitSetupArbitrary, exitSetupFields, type ExitSetup } from './exit-setup.ts';
+import { bitmapWrites, exitSetupArbitrary, exitSetupFields, shadowVmcsLayout, type ExitSetup } from './exit-setup.ts';
 import { guestOperation, guestVmxInstruction } from './guest-operations.ts';
 import { VMXON_REGIONS } from './values.ts';
 import { BUILD_ADDRESSES, supportedOptions, type BuildOptions, type VmcsValues } from './vmcs-builder.ts';
@@ -172,6 +173,7 @@ export function vmExitSteps(profile: Profile, cpu: number): fc.Arbitrary<Operati
     { kind: 'vmptrld', cpu, pointer },
     ...vmwritesWithSetup(profile, cpu, builtVmcs(profile, options), setup),
     ...bitmapWrites(cpu, setup),
+    ...shadowVmcsLayout(cpu, setup, profile.revisionId),
     { kind: 'vmlaunch', cpu },
     ...roundOperations(cpu, setup, rounds),
   ]);
