@@ -17,9 +17,7 @@
  * qualification; for INS/OUTS the guest-linear address of the string operand and, when
  * IA32_VMX_BASIC[54] = 1, the VM-exit instruction information: the address size (64-bit in 64-bit
  * mode, 32-bit otherwise: 16-bit code is not modelled) and, for OUTS, the segment (DS), every
- * other bit undefined. The undefined bits travel as `instructionInformationUndefinedMask`, the
- * optional member that branch h-model-vmx-guest adds to spec/exit-information.ts; until it is
- * merged the member is carried along untyped and ignored.
+ * other bit undefined (`instructionInformationUndefinedMask`).
  *
  * Without an exit: IN and OUT complete (port data is not modelled, the value IN reads is not
  * compared); OUTS completes; INS writes memory at a linear address the model cannot translate,
@@ -27,6 +25,7 @@
  */
 import { sdm } from '../../spec/citation.ts';
 import { PRIMARY_CONTROL } from '../../spec/control-bits.ts';
+import type { ExitInformation } from '../../spec/exit-information.ts';
 import { EXIT_REASON } from '../../spec/exit-reasons.ts';
 import { FIELD } from '../../spec/fields.ts';
 import type { IoOp } from '../../spec/guest-operations.ts';
@@ -103,7 +102,7 @@ export function io(state: ModelState, op: IoOp): Verdict {
  * The exit information of INS/OUTS beyond the qualification: the guest-linear address, and the
  * instruction information where IA32_VMX_BASIC[54] says the processor reports it.
  */
-function stringExitInformation(state: ModelState, op: IoOp, address: bigint, in64Bit: boolean): { guestLinearAddress: bigint; instructionInformation?: number } {
+function stringExitInformation(state: ModelState, op: IoOp, address: bigint, in64Bit: boolean): Pick<ExitInformation, 'guestLinearAddress' | 'instructionInformation' | 'instructionInformationUndefinedMask'> {
   const guestLinearAddress = linearAddressQualification(address, in64Bit);
   const reports = ((BigInt(state.profile.data.msrs.IA32_VMX_BASIC) >> BigInt(VMX_BASIC.INS_OUTS_INFORMATION)) & 1n) === 1n;
   if (!reports) return { guestLinearAddress };
@@ -112,8 +111,7 @@ function stringExitInformation(state: ModelState, op: IoOp, address: bigint, in6
     segment: MEMORY_OPERAND_SEGMENT as MemoryOperand['segment'],
     ins: op.direction === 'in',
   });
-  const withMask = { guestLinearAddress, instructionInformation: information.value, instructionInformationUndefinedMask: information.undefinedMask };
-  return withMask;
+  return { guestLinearAddress, instructionInformation: information.value, instructionInformationUndefinedMask: information.undefinedMask };
 }
 
 /** The operands of an I/O operation, checked. */
