@@ -12,10 +12,13 @@
  * A fault (#UD, #GP(0)) is delivered before the instruction completes and leaves RFLAGS alone, so
  * the expected flags are the processor's flags before the step.
  */
+import { EXCEPTIONS_WITH_ERROR_CODE, vectorOf } from '../spec/exceptions.ts';
+import type { ExceptionMnemonic } from '../spec/exceptions.ts';
 import { FIELD } from '../spec/fields.ts';
 import { parseHex } from '../spec/hex.ts';
 import { ARITHMETIC_FLAGS } from '../spec/observations.ts';
 import type { Observation } from '../spec/observations.ts';
+import { raiseException } from './non-root/exceptions.ts';
 import type { Rule } from './rule.ts';
 import type { ModelState } from './state.ts';
 import { cpuOf, NO_CURRENT_VMCS, withFlags } from './state.ts';
@@ -83,9 +86,19 @@ export function vmFail(state: ModelState, cpu: number, rule: Rule, error: number
     : vmFailValid(state, cpu, rule, error);
 }
 
-/** A fault delivered instead of the instruction: nothing changes, flags included. */
-export function fault(state: ModelState, cpu: number, rule: Rule, vector: 'UD' | 'GP'): Branch {
-  return { expected: { kind: 'fault', vector, flags: cpuOf(state, cpu).flags }, rule, next: () => state };
+/**
+ * A fault raised instead of completing the instruction; nothing changes, flags included. Outside
+ * VMX non-root operation it is delivered (observed as `fault`); in VMX non-root operation the
+ * exception bitmap decides between delivery in the guest and a VM exit with exit reason 0 (SDM
+ * Vol. 3C, December 2023, §26.2 "Other Causes of VM Exits"; non-root/exceptions.ts). `errorCode`
+ * is the error code the exception pushes (0 when left out, as for #GP(0)); the `fault`
+ * observation of an instruction's fault does not carry it. `debugQualification` is the exit
+ * qualification of a #DB whose cause is known.
+ */
+export function fault(state: ModelState, cpu: number, rule: Rule, vector: ExceptionMnemonic, errorCode?: bigint, debugQualification?: bigint): Branch {
+  const vectorNumber = vectorOf(vector);
+  const pushed = EXCEPTIONS_WITH_ERROR_CODE.has(vectorNumber) ? (errorCode ?? 0n) : undefined;
+  return raiseException(state, cpu, rule, { vector: vectorNumber, errorCode: pushed, reportErrorCode: false, debugQualification });
 }
 
 /** A processor-state operation completed; `after` is the state it produced. Flags unchanged. */

@@ -19,10 +19,11 @@ import { vmxoff, VMXOFF_RULES } from './instructions/vmxoff.ts';
 import { vmxon, VMXON_RULES } from './instructions/vmxon.ts';
 import { endMovSsBlocking } from './mov-ss.ts';
 import { NON_ROOT_RULES } from './non-root.ts';
-import { MOV_CR0_RULES, movCr0 } from './mov-cr0.ts';
-import { MOV_CR4_RULES, movCr4 } from './mov-cr4.ts';
-import { GUEST_OPERATION_RULES } from './guest-operations.ts';
-import { PROCESSOR_STATE_RULES, setState, writeFeatureControl, writeMemory } from './processor-state-ops.ts';
+import { MOV_CR0_RULES } from './mov-cr0.ts';
+import { MOV_CR4_RULES } from './mov-cr4.ts';
+import { featureControlWrite, GUEST_OPERATION_RULES, guestOperation, movToCr0, movToCr4 } from './guest-operations.ts';
+import { unlessExceptionBitmapUnknown } from './non-root/exceptions.ts';
+import { PROCESSOR_STATE_RULES, setState, writeMemory } from './processor-state-ops.ts';
 import type { Rule } from './rule.ts';
 import type { ModelState } from './state.ts';
 import { cpuOf } from './state.ts';
@@ -52,7 +53,7 @@ export function step(state: ModelState, op: Operation): Verdict {
   checkCpu(state, op.cpu, op.kind);
   const untracked = cpuOf(state, op.cpu).untracked;
   if (untracked !== undefined) return notModelled(untracked);
-  return endMovSsBlocking(state, op, dispatch(state, op));
+  return endMovSsBlocking(state, op, unlessExceptionBitmapUnknown(dispatch(state, op)));
 }
 
 function dispatch(state: ModelState, op: Operation): Verdict {
@@ -84,17 +85,17 @@ function dispatch(state: ModelState, op: Operation): Verdict {
     case 'vmfunc':
       return vmfunc(state, op);
     case 'mov-cr0':
-      return movCr0(state, op);
+      return movToCr0(state, op);
     case 'mov-cr4':
-      return movCr4(state, op);
+      return movToCr4(state, op);
     case 'write-feature-control':
-      return writeFeatureControl(state, op);
+      return featureControlWrite(state, op);
     case 'set':
       return setState(state, op);
     case 'write-memory':
       return writeMemory(state, op);
     default:
-      return notModelled(GUEST_OPERATION_RULES.notModelledYet);
+      return guestOperation(state, op);
   }
 }
 
@@ -124,7 +125,7 @@ export const RULES: readonly Rule[] = [
   ...Object.values(MSR_AREA_RULES),
   ...Object.values(VMX_ABORT_RULES),
   ...Object.values(PROCESSOR_STATE_RULES),
-  ...Object.values(GUEST_OPERATION_RULES),
+  ...GUEST_OPERATION_RULES,
 ];
 
 /** The rule with identifier `id`, if the model has one. */

@@ -22,13 +22,15 @@ export interface GuestSetup {
   vmreadBitmap?: bigint;
   vmwriteBitmap?: bigint;
   vmFunctions?: bigint;
+  /** The exception bitmap (default 0: a fault in the guest is delivered there, §26.2). */
+  exceptionBitmap?: bigint;
   /** Fields to write into the shadow VMCS (at VMCS_S) before entering. */
   shadowFields?: ReadonlyArray<readonly [number, bigint]>;
 }
 
 /**
  * Processor 0 in VMX non-root operation, controlled by VMCS_A, with a shadow VMCS at VMCS_S
- * active. Only the fields named in `setup` are written.
+ * active. Only the fields named in `setup` are written, and the exception bitmap (0 by default).
  */
 export function guest(setup: GuestSetup): ModelState {
   let state = loadVmcs(inRoot(), VMCS_S, 0, true);
@@ -40,6 +42,7 @@ export function guest(setup: GuestSetup): ModelState {
   if (setup.vmreadBitmap !== undefined) state = write(state, FIELD.VMREAD_BITMAP_ADDRESS, setup.vmreadBitmap);
   if (setup.vmwriteBitmap !== undefined) state = write(state, FIELD.VMWRITE_BITMAP_ADDRESS, setup.vmwriteBitmap);
   if (setup.vmFunctions !== undefined) state = write(state, FIELD.VM_FUNCTION_CONTROLS, setup.vmFunctions);
+  state = write(state, FIELD.EXCEPTION_BITMAP, setup.exceptionBitmap ?? 0n);
   return patchCpu(state, 0, { vmx: 'non-root' });
 }
 

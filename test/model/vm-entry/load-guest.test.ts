@@ -50,7 +50,7 @@ describe('guest-state loading', () => {
   });
 
   it('a guest VMREAD in compatibility mode (IA-32e mode guest, CS.L = 0) is #UD', () => {
-    const { state, flags } = load({ ...GUEST_64, GUEST_CS_ACCESS_RIGHTS: 0xc09bn });
+    const { state, flags } = load({ ...GUEST_64, GUEST_CS_ACCESS_RIGHTS: 0xc09bn, EXCEPTION_BITMAP: 0n });
     expect(cpuOf(state, 0)).toMatchObject({ eferLma: 1, csL: 0 });
     expectOnly(state, vmreadExitReason, ud(flags), 'vmread.ud-compatibility-mode');
   });
