@@ -94,7 +94,7 @@ export function matches(expected: Expected, actual: Observation): boolean {
   if (expected.flags !== actual.flags) return false;
   switch (expected.kind) {
     case 'fault':
-      return actual.kind === 'fault' && actual.vector === expected.vector;
+      return actual.kind === 'fault' && actual.vector === expected.vector && errorCodeMatches(expected.errorCode, actual.errorCode);
     case 'vmexit':
       return actual.kind === 'vmexit' && actual.reason === expected.reason;
     case 'vmentry':
@@ -111,9 +111,19 @@ export function matches(expected: Expected, actual: Observation): boolean {
     case 'vmsucceed':
       return actual.kind === 'vmsucceed' && valueMatches(expected.value, actual.value);
     case 'vmfail-invalid':
-    case 'ok':
       return true;
+    case 'ok':
+      // A value the model knows (MOV from CR, MOV from DR) must be reported; where the model
+      // reports none, whatever the engine reports is accepted.
+      return actual.kind === 'ok' && (expected.value === undefined || (actual.value !== undefined && isHex(actual.value) && parseHex(actual.value) === parseHex(expected.value)));
   }
+}
+
+/** A fault's error code: the same number; none expected (#UD, #GP(0) of the VMX instructions) accepts none or 0. */
+function errorCodeMatches(expected: Hex | undefined, actual: Hex | undefined): boolean {
+  if (actual !== undefined && !isHex(actual)) return false;
+  if (expected === undefined) return actual === undefined || parseHex(actual) === 0n;
+  return actual !== undefined && parseHex(actual) === parseHex(expected);
 }
 
 function valueMatches(expected: ExpectedValue | undefined, actual: Hex | undefined): boolean {
@@ -156,7 +166,7 @@ function describeOutcome(expected: Expected): string {
     case 'vmfail-invalid':
       return 'VMfailInvalid';
     case 'ok':
-      return 'ok';
+      return expected.value === undefined ? 'ok' : `ok, value ${toHex(parseHex(expected.value))}`;
     case 'vmsucceed':
       return expected.value === undefined ? 'VMsucceed' : `VMsucceed, value ${describeValue(expected.value)}`;
   }
