@@ -43,5 +43,16 @@ export const S_LME = 21;
 /** CR3 bits 31:0 and 63:32 (the `set` operation gives bits 31:0). */
 export const S_CR3_LO = 22;
 export const S_CR3_HI = 23;
+/** CR8 (the task-priority register), bits 3:0 (impl/non-root/control-registers.ts). */
+export const S_CR8 = 24;
+/** DR0..DR3 as (lo, hi) pairs: DRn at S_DR0_LO + 2n (impl/non-root/debug-registers.ts). */
+export const S_DR0_LO = 25;
+/** DR6 and DR7 halves. */
+export const S_DR6_LO = 33;
+export const S_DR6_HI = 34;
+export const S_DR7_LO = 35;
+export const S_DR7_HI = 36;
+/** 1 while the address-range monitor is armed by MONITOR (MWAIT's exit qualification reports it). */
+export const S_MONITOR_ARMED = 37;
 /** Words per processor row. */
-export const STRIDE = 24;
+export const STRIDE = 38;

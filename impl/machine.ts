@@ -43,7 +43,8 @@ import {
 import { halvesOf } from './hex-halves.ts';
 import { CHUNK_WORDS, chunkNumber, INITIAL_CHUNKS, PhysicalMemory } from './memory.ts';
 import { factsFor, type ProfileFacts } from './profile-facts.ts';
-import { movToCr0, movToCr4 } from './mov-cr.ts';
+import { GuestOperations, resetDebugRegisters } from './non-root/index.ts';
+import { ExitInfo } from './vm-exit/exit-info.ts';
 import { EXIT_REASON } from '../spec/exit-reasons.ts';
 import { PRIMARY_CONTROL, SECONDARY_CONTROL } from '../spec/control-bits.ts';
 import {
@@ -105,7 +106,7 @@ const S_CUR_SHADOW = 20;
 const S_LME = 21;
 const S_CR3_LO = 22;
 const S_CR3_HI = 23;
-const STRIDE = 24;
+const STRIDE = 38;
 
 /** Codes of the settable processor state, in the order of spec/operations.ts `SettableState`. */
 export const SET_EFER_LMA = 0;
@@ -176,6 +177,10 @@ export class ImplMachine {
   private readonly exit = new Int32Array(3);
   /** MOV-SS blocking of the processor executing the current instruction, as it was before it (see instruction()). */
   private blockedByMovSs = 0;
+  /** The exit information of the VM exit being made (impl/vm-exit/exit-info.ts): filled by the exiting instruction. */
+  readonly exitInfo = new ExitInfo();
+  /** The guest operations (CPUID, HLT, MOV CR, RDMSR, I/O, exceptions, ...): impl/non-root/. */
+  readonly guest: GuestOperations;
 
   /** Bits 31:0 of the value the last successful VMREAD read or VMPTRST stored (unsigned). */
   get resultLo(): number {
@@ -309,8 +314,15 @@ export class ImplMachine {
       s[b + S_CUR_LO] = ALL_ONES;
       s[b + S_CUR_HI] = ALL_ONES;
       s[b + S_CUR_BASE] = -1;
+      resetDebugRegisters(s, b);
       this.refresh(b);
     }
+    this.guest = new GuestOperations(profile, this.state, this.memory, this.exitInfo, {
+      instruction: (cpu) => this.instruction(cpu),
+      vmExit: (b, reason) => this.vmExit(b, reason),
+      advanceRip: (b, length) => this.advanceRip(b, length),
+      refresh: (b) => this.refresh(b),
+    });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -625,6 +637,23 @@ export class ImplMachine {
   }
 
   /**
+   * Advances guest RIP by `length` bytes after a guest instruction completed (wrapping at 32 bits
+   * outside 64-bit mode). impl/ keeps the guest RIP in the current VMCS's guest-RIP field while
+   * the guest runs, so a VM exit finds there the RIP of the exiting instruction (§28.3.3 "Saving
+   * RIP, RSP, RFLAGS, and SSP").
+   */
+  private advanceRip(b: number, length: number): void {
+    const word = this.guestFacts.words.GUEST_RIP;
+    if (word < 0) return;
+    const v = this.memory.words;
+    const at = (this.state[b + S_CUR_BASE] as number) + word;
+    const lo = ((v[at] as number) >>> 0) + length;
+    v[at] = lo | 0;
+    if (this.state[b + S_WIDE] !== 1) v[at + 1] = 0;
+    else if (lo > 0xffff_ffff) v[at + 1] = ((v[at + 1] as number) + 1) | 0;
+  }
+
+  /**
    * VMREAD/VMWRITE in VMX non-root operation: a VM exit when "VMCS shadowing" is 0
    * (§31.3 VMREAD, VMWRITE); with shadowing on, the bitmaps and the shadow VMCS decide, which
    * impl/ does not implement yet (STATUS_NON_ROOT_UNIMPLEMENTED).
@@ -761,18 +790,17 @@ export class ImplMachine {
   /**
    * MOV to CR0 — SDM Vol. 2B, December 2023, §4.3 "MOV—Move to/from Control Registers", with the
    * paging and IA-32e rules of Vol. 3A and the VMX fixed bits of Vol. 3C §24.8 "Restrictions on
-   * VMX Operation"; see impl/mov-cr.ts. A write can change the mode (IA32_EFER.LMA, CR0.PE).
+   * VMX Operation"; see impl/mov-cr.ts. A write can change the mode (IA32_EFER.LMA, CR0.PE). In
+   * VMX non-root operation the CR0 guest/host mask and read shadow apply (impl/non-root/).
+   * `gpr` is the source register (0..15), which the exit qualification reports.
    */
-  movCr0(cpu: number, valueLo: number, valueHi: number): number {
-    const b = this.instruction(cpu);
-    const status = movToCr0(this.state, b, this.memory, this.facts, valueLo, valueHi);
-    if (status === STATUS_SUCCEED) this.refresh(b);
-    return status;
+  movCr0(cpu: number, valueLo: number, valueHi: number, gpr = 0): number {
+    return this.guest.movToCr(cpu, 0, valueLo, valueHi, gpr);
   }
 
-  /** MOV to CR4 — the same page; see impl/mov-cr.ts. */
-  movCr4(cpu: number, valueLo: number, valueHi: number): number {
-    return movToCr4(this.state, this.instruction(cpu), this.memory, this.facts, valueLo, valueHi);
+  /** MOV to CR4 — the same page; see impl/mov-cr.ts and impl/non-root/control-registers.ts. */
+  movCr4(cpu: number, valueLo: number, valueHi: number, gpr = 0): number {
+    return this.guest.movToCr(cpu, 4, valueLo, valueHi, gpr);
   }
 
   /** WRMSR is privileged and not allowed in virtual-8086 mode (#GP(0)). */

@@ -29,6 +29,11 @@ export const STATUS_VMEXIT = -7;
 /** An instruction in VMX non-root operation whose effect impl/ does not implement (VMCS shadowing, an enabled VM function). */
 export const STATUS_NON_ROOT_UNIMPLEMENTED = -8;
 
+/** A guest operation raised an exception other than #UD and #GP(0); vector and error code in ImplMachine.guest.fault. */
+export const STATUS_FAULT = -9;
+/** A guest operation whose outcome impl/ does not implement (model-specific); ImplMachine.guest.unimplementedWhat says which. */
+export const STATUS_GUEST_UNIMPLEMENTED = -10;
+
 /** Human-readable name of a status code (tests and debugging). */
 export function describeStatus(status: number): string {
   switch (status) {
@@ -50,6 +55,10 @@ export function describeStatus(status: number): string {
       return 'VM exit';
     case STATUS_NON_ROOT_UNIMPLEMENTED:
       return 'not implemented in VMX non-root operation';
+    case STATUS_FAULT:
+      return 'exception';
+    case STATUS_GUEST_UNIMPLEMENTED:
+      return 'guest operation not implemented';
     default:
       return status > 0 ? `VMfailValid(${status})` : `unknown status ${status}`;
   }

@@ -252,14 +252,16 @@ describe('fast API and Engine adapter', () => {
   });
 
   it('describeStatus names every status', () => {
-    expect([0, -1, -2, -3, -4, 12, -9].map(describeStatus)).toEqual([
+    expect([0, -1, -2, -3, -4, 12, -9, -10, -11].map(describeStatus)).toEqual([
       'VMsucceed',
       'VMfailInvalid',
       '#UD',
       '#GP(0)',
       'VM entry not implemented',
       'VMfailValid(12)',
-      'unknown status -9',
+      'exception',
+      'guest operation not implemented',
+      'unknown status -11',
     ]);
   });
 });

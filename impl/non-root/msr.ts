@@ -1,0 +1,96 @@
+/**
+ * RDMSR and WRMSR (SDM Vol. 2B, December 2023, "RDMSR—Read From Model Specific Register",
+ * "WRMSR—Write to Model Specific Register"): #GP(0) in virtual-8086 mode and at CPL > 0, which
+ * precedes a VM exit (Vol. 3C §26.1.1 "Relative Priority of Faults and VM Exits"). In VMX
+ * non-root operation the instruction exits (reasons 31, 32; qualification 0) when "use MSR bitmaps"
+ * is 0, when ECX is outside 00000000H-00001FFFH and C0000000H-C0001FFFH, or when the MSR's bit is
+ * set in the read or write bitmap for its range (§26.1.3 "Instructions That Cause VM Exits
+ * Conditionally"; §25.6.9 "MSR-Bitmap Address": read-low at byte 0, read-high at 1024, write-low
+ * at 2048, write-high at 3072 of the 4-KByte bitmap page).
+ *
+ * Without an exit, impl/ knows these MSRs (every other is model-specific: its value, or #GP(0) for
+ * an MSR the processor does not implement, so impl/ answers unimplemented): IA32_FEATURE_CONTROL
+ * (WRMSR #GP(0) once locked, Vol. 3C §24.7 "Enabling and Entering VMX Operation"); the VMX
+ * capability MSRs the profile reports (read-only: WRMSR #GP(0), Vol. 3D Appendix A); IA32_EFER
+ * (SCE, LME, LMA, NXE implemented, impl/README.md; WRMSR #GP(0) for any other bit and for a change
+ * of LME while CR0.PG = 1, Vol. 3A §10.8.5 "Initializing IA-32e Mode"; LMA is read-only, writes to
+ * it are ignored). RDMSR's value is not observed.
+ */
+import { MSR } from '../../spec/capability-msrs.ts';
+import { CR0_BIT } from '../../spec/control-registers.ts';
+import { PRIMARY_CONTROL } from '../../spec/control-bits.ts';
+import { EXIT_REASON } from '../../spec/exit-reasons.ts';
+import type { Profile } from '../../spec/profile.ts';
+import { S_CR0_LO, S_FC_HI, S_FC_LO, S_LME } from '../cpu-row.ts';
+import type { GuestContext } from './context.ts';
+import { RDMSR_LENGTH, WRMSR_LENGTH } from './lengths.ts';
+
+const IA32_EFER = 0xc000_0080 | 0;
+/** IA32_EFER bits impl/ implements: SCE (0), LME (8), LMA (10), NXE (11). */
+const EFER_IMPLEMENTED = (1 << 0) | (1 << 8) | (1 << 10) | (1 << 11);
+const EFER_LME = 1 << 8;
+const PG = 1 << CR0_BIT.PG;
+const FEATURE_CONTROL_LOCK = 1;
+/** MSR ranges the bitmaps cover: 8192 MSRs from 0 and from C0000000H. */
+const BITMAP_MSRS = 0x2000;
+const HIGH_RANGE = 0xc000_0000 | 0;
+const READ_HIGH_OFFSET = 1024;
+const WRITE_LOW_OFFSET = 2048;
+
+const capabilityMsrs = new WeakMap<Profile, ReadonlySet<number>>();
+
+/** The VMX capability MSRs `profile` reports, by number. */
+function capabilitiesOf(profile: Profile): ReadonlySet<number> {
+  let set = capabilityMsrs.get(profile);
+  if (set === undefined) {
+    set = new Set(Object.keys(profile.data.msrs).map((name) => MSR[name as keyof typeof MSR]));
+    capabilityMsrs.set(profile, set);
+  }
+  return set;
+}
+
+/** In VMX non-root operation: RDMSR (`write` false) or WRMSR of `ecx` causes a VM exit. */
+function msrExits(g: GuestContext, b: number, ecx: number, write: boolean): boolean {
+  if (!g.primary(b, PRIMARY_CONTROL.USE_MSR_BITMAPS)) return true;
+  const high = (ecx & ~(BITMAP_MSRS - 1)) === HIGH_RANGE;
+  if (!high && (ecx >>> 0) >= BITMAP_MSRS) return true;
+  const index = ecx & (BITMAP_MSRS - 1);
+  const offset = (write ? WRITE_LOW_OFFSET : 0) + (high ? READ_HIGH_OFFSET : 0) + ((index >>> 5) << 2);
+  const w = g.words.MSR_BITMAPS_ADDRESS;
+  const word = g.memory.read32((g.low(b, w) & ~0xfff) + offset, g.high(b, w));
+  return ((word >>> (index & 31)) & 1) === 1;
+}
+
+/** RDMSR with ECX = `ecx`. */
+export function rdmsr(g: GuestContext, cpu: number, ecx: number): number {
+  const b = g.hooks.instruction(cpu);
+  if (g.privileged(b)) return g.gp(b);
+  if (g.nonRoot(b) && msrExits(g, b, ecx, false)) return g.instructionExit(b, EXIT_REASON.RDMSR, 0, 0, RDMSR_LENGTH);
+  if (ecx !== MSR.IA32_FEATURE_CONTROL && ecx !== IA32_EFER && !capabilitiesOf(g.profile).has(ecx)) {
+    return g.unimplemented(`RDMSR of MSR 0x${(ecx >>> 0).toString(16)} (whether the processor implements it is model-specific)`);
+  }
+  return g.complete(b, RDMSR_LENGTH);
+}
+
+/** WRMSR with ECX = `ecx` and EDX:EAX = (hi, lo). */
+export function wrmsr(g: GuestContext, cpu: number, ecx: number, lo: number, hi: number): number {
+  const b = g.hooks.instruction(cpu);
+  if (g.privileged(b)) return g.gp(b);
+  if (g.nonRoot(b) && msrExits(g, b, ecx, true)) return g.instructionExit(b, EXIT_REASON.WRMSR, 0, 0, WRMSR_LENGTH);
+  const s = g.s;
+  if (ecx === MSR.IA32_FEATURE_CONTROL) {
+    if (((s[b + S_FC_LO] as number) & FEATURE_CONTROL_LOCK) !== 0) return g.gp(b);
+    s[b + S_FC_LO] = lo;
+    s[b + S_FC_HI] = hi;
+    return g.complete(b, WRMSR_LENGTH);
+  }
+  if (ecx === IA32_EFER) {
+    const lme = (lo & EFER_LME) !== 0 ? 1 : 0;
+    if ((lo & ~EFER_IMPLEMENTED) !== 0 || hi !== 0) return g.gp(b);
+    if (lme !== s[b + S_LME] && ((s[b + S_CR0_LO] as number) & PG) !== 0) return g.gp(b);
+    s[b + S_LME] = lme;
+    return g.complete(b, WRMSR_LENGTH);
+  }
+  if (capabilitiesOf(g.profile).has(ecx)) return g.gp(b);
+  return g.unimplemented(`WRMSR to MSR 0x${(ecx >>> 0).toString(16)} (whether the processor implements it is model-specific)`);
+}
