@@ -50,5 +50,11 @@ export function renderSummary(stats: SuiteStats): string {
   lines.push(`  VM-entry checks (catalogue): ${entry.total - entry.notHitFailing.length} of ${entry.total} hit failing, ${entry.total - entry.notHitPassing.length} hit passing (passing is known only for checks the model implements)`);
   if (entry.notHitFailing.length > 0) lines.push(pc.dim(`    not hit failing: ${entry.notHitFailing.join(', ')}`));
   if (entry.notHitPassing.length > 0) lines.push(pc.dim(`    not hit passing: ${entry.notHitPassing.join(', ')}`));
+  const exits = stats.exitReasons;
+  const reached = Object.entries(exits.reached)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, count]) => `${name} ${n(count)}`);
+  lines.push(`  basic exit reasons reached: ${exits.total - exits.notReached.length} of ${exits.total}${reached.length > 0 ? ` (${reached.join(', ')})` : ''}`);
+  if (exits.notReached.length > 0) lines.push(pc.dim(`    not reached: ${exits.notReached.join(', ')}`));
   return lines.join('\n');
 }

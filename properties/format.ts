@@ -2,9 +2,23 @@
  * One-line renderings of operations and observations for traces and failure reports, written so
  * a person can read them beside the SDM (instruction names in capitals, pointers in brackets).
  */
+import { mnemonicOf } from '../spec/exceptions.ts';
+import { exitReasonInfo } from '../spec/exit-reasons.ts';
+import { fieldByEncoding } from '../spec/fields.ts';
+import type { GuestOperation } from '../spec/guest-operations.ts';
 import { ARITHMETIC_FLAGS } from '../spec/observations.ts';
 import type { Observation } from '../spec/observations.ts';
 import type { Operation } from '../spec/operations.ts';
+
+const GPR_NAMES = ['RAX', 'RCX', 'RDX', 'RBX', 'RSP', 'RBP', 'RSI', 'RDI', 'R8', 'R9', 'R10', 'R11', 'R12', 'R13', 'R14', 'R15'];
+const reg = (gpr: number | undefined): string => GPR_NAMES[gpr ?? 0] ?? `r${String(gpr)}`;
+
+/** ` (EXIT_REASON)` after a known field encoding, nothing otherwise. */
+function fieldName(encoding: string): string {
+  const value = BigInt(encoding);
+  const field = value <= 0xffff_ffffn ? fieldByEncoding(Number(value)) : undefined;
+  return field === undefined ? '' : ` (${field.name})`;
+}
 
 const mem = (form: string | undefined, text: string): string =>
   form === 'register' ? `${text} <register operand>` : text;
@@ -20,9 +34,9 @@ export function formatOperation(op: Operation): string {
     case 'vmptrst':
       return `${where} VMPTRST${op.form === 'register' ? ' <register operand>' : ''}`;
     case 'vmread':
-      return `${where} VMREAD ${op.encoding}${op.form === 'memory' ? ' -> memory' : ''}`;
+      return `${where} VMREAD ${op.encoding}${fieldName(op.encoding)}${op.form === 'memory' ? ' -> memory' : ''}`;
     case 'vmwrite':
-      return `${where} VMWRITE ${op.encoding} := ${op.value}${op.form === 'memory' ? ' (memory source)' : ''}`;
+      return `${where} VMWRITE ${op.encoding}${fieldName(op.encoding)} := ${op.value}${op.form === 'memory' ? ' (memory source)' : ''}`;
     case 'invept':
     case 'invvpid':
       return `${where} ${op.kind.toUpperCase()} type ${op.type}, ${mem(op.form, `{${op.descriptor[0]}, ${op.descriptor[1]}}`)}`;
@@ -34,20 +48,56 @@ export function formatOperation(op: Operation): string {
     case 'vmcall':
       return `${where} ${op.kind.toUpperCase()}`;
     case 'mov-cr0':
-      return `${where} MOV CR0 := ${op.value}`;
     case 'mov-cr4':
-      return `${where} MOV CR4 := ${op.value}`;
+      return `${where} MOV ${op.kind === 'mov-cr0' ? 'CR0' : 'CR4'} ${op.gpr === undefined ? ':=' : `<- ${reg(op.gpr)} :=`} ${op.value}`;
     case 'write-feature-control':
       return `${where} WRMSR IA32_FEATURE_CONTROL := ${op.value}`;
     case 'set':
       return `${where} set ${op.what} = ${op.value}`;
     case 'write-memory':
       return `${where} write-memory [${op.address}] := ${op.value}`;
-    default: {
-      const { kind, cpu: _cpu, ...operands } = op;
-      const text = Object.entries(operands).map(([name, value]) => `${name}=${String(value)}`).join(' ');
-      return `${where} ${kind.toUpperCase()}${text === '' ? '' : ` ${text}`}`;
+    default:
+      return `${where} ${formatGuestOperation(op)}`;
+  }
+}
+
+/** The guest operations of case format 4: `MOV CR3 <- RAX := 0x21000`, `OUT 0x80 (1 byte)`, `RDMSR 0xc0000080` ... */
+function formatGuestOperation(op: GuestOperation): string {
+  switch (op.kind) {
+    case 'cpuid':
+      return `CPUID eax=${op.eax} ecx=${op.ecx}`;
+    case 'invlpg':
+      return `INVLPG [${op.address}]`;
+    case 'rdpmc':
+      return `RDPMC ecx=${op.ecx}`;
+    case 'mov-from-cr':
+      return `MOV ${reg(op.gpr)} <- CR${op.cr}`;
+    case 'mov-cr3':
+    case 'mov-cr8':
+      return `MOV ${op.kind === 'mov-cr3' ? 'CR3' : 'CR8'} <- ${reg(op.gpr)} := ${op.value}`;
+    case 'lmsw':
+      return op.form === 'memory' ? `LMSW [${op.address ?? '?'}] := ${op.value}` : `LMSW AX := ${op.value}`;
+    case 'mov-dr':
+      return op.direction === 'to' ? `MOV DR${op.dr} <- ${reg(op.gpr)} := ${op.value ?? '?'}` : `MOV ${reg(op.gpr)} <- DR${op.dr}`;
+    case 'rdmsr':
+      return `RDMSR ${op.ecx}`;
+    case 'wrmsr':
+      return `WRMSR ${op.ecx} := ${op.value}`;
+    case 'xsetbv':
+      return `XSETBV XCR${BigInt(op.ecx).toString()} := ${op.value}`;
+    case 'io': {
+      const name = `${op.rep === true ? 'REP ' : ''}${op.direction === 'in' ? 'IN' : 'OUT'}${op.string === true ? 'S' : ''}`;
+      const port = `0x${op.port.toString(16)}${op.immediate === true ? '' : ' (DX)'}`;
+      const memory = op.string === true && op.address !== undefined ? ` [${op.address}]` : '';
+      return `${name} ${port}${memory} (${op.size} byte${op.size === 1 ? '' : 's'})`;
     }
+    case 'exception': {
+      const name = mnemonicOf(op.vector) ?? `vector ${op.vector}`;
+      const code = op.errorCode === undefined ? '' : `(${op.errorCode})`;
+      return `raise #${name}${code}${op.address === undefined ? '' : ` at ${op.address}`}`;
+    }
+    default:
+      return op.kind.toUpperCase();
   }
 }
 
@@ -69,10 +119,15 @@ function formatOutcome(obs: Observation): string {
     case 'fault':
       if (obs.vector === 'GP' && obs.errorCode === undefined) return '#GP(0)';
       return `#${obs.vector}${obs.errorCode === undefined ? '' : `(${obs.errorCode})`}`;
-    case 'vmexit':
-      return `VM exit (basic reason ${obs.reason})`;
-    case 'vmentry':
-      return 'VM entry (now running the guest)';
+    case 'vmexit': {
+      const info = exitReasonInfo(obs.reason);
+      return `VM exit (basic reason ${obs.reason}${info === undefined ? '' : `, ${info.title}`})`;
+    }
+    case 'vmentry': {
+      if (obs.injected === undefined) return 'VM entry (now running the guest)';
+      const e = obs.injected;
+      return `VM entry (now running the guest; injected vector ${e.vector}, type ${e.type}${e.errorCode === undefined ? '' : `, error code ${e.errorCode}`})`;
+    }
     case 'vmentry-failure':
       return `VM-entry failure (exit reason 0x${obs.exitReason.toString(16)}, qualification ${obs.qualification})`;
     case 'vmsucceed':
@@ -82,7 +137,7 @@ function formatOutcome(obs: Observation): string {
     case 'vmfail-valid':
       return `VMfailValid(${obs.error})`;
     case 'ok':
-      return 'ok';
+      return obs.value === undefined ? 'ok' : `ok, value ${obs.value}`;
     case 'unimplemented':
       return `unimplemented: ${obs.what}`;
   }

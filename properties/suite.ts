@@ -13,6 +13,7 @@ import { runCaseDifferential, runDifferential, type CaseEngine, type CaseOutcome
 import { steppingFactory } from './case-engine-steps.ts';
 import { minimizeOperations } from './minimize.ts';
 import { emptyEntryCheckCoverage, finishEntryChecks, recordEntryChecks, type EntryCheckCoverage } from './entry-check-coverage.ts';
+import { emptyExitReasonCoverage, finishExitReasons, recordExitReasons, type ExitReasonCoverage } from './exit-reason-coverage.ts';
 import { boundaryPoints, indexPoints, pointsReached, type PointIndex } from './generators/boundary-points.ts';
 import { operationSequence } from './generators/operations.ts';
 import {
@@ -76,6 +77,8 @@ export interface SuiteStats {
   boundariesTotal: number;
   /** VM-entry checks of the catalogue hit failing and passing, and the ones not hit (entry-check-coverage.ts). */
   entryChecks: EntryCheckCoverage;
+  /** Basic exit reasons of the VM exits (and VM-entry failures) reached, and the ones not reached (exit-reason-coverage.ts). */
+  exitReasons: ExitReasonCoverage;
   /** Runs per metamorphic property. */
   metamorphic: Record<string, number>;
   /** Why the metamorphic properties did not run, when they did not. */
@@ -123,6 +126,7 @@ export function runSuite(options: SuiteOptions): SuiteResult {
     boundariesMissed: [],
     boundariesTotal: 0,
     entryChecks: emptyEntryCheckCoverage(),
+    exitReasons: emptyExitReasonCoverage(),
     metamorphic: {},
   };
   const points = boundaryPoints(options.profile);
@@ -131,6 +135,7 @@ export function runSuite(options: SuiteOptions): SuiteResult {
   const finish = (result: SuiteResult): SuiteResult => {
     stats.boundariesMissed = points.map((p) => p.id).filter((id) => stats.boundariesHit[id] === undefined);
     finishEntryChecks(stats.entryChecks);
+    finishExitReasons(stats.exitReasons);
     return result;
   };
   // A case engine (a process) is stepped through whole cases and has no snapshot/restore.
@@ -301,6 +306,7 @@ function record(stats: SuiteStats, outcome: CaseOutcome, label: typeof outcomeLa
     stats.boundariesHit[id] = (stats.boundariesHit[id] ?? 0) + 1;
   }
   recordEntryChecks(stats.entryChecks, outcome.steps, coverage.initial);
+  recordExitReasons(stats.exitReasons, outcome.steps);
   if (outcome.kind === 'conformant') stats.endings[outcome.ended] += 1;
   const last = outcome.steps[outcome.steps.length - 1];
   if (outcome.kind === 'conformant' && outcome.ended === 'engine-unimplemented' && last !== undefined) {

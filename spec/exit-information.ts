@@ -7,17 +7,17 @@
 export interface ExitInformation {
   /** Basic exit reason, bits 15:0 of the exit-reason field (Appendix C). */
   readonly reason: number;
-  /** Exit qualification (§28.2.1 "Basic VM-Exit Information", Tables 28-1 to 28-9 of that section). */
+  /** Exit qualification (§28.2.1 "Basic VM-Exit Information"; layouts in spec/exit-qualification.ts). */
   readonly qualification: bigint | undefined;
   /** VM-exit instruction length (§28.2.5 "Information for VM Exits Due to Instruction Execution"). */
   readonly instructionLength?: number;
-  /** VM-exit instruction information (§28.2.5, Tables 28-10 to 28-16 of that section). */
+  /** VM-exit instruction information (§28.2.5; formats in spec/instruction-information.ts). */
   readonly instructionInformation?: number;
   /** Guest-linear address (§28.2.1), for the exits that define it. */
   readonly guestLinearAddress?: bigint;
   /** Guest-physical address (§28.2.1), for EPT violations and misconfigurations. */
   readonly guestPhysicalAddress?: bigint;
-  /** VM-exit interruption information (§28.2.2 "Information for VM Exits Due to Vectored Events"); bit 31 = valid. */
+  /** VM-exit interruption information (§28.2.2 "Information for VM Exits Due to Vectored Events"; layout in spec/exit-interruption-information.ts); bit 31 = valid. */
   readonly interruptionInformation?: number;
   /** VM-exit interruption error code (§28.2.2), when bit 11 of the interruption information is 1. */
   readonly interruptionErrorCode?: number;

@@ -19,6 +19,7 @@ import type { Operation, SettableState } from '../../spec/operations.ts';
 import type { Profile } from '../../spec/profile.ts';
 import { boundarySteps, failingVmxonAttempt } from './boundary-steps.ts';
 import { VM_ENTRY_STEP_WEIGHT, vmEntrySteps } from './vm-entry-steps.ts';
+import { VM_EXIT_STEP_WEIGHT, vmExitSteps } from './vm-exit-steps.ts';
 import {
   eptp,
   fieldEncoding,
@@ -189,6 +190,7 @@ export function stepArbitrary(profile: Profile, logicalProcessors: number): fc.A
       { arbitrary: stepOn(profile, cpu, encodings).map((op) => [op]), weight: 140 },
       ...boundarySteps(profile, cpu, encodings),
       { arbitrary: vmEntrySteps(profile, cpu), weight: VM_ENTRY_STEP_WEIGHT },
+      { arbitrary: vmExitSteps(profile, cpu), weight: VM_EXIT_STEP_WEIGHT },
     ),
   );
   return cpuArbitrary(logicalProcessors).chain((cpu) => perCpu[cpu] as fc.Arbitrary<Operation[]>);

@@ -1,0 +1,134 @@
+/**
+ * Whether a guest operation causes a VM exit under an exit configuration (exit-setup.ts), as the
+ * VM-exit step group needs to know to place the host's VMREADs and VMRESUME after an exit and to
+ * choose operands on both sides of each exit condition. This is generator bookkeeping, written
+ * from the exit-condition table (spec/exit-conditions.ts, SDM Vol. 3C §26.1.2, §26.1.3 and §26.2);
+ * it decides nothing the differential property compares: the model does that. A wrong guess only
+ * puts the host's VMREADs in the guest (they exit too) or a guest operation after a VM exit.
+ */
+import { PRIMARY_CONTROL, SECONDARY_CONTROL } from '../../spec/control-bits.ts';
+import { CR0_BIT } from '../../spec/control-registers.ts';
+import { ioAccessPorts, msrBitmapPosition } from '../../spec/exit-bitmaps.ts';
+import type { Operation } from '../../spec/operations.ts';
+import type { ExitSetup } from './exit-setup.ts';
+
+const INVALID_OPCODE = 6;
+const PAGE_FAULT = 14;
+const IA32_FEATURE_CONTROL = 0x3a;
+
+function primaryOn(setup: ExitSetup, name: keyof typeof PRIMARY_CONTROL): boolean {
+  return (setup.primary & (1n << BigInt(PRIMARY_CONTROL[name]))) !== 0n;
+}
+
+function secondaryOn(setup: ExitSetup, name: keyof typeof SECONDARY_CONTROL): boolean {
+  return setup.secondary !== undefined && (setup.secondary & (1n << BigInt(SECONDARY_CONTROL[name]))) !== 0n;
+}
+
+/** An exception with `vector` (and page-fault `errorCode`) exits through the exception bitmap (§26.2). */
+export function exceptionExits(setup: ExitSetup, vector: number, errorCode = 0): boolean {
+  const inBitmap = ((setup.exceptionBitmap >>> vector) & 1) === 1;
+  if (vector !== PAGE_FAULT) return inBitmap;
+  const matches = ((errorCode & setup.pfecMask) >>> 0) === (setup.pfecMatch >>> 0);
+  return matches === inBitmap;
+}
+
+/** RDMSR/WRMSR of `msr` exits: no MSR bitmaps, outside their ranges, or the bit is 1; undefined for an MSR whose bit the group did not lay out. */
+export function msrExits(setup: ExitSetup, msr: number, access: 'read' | 'write'): boolean | undefined {
+  if (!primaryOn(setup, 'USE_MSR_BITMAPS')) return true;
+  if (msrBitmapPosition(msr, access) === undefined) return true;
+  return setup.msrBits.get(`${access}:0x${msr.toString(16)}`);
+}
+
+/** An I/O access exits (unconditional I/O exiting, or the I/O bitmaps with wrap-around); undefined for an untracked port. */
+export function ioExits(setup: ExitSetup, port: number, size: 1 | 2 | 4): boolean | undefined {
+  if (!primaryOn(setup, 'USE_IO_BITMAPS')) return primaryOn(setup, 'UNCONDITIONAL_IO_EXITING');
+  const { ports, wraps } = ioAccessPorts(port, size);
+  if (wraps) return true;
+  const bits = ports.map((p) => setup.ioBits.get(p));
+  if (bits.some((b) => b === true)) return true;
+  return bits.some((b) => b === undefined) ? undefined : false;
+}
+
+/** LMSW exits (§26.1.3): PE set in mask and source but clear in the shadow, or a masked bit 3:1 differs. */
+export function lmswExits(setup: ExitSetup, source: bigint): boolean {
+  const pe = 1n << BigInt(CR0_BIT.PE);
+  if ((setup.cr0Mask & pe) !== 0n && (source & pe) !== 0n && (setup.cr0Shadow & pe) === 0n) return true;
+  return ((source ^ setup.cr0Shadow) & setup.cr0Mask & 0xen) !== 0n;
+}
+
+/**
+ * Whether `op`, executed by the guest, causes a VM exit (possibly through the #UD it raises);
+ * `undefined` when the group cannot tell.
+ */
+export function predictExit(setup: ExitSetup, op: Operation): boolean | undefined {
+  switch (op.kind) {
+    case 'cpuid':
+    case 'invd':
+    case 'xsetbv':
+    case 'vmxon':
+    case 'vmxoff':
+    case 'vmclear':
+    case 'vmptrld':
+    case 'vmptrst':
+    case 'vmlaunch':
+    case 'vmresume':
+    case 'invept':
+    case 'invvpid':
+    case 'vmcall':
+      return true;
+    case 'vmread':
+    case 'vmwrite':
+      return secondaryOn(setup, 'VMCS_SHADOWING') ? undefined : true;
+    case 'hlt':
+      return primaryOn(setup, 'HLT_EXITING');
+    case 'invlpg':
+      return primaryOn(setup, 'INVLPG_EXITING');
+    case 'rdtsc':
+      return primaryOn(setup, 'RDTSC_EXITING');
+    case 'rdpmc':
+      return primaryOn(setup, 'RDPMC_EXITING');
+    case 'pause':
+      return primaryOn(setup, 'PAUSE_EXITING') ? true : undefined;
+    case 'monitor':
+      return primaryOn(setup, 'MONITOR_EXITING');
+    case 'mwait':
+      return primaryOn(setup, 'MWAIT_EXITING');
+    case 'mov-dr':
+      return primaryOn(setup, 'MOV_DR_EXITING');
+    case 'rdtscp':
+      if (!secondaryOn(setup, 'ENABLE_RDTSCP')) return exceptionExits(setup, INVALID_OPCODE);
+      return primaryOn(setup, 'RDTSC_EXITING');
+    case 'wbinvd':
+      return secondaryOn(setup, 'WBINVD_EXITING');
+    case 'mov-cr0':
+      return ((BigInt(op.value) ^ setup.cr0Shadow) & setup.cr0Mask) !== 0n;
+    case 'mov-cr4':
+      return ((BigInt(op.value) ^ setup.cr4Shadow) & setup.cr4Mask) !== 0n;
+    case 'mov-cr3':
+      return primaryOn(setup, 'CR3_LOAD_EXITING') && !setup.cr3Targets.includes(BigInt(op.value));
+    case 'mov-cr8':
+      return setup.guest64 ? primaryOn(setup, 'CR8_LOAD_EXITING') : exceptionExits(setup, INVALID_OPCODE);
+    case 'mov-from-cr':
+      if (op.cr === 3) return primaryOn(setup, 'CR3_STORE_EXITING');
+      if (op.cr === 8) return setup.guest64 ? primaryOn(setup, 'CR8_STORE_EXITING') : exceptionExits(setup, INVALID_OPCODE);
+      return false;
+    case 'clts': {
+      const ts = 1n << BigInt(CR0_BIT.TS);
+      return (setup.cr0Mask & setup.cr0Shadow & ts) !== 0n;
+    }
+    case 'lmsw':
+      return lmswExits(setup, BigInt(op.value) & 0xffffn);
+    case 'rdmsr':
+      return msrExits(setup, Number(op.ecx), 'read');
+    case 'wrmsr':
+      return msrExits(setup, Number(op.ecx), 'write');
+    case 'write-feature-control':
+      return msrExits(setup, IA32_FEATURE_CONTROL, 'write');
+    case 'io':
+      return ioExits(setup, op.port, op.size);
+    case 'exception':
+      return exceptionExits(setup, op.vector, op.errorCode === undefined ? 0 : Number(op.errorCode));
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * The exit configuration a VM-exit step group writes into a VMCS built by vmcs-builder.ts before
+ * its VMLAUNCH: which exiting controls are 1 (those the profile allows either way are drawn at
+ * random, so each exit condition is met on both sides across groups), the CR0/CR4 guest/host
+ * masks and read shadows, the CR3-target count and values, the exception bitmap with the
+ * page-fault error-code mask and match, and the I/O and MSR bitmaps laid out in memory with
+ * `write-memory`.
+ *
+ * The bitmaps: every dword holding the bit of a port or MSR the group may probe is written whole
+ * (ports and MSRs outside the probe lists are 0 in those dwords), so what earlier groups of the
+ * same case left in memory never decides an exit of this one.
+ *
+ * Layouts from spec/exit-bitmaps.ts; the controls by their spec/control-bits.ts names.
+ */
+import fc from 'fast-check';
+import { ENTRY_CONTROL, PRIMARY_CONTROL, SECONDARY_CONTROL } from '../../spec/control-bits.ts';
+import { CR0_BIT, CR4_BIT } from '../../spec/control-registers.ts';
+import { ioBitmapPosition, msrBitmapPosition } from '../../spec/exit-bitmaps.ts';
+import { FIELD, type FieldName } from '../../spec/fields.ts';
+import { toHex } from '../../spec/hex.ts';
+import type { Operation } from '../../spec/operations.ts';
+import type { Profile } from '../../spec/profile.ts';
+
+/** Physical addresses of the bitmaps (4-KByte aligned, clear of the regions and the built VMCS's structures). */
+export const BITMAP_ADDRESSES = { ioA: 0x30000n, ioB: 0x31000n, msr: 0x32000n } as const;
+
+/** Ports the guest's I/O instructions use: both bitmaps, their edges, and the top of the port space (wrap-around). */
+export const PROBE_PORTS: readonly number[] = [0x00, 0x20, 0x60, 0x64, 0x80, 0x3f8, 0x7ffe, 0x7fff, 0x8000, 0xcf8, 0xcfc, 0xfffd, 0xffff];
+
+/** MSRs the guest's RDMSR/WRMSR use: in the low range, in the high range, at their edges, and outside both (always exit). */
+export const PROBE_MSRS: readonly number[] = [0x10, 0x174, 0x277, 0x1fff, 0xc000_0080, 0xc000_0081, 0xc000_0102, 0xc000_1fff, 0x2000, 0x4000_0000, 0xc000_2000];
+
+/** The processor-based controls the group draws (when the profile allows both settings). */
+export const DRAWN_PRIMARY_CONTROLS = [
+  'HLT_EXITING', 'INVLPG_EXITING', 'MWAIT_EXITING', 'RDPMC_EXITING', 'RDTSC_EXITING', 'CR3_LOAD_EXITING', 'CR3_STORE_EXITING',
+  'CR8_LOAD_EXITING', 'CR8_STORE_EXITING', 'MOV_DR_EXITING', 'UNCONDITIONAL_IO_EXITING', 'USE_IO_BITMAPS', 'USE_MSR_BITMAPS',
+  'MONITOR_EXITING', 'PAUSE_EXITING',
+] as const satisfies readonly (keyof typeof PRIMARY_CONTROL)[];
+
+/** The secondary controls the group draws (when the built VMCS activates them). */
+export const DRAWN_SECONDARY_CONTROLS = ['WBINVD_EXITING', 'ENABLE_RDTSCP'] as const satisfies readonly (keyof typeof SECONDARY_CONTROL)[];
+
+/** CR0 bits a guest/host mask may own here; CR4 likewise. */
+const CR0_MASKABLE = [CR0_BIT.PE, CR0_BIT.MP, CR0_BIT.EM, CR0_BIT.TS, CR0_BIT.NE, CR0_BIT.WP, CR0_BIT.AM, CR0_BIT.CD] as const;
+const CR4_MASKABLE = [CR4_BIT.PSE, CR4_BIT.PAE, CR4_BIT.PGE, CR4_BIT.VMXE, CR4_BIT.SMXE, CR4_BIT.SMEP] as const;
+
+/** An exit configuration, as written and as the prediction (exit-prediction.ts) reads it. */
+export interface ExitSetup {
+  /** Primary processor-based controls (the built value with the drawn exiting controls). */
+  primary: bigint;
+  /** Secondary controls, or undefined when the built VMCS does not activate them. */
+  secondary: bigint | undefined;
+  cr0Mask: bigint;
+  cr0Shadow: bigint;
+  cr4Mask: bigint;
+  cr4Shadow: bigint;
+  /** The guest's CR0, CR3 and CR4 as the built VMCS loads them. */
+  guestCr0: bigint;
+  guestCr3: bigint;
+  guestCr4: bigint;
+  /** CR3-target values in force (the count is their number). */
+  cr3Targets: bigint[];
+  exceptionBitmap: number;
+  pfecMask: number;
+  pfecMatch: number;
+  /** The I/O-bitmap bit of each port a probe access touches. */
+  ioBits: Map<number, boolean>;
+  /** The MSR-bitmap bits of the probe MSRs, keyed `read:0x10`, `write:0xc0000080`. */
+  msrBits: Map<string, boolean>;
+  /** The guest runs in 64-bit mode. */
+  guest64: boolean;
+}
+
+const bit = (n: number): bigint => 1n << BigInt(n);
+
+/** The CR3-target count the profile supports (IA32_VMX_MISC bits 24:16), at most 4. */
+export function cr3TargetsSupported(profile: Profile): number {
+  return Math.min(4, Number((BigInt(profile.data.msrs.IA32_VMX_MISC) >> 16n) & 0x1ffn));
+}
+
+/** Every port an access of up to 4 bytes at a probe port touches. */
+export function trackedPorts(): number[] {
+  return [...new Set(PROBE_PORTS.flatMap((p) => [0, 1, 2, 3].map((i) => (p + i) & 0xffff)))];
+}
+
+function bitsOf(mask: bigint, list: readonly number[]): bigint {
+  return list.reduce((acc, b) => acc | (mask & bit(b)), 0n);
+}
+
+/** An exit configuration for a VMCS built with `values` on `profile`. */
+export function exitSetupArbitrary(profile: Profile, values: ReadonlyMap<FieldName, bigint>): fc.Arbitrary<ExitSetup> {
+  const builtPrimary = values.get('PRIMARY_PROCESSOR_BASED_CONTROLS') ?? 0n;
+  const builtSecondary = (builtPrimary & bit(PRIMARY_CONTROL.ACTIVATE_SECONDARY_CONTROLS)) !== 0n ? values.get('SECONDARY_PROCESSOR_BASED_CONTROLS') : undefined;
+  const targets = cr3TargetsSupported(profile);
+  const guestCr0 = values.get('GUEST_CR0') ?? 0n;
+  const guestCr3 = values.get('GUEST_CR3') ?? 0n;
+  const guestCr4 = values.get('GUEST_CR4') ?? 0n;
+  const tracked = trackedPorts();
+  const msrKeys = PROBE_MSRS.flatMap((msr) => (['read', 'write'] as const).filter((a) => msrBitmapPosition(msr, a) !== undefined).map((a) => `${a}:0x${msr.toString(16)}`));
+  return fc
+    .record({
+      primaryDraw: fc.array(fc.boolean(), { minLength: DRAWN_PRIMARY_CONTROLS.length, maxLength: DRAWN_PRIMARY_CONTROLS.length }),
+      secondaryDraw: fc.array(fc.boolean(), { minLength: DRAWN_SECONDARY_CONTROLS.length, maxLength: DRAWN_SECONDARY_CONTROLS.length }),
+      cr0Mask: fc.subarray([...CR0_MASKABLE]),
+      cr0Shadow: fc.subarray([...CR0_MASKABLE]),
+      cr4Mask: fc.subarray([...CR4_MASKABLE]),
+      cr4Shadow: fc.subarray([...CR4_MASKABLE]),
+      cr3Targets: fc.array(fc.constantFrom(guestCr3, 0x23000n, 0x24000n, 0x25000n), { maxLength: targets }),
+      exceptionBitmap: fc.oneof(fc.constant(0), fc.constant(0xffff_ffff), fc.nat({ max: 0xffff_ffff })),
+      pfec: fc.constantFrom([0, 0], [0, 1], [2, 2], [2, 0], [0xffff_ffff, 0x2]),
+      ioBits: fc.array(fc.boolean(), { minLength: tracked.length, maxLength: tracked.length }),
+      msrBits: fc.array(fc.boolean(), { minLength: msrKeys.length, maxLength: msrKeys.length }),
+    })
+    .map((draw): ExitSetup => {
+      let primary = builtPrimary;
+      for (const [i, name] of DRAWN_PRIMARY_CONTROLS.entries()) {
+        const b = bit(PRIMARY_CONTROL[name]);
+        const allowed = profile.controls.primary;
+        if ((allowed.mustBeOne & b) !== 0n) primary |= b;
+        else if ((allowed.mayBeOne & b) === 0n) primary &= ~b;
+        else primary = draw.primaryDraw[i] === true ? primary | b : primary & ~b;
+      }
+      let secondary = builtSecondary;
+      if (secondary !== undefined) {
+        for (const [i, name] of DRAWN_SECONDARY_CONTROLS.entries()) {
+          const b = bit(SECONDARY_CONTROL[name]);
+          if ((profile.controls.secondary.mayBeOne & b) !== 0n) secondary = draw.secondaryDraw[i] === true ? secondary | b : secondary & ~b;
+        }
+      }
+      const cr0Mask = draw.cr0Mask.reduce((acc, b) => acc | bit(b), 0n);
+      const cr4Mask = draw.cr4Mask.reduce((acc, b) => acc | bit(b), 0n);
+      return {
+        primary,
+        secondary,
+        cr0Mask,
+        cr0Shadow: draw.cr0Shadow.reduce((acc, b) => acc | bit(b), 0n) | (guestCr0 & ~bitsOf(-1n, CR0_MASKABLE)),
+        cr4Mask,
+        cr4Shadow: draw.cr4Shadow.reduce((acc, b) => acc | bit(b), 0n) | (guestCr4 & ~bitsOf(-1n, CR4_MASKABLE)),
+        guestCr0,
+        guestCr3,
+        guestCr4,
+        cr3Targets: draw.cr3Targets,
+        exceptionBitmap: draw.exceptionBitmap,
+        pfecMask: draw.pfec[0] as number,
+        pfecMatch: draw.pfec[1] as number,
+        ioBits: new Map(tracked.map((port, i) => [port, draw.ioBits[i] === true])),
+        msrBits: new Map(msrKeys.map((key, i) => [key, draw.msrBits[i] === true])),
+        guest64: ((values.get('VM_ENTRY_CONTROLS') ?? 0n) & bit(ENTRY_CONTROL.IA32E_MODE_GUEST)) !== 0n,
+      };
+    });
+}
+
+/** The field changes of `setup`, applied over the built values (same order of VMWRITEs, new fields appended). */
+export function exitSetupFields(setup: ExitSetup, profile: Profile): Map<FieldName, bigint> {
+  const fields = new Map<FieldName, bigint>([
+    ['PRIMARY_PROCESSOR_BASED_CONTROLS', setup.primary],
+    ['CR0_GUEST_HOST_MASK', setup.cr0Mask],
+    ['CR0_READ_SHADOW', setup.cr0Shadow],
+    ['CR4_GUEST_HOST_MASK', setup.cr4Mask],
+    ['CR4_READ_SHADOW', setup.cr4Shadow],
+    ['CR3_TARGET_COUNT', BigInt(setup.cr3Targets.length)],
+    ['EXCEPTION_BITMAP', BigInt(setup.exceptionBitmap)],
+    ['PAGE_FAULT_ERROR_CODE_MASK', BigInt(setup.pfecMask)],
+    ['PAGE_FAULT_ERROR_CODE_MATCH', BigInt(setup.pfecMatch)],
+    ['IO_BITMAP_A_ADDRESS', BITMAP_ADDRESSES.ioA],
+    ['IO_BITMAP_B_ADDRESS', BITMAP_ADDRESSES.ioB],
+  ]);
+  if (setup.secondary !== undefined) fields.set('SECONDARY_PROCESSOR_BASED_CONTROLS', setup.secondary);
+  const targetFields = ['CR3_TARGET_VALUE_0', 'CR3_TARGET_VALUE_1', 'CR3_TARGET_VALUE_2', 'CR3_TARGET_VALUE_3'] as const;
+  for (const [i, value] of setup.cr3Targets.entries()) fields.set(targetFields[i] as FieldName, value);
+  if (profile.fieldExists(FIELD.MSR_BITMAPS_ADDRESS)) fields.set('MSR_BITMAPS_ADDRESS', BITMAP_ADDRESSES.msr);
+  return fields;
+}
+
+/** The `write-memory` steps laying out the dwords of the bitmaps that hold a tracked bit. */
+export function bitmapWrites(cpu: number, setup: ExitSetup): Operation[] {
+  const dwords = new Map<bigint, number>();
+  const setBit = (address: bigint, bitIndex: number, on: boolean): void => {
+    const dword = address & ~3n;
+    const shift = Number(address & 3n) * 8 + bitIndex;
+    const old = dwords.get(dword) ?? 0;
+    dwords.set(dword, on ? (old | (1 << shift)) >>> 0 : old);
+  };
+  for (const [port, on] of setup.ioBits) {
+    const pos = ioBitmapPosition(port);
+    setBit((pos.bitmap === 'A' ? BITMAP_ADDRESSES.ioA : BITMAP_ADDRESSES.ioB) + BigInt(pos.byteOffset), pos.bit, on);
+  }
+  for (const [key, on] of setup.msrBits) {
+    const [access, msr] = key.split(':') as ['read' | 'write', string];
+    const pos = msrBitmapPosition(Number(msr), access);
+    if (pos !== undefined) setBit(BITMAP_ADDRESSES.msr + BigInt(pos.byteOffset), pos.bit, on);
+  }
+  return [...dwords.entries()].map(([address, value]): Operation => ({ kind: 'write-memory', cpu, address: toHex(address), value: toHex(BigInt(value)) }));
+}

@@ -1,0 +1,160 @@
+/** The VM-exit step group: its shape, and both sides of each exit condition reached with a fixed seed. */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { emptyExitReasonCoverage, finishExitReasons, recordExitReasons } from '../../properties/exit-reason-coverage.ts';
+import type { StepRecord } from '../../properties/differential.ts';
+import { exceptionExits, ioExits, lmswExits, msrExits, predictExit } from '../../properties/generators/exit-prediction.ts';
+import { BITMAP_ADDRESSES, type ExitSetup } from '../../properties/generators/exit-setup.ts';
+import { EXIT_INFORMATION_READS, exitGroupPlan, roundOperations, vmExitSteps } from '../../properties/generators/vm-exit-steps.ts';
+import { PRIMARY_CONTROL } from '../../spec/control-bits.ts';
+import { msrBitmapPosition } from '../../spec/exit-bitmaps.ts';
+import { exitConditionsFor } from '../../spec/exit-conditions.ts';
+import { EXIT_REASON } from '../../spec/exit-reasons.ts';
+import { FIELD } from '../../spec/fields.ts';
+import { toHex } from '../../spec/hex.ts';
+import type { Operation } from '../../spec/operations.ts';
+import { loadProfile } from '../../spec/profiles.ts';
+
+const skylake = loadProfile('skylake');
+
+function setupWith(overrides: Partial<ExitSetup>): ExitSetup {
+  return {
+    primary: 0n, secondary: 0n, cr0Mask: 0n, cr0Shadow: 0n, cr4Mask: 0n, cr4Shadow: 0n, guestCr0: 0x8000_0031n, guestCr3: 0x21000n, guestCr4: 0x2020n,
+    cr3Targets: [], exceptionBitmap: 0, pfecMask: 0, pfecMatch: 0, ioBits: new Map(), msrBits: new Map(), guest64: true, ...overrides,
+  };
+}
+const on = (name: keyof typeof PRIMARY_CONTROL): bigint => 1n << BigInt(PRIMARY_CONTROL[name]);
+
+// Expectations from SDM Vol. 3C §26.1.3 "Instructions That Cause VM Exits Conditionally" and §26.2.
+describe('exit prediction of the generator', () => {
+  it('page faults: exit when the error-code match equals bit 14 of the exception bitmap', () => {
+    const bit14 = setupWith({ exceptionBitmap: 1 << 14, pfecMask: 2, pfecMatch: 2 });
+    expect(exceptionExits(bit14, 14, 2)).toBe(true);
+    expect(exceptionExits(bit14, 14, 0)).toBe(false);
+    const clear = setupWith({ exceptionBitmap: 0, pfecMask: 2, pfecMatch: 2 });
+    expect(exceptionExits(clear, 14, 0)).toBe(true);
+    expect(exceptionExits(clear, 13)).toBe(false);
+  });
+  it('LMSW: PE set in mask and source but clear in the shadow exits; a masked bit 3:1 that differs exits', () => {
+    expect(lmswExits(setupWith({ cr0Mask: 1n, cr0Shadow: 0n }), 1n)).toBe(true);
+    expect(lmswExits(setupWith({ cr0Mask: 1n, cr0Shadow: 1n }), 0n)).toBe(false);
+    expect(lmswExits(setupWith({ cr0Mask: 8n, cr0Shadow: 0n }), 8n)).toBe(true);
+    expect(lmswExits(setupWith({ cr0Mask: 8n, cr0Shadow: 8n }), 8n)).toBe(false);
+  });
+  it('I/O: unconditional exiting without bitmaps; with bitmaps any set bit or a wrap-around exits', () => {
+    expect(ioExits(setupWith({ primary: on('UNCONDITIONAL_IO_EXITING') }), 0x80, 1)).toBe(true);
+    expect(ioExits(setupWith({}), 0x80, 1)).toBe(false);
+    const bitmaps = setupWith({ primary: on('USE_IO_BITMAPS') | on('UNCONDITIONAL_IO_EXITING'), ioBits: new Map([[0x80, false], [0x81, true], [0xffff, false], [0, false]]) });
+    expect(ioExits(bitmaps, 0x80, 1)).toBe(false);
+    expect(ioExits(bitmaps, 0x80, 2)).toBe(true);
+    expect(ioExits(bitmaps, 0xffff, 2)).toBe(true);
+  });
+  it('MSRs: no bitmaps or outside the ranges always exit; inside, the bit decides', () => {
+    expect(msrExits(setupWith({}), 0x10, 'read')).toBe(true);
+    const bitmaps = setupWith({ primary: on('USE_MSR_BITMAPS'), msrBits: new Map([['read:0x10', false], ['write:0x10', true]]) });
+    expect(msrExits(bitmaps, 0x10, 'read')).toBe(false);
+    expect(msrExits(bitmaps, 0x10, 'write')).toBe(true);
+    expect(msrExits(bitmaps, 0x4000_0000, 'read')).toBe(true);
+    expect(msrExits(bitmaps, 0x174, 'read')).toBeUndefined();
+  });
+  it('MOV to CR3: a CR3-target value does not exit; MOV from CR0 never exits', () => {
+    const setup = setupWith({ primary: on('CR3_LOAD_EXITING'), cr3Targets: [0x23000n] });
+    expect(predictExit(setup, { kind: 'mov-cr3', cpu: 0, value: '0x23000' })).toBe(false);
+    expect(predictExit(setup, { kind: 'mov-cr3', cpu: 0, value: '0x24000' })).toBe(true);
+    expect(predictExit(setup, { kind: 'mov-from-cr', cpu: 0, cr: 0, gpr: 0 })).toBe(false);
+  });
+});
+
+describe('the VM-exit step group', () => {
+  it('lays out the bitmaps, VMLAUNCHes, and after each expected exit reads every exit-information field', () => {
+    const groups = fc.sample(vmExitSteps(skylake, 0), { seed: 3, numRuns: 20 });
+    for (const ops of groups) {
+      const launch = ops.findIndex((op) => op.kind === 'vmlaunch');
+      expect(launch).toBeGreaterThan(0);
+      const writes = ops.slice(0, launch);
+      expect(writes).toContainEqual({ kind: 'vmwrite', cpu: 0, encoding: toHex(BigInt(FIELD.IO_BITMAP_A_ADDRESS)), value: toHex(BITMAP_ADDRESSES.ioA) });
+      expect(writes).toContainEqual({ kind: 'vmwrite', cpu: 0, encoding: toHex(BigInt(FIELD.MSR_BITMAPS_ADDRESS)), value: toHex(BITMAP_ADDRESSES.msr) });
+      expect(writes.some((op) => op.kind === 'write-memory' && BigInt(op.address) >= BITMAP_ADDRESSES.ioA)).toBe(true);
+    }
+  });
+  it('follows an exiting operation with the exit-information reads and VMRESUME, and a non-exiting one with the next guest operation', () => {
+    const setup = setupWith({ primary: on('HLT_EXITING') });
+    const ops = roundOperations(0, setup, [
+      { op: { kind: 'rdtsc', cpu: 0 }, guestReads: [], then: 'resume' },
+      { op: { kind: 'hlt', cpu: 0 }, guestReads: ['GUEST_RIP'], then: 'launch-then-resume' },
+      { op: { kind: 'cpuid', cpu: 0, eax: '0x0', ecx: '0x0' }, guestReads: [], then: 'stop' },
+      { op: { kind: 'hlt', cpu: 0 }, guestReads: [], then: 'resume' },
+    ]);
+    const kinds = ops.map((op) => (op.kind === 'vmread' ? `read ${op.encoding}` : op.kind));
+    const info = EXIT_INFORMATION_READS.map((f) => `read ${toHex(BigInt(FIELD[f]))}`);
+    expect(kinds).toEqual(['rdtsc', 'hlt', ...info, `read ${toHex(BigInt(FIELD.GUEST_RIP))}`, 'vmlaunch', 'vmresume', 'cpuid', ...info]);
+  });
+});
+
+describe('both sides of each exit condition, with a fixed seed', () => {
+  const plans = fc.sample(exitGroupPlan(skylake, 0), { seed: 42, numRuns: 400 });
+  const seen = new Map<string, Set<string>>();
+  const note = (key: string, side: boolean | undefined): void => {
+    const sides = seen.get(key) ?? new Set<string>();
+    sides.add(String(side));
+    seen.set(key, sides);
+  };
+  const reasons = new Set<number>();
+  for (const { setup, rounds } of plans) {
+    for (const { op } of rounds) {
+      const exits = predictExit(setup, op);
+      note(conditionKey(op), exits);
+      if (exits === true) for (const row of exitConditionsFor(op.kind)) reasons.add(row.reason);
+    }
+  }
+
+  it.each([
+    'hlt', 'invlpg', 'rdtsc', 'rdtscp', 'rdpmc', 'monitor', 'mwait', 'wbinvd', 'mov-dr', 'clts', 'lmsw', 'mov-cr0', 'mov-cr4',
+    'mov-cr3', 'mov-from-cr3', 'mov-cr8', 'mov-from-cr8', 'io', 'rdmsr-in-range', 'wrmsr-in-range', 'exception', 'exception-14',
+  ])('%s is generated on both sides', (key) => {
+    expect(seen.get(key)).toContain('true');
+    expect(seen.get(key)).toContain('false');
+  });
+  it('MSRs outside both bitmap ranges and the unconditional instructions are generated, and always exit', () => {
+    expect([...(seen.get('rdmsr-outside') ?? [])]).toEqual(['true']);
+    expect([...(seen.get('cpuid') ?? [])]).toEqual(['true']);
+    expect([...(seen.get('vmcall') ?? [])]).toEqual(['true']);
+  });
+  it('the exits expected cover at least 30 basic exit reasons', () => {
+    expect(reasons.size).toBeGreaterThanOrEqual(30);
+    expect(reasons.has(EXIT_REASON.IO_INSTRUCTION)).toBe(true);
+  });
+});
+
+function conditionKey(op: Operation): string {
+  switch (op.kind) {
+    case 'mov-from-cr':
+      return `mov-from-cr${op.cr}`;
+    case 'rdmsr':
+    case 'wrmsr':
+      return `${op.kind}-${msrBitmapPosition(Number(op.ecx), op.kind === 'rdmsr' ? 'read' : 'write') === undefined ? 'outside' : 'in-range'}`;
+    case 'exception':
+      return op.vector === 14 ? 'exception-14' : 'exception';
+    default:
+      return op.kind;
+  }
+}
+
+describe('exit-reason coverage', () => {
+  it('counts the reasons of VM exits and VM-entry failures the model accepted, and lists the others', () => {
+    const coverage = emptyExitReasonCoverage();
+    const step = (observation: StepRecord['observation'], matched: boolean): StepRecord =>
+      ({ index: 0, operation: { kind: 'cpuid', cpu: 0, eax: '0x0', ecx: '0x0' }, verdict: { kind: 'defined', branches: [] }, observation, ...(matched ? { matched: {} } : {}) }) as unknown as StepRecord;
+    recordExitReasons(coverage, [
+      step({ kind: 'vmexit', reason: EXIT_REASON.CPUID, flags: 0 }, true),
+      step({ kind: 'vmexit', reason: EXIT_REASON.CPUID, flags: 0 }, true),
+      step({ kind: 'vmexit', reason: EXIT_REASON.HLT, flags: 0 }, false),
+      step({ kind: 'vmentry-failure', exitReason: 0x8000_0021, qualification: '0x0', flags: 0 }, true),
+    ]);
+    finishExitReasons(coverage);
+    expect(coverage.reached).toEqual({ CPUID: 2, ENTRY_FAILURE_INVALID_GUEST_STATE: 1 });
+    expect(coverage.notReached).toContain('HLT');
+    expect(coverage.notReached).not.toContain('CPUID');
+    expect(coverage.notReached).toHaveLength(coverage.total - 2);
+  });
+});
