@@ -1,8 +1,19 @@
 /**
- * Bit positions the guest operations test that spec/ does not name (yet): CR4 flags outside
- * spec/control-registers.ts, the debug-register layout, and the exit-qualification layouts the
- * guest operations write. Each is from the SDM, December 2023, cited per group.
+ * Bit positions the guest operations use, as int32 masks and shifts: CR4 flags spec/ does not name
+ * (spec/control-registers.ts lists only those the VMX checks read), the debug-register layout, and
+ * the exit-qualification and instruction-information layouts of spec/exit-qualification.ts and
+ * spec/instruction-information.ts. Each is from the SDM, December 2023, cited per group.
  */
+import {
+  CR_ACCESS_QUALIFICATION,
+  CR_ACCESS_TYPE,
+  DEBUG_QUALIFICATION,
+  IO_DIRECTION,
+  IO_QUALIFICATION,
+  MOV_DR_DIRECTION,
+  MOV_DR_QUALIFICATION,
+} from '../../spec/exit-qualification.ts';
+import { INSTRUCTION_INFO } from '../../spec/instruction-information.ts';
 
 /** CR4 flags (Vol. 3A §2.5 "Control Registers"). */
 export const CR4_TSD = 1 << 2;
@@ -22,43 +33,35 @@ export const DR7_WRITABLE = 0xffff_2bff | 0;
 export const DR7_ONES = 0x400;
 /** DR7.GD: general detect (MOV DR raises #DB). */
 export const DR7_GD = 1 << 13;
-/** DR6.BD, and the same bit of a debug-exception exit qualification (Vol. 3C §28.2.1, Table 28-1). */
-export const DEBUG_BD = 1 << 13;
+/** DR6.BD, and the same bit of a debug-exception exit qualification (Vol. 3C §28.2.1). */
+export const DEBUG_BD = 1 << DEBUG_QUALIFICATION.BD.lsb;
 /** Reset values: DR6 = FFFF0FF0H, DR7 = 400H (Vol. 3A §10.1.1 "Processor State After Reset"). */
 export const DR6_RESET = 0xffff_0ff0 | 0;
 export const DR7_RESET = 0x400;
 
-/**
- * Exit qualification for control-register accesses (Vol. 3C §28.2.1, Table 28-3): CR number in
- * 3:0, access type in 5:4, LMSW operand type in bit 6, the general-purpose register in 11:8, the
- * LMSW source data in 31:16.
- */
-export const CR_ACCESS_MOV_TO = 0;
-export const CR_ACCESS_MOV_FROM = 1;
-export const CR_ACCESS_CLTS = 2;
-export const CR_ACCESS_LMSW = 3;
-export const CR_ACCESS_TYPE_SHIFT = 4;
-export const CR_LMSW_MEMORY = 1 << 6;
-export const CR_GPR_SHIFT = 8;
-export const CR_LMSW_DATA_SHIFT = 16;
+// Exit-qualification and instruction-information layouts, from spec/ (§28.2.1, §28.2.5) as int32 shifts and masks.
 
-/** Exit qualification for MOV DR (Table 28-4): DR number in 2:0, direction in bit 4 (1 = from DR), register in 11:8. */
-export const DR_DIRECTION_FROM = 1 << 4;
-export const DR_GPR_SHIFT = 8;
+/** Control-register accesses: access types, LMSW operand type, register and LMSW data positions. */
+export const CR_ACCESS_MOV_TO = CR_ACCESS_TYPE.MOV_TO_CR;
+export const CR_ACCESS_MOV_FROM = CR_ACCESS_TYPE.MOV_FROM_CR;
+export const CR_ACCESS_CLTS = CR_ACCESS_TYPE.CLTS;
+export const CR_ACCESS_LMSW = CR_ACCESS_TYPE.LMSW;
+export const CR_ACCESS_TYPE_SHIFT = CR_ACCESS_QUALIFICATION.ACCESS_TYPE.lsb;
+export const CR_LMSW_MEMORY = 1 << CR_ACCESS_QUALIFICATION.LMSW_OPERAND_TYPE.lsb;
+export const CR_GPR_SHIFT = CR_ACCESS_QUALIFICATION.GPR.lsb;
+export const CR_LMSW_DATA_SHIFT = CR_ACCESS_QUALIFICATION.LMSW_SOURCE_DATA.lsb;
 
-/**
- * Exit qualification for I/O instructions (Table 28-5): size - 1 in 2:0, direction in bit 3
- * (1 = IN), string in bit 4, REP in bit 5, operand encoding in bit 6 (1 = immediate), port in 31:16.
- */
-export const IO_IN = 1 << 3;
-export const IO_STRING = 1 << 4;
-export const IO_REP = 1 << 5;
-export const IO_IMMEDIATE = 1 << 6;
-export const IO_PORT_SHIFT = 16;
+/** MOV DR: direction bit (set: MOV from DR) and register position. */
+export const DR_DIRECTION_FROM = MOV_DR_DIRECTION.FROM_DR << MOV_DR_QUALIFICATION.DIRECTION.lsb;
+export const DR_GPR_SHIFT = MOV_DR_QUALIFICATION.GPR.lsb;
 
-/**
- * VM-exit instruction information for INS and OUTS (§28.2.5, Table 28-8): address size in 9:7
- * (0 16-bit, 1 32-bit, 2 64-bit), segment register in 17:15.
- */
-export const INFO_ADDRESS_SIZE_SHIFT = 7;
-export const INFO_SEGMENT_SHIFT = 15;
+/** I/O instructions: direction (IN), string, REP, immediate bits and the port position. */
+export const IO_IN = IO_DIRECTION.IN << IO_QUALIFICATION.DIRECTION.lsb;
+export const IO_STRING = 1 << IO_QUALIFICATION.STRING.lsb;
+export const IO_REP = 1 << IO_QUALIFICATION.REP.lsb;
+export const IO_IMMEDIATE = 1 << IO_QUALIFICATION.IMMEDIATE.lsb;
+export const IO_PORT_SHIFT = IO_QUALIFICATION.PORT.lsb;
+
+/** VM-exit instruction information of INS/OUTS: address-size and segment positions. */
+export const INFO_ADDRESS_SIZE_SHIFT = INSTRUCTION_INFO.ADDRESS_SIZE.lsb;
+export const INFO_SEGMENT_SHIFT = INSTRUCTION_INFO.SEGMENT.lsb;

@@ -18,7 +18,9 @@
  */
 import { VMX_BASIC } from '../../spec/capability-msrs.ts';
 import { PRIMARY_CONTROL } from '../../spec/control-bits.ts';
+import { IO_BITMAP_B_FIRST_PORT } from '../../spec/exit-bitmaps.ts';
 import { EXIT_REASON } from '../../spec/exit-reasons.ts';
+import { ADDRESS_SIZE } from '../../spec/instruction-information.ts';
 import { MEMORY_OPERAND_SEGMENT, SEGMENT_REGISTER } from '../../spec/instruction-encodings.ts';
 import { S_CPL, S_VM, S_WIDE } from '../cpu-row.ts';
 import { EXIT_INFO_INSTRUCTION_INFORMATION, EXIT_INFO_INSTRUCTION_LENGTH, EXIT_INFO_LINEAR_ADDRESS } from '../vm-exit/exit-info.ts';
@@ -33,11 +35,8 @@ export const IO_FLAG_REP = IO_REP;
 export const IO_FLAG_IMMEDIATE = IO_IMMEDIATE;
 
 const RFLAGS_IOPL_SHIFT = 12;
-const FIRST_PORT_OF_B = 0x8000;
-const PORTS = 0x1_0000;
-/** Address-size codes of the instruction information. */
-const ADDRESS_SIZE_32 = 1;
-const ADDRESS_SIZE_64 = 2;
+const FIRST_PORT_OF_B = IO_BITMAP_B_FIRST_PORT;
+const PORTS = 2 * IO_BITMAP_B_FIRST_PORT;
 
 const insOutsInformation = new WeakMap<object, boolean>();
 
@@ -89,7 +88,7 @@ export function io(g: GuestContext, cpu: number, flags: number, port: number, si
       info.defined |= EXIT_INFO_LINEAR_ADDRESS;
       if (reportsInstructionInformation(g)) {
         const segment = (flags & IO_FLAG_IN) !== 0 ? SEGMENT_REGISTER.ES : MEMORY_OPERAND_SEGMENT;
-        info.instructionInformation = ((wide ? ADDRESS_SIZE_64 : ADDRESS_SIZE_32) << INFO_ADDRESS_SIZE_SHIFT) | (segment << INFO_SEGMENT_SHIFT);
+        info.instructionInformation = ((wide ? ADDRESS_SIZE.BITS_64 : ADDRESS_SIZE.BITS_32) << INFO_ADDRESS_SIZE_SHIFT) | (segment << INFO_SEGMENT_SHIFT);
         info.defined |= EXIT_INFO_INSTRUCTION_INFORMATION;
       }
     }

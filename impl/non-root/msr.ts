@@ -19,6 +19,7 @@
 import { MSR } from '../../spec/capability-msrs.ts';
 import { CR0_BIT } from '../../spec/control-registers.ts';
 import { PRIMARY_CONTROL } from '../../spec/control-bits.ts';
+import { MSR_BITMAP_OFFSET, MSR_BITMAP_RANGE } from '../../spec/exit-bitmaps.ts';
 import { EXIT_REASON } from '../../spec/exit-reasons.ts';
 import type { Profile } from '../../spec/profile.ts';
 import { S_CR0_LO, S_FC_HI, S_FC_LO, S_LME } from '../cpu-row.ts';
@@ -31,11 +32,11 @@ const EFER_IMPLEMENTED = (1 << 0) | (1 << 8) | (1 << 10) | (1 << 11);
 const EFER_LME = 1 << 8;
 const PG = 1 << CR0_BIT.PG;
 const FEATURE_CONTROL_LOCK = 1;
-/** MSR ranges the bitmaps cover: 8192 MSRs from 0 and from C0000000H. */
-const BITMAP_MSRS = 0x2000;
-const HIGH_RANGE = 0xc000_0000 | 0;
-const READ_HIGH_OFFSET = 1024;
-const WRITE_LOW_OFFSET = 2048;
+/** MSR ranges the bitmaps cover (spec/exit-bitmaps.ts): 8192 MSRs from 0 and from C0000000H. */
+const BITMAP_MSRS = MSR_BITMAP_RANGE.LOW.last + 1;
+const HIGH_RANGE = MSR_BITMAP_RANGE.HIGH.first | 0;
+const READ_HIGH_OFFSET = MSR_BITMAP_OFFSET.READ_HIGH;
+const WRITE_LOW_OFFSET = MSR_BITMAP_OFFSET.WRITE_LOW;
 
 const capabilityMsrs = new WeakMap<Profile, ReadonlySet<number>>();
 
