@@ -17,7 +17,7 @@
  * allocates per step.
  */
 import { PIN_CONTROL, PRIMARY_CONTROL } from '../../spec/control-bits.ts';
-import { INTERRUPTION_INFO } from '../../spec/control-field-formats.ts';
+import { EXIT_INTERRUPTION_INFO, EXIT_INTERRUPTION_TYPE } from '../../spec/exit-interruption-information.ts';
 import { EXIT_REASON } from '../../spec/exit-reasons.ts';
 import type { Profile } from '../../spec/profile.ts';
 import { S_CPL, S_CUR_BASE, S_IN_VMX, S_VM } from '../cpu-row.ts';
@@ -39,9 +39,9 @@ export const NON_ROOT = 2;
 export { STATUS_FAULT, STATUS_GUEST_UNIMPLEMENTED } from '../status.ts';
 
 /** Interruption types (bits 10:8 of the interruption information) impl/ reports. */
-export const TYPE_NMI = 2;
-export const TYPE_HARDWARE_EXCEPTION = 3;
-export const TYPE_SOFTWARE_EXCEPTION = 6;
+export const TYPE_NMI = EXIT_INTERRUPTION_TYPE.NMI;
+export const TYPE_HARDWARE_EXCEPTION = EXIT_INTERRUPTION_TYPE.HARDWARE_EXCEPTION;
+export const TYPE_SOFTWARE_EXCEPTION = EXIT_INTERRUPTION_TYPE.SOFTWARE_EXCEPTION;
 
 const VECTOR_NMI = 2;
 const VECTOR_UD = 6;
@@ -183,10 +183,10 @@ export class GuestContext {
     if (this.s[b + S_IN_VMX] === NON_ROOT && this.exceptionExits(b, vector, errorCode)) {
       const info = this.beginExit(qualLo, qualHi, length);
       info.interruptionInformation =
-        (vector << INTERRUPTION_INFO.VECTOR) |
-        (type << INTERRUPTION_INFO.TYPE) |
-        ((hasErrorCode ? 1 : 0) << INTERRUPTION_INFO.DELIVER_ERROR_CODE) |
-        (1 << INTERRUPTION_INFO.VALID);
+        (vector << EXIT_INTERRUPTION_INFO.VECTOR.lsb) |
+        (type << EXIT_INTERRUPTION_INFO.TYPE.lsb) |
+        ((hasErrorCode ? 1 : 0) << EXIT_INTERRUPTION_INFO.ERROR_CODE_VALID.lsb) |
+        (1 << EXIT_INTERRUPTION_INFO.VALID.lsb);
       info.defined |= EXIT_INFO_INTERRUPTION;
       if (hasErrorCode) {
         info.interruptionErrorCode = errorCode;

@@ -31,7 +31,7 @@ import {
   DR_DIRECTION_FROM,
   DR_GPR_SHIFT,
 } from './bits.ts';
-import { STATUS_VMEXIT } from '../status.ts';
+import { STATUS_FAULT } from '../status.ts';
 import { TYPE_HARDWARE_EXCEPTION, type GuestContext } from './context.ts';
 import { MOV_DR_LENGTH, rex } from './lengths.ts';
 
@@ -62,7 +62,7 @@ export function movDr(g: GuestContext, cpu: number, from: boolean, dr: number, g
   if (debugExtensions && (dr === 4 || dr === 5)) return g.ud(b);
   if (((s[b + S_DR7_LO] as number) & DR7_GD) !== 0) {
     const status = g.raise(b, VECTOR_DB, TYPE_HARDWARE_EXCEPTION, false, 0, DEBUG_BD, 0, 0, true);
-    if (status !== STATUS_VMEXIT) {
+    if (status === STATUS_FAULT) {
       // Delivered, not a VM exit: the processor reports BD in DR6 and clears GD for the handler.
       s[b + S_DR6_LO] = (s[b + S_DR6_LO] as number) | DEBUG_BD;
       s[b + S_DR7_LO] = (s[b + S_DR7_LO] as number) & ~DR7_GD;
