@@ -102,7 +102,8 @@ export function movToCr3(g: GuestContext, cpu: number, lo: number, hi: number, g
   const b = g.hooks.instruction(cpu);
   const s = g.s;
   const wide = s[b + S_WIDE] as number;
-  const sourceHi = wide === 1 ? hi : 0;
+  const sourceHi = wide === 1 ? hi | 0 : 0;
+  lo |= 0;
   if (g.privileged(b)) return g.gp(b);
   const nonRoot = g.nonRoot(b);
   if (nonRoot && g.primary(b, PRIMARY_CONTROL.CR3_LOAD_EXITING) && !cr3Target(g, b, lo, sourceHi)) {

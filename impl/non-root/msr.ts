@@ -65,6 +65,7 @@ function msrExits(g: GuestContext, b: number, ecx: number, write: boolean): bool
 /** RDMSR with ECX = `ecx`. */
 export function rdmsr(g: GuestContext, cpu: number, ecx: number): number {
   const b = g.hooks.instruction(cpu);
+  ecx |= 0; // int32 or uint32 halves both work (the fast API's convention)
   if (g.privileged(b)) return g.gp(b);
   if (g.nonRoot(b) && msrExits(g, b, ecx, false)) return g.instructionExit(b, EXIT_REASON.RDMSR, 0, 0, RDMSR_LENGTH);
   if (ecx !== MSR.IA32_FEATURE_CONTROL && ecx !== IA32_EFER && !capabilitiesOf(g.profile).has(ecx)) {
@@ -76,6 +77,7 @@ export function rdmsr(g: GuestContext, cpu: number, ecx: number): number {
 /** WRMSR with ECX = `ecx` and EDX:EAX = (hi, lo). */
 export function wrmsr(g: GuestContext, cpu: number, ecx: number, lo: number, hi: number): number {
   const b = g.hooks.instruction(cpu);
+  ecx |= 0;
   if (g.privileged(b)) return g.gp(b);
   if (g.nonRoot(b) && msrExits(g, b, ecx, true)) return g.instructionExit(b, EXIT_REASON.WRMSR, 0, 0, WRMSR_LENGTH);
   const s = g.s;
