@@ -8,8 +8,10 @@
  * Conditionally"; §25.6.9 "MSR-Bitmap Address": read-low at byte 0, read-high at 1024, write-low
  * at 2048, write-high at 3072 of the 4-KByte bitmap page).
  *
- * Without an exit, impl/ knows these MSRs (every other is model-specific: its value, or #GP(0) for
- * an MSR the processor does not implement, so impl/ answers unimplemented): IA32_FEATURE_CONTROL
+ * Without an exit, RDMSR completes for the architectural MSRs every profile's processor has
+ * (ARCHITECTURAL_MSRS). WRMSR, and RDMSR of other MSRs, impl/ implements for these MSRs only
+ * (every other is model-specific: its value, the bits a write may set, or #GP(0) for an MSR the
+ * processor does not implement, so impl/ answers unimplemented): IA32_FEATURE_CONTROL
  * (WRMSR #GP(0) once locked, Vol. 3C §24.7 "Enabling and Entering VMX Operation"); the VMX
  * capability MSRs the profile reports (read-only: WRMSR #GP(0), Vol. 3D Appendix A); IA32_EFER
  * (SCE, LME, LMA, NXE implemented, impl/README.md; WRMSR #GP(0) for any other bit and for a change
@@ -37,6 +39,22 @@ const BITMAP_MSRS = MSR_BITMAP_RANGE.LOW.last + 1;
 const HIGH_RANGE = MSR_BITMAP_RANGE.HIGH.first | 0;
 const READ_HIGH_OFFSET = MSR_BITMAP_OFFSET.READ_HIGH;
 const WRITE_LOW_OFFSET = MSR_BITMAP_OFFSET.WRITE_LOW;
+
+/**
+ * Architectural MSRs every processor the profiles describe (Intel 64 with VMX) implements, from
+ * SDM Vol. 4, December 2023, Table 2-2 "IA-32 Architectural MSRs": RDMSR reads them without a
+ * fault (the value is not observed). IA32_TSC 10H, IA32_APIC_BASE 1BH, IA32_BIOS_SIGN_ID 8BH,
+ * IA32_MTRRCAP FEH, IA32_SYSENTER_CS/ESP/EIP 174H-176H, IA32_MCG_CAP 179H, IA32_MCG_STATUS 17AH,
+ * IA32_MISC_ENABLE 1A0H, IA32_DEBUGCTL 1D9H, IA32_PAT 277H, IA32_MTRR_DEF_TYPE 2FFH, IA32_STAR,
+ * IA32_LSTAR, IA32_CSTAR, IA32_FMASK C0000081H-C0000084H, IA32_FS_BASE, IA32_GS_BASE,
+ * IA32_KERNEL_GS_BASE C0000100H-C0000102H.
+ */
+const ARCHITECTURAL_MSRS: ReadonlySet<number> = new Set(
+  [
+    0x10, 0x1b, 0x8b, 0xfe, 0x174, 0x175, 0x176, 0x179, 0x17a, 0x1a0, 0x1d9, 0x277, 0x2ff, 0xc000_0081, 0xc000_0082, 0xc000_0083,
+    0xc000_0084, 0xc000_0100, 0xc000_0101, 0xc000_0102,
+  ].map((msr) => msr | 0),
+);
 
 const capabilityMsrs = new WeakMap<Profile, ReadonlySet<number>>();
 
@@ -68,7 +86,7 @@ export function rdmsr(g: GuestContext, cpu: number, ecx: number): number {
   ecx |= 0; // int32 or uint32 halves both work (the fast API's convention)
   if (g.privileged(b)) return g.gp(b);
   if (g.nonRoot(b) && msrExits(g, b, ecx, false)) return g.instructionExit(b, EXIT_REASON.RDMSR, 0, 0, RDMSR_LENGTH);
-  if (ecx !== MSR.IA32_FEATURE_CONTROL && ecx !== IA32_EFER && !capabilitiesOf(g.profile).has(ecx)) {
+  if (ecx !== MSR.IA32_FEATURE_CONTROL && ecx !== IA32_EFER && !ARCHITECTURAL_MSRS.has(ecx) && !capabilitiesOf(g.profile).has(ecx)) {
     return g.unimplemented(`RDMSR of MSR 0x${(ecx >>> 0).toString(16)} (whether the processor implements it is model-specific)`);
   }
   return g.complete(b, RDMSR_LENGTH);
