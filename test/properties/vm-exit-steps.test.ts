@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { emptyExitReasonCoverage, finishExitReasons, recordExitReasons } from '../../properties/exit-reason-coverage.ts';
 import type { StepRecord } from '../../properties/differential.ts';
 import { exceptionExits, ioExits, lmswExits, msrExits, predictExit } from '../../properties/generators/exit-prediction.ts';
-import { BITMAP_ADDRESSES, type ExitSetup } from '../../properties/generators/exit-setup.ts';
+import { BITMAP_ADDRESSES, bitmapWrites, type ExitSetup } from '../../properties/generators/exit-setup.ts';
 import { EXIT_INFORMATION_READS, exitGroupPlan, roundOperations, vmExitSteps } from '../../properties/generators/vm-exit-steps.ts';
 import { PRIMARY_CONTROL } from '../../spec/control-bits.ts';
 import { msrBitmapPosition } from '../../spec/exit-bitmaps.ts';
@@ -88,6 +88,42 @@ describe('the VM-exit step group', () => {
     const kinds = ops.map((op) => (op.kind === 'vmread' ? `read ${op.encoding}` : op.kind));
     const info = EXIT_INFORMATION_READS.map((f) => `read ${toHex(BigInt(FIELD[f]))}`);
     expect(kinds).toEqual(['rdtsc', 'hlt', ...info, `read ${toHex(BigInt(FIELD.GUEST_RIP))}`, 'vmlaunch', 'vmresume', 'cpuid', ...info]);
+  });
+});
+
+describe('the host after an exit', () => {
+  it('moves the guest RIP on, or injects an event through the VM-entry interruption information, before VMRESUME', () => {
+    const setup = setupWith({});
+    const rip = roundOperations(0, setup, [{ op: { kind: 'cpuid', cpu: 0, eax: '0x0', ecx: '0x0' }, guestReads: [], then: 'advance-rip' }]);
+    expect(rip.slice(-2)).toEqual([
+      { kind: 'vmwrite', cpu: 0, encoding: toHex(BigInt(FIELD.GUEST_RIP)), value: '0x402010' },
+      { kind: 'vmresume', cpu: 0 },
+    ]);
+    const gp = roundOperations(0, setup, [{ op: { kind: 'invd', cpu: 0 }, guestReads: [], then: 'inject', event: 0 }]);
+    expect(gp.slice(-3)).toEqual([
+      { kind: 'vmwrite', cpu: 0, encoding: toHex(BigInt(FIELD.VM_ENTRY_INTERRUPTION_INFORMATION)), value: '0x80000b0d' },
+      { kind: 'vmwrite', cpu: 0, encoding: toHex(BigInt(FIELD.VM_ENTRY_EXCEPTION_ERROR_CODE)), value: '0x0' },
+      { kind: 'vmresume', cpu: 0 },
+    ]);
+    const int80 = roundOperations(0, setup, [{ op: { kind: 'invd', cpu: 0 }, guestReads: [], then: 'inject', event: 2 }]);
+    expect(int80.slice(-2)[0]).toEqual({ kind: 'vmwrite', cpu: 0, encoding: toHex(BigInt(FIELD.VM_ENTRY_INSTRUCTION_LENGTH)), value: '0x2' });
+  });
+});
+
+describe('the bitmaps in memory', () => {
+  it('writes the dword of each tracked port and MSR, with its bit as drawn', () => {
+    const setup = setupWith({
+      ioBits: new Map([[0x80, true], [0x81, false], [0x8000, true]]),
+      msrBits: new Map([['read:0xc0000080', true], ['write:0x10', true], ['read:0x10', false]]),
+    });
+    const writes = bitmapWrites(0, setup);
+    // Port 80H: bitmap A byte 10H bit 0; port 8000H: bitmap B byte 0 bit 0.
+    expect(writes).toContainEqual({ kind: 'write-memory', cpu: 0, address: toHex(BITMAP_ADDRESSES.ioA + 0x10n), value: '0x1' });
+    expect(writes).toContainEqual({ kind: 'write-memory', cpu: 0, address: toHex(BITMAP_ADDRESSES.ioB), value: '0x1' });
+    // Reads of C0000080H: read-high bitmap at 1024, byte 10H bit 0; writes of 10H: write-low at 2048, byte 2 bit 0 (bit 16 of the dword).
+    expect(writes).toContainEqual({ kind: 'write-memory', cpu: 0, address: toHex(BITMAP_ADDRESSES.msr + 1024n + 0x10n), value: '0x1' });
+    expect(writes).toContainEqual({ kind: 'write-memory', cpu: 0, address: toHex(BITMAP_ADDRESSES.msr + 2048n), value: '0x10000' });
+    expect(writes).toContainEqual({ kind: 'write-memory', cpu: 0, address: toHex(BITMAP_ADDRESSES.msr), value: '0x0' });
   });
 });
 
