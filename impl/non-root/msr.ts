@@ -16,7 +16,9 @@
  * capability MSRs the profile reports (read-only: WRMSR #GP(0), Vol. 3D Appendix A); IA32_EFER
  * (SCE, LME, LMA, NXE implemented, impl/README.md; WRMSR #GP(0) for any other bit and for a change
  * of LME while CR0.PG = 1, Vol. 3A §10.8.5 "Initializing IA-32e Mode"; LMA is read-only, writes to
- * it are ignored). RDMSR's value is not observed.
+ * it are ignored); IA32_TSC (any value); IA32_LSTAR and IA32_KERNEL_GS_BASE (#GP(0) for a
+ * non-canonical address, Vol. 2D WRMSR). Neither value is observed: impl/ does not keep them.
+ * RDMSR's value is not observed.
  */
 import { MSR } from '../../spec/capability-msrs.ts';
 import { CR0_BIT } from '../../spec/control-registers.ts';
@@ -29,6 +31,9 @@ import type { GuestContext } from './context.ts';
 import { RDMSR_LENGTH, WRMSR_LENGTH } from './lengths.ts';
 
 const IA32_EFER = 0xc000_0080 | 0;
+const IA32_TSC = 0x10;
+const IA32_LSTAR = 0xc000_0082 | 0;
+const IA32_KERNEL_GS_BASE = 0xc000_0102 | 0;
 /** IA32_EFER bits impl/ implements: SCE (0), LME (8), LMA (10), NXE (11). */
 const EFER_IMPLEMENTED = (1 << 0) | (1 << 8) | (1 << 10) | (1 << 11);
 const EFER_LME = 1 << 8;
@@ -110,6 +115,13 @@ export function wrmsr(g: GuestContext, cpu: number, ecx: number, lo: number, hi:
     if ((lo & ~EFER_IMPLEMENTED) !== 0 || hi !== 0) return g.gp(b);
     if (lme !== s[b + S_LME] && ((s[b + S_CR0_LO] as number) & PG) !== 0) return g.gp(b);
     s[b + S_LME] = lme;
+    return g.complete(b, WRMSR_LENGTH);
+  }
+  if (ecx === IA32_TSC) return g.complete(b, WRMSR_LENGTH);
+  if (ecx === IA32_LSTAR || ecx === IA32_KERNEL_GS_BASE) {
+    // A linear address: #GP(0) when not canonical (48-bit linear addresses, impl/README.md).
+    const top = hi >> 15;
+    if (top !== 0 && top !== -1) return g.gp(b);
     return g.complete(b, WRMSR_LENGTH);
   }
   if (capabilitiesOf(g.profile).has(ecx)) return g.gp(b);

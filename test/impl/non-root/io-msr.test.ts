@@ -117,5 +117,9 @@ describe('RDMSR and WRMSR', () => {
     expect(rig.step({ kind: 'wrmsr', cpu: 0, ecx: '0xc0000080', value: '0x1000' })).toEqual(GP());
     expect(rig.step({ kind: 'wrmsr', cpu: 0, ecx: '0xc0000080', value: '0x1' })).toEqual(GP());
     expect(rig.step({ kind: 'wrmsr', cpu: 0, ecx: '0xc0000080', value: '0x901' })).toEqual(OK);
+    // IA32_TSC takes any value; IA32_LSTAR and IA32_KERNEL_GS_BASE a canonical address only.
+    expect(rig.step({ kind: 'wrmsr', cpu: 0, ecx: '0x10', value: '0xffffffffffffffff' })).toEqual(OK);
+    expect(rig.step({ kind: 'wrmsr', cpu: 0, ecx: '0xc0000082', value: '0xffff800000000000' })).toEqual(OK);
+    expect(rig.step({ kind: 'wrmsr', cpu: 0, ecx: '0xc0000102', value: '0x800000000000' })).toEqual(GP());
   });
 });
