@@ -166,8 +166,8 @@ export class GuestContext {
    * interruption information (vector, type, error-code valid, valid), the error code, the exit
    * qualification (`qualLo/Hi`: the linear address of a page fault, the debug-exception bits of a
    * #DB, 0 otherwise, §28.2.1) and, for a software exception, the instruction length. Otherwise
-   * the exception is delivered: STATUS_UD / STATUS_GP for an instruction's #UD and #GP(0)
-   * (`fromInstruction`), else STATUS_FAULT with the vector and error code in {@link fault}.
+   * the exception is delivered: STATUS_UD for #UD, STATUS_GP for an instruction's #GP(0)
+   * (`fromInstruction`; the `exception` operation's #GP reports its error code), else STATUS_FAULT with the vector and error code in {@link fault}.
    */
   raise(
     b: number,
@@ -195,7 +195,8 @@ export class GuestContext {
       if (type === TYPE_SOFTWARE_EXCEPTION) info.defined |= EXIT_INFO_INSTRUCTION_LENGTH;
       return this.hooks.vmExit(b, EXIT_REASON.EXCEPTION_OR_NMI);
     }
-    if (fromInstruction && vector === VECTOR_UD) return STATUS_UD;
+    // #UD has no error code, so an `exception` operation's #UD is observed as an instruction's.
+    if (vector === VECTOR_UD) return STATUS_UD;
     if (fromInstruction && vector === VECTOR_GP && errorCode === 0) return STATUS_GP;
     const fault = this.fault;
     fault[0] = vector;
