@@ -15,6 +15,8 @@
  *    9 million per second on this kind of machine, measured inside one Bochs run).
  * 5. Phase one of VM entry: median time of a VMLAUNCH whose VMCS passes every check on the
  *    controls and the host state, emulator and model (bench/vm-entry.ts).
+ * 6. A VM exit (the guest's VMCALL) and the VMRESUME that re-enters the guest, round trip,
+ *    emulator and, where it follows them, model (bench/vm-exit.ts).
  *
  * Environment: BENCH_SEQUENCES (2000), BENCH_ROUNDS (7), BENCH_PAIRS (20,000,000).
  */
@@ -27,6 +29,7 @@ import type { Observation } from '../spec/observations.ts';
 import type { Operation } from '../spec/operations.ts';
 import { loadProfile } from '../spec/profiles.ts';
 import { benchVmEntry } from './vm-entry.ts';
+import { benchVmExit } from './vm-exit.ts';
 
 const SEED = 1;
 const SEQUENCES = Number(process.env.BENCH_SEQUENCES ?? 2000);
@@ -176,3 +179,8 @@ console.log(`  emulator, VMWRITE+VMREAD pairs         ${fmt(pairRate).padStart(1
 const entry = benchVmEntry(profile);
 console.log(`  VMLAUNCH entering the guest, emulator  ${entry.implNs.toFixed(0).padStart(12)} ns (median; target < 1,000)`);
 console.log(`    the model on the same VMLAUNCH       ${entry.modelNs.toFixed(0).padStart(12)} ns   emulator ${(entry.modelNs / entry.implNs).toFixed(0)}x faster`);
+const exitRound = benchVmExit(profile);
+console.log(`  VM exit + VMRESUME round trip, emulator ${exitRound.implNs.toFixed(0).padStart(11)} ns (median; target <= 1,000)`);
+console.log(`    the same in process CPU time         ${exitRound.implCpuNs.toFixed(0).padStart(12)} ns (median; other processes' time excluded)`);
+if (Number.isNaN(exitRound.modelNs)) console.log('    the model does not follow the processor through the VM exit: no ratio');
+else console.log(`    the model on the same two steps      ${exitRound.modelNs.toFixed(0).padStart(12)} ns   emulator ${(exitRound.modelNs / exitRound.implNs).toFixed(0)}x faster`);

@@ -43,16 +43,65 @@ export const S_LME = 21;
 /** CR3 bits 31:0 and 63:32 (the `set` operation gives bits 31:0). */
 export const S_CR3_LO = 22;
 export const S_CR3_HI = 23;
+/**
+ * Guest RIP while the processor is in VMX non-root operation: loaded at VM entry, advanced by
+ * each guest instruction that completes (ImplMachine.advanceRip), saved by a VM exit; the host
+ * RIP after a VM exit. Two words, low first.
+ */
+export const S_RIP_LO = 24;
+export const S_RIP_HI = 25;
+/** DR7 (400H after reset and after every VM exit). */
+export const S_DR7_LO = 26;
+export const S_DR7_HI = 27;
+/**
+ * IA32_EFER apart from LME (bit 8) and LMA (bit 10), which live in S_LME and S_LMA: bits 31:0
+ * with those two bits always 0 here, and bits 63:32.
+ */
+export const S_EFER_LO = 28;
+export const S_EFER_HI = 29;
+/** IA32_PAT. */
+export const S_PAT_LO = 30;
+export const S_PAT_HI = 31;
+/** IA32_DEBUGCTL. */
+export const S_DEBUGCTL_LO = 32;
+export const S_DEBUGCTL_HI = 33;
+/** IA32_SYSENTER_CS (bits 31:0; bits 63:32 are 0 after every load impl/ performs). */
+export const S_SYSENTER_CS = 34;
+/** IA32_SYSENTER_ESP. */
+export const S_SYSENTER_ESP_LO = 35;
+export const S_SYSENTER_ESP_HI = 36;
+/** IA32_SYSENTER_EIP. */
+export const S_SYSENTER_EIP_LO = 37;
+export const S_SYSENTER_EIP_HI = 38;
+/** IA32_PERF_GLOBAL_CTRL. */
+export const S_PERF_GLOBAL_CTRL_LO = 39;
+export const S_PERF_GLOBAL_CTRL_HI = 40;
+/** IA32_BNDCFGS. */
+export const S_BNDCFGS_LO = 41;
+export const S_BNDCFGS_HI = 42;
+/**
+ * Guest blocking other than by MOV SS, in the bit positions of the interruptibility-state field:
+ * bit 0 blocking by STI (until a guest instruction completes), bit 3 blocking by NMI (or
+ * virtual-NMI blocking). Blocking by MOV SS is S_MOV_SS.
+ */
+export const S_BLOCKING = 43;
+/** Guest pending debug exceptions loaded at VM entry (cleared when a guest instruction completes). */
+export const S_PENDING_DEBUG_LO = 44;
+export const S_PENDING_DEBUG_HI = 45;
+/** 0 while the processor runs; the nonzero VMX-abort indicator after a VMX abort shut it down. */
+export const S_SHUTDOWN = 46;
+/** Reserved (keeps the row a multiple of eight words). */
+export const S_SPARE = 47;
 /** CR8 (the task-priority register), bits 3:0 (impl/non-root/control-registers.ts). */
-export const S_CR8 = 24;
-/** DR0..DR3 as (lo, hi) pairs: DRn at S_DR0_LO + 2n (impl/non-root/debug-registers.ts). */
-export const S_DR0_LO = 25;
-/** DR6 and DR7 halves. */
-export const S_DR6_LO = 33;
-export const S_DR6_HI = 34;
-export const S_DR7_LO = 35;
-export const S_DR7_HI = 36;
+export const S_CR8 = 48;
+/** DR0..DR3 as (lo, hi) pairs: DRn at S_DR0_LO + 2n (impl/non-root/debug-registers.ts); DR7 is S_DR7_LO. */
+export const S_DR0_LO = 49;
+/** DR6 halves. */
+export const S_DR6_LO = 57;
+export const S_DR6_HI = 58;
 /** 1 while the address-range monitor is armed by MONITOR (MWAIT's exit qualification reports it). */
-export const S_MONITOR_ARMED = 37;
+export const S_MONITOR_ARMED = 59;
+/** Reserved (keeps the row a multiple of eight words). */
+export const S_SPARE_2 = 60;
 /** Words per processor row. */
-export const STRIDE = 38;
+export const STRIDE = 64;

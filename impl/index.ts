@@ -20,6 +20,9 @@ import { mnemonicOf } from '../spec/exceptions.ts';
 import {
   STATUS_ENTRY_FAILURE,
   STATUS_ENTRY_UNIMPLEMENTED,
+  STATUS_EXIT_MSR_UNIMPLEMENTED,
+  STATUS_SHUT_DOWN,
+  STATUS_VMX_ABORT,
   STATUS_FAIL_INVALID,
   STATUS_GP,
   STATUS_NON_ROOT_UNIMPLEMENTED,
@@ -42,9 +45,12 @@ export { compile, encodeOperation, execute, RECORD_WORDS, runCompiled, type Comp
 export {
   describeStatus,
   STATUS_ENTRY_FAILURE,
+  STATUS_EXIT_MSR_UNIMPLEMENTED,
   STATUS_NON_ROOT_UNIMPLEMENTED,
+  STATUS_SHUT_DOWN,
   STATUS_VMENTRY,
   STATUS_VMEXIT,
+  STATUS_VMX_ABORT,
   STATUS_ENTRY_UNIMPLEMENTED,
   STATUS_FAIL_INVALID,
   STATUS_GP,
@@ -58,6 +64,16 @@ export { GuestOperations, STATUS_FAULT, STATUS_GUEST_UNIMPLEMENTED } from './non
 export const VM_ENTRY_UNIMPLEMENTED = 'VM entry (checks on controls, host and guest state)';
 /** What a VMX instruction in VMX non-root operation reports when impl/ does not implement its effect. */
 export const NON_ROOT_UNIMPLEMENTED = 'VMX non-root operation with VMCS shadowing or an enabled VM function';
+
+/**
+ * What a VM exit or VM-entry failure ending in a VMX abort reports (SDM Vol. 3C, §28.7 "VMX
+ * Aborts"): the processor shuts down, which the engine contract cannot observe yet.
+ */
+export const VMX_ABORT_UNIMPLEMENTED = 'VMX abort: the logical processor shut down (the contract has no shutdown observation)';
+/** What every operation of a processor shut down by a VMX abort reports. */
+export const SHUT_DOWN_UNIMPLEMENTED = 'the logical processor is shut down after a VMX abort (the contract has no shutdown observation)';
+/** What a VM exit whose MSR-store area names an MSR impl/ does not model reports. */
+export const EXIT_MSR_UNIMPLEMENTED = 'VM-exit MSR-store area naming an MSR whose value impl/ does not model';
 
 /**
  * Validated profiles by the data they came from, so that creating many engines for one profile
@@ -94,6 +110,12 @@ function observationOf(status: number, processorState: boolean, flags: number): 
       return { kind: 'unimplemented', what: VM_ENTRY_UNIMPLEMENTED, flags };
     case STATUS_NON_ROOT_UNIMPLEMENTED:
       return { kind: 'unimplemented', what: NON_ROOT_UNIMPLEMENTED, flags };
+    case STATUS_VMX_ABORT:
+      return { kind: 'unimplemented', what: VMX_ABORT_UNIMPLEMENTED, flags };
+    case STATUS_SHUT_DOWN:
+      return { kind: 'unimplemented', what: SHUT_DOWN_UNIMPLEMENTED, flags };
+    case STATUS_EXIT_MSR_UNIMPLEMENTED:
+      return { kind: 'unimplemented', what: EXIT_MSR_UNIMPLEMENTED, flags };
     default:
       throw new Error(`impl bug: unknown status ${status}`);
   }
@@ -141,6 +163,20 @@ function guestObservation(machine: ImplMachine, word0: number, status: number, f
   return undefined;
 }
 
+/**
+ * The observation of a VM entry: with the event VM-entry event injection delivered, if any
+ * (SDM Vol. 3C, §27.6 "Event Injection"): vector (bits 7:0 of the VM-entry
+ * interruption-information field), type (bits 10:8) and, when bit 11 asks for one, the error code.
+ */
+function vmentryObservation(machine: ImplMachine, flags: number): Observation {
+  const injection = machine.injectedInformation;
+  if (injection === 0) return { kind: 'vmentry', flags };
+  const vector = injection & 0xff;
+  const type = (injection >>> 8) & 7;
+  if ((injection & 0x800) === 0) return { kind: 'vmentry', injected: { vector, type }, flags };
+  return { kind: 'vmentry', injected: { vector, type, errorCode: hexOf(machine.injectedErrorCode, 0) }, flags };
+}
+
 /** The {@link Engine} adapter: JSON operations in, observations out. */
 export class ImplEngine implements Engine {
   readonly name = 'impl';
@@ -157,14 +193,21 @@ export class ImplEngine implements Engine {
     const record = this.record;
     encodeOperation(operation, record, 0);
     const machine = this.machine;
+    const cpu = record[1] as number;
     const status = execute(machine, record, 0);
-    const flags = machine.flags(record[1] as number);
+    const flags = machine.flags(cpu);
     const opcode = (record[0] as number) & 0xff;
     if (status === 0 && (opcode === OP_VMREAD || opcode === OP_VMPTRST)) {
       return { kind: 'vmsucceed', value: hexOf(machine.resultLo, machine.resultHi), flags };
     }
     // VM entry, VM-entry failure and VM exit carry data from the machine (not the hot path).
-    if (status === STATUS_VMENTRY) return { kind: 'vmentry', flags };
+    if (status === STATUS_VMENTRY) return vmentryObservation(machine, flags);
+    if (status === STATUS_VMX_ABORT) {
+      return { kind: 'unimplemented', what: `${VMX_ABORT_UNIMPLEMENTED}; VMX-abort indicator ${machine.abortIndicator(cpu)}`, flags };
+    }
+    if (status === STATUS_EXIT_MSR_UNIMPLEMENTED) {
+      return { kind: 'unimplemented', what: `${EXIT_MSR_UNIMPLEMENTED}: MSR 0x${machine.unknownMsr.toString(16)}`, flags };
+    }
     if (status === STATUS_ENTRY_FAILURE) {
       return {
         kind: 'vmentry-failure',

@@ -44,7 +44,6 @@ import { halvesOf } from './hex-halves.ts';
 import { CHUNK_WORDS, chunkNumber, INITIAL_CHUNKS, PhysicalMemory } from './memory.ts';
 import { factsFor, type ProfileFacts } from './profile-facts.ts';
 import { GuestOperations, resetDebugRegisters } from './non-root/index.ts';
-import { ExitInfo } from './vm-exit/exit-info.ts';
 import { EXIT_REASON } from '../spec/exit-reasons.ts';
 import { PRIMARY_CONTROL, SECONDARY_CONTROL } from '../spec/control-bits.ts';
 import {
@@ -55,14 +54,13 @@ import {
   IN_VMX_NON_ROOT,
   loadEntryMsrs,
   loadGuestState,
-  loadHostState,
   PASS,
-  writeExitInformation,
   type EntryFacts,
   type GuestFacts,
 } from './vm-entry/index.ts';
+import { advanceGuestRip, ExitInfo, exitFactsFor, initialiseTrackedState, VmExits, type ExitFacts } from './vm-exit/index.ts';
+import { S_RIP_HI, S_RIP_LO, S_SHUTDOWN } from './cpu-row.ts';
 import {
-  STATUS_ENTRY_FAILURE,
   STATUS_NON_ROOT_UNIMPLEMENTED,
   STATUS_VMENTRY,
   STATUS_VMEXIT,
@@ -106,7 +104,7 @@ const S_CUR_SHADOW = 20;
 const S_LME = 21;
 const S_CR3_LO = 22;
 const S_CR3_HI = 23;
-const STRIDE = 38;
+const STRIDE = 64;
 
 /** Codes of the settable processor state, in the order of spec/operations.ts `SettableState`. */
 export const SET_EFER_LMA = 0;
@@ -177,8 +175,14 @@ export class ImplMachine {
   private readonly exit = new Int32Array(3);
   /** MOV-SS blocking of the processor executing the current instruction, as it was before it (see instruction()). */
   private blockedByMovSs = 0;
-  /** The exit information of the VM exit being made (impl/vm-exit/exit-info.ts): filled by the exiting instruction. */
+  /**
+   * The exit information besides the exit reason that the next VM exit writes (SDM Vol. 3C,
+   * §28.2): an exiting instruction sets its members and `defined` bits, then calls
+   * {@link ImplMachine.vmExit}, which consumes it.
+   */
   readonly exitInfo = new ExitInfo();
+  /** VM exits, VM-entry failures and the tracked guest state (impl/vm-exit/). */
+  private readonly exits: VmExits;
   /** The guest operations (CPUID, HLT, MOV CR, RDMSR, I/O, exceptions, ...): impl/non-root/. */
   readonly guest: GuestOperations;
 
@@ -236,6 +240,8 @@ export class ImplMachine {
   private readonly entryFacts: EntryFacts;
   /** Profile facts of VM entry's guest-state phase, MSR loading and state loading (impl/vm-entry/). */
   private readonly guestFacts: GuestFacts;
+  /** Profile facts of VM exits (impl/vm-exit/). */
+  private readonly exitFacts: ExitFacts;
 
   // Mutable machine state (everything snapshot() captures).
   private readonly state: Int32Array;
@@ -268,6 +274,7 @@ export class ImplMachine {
     const [featureControlLo, featureControlHi] = facts.featureControl;
     this.entryFacts = entryFactsFor(profile);
     this.guestFacts = guestFactsFor(profile);
+    this.exitFacts = exitFactsFor(profile);
 
     // Trick: every array a new machine needs is a view of one ArrayBuffer. Cases run a short
     // sequence on a fresh machine each; one allocation instead of eight made machine creation,
@@ -291,6 +298,7 @@ export class ImplMachine {
     this.state = intView(logicalProcessors * STRIDE);
     this.result = intView(2);
     this.memory = new PhysicalMemory(intView(memoryWords), chunkKeys);
+    this.exits = new VmExits(profile, this.state, this.memory, this.exitInfo, this.exit);
     for (let cpu = 0; cpu < logicalProcessors; cpu++) {
       const b = cpu * STRIDE;
       const s = this.state;
@@ -314,6 +322,7 @@ export class ImplMachine {
       s[b + S_CUR_LO] = ALL_ONES;
       s[b + S_CUR_HI] = ALL_ONES;
       s[b + S_CUR_BASE] = -1;
+      initialiseTrackedState(s, b);
       resetDebugRegisters(s, b);
       this.refresh(b);
     }
@@ -342,6 +351,44 @@ export class ImplMachine {
   /** True while processor `cpu` is in VMX non-root operation (after a VM entry, before a VM exit). */
   inVmxNonRoot(cpu: number): boolean {
     return this.state[this.row(cpu) + S_IN_VMX] === IN_VMX_NON_ROOT;
+  }
+
+  /** The VMX-abort indicator that shut processor `cpu` down, 0 while it runs (§28.7 "VMX Aborts"). */
+  abortIndicator(cpu: number): number {
+    return this.state[this.row(cpu) + S_SHUTDOWN] as number;
+  }
+
+  /**
+   * Processor `cpu` was shut down by a VMX abort (false for an index out of range, which the
+   * operation itself then reports).
+   */
+  isShutDown(cpu: number): boolean {
+    return (cpu >>> 0) === cpu && cpu < this.logicalProcessors && this.state[cpu * STRIDE + S_SHUTDOWN] !== 0;
+  }
+
+  /** The MSR index of the last STATUS_EXIT_MSR_UNIMPLEMENTED (unsigned). */
+  get unknownMsr(): number {
+    return this.exits.unknownMsr >>> 0;
+  }
+
+  /**
+   * The VM-entry interruption information of the last VM entry that injected a vectored event
+   * (bit 31 set; unsigned), 0 when that entry injected none; with {@link injectedErrorCode}.
+   */
+  get injectedInformation(): number {
+    return this.exits.injectedInformation >>> 0;
+  }
+  /** The error code that event delivered (meaningful when bit 11 of injectedInformation is 1; unsigned). */
+  get injectedErrorCode(): number {
+    return this.exits.injectedErrorCode >>> 0;
+  }
+
+  /** Guest RIP (or host RIP after a VM exit) of processor `cpu`, as (lo, hi) in resultLo/resultHi. */
+  rip(cpu: number): number {
+    const b = this.row(cpu);
+    this.result[0] = this.state[b + S_RIP_LO] as number;
+    this.result[1] = this.state[b + S_RIP_HI] as number;
+    return STATUS_SUCCEED;
   }
 
   /** The 32-bit word of physical memory at a 4-byte-aligned address (unsigned). */
@@ -591,66 +638,53 @@ export class ImplMachine {
     // §27.3.1 "Checks on the Guest State Area": exit reason 33 with the failing check's qualification.
     const qualification = checkGuestState(this.entryFacts, this.guestFacts, this.memory, base, s[b + S_CUR_LO] as number, s[b + S_CUR_HI] as number);
     if (qualification !== PASS) return this.entryFailure(b, base, EXIT_REASON.ENTRY_FAILURE_INVALID_GUEST_STATE, qualification);
-    // §27.4 "Loading MSRs": exit reason 34 with the 1-based index of the failing entry.
-    const failedEntry = loadEntryMsrs(this.entryFacts, this.guestFacts, this.memory, base);
-    if (failedEntry !== 0) return this.entryFailure(b, base, EXIT_REASON.ENTRY_FAILURE_MSR_LOADING, failedEntry);
-    // §27.3.2 "Loading Guest State"; VMLAUNCH makes the VMCS launched (§31.3 VMLAUNCH/VMRESUME).
+    // §27.3.2 "Loading Guest State", then §27.4 "Loading MSRs" (which may overwrite MSRs the
+    // guest-state area loaded): exit reason 34 with the 1-based index of the failing entry.
     loadGuestState(this.entryFacts, this.guestFacts, s, b, this.memory.words, base);
-    if (!resume) this.memory.words[base + REGION_LAUNCH_WORD] = LAUNCH_STATE_LAUNCHED;
+    this.exits.loadGuest(b, base);
     this.refresh(b);
-    return STATUS_VMENTRY;
+    const failedEntry = loadEntryMsrs(this.entryFacts, this.guestFacts, this.memory, base, this.exitFacts, s, b);
+    if (failedEntry !== 0) return this.entryFailure(b, base, EXIT_REASON.ENTRY_FAILURE_MSR_LOADING, failedEntry);
+    // VMLAUNCH makes the VMCS launched (§31.3 VMLAUNCH/VMRESUME); §27.6 "Event Injection".
+    if (!resume) this.memory.words[base + REGION_LAUNCH_WORD] = LAUNCH_STATE_LAUNCHED;
+    const status = this.exits.inject(b, base);
+    this.refresh(b);
+    return status;
   }
 
   /**
    * VM-entry failure after the guest-state checks began (§27.8 "VM-Entry Failures During or After
-   * Loading Guest State"): exit reason (bit 31 set) and qualification written to the VMCS, host
-   * state loaded as on a VM exit, launch state unchanged, the processor in VMX root operation.
+   * Loading Guest State"; impl/vm-exit/): exit reason (bit 31 set) and qualification written to the
+   * VMCS, host state loaded and the VM-exit MSR-load area processed as on a VM exit, launch state
+   * unchanged, the processor in VMX root operation (or a VMX abort).
    */
   private entryFailure(b: number, base: number, basicReason: number, qualification: number): number {
-    const reason = (basicReason | 0x8000_0000) | 0;
-    writeExitInformation(this.guestFacts, this.memory.words, base, reason, qualification, 0);
-    loadHostState(this.entryFacts, this.state, b, this.memory.words, base);
+    const status = this.exits.entryFailure(b, base, basicReason, qualification);
     this.refresh(b);
-    const exit = this.exit;
-    exit[0] = reason;
-    exit[1] = qualification;
-    exit[2] = 0;
-    return STATUS_ENTRY_FAILURE;
+    return status;
   }
 
   /**
-   * A VM exit caused by an instruction in VMX non-root operation (§26.1.2 "Instructions That
-   * Cause VM Exits Unconditionally", §28 "VM Exits"): basic exit reason and qualification 0
-   * written to the current VMCS, host state loaded (§28.5 "Loading Host State"). The suite's model
-   * stops following the processor here; impl/ goes on in VMX root operation with the host state.
+   * The VM exit of the processor at row `b` from VMX non-root operation with basic exit reason
+   * `reason` (SDM Vol. 3C, December 2023, chapter 28 "VM Exits"; impl/vm-exit/): the exit
+   * information of {@link ImplMachine.exitInfo} recorded, guest state saved (RIP is the row's: a
+   * trap-like exit advances it first), MSRs stored, host state loaded, MSRs loaded; impl/ then
+   * goes on in VMX root operation with the host state. Returns STATUS_VMEXIT, STATUS_VMX_ABORT or
+   * STATUS_EXIT_MSR_UNIMPLEMENTED. For the other impl/ files that decide VM exits.
    */
-  private vmExit(b: number, reason: number): number {
-    const base = this.state[b + S_CUR_BASE] as number;
-    writeExitInformation(this.guestFacts, this.memory.words, base, reason, 0, 0);
-    loadHostState(this.entryFacts, this.state, b, this.memory.words, base);
+  vmExit(b: number, reason: number): number {
+    const status = this.exits.exit(b, reason, this.blockedByMovSs);
     this.refresh(b);
-    const exit = this.exit;
-    exit[0] = reason;
-    exit[1] = 0;
-    exit[2] = 0;
-    return STATUS_VMEXIT;
+    return status;
   }
 
   /**
-   * Advances guest RIP by `length` bytes after a guest instruction completed (wrapping at 32 bits
-   * outside 64-bit mode). impl/ keeps the guest RIP in the current VMCS's guest-RIP field while
-   * the guest runs, so a VM exit finds there the RIP of the exiting instruction (§28.3.3 "Saving
-   * RIP, RSP, RFLAGS, and SSP").
+   * A guest instruction of the processor at row `b` completed: its RIP advances by `length` bytes
+   * (impl/vm-exit/index.ts advanceGuestRip). For the other impl/ files that execute guest
+   * instructions.
    */
-  private advanceRip(b: number, length: number): void {
-    const word = this.guestFacts.words.GUEST_RIP;
-    if (word < 0) return;
-    const v = this.memory.words;
-    const at = (this.state[b + S_CUR_BASE] as number) + word;
-    const lo = ((v[at] as number) >>> 0) + length;
-    v[at] = lo | 0;
-    if (this.state[b + S_WIDE] !== 1) v[at + 1] = 0;
-    else if (lo > 0xffff_ffff) v[at + 1] = ((v[at + 1] as number) + 1) | 0;
+  advanceRip(b: number, length: number): void {
+    advanceGuestRip(this.state, b, length);
   }
 
   /**

@@ -12,7 +12,7 @@
 import type { Operation, OperandForm, SettableState } from '../spec/operations.ts';
 import { parseHexInto } from './hex-halves.ts';
 import { encodeGuestOperation, executeGuestOperation, gprOf } from './guest-program.ts';
-import { STATUS_UD } from './status.ts';
+import { STATUS_SHUT_DOWN, STATUS_UD } from './status.ts';
 import {
   type ImplMachine,
   SET_CPL,
@@ -192,6 +192,8 @@ function dispatch(machine: ImplMachine, code: Int32Array, at: number): number {
   const a1 = code[at + 3] as number;
   const a2 = code[at + 4] as number;
   const a3 = code[at + 5] as number;
+  // A processor shut down by a VMX abort performs nothing (impl/vm-exit/).
+  if (machine.isShutDown(cpu)) return STATUS_SHUT_DOWN;
   switch (word0 & 0xff) {
     case OP_VMREAD:
       return machine.vmread(cpu, a0, a1);

@@ -29,10 +29,24 @@ export const STATUS_VMEXIT = -7;
 /** An instruction in VMX non-root operation whose effect impl/ does not implement (VMCS shadowing, an enabled VM function). */
 export const STATUS_NON_ROOT_UNIMPLEMENTED = -8;
 
+/**
+ * A VM exit (or a VM-entry failure's host-state loading) ended in a VMX abort (SDM Vol. 3C,
+ * December 2023, §28.7 "VMX Aborts"): the indicator is in the VMCS region at byte 4 and in
+ * ImplMachine.abortIndicator(cpu), and the processor is shut down. The engine contract has no
+ * shutdown observation yet, so the engine reports `unimplemented`.
+ */
+export const STATUS_VMX_ABORT = -9;
+/** The processor is shut down (after a VMX abort) and performs no operation. */
+export const STATUS_SHUT_DOWN = -10;
+/**
+ * The VM exit's MSR-store area names an MSR whose value impl/ does not model (its index is in
+ * ImplMachine.unknownMsr); the exit is not completed.
+ */
+export const STATUS_EXIT_MSR_UNIMPLEMENTED = -11;
 /** A guest operation raised an exception other than #UD and #GP(0); vector and error code in ImplMachine.guest.fault. */
-export const STATUS_FAULT = -9;
+export const STATUS_FAULT = -12;
 /** A guest operation whose outcome impl/ does not implement (model-specific); ImplMachine.guest.unimplementedWhat says which. */
-export const STATUS_GUEST_UNIMPLEMENTED = -10;
+export const STATUS_GUEST_UNIMPLEMENTED = -13;
 
 /** Human-readable name of a status code (tests and debugging). */
 export function describeStatus(status: number): string {
@@ -55,6 +69,12 @@ export function describeStatus(status: number): string {
       return 'VM exit';
     case STATUS_NON_ROOT_UNIMPLEMENTED:
       return 'not implemented in VMX non-root operation';
+    case STATUS_VMX_ABORT:
+      return 'VMX abort';
+    case STATUS_SHUT_DOWN:
+      return 'shut down';
+    case STATUS_EXIT_MSR_UNIMPLEMENTED:
+      return 'VM-exit MSR store of an MSR not implemented';
     case STATUS_FAULT:
       return 'exception';
     case STATUS_GUEST_UNIMPLEMENTED:

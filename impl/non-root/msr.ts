@@ -8,37 +8,28 @@
  * Conditionally"; §25.6.9 "MSR-Bitmap Address": read-low at byte 0, read-high at 1024, write-low
  * at 2048, write-high at 3072 of the 4-KByte bitmap page).
  *
- * Without an exit, RDMSR completes for the architectural MSRs every profile's processor has
- * (ARCHITECTURAL_MSRS). WRMSR, and RDMSR of other MSRs, impl/ implements for these MSRs only
- * (every other is model-specific: its value, the bits a write may set, or #GP(0) for an MSR the
- * processor does not implement, so impl/ answers unimplemented): IA32_FEATURE_CONTROL
- * (WRMSR #GP(0) once locked, Vol. 3C §24.7 "Enabling and Entering VMX Operation"); the VMX
- * capability MSRs the profile reports (read-only: WRMSR #GP(0), Vol. 3D Appendix A); IA32_EFER
- * (SCE, LME, LMA, NXE implemented, impl/README.md; WRMSR #GP(0) for any other bit and for a change
- * of LME while CR0.PG = 1, Vol. 3A §10.8.5 "Initializing IA-32e Mode"; LMA is read-only, writes to
- * it are ignored); IA32_TSC (any value); IA32_LSTAR and IA32_KERNEL_GS_BASE (#GP(0) for a
- * non-canonical address, Vol. 2D WRMSR). Neither value is observed: impl/ does not keep them.
- * RDMSR's value is not observed.
+ * Without an exit, the MSRs impl/ keeps (impl/vm-exit/msrs.ts: IA32_EFER, IA32_PAT,
+ * IA32_DEBUGCTL, IA32_SYSENTER_CS/ESP/EIP, IA32_PERF_GLOBAL_CTRL, IA32_BNDCFGS,
+ * IA32_FEATURE_CONTROL, the VMX capability MSRs) are read and written with their #GP(0)
+ * conditions; RDMSR also completes for the other architectural MSRs every profile's processor has
+ * (ARCHITECTURAL_MSRS), WRMSR for IA32_TSC (any value), IA32_LSTAR and IA32_KERNEL_GS_BASE
+ * (#GP(0) for a non-canonical address, Vol. 2D WRMSR), whose values impl/ does not keep. Any other
+ * MSR is model-specific (whether it exists, which bits a write may set), so impl/ answers
+ * unimplemented. RDMSR's value is not observed.
  */
-import { MSR } from '../../spec/capability-msrs.ts';
-import { CR0_BIT } from '../../spec/control-registers.ts';
 import { PRIMARY_CONTROL } from '../../spec/control-bits.ts';
 import { MSR_BITMAP_OFFSET, MSR_BITMAP_RANGE } from '../../spec/exit-bitmaps.ts';
 import { EXIT_REASON } from '../../spec/exit-reasons.ts';
-import type { Profile } from '../../spec/profile.ts';
-import { S_CR0_LO, S_FC_HI, S_FC_LO, S_LME } from '../cpu-row.ts';
+import { exitFactsFor } from '../vm-exit/exit-facts.ts';
+import { MSR_GP, MSR_OK, MSR_UNKNOWN, readMsr, writeMsr } from '../vm-exit/msrs.ts';
 import type { GuestContext } from './context.ts';
 import { RDMSR_LENGTH, WRMSR_LENGTH } from './lengths.ts';
 
-const IA32_EFER = 0xc000_0080 | 0;
 const IA32_TSC = 0x10;
 const IA32_LSTAR = 0xc000_0082 | 0;
 const IA32_KERNEL_GS_BASE = 0xc000_0102 | 0;
-/** IA32_EFER bits impl/ implements: SCE (0), LME (8), LMA (10), NXE (11). */
-const EFER_IMPLEMENTED = (1 << 0) | (1 << 8) | (1 << 10) | (1 << 11);
-const EFER_LME = 1 << 8;
-const PG = 1 << CR0_BIT.PG;
-const FEATURE_CONTROL_LOCK = 1;
+/** RDMSR's value (not observed). */
+const scratch = new Int32Array(2);
 /** MSR ranges the bitmaps cover (spec/exit-bitmaps.ts): 8192 MSRs from 0 and from C0000000H. */
 const BITMAP_MSRS = MSR_BITMAP_RANGE.LOW.last + 1;
 const HIGH_RANGE = MSR_BITMAP_RANGE.HIGH.first | 0;
@@ -61,18 +52,6 @@ const ARCHITECTURAL_MSRS: ReadonlySet<number> = new Set(
   ].map((msr) => msr | 0),
 );
 
-const capabilityMsrs = new WeakMap<Profile, ReadonlySet<number>>();
-
-/** The VMX capability MSRs `profile` reports, by number. */
-function capabilitiesOf(profile: Profile): ReadonlySet<number> {
-  let set = capabilityMsrs.get(profile);
-  if (set === undefined) {
-    set = new Set(Object.keys(profile.data.msrs).map((name) => MSR[name as keyof typeof MSR]));
-    capabilityMsrs.set(profile, set);
-  }
-  return set;
-}
-
 /** In VMX non-root operation: RDMSR (`write` false) or WRMSR of `ecx` causes a VM exit. */
 function msrExits(g: GuestContext, b: number, ecx: number, write: boolean): boolean {
   if (!g.primary(b, PRIMARY_CONTROL.USE_MSR_BITMAPS)) return true;
@@ -91,7 +70,10 @@ export function rdmsr(g: GuestContext, cpu: number, ecx: number): number {
   ecx |= 0; // int32 or uint32 halves both work (the fast API's convention)
   if (g.privileged(b)) return g.gp(b);
   if (g.nonRoot(b) && msrExits(g, b, ecx, false)) return g.instructionExit(b, EXIT_REASON.RDMSR, 0, 0, RDMSR_LENGTH);
-  if (ecx !== MSR.IA32_FEATURE_CONTROL && ecx !== IA32_EFER && !ARCHITECTURAL_MSRS.has(ecx) && !capabilitiesOf(g.profile).has(ecx)) {
+  // The value read is not observed; the kept MSRs (impl/vm-exit/msrs.ts) say whether it faults.
+  const result = readMsr(exitFactsFor(g.profile), g.s, b, ecx, scratch, 0);
+  if (result === MSR_GP) return g.gp(b);
+  if (result === MSR_UNKNOWN && !ARCHITECTURAL_MSRS.has(ecx)) {
     return g.unimplemented(`RDMSR of MSR 0x${(ecx >>> 0).toString(16)} (whether the processor implements it is model-specific)`);
   }
   return g.complete(b, RDMSR_LENGTH);
@@ -103,27 +85,14 @@ export function wrmsr(g: GuestContext, cpu: number, ecx: number, lo: number, hi:
   ecx |= 0;
   if (g.privileged(b)) return g.gp(b);
   if (g.nonRoot(b) && msrExits(g, b, ecx, true)) return g.instructionExit(b, EXIT_REASON.WRMSR, 0, 0, WRMSR_LENGTH);
-  const s = g.s;
-  if (ecx === MSR.IA32_FEATURE_CONTROL) {
-    if (((s[b + S_FC_LO] as number) & FEATURE_CONTROL_LOCK) !== 0) return g.gp(b);
-    s[b + S_FC_LO] = lo;
-    s[b + S_FC_HI] = hi;
-    return g.complete(b, WRMSR_LENGTH);
-  }
-  if (ecx === IA32_EFER) {
-    const lme = (lo & EFER_LME) !== 0 ? 1 : 0;
-    if ((lo & ~EFER_IMPLEMENTED) !== 0 || hi !== 0) return g.gp(b);
-    if (lme !== s[b + S_LME] && ((s[b + S_CR0_LO] as number) & PG) !== 0) return g.gp(b);
-    s[b + S_LME] = lme;
-    return g.complete(b, WRMSR_LENGTH);
-  }
-  if (ecx === IA32_TSC) return g.complete(b, WRMSR_LENGTH);
+  const result = writeMsr(exitFactsFor(g.profile), g.s, b, ecx, lo | 0, hi | 0);
+  if (result === MSR_GP) return g.gp(b);
+  if (result === MSR_OK || ecx === IA32_TSC) return g.complete(b, WRMSR_LENGTH);
   if (ecx === IA32_LSTAR || ecx === IA32_KERNEL_GS_BASE) {
     // A linear address: #GP(0) when not canonical (48-bit linear addresses, impl/README.md).
     const top = hi >> 15;
     if (top !== 0 && top !== -1) return g.gp(b);
     return g.complete(b, WRMSR_LENGTH);
   }
-  if (capabilitiesOf(g.profile).has(ecx)) return g.gp(b);
   return g.unimplemented(`WRMSR to MSR 0x${(ecx >>> 0).toString(16)} (whether the processor implements it is model-specific)`);
 }

@@ -24,7 +24,7 @@ export { entryFactsFor, type EntryFacts } from './facts.ts';
 export { guestFactsFor, type GuestFacts } from './guest-facts.ts';
 export { loadEntryMsrs } from './msr-load.ts';
 export { loadGuestState, IN_VMX_NON_ROOT } from './load-guest.ts';
-export { loadHostState, writeExitInformation } from './load-host.ts';
+export { loadHostState } from './load-host.ts';
 export { PASS } from './guest-non-register.ts';
 
 /**

@@ -9,11 +9,55 @@
  * (§27.3.2.3 "Loading Guest RIP, RSP, RFLAGS, and SSP"); blocking by MOV SS from the
  * interruptibility state (§27.3.2.5 "Updating Non-Register State"); VMX non-root operation.
  * The caller recomputes its cached mode afterwards.
+ *
+ * {@link loadTrackedGuestState} loads the rest of what a VM exit saves (impl/vm-exit/): RIP; DR7
+ * (bits 12 and 15:14 cleared, bit 10 set) and IA32_DEBUGCTL with "load debug controls";
+ * IA32_SYSENTER_CS/ESP/EIP always; IA32_EFER's other bits with "load IA32_EFER"; IA32_PAT,
+ * IA32_PERF_GLOBAL_CTRL and IA32_BNDCFGS with their "load" controls (§27.3.2.1); blocking by STI
+ * and by NMI, and the pending debug exceptions (§27.3.2.5, §27.7.1 "Interruptibility State").
  */
 import { ENTRY_CONTROL as ENTRY } from '../../spec/control-bits.ts';
 import { CR0, EFER, INTERRUPTIBILITY, RFLAGS } from '../../spec/guest-state-bits.ts';
 import { ARITHMETIC_FLAGS_MASK } from '../../spec/observations.ts';
-import { S_CPL, S_CR0_HI, S_CR0_LO, S_CR3_HI, S_CR3_LO, S_CR4_HI, S_CR4_LO, S_CSL, S_FLAGS, S_IN_VMX, S_LMA, S_LME, S_MOV_SS, S_VM } from '../cpu-row.ts';
+import {
+  S_BLOCKING,
+  S_BNDCFGS_HI,
+  S_BNDCFGS_LO,
+  S_CPL,
+  S_CR0_HI,
+  S_CR0_LO,
+  S_CR3_HI,
+  S_CR3_LO,
+  S_CR4_HI,
+  S_CR4_LO,
+  S_CSL,
+  S_DEBUGCTL_HI,
+  S_DEBUGCTL_LO,
+  S_DR7_HI,
+  S_DR7_LO,
+  S_EFER_HI,
+  S_EFER_LO,
+  S_FLAGS,
+  S_IN_VMX,
+  S_LMA,
+  S_LME,
+  S_MOV_SS,
+  S_PAT_HI,
+  S_PAT_LO,
+  S_PENDING_DEBUG_HI,
+  S_PENDING_DEBUG_LO,
+  S_PERF_GLOBAL_CTRL_HI,
+  S_PERF_GLOBAL_CTRL_LO,
+  S_RIP_HI,
+  S_RIP_LO,
+  S_SYSENTER_CS,
+  S_SYSENTER_EIP_HI,
+  S_SYSENTER_EIP_LO,
+  S_SYSENTER_ESP_HI,
+  S_SYSENTER_ESP_LO,
+  S_VM,
+} from '../cpu-row.ts';
+import type { ExitFacts } from '../vm-exit/exit-facts.ts';
 import type { EntryFacts } from './facts.ts';
 import type { GuestFacts } from './guest-facts.ts';
 import { high, low, on } from './vmcs-words.ts';
@@ -46,4 +90,49 @@ export function loadGuestState(e: EntryFacts, g: GuestFacts, s: Int32Array, b: n
   s[b + S_FLAGS] = rflags & ARITHMETIC_FLAGS_MASK;
   s[b + S_MOV_SS] = on(low(v, base, w.GUEST_INTERRUPTIBILITY_STATE), INTERRUPTIBILITY.BLOCKING_BY_MOV_SS) ? 1 : 0;
   s[b + S_IN_VMX] = IN_VMX_NON_ROOT;
+}
+
+/** DR7 bits VM entry always clears (12, 15:14) and sets (10) (§27.3.2.1). */
+const DR7_CLEARED = (1 << 12) | (3 << 14);
+const DR7_SET = 1 << 10;
+/** Interruptibility bits kept in S_BLOCKING: blocking by STI (0) and by NMI (3). */
+const BLOCKING_KEPT = (1 << INTERRUPTIBILITY.BLOCKING_BY_STI) | (1 << INTERRUPTIBILITY.BLOCKING_BY_NMI);
+const EFER_LME_LMA = (1 << EFER.LME) | (1 << EFER.LMA);
+
+/** Loads the guest state a VM exit saves besides what {@link loadGuestState} loads. */
+export function loadTrackedGuestState(x: ExitFacts, s: Int32Array, b: number, v: Int32Array, base: number): void {
+  const w = x.words;
+  const entry = low(v, base, w.VM_ENTRY_CONTROLS);
+  s[b + S_RIP_LO] = low(v, base, w.GUEST_RIP);
+  s[b + S_RIP_HI] = high(v, base, w.GUEST_RIP);
+  if (on(entry, ENTRY.LOAD_DEBUG_CONTROLS)) {
+    s[b + S_DR7_LO] = (low(v, base, w.GUEST_DR7) & ~DR7_CLEARED) | DR7_SET;
+    s[b + S_DR7_HI] = high(v, base, w.GUEST_DR7);
+    s[b + S_DEBUGCTL_LO] = low(v, base, w.GUEST_IA32_DEBUGCTL);
+    s[b + S_DEBUGCTL_HI] = high(v, base, w.GUEST_IA32_DEBUGCTL);
+  }
+  s[b + S_SYSENTER_CS] = low(v, base, w.GUEST_IA32_SYSENTER_CS);
+  s[b + S_SYSENTER_ESP_LO] = low(v, base, w.GUEST_IA32_SYSENTER_ESP);
+  s[b + S_SYSENTER_ESP_HI] = high(v, base, w.GUEST_IA32_SYSENTER_ESP);
+  s[b + S_SYSENTER_EIP_LO] = low(v, base, w.GUEST_IA32_SYSENTER_EIP);
+  s[b + S_SYSENTER_EIP_HI] = high(v, base, w.GUEST_IA32_SYSENTER_EIP);
+  if (on(entry, ENTRY.LOAD_IA32_EFER)) {
+    s[b + S_EFER_LO] = low(v, base, w.GUEST_IA32_EFER) & ~EFER_LME_LMA;
+    s[b + S_EFER_HI] = high(v, base, w.GUEST_IA32_EFER);
+  }
+  if (on(entry, ENTRY.LOAD_IA32_PAT)) {
+    s[b + S_PAT_LO] = low(v, base, w.GUEST_IA32_PAT);
+    s[b + S_PAT_HI] = high(v, base, w.GUEST_IA32_PAT);
+  }
+  if (on(entry, ENTRY.LOAD_IA32_PERF_GLOBAL_CTRL)) {
+    s[b + S_PERF_GLOBAL_CTRL_LO] = low(v, base, w.GUEST_IA32_PERF_GLOBAL_CTRL);
+    s[b + S_PERF_GLOBAL_CTRL_HI] = high(v, base, w.GUEST_IA32_PERF_GLOBAL_CTRL);
+  }
+  if (on(entry, ENTRY.LOAD_IA32_BNDCFGS)) {
+    s[b + S_BNDCFGS_LO] = low(v, base, w.GUEST_IA32_BNDCFGS);
+    s[b + S_BNDCFGS_HI] = high(v, base, w.GUEST_IA32_BNDCFGS);
+  }
+  s[b + S_BLOCKING] = low(v, base, w.GUEST_INTERRUPTIBILITY_STATE) & BLOCKING_KEPT;
+  s[b + S_PENDING_DEBUG_LO] = low(v, base, w.GUEST_PENDING_DEBUG_EXCEPTIONS);
+  s[b + S_PENDING_DEBUG_HI] = high(v, base, w.GUEST_PENDING_DEBUG_EXCEPTIONS);
 }

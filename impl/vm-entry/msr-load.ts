@@ -5,11 +5,12 @@
  * bits 127:64) is read from physical memory entry by entry, in order; the first entry that fails
  * gives exit reason 34 with its 1-based index as exit qualification.
  *
- * impl/ holds no MSR except IA32_FEATURE_CONTROL, so a loaded entry has no effect here. An entry
- * fails when its reserved bits 63:32 are set, or its index names IA32_FS_BASE or IA32_GS_BASE,
- * an x2APIC MSR (800H-8FFH), IA32_SMM_MONITOR_CTL (9BH, no SMM), a read-only VMX capability MSR
- * (480H-493H) or IA32_FEATURE_CONTROL (3AH, locked in VMX operation). impl/ refuses no other MSR
- * for model-specific reasons and lets WRMSR of every other value succeed (impl/README.md).
+ * An entry fails when its reserved bits 63:32 are set, or its index names IA32_FS_BASE or
+ * IA32_GS_BASE, an x2APIC MSR (800H-8FFH), IA32_SMM_MONITOR_CTL (9BH, no SMM), a read-only VMX
+ * capability MSR (480H-493H) or IA32_FEATURE_CONTROL (3AH, locked in VMX operation), or when WRMSR
+ * of its data to an MSR impl/ keeps (impl/vm-exit/msrs.ts: IA32_EFER, IA32_PAT, IA32_DEBUGCTL, the
+ * SYSENTER MSRs, IA32_PERF_GLOBAL_CTRL, IA32_BNDCFGS) would be #GP; such an MSR is written. Every
+ * other MSR loads with no effect: impl/ refuses no MSR for model-specific reasons (impl/README.md).
  * A count above 512 * (IA32_VMX_MISC[27:25] + 1), which the SDM leaves undefined (Vol. 3D §A.6
  * "Miscellaneous Data"), fails at the first entry beyond that limit.
  */
@@ -17,6 +18,8 @@ import { MSR } from '../../spec/capability-msrs.ts';
 import type { PhysicalMemory } from '../memory.ts';
 import type { EntryFacts } from './facts.ts';
 import type { GuestFacts } from './guest-facts.ts';
+import type { ExitFacts } from '../vm-exit/exit-facts.ts';
+import { MSR_GP, writeMsr } from '../vm-exit/msrs.ts';
 import { high, low } from './vmcs-words.ts';
 
 const IA32_FS_BASE = 0xc000_0100 | 0;
@@ -39,8 +42,11 @@ function refused(index: number): boolean {
   );
 }
 
-/** 0 when every entry loads, else the 1-based index of the first that fails. */
-export function loadEntryMsrs(e: EntryFacts, g: GuestFacts, memory: PhysicalMemory, base: number): number {
+/**
+ * 0 when every entry loads, else the 1-based index of the first that fails. MSRs are written into
+ * the processor row `b` of `s` (after guest-state loading, which they may overwrite).
+ */
+export function loadEntryMsrs(e: EntryFacts, g: GuestFacts, memory: PhysicalMemory, base: number, x: ExitFacts, s: Int32Array, b: number): number {
   const v = memory.words;
   const count = low(v, base, e.words.VM_ENTRY_MSR_LOAD_COUNT) >>> 0;
   if (count === 0) return 0;
@@ -54,7 +60,9 @@ export function loadEntryMsrs(e: EntryFacts, g: GuestFacts, memory: PhysicalMemo
     const addressLo = address | 0;
     const addressHi = (hi + carry) | 0;
     if (memory.read32(addressLo + 4, addressHi) !== 0) return i + 1;
-    if (refused(memory.read32(addressLo, addressHi))) return i + 1;
+    const index = memory.read32(addressLo, addressHi);
+    if (refused(index)) return i + 1;
+    if (writeMsr(x, s, b, index, memory.read32(addressLo + 8, addressHi), memory.read32(addressLo + 12, addressHi)) === MSR_GP) return i + 1;
   }
   return count > last ? last + 1 : 0;
 }

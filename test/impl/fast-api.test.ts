@@ -31,6 +31,14 @@ import {
   STATUS_VMEXIT,
 } from '../../impl/index.ts';
 import { execute, RECORD_WORDS } from '../../impl/program.ts';
+import {
+  EXIT_MSR_UNIMPLEMENTED,
+  SHUT_DOWN_UNIMPLEMENTED,
+  STATUS_EXIT_MSR_UNIMPLEMENTED,
+  STATUS_SHUT_DOWN,
+  STATUS_VMX_ABORT,
+  VMX_ABORT_UNIMPLEMENTED,
+} from '../../impl/index.ts';
 import { IO_FLAG_IMMEDIATE, IO_FLAG_IN, IO_FLAG_REP, IO_FLAG_STRING, STATUS_FAULT, STATUS_GUEST_UNIMPLEMENTED } from '../../impl/non-root/index.ts';
 import { mnemonicOf } from '../../spec/exceptions.ts';
 import { operationSequence } from '../../properties/generators/operations.ts';
@@ -56,6 +64,8 @@ const STATE_CODES = {
 
 /** One operation through the fast API, turned into the observation the SDM conventions give. */
 function viaFastApi(m: ImplMachine, op: Operation): Observation {
+  // A processor a VMX abort shut down performs nothing (execute checks it before dispatching).
+  if (m.isShutDown(op.cpu)) return { kind: 'unimplemented', what: SHUT_DOWN_UNIMPLEMENTED, flags: m.flags(op.cpu) };
   const register = 'form' in op && op.form === 'register';
   let status: number;
   let carriesValue = false;
@@ -240,11 +250,24 @@ function observe(m: ImplMachine, op: Operation, status: number, processorState: 
   if (status === STATUS_FAIL_INVALID) return { kind: 'vmfail-invalid', flags };
   if (status === STATUS_UD) return { kind: 'fault', vector: 'UD', flags };
   if (status === STATUS_GP) return { kind: 'fault', vector: 'GP', flags };
-  if (status === STATUS_VMENTRY) return { kind: 'vmentry', flags };
+  if (status === STATUS_VMENTRY) {
+    // The event VM-entry event injection delivered, as the VM-entry interruption-information field gave it.
+    const injection = m.injectedInformation;
+    if (injection === 0) return { kind: 'vmentry', flags };
+    const injected = { vector: injection & 0xff, type: (injection >>> 8) & 7 };
+    return { kind: 'vmentry', injected: (injection & 0x800) === 0 ? injected : { ...injected, errorCode: toHex(m.injectedErrorCode, 0) }, flags };
+  }
   if (status === STATUS_ENTRY_FAILURE) {
     return { kind: 'vmentry-failure', exitReason: m.exitReason, qualification: toHex(m.exitQualificationLo, m.exitQualificationHi), flags };
   }
   if (status === STATUS_VMEXIT) return { kind: 'vmexit', reason: m.exitReason, flags };
+  if (status === STATUS_VMX_ABORT) {
+    return { kind: 'unimplemented', what: `${VMX_ABORT_UNIMPLEMENTED}; VMX-abort indicator ${m.abortIndicator(op.cpu)}`, flags };
+  }
+  if (status === STATUS_SHUT_DOWN) return { kind: 'unimplemented', what: SHUT_DOWN_UNIMPLEMENTED, flags };
+  if (status === STATUS_EXIT_MSR_UNIMPLEMENTED) {
+    return { kind: 'unimplemented', what: `${EXIT_MSR_UNIMPLEMENTED}: MSR 0x${m.unknownMsr.toString(16)}`, flags };
+  }
   expect(status).toBe(STATUS_NON_ROOT_UNIMPLEMENTED);
   return { kind: 'unimplemented', what: NON_ROOT_UNIMPLEMENTED, flags };
 }
@@ -351,7 +374,7 @@ describe('fast API and Engine adapter', () => {
   });
 
   it('describeStatus names every status', () => {
-    expect([0, -1, -2, -3, -4, 12, -9, -10, -11].map(describeStatus)).toEqual([
+    expect([0, -1, -2, -3, -4, 12, -12, -13, -99].map(describeStatus)).toEqual([
       'VMsucceed',
       'VMfailInvalid',
       '#UD',
@@ -360,7 +383,7 @@ describe('fast API and Engine adapter', () => {
       'VMfailValid(12)',
       'exception',
       'guest operation not implemented',
-      'unknown status -11',
+      'unknown status -99',
     ]);
   });
 });
@@ -379,6 +402,9 @@ function statusWording(observation: Observation): string {
       if (observation.errorCode !== undefined || (observation.vector !== 'UD' && observation.vector !== 'GP')) return 'exception';
       return observation.vector === 'UD' ? '#UD' : '#GP(0)';
     case 'unimplemented':
+      if (observation.what.startsWith('VMX abort')) return 'VMX abort';
+      if (observation.what.startsWith('the logical processor is shut down')) return 'shut down';
+      if (observation.what.startsWith('VM-exit MSR-store')) return 'VM-exit MSR store of an MSR not implemented';
       return observation.what === NON_ROOT_UNIMPLEMENTED ? 'not implemented in VMX non-root operation' : 'guest operation not implemented';
     case 'vmentry':
       return 'VM entry';

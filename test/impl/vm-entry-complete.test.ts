@@ -71,23 +71,6 @@ describe('a VM-entry failure', () => {
     expect(rig.step(vmlaunch).kind).toBe('vmentry-failure');
     expect(rig.vmread(FIELD.EXIT_REASON)).toEqual(value('0x80000021'));
   });
-
-  it('loads host state into the processor row: CR0/CR4 with the fixed bits, mode from "host address-space size", CPL 0, RFLAGS = 2, no MOV-SS blocking, VMX root', () => {
-    const image = guestImage(SKYLAKE, { HOST_CR0: 0x8000_0011n, HOST_CR4: 0x20n });
-    const s = new Int32Array(STRIDE);
-    s[S_CPL] = 3;
-    s[S_FLAGS] = 0x8d5;
-    s[S_MOV_SS] = 1;
-    s[S_VM] = 1;
-    s[S_IN_VMX] = 2;
-    s[S_CR0_LO] = 1 << 30; // CD is kept
-    loadHostState(image.entry, s, 0, image.words, 0);
-    // Host CR0 PG and PE, NE (bit 5) forced by IA32_VMX_CR0_FIXED0; CD (bit 30) and ET (bit 4) are
-    // not modified by VM exits, so they keep this synthetic row's values (CD 1, ET 0).
-    expect(s[S_CR0_LO]).toBe((0x8000_0021 | (1 << 30)) | 0);
-    expect(s[S_CR4_LO]).toBe(0x2020); // VMXE from IA32_VMX_CR4_FIXED0
-    expect([s[S_LMA], s[S_LME], s[S_CSL], s[S_CPL], s[S_FLAGS], s[S_MOV_SS], s[S_VM], s[S_IN_VMX]]).toEqual([1, 1, 1, 0, 0, 0, 0, 1]);
-  });
 });
 
 describe('a successful VM entry', () => {

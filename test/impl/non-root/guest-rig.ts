@@ -61,9 +61,23 @@ export class Guest {
     return this.engine.step(op);
   }
 
-  /** The exit-information record the last VM exit was made with. */
-  get info(): ExitInfo {
-    return this.engine.machine.exitInfo;
+  /**
+   * The exit information of the last VM exit, read back with VMREAD from the VMCS (in VMX root
+   * operation, after the exit), in the shape of impl/'s exit-information record.
+   */
+  get info(): Omit<ExitInfo, 'clear' | 'defined'> {
+    const qualification = this.read('EXIT_QUALIFICATION');
+    const linear = this.read('GUEST_LINEAR_ADDRESS');
+    return {
+      qualificationLo: Number(qualification & 0xffff_ffffn),
+      qualificationHi: Number(qualification >> 32n),
+      instructionLength: Number(this.read('VM_EXIT_INSTRUCTION_LENGTH')),
+      instructionInformation: Number(this.read('VM_EXIT_INSTRUCTION_INFORMATION')),
+      linearLo: Number(linear & 0xffff_ffffn),
+      linearHi: Number(linear >> 32n),
+      interruptionInformation: Number(this.read('VM_EXIT_INTERRUPTION_INFORMATION')),
+      interruptionErrorCode: Number(this.read('VM_EXIT_INTERRUPTION_ERROR_CODE')),
+    };
   }
 
   /** VMREAD of a field (in VMX root operation, after a VM exit) as a bigint. */

@@ -1,0 +1,255 @@
+/**
+ * VM exits in impl/ (SDM Vol. 3C, December 2023, chapter 28 "VM Exits"), VM-entry failures after
+ * the guest-state checks began (§27.8 "VM-Entry Failures During or After Loading Guest State"),
+ * and the parts of VM entry a VM exit later depends on (guest RIP and the other tracked guest
+ * state, event injection), for one machine.
+ *
+ * A VM exit, in the SDM's order:
+ * 1. §28.2 "Recording VM-Exit Information and Updating VM-Entry Control Fields" (record.ts), from
+ *    the {@link ExitInfo} record the exiting instruction filled;
+ * 2. §28.3 "Saving Guest State" (save-guest.ts);
+ * 3. §28.4 "Saving MSRs" (msr-areas.ts; a failure is VMX abort 1);
+ * 4. §28.5 "Loading Host State" (impl/vm-entry/load-host.ts; VMX abort 6 when the guest was in
+ *    IA-32e mode and "host address-space size" is 0, checked first; VMX abort 2 for bad host
+ *    PDPTEs);
+ * 5. §28.6 "Loading MSRs" (msr-areas.ts; a failure is VMX abort 4);
+ * 6. §28.7 "VMX Aborts" on any failure: the indicator at byte 4 of the VMCS region, the processor
+ *    shut down.
+ *
+ * Event injection (§27.6 "Event Injection"): impl/ reports the injected event (vector, type,
+ * error code) with the VM entry and does not deliver it through the guest IDT: the state impl/
+ * tracks (RIP, RFLAGS, CPL, the registers) stays as VM entry loaded it, as if the handler had
+ * returned at once. What injection does to blocking is modelled (§27.7.1 "Interruptibility
+ * State": no blocking by STI or MOV SS after a vectoring entry; an injected NMI blocks NMIs). An
+ * "other event" injection (type 7, vector 0) makes an MTF VM exit pending before the first guest
+ * instruction (§27.6.2 "Injection of Pending MTF VM Exits", §26.5.2 "Monitor Trap Flag"): impl/
+ * performs it at once, as the outcome of the VMLAUNCH/VMRESUME. With the "monitor trap flag"
+ * control 1, a vectoring entry also makes an MTF VM exit pending there; that exit would save the
+ * state of the guest's handler, which impl/ does not model, so the entry answers
+ * STATUS_NON_ROOT_UNIMPLEMENTED.
+ */
+import { EXIT_CONTROL, PRIMARY_CONTROL } from '../../spec/control-bits.ts';
+import { EXIT_REASON } from '../../spec/exit-reasons.ts';
+import { INTERRUPTIBILITY } from '../../spec/guest-state-bits.ts';
+import type { Profile } from '../../spec/profile.ts';
+import {
+  S_BLOCKING,
+  S_CUR_BASE,
+  S_DR7_LO,
+  S_LMA,
+  S_MOV_SS,
+  S_PAT_HI,
+  S_PAT_LO,
+  S_PENDING_DEBUG_HI,
+  S_PENDING_DEBUG_LO,
+  S_RIP_HI,
+  S_RIP_LO,
+  S_SHUTDOWN,
+  S_WIDE,
+} from '../cpu-row.ts';
+import { REGION_ABORT_WORD } from '../field-table.ts';
+import type { PhysicalMemory } from '../memory.ts';
+import {
+  STATUS_ENTRY_FAILURE,
+  STATUS_EXIT_MSR_UNIMPLEMENTED,
+  STATUS_NON_ROOT_UNIMPLEMENTED,
+  STATUS_VMENTRY,
+  STATUS_VMEXIT,
+  STATUS_VMX_ABORT,
+} from '../status.ts';
+import { entryFactsFor, type EntryFacts } from '../vm-entry/facts.ts';
+import { loadHostState } from '../vm-entry/load-host.ts';
+import { loadTrackedGuestState } from '../vm-entry/load-guest.ts';
+import { exitFactsFor, type ExitFacts } from './exit-facts.ts';
+import { EXIT_INFO_INTERRUPTION, type ExitInfo } from './exit-info.ts';
+import { ABORT_HOST_ADDRESS_SPACE, loadExitMsrs, STORE_UNKNOWN_MSR, storeExitMsrs } from './msr-areas.ts';
+import { recordEntryFailure, recordExitInformation } from './record.ts';
+import { saveGuestState } from './save-guest.ts';
+
+export { ExitInfo } from './exit-info.ts';
+export * from './exit-info.ts';
+export { exitFactsFor, type ExitFacts } from './exit-facts.ts';
+
+/** IA32_PAT after reset: 0007040600070406H (Vol. 3A §13.12.4 "Programming the PAT"). */
+const PAT_RESET_LO = 0x0007_0406;
+const PAT_RESET_HI = 0x0007_0406;
+/** DR7 after reset: 400H. */
+const DR7_RESET = 0x400;
+
+const VALID = 0x8000_0000 | 0;
+const TYPE_SHIFT = 8;
+const TYPE_NMI = 2;
+const TYPE_HARDWARE_EXCEPTION = 3;
+const TYPE_OTHER_EVENT = 7;
+const ERROR_CODE_BIT = 1 << 11;
+const BLOCKING_BY_STI = 1 << INTERRUPTIBILITY.BLOCKING_BY_STI;
+const BLOCKING_BY_NMI = 1 << INTERRUPTIBILITY.BLOCKING_BY_NMI;
+/**
+ * Fault-class exception vectors (Vol. 3A §6.15 "Exception and Interrupt Reference", Table 6-1):
+ * #DE, #BR, #UD, #NM, #TS, #NP, #SS, #GP, #PF, #MF, #AC, #XM, #VE, #CP. Their delivery pushes
+ * RFLAGS with RF = 1 (Vol. 3A §18.3.1.1 "Instruction-Breakpoint Exception Condition"), so a VM
+ * exit they cause saves RF = 1 (§28.3.3). #DB is left out (an instruction breakpoint pushes the
+ * current RF), as are the traps and aborts.
+ */
+const FAULT_VECTORS = [0, 5, 6, 7, 10, 11, 12, 13, 14, 16, 17, 19, 20, 21].reduce((mask, vector) => mask | (1 << vector), 0);
+
+/** Row words a fresh processor needs besides those impl/machine.ts sets. */
+export function initialiseTrackedState(s: Int32Array, b: number): void {
+  s[b + S_DR7_LO] = DR7_RESET;
+  s[b + S_PAT_LO] = PAT_RESET_LO;
+  s[b + S_PAT_HI] = PAT_RESET_HI;
+}
+
+/**
+ * Adds `length` to the guest RIP of the row at `b` for a guest instruction that completed:
+ * 64 bits in 64-bit mode, else 32 bits (EIP wraps; impl/ treats every code segment outside
+ * 64-bit mode as 32-bit). A completed instruction also ends blocking by STI and by MOV SS
+ * (§27.7.1) and delivers or loses the pending debug exceptions VM entry loaded.
+ */
+export function advanceGuestRip(s: Int32Array, b: number, length: number): void {
+  const lo = s[b + S_RIP_LO] as number;
+  const sum = (lo >>> 0) + length;
+  s[b + S_RIP_LO] = sum | 0;
+  if (s[b + S_WIDE] === 1) {
+    if (sum > 0xffff_ffff) s[b + S_RIP_HI] = ((s[b + S_RIP_HI] as number) + 1) | 0;
+  } else {
+    s[b + S_RIP_HI] = 0;
+  }
+  s[b + S_BLOCKING] = (s[b + S_BLOCKING] as number) & ~BLOCKING_BY_STI;
+  s[b + S_MOV_SS] = 0;
+  s[b + S_PENDING_DEBUG_LO] = 0;
+  s[b + S_PENDING_DEBUG_HI] = 0;
+}
+
+/** VM exits, VM-entry failures and the entry's tracked state for one machine. */
+export class VmExits {
+  private readonly entry: EntryFacts;
+  private readonly facts: ExitFacts;
+  /** Scratch for MSR-area addresses and values (no allocation per exit). */
+  private readonly scratch = new Int32Array(4);
+  /** The VM-entry interruption information of the last VM entry that injected an event (bit 31 set), else 0. */
+  injectedInformation = 0;
+  /** Its error code (meaningful when bit 11 of {@link injectedInformation} is set). */
+  injectedErrorCode = 0;
+  /** The MSR index of the last STATUS_EXIT_MSR_UNIMPLEMENTED. */
+  unknownMsr = 0;
+
+  constructor(
+    profile: Profile,
+    private readonly s: Int32Array,
+    private readonly memory: PhysicalMemory,
+    private readonly info: ExitInfo,
+    /** [0] exit reason, [1], [2] qualification halves, as ImplMachine reports them. */
+    private readonly last: Int32Array,
+  ) {
+    this.entry = entryFactsFor(profile);
+    this.facts = exitFactsFor(profile);
+  }
+
+  /**
+   * The VM exit of the processor at row `b` with basic exit reason `reason`, from VMX non-root
+   * operation with the current VMCS; `movSsBlocked` is the blocking by MOV SS before the exiting
+   * instruction. Consumes {@link ExitInfo} (its `defined` bits are reset).
+   */
+  exit(b: number, reason: number, movSsBlocked: number): number {
+    const s = this.s;
+    const memory = this.memory;
+    const v = memory.words;
+    const info = this.info;
+    const x = this.facts;
+    const base = s[b + S_CUR_BASE] as number;
+    // §28.3.3: RF is 1 for a fault-class hardware exception, 0 for an instruction's VM exit, and
+    // for the MTF VM exit before the first guest instruction the value VM entry loaded.
+    let rf = reason === EXIT_REASON.MONITOR_TRAP_FLAG ? ((v[base + x.words.GUEST_RFLAGS] as number) >>> 16) & 1 : 0;
+    if ((info.defined & EXIT_INFO_INTERRUPTION) !== 0) {
+      const interruption = info.interruptionInformation;
+      if (((interruption >>> TYPE_SHIFT) & 7) === TYPE_HARDWARE_EXCEPTION && ((FAULT_VECTORS >>> (interruption & 31)) & 1) === 1 && (interruption & 0xe0) === 0) rf = 1;
+    }
+    recordExitInformation(x, v, base, reason, info);
+    info.defined = 0;
+    saveGuestState(x, s, b, v, base, movSsBlocked, rf);
+    const last = this.last;
+    last[0] = reason;
+    last[1] = v[base + x.words.EXIT_QUALIFICATION] as number;
+    last[2] = v[base + x.words.EXIT_QUALIFICATION + 1] as number;
+    const stored = storeExitMsrs(x, s, b, memory, base, this.scratch);
+    if (stored === STORE_UNKNOWN_MSR) {
+      this.unknownMsr = this.scratch[0] as number;
+      return STATUS_EXIT_MSR_UNIMPLEMENTED;
+    }
+    if (stored !== 0) return this.abort(b, base, stored);
+    const exitControls = v[base + x.words.PRIMARY_VM_EXIT_CONTROLS] as number;
+    if (s[b + S_LMA] === 1 && ((exitControls >>> EXIT_CONTROL.HOST_ADDRESS_SPACE_SIZE) & 1) === 0) {
+      return this.abort(b, base, ABORT_HOST_ADDRESS_SPACE);
+    }
+    return this.finish(b, base, STATUS_VMEXIT);
+  }
+
+  /**
+   * A VM-entry failure with basic reason 33 or 34 (§27.8): the exit reason (bit 31 set) and
+   * qualification, host state as on a VM exit, the VM-exit MSR-load area; nothing is saved.
+   */
+  entryFailure(b: number, base: number, basicReason: number, qualification: number): number {
+    const reason = (basicReason | 0x8000_0000) | 0;
+    recordEntryFailure(this.facts, this.memory.words, base, reason, qualification);
+    const last = this.last;
+    last[0] = reason;
+    last[1] = qualification;
+    last[2] = 0;
+    return this.finish(b, base, STATUS_ENTRY_FAILURE);
+  }
+
+  /** Host-state loading and the VM-exit MSR-load area, then `status`, or a VMX abort. */
+  private finish(b: number, base: number, status: number): number {
+    const loaded = loadHostState(this.entry, this.facts, this.s, b, this.memory, base);
+    if (loaded !== 0) return this.abort(b, base, loaded);
+    const msrs = loadExitMsrs(this.facts, this.s, b, this.memory, base, this.scratch);
+    if (msrs !== 0) return this.abort(b, base, msrs);
+    return status;
+  }
+
+  /** §28.7: the indicator into the VMCS region (byte 4), the processor shut down. */
+  private abort(b: number, base: number, indicator: number): number {
+    this.memory.words[base + REGION_ABORT_WORD] = indicator;
+    this.s[b + S_SHUTDOWN] = indicator;
+    return STATUS_VMX_ABORT;
+  }
+
+  /**
+   * After a VM entry's guest-state loading (impl/vm-entry/load-guest.ts loadGuestState), before
+   * its MSR loading: the rest of the guest state impl/ tracks (loadTrackedGuestState).
+   */
+  loadGuest(b: number, base: number): void {
+    loadTrackedGuestState(this.facts, this.s, b, this.memory.words, base);
+  }
+
+  /**
+   * Event injection at the end of a successful VM entry (see the file header): STATUS_VMENTRY,
+   * the outcome of an MTF VM exit pending before the first guest instruction, or
+   * STATUS_NON_ROOT_UNIMPLEMENTED.
+   */
+  inject(b: number, base: number): number {
+    const s = this.s;
+    const v = this.memory.words;
+    const w = this.facts.words;
+    const injection = v[base + w.VM_ENTRY_INTERRUPTION_INFORMATION] as number;
+    this.injectedInformation = 0;
+    if ((injection & VALID) === 0) return STATUS_VMENTRY;
+    const type = (injection >>> TYPE_SHIFT) & 7;
+    if (type === TYPE_OTHER_EVENT) {
+      // §27.6.2: a pending MTF VM exit (vector 0; the checks allow no other vector here). No
+      // instruction ran, so blocking by MOV SS from the entry is still in force.
+      this.info.defined = 0;
+      return this.exit(b, EXIT_REASON.MONITOR_TRAP_FLAG, s[b + S_MOV_SS] as number);
+    }
+    // §27.7.1: no blocking by STI or MOV SS after a vectoring entry; an injected NMI blocks NMIs
+    // (virtual-NMI blocking with "virtual NMIs" = 1; impl/ keeps both in the same bit).
+    s[b + S_BLOCKING] = ((s[b + S_BLOCKING] as number) & ~BLOCKING_BY_STI) | (type === TYPE_NMI ? BLOCKING_BY_NMI : 0);
+    s[b + S_MOV_SS] = 0;
+    this.injectedInformation = injection;
+    this.injectedErrorCode = (injection & ERROR_CODE_BIT) !== 0 ? (v[base + w.VM_ENTRY_EXCEPTION_ERROR_CODE] as number) : 0;
+    const primary = v[base + this.entry.words.PRIMARY_PROCESSOR_BASED_CONTROLS] as number;
+    if (((primary >>> PRIMARY_CONTROL.MONITOR_TRAP_FLAG) & 1) === 1) return STATUS_NON_ROOT_UNIMPLEMENTED;
+    return STATUS_VMENTRY;
+  }
+}
