@@ -43,13 +43,18 @@ export const S_LME = 21;
 /** CR3 bits 31:0 and 63:32 (the `set` operation gives bits 31:0). */
 export const S_CR3_LO = 22;
 export const S_CR3_HI = 23;
-/*
- * Words 24-34 and 37 are kept for impl/non-root/ (CR8, DR0-DR3, DR6, the MONITOR flag), whose
- * layout places DR7 at 35-36 as below.
- */
+/** DR0..DR3 as (lo, hi) pairs: DRn at S_DR0_LO + 2n (impl/non-root/debug-registers.ts); DR7 is S_DR7_LO. */
+export const S_DR0_LO = 24;
+/** DR6 halves. */
+export const S_DR6_LO = 32;
+export const S_DR6_HI = 33;
+/** CR8 (the task-priority register), bits 3:0 (impl/non-root/control-registers.ts). */
+export const S_CR8 = 34;
 /** DR7 (400H after reset and after every VM exit). */
 export const S_DR7_LO = 35;
 export const S_DR7_HI = 36;
+/** 1 while the address-range monitor is armed by MONITOR (MWAIT's exit qualification reports it). */
+export const S_MONITOR_ARMED = 37;
 /**
  * RIP in VMX root operation (the host RIP a VM exit loads). In VMX non-root operation the guest
  * RIP lives in the current VMCS's guest-RIP field, where VM entry found it: guest instructions
@@ -95,5 +100,6 @@ export const S_PENDING_DEBUG_LO = 56;
 export const S_PENDING_DEBUG_HI = 57;
 /** 0 while the processor runs; the nonzero VMX-abort indicator after a VMX abort shut it down. */
 export const S_SHUTDOWN = 58;
+/* Words 59-63 are spare (the row is a multiple of eight words). */
 /** Words per processor row. */
-export const STRIDE = 59;
+export const STRIDE = 64;

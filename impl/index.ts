@@ -14,6 +14,9 @@ import { createProfile, type Profile } from '../spec/profile.ts';
 import { hexOf } from './hex-halves.ts';
 import { ImplMachine, type MachineSnapshot } from './machine.ts';
 import { encodeOperation, execute, OP_MOV_CR0, OP_VMFUNC, OP_VMPTRST, OP_VMREAD, RECORD_WORDS } from './program.ts';
+import { FROM_FLAG, OP_CPUID, OP_MOV_DR, OP_MOV_FROM_CR } from './guest-opcodes.ts';
+import { STATUS_FAULT, STATUS_GUEST_UNIMPLEMENTED } from './non-root/index.ts';
+import { mnemonicOf } from '../spec/exceptions.ts';
 import {
   STATUS_ENTRY_FAILURE,
   STATUS_ENTRY_UNIMPLEMENTED,
@@ -55,6 +58,7 @@ export {
   STATUS_UD,
 } from './status.ts';
 export { hexOf, parseHexInto } from './hex-halves.ts';
+export { GuestOperations, STATUS_FAULT, STATUS_GUEST_UNIMPLEMENTED } from './non-root/index.ts';
 
 /** What VMLAUNCH/VMRESUME would report for a VM entry impl/ does not implement (no longer reached). */
 export const VM_ENTRY_UNIMPLEMENTED = 'VM entry (checks on controls, host and guest state)';
@@ -140,6 +144,26 @@ function sharedObservation(status: number, processorState: boolean, flags: numbe
 }
 
 /**
+ * The observations only guest operations give: a fault with another vector than #UD/#GP(0) (and
+ * its error code), an unimplemented outcome, the value MOV from CR or MOV from DR read.
+ */
+function guestObservation(machine: ImplMachine, word0: number, status: number, flags: number): Observation | undefined {
+  const guest = machine.guest;
+  if (status === STATUS_FAULT) {
+    const vector = mnemonicOf(guest.fault[0] as number);
+    if (vector === undefined) throw new Error(`impl bug: fault with vector ${guest.fault[0]}`);
+    if (guest.fault[1] === 1) return { kind: 'fault', vector, errorCode: hexOf((guest.fault[2] as number) >>> 0, 0), flags };
+    return { kind: 'fault', vector, flags };
+  }
+  if (status === STATUS_GUEST_UNIMPLEMENTED) return { kind: 'unimplemented', what: guest.unimplementedWhat, flags };
+  const opcode = word0 & 0xff;
+  if (status === 0 && (opcode === OP_MOV_FROM_CR || (opcode === OP_MOV_DR && (word0 & FROM_FLAG) !== 0))) {
+    return { kind: 'ok', value: hexOf((guest.value[0] as number) >>> 0, (guest.value[1] as number) >>> 0), flags };
+  }
+  return undefined;
+}
+
+/**
  * The observation of a VM entry: with the event VM-entry event injection delivered, if any
  * (SDM Vol. 3C, §27.6 "Event Injection"): vector (bits 7:0 of the VM-entry
  * interruption-information field), type (bits 10:8) and, when bit 11 asks for one, the error code.
@@ -193,6 +217,10 @@ export class ImplEngine implements Engine {
       };
     }
     if (status === STATUS_VMEXIT) return { kind: 'vmexit', reason: machine.exitReason & 0xffff, flags };
+    if (opcode >= OP_CPUID) {
+      const guest = guestObservation(machine, record[0] as number, status, flags);
+      if (guest !== undefined) return guest;
+    }
     // A VMFUNC that completes (EPTP switching) leaves the flags alone: `ok`, not VMsucceed.
     const completes = opcode >= OP_MOV_CR0 || opcode === OP_VMFUNC;
     const shared = sharedObservation(status, completes, flags);

@@ -43,7 +43,7 @@ import {
 import { halvesOf } from './hex-halves.ts';
 import { CHUNK_WORDS, chunkNumber, INITIAL_CHUNKS, PhysicalMemory } from './memory.ts';
 import { factsFor, type ProfileFacts } from './profile-facts.ts';
-import { movToCr0, movToCr4 } from './mov-cr.ts';
+import { GuestOperations, resetDebugRegisters } from './non-root/index.ts';
 import { EXIT_REASON } from '../spec/exit-reasons.ts';
 import { PRIMARY_CONTROL, SECONDARY_CONTROL, VMFUNC_CONTROL } from '../spec/control-bits.ts';
 import {
@@ -125,7 +125,7 @@ const S_CUR_SHADOW = 20;
 const S_LME = 21;
 const S_CR3_LO = 22;
 const S_CR3_HI = 23;
-const STRIDE = 59;
+const STRIDE = 64;
 
 /** Codes of the settable processor state, in the order of spec/operations.ts `SettableState`. */
 export const SET_EFER_LMA = 0;
@@ -204,6 +204,8 @@ export class ImplMachine {
   readonly exitInfo = new ExitInfo();
   /** VM exits, VM-entry failures and the tracked guest state (impl/vm-exit/). */
   private readonly exits: VmExits;
+  /** The guest operations (CPUID, HLT, MOV CR, RDMSR, I/O, exceptions, ...): impl/non-root/. */
+  readonly guest: GuestOperations;
 
   /** Bits 31:0 of the value the last successful VMREAD read or VMPTRST stored (unsigned). */
   get resultLo(): number {
@@ -355,8 +357,15 @@ export class ImplMachine {
       s[b + S_CUR_HI] = ALL_ONES;
       s[b + S_CUR_BASE] = -1;
       initialiseTrackedState(s, b);
+      resetDebugRegisters(s, b);
       this.refresh(b);
     }
+    this.guest = new GuestOperations(profile, this.state, this.memory, this.exitInfo, {
+      instruction: (cpu) => this.instruction(cpu),
+      vmExit: (b, reason) => this.vmExit(b, reason),
+      advanceRip: (b, length) => this.advanceRip(b, length),
+      refresh: (b) => this.refresh(b),
+    });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -876,18 +885,17 @@ export class ImplMachine {
   /**
    * MOV to CR0 — SDM Vol. 2B, December 2023, §4.3 "MOV—Move to/from Control Registers", with the
    * paging and IA-32e rules of Vol. 3A and the VMX fixed bits of Vol. 3C §24.8 "Restrictions on
-   * VMX Operation"; see impl/mov-cr.ts. A write can change the mode (IA32_EFER.LMA, CR0.PE).
+   * VMX Operation"; see impl/mov-cr.ts. A write can change the mode (IA32_EFER.LMA, CR0.PE). In
+   * VMX non-root operation the CR0 guest/host mask and read shadow apply (impl/non-root/).
+   * `gpr` is the source register (0..15), which the exit qualification reports.
    */
-  movCr0(cpu: number, valueLo: number, valueHi: number): number {
-    const b = this.instruction(cpu);
-    const status = movToCr0(this.state, b, this.memory, this.facts, valueLo, valueHi);
-    if (status === STATUS_SUCCEED) this.refresh(b);
-    return status;
+  movCr0(cpu: number, valueLo: number, valueHi: number, gpr = 0): number {
+    return this.guest.movToCr(cpu, 0, valueLo, valueHi, gpr);
   }
 
-  /** MOV to CR4 — the same page; see impl/mov-cr.ts. */
-  movCr4(cpu: number, valueLo: number, valueHi: number): number {
-    return movToCr4(this.state, this.instruction(cpu), this.memory, this.facts, valueLo, valueHi);
+  /** MOV to CR4 — the same page; see impl/mov-cr.ts and impl/non-root/control-registers.ts. */
+  movCr4(cpu: number, valueLo: number, valueHi: number, gpr = 0): number {
+    return this.guest.movToCr(cpu, 4, valueLo, valueHi, gpr);
   }
 
   /** WRMSR is privileged and not allowed in virtual-8086 mode (#GP(0)). */

@@ -56,8 +56,21 @@ const CET = 1 << CR4_BIT.CET;
 const PDPTE_PRESENT = 1 << PDPTE_BIT.P;
 const PDPTE_RESERVED_LO = PDPTE_BIT.RESERVED_LOW.reduce((mask: number, position: number) => mask | (1 << position), 0);
 
-/** MOV to CR0 on the row at `b`; returns STATUS_SUCCEED or STATUS_GP. The caller refreshes its caches. */
-export function movToCr0(s: Int32Array, b: number, memory: PhysicalMemory, facts: ProfileFacts, valueLo: number, valueHi: number): number {
+/**
+ * MOV to CR0 on the row at `b`; returns STATUS_SUCCEED or STATUS_GP. The caller refreshes its
+ * caches. `fixedExempt` marks CR0 bits 31:0 the VMX fixed-bit check skips (in VMX non-root
+ * operation: the bits the guest/host mask owns, and PE and PG under "unrestricted guest",
+ * SDM Vol. 3C §26.3 "Changes to Instruction Behavior in VMX Non-Root Operation").
+ */
+export function movToCr0(
+  s: Int32Array,
+  b: number,
+  memory: PhysicalMemory,
+  facts: ProfileFacts,
+  valueLo: number,
+  valueHi: number,
+  fixedExempt = 0,
+): number {
   if (s[b + S_VM] === 1 || s[b + S_CPL] !== 0) return STATUS_GP;
   const wide = s[b + S_WIDE] === 1;
   if (wide && valueHi !== 0) return STATUS_GP;
@@ -81,7 +94,8 @@ export function movToCr0(s: Int32Array, b: number, memory: PhysicalMemory, facts
   if (s[b + S_IN_VMX] !== 0) {
     const fixed0 = facts.cr0Fixed0;
     const fixed1 = facts.cr0Fixed1;
-    if ((cr0 & fixed0[0]) !== fixed0[0] || fixed0[1] !== 0 || (cr0 & ~fixed1[0]) !== 0) return STATUS_GP;
+    const mustBeOne = fixed0[0] & ~fixedExempt;
+    if ((cr0 & mustBeOne) !== mustBeOne || fixed0[1] !== 0 || (cr0 & ~fixed1[0] & ~fixedExempt) !== 0) return STATUS_GP;
   }
   s[b + S_CR0_LO] = cr0;
   s[b + S_CR0_HI] = 0;
@@ -90,8 +104,20 @@ export function movToCr0(s: Int32Array, b: number, memory: PhysicalMemory, facts
   return STATUS_SUCCEED;
 }
 
-/** MOV to CR4 on the row at `b`; returns STATUS_SUCCEED or STATUS_GP. */
-export function movToCr4(s: Int32Array, b: number, memory: PhysicalMemory, facts: ProfileFacts, valueLo: number, valueHi: number): number {
+/**
+ * MOV to CR4 on the row at `b`; returns STATUS_SUCCEED or STATUS_GP. `fixedExemptLo/Hi` mark the
+ * bits the VMX fixed-bit check skips (the CR4 guest/host mask in VMX non-root operation, §26.3).
+ */
+export function movToCr4(
+  s: Int32Array,
+  b: number,
+  memory: PhysicalMemory,
+  facts: ProfileFacts,
+  valueLo: number,
+  valueHi: number,
+  fixedExemptLo = 0,
+  fixedExemptHi = 0,
+): number {
   if (s[b + S_VM] === 1 || s[b + S_CPL] !== 0) return STATUS_GP;
   const value = valueLo | 0;
   const hi = s[b + S_WIDE] === 1 ? valueHi | 0 : 0;
@@ -109,14 +135,15 @@ export function movToCr4(s: Int32Array, b: number, memory: PhysicalMemory, facts
     if (pdptesBad(memory, s[b + S_CR3_LO] as number, facts.physicalHiBad)) return STATUS_GP;
   }
   if (s[b + S_IN_VMX] !== 0) {
-    const fixed0 = facts.cr4Fixed0;
+    const mustLo = facts.cr4Fixed0[0] & ~fixedExemptLo;
+    const mustHi = facts.cr4Fixed0[1] & ~fixedExemptHi;
     const fixed1 = facts.cr4Fixed1;
     if (
-      (value & VMXE) === 0 ||
-      (value & fixed0[0]) !== fixed0[0] ||
-      (hi & fixed0[1]) !== fixed0[1] ||
-      (value & ~fixed1[0]) !== 0 ||
-      (hi & ~fixed1[1]) !== 0
+      ((value & VMXE) === 0 && (fixedExemptLo & VMXE) === 0) ||
+      (value & mustLo) !== mustLo ||
+      (hi & mustHi) !== mustHi ||
+      (value & ~fixed1[0] & ~fixedExemptLo) !== 0 ||
+      (hi & ~fixed1[1] & ~fixedExemptHi) !== 0
     ) {
       return STATUS_GP;
     }
@@ -130,7 +157,7 @@ export function movToCr4(s: Int32Array, b: number, memory: PhysicalMemory, facts
  * A present PDPTE of the 32-byte-aligned table at CR3[31:5] sets a reserved bit: 2:1 or 8:5 in
  * the low half, or in the high half a bit at or above the physical-address width (`hiReserved`).
  */
-function pdptesBad(memory: PhysicalMemory, cr3Lo: number, hiReserved: number): boolean {
+export function pdptesBad(memory: PhysicalMemory, cr3Lo: number, hiReserved: number): boolean {
   const table = (cr3Lo & ~0x1f) >>> 0;
   for (let at = table; at !== table + 32; at += 8) {
     const lo = memory.read32(at, 0);

@@ -11,7 +11,8 @@
  */
 import type { Operation, OperandForm, SettableState } from '../spec/operations.ts';
 import { parseHexInto } from './hex-halves.ts';
-import { STATUS_SHUT_DOWN } from './status.ts';
+import { encodeGuestOperation, executeGuestOperation, gprOf } from './guest-program.ts';
+import { STATUS_SHUT_DOWN, STATUS_UD } from './status.ts';
 import {
   type ImplMachine,
   SET_CPL,
@@ -45,6 +46,8 @@ export const OP_MOV_CR4 = 15;
 export const OP_WRITE_FEATURE_CONTROL = 16;
 export const OP_SET = 17;
 export const OP_WRITE_MEMORY = 18;
+// Guest operations (case format 4) have opcodes from OP_CPUID = 19: impl/guest-program.ts.
+export * from './guest-opcodes.ts';
 /** Flag in word 0: the instruction's r/m operand is a register (ModRM.mod = 11b). */
 export const REGISTER_FORM = 0x100;
 
@@ -128,10 +131,12 @@ export function encodeOperation(op: Operation, code: Int32Array, at: number): vo
     case 'mov-cr0':
       code[at] = OP_MOV_CR0;
       parseHexInto(op.value, code, at + 2, 'mov-cr0 value');
+      code[at + 4] = gprOf(op.gpr ?? 0, op.kind);
       break;
     case 'mov-cr4':
       code[at] = OP_MOV_CR4;
       parseHexInto(op.value, code, at + 2, 'mov-cr4 value');
+      code[at + 4] = gprOf(op.gpr ?? 0, op.kind);
       break;
     case 'write-feature-control':
       code[at] = OP_WRITE_FEATURE_CONTROL;
@@ -160,7 +165,7 @@ export function encodeOperation(op: Operation, code: Int32Array, at: number): vo
       }
       break;
     default:
-      throw new TypeError(`unknown operation kind ${JSON.stringify((op as { kind: unknown }).kind)}`);
+      encodeGuestOperation(op, code, at);
   }
 }
 
@@ -172,6 +177,13 @@ function formFlag(form: OperandForm | undefined, kind: string): number {
 
 /** Executes the record at `code[at]` on `machine`; returns the status code (impl/status.ts). */
 export function execute(machine: ImplMachine, code: Int32Array, at: number): number {
+  const status = dispatch(machine, code, at);
+  // A VMX instruction's #UD in VMX non-root operation goes through the exception bitmap (the
+  // guest operations and MOV to CR0/CR4 route their own faults). One compare on the common path.
+  return status === STATUS_UD && ((code[at] as number) & 0xff) < OP_MOV_CR0 ? machine.guest.deliver(code[at + 1] as number, status) : status;
+}
+
+function dispatch(machine: ImplMachine, code: Int32Array, at: number): number {
   const word0 = code[at] as number;
   const cpu = code[at + 1] as number;
   const register = (word0 & REGISTER_FORM) !== 0;
@@ -209,9 +221,9 @@ export function execute(machine: ImplMachine, code: Int32Array, at: number): num
     case OP_VMFUNC:
       return machine.vmfunc(cpu, a0, a2);
     case OP_MOV_CR0:
-      return machine.movCr0(cpu, a0, a1);
+      return machine.movCr0(cpu, a0, a1, a2);
     case OP_MOV_CR4:
-      return machine.movCr4(cpu, a0, a1);
+      return machine.movCr4(cpu, a0, a1, a2);
     case OP_WRITE_FEATURE_CONTROL:
       return machine.writeFeatureControl(cpu, a0, a1);
     case OP_SET:
@@ -219,7 +231,7 @@ export function execute(machine: ImplMachine, code: Int32Array, at: number): num
     case OP_WRITE_MEMORY:
       return machine.writeMemory(cpu, a0, a1, a2);
     default:
-      throw new RangeError(`not an encoded operation: opcode ${word0}`);
+      return executeGuestOperation(machine, code, at);
   }
 }
 

@@ -43,6 +43,10 @@ export const STATUS_SHUT_DOWN = -12;
  * ImplMachine.unknownMsr); the exit is not completed.
  */
 export const STATUS_EXIT_MSR_UNIMPLEMENTED = -13;
+/** A guest operation raised an exception other than #UD and #GP(0); vector and error code in ImplMachine.guest.fault. */
+export const STATUS_FAULT = -14;
+/** A guest operation whose outcome impl/ does not implement (model-specific); ImplMachine.guest.unimplementedWhat says which. */
+export const STATUS_GUEST_UNIMPLEMENTED = -15;
 
 /** Human-readable name of a status code (tests and debugging). */
 export function describeStatus(status: number): string {
@@ -71,6 +75,10 @@ export function describeStatus(status: number): string {
       return 'shut down';
     case STATUS_EXIT_MSR_UNIMPLEMENTED:
       return 'VM-exit MSR store of an MSR not implemented';
+    case STATUS_FAULT:
+      return 'exception';
+    case STATUS_GUEST_UNIMPLEMENTED:
+      return 'guest operation not implemented';
     default:
       return status > 0 ? `VMfailValid(${status})` : `unknown status ${status}`;
   }

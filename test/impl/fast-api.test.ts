@@ -31,6 +31,16 @@ import {
   STATUS_VMEXIT,
 } from '../../impl/index.ts';
 import { execute, RECORD_WORDS } from '../../impl/program.ts';
+import {
+  EXIT_MSR_UNIMPLEMENTED,
+  SHUT_DOWN_UNIMPLEMENTED,
+  STATUS_EXIT_MSR_UNIMPLEMENTED,
+  STATUS_SHUT_DOWN,
+  STATUS_VMX_ABORT,
+  VMX_ABORT_UNIMPLEMENTED,
+} from '../../impl/index.ts';
+import { IO_FLAG_IMMEDIATE, IO_FLAG_IN, IO_FLAG_REP, IO_FLAG_STRING, STATUS_FAULT, STATUS_GUEST_UNIMPLEMENTED } from '../../impl/non-root/index.ts';
+import { mnemonicOf } from '../../spec/exceptions.ts';
 import { operationSequence } from '../../properties/generators/operations.ts';
 import { FIELD } from '../../spec/fields.ts';
 import type { Observation } from '../../spec/observations.ts';
@@ -54,6 +64,8 @@ const STATE_CODES = {
 
 /** One operation through the fast API, turned into the observation the SDM conventions give. */
 function viaFastApi(m: ImplMachine, op: Operation): Observation {
+  // A processor a VMX abort shut down performs nothing (execute checks it before dispatching).
+  if (m.isShutDown(op.cpu)) return { kind: 'unimplemented', what: SHUT_DOWN_UNIMPLEMENTED, flags: m.flags(op.cpu) };
   const register = 'form' in op && op.form === 'register';
   let status: number;
   let carriesValue = false;
@@ -110,11 +122,11 @@ function viaFastApi(m: ImplMachine, op: Operation): Observation {
       status = m.vmfunc(op.cpu, lo(op.eax), lo(op.ecx));
       break;
     case 'mov-cr0':
-      status = m.movCr0(op.cpu, lo(op.value), hi(op.value));
+      status = m.movCr0(op.cpu, lo(op.value), hi(op.value), op.gpr ?? 0);
       processorState = true;
       break;
     case 'mov-cr4':
-      status = m.movCr4(op.cpu, lo(op.value), hi(op.value));
+      status = m.movCr4(op.cpu, lo(op.value), hi(op.value), op.gpr ?? 0);
       processorState = true;
       break;
     case 'write-feature-control':
@@ -130,8 +142,105 @@ function viaFastApi(m: ImplMachine, op: Operation): Observation {
       processorState = true;
       break;
     default:
+      return viaGuestApi(m, op);
+  }
+  // A VMX instruction's #UD in VMX non-root operation goes through the exception bitmap.
+  status = processorState ? status : m.guest.deliver(op.cpu, status);
+  return observe(m, op, status, processorState, carriesValue);
+}
+
+/** A guest operation through `machine.guest` (impl/non-root/index.ts). */
+function viaGuestApi(m: ImplMachine, op: Operation): Observation {
+  const g = m.guest;
+  const cpu = op.cpu;
+  let status: number;
+  let value = false;
+  switch (op.kind) {
+    case 'cpuid':
+      status = g.cpuid(cpu);
+      break;
+    case 'hlt':
+      status = g.hlt(cpu);
+      break;
+    case 'invd':
+      status = g.invd(cpu);
+      break;
+    case 'wbinvd':
+      status = g.wbinvd(cpu);
+      break;
+    case 'invlpg':
+      status = g.invlpg(cpu, lo(op.address), hi(op.address));
+      break;
+    case 'rdtsc':
+      status = g.rdtsc(cpu);
+      break;
+    case 'rdtscp':
+      status = g.rdtscp(cpu);
+      break;
+    case 'rdpmc':
+      status = g.rdpmc(cpu, lo(op.ecx));
+      break;
+    case 'pause':
+      status = g.pause(cpu);
+      break;
+    case 'monitor':
+      status = g.monitor(cpu);
+      break;
+    case 'mwait':
+      status = g.mwait(cpu);
+      break;
+    case 'xsetbv':
+      status = g.xsetbv(cpu, lo(op.ecx), lo(op.value), hi(op.value));
+      break;
+    case 'mov-from-cr':
+      status = g.movFromCr(cpu, op.cr, op.gpr);
+      value = true;
+      break;
+    case 'mov-cr3':
+      status = g.movCr3(cpu, lo(op.value), hi(op.value), op.gpr ?? 0);
+      break;
+    case 'mov-cr8':
+      status = g.movCr8(cpu, lo(op.value), hi(op.value), op.gpr ?? 0);
+      break;
+    case 'clts':
+      status = g.clts(cpu);
+      break;
+    case 'lmsw':
+      status = g.lmsw(cpu, lo(op.value), op.form === 'memory', lo(op.address ?? '0x0'), hi(op.address ?? '0x0'));
+      break;
+    case 'mov-dr':
+      status = g.movDr(cpu, op.direction === 'from', op.dr, op.gpr, lo(op.value ?? '0x0'), hi(op.value ?? '0x0'));
+      value = op.direction === 'from';
+      break;
+    case 'rdmsr':
+      status = g.rdmsr(cpu, lo(op.ecx));
+      break;
+    case 'wrmsr':
+      status = g.wrmsr(cpu, lo(op.ecx), lo(op.value), hi(op.value));
+      break;
+    case 'io': {
+      const flags = (op.direction === 'in' ? IO_FLAG_IN : 0) | (op.string === true ? IO_FLAG_STRING : 0) | (op.rep === true ? IO_FLAG_REP : 0) | (op.immediate === true ? IO_FLAG_IMMEDIATE : 0);
+      status = g.io(cpu, flags, op.port, op.size, lo(op.address ?? '0x0'), hi(op.address ?? '0x0'));
+      break;
+    }
+    case 'exception':
+      status = g.exception(cpu, op.vector, [8, 10, 11, 12, 13, 14, 17, 21].includes(op.vector), lo(op.errorCode ?? '0x0'), lo(op.address ?? '0x0'), hi(op.address ?? '0x0'));
+      break;
+    default:
       throw new Error(`the fast API has no method for ${op.kind}`);
   }
+  const flags = m.flags(cpu);
+  if (status === STATUS_FAULT) {
+    const vector = mnemonicOf(g.fault[0] as number)!;
+    return g.fault[1] === 1 ? { kind: 'fault', vector, errorCode: toHex(g.fault[2] as number, 0), flags } : { kind: 'fault', vector, flags };
+  }
+  if (status === STATUS_GUEST_UNIMPLEMENTED) return { kind: 'unimplemented', what: g.unimplementedWhat, flags };
+  if (status === STATUS_SUCCEED && value) return { kind: 'ok', value: toHex(g.value[0] as number, g.value[1] as number), flags };
+  return observe(m, op, status, true, false);
+}
+
+/** The observation of a status (the SDM conventions' outcomes). */
+function observe(m: ImplMachine, op: Operation, status: number, processorState: boolean, carriesValue: boolean): Observation {
   const flags = m.flags(op.cpu);
   if (status === STATUS_SUCCEED) {
     if (processorState) return { kind: 'ok', flags };
@@ -141,11 +250,24 @@ function viaFastApi(m: ImplMachine, op: Operation): Observation {
   if (status === STATUS_FAIL_INVALID) return { kind: 'vmfail-invalid', flags };
   if (status === STATUS_UD) return { kind: 'fault', vector: 'UD', flags };
   if (status === STATUS_GP) return { kind: 'fault', vector: 'GP', flags };
-  if (status === STATUS_VMENTRY) return { kind: 'vmentry', flags };
+  if (status === STATUS_VMENTRY) {
+    // The event VM-entry event injection delivered, as the VM-entry interruption-information field gave it.
+    const injection = m.injectedInformation;
+    if (injection === 0) return { kind: 'vmentry', flags };
+    const injected = { vector: injection & 0xff, type: (injection >>> 8) & 7 };
+    return { kind: 'vmentry', injected: (injection & 0x800) === 0 ? injected : { ...injected, errorCode: toHex(m.injectedErrorCode, 0) }, flags };
+  }
   if (status === STATUS_ENTRY_FAILURE) {
     return { kind: 'vmentry-failure', exitReason: m.exitReason, qualification: toHex(m.exitQualificationLo, m.exitQualificationHi), flags };
   }
   if (status === STATUS_VMEXIT) return { kind: 'vmexit', reason: m.exitReason, flags };
+  if (status === STATUS_VMX_ABORT) {
+    return { kind: 'unimplemented', what: `${VMX_ABORT_UNIMPLEMENTED}; VMX-abort indicator ${m.abortIndicator(op.cpu)}`, flags };
+  }
+  if (status === STATUS_SHUT_DOWN) return { kind: 'unimplemented', what: SHUT_DOWN_UNIMPLEMENTED, flags };
+  if (status === STATUS_EXIT_MSR_UNIMPLEMENTED) {
+    return { kind: 'unimplemented', what: `${EXIT_MSR_UNIMPLEMENTED}: MSR 0x${m.unknownMsr.toString(16)}`, flags };
+  }
   expect(status).toBe(STATUS_NON_ROOT_UNIMPLEMENTED);
   return { kind: 'unimplemented', what: NON_ROOT_UNIMPLEMENTED, flags };
 }
@@ -252,13 +374,15 @@ describe('fast API and Engine adapter', () => {
   });
 
   it('describeStatus names every status', () => {
-    expect([0, -1, -2, -3, -4, 12, -99].map(describeStatus)).toEqual([
+    expect([0, -1, -2, -3, -4, 12, -12, -13, -99].map(describeStatus)).toEqual([
       'VMsucceed',
       'VMfailInvalid',
       '#UD',
       '#GP(0)',
       'VM entry not implemented',
       'VMfailValid(12)',
+      'exception',
+      'guest operation not implemented',
       'unknown status -99',
     ]);
   });
@@ -275,12 +399,13 @@ function statusWording(observation: Observation): string {
     case 'vmfail-valid':
       return `VMfailValid(${observation.error})`;
     case 'fault':
+      if (observation.errorCode !== undefined || (observation.vector !== 'UD' && observation.vector !== 'GP')) return 'exception';
       return observation.vector === 'UD' ? '#UD' : '#GP(0)';
     case 'unimplemented':
       if (observation.what.startsWith('VMX abort')) return 'VMX abort';
       if (observation.what.startsWith('the logical processor is shut down')) return 'shut down';
       if (observation.what.startsWith('VM-exit MSR-store')) return 'VM-exit MSR store of an MSR not implemented';
-      return 'not implemented in VMX non-root operation';
+      return observation.what === NON_ROOT_UNIMPLEMENTED ? 'not implemented in VMX non-root operation' : 'guest operation not implemented';
     case 'vmentry':
       return 'VM entry';
     case 'vmentry-failure':

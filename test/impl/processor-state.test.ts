@@ -93,7 +93,7 @@ describe('caller bugs throw with a message', () => {
     ['a cpu out of range', { kind: 'vmxoff', cpu: 2 }, /cpu 2 out of range/],
     ['a negative cpu', { kind: 'vmxoff', cpu: -1 }, /cpu must be a non-negative integer/],
     ['a fractional cpu', { kind: 'vmxoff', cpu: 0.5 }, /cpu must be a non-negative integer/],
-    ['an unknown kind', { kind: 'hlt', cpu: 0 }, /unknown operation kind "hlt"/],
+    ['an unknown kind', { kind: 'halt', cpu: 0 }, /unknown operation kind "halt"/],
     ['an inherited kind', { kind: 'toString', cpu: 0 }, /unknown operation kind/],
     ['hex without 0x', { kind: 'vmxon', cpu: 0, pointer: '1000' }, /vmxon pointer: not a 64-bit hexadecimal value/],
     ['hex with 17 digits', { kind: 'vmxon', cpu: 0, pointer: '0x10000000000000000' }, /not a 64-bit hexadecimal/],

@@ -1,0 +1,61 @@
+/**
+ * Word offsets, in impl/'s VMCS region layout (impl/field-table.ts), of the fields the guest
+ * operations read in VMX non-root operation: the VM-execution controls that decide their VM exits
+ * (SDM Vol. 3C, December 2023, §25.6 "VM-Execution Control Fields") and the guest RIP they advance.
+ *
+ * Trick (as in impl/vm-entry/facts.ts): one object literal per profile, so that V8 gives it a
+ * fixed shape and every field read is a property load, not a hash look-up; built once and cached
+ * per Profile object. -1 marks a field the profile lacks (it reads as 0).
+ */
+import { FIELD } from '../../spec/fields.ts';
+import type { Profile } from '../../spec/profile.ts';
+import { fieldTableFor } from '../field-table.ts';
+
+function layoutOf(entry: Int16Array) {
+  const at = (name: keyof typeof FIELD): number => {
+    const packed = entry[FIELD[name] & 0x7fff] as number;
+    return packed < 0 ? -1 : packed >> 3;
+  };
+  return {
+    PIN_BASED_CONTROLS: at('PIN_BASED_CONTROLS'),
+    PRIMARY_PROCESSOR_BASED_CONTROLS: at('PRIMARY_PROCESSOR_BASED_CONTROLS'),
+    SECONDARY_PROCESSOR_BASED_CONTROLS: at('SECONDARY_PROCESSOR_BASED_CONTROLS'),
+    EXCEPTION_BITMAP: at('EXCEPTION_BITMAP'),
+    PAGE_FAULT_ERROR_CODE_MASK: at('PAGE_FAULT_ERROR_CODE_MASK'),
+    PAGE_FAULT_ERROR_CODE_MATCH: at('PAGE_FAULT_ERROR_CODE_MATCH'),
+    CR0_GUEST_HOST_MASK: at('CR0_GUEST_HOST_MASK'),
+    CR4_GUEST_HOST_MASK: at('CR4_GUEST_HOST_MASK'),
+    CR0_READ_SHADOW: at('CR0_READ_SHADOW'),
+    CR4_READ_SHADOW: at('CR4_READ_SHADOW'),
+    CR3_TARGET_COUNT: at('CR3_TARGET_COUNT'),
+    CR3_TARGET_VALUE_0: at('CR3_TARGET_VALUE_0'),
+    CR3_TARGET_VALUE_1: at('CR3_TARGET_VALUE_1'),
+    CR3_TARGET_VALUE_2: at('CR3_TARGET_VALUE_2'),
+    CR3_TARGET_VALUE_3: at('CR3_TARGET_VALUE_3'),
+    IO_BITMAP_A_ADDRESS: at('IO_BITMAP_A_ADDRESS'),
+    IO_BITMAP_B_ADDRESS: at('IO_BITMAP_B_ADDRESS'),
+    MSR_BITMAPS_ADDRESS: at('MSR_BITMAPS_ADDRESS'),
+    VIRTUAL_APIC_ADDRESS: at('VIRTUAL_APIC_ADDRESS'),
+    TPR_THRESHOLD: at('TPR_THRESHOLD'),
+    GUEST_RIP: at('GUEST_RIP'),
+    GUEST_RFLAGS: at('GUEST_RFLAGS'),
+  };
+}
+
+/** Word offsets of the fields the guest operations read (see layoutOf). */
+export type NonRootWords = Readonly<ReturnType<typeof layoutOf>>;
+
+/** Names of those fields (keys of `FIELD`). */
+export const NON_ROOT_FIELDS = Object.keys(layoutOf(new Int16Array(0x8000).fill(-1))) as readonly (keyof NonRootWords)[];
+
+const cache = new WeakMap<Profile, NonRootWords>();
+
+/** The word offsets for `profile`, computed on first use. */
+export function nonRootWordsFor(profile: Profile): NonRootWords {
+  let words = cache.get(profile);
+  if (words === undefined) {
+    words = layoutOf(fieldTableFor(profile).entry);
+    cache.set(profile, words);
+  }
+  return words;
+}
