@@ -374,13 +374,16 @@ describe('fast API and Engine adapter', () => {
   });
 
   it('describeStatus names every status', () => {
-    expect([0, -1, -2, -3, -4, 12, -12, -13, -99].map(describeStatus)).toEqual([
+    expect([0, -1, -2, -3, -4, 12, -11, -12, -13, -14, -15, -99].map(describeStatus)).toEqual([
       'VMsucceed',
       'VMfailInvalid',
       '#UD',
       '#GP(0)',
       'VM entry not implemented',
       'VMfailValid(12)',
+      'VMX abort',
+      'shut down',
+      'VM-exit MSR store of an MSR not implemented',
       'exception',
       'guest operation not implemented',
       'unknown status -99',
