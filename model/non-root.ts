@@ -6,15 +6,24 @@
  * operation behave as if every secondary control were 0 (SDM Vol. 3C, December 2023, §25.6.2
  * "Processor-Based VM-Execution Controls").
  *
- * VMX non-root operation is reached only through a VM entry, which checks these fields; VM entry
- * is not modelled yet, so a non-root state comes from a unit test that builds it. When a field an
- * instruction needs is unknown in such a state, the step is not modelled.
+ * VMX non-root operation is reached through a VM entry, which checks these fields (model/vm-entry/),
+ * or in unit tests through a state built directly. When a field an instruction needs is unknown in
+ * such a state, the step is not modelled.
+ *
+ * A guest instruction that completes (VMsucceed, VMfail, or a VM function that does its work)
+ * moves the guest's RIP past itself: `rip` advances by the instruction's length, so that a later
+ * VM exit saves the RIP of the instruction that exited (§28.3.3 "Saving RIP, RSP, RFLAGS, and
+ * SSP"). A fault or a VM exit leaves RIP at the instruction.
  */
 import { sdm } from '../spec/citation.ts';
 import { PRIMARY_CONTROL } from '../spec/control-bits.ts';
 import { FIELD } from '../spec/fields.ts';
+import { instructionLength } from '../spec/instruction-encodings.ts';
+import type { Operation } from '../spec/operations.ts';
+import { in64BitMode } from './modes.ts';
 import { rule } from './rule.ts';
 import type { ActiveVmcs, ModelState } from './state.ts';
+import { cpuOf, withCpu } from './state.ts';
 import { knownFieldValue } from './vmcs-fields.ts';
 import { currentVmcs } from './vmcs.ts';
 
@@ -50,4 +59,21 @@ export function secondaryControlsInEffect(state: ModelState, cpu: number): bigin
 /** Bit `position` of `value`. */
 export function bitOf(value: bigint, position: number): boolean {
   return ((value >> BigInt(position)) & 1n) === 1n;
+}
+
+/**
+ * `state` after guest instruction `op` of processor `cpu` completed: in VMX non-root operation,
+ * RIP advanced by the instruction's length (the model knows RIP only once a VM entry loaded it).
+ * The sum wraps at 2^64 in 64-bit mode and at 2^32 outside it, where the instruction pointer is EIP
+ * (16-bit code segments are not modelled). Outside VMX non-root operation nothing observes RIP,
+ * and it is left alone.
+ */
+export function pastInstruction(state: ModelState, cpu: number, op: Operation): ModelState {
+  const processor = cpuOf(state, cpu);
+  if (processor.vmx !== 'non-root' || processor.rip === undefined) return state;
+  const in64 = in64BitMode(processor);
+  const length = instructionLength(op, in64);
+  if (length === undefined) return state;
+  const wrap = in64 ? 0xffff_ffff_ffff_ffffn : 0xffff_ffffn;
+  return withCpu(state, cpu, { rip: (processor.rip + BigInt(length)) & wrap });
 }

@@ -131,3 +131,28 @@ export function corruptRegion(state: ModelState, address: bigint): ModelState {
   regions.set(address, UNKNOWN_CONTENT);
   return { ...state, regions };
 }
+
+/**
+ * The data of the VMCS the VMCS link pointer of processor `cpu` references (`address`), which
+ * VMREAD and VMWRITE access in VMX non-root operation with "VMCS shadowing" = 1 (§25.10 "VMCS
+ * Types: Ordinary and Shadow"). VM entry checks that region's header but does not say whether it
+ * makes the shadow VMCS active (§25.1 notes that its figure does not show every way a shadow VMCS
+ * becomes active), and software commonly VMCLEARs the shadow VMCS before entering: the data is
+ * where the model keeps it, with the processor when active there, in memory otherwise (unknown for
+ * a region never VMCLEARed). `undefined` when the VMCS is active on another processor, whose cached
+ * data this processor cannot see (§25.11.1: no VMCS may be active on two processors).
+ */
+export function linkedVmcsContent(state: ModelState, cpu: number, address: bigint): VmcsContent | undefined {
+  const own = cpuOf(state, cpu).active.get(address);
+  if (own !== undefined) return own.content;
+  if (activeElsewhere(state, cpu, address) !== undefined) return undefined;
+  return contentInMemory(state, address);
+}
+
+/** `state` with the data of the VMCS at `address` the link pointer references replaced (see {@link linkedVmcsContent}). */
+export function withLinkedVmcsContent(state: ModelState, cpu: number, address: bigint, content: VmcsContent): ModelState {
+  if (cpuOf(state, cpu).active.has(address)) return withActiveContent(state, cpu, address, content);
+  const regions = new Map(state.regions);
+  regions.set(address, content);
+  return { ...state, regions };
+}

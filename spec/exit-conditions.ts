@@ -165,7 +165,7 @@ export const EXIT_CONDITIONS: readonly ExitCondition[] = [...UNCONDITIONAL_EXITS
  */
 export const EXIT_PRIORITY_NOTES: readonly string[] = [
   'Some exceptions have priority over VM exits: invalid-opcode exceptions (#UD), faults based on privilege level, and general-protection exceptions based on the I/O permission bits in the TSS. For example RDMSR at CPL 3 raises #GP, not a VM exit.',
-  'MOV DR is an exception to that rule: its VM exit has priority over the privilege-level #GP and over #UD from CR4.DE with DR4/DR5 (the "MOV-DR exiting" exit is checked first).',
+  'MOV DR is an exception to that rule (a footnote of §26.1.1, seen in the text): with "MOV-DR exiting" 1 its VM exit takes priority over the privilege-level #GP and over the #UD of DR4/DR5 with CR4.DE = 1 (these two named from the MOV DR entry of §26.1.3 as known, not seen in the excerpts read).',
   'Faults incurred while fetching instruction operands have priority over VM exits conditioned on those operands (for example LMSW with a memory operand).',
   'VM exits of INS and OUTS (from "unconditional I/O exiting" or the I/O bitmaps) have priority over a #GP for an unusable segment (ES for INS, DS or the override for OUTS), a #GP for an offset beyond the segment limit, and #AC.',
   'Fault-like VM exits have priority over all other exceptions: for example RDMSR of a non-existent MSR at CPL 0 exits instead of raising #GP.',

@@ -9,10 +9,21 @@ export interface ExitInformation {
   readonly reason: number;
   /** Exit qualification (§28.2.1 "Basic VM-Exit Information"; layouts in spec/exit-qualification.ts). */
   readonly qualification: bigint | undefined;
+  /**
+   * Bits of `qualification` the SDM leaves undefined for this exit (the engine may write anything
+   * there), e.g. bits 63:32 of a displacement qualification with a 32-bit address size; 0 when
+   * omitted.
+   */
+  readonly qualificationUndefinedMask?: bigint;
   /** VM-exit instruction length (§28.2.5 "Information for VM Exits Due to Instruction Execution"). */
   readonly instructionLength?: number;
   /** VM-exit instruction information (§28.2.5; formats in spec/instruction-information.ts). */
   readonly instructionInformation?: number;
+  /**
+   * Bits of `instructionInformation` the SDM leaves undefined for this instruction and operand
+   * form (the `undefinedMask` of the spec/instruction-information.ts encoders); 0 when omitted.
+   */
+  readonly instructionInformationUndefinedMask?: number;
   /** Guest-linear address (§28.2.1), for the exits that define it. */
   readonly guestLinearAddress?: bigint;
   /** Guest-physical address (§28.2.1), for EPT violations and misconfigurations. */

@@ -31,7 +31,11 @@ export const EXIT_INTERRUPTION_INFO = {
   VECTOR: bits(7, INTERRUPTION_INFO.VECTOR),
   /** Bits 10:8: interruption type (the numbers of {@link INTERRUPTION_TYPE}; 1, 4, 5 and 7 not used here). */
   TYPE: bits(10, INTERRUPTION_INFO.TYPE),
-  /** Bit 11: error code valid (the error code is in the VM-exit interruption error code). */
+  /**
+   * Bit 11: error code valid (the error code is in the VM-exit interruption error code): set for a
+   * hardware exception that would have pushed an error code, and always 0 for a VM exit from
+   * real-address mode (CR0.PE = 0), as the 2016 and later text adds.
+   */
   ERROR_CODE_VALID: bit(11),
   /** Bit 12: NMI unblocking due to IRET. */
   NMI_UNBLOCKING_DUE_TO_IRET: bit(12),
@@ -54,7 +58,12 @@ export interface ExitInterruptionParts {
   type: (typeof EXIT_INTERRUPTION_TYPE)[keyof typeof EXIT_INTERRUPTION_TYPE];
   /** The exception pushed an error code (it is saved in the VM-exit interruption error code). */
   errorCodeValid: boolean;
-  /** Bit 12; undefined (so compared by nobody) for a #DF exit, with "NMI exiting" 1 and "virtual NMIs" 0, or when the IDT-vectoring information is valid. */
+  /**
+   * Bit 12: set when the exit is due to a fault on IRET (other than a #DB for an instruction
+   * breakpoint) and (virtual-)NMI blocking was in effect before it; undefined (so compared by
+   * nobody) for a #DF exit, with "NMI exiting" 1 and "virtual NMIs" 0, or when the IDT-vectoring
+   * information is valid; otherwise 0.
+   */
   nmiUnblockingDueToIret?: boolean;
 }
 

@@ -130,7 +130,7 @@ export function insOutsInformation(parts: { addressSize: MemoryOperand['addressS
 /** INVEPT, INVPCID and INVVPID: a memory operand (the descriptor) and Reg2, the type register. */
 export function invalidationInformation(parts: { memory: MemoryOperand; reg2: number }): InstructionInformation {
   const value = memoryOperandBits(parts.memory) | placeField(INSTRUCTION_INFO.REG2, parts.reg2, 'Reg2');
-  return result(value, memoryOperandUndefinedMask(parts.memory) | (0x0fn << 2n) | (0x0fn << 11n));
+  return result(value, memoryOperandUndefinedMask(parts.memory) | (0x1fn << 2n) | (0x0fn << 11n));
 }
 
 /** LIDT, LGDT, SIDT and SGDT: a memory operand, the operand size (bit 11) and the identity. */

@@ -3,7 +3,7 @@
  * instruction's Operation section in its order, after the #UD conditions of its exception lists
  * (EPT or INVEPT not supported: the instruction does not exist on that processor).
  *
- * Single-context INVEPT fails when VM entry with "enable EPT" = 1 would fail because of the EPTP;
+ * Single-context INVEPT fails when VM entry with "enable EPT" = 1 would fail because of the EPTP (eptp.ts);
  * those checks are listed in §27.2.1.1 "VM-Execution Control Fields" and modelled here one rule
  * each, against IA32_VMX_EPT_VPID_CAP (Vol. 3D Appendix A.10 "VPID and EPT Capabilities").
  * Bits 127:64 of the descriptor are documented as reserved but the Operation section does not test
@@ -15,7 +15,6 @@ import { SECONDARY_CONTROL } from '../../spec/control-bits.ts';
 import { VM_ERROR } from '../../spec/errors.ts';
 import { EXIT_REASON } from '../../spec/exit-reasons.ts';
 import type { InveptOp } from '../../spec/operations.ts';
-import type { Profile } from '../../spec/profile.ts';
 import { fault, vmFail, vmSucceed } from '../conventions.ts';
 import { formOf, operand } from '../input.ts';
 import { inCompatibilityMode, inRealAddressMode, inVirtual8086Mode, toOperandSize } from '../modes.ts';
@@ -26,7 +25,9 @@ import type { ModelState } from '../state.ts';
 import { cpuOf } from '../state.ts';
 import type { Verdict } from '../verdict.ts';
 import { defined, notModelled } from '../verdict.ts';
-import { vmExit } from '../vm-exit.ts';
+import { eptpFailure } from './eptp.ts';
+import type { EptpFailure } from './eptp.ts';
+import { vmxInstructionExit } from './instruction-exit.ts';
 
 const PAGE = sdm('31.3', 'INVEPT—Invalidate Translations Derived from EPT');
 const EPTP_CHECKS = sdm('27.2.1.1', 'VM-Execution Control Fields');
@@ -61,23 +62,15 @@ export const INVEPT_RULES = {
 
 const R = INVEPT_RULES;
 
-/** The rule a VM entry with "enable EPT" = 1 would fail on for `eptp`, or `undefined` if none. */
-function eptpCheckFailing(profile: Profile, eptp: bigint): Rule | undefined {
-  const cap = profile.eptVpidCap;
-  const memoryType = eptp & 7n;
-  const uc = memoryType === 0n && bitOf(cap, EPT_VPID_CAP.MEMORY_TYPE_UC);
-  const wb = memoryType === 6n && bitOf(cap, EPT_VPID_CAP.MEMORY_TYPE_WB);
-  if (!uc && !wb) return R.eptpMemoryType;
-  const walkLengthMinus1 = (eptp >> 3n) & 7n;
-  const fourLevel = walkLengthMinus1 === 3n && bitOf(cap, EPT_VPID_CAP.PAGE_WALK_LENGTH_4);
-  const fiveLevel = walkLengthMinus1 === 4n && bitOf(cap, EPT_VPID_CAP.PAGE_WALK_LENGTH_5);
-  if (!fourLevel && !fiveLevel) return R.eptpWalkLength;
-  if (bitOf(eptp, 6) && !bitOf(cap, EPT_VPID_CAP.ACCESSED_DIRTY_FLAGS)) return R.eptpAccessedDirty;
-  if (bitOf(eptp, 7) && !bitOf(cap, EPT_VPID_CAP.SUPERVISOR_SHADOW_STACK)) return R.eptpShadowStack;
-  if (((eptp >> 8n) & 0xfn) !== 0n) return R.eptpReserved;
-  if (eptp >> BigInt(profile.data.physicalAddressWidth) !== 0n) return R.eptpAddressWidth;
-  return undefined;
-}
+/** The INVEPT rule of each EPTP check (eptp.ts). */
+const EPTP_RULE: Record<EptpFailure, Rule> = {
+  'memory-type': R.eptpMemoryType,
+  'walk-length': R.eptpWalkLength,
+  'accessed-dirty': R.eptpAccessedDirty,
+  'supervisor-shadow-stack': R.eptpShadowStack,
+  'reserved-bits': R.eptpReserved,
+  'address-width': R.eptpAddressWidth,
+};
 
 /** INVEPT r, m128. */
 export function invept(state: ModelState, op: InveptOp): Verdict {
@@ -94,7 +87,7 @@ export function invept(state: ModelState, op: InveptOp): Verdict {
   if (inRealAddressMode(cpu)) return defined(fault(state, c, R.udRealMode, 'UD'));
   if (inVirtual8086Mode(cpu)) return defined(fault(state, c, R.udVirtual8086, 'UD'));
   if (inCompatibilityMode(cpu)) return defined(fault(state, c, R.udCompatibility, 'UD'));
-  if (cpu.vmx === 'non-root') return defined(vmExit(state, c, R.vmExit, EXIT_REASON.INVEPT));
+  if (cpu.vmx === 'non-root') return defined(vmxInstructionExit(state, c, R.vmExit, op, EXIT_REASON.INVEPT, { format: 'invalidation' }));
   if (cpu.cpl > 0) return defined(fault(state, c, R.gpCpl, 'GP'));
 
   const type = toOperandSize(cpu, register);
@@ -102,8 +95,8 @@ export function invept(state: ModelState, op: InveptOp): Verdict {
   const allContext = type === 2n && bitOf(state.profile.eptVpidCap, EPT_VPID_CAP.INVEPT_ALL_CONTEXT);
   if (!singleContext && !allContext) return defined(vmFail(state, c, R.typeUnsupported, VM_ERROR.INVALID_INVEPT_INVVPID_OPERAND));
   if (singleContext) {
-    const failing = eptpCheckFailing(state.profile, eptp);
-    if (failing !== undefined) return defined(vmFail(state, c, failing, VM_ERROR.INVALID_INVEPT_INVVPID_OPERAND));
+    const failing = eptpFailure(state.profile, eptp);
+    if (failing !== undefined) return defined(vmFail(state, c, EPTP_RULE[failing], VM_ERROR.INVALID_INVEPT_INVVPID_OPERAND));
     return defined(vmSucceed(state, c, R.singleContext));
   }
   return defined(vmSucceed(state, c, R.allContext));

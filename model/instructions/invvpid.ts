@@ -25,7 +25,7 @@ import type { ModelState } from '../state.ts';
 import { cpuOf } from '../state.ts';
 import type { Verdict } from '../verdict.ts';
 import { defined, notModelled } from '../verdict.ts';
-import { vmExit } from '../vm-exit.ts';
+import { vmxInstructionExit } from './instruction-exit.ts';
 
 const PAGE = sdm('31.3', 'INVVPID—Invalidate Translations Based on VPID');
 const I = 'INVVPID';
@@ -89,7 +89,7 @@ export function invvpid(state: ModelState, op: InvvpidOp): Verdict {
   if (inRealAddressMode(cpu)) return defined(fault(state, c, R.udRealMode, 'UD'));
   if (inVirtual8086Mode(cpu)) return defined(fault(state, c, R.udVirtual8086, 'UD'));
   if (inCompatibilityMode(cpu)) return defined(fault(state, c, R.udCompatibility, 'UD'));
-  if (cpu.vmx === 'non-root') return defined(vmExit(state, c, R.vmExit, EXIT_REASON.INVVPID));
+  if (cpu.vmx === 'non-root') return defined(vmxInstructionExit(state, c, R.vmExit, op, EXIT_REASON.INVVPID, { format: 'invalidation' }));
   if (cpu.cpl > 0) return defined(fault(state, c, R.gpCpl, 'GP'));
 
   const type = toOperandSize(cpu, register);

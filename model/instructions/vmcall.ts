@@ -19,8 +19,8 @@ import type { ModelState } from '../state.ts';
 import { cpuOf } from '../state.ts';
 import type { Verdict } from '../verdict.ts';
 import { defined, notModelled } from '../verdict.ts';
-import { vmExit } from '../vm-exit.ts';
 import { currentVmcs } from '../vmcs.ts';
+import { vmxInstructionExit } from './instruction-exit.ts';
 
 const PAGE = sdm('31.3', 'VMCALL—Call to VM Monitor');
 const I = 'VMCALL';
@@ -60,7 +60,7 @@ export function vmcall(state: ModelState, op: VmcallOp): Verdict {
   const c = op.cpu;
   const cpu = cpuOf(state, c);
   if (cpu.vmx === 'outside') return defined(fault(state, c, R.udOutsideVmx, 'UD'));
-  if (cpu.vmx === 'non-root') return defined(vmExit(state, c, R.vmExit, EXIT_REASON.VMCALL));
+  if (cpu.vmx === 'non-root') return defined(vmxInstructionExit(state, c, R.vmExit, op, EXIT_REASON.VMCALL, { format: 'none' }));
   if (inVirtual8086Mode(cpu)) return defined(fault(state, c, R.udVirtual8086, 'UD'));
   if (inCompatibilityMode(cpu)) return defined(fault(state, c, R.udCompatibility, 'UD'));
   if (cpu.cpl > 0) return defined(fault(state, c, R.gpCpl, 'GP'));

@@ -22,8 +22,8 @@ import type { ModelState } from '../state.ts';
 import { cpuOf } from '../state.ts';
 import type { Verdict } from '../verdict.ts';
 import { defined, undefinedBy } from '../verdict.ts';
-import { vmExit } from '../vm-exit.ts';
 import { activeElsewhere, clearVmcs, vmxonRegionElsewhere } from '../vmcs.ts';
+import { vmxInstructionExit } from './instruction-exit.ts';
 
 const PAGE = sdm('31.3', 'VMCLEAR—Clear Virtual-Machine Control Structure');
 const I = 'VMCLEAR';
@@ -67,7 +67,7 @@ export function vmclear(state: ModelState, op: VmclearOp): Verdict {
   if (inRealAddressMode(cpu)) return defined(fault(state, c, R.udRealMode, 'UD'));
   if (inVirtual8086Mode(cpu)) return defined(fault(state, c, R.udVirtual8086, 'UD'));
   if (inCompatibilityMode(cpu)) return defined(fault(state, c, R.udCompatibility, 'UD'));
-  if (cpu.vmx === 'non-root') return defined(vmExit(state, c, R.vmExit, EXIT_REASON.VMCLEAR));
+  if (cpu.vmx === 'non-root') return defined(vmxInstructionExit(state, c, R.vmExit, op, EXIT_REASON.VMCLEAR, { format: 'pointer' }));
   if (cpu.cpl > 0) return defined(fault(state, c, R.gpCpl, 'GP'));
 
   const addr = operand(op.pointer, 'pointer', 'vmclear');

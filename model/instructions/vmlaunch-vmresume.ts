@@ -25,9 +25,9 @@ import type { ModelState } from '../state.ts';
 import { cpuOf } from '../state.ts';
 import type { Branch, Verdict } from '../verdict.ts';
 import { defined } from '../verdict.ts';
-import { vmExit } from '../vm-exit.ts';
 import { enterVm } from '../vm-entry/enter.ts';
 import { currentVmcs } from '../vmcs.ts';
+import { vmxInstructionExit } from './instruction-exit.ts';
 
 const PAGE = sdm('31.3', 'VMLAUNCH/VMRESUME—Launch/Resume Virtual Machine');
 const BASIC = sdm('27.1', 'Basic VM-Entry Checks');
@@ -70,21 +70,22 @@ const R = VM_ENTRY_RULES;
 
 /** VMLAUNCH. */
 export function vmlaunch(state: ModelState, op: VmlaunchOp): Verdict {
-  return vmEntry(state, op.cpu, 'VMLAUNCH');
+  return vmEntry(state, op, 'VMLAUNCH');
 }
 
 /** VMRESUME. */
 export function vmresume(state: ModelState, op: VmresumeOp): Verdict {
-  return vmEntry(state, op.cpu, 'VMRESUME');
+  return vmEntry(state, op, 'VMRESUME');
 }
 
-function vmEntry(state: ModelState, c: number, instruction: 'VMLAUNCH' | 'VMRESUME'): Verdict {
+function vmEntry(state: ModelState, op: VmlaunchOp | VmresumeOp, instruction: 'VMLAUNCH' | 'VMRESUME'): Verdict {
+  const c = op.cpu;
   const cpu = cpuOf(state, c);
   if (cpu.vmx === 'outside') return defined(fault(state, c, R.udOutsideVmx, 'UD'));
   if (inRealAddressMode(cpu)) return defined(fault(state, c, R.udRealMode, 'UD'));
   if (inVirtual8086Mode(cpu)) return defined(fault(state, c, R.udVirtual8086, 'UD'));
   if (inCompatibilityMode(cpu)) return defined(fault(state, c, R.udCompatibility, 'UD'));
-  if (cpu.vmx === 'non-root') return defined(vmExit(state, c, R.vmExit, EXIT_REASON[instruction]));
+  if (cpu.vmx === 'non-root') return defined(vmxInstructionExit(state, c, R.vmExit, op, EXIT_REASON[instruction], { format: 'none' }));
   if (cpu.cpl > 0) return defined(fault(state, c, R.gpCpl, 'GP'));
   const current = currentVmcs(state, c);
   if (current === undefined) return defined(vmFailInvalid(state, c, R.noCurrentVmcs));

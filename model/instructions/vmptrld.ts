@@ -25,8 +25,8 @@ import type { ModelState } from '../state.ts';
 import { cpuOf } from '../state.ts';
 import type { Verdict } from '../verdict.ts';
 import { defined, undefinedBy } from '../verdict.ts';
-import { vmExit } from '../vm-exit.ts';
 import { activeElsewhere, loadVmcs, vmxonRegionElsewhere } from '../vmcs.ts';
+import { vmxInstructionExit } from './instruction-exit.ts';
 
 const PAGE = sdm('31.3', 'VMPTRLD—Load Pointer to Virtual-Machine Control Structure');
 const I = 'VMPTRLD';
@@ -77,7 +77,7 @@ export function vmptrld(state: ModelState, op: VmptrldOp): Verdict {
   if (inRealAddressMode(cpu)) return defined(fault(state, c, R.udRealMode, 'UD'));
   if (inVirtual8086Mode(cpu)) return defined(fault(state, c, R.udVirtual8086, 'UD'));
   if (inCompatibilityMode(cpu)) return defined(fault(state, c, R.udCompatibility, 'UD'));
-  if (cpu.vmx === 'non-root') return defined(vmExit(state, c, R.vmExit, EXIT_REASON.VMPTRLD));
+  if (cpu.vmx === 'non-root') return defined(vmxInstructionExit(state, c, R.vmExit, op, EXIT_REASON.VMPTRLD, { format: 'pointer' }));
   if (cpu.cpl > 0) return defined(fault(state, c, R.gpCpl, 'GP'));
 
   const addr = operand(op.pointer, 'pointer', 'vmptrld');

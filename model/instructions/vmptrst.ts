@@ -15,7 +15,7 @@ import type { ModelState } from '../state.ts';
 import { cpuOf } from '../state.ts';
 import type { Verdict } from '../verdict.ts';
 import { defined } from '../verdict.ts';
-import { vmExit } from '../vm-exit.ts';
+import { vmxInstructionExit } from './instruction-exit.ts';
 
 const PAGE = sdm('31.3', 'VMPTRST—Store Pointer to Virtual-Machine Control Structure');
 const I = 'VMPTRST';
@@ -44,7 +44,7 @@ export function vmptrst(state: ModelState, op: VmptrstOp): Verdict {
   if (inRealAddressMode(cpu)) return defined(fault(state, c, R.udRealMode, 'UD'));
   if (inVirtual8086Mode(cpu)) return defined(fault(state, c, R.udVirtual8086, 'UD'));
   if (inCompatibilityMode(cpu)) return defined(fault(state, c, R.udCompatibility, 'UD'));
-  if (cpu.vmx === 'non-root') return defined(vmExit(state, c, R.vmExit, EXIT_REASON.VMPTRST));
+  if (cpu.vmx === 'non-root') return defined(vmxInstructionExit(state, c, R.vmExit, op, EXIT_REASON.VMPTRST, { format: 'pointer' }));
   if (cpu.cpl > 0) return defined(fault(state, c, R.gpCpl, 'GP'));
   return defined(vmSucceed(state, c, R.success, { expected: toHex(cpu.currentVmcs) }));
 }

@@ -6,9 +6,16 @@
  * information fields are read-only unless IA32_VMX_MISC[29] is 1 (the Operation section's
  * footnote sends software to that MSR; Vol. 3D Appendix A.6 "Miscellaneous Data"). VMWRITE checks
  * nothing about the value written: VM entry checks field contents.
+ *
+ * In VMX non-root operation VMWRITE exits unless "VMCS shadowing" is 1, the encoding fits in
+ * bits 14:0 and the VMWRITE bitmap bit for it is 0 (vmcs-shadowing.ts); the exit carries the
+ * instruction length and instruction information (instruction-exit.ts). Otherwise it writes the
+ * VMCS the link pointer references (vmcs.ts `withLinkedVmcsContent`), and its VMfailValid writes
+ * the error number into the current (ordinary, controlling) VMCS, as for VMREAD. A VMWRITE that
+ * completes in a guest moves the guest's RIP past it. CPL > 0 is tested after the exit
+ * conditions, as the Operation section orders it (see vmread.ts).
  */
 import { sdm } from '../../spec/citation.ts';
-import { SECONDARY_CONTROL } from '../../spec/control-bits.ts';
 import { VM_ERROR } from '../../spec/errors.ts';
 import { EXIT_REASON } from '../../spec/exit-reasons.ts';
 import { decodeFieldEncoding } from '../../spec/field-encoding.ts';
@@ -16,17 +23,18 @@ import { FIELD } from '../../spec/fields.ts';
 import type { VmwriteOp } from '../../spec/operations.ts';
 import { fault, vmFailInvalid, vmFailValid, vmSucceed } from '../conventions.ts';
 import { formOf, operand } from '../input.ts';
-import { readByte } from '../memory.ts';
 import { in64BitMode, inCompatibilityMode, inRealAddressMode, inVirtual8086Mode, registerOperandBits, toOperandSize } from '../modes.ts';
-import { bitOf, controlField, NON_ROOT_RULES, secondaryControlsInEffect } from '../non-root.ts';
+import { controlField, NON_ROOT_RULES, pastInstruction } from '../non-root.ts';
 import { rule } from '../rule.ts';
+import type { Rule } from '../rule.ts';
 import type { ModelState } from '../state.ts';
 import { cpuOf, NO_CURRENT_VMCS } from '../state.ts';
 import type { Verdict } from '../verdict.ts';
-import { defined, notModelled } from '../verdict.ts';
-import { vmExit } from '../vm-exit.ts';
+import { defined, notModelled, undefinedBy } from '../verdict.ts';
 import { writeField } from '../vmcs-fields.ts';
-import { activeVmcs, withActiveContent } from '../vmcs.ts';
+import { activeVmcs, linkedVmcsContent, withActiveContent, withLinkedVmcsContent } from '../vmcs.ts';
+import { vmxInstructionExit } from './instruction-exit.ts';
+import { shadowingDecision } from './vmcs-shadowing.ts';
 
 const PAGE = sdm('31.3', 'VMWRITE—Write Field to Virtual-Machine Control Structure');
 const ENCODINGS = sdm('25.11.2', 'VMREAD, VMWRITE, and Encodings of VMCS Fields');
@@ -52,6 +60,12 @@ export const VMWRITE_RULES = {
     PAGE,
     'VMfailValid(13) when the field is a VM-exit information field and IA32_VMX_MISC[29] = 0 (VMWRITE cannot write such fields)',
   ),
+  shadowActiveElsewhere: rule(
+    'vmwrite.shadow-vmcs-active-elsewhere',
+    I,
+    sdm('25.11.1', 'Software Use of Virtual-Machine Control Structures'),
+    'undefined: in VMX non-root operation, the VMCS the link pointer references is active on another logical processor, which may hold its data',
+  ),
   success: rule('vmwrite.success', I, PAGE, 'the field takes the value, cut or zero-extended to the field\'s width; VMsucceed'),
 } as const;
 
@@ -61,7 +75,7 @@ const R = VMWRITE_RULES;
 export function vmwrite(state: ModelState, op: VmwriteOp): Verdict {
   const c = op.cpu;
   const cpu = cpuOf(state, c);
-  formOf(op.form, 'register', 'vmwrite');
+  const form = formOf(op.form, 'register', 'vmwrite');
   const register = operand(op.encoding, 'encoding', 'vmwrite');
   const source = operand(op.value, 'value', 'vmwrite');
   if (cpu.vmx === 'outside') return defined(fault(state, c, R.udOutsideVmx, 'UD'));
@@ -71,36 +85,40 @@ export function vmwrite(state: ModelState, op: VmwriteOp): Verdict {
   const encoding = toOperandSize(cpu, register);
 
   if (cpu.vmx === 'non-root') {
-    const secondary = secondaryControlsInEffect(state, c);
-    if (secondary === undefined) return notModelled(NON_ROOT_RULES.controlsUnknown);
-    if (!bitOf(secondary, SECONDARY_CONTROL.VMCS_SHADOWING)) return defined(vmExit(state, c, R.exitShadowingOff, EXIT_REASON.VMWRITE));
-    if (encoding >> 15n !== 0n) return defined(vmExit(state, c, R.exitEncodingHigh, EXIT_REASON.VMWRITE));
-    const bitmap = controlField(state, c, FIELD.VMWRITE_BITMAP_ADDRESS);
-    if (bitmap === undefined) return notModelled(NON_ROOT_RULES.controlsUnknown);
-    if (((readByte(state, bitmap | (encoding >> 3n)) >> Number(encoding & 7n)) & 1) === 1) {
-      return defined(vmExit(state, c, R.exitBitmap, EXIT_REASON.VMWRITE));
-    }
+    const exit = (rule: Rule) => defined(vmxInstructionExit(state, c, rule, op, EXIT_REASON.VMWRITE, { format: 'vmread-vmwrite', form }));
+    const decision = shadowingDecision(state, c, encoding, FIELD.VMWRITE_BITMAP_ADDRESS);
+    if (decision === 'controls-unknown') return notModelled(NON_ROOT_RULES.controlsUnknown);
+    if (decision === 'exit-shadowing-off') return exit(R.exitShadowingOff);
+    if (decision === 'exit-encoding-above-bit-14') return exit(R.exitEncodingHigh);
+    if (decision === 'exit-bitmap') return exit(R.exitBitmap);
   }
   if (cpu.cpl > 0) return defined(fault(state, c, R.gpCpl, 'GP'));
 
+  // From here the instruction completes: in a guest, RIP moves past it (non-root.ts).
+  const done = pastInstruction(state, c, op);
   let target = cpu.currentVmcs;
   if (cpu.vmx === 'root') {
-    if (cpu.currentVmcs === NO_CURRENT_VMCS) return defined(vmFailInvalid(state, c, R.noCurrentVmcs));
+    if (cpu.currentVmcs === NO_CURRENT_VMCS) return defined(vmFailInvalid(done, c, R.noCurrentVmcs));
   } else {
     const link = controlField(state, c, FIELD.VMCS_LINK_POINTER);
     if (link === undefined) return notModelled(NON_ROOT_RULES.controlsUnknown);
-    if (link === NO_CURRENT_VMCS) return defined(vmFailInvalid(state, c, R.linkPointerInvalid));
+    if (link === NO_CURRENT_VMCS) return defined(vmFailInvalid(done, c, R.linkPointerInvalid));
     target = link;
   }
-  if (in64BitMode(cpu) && encoding >> 32n !== 0n) return defined(vmFailValid(state, c, R.encodingAbove31, VM_ERROR.UNSUPPORTED_FIELD));
+  if (in64BitMode(cpu) && encoding >> 32n !== 0n) return defined(vmFailValid(done, c, R.encodingAbove31, VM_ERROR.UNSUPPORTED_FIELD));
   const field = Number(encoding);
-  if (!state.profile.fieldExists(field)) return defined(vmFailValid(state, c, R.unsupportedField, VM_ERROR.UNSUPPORTED_FIELD));
+  if (!state.profile.fieldExists(field)) return defined(vmFailValid(done, c, R.unsupportedField, VM_ERROR.UNSUPPORTED_FIELD));
   if (decodeFieldEncoding(field).type === 'exit-information' && !state.profile.vmwriteAnyField) {
-    return defined(vmFailValid(state, c, R.readOnlyField, VM_ERROR.READ_ONLY_FIELD));
+    return defined(vmFailValid(done, c, R.readOnlyField, VM_ERROR.READ_ONLY_FIELD));
   }
 
   const bits = registerOperandBits(cpu);
-  const content = activeVmcs(state, c, target).content;
-  const written = withActiveContent(state, c, target, writeField(content, field, bits, toOperandSize(cpu, source)));
-  return defined(vmSucceed(written, c, R.success));
+  const value = toOperandSize(cpu, source);
+  if (cpu.vmx === 'root') {
+    const content = activeVmcs(state, c, target).content;
+    return defined(vmSucceed(withActiveContent(done, c, target, writeField(content, field, bits, value)), c, R.success));
+  }
+  const content = linkedVmcsContent(state, c, target);
+  if (content === undefined) return undefinedBy(R.shadowActiveElsewhere);
+  return defined(vmSucceed(withLinkedVmcsContent(done, c, target, writeField(content, field, bits, value)), c, R.success));
 }

@@ -19,8 +19,8 @@ import type { ModelState } from '../state.ts';
 import { cpuOf, withCpu } from '../state.ts';
 import type { Verdict } from '../verdict.ts';
 import { defined } from '../verdict.ts';
-import { vmExit } from '../vm-exit.ts';
 import { abandonActiveVmcss } from '../vmcs.ts';
+import { vmxInstructionExit } from './instruction-exit.ts';
 
 const PAGE = sdm('31.3', 'VMXOFF—Leave VMX Operation');
 const I = 'VMXOFF';
@@ -52,7 +52,7 @@ export function vmxoff(state: ModelState, op: VmxoffOp): Verdict {
   if (inRealAddressMode(cpu)) return defined(fault(state, c, R.udRealMode, 'UD'));
   if (inVirtual8086Mode(cpu)) return defined(fault(state, c, R.udVirtual8086, 'UD'));
   if (inCompatibilityMode(cpu)) return defined(fault(state, c, R.udCompatibility, 'UD'));
-  if (cpu.vmx === 'non-root') return defined(vmExit(state, c, R.vmExit, EXIT_REASON.VMXOFF));
+  if (cpu.vmx === 'non-root') return defined(vmxInstructionExit(state, c, R.vmExit, op, EXIT_REASON.VMXOFF, { format: 'none' }));
   if (cpu.cpl > 0) return defined(fault(state, c, R.gpCpl, 'GP'));
   if (cpu.dualMonitorActive) return defined(vmFail(state, c, R.dualMonitor, VM_ERROR.VMXOFF_UNDER_DUAL_MONITOR));
   const left = withCpu(abandonActiveVmcss(state, c), c, { vmx: 'outside', vmxonPointer: undefined });

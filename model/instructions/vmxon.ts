@@ -20,8 +20,8 @@ import type { ModelState } from '../state.ts';
 import { cpuOf, NO_CURRENT_VMCS, withCpu } from '../state.ts';
 import type { Verdict } from '../verdict.ts';
 import { defined, undefinedBy } from '../verdict.ts';
-import { vmExit } from '../vm-exit.ts';
 import { activeElsewhere, corruptRegion, vmxonRegionElsewhere } from '../vmcs.ts';
+import { vmxInstructionExit } from './instruction-exit.ts';
 
 const PAGE = sdm('31.3', 'VMXON—Enter VMX Operation');
 const I = 'VMXON';
@@ -102,7 +102,7 @@ export function vmxon(state: ModelState, op: VmxonOp): Verdict {
     const entered = withCpu(corruptRegion(state, addr), c, { vmx: 'root', vmxonPointer: addr, currentVmcs: NO_CURRENT_VMCS });
     return defined(vmSucceed(entered, c, R.success));
   }
-  if (cpu.vmx === 'non-root') return defined(vmExit(state, c, R.vmExit, EXIT_REASON.VMXON));
+  if (cpu.vmx === 'non-root') return defined(vmxInstructionExit(state, c, R.vmExit, op, EXIT_REASON.VMXON, { format: 'pointer' }));
   if (cpu.cpl > 0) return defined(fault(state, c, R.gpCplInVmx, 'GP'));
   return defined(vmFail(state, c, R.inVmxRoot, VM_ERROR.VMXON_IN_VMX_ROOT));
 }

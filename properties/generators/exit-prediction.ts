@@ -10,7 +10,7 @@ import { PRIMARY_CONTROL, SECONDARY_CONTROL } from '../../spec/control-bits.ts';
 import { CR0_BIT } from '../../spec/control-registers.ts';
 import { ioAccessPorts, msrBitmapPosition } from '../../spec/exit-bitmaps.ts';
 import type { Operation } from '../../spec/operations.ts';
-import type { ExitSetup } from './exit-setup.ts';
+import { CR4_OSXSAVE, type ExitSetup } from './exit-setup.ts';
 
 const INVALID_OPCODE = 6;
 const PAGE_FAULT = 14;
@@ -36,8 +36,14 @@ export function exceptionExits(setup: ExitSetup, vector: number, errorCode = 0):
 export function msrExits(setup: ExitSetup, msr: number, access: 'read' | 'write'): boolean | undefined {
   if (!primaryOn(setup, 'USE_MSR_BITMAPS')) return true;
   if (msrBitmapPosition(msr, access) === undefined) return true;
-  return setup.msrBits.get(`${access}:0x${msr.toString(16)}`);
+  const exits = setup.msrBits.get(`${access}:0x${msr.toString(16)}`);
+  // Without the exit, an MSR the processor lacks raises #GP in the guest (the exception bitmap decides then).
+  if (exits === false && !KNOWN_MSRS.has(msr)) return undefined;
+  return exits;
 }
+
+/** Probe MSRs every processor here has (TSC, SYSENTER_CS, PAT, EFER, STAR, KERNEL_GS_BASE). */
+const KNOWN_MSRS: ReadonlySet<number> = new Set([0x10, 0x174, 0x277, 0xc000_0080, 0xc000_0081, 0xc000_0102]);
 
 /** An I/O access exits (unconditional I/O exiting, or the I/O bitmaps with wrap-around); undefined for an untracked port. */
 export function ioExits(setup: ExitSetup, port: number, size: 1 | 2 | 4): boolean | undefined {
@@ -47,6 +53,18 @@ export function ioExits(setup: ExitSetup, port: number, size: 1 | 2 | 4): boolea
   const bits = ports.map((p) => setup.ioBits.get(p));
   if (bits.some((b) => b === true)) return true;
   return bits.some((b) => b === undefined) ? undefined : false;
+}
+
+/**
+ * VMREAD/VMWRITE exits (§26.1.3): "VMCS shadowing" 0, an encoding with a bit above 14 set (bits
+ * 63:15 in 64-bit mode, 31:15 otherwise), or its bit 1 in the VMREAD or VMWRITE bitmap; undefined
+ * for an encoding whose bit the group did not lay out.
+ */
+export function shadowAccessExits(setup: ExitSetup, kind: 'vmread' | 'vmwrite', encoding: bigint): boolean | undefined {
+  if (!secondaryOn(setup, 'VMCS_SHADOWING')) return true;
+  const effective = setup.guest64 ? encoding : encoding & 0xffff_ffffn;
+  if (effective > 0x7fffn) return true;
+  return setup.shadowBits.get(`${kind}:0x${effective.toString(16)}`);
 }
 
 /** LMSW exits (§26.1.3): PE set in mask and source but clear in the shadow, or a masked bit 3:1 differs. */
@@ -62,9 +80,11 @@ export function lmswExits(setup: ExitSetup, source: bigint): boolean {
  */
 export function predictExit(setup: ExitSetup, op: Operation): boolean | undefined {
   switch (op.kind) {
+    case 'xsetbv':
+      // #UD (CR4.OSXSAVE = 0) has priority over the VM exit (§26.1.1).
+      return (setup.guestCr4 & (1n << BigInt(CR4_OSXSAVE))) !== 0n ? true : exceptionExits(setup, INVALID_OPCODE);
     case 'cpuid':
     case 'invd':
-    case 'xsetbv':
     case 'vmxon':
     case 'vmxoff':
     case 'vmclear':
@@ -78,7 +98,7 @@ export function predictExit(setup: ExitSetup, op: Operation): boolean | undefine
       return true;
     case 'vmread':
     case 'vmwrite':
-      return secondaryOn(setup, 'VMCS_SHADOWING') ? undefined : true;
+      return shadowAccessExits(setup, op.kind, BigInt(op.encoding));
     case 'hlt':
       return primaryOn(setup, 'HLT_EXITING');
     case 'invlpg':
@@ -86,9 +106,12 @@ export function predictExit(setup: ExitSetup, op: Operation): boolean | undefine
     case 'rdtsc':
       return primaryOn(setup, 'RDTSC_EXITING');
     case 'rdpmc':
-      return primaryOn(setup, 'RDPMC_EXITING');
+      // Without the exit, a counter the processor lacks raises #GP: whether it has it is not known here.
+      return primaryOn(setup, 'RDPMC_EXITING') ? true : Number(op.ecx) === 0 ? false : undefined;
     case 'pause':
-      return primaryOn(setup, 'PAUSE_EXITING') ? true : undefined;
+      // PAUSE-loop exiting depends on timing the group does not model; the built VMCS leaves it 0.
+      if (primaryOn(setup, 'PAUSE_EXITING')) return true;
+      return secondaryOn(setup, 'PAUSE_LOOP_EXITING') ? undefined : false;
     case 'monitor':
       return primaryOn(setup, 'MONITOR_EXITING');
     case 'mwait':

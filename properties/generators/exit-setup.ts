@@ -3,8 +3,11 @@
  * its VMLAUNCH: which exiting controls are 1 (those the profile allows either way are drawn at
  * random, so each exit condition is met on both sides across groups), the CR0/CR4 guest/host
  * masks and read shadows, the CR3-target count and values, the exception bitmap with the
- * page-fault error-code mask and match, and the I/O and MSR bitmaps laid out in memory with
- * `write-memory`.
+ * page-fault error-code mask and match, the I/O and MSR bitmaps laid out in memory with
+ * `write-memory`, and (when the profile has it and it is drawn) VMCS shadowing: the VMREAD and
+ * VMWRITE bitmaps and a shadow VMCS behind the link pointer, so that the guest's VMREAD and
+ * VMWRITE reach the shadow VMCS or exit (SDM Vol. 3C §25.10 "VMCS Types: Ordinary and Shadow",
+ * §26.1.3).
  *
  * The bitmaps: every dword holding the bit of a port or MSR the group may probe is written whole
  * (ports and MSRs outside the probe lists are 0 in those dwords), so what earlier groups of the
@@ -15,14 +18,21 @@
 import fc from 'fast-check';
 import { ENTRY_CONTROL, PRIMARY_CONTROL, SECONDARY_CONTROL } from '../../spec/control-bits.ts';
 import { CR0_BIT, CR4_BIT } from '../../spec/control-registers.ts';
-import { ioBitmapPosition, msrBitmapPosition } from '../../spec/exit-bitmaps.ts';
+import { ioBitmapPosition, msrBitmapPosition, vmcsShadowingBitmapPosition } from '../../spec/exit-bitmaps.ts';
 import { FIELD, type FieldName } from '../../spec/fields.ts';
 import { toHex } from '../../spec/hex.ts';
 import type { Operation } from '../../spec/operations.ts';
 import type { Profile } from '../../spec/profile.ts';
+import { SHADOW_VMCS_REGIONS } from './values.ts';
 
 /** Physical addresses of the bitmaps (4-KByte aligned, clear of the regions and the built VMCS's structures). */
-export const BITMAP_ADDRESSES = { ioA: 0x30000n, ioB: 0x31000n, msr: 0x32000n } as const;
+export const BITMAP_ADDRESSES = { ioA: 0x30000n, ioB: 0x31000n, msr: 0x32000n, vmread: 0x33000n, vmwrite: 0x34000n } as const;
+
+/** The shadow VMCS the link pointer names when "VMCS shadowing" is drawn 1 (the first of the shadow regions, values.ts). */
+export const SHADOW_VMCS = SHADOW_VMCS_REGIONS[0] as bigint;
+
+/** Field encodings the guest's VMREAD and VMWRITE use: bitmap bits drawn for each (the last has bits 63:15 set and always exits). */
+export const PROBE_ENCODINGS: readonly bigint[] = [BigInt(FIELD.GUEST_RIP), BigInt(FIELD.EXIT_REASON), BigInt(FIELD.CR0_READ_SHADOW), BigInt(FIELD.VMCS_LINK_POINTER), 0x1_0000_681en];
 
 /** Ports the guest's I/O instructions use: both bitmaps, their edges, and the top of the port space (wrap-around). */
 export const PROBE_PORTS: readonly number[] = [0x00, 0x20, 0x60, 0x64, 0x80, 0x3f8, 0x7ffe, 0x7fff, 0x8000, 0xcf8, 0xcfc, 0xfffd, 0xffff];
@@ -38,10 +48,12 @@ export const DRAWN_PRIMARY_CONTROLS = [
 ] as const satisfies readonly (keyof typeof PRIMARY_CONTROL)[];
 
 /** The secondary controls the group draws (when the built VMCS activates them). */
-export const DRAWN_SECONDARY_CONTROLS = ['WBINVD_EXITING', 'ENABLE_RDTSCP'] as const satisfies readonly (keyof typeof SECONDARY_CONTROL)[];
+export const DRAWN_SECONDARY_CONTROLS = ['WBINVD_EXITING', 'ENABLE_RDTSCP', 'VMCS_SHADOWING'] as const satisfies readonly (keyof typeof SECONDARY_CONTROL)[];
 
 /** CR0 bits a guest/host mask may own here; CR4 likewise. */
 const CR0_MASKABLE = [CR0_BIT.PE, CR0_BIT.MP, CR0_BIT.EM, CR0_BIT.TS, CR0_BIT.NE, CR0_BIT.WP, CR0_BIT.AM, CR0_BIT.CD] as const;
+/** CR4.OSXSAVE (bit 18, Vol. 3A §2.5 "Control Registers"): XSETBV is #UD while it is 0. */
+export const CR4_OSXSAVE = 18;
 const CR4_MASKABLE = [CR4_BIT.PSE, CR4_BIT.PAE, CR4_BIT.PGE, CR4_BIT.VMXE, CR4_BIT.SMXE, CR4_BIT.SMEP] as const;
 
 /** An exit configuration, as written and as the prediction (exit-prediction.ts) reads it. */
@@ -67,6 +79,8 @@ export interface ExitSetup {
   ioBits: Map<number, boolean>;
   /** The MSR-bitmap bits of the probe MSRs, keyed `read:0x10`, `write:0xc0000080`. */
   msrBits: Map<string, boolean>;
+  /** The VMREAD- and VMWRITE-bitmap bits of the probe encodings (bits 14:0), keyed `vmread:0x681e`. */
+  shadowBits: Map<string, boolean>;
   /** The guest runs in 64-bit mode. */
   guest64: boolean;
 }
@@ -94,8 +108,11 @@ export function exitSetupArbitrary(profile: Profile, values: ReadonlyMap<FieldNa
   const targets = cr3TargetsSupported(profile);
   const guestCr0 = values.get('GUEST_CR0') ?? 0n;
   const guestCr3 = values.get('GUEST_CR3') ?? 0n;
-  const guestCr4 = values.get('GUEST_CR4') ?? 0n;
+  // CR4.OSXSAVE on where the profile allows it, so that XSETBV reaches its VM exit instead of #UD.
+  const osxsave = bit(CR4_OSXSAVE);
+  const guestCr4 = (values.get('GUEST_CR4') ?? 0n) | (profile.cr4Fixed1 & osxsave);
   const tracked = trackedPorts();
+  const shadowKeys = PROBE_ENCODINGS.filter((e) => vmcsShadowingBitmapPosition(e) !== undefined).flatMap((e) => [`vmread:0x${e.toString(16)}`, `vmwrite:0x${e.toString(16)}`]);
   const msrKeys = PROBE_MSRS.flatMap((msr) => (['read', 'write'] as const).filter((a) => msrBitmapPosition(msr, a) !== undefined).map((a) => `${a}:0x${msr.toString(16)}`));
   return fc
     .record({
@@ -110,6 +127,7 @@ export function exitSetupArbitrary(profile: Profile, values: ReadonlyMap<FieldNa
       pfec: fc.constantFrom([0, 0], [0, 1], [2, 2], [2, 0], [0xffff_ffff, 0x2]),
       ioBits: fc.array(fc.boolean(), { minLength: tracked.length, maxLength: tracked.length }),
       msrBits: fc.array(fc.boolean(), { minLength: msrKeys.length, maxLength: msrKeys.length }),
+      shadowBits: fc.array(fc.boolean(), { minLength: shadowKeys.length, maxLength: shadowKeys.length }),
     })
     .map((draw): ExitSetup => {
       let primary = builtPrimary;
@@ -145,6 +163,7 @@ export function exitSetupArbitrary(profile: Profile, values: ReadonlyMap<FieldNa
         pfecMatch: draw.pfec[1] as number,
         ioBits: new Map(tracked.map((port, i) => [port, draw.ioBits[i] === true])),
         msrBits: new Map(msrKeys.map((key, i) => [key, draw.msrBits[i] === true])),
+        shadowBits: new Map(shadowKeys.map((key, i) => [key, draw.shadowBits[i] === true])),
         guest64: ((values.get('VM_ENTRY_CONTROLS') ?? 0n) & bit(ENTRY_CONTROL.IA32E_MODE_GUEST)) !== 0n,
       };
     });
@@ -154,6 +173,7 @@ export function exitSetupArbitrary(profile: Profile, values: ReadonlyMap<FieldNa
 export function exitSetupFields(setup: ExitSetup, profile: Profile): Map<FieldName, bigint> {
   const fields = new Map<FieldName, bigint>([
     ['PRIMARY_PROCESSOR_BASED_CONTROLS', setup.primary],
+    ['GUEST_CR4', setup.guestCr4],
     ['CR0_GUEST_HOST_MASK', setup.cr0Mask],
     ['CR0_READ_SHADOW', setup.cr0Shadow],
     ['CR4_GUEST_HOST_MASK', setup.cr4Mask],
@@ -169,7 +189,30 @@ export function exitSetupFields(setup: ExitSetup, profile: Profile): Map<FieldNa
   const targetFields = ['CR3_TARGET_VALUE_0', 'CR3_TARGET_VALUE_1', 'CR3_TARGET_VALUE_2', 'CR3_TARGET_VALUE_3'] as const;
   for (const [i, value] of setup.cr3Targets.entries()) fields.set(targetFields[i] as FieldName, value);
   if (profile.fieldExists(FIELD.MSR_BITMAPS_ADDRESS)) fields.set('MSR_BITMAPS_ADDRESS', BITMAP_ADDRESSES.msr);
+  if (shadowingOn(setup)) {
+    fields.set('VMREAD_BITMAP_ADDRESS', BITMAP_ADDRESSES.vmread);
+    fields.set('VMWRITE_BITMAP_ADDRESS', BITMAP_ADDRESSES.vmwrite);
+    fields.set('VMCS_LINK_POINTER', SHADOW_VMCS);
+  }
   return fields;
+}
+
+/** Whether `setup` turns "VMCS shadowing" on. */
+export function shadowingOn(setup: ExitSetup): boolean {
+  return setup.secondary !== undefined && (setup.secondary & bit(SECONDARY_CONTROL.VMCS_SHADOWING)) !== 0n;
+}
+
+/**
+ * With "VMCS shadowing" on, the shadow VMCS the link pointer names: its header (the revision
+ * identifier with bit 31, the shadow-VMCS indicator, set, as VM entry requires) and a VMCLEAR so
+ * that its launch state and data are initialized.
+ */
+export function shadowVmcsLayout(cpu: number, setup: ExitSetup, revisionId: number): Operation[] {
+  if (!shadowingOn(setup)) return [];
+  return [
+    { kind: 'write-memory', cpu, address: toHex(SHADOW_VMCS), value: toHex(BigInt(revisionId) | 0x8000_0000n) },
+    { kind: 'vmclear', cpu, pointer: toHex(SHADOW_VMCS) },
+  ];
 }
 
 /** The `write-memory` steps laying out the dwords of the bitmaps that hold a tracked bit. */
@@ -189,6 +232,13 @@ export function bitmapWrites(cpu: number, setup: ExitSetup): Operation[] {
     const [access, msr] = key.split(':') as ['read' | 'write', string];
     const pos = msrBitmapPosition(Number(msr), access);
     if (pos !== undefined) setBit(BITMAP_ADDRESSES.msr + BigInt(pos.byteOffset), pos.bit, on);
+  }
+  if (shadowingOn(setup)) {
+    for (const [key, on] of setup.shadowBits) {
+      const [which, encoding] = key.split(':') as ['vmread' | 'vmwrite', string];
+      const pos = vmcsShadowingBitmapPosition(BigInt(encoding));
+      if (pos !== undefined) setBit(BITMAP_ADDRESSES[which] + BigInt(pos.byteOffset), pos.bit, on);
+    }
   }
   return [...dwords.entries()].map(([address, value]): Operation => ({ kind: 'write-memory', cpu, address: toHex(address), value: toHex(BigInt(value)) }));
 }

@@ -12,10 +12,9 @@
  * MSR accepts.
  */
 import fc from 'fast-check';
-import { FIELD } from '../../spec/fields.ts';
 import { toHex } from '../../spec/hex.ts';
 import type { Operation } from '../../spec/operations.ts';
-import { PROBE_MSRS, PROBE_PORTS, type ExitSetup } from './exit-setup.ts';
+import { PROBE_ENCODINGS, PROBE_MSRS, PROBE_PORTS, type ExitSetup } from './exit-setup.ts';
 import { BUILT_VMCS_POINTER } from './vmcs-perturb.ts';
 
 const gpr = fc.integer({ min: 0, max: 15 });
@@ -109,10 +108,10 @@ function exceptionOperation(cpu: number): fc.Arbitrary<Operation> {
   });
 }
 
-/** A VMX instruction executed by the guest (each causes a VM exit: VMCS shadowing is off in the built VMCS). */
+/** A VMX instruction executed by the guest: each causes a VM exit, except VMREAD and VMWRITE that VMCS shadowing lets through to the shadow VMCS. */
 export function guestVmxInstruction(cpu: number): fc.Arbitrary<Operation> {
   const pointer = fc.constantFrom(BUILT_VMCS_POINTER, 0x3000n).map(hex);
-  const encoding = fc.constantFrom(BigInt(FIELD.GUEST_RIP), BigInt(FIELD.EXIT_REASON), BigInt(FIELD.CR0_READ_SHADOW), 0x1_0000_681en).map(hex);
+  const encoding = fc.constantFrom(...PROBE_ENCODINGS).map(hex);
   return fc.oneof(
     fc.constant<Operation>({ kind: 'vmcall', cpu }),
     pointer.map((p): Operation => ({ kind: 'vmclear', cpu, pointer: p })),

@@ -3,10 +3,12 @@
  * (vm-entry-steps.ts) it starts over in VMX operation and VMWRITEs a valid VMCS for the profile
  * (vmcs-builder.ts), here without perturbations but with an exit configuration (exit-setup.ts:
  * exiting controls, CR masks and shadows, CR3 targets, exception bitmap, I/O and MSR bitmaps in
- * memory), then VMLAUNCHes and runs rounds of guest operations. After each operation that exits
+ * memory, sometimes VMCS shadowing with the VMREAD/VMWRITE bitmaps and a shadow VMCS behind the
+ * link pointer), then VMLAUNCHes and runs rounds of guest operations. After each operation that exits
  * (as exit-prediction.ts expects) the host VMREADs every exit-information field and some guest
  * state, then most often VMRESUMEs, sometimes first tries VMLAUNCH (VMfailValid(4): the VMCS is
- * launched), sometimes stops (the case goes on in VMX root operation).
+ * launched), moves the guest RIP on or injects an event, sometimes stops (the case goes on in VMX
+ * root operation).
  *
  * The guest runs in 64-bit mode when the profile allows it (otherwise 32-bit protected mode).
  */
@@ -16,10 +18,10 @@ import { toHex } from '../../spec/hex.ts';
 import type { Operation } from '../../spec/operations.ts';
 import type { Profile } from '../../spec/profile.ts';
 import { predictExit } from './exit-prediction.ts';
-import { bitmapWrites, exitSetupArbitrary, exitSetupFields, type ExitSetup } from './exit-setup.ts';
+import { bitmapWrites, exitSetupArbitrary, exitSetupFields, shadowVmcsLayout, type ExitSetup } from './exit-setup.ts';
 import { guestOperation, guestVmxInstruction } from './guest-operations.ts';
 import { VMXON_REGIONS } from './values.ts';
-import { supportedOptions, type BuildOptions, type VmcsValues } from './vmcs-builder.ts';
+import { BUILD_ADDRESSES, supportedOptions, type BuildOptions, type VmcsValues } from './vmcs-builder.ts';
 import { builtVmcs } from './vm-entry-steps.ts';
 import { BUILT_VMCS_POINTER } from './vmcs-perturb.ts';
 
@@ -44,14 +46,57 @@ export const EXIT_INFORMATION_READS: readonly FieldName[] = [
 /** Guest-state fields the host reads after some VM exits (a random subset each time). */
 export const GUEST_STATE_READS: readonly FieldName[] = ['GUEST_RIP', 'GUEST_RSP', 'GUEST_RFLAGS', 'GUEST_CR0', 'GUEST_CR3', 'GUEST_CR4'];
 
-/** What the host does after reading the exit information. */
-export type Continuation = 'resume' | 'launch-then-resume' | 'stop';
+/**
+ * What the host does after reading the exit information: VMRESUME; first VMLAUNCH (which fails
+ * with error 4, the VMCS being launched) then VMRESUME; move the guest RIP past the instruction
+ * as an exit handler does, then VMRESUME; inject an event with the VM-entry
+ * interruption-information field (§27.6 "Event Injection"), then VMRESUME; or stop.
+ */
+export type Continuation = 'resume' | 'launch-then-resume' | 'advance-rip' | 'inject' | 'stop';
+
+/**
+ * Events the host injects (VM-entry interruption information, VMCS field 4016H: vector 7:0, type
+ * 10:8, deliver error code 11, valid 31): #GP with error code 0, #UD, and a software interrupt
+ * INT 0x80 of instruction length 2.
+ */
+export const INJECTED_EVENTS: readonly { information: bigint; errorCode?: bigint; instructionLength?: bigint }[] = [
+  { information: 0x8000_0b0dn, errorCode: 0n },
+  { information: 0x8000_0306n },
+  { information: 0x8000_0480n, instructionLength: 2n },
+];
 
 /** One round: a guest operation, and what follows it if it exits. */
 interface Round {
   op: Operation;
   guestReads: FieldName[];
   then: Continuation;
+  /** Which of {@link INJECTED_EVENTS} an `inject` continuation injects (modulo their number). */
+  event?: number;
+}
+
+function write(cpu: number, field: FieldName, value: bigint): Operation {
+  return { kind: 'vmwrite', cpu, encoding: toHex(BigInt(FIELD[field])), value: toHex(value) };
+}
+
+/** The host's steps between reading the exit information and VMRESUME. */
+function continuation(cpu: number, round: Round): Operation[] {
+  switch (round.then) {
+    case 'launch-then-resume':
+      return [{ kind: 'vmlaunch', cpu }];
+    case 'advance-rip': {
+      // The guest RIP the built VMCS starts at, plus the instruction length a handler would add.
+      return [write(cpu, 'GUEST_RIP', BUILD_ADDRESSES.guestRip + 0x10n)];
+    }
+    case 'inject': {
+      const event = INJECTED_EVENTS[(round.event ?? 0) % INJECTED_EVENTS.length] as (typeof INJECTED_EVENTS)[number];
+      const ops = [write(cpu, 'VM_ENTRY_INTERRUPTION_INFORMATION', event.information)];
+      if (event.errorCode !== undefined) ops.push(write(cpu, 'VM_ENTRY_EXCEPTION_ERROR_CODE', event.errorCode));
+      if (event.instructionLength !== undefined) ops.push(write(cpu, 'VM_ENTRY_INSTRUCTION_LENGTH', event.instructionLength));
+      return ops;
+    }
+    default:
+      return [];
+  }
 }
 
 /** The options the group builds with: 64-bit guests when the profile has them. */
@@ -82,8 +127,7 @@ export function roundOperations(cpu: number, setup: ExitSetup, rounds: readonly 
     if (predictExit(setup, round.op) === false) continue;
     ops.push(...reads(cpu, EXIT_INFORMATION_READS), ...reads(cpu, round.guestReads));
     if (round.then === 'stop') break;
-    if (round.then === 'launch-then-resume') ops.push({ kind: 'vmlaunch', cpu });
-    ops.push({ kind: 'vmresume', cpu });
+    ops.push(...continuation(cpu, round), { kind: 'vmresume', cpu });
   }
   return ops;
 }
@@ -93,10 +137,13 @@ function roundArbitrary(setup: ExitSetup, cpu: number): fc.Arbitrary<Round> {
     op: fc.oneof({ arbitrary: guestOperation(setup, cpu), weight: 6 }, { arbitrary: guestVmxInstruction(cpu), weight: 1 }),
     guestReads: fc.subarray([...GUEST_STATE_READS], { maxLength: 3 }),
     then: fc.oneof(
-      { arbitrary: fc.constant<Continuation>('resume'), weight: 8 },
+      { arbitrary: fc.constant<Continuation>('resume'), weight: 6 },
       { arbitrary: fc.constant<Continuation>('launch-then-resume'), weight: 1 },
+      { arbitrary: fc.constant<Continuation>('advance-rip'), weight: 2 },
+      { arbitrary: fc.constant<Continuation>('inject'), weight: 1 },
       { arbitrary: fc.constant<Continuation>('stop'), weight: 1 },
     ),
+    event: fc.nat({ max: INJECTED_EVENTS.length - 1 }),
   });
 }
 
@@ -126,6 +173,7 @@ export function vmExitSteps(profile: Profile, cpu: number): fc.Arbitrary<Operati
     { kind: 'vmptrld', cpu, pointer },
     ...vmwritesWithSetup(profile, cpu, builtVmcs(profile, options), setup),
     ...bitmapWrites(cpu, setup),
+    ...shadowVmcsLayout(cpu, setup, profile.revisionId),
     { kind: 'vmlaunch', cpu },
     ...roundOperations(cpu, setup, rounds),
   ]);

@@ -27,6 +27,8 @@ import './vm-entry/event-injection.test.ts';
 import './vm-entry/execution-controls.test.ts';
 import './vm-entry/exit-controls.test.ts';
 import './mov-ss.test.ts';
+import './non-root/vmx-instructions-shadowing.test.ts';
+import './non-root/vmx-instructions-vmfunc.test.ts';
 import './vm-entry/failure.test.ts';
 import './vm-entry/full-entry.test.ts';
 import './vm-entry/guest-control-registers.test.ts';

@@ -3,10 +3,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { emptyExitReasonCoverage, finishExitReasons, recordExitReasons } from '../../properties/exit-reason-coverage.ts';
 import type { StepRecord } from '../../properties/differential.ts';
-import { exceptionExits, ioExits, lmswExits, msrExits, predictExit } from '../../properties/generators/exit-prediction.ts';
-import { BITMAP_ADDRESSES, type ExitSetup } from '../../properties/generators/exit-setup.ts';
+import { exceptionExits, ioExits, lmswExits, msrExits, predictExit, shadowAccessExits } from '../../properties/generators/exit-prediction.ts';
+import { BITMAP_ADDRESSES, SHADOW_VMCS, bitmapWrites, exitSetupFields, shadowingOn, shadowVmcsLayout, type ExitSetup } from '../../properties/generators/exit-setup.ts';
 import { EXIT_INFORMATION_READS, exitGroupPlan, roundOperations, vmExitSteps } from '../../properties/generators/vm-exit-steps.ts';
-import { PRIMARY_CONTROL } from '../../spec/control-bits.ts';
+import { PRIMARY_CONTROL, SECONDARY_CONTROL } from '../../spec/control-bits.ts';
 import { msrBitmapPosition } from '../../spec/exit-bitmaps.ts';
 import { exitConditionsFor } from '../../spec/exit-conditions.ts';
 import { EXIT_REASON } from '../../spec/exit-reasons.ts';
@@ -20,7 +20,7 @@ const skylake = loadProfile('skylake');
 function setupWith(overrides: Partial<ExitSetup>): ExitSetup {
   return {
     primary: 0n, secondary: 0n, cr0Mask: 0n, cr0Shadow: 0n, cr4Mask: 0n, cr4Shadow: 0n, guestCr0: 0x8000_0031n, guestCr3: 0x21000n, guestCr4: 0x2020n,
-    cr3Targets: [], exceptionBitmap: 0, pfecMask: 0, pfecMatch: 0, ioBits: new Map(), msrBits: new Map(), guest64: true, ...overrides,
+    cr3Targets: [], exceptionBitmap: 0, pfecMask: 0, pfecMatch: 0, ioBits: new Map(), msrBits: new Map(), shadowBits: new Map(), guest64: true, ...overrides,
   };
 }
 const on = (name: keyof typeof PRIMARY_CONTROL): bigint => 1n << BigInt(PRIMARY_CONTROL[name]);
@@ -57,6 +57,27 @@ describe('exit prediction of the generator', () => {
     expect(msrExits(bitmaps, 0x4000_0000, 'read')).toBe(true);
     expect(msrExits(bitmaps, 0x174, 'read')).toBeUndefined();
   });
+  it('VMREAD/VMWRITE: exit without VMCS shadowing, with bits above 14 set, or with their bitmap bit set', () => {
+    const shadowing = 1n << BigInt(SECONDARY_CONTROL.VMCS_SHADOWING);
+    expect(shadowAccessExits(setupWith({}), 'vmread', 0x681en)).toBe(true);
+    const setup = setupWith({ secondary: shadowing, shadowBits: new Map([['vmread:0x681e', false], ['vmwrite:0x681e', true]]) });
+    expect(shadowAccessExits(setup, 'vmread', 0x681en)).toBe(false);
+    expect(shadowAccessExits(setup, 'vmwrite', 0x681en)).toBe(true);
+    expect(shadowAccessExits(setup, 'vmread', 0x1_0000_681en)).toBe(true);
+    expect(shadowAccessExits({ ...setup, guest64: false }, 'vmread', 0x1_0000_681en)).toBe(false);
+    expect(shadowAccessExits(setup, 'vmread', 0x4402n)).toBeUndefined();
+  });
+  it('XSETBV exits unless CR4.OSXSAVE is 0, when its #UD comes first (§26.1.1)', () => {
+    const op: Operation = { kind: 'xsetbv', cpu: 0, ecx: '0x0', value: '0x3' };
+    expect(predictExit(setupWith({ guestCr4: 0x4_2020n }), op)).toBe(true);
+    expect(predictExit(setupWith({ guestCr4: 0x2020n }), op)).toBe(false);
+    expect(predictExit(setupWith({ guestCr4: 0x2020n, exceptionBitmap: 1 << 6 }), op)).toBe(true);
+  });
+  it('the skylake groups load a guest CR4 with OSXSAVE set', () => {
+    const [plan] = fc.sample(exitGroupPlan(skylake, 0), { seed: 1, numRuns: 1 });
+    expect((plan?.setup.guestCr4 ?? 0n) & 0x4_0000n).toBe(0x4_0000n);
+    expect(exitSetupFields(plan!.setup, skylake).get('GUEST_CR4')).toBe(plan?.setup.guestCr4);
+  });
   it('MOV to CR3: a CR3-target value does not exit; MOV from CR0 never exits', () => {
     const setup = setupWith({ primary: on('CR3_LOAD_EXITING'), cr3Targets: [0x23000n] });
     expect(predictExit(setup, { kind: 'mov-cr3', cpu: 0, value: '0x23000' })).toBe(false);
@@ -91,6 +112,64 @@ describe('the VM-exit step group', () => {
   });
 });
 
+describe('the host after an exit', () => {
+  it('moves the guest RIP on, or injects an event through the VM-entry interruption information, before VMRESUME', () => {
+    const setup = setupWith({});
+    const rip = roundOperations(0, setup, [{ op: { kind: 'cpuid', cpu: 0, eax: '0x0', ecx: '0x0' }, guestReads: [], then: 'advance-rip' }]);
+    expect(rip.slice(-2)).toEqual([
+      { kind: 'vmwrite', cpu: 0, encoding: toHex(BigInt(FIELD.GUEST_RIP)), value: '0x402010' },
+      { kind: 'vmresume', cpu: 0 },
+    ]);
+    const gp = roundOperations(0, setup, [{ op: { kind: 'invd', cpu: 0 }, guestReads: [], then: 'inject', event: 0 }]);
+    expect(gp.slice(-3)).toEqual([
+      { kind: 'vmwrite', cpu: 0, encoding: toHex(BigInt(FIELD.VM_ENTRY_INTERRUPTION_INFORMATION)), value: '0x80000b0d' },
+      { kind: 'vmwrite', cpu: 0, encoding: toHex(BigInt(FIELD.VM_ENTRY_EXCEPTION_ERROR_CODE)), value: '0x0' },
+      { kind: 'vmresume', cpu: 0 },
+    ]);
+    const int80 = roundOperations(0, setup, [{ op: { kind: 'invd', cpu: 0 }, guestReads: [], then: 'inject', event: 2 }]);
+    expect(int80.slice(-2)[0]).toEqual({ kind: 'vmwrite', cpu: 0, encoding: toHex(BigInt(FIELD.VM_ENTRY_INSTRUCTION_LENGTH)), value: '0x2' });
+  });
+});
+
+describe('VMCS shadowing in the group', () => {
+  it('lays out the shadow VMCS and the VMREAD/VMWRITE bitmaps and points the link pointer at it when shadowing is drawn', () => {
+    const shadowing = 1n << BigInt(SECONDARY_CONTROL.VMCS_SHADOWING);
+    const setup = setupWith({ secondary: shadowing, shadowBits: new Map([['vmread:0x681e', true], ['vmwrite:0x681e', true]]) });
+    expect(shadowVmcsLayout(0, setup, 4)).toEqual([
+      { kind: 'write-memory', cpu: 0, address: toHex(SHADOW_VMCS), value: '0x80000004' },
+      { kind: 'vmclear', cpu: 0, pointer: toHex(SHADOW_VMCS) },
+    ]);
+    expect(shadowVmcsLayout(0, setupWith({}), 4)).toEqual([]);
+    const fields = exitSetupFields(setup, skylake);
+    expect(fields.get('VMCS_LINK_POINTER')).toBe(SHADOW_VMCS);
+    expect(fields.get('VMREAD_BITMAP_ADDRESS')).toBe(BITMAP_ADDRESSES.vmread);
+    // 681EH: byte D03H, bit 6 -> dword D00H, bit 30.
+    expect(bitmapWrites(0, setup)).toContainEqual({ kind: 'write-memory', cpu: 0, address: toHex(BITMAP_ADDRESSES.vmread + 0xd00n), value: '0x40000000' });
+  });
+  it('enters guests with shadowing on in some groups, and they VMREAD through it', () => {
+    const plans = fc.sample(exitGroupPlan(skylake, 0), { seed: 5, numRuns: 200 });
+    expect(plans.some((p) => shadowingOn(p.setup))).toBe(true);
+    expect(plans.some((p) => !shadowingOn(p.setup))).toBe(true);
+  });
+});
+
+describe('the bitmaps in memory', () => {
+  it('writes the dword of each tracked port and MSR, with its bit as drawn', () => {
+    const setup = setupWith({
+      ioBits: new Map([[0x80, true], [0x81, false], [0x8000, true]]),
+      msrBits: new Map([['read:0xc0000080', true], ['write:0x10', true], ['read:0x10', false]]),
+    });
+    const writes = bitmapWrites(0, setup);
+    // Port 80H: bitmap A byte 10H bit 0; port 8000H: bitmap B byte 0 bit 0.
+    expect(writes).toContainEqual({ kind: 'write-memory', cpu: 0, address: toHex(BITMAP_ADDRESSES.ioA + 0x10n), value: '0x1' });
+    expect(writes).toContainEqual({ kind: 'write-memory', cpu: 0, address: toHex(BITMAP_ADDRESSES.ioB), value: '0x1' });
+    // Reads of C0000080H: read-high bitmap at 1024, byte 10H bit 0; writes of 10H: write-low at 2048, byte 2 bit 0 (bit 16 of the dword).
+    expect(writes).toContainEqual({ kind: 'write-memory', cpu: 0, address: toHex(BITMAP_ADDRESSES.msr + 1024n + 0x10n), value: '0x1' });
+    expect(writes).toContainEqual({ kind: 'write-memory', cpu: 0, address: toHex(BITMAP_ADDRESSES.msr + 2048n), value: '0x10000' });
+    expect(writes).toContainEqual({ kind: 'write-memory', cpu: 0, address: toHex(BITMAP_ADDRESSES.msr), value: '0x0' });
+  });
+});
+
 describe('both sides of each exit condition, with a fixed seed', () => {
   const plans = fc.sample(exitGroupPlan(skylake, 0), { seed: 42, numRuns: 400 });
   const seen = new Map<string, Set<string>>();
@@ -109,8 +188,9 @@ describe('both sides of each exit condition, with a fixed seed', () => {
   }
 
   it.each([
-    'hlt', 'invlpg', 'rdtsc', 'rdtscp', 'rdpmc', 'monitor', 'mwait', 'wbinvd', 'mov-dr', 'clts', 'lmsw', 'mov-cr0', 'mov-cr4',
+    'hlt', 'invlpg', 'rdtsc', 'rdtscp', 'rdpmc', 'pause', 'monitor', 'mwait', 'wbinvd', 'mov-dr', 'clts', 'lmsw', 'mov-cr0', 'mov-cr4',
     'mov-cr3', 'mov-from-cr3', 'mov-cr8', 'mov-from-cr8', 'io', 'rdmsr-in-range', 'wrmsr-in-range', 'exception', 'exception-14',
+    'vmread', 'vmwrite',
   ])('%s is generated on both sides', (key) => {
     expect(seen.get(key)).toContain('true');
     expect(seen.get(key)).toContain('false');

@@ -38,6 +38,10 @@ describe('exit qualification for control-register accesses', () => {
     expect(crAccessQualification({ accessType: CR_ACCESS_TYPE.MOV_FROM_CR, cr: 3, gpr: 0 })).toBe(0x13n);
     expect(crAccessQualification({ accessType: CR_ACCESS_TYPE.MOV_FROM_CR, cr: 8, gpr: 15 })).toBe(0xf18n);
   });
+  it('MOV to CR0 from RAX with parts left out is 0', () => {
+    expect(crAccessQualification({ accessType: CR_ACCESS_TYPE.MOV_TO_CR })).toBe(0n);
+    expect(crAccessQualification({ accessType: CR_ACCESS_TYPE.LMSW })).toBe(0x30n);
+  });
   it('CLTS is access type 2 with every other part cleared', () => {
     expect(crAccessQualification({ accessType: CR_ACCESS_TYPE.CLTS, cr: 4, gpr: 3 })).toBe(0x20n);
   });
@@ -72,6 +76,10 @@ describe('exit qualification for I/O instructions', () => {
     const q = ioQualification({ direction: 'in', port: 0xffff, size: 2 });
     expect(q).toBe(0xffff_0009n);
     expect(decodeIoQualification(q)).toEqual({ direction: 'in', port: 0xffff, size: 2, string: false, rep: false, immediate: false });
+  });
+  it('decodes every access size, string and REP back', () => {
+    expect(decodeIoQualification(ioQualification({ direction: 'out', port: 0x60, size: 1, immediate: true }))).toEqual({ direction: 'out', port: 0x60, size: 1, string: false, rep: false, immediate: true });
+    expect(decodeIoQualification(0x3f8_003bn)).toEqual({ direction: 'in', port: 0x3f8, size: 4, string: true, rep: true, immediate: false });
   });
   it('rejects a port beyond FFFFH and a size of 3', () => {
     expect(() => ioQualification({ direction: 'in', port: 0x10000, size: 1 })).toThrow(/port 65536/);
