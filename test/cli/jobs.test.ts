@@ -82,7 +82,7 @@ describe('run --shard and merge', () => {
     expect(comparable(merged.stdout)).toEqual(comparable(whole.stdout));
     expect(JSON.stringify(comparable(merged.stdout))).toBe(JSON.stringify(comparable(whole.stdout)));
     const text = await cli('merge', ...files);
-    expect(text.stdout).toContain('3 shards of engine impl-guest-unimplemented');
+    expect(text.stdout).toContain('3 shards of engine guest-unimplemented-engine');
     expect(text.stdout).toMatch(/differential: 150 cases/);
   });
 
