@@ -1,5 +1,5 @@
 /**
- * The `vmx-conformance` command line: `run`, `replay`, `explain`, `spec` and `profile`. Exit codes:
+ * The `vmx-conformance` command line: `run`, `replay`, `merge`, `explain`, `spec` and `profile`. Exit codes:
  * 0 conformant, 1 divergence found, 2 usage or input error, 3 emulator fault (a plug-in or an
  * `--emulator-cmd` process that crashed, hung or broke its protocol), 4 incomplete (see
  * usage-error.ts).
@@ -9,6 +9,7 @@ import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 
 import { addProfileCommand } from './commands/profile-command.ts';
 import { explainCommand } from './commands/explain.ts';
 import { replayCommand } from './commands/replay.ts';
+import { mergeCommand } from './commands/merge.ts';
 import { runCommand } from './commands/run.ts';
 import { specCommand, SPEC_TABLES } from './commands/spec.ts';
 import { EmulatorFault as ProcessFault, reportFault } from './process-fault.ts';
@@ -18,7 +19,7 @@ import { EXIT, UsageError } from './usage-error.ts';
 /** The tool's version, from package.json. */
 export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 /** The commands `help <command>` knows. */
-const COMMANDS = ['run', 'replay', 'spec', 'help'];
+const COMMANDS = ['run', 'replay', 'merge', 'spec', 'help'];
 
 function integer(text: string): number {
   if (!/^-?\d+$/.test(text)) throw new InvalidArgumentError('not an integer');
@@ -59,7 +60,16 @@ function program(resolveExit: (code: number) => void): Command {
     .option('--batch <n>', 'with --emulator bochs: cases per Bochs boot', integer)
     .option('--boot-timeout <ms>', 'with --emulator bochs: time one Bochs boot may take before it counts as hung', positive)
     .option('--known-divergences <file>', 'with --emulator bochs: acknowledge the recorded divergences of this file (still listed)')
+    .option('--jobs <n>', 'worker threads running cases in parallel; the results do not depend on it (default: the cores)', integer)
+    .option('--shard <i/n>', 'run only the i-th of n shares of the cases, for splitting a run across machines (combine the --json reports with merge)')
     .action(async (opts) => resolveExit(await runCommand(opts)));
+
+  cli
+    .command('merge')
+    .description('combine the --json reports of the shards of one run (run --shard i/n) into the report of the whole run')
+    .argument('<report.json...>', 'the JSON reports of every shard, in any order')
+    .option('--json', 'print the merged JSON report (default: a summary)')
+    .action((files: string[], opts) => resolveExit(mergeCommand(files, opts)));
 
   cli
     .command('replay')

@@ -50,6 +50,19 @@ export interface SuiteOptions {
   caseEngine?: CaseEngine;
   /** Called after each case of the initial (not shrinking) phase. */
   onProgress?: (done: number, total: number) => void;
+  /** Runs only these case indices (properties/case-index.ts); default: every case of every property. */
+  slice?: SuiteSlice;
+}
+
+/**
+ * A share of a run: per property (`differential` or a metamorphic property's name), the case
+ * indices `[from, to)` to run; properties not named are not run. Case `i` of a property is the
+ * one a whole run draws `i`-th (fast-check's replay path `i`), so shares run anywhere add up to
+ * the whole run. Without `shrink` the first failure is only located (`failedAt`), not shrunk.
+ */
+export interface SuiteSlice {
+  blocks: Record<string, readonly [number, number]>;
+  shrink: boolean;
 }
 
 /** Counts gathered over the cases run before any failure. */
@@ -95,6 +108,8 @@ export interface SuiteFailure {
   outcome: CaseOutcome;
   /** What went wrong, in one paragraph. */
   message: string;
+  /** Index of the failing case among the property's cases (before shrinking). */
+  index?: number;
   /** Steps in the case as first found, before shrinking. */
   originalLength: number;
   shrinks: number;
@@ -104,6 +119,42 @@ export interface SuiteFailure {
 export interface SuiteResult {
   stats: SuiteStats;
   failure?: SuiteFailure;
+  /** With a slice that does not shrink: the property and case index of the first failure. */
+  failedAt?: { property: string; index: number };
+}
+
+/** fast-check parameters running a property's cases `[from, to)` of the slice, or all `runs`. */
+function sliceParams<T>(slice: SuiteSlice | undefined, property: string, seed: number, runs: number): fc.Parameters<T> | undefined {
+  if (slice === undefined) return { seed, numRuns: runs };
+  const block = slice.blocks[property];
+  if (block === undefined || block[1] <= block[0]) return undefined;
+  return { seed, numRuns: block[1] - block[0], path: String(block[0]), endOnFailure: !slice.shrink };
+}
+
+/** The case index a counterexample path starts with. */
+function caseIndex(path: string | null): number | undefined {
+  return path === null ? undefined : Number(path.split(':')[0]);
+}
+
+/** Names of the properties a run with these options checks, in the order it checks them. */
+export function suitePropertyNames(options: SuiteOptions): string[] {
+  return ['differential', ...metamorphicProperties(options, options.caseEngine ? steppingFactory(options.caseEngine) : undefined).map((p) => p.name)];
+}
+
+function metamorphicProperties(options: SuiteOptions, stepping: ReturnType<typeof steppingFactory> | undefined): MetamorphicProperty[] {
+  const config: EngineConfig = { profile: options.profile.data, logicalProcessors: options.logicalProcessors };
+  const caseEngineCanSetUp = METAMORPHIC_KINDS.every((kind) => options.caseEngine?.supports(kind) !== false);
+  return stepping
+    ? setupPossible(options.profile) && caseEngineCanSetUp
+      ? [roundTripProperty(stepping, config, options.profile), clearKeepsValuesProperty(stepping, config, options.profile)]
+      : []
+    : setupPossible(options.profile)
+    ? [
+        roundTripProperty(options.factory, config, options.profile),
+        clearKeepsValuesProperty(options.factory, config, options.profile),
+        snapshotRestoreProperty(options.factory, config, options.profile),
+      ]
+    : [snapshotRestoreProperty(options.factory, config, options.profile)];
 }
 
 /** How an outcome is counted in the summary, e.g. `VMfailValid(12)`. */
@@ -152,17 +203,7 @@ export function runSuite(options: SuiteOptions): SuiteResult {
       ? 'snapshot-restore-replays: the engine runs whole cases and has no snapshot/restore'
       : `all: the engine runs whole cases without snapshot/restore and does not execute all of ${METAMORPHIC_KINDS.join(', ')}`;
   }
-  const properties: MetamorphicProperty[] = stepping
-    ? setupPossible(options.profile) && caseEngineCanSetUp
-      ? [roundTripProperty(stepping, config, options.profile), clearKeepsValuesProperty(stepping, config, options.profile)]
-      : []
-    : setupPossible(options.profile)
-    ? [
-        roundTripProperty(options.factory, config, options.profile),
-        clearKeepsValuesProperty(options.factory, config, options.profile),
-        snapshotRestoreProperty(options.factory, config, options.profile),
-      ]
-    : [snapshotRestoreProperty(options.factory, config, options.profile)];
+  const properties = metamorphicProperties(options, stepping);
   const total = options.runs + metamorphicRuns * properties.length;
   let done = 0;
   const progress = (): void => {
@@ -207,7 +248,11 @@ export function runSuite(options: SuiteOptions): SuiteResult {
     if (!failed) progress();
     return true;
   });
-  const details = fc.check(differential, { seed: options.seed, numRuns: options.runs });
+  const params = sliceParams<[Operation[]]>(options.slice, 'differential', options.seed, options.runs);
+  const details = params ? fc.check(differential, params) : { failed: false, counterexample: null, counterexamplePath: null, numShrinks: 0 };
+  if (details.failed && options.slice?.shrink === false) {
+    return finish({ stats, failedAt: { property: 'differential', index: caseIndex(details.counterexamplePath) ?? 0 } });
+  }
   if (details.failed && details.counterexample !== null) {
     const shrunk = details.counterexample[0];
     const first = compare(shrunk);
@@ -233,6 +278,7 @@ export function runSuite(options: SuiteOptions): SuiteResult {
         testCase: makeCase(operations, note, details.counterexamplePath ?? undefined),
         outcome,
         message: divergenceMessage(outcome),
+        index: caseIndex(details.counterexamplePath),
         originalLength: firstLength,
         shrinks: details.numShrinks + minimized.removed,
       },
@@ -257,7 +303,12 @@ export function runSuite(options: SuiteOptions): SuiteResult {
         progress();
       }
     });
-    const metaDetails = fc.check(wrapped, { seed: options.seed + i + 1, numRuns: metamorphicRuns });
+    const metaParams = sliceParams<[Operation[]]>(options.slice, meta.name, options.seed + i + 1, metamorphicRuns);
+    if (metaParams === undefined) continue;
+    const metaDetails = fc.check(wrapped, metaParams);
+    if (metaDetails.failed && options.slice?.shrink === false) {
+      return finish({ stats, failedAt: { property: meta.name, index: caseIndex(metaDetails.counterexamplePath) ?? 0 } });
+    }
     if (metaDetails.failed && metaDetails.counterexample !== null) {
       const operations = metaDetails.counterexample[0];
       const outcome = compare(operations);
@@ -269,6 +320,7 @@ export function runSuite(options: SuiteOptions): SuiteResult {
           testCase: makeCase(operations, `${meta.name}: ${message}`, metaDetails.counterexamplePath ?? undefined),
           outcome,
           message,
+          index: caseIndex(metaDetails.counterexamplePath),
           originalLength: metaLength,
           shrinks: metaDetails.numShrinks,
         },

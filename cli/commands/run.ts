@@ -7,7 +7,7 @@ import { join, relative } from 'node:path';
 import pc from 'picocolors';
 import { serializeCase, type CaseProperty, type ConformanceCase } from '../../properties/case.ts';
 import { snapshotPoint } from '../../properties/metamorphic.ts';
-import { runSuite, type SuiteFailure } from '../../properties/suite.ts';
+import type { SuiteFailure } from '../../properties/suite.ts';
 import { renderTrace } from '../../properties/trace.ts';
 import { EmulatorFault } from '../engine-fault.ts';
 import { loadEngine, type LoadedEngine } from '../load-engine.ts';
@@ -15,6 +15,8 @@ import { profileWarningsText, resolveProfile } from '../load-profile.ts';
 import { ProcessEngine } from '../process-engine.ts';
 import { reportFault } from '../process-fault.ts';
 import { fileNamePart, prepareOutputDir, writeAtomically } from '../output-dir.ts';
+import { defaultJobs, runCampaign } from '../jobs/campaign.ts';
+import { parseShard } from '../jobs/plan.ts';
 import { createProgress } from '../progress.ts';
 import { renderSummary, rulesMissed } from '../report.ts';
 import { UsageError } from '../usage-error.ts';
@@ -41,6 +43,10 @@ export interface RunOptions extends BochsOptions {
   cpus: number;
   out: string;
   json?: boolean;
+  /** Worker threads running cases (default: the cores); results do not depend on it. */
+  jobs?: number;
+  /** `i/n`: run only the i-th of n shares of the cases (cli/jobs/plan.ts). */
+  shard?: string;
 }
 
 /** Smallest and largest seed accepted: fast-check takes 32 bits, and each of these is one run. */
@@ -65,6 +71,8 @@ export function checkRunOptions(options: RunOptions): void {
   if (seed !== undefined && (!Number.isSafeInteger(seed) || seed < SEED_RANGE[0] || seed > SEED_RANGE[1])) {
     throw new UsageError(`--seed must be an integer from ${SEED_RANGE[0]} to ${SEED_RANGE[1]} (fast-check seeds are 32 bits)`);
   }
+  if (options.jobs !== undefined && (!Number.isInteger(options.jobs) || options.jobs < 1)) throw new UsageError('--jobs must be a positive integer');
+  if (options.shard !== undefined) parseShard(options.shard);
   for (const [flag, value] of [['--step-timeout', options.stepTimeout], ['--handshake-timeout', options.handshakeTimeout]] as const) {
     if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new UsageError(`${flag} must be a positive number of milliseconds`);
   }
@@ -101,7 +109,7 @@ export async function runCommand(options: RunOptions): Promise<number> {
     throw error;
   }
   try {
-    return runLoaded(options, engine, seed, profile, ref, out.path);
+    return await runLoaded(options, engine, seed, profile, ref, out.path);
   } finally {
     engine.dispose();
     out.release();
@@ -109,7 +117,7 @@ export async function runCommand(options: RunOptions): Promise<number> {
 }
 
 /** `run --emulator-cmd`: the suite against an emulator process (docs/protocol.md). */
-function runProcess(options: RunOptions, command: string, seed: number): number {
+async function runProcess(options: RunOptions, command: string, seed: number): Promise<number> {
   const out = prepareOutputDir(options.out);
   let proc: ProcessEngine | undefined;
   try {
@@ -121,14 +129,14 @@ function runProcess(options: RunOptions, command: string, seed: number): number 
     const { profile, ref } = proc.chooseProfile(options.profile);
     process.stderr.write(profileWarningsText(profile));
     const engine = { name: proc.name, factory: proc.factory, lastFault: () => undefined, dispose: () => undefined };
-    return runLoaded(options, engine, seed, profile, ref, out.path, proc);
+    return await runLoaded(options, engine, seed, profile, ref, out.path, proc);
   } finally {
     proc?.close();
     out.release();
   }
 }
 
-function runLoaded(
+async function runLoaded(
   options: RunOptions,
   engine: LoadedEngine,
   seed: number,
@@ -136,7 +144,7 @@ function runLoaded(
   ref: ReturnType<typeof resolveProfile>['ref'],
   outDir: string,
   proc?: ProcessEngine,
-): number {
+): Promise<number> {
   try {
     if (proc === undefined) engine.factory({ profile: profile.data, logicalProcessors: options.cpus });
   } catch (error) {
@@ -146,11 +154,25 @@ function runLoaded(
   const profileSource = typeof ref === 'string' ? 'built-in' : proc !== undefined && options.profile === undefined ? 'announced by the emulator' : `file ${options.profile}`;
   const header =
     `vmx-conformance run: engine ${engine.name}, profile ${profile.name} (${profileSource}), seed ${seed}, ` +
-    `${options.runs} runs, at most ${options.maxSteps} steps, ${options.cpus} logical processors`;
+    `${options.runs} runs, at most ${options.maxSteps} steps, ${options.cpus} logical processors` +
+    (options.shard === undefined ? '' : `; shard ${options.shard}`);
   if (!options.json) process.stdout.write(`${header}\n`);
   const progress = createProgress('conformance', options.json === true, seed);
   const started = Date.now();
-  const result = runSuite({
+  const shard = options.shard === undefined ? undefined : parseShard(options.shard);
+  const jobs = options.jobs ?? defaultJobs();
+  const setup = {
+    emulator: options.emulator,
+    stepTimeoutMs: options.stepTimeout,
+    handshakeTimeoutMs: options.handshakeTimeout,
+    inProcess: options.inProcess,
+    profile: ref,
+    seed,
+    runs: options.runs,
+    maxSteps: options.maxSteps,
+    cpus: options.cpus,
+  };
+  const result = await runCampaign({
     factory: engine.factory,
     engineName: engine.name,
     profile,
@@ -161,7 +183,7 @@ function runLoaded(
     logicalProcessors: options.cpus,
     caseEngine: proc,
     onProgress: (done, total) => progress.update(done, total),
-  });
+  }, { jobs, setup, ...(shard ? { shard } : {}) });
   progress.stop();
   proc?.close();
   if (proc?.fault) return reportFault(proc.fault, { out: outDir, json: options.json, profileRef: ref, profileName: profile.name, seed, save: true });
@@ -180,7 +202,8 @@ function runLoaded(
       `${what} found by the ${f.property} property (engine ${engine.name}, profile ${profile.name}, seed ${seed}); ` +
       `shrunk from ${f.originalLength} to ${f.testCase.operations.length} steps in ${f.shrinks} shrinks.\n${message}`;
     trace = renderTrace(f.outcome, title);
-    saved = saveFailure(outDir, `${fileNamePart(engine.name)}-${fileNamePart(profile.name)}-seed${seed}`, f, trace);
+    const part = shard ? `-shard${shard.index}of${shard.count}` : '';
+    saved = saveFailure(outDir, `${fileNamePart(engine.name)}-${fileNamePart(profile.name)}-seed${seed}${part}`, f, trace);
   }
 
   if (options.json) {
@@ -200,7 +223,8 @@ function runLoaded(
       conformant: verdict.kind === 'conformant',
       stats: { ...result.stats, rulesMissed: rulesMissed(result.stats) },
       fault: verdict.fault,
-      failure: result.failure && saved ? { property: result.failure.property, message: result.failure.message, case: testCase, ...saved } : undefined,
+      failure: result.failure && saved ? { property: result.failure.property, index: result.failure.index, message: result.failure.message, case: testCase, ...saved } : undefined,
+      ...(shard ? { shard: { ...shard, properties: result.properties, blocks: result.blocks } } : {}),
     };
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } else {
