@@ -1,5 +1,5 @@
 /**
- * Mutants of VMPTRLD, VMCLEAR and VMPTRST the area tests let through (docs/mutation/, README
+ * Mutants of VMPTRLD, VMCLEAR, VMPTRST and MOV to CR0/CR4 the area tests let through (docs/mutation/, README
  * "Mutation testing"), killed by rules of SDM Vol. 3C (December 2023) §31.3 "VMX Instructions":
  * VMPTRLD's Operation section fails with VMfail(11) only when bit 31 of the region's first word
  * (the shadow-VMCS indicator) is 1 and the processor does not support the 1-setting of "VMCS
@@ -29,6 +29,13 @@ describe('malformed operands name the instruction and the operand', () => {
     it(`${kind} with an operand form that is neither memory nor register`, () => {
       const op = { kind, cpu: 0, pointer: hex(VMCS_A), form: 'immediate' } as unknown as Parameters<typeof step>[1];
       expect(() => step(inRoot(), op)).toThrow(new RegExp(`^${kind}: form must be "memory" or "register"`));
+    });
+  }
+
+  for (const kind of ['mov-cr0', 'mov-cr4'] as const) {
+    it(`${kind} with a value that is not hexadecimal`, () => {
+      const op = { kind, cpu: 0, value: '0x1g' } as unknown as Parameters<typeof step>[1];
+      expect(() => step(fresh(), op)).toThrow(new RegExp(`^${kind}: value must be a hexadecimal value`));
     });
   }
 });
