@@ -19,8 +19,12 @@ export default {
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
   thresholds: { high: 90, low: 85, break: null },
   concurrency: 2,
-  timeoutMS: 60_000,
+  // Over the unaffected run time of the tests a mutant runs; a mutant that loops forever (a loop
+  // bound mutated) is stopped after this and counts as detected.
+  timeoutMS: 20_000,
   dryRunTimeoutMinutes: 30,
   tempDirName: '.stryker-tmp',
+  // Not copied into the sandbox: reports and coverage of earlier runs, the sandboxes of other runs.
+  ignorePatterns: ['reports', 'coverage', 'failures', '.stryker-tmp*', '.prof'],
   cleanTempDir: 'always',
 };
