@@ -26,7 +26,7 @@
  *   two processors is one shared structure.
  * - Every array a new machine starts with is a view of one ArrayBuffer (see the constructor).
  */
-import { CR4_VMXE, EPT_VPID_CAP, FEATURE_CONTROL } from '../spec/capability-msrs.ts';
+import { CR4_VMXE, EPT_VPID_CAP, FEATURE_CONTROL, MSR } from '../spec/capability-msrs.ts';
 import { VM_ERROR } from '../spec/errors.ts';
 import { initialProcessorState } from '../spec/initial-state.ts';
 import { ARITHMETIC_FLAGS } from '../spec/observations.ts';
@@ -912,6 +912,8 @@ export class ImplMachine {
   writeFeatureControl(cpu: number, valueLo: number, valueHi: number): number {
     const s = this.state;
     const b = this.instruction(cpu);
+    // In VMX non-root operation it is the guest's WRMSR of 3AH: MSR bitmaps, exits (impl/non-root/msr.ts).
+    if (s[b + S_IN_VMX] === IN_VMX_NON_ROOT) return this.guest.wrmsr(cpu, MSR.IA32_FEATURE_CONTROL, valueLo, valueHi);
     if (this.privilegedInstructionFaults(b)) return STATUS_GP;
     if (((s[b + S_FC_LO] as number) & FEATURE_CONTROL_LOCK) !== 0) return STATUS_GP;
     s[b + S_FC_LO] = valueLo;

@@ -12,7 +12,7 @@
 import type { Operation, OperandForm, SettableState } from '../spec/operations.ts';
 import { parseHexInto } from './hex-halves.ts';
 import { encodeGuestOperation, executeGuestOperation, gprOf } from './guest-program.ts';
-import { STATUS_SHUT_DOWN, STATUS_UD } from './status.ts';
+import { STATUS_GP, STATUS_SHUT_DOWN, STATUS_UD } from './status.ts';
 import {
   type ImplMachine,
   SET_CPL,
@@ -178,9 +178,9 @@ function formFlag(form: OperandForm | undefined, kind: string): number {
 /** Executes the record at `code[at]` on `machine`; returns the status code (impl/status.ts). */
 export function execute(machine: ImplMachine, code: Int32Array, at: number): number {
   const status = dispatch(machine, code, at);
-  // A VMX instruction's #UD in VMX non-root operation goes through the exception bitmap (the
-  // guest operations and MOV to CR0/CR4 route their own faults). One compare on the common path.
-  return status === STATUS_UD && ((code[at] as number) & 0xff) < OP_MOV_CR0 ? machine.guest.deliver(code[at + 1] as number, status) : status;
+  // A VMX instruction's #UD or #GP(0) in VMX non-root operation goes through the exception bitmap
+  // (the guest operations and MOV to CR0/CR4 route their own faults). Two compares on the common path.
+  return (status === STATUS_UD || status === STATUS_GP) && ((code[at] as number) & 0xff) < OP_MOV_CR0 ? machine.guest.deliver(code[at + 1] as number, status) : status;
 }
 
 function dispatch(machine: ImplMachine, code: Int32Array, at: number): number {

@@ -20,7 +20,7 @@ import { PIN_CONTROL, PRIMARY_CONTROL } from '../../spec/control-bits.ts';
 import { EXIT_INTERRUPTION_INFO, EXIT_INTERRUPTION_TYPE } from '../../spec/exit-interruption-information.ts';
 import { EXIT_REASON } from '../../spec/exit-reasons.ts';
 import type { Profile } from '../../spec/profile.ts';
-import { S_CPL, S_CUR_BASE, S_IN_VMX, S_VM } from '../cpu-row.ts';
+import { S_CPL, S_CR0_LO, S_CUR_BASE, S_IN_VMX, S_VM } from '../cpu-row.ts';
 import type { PhysicalMemory } from '../memory.ts';
 import { factsFor, type ProfileFacts } from '../profile-facts.ts';
 import { STATUS_FAULT, STATUS_GP, STATUS_GUEST_UNIMPLEMENTED, STATUS_UD } from '../status.ts';
@@ -86,9 +86,20 @@ export class GuestContext {
     return this.s[b + S_IN_VMX] === NON_ROOT;
   }
 
-  /** Privileged instructions fault in virtual-8086 mode and at CPL > 0. */
+  /**
+   * The privilege level instructions check: 0 in real-address mode (CR0.PE = 0), 3 in
+   * virtual-8086 mode, the CPL otherwise (Vol. 3A §5.5 "Privilege Levels"; the instruction pages'
+   * real-address-mode exception lists have no CPL checks).
+   */
+  privilegeLevel(b: number): number {
+    if (((this.s[b + S_CR0_LO] as number) & 1) === 0) return 0;
+    if (this.s[b + S_VM] === 1) return 3;
+    return this.s[b + S_CPL] as number;
+  }
+
+  /** Privileged instructions fault in virtual-8086 mode and at CPL > 0 (never in real-address mode). */
   privileged(b: number): boolean {
-    return this.s[b + S_VM] === 1 || this.s[b + S_CPL] !== 0;
+    return this.privilegeLevel(b) !== 0;
   }
 
   /** Bits 31:0 of a field of the current VMCS (0 when the profile lacks it). */

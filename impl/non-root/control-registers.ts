@@ -78,7 +78,7 @@ export function movToCr(g: GuestContext, b: number, cr: 0 | 4, lo: number, hi: n
   const shadowWord = cr === 0 ? w.CR0_READ_SHADOW : w.CR4_READ_SHADOW;
   const sourceHi = wide === 1 ? hi : 0;
   if (ownedBitsDiffer(g, b, maskWord, shadowWord, lo, sourceHi)) {
-    return g.instructionExit(b, EXIT_REASON.CONTROL_REGISTER_ACCESS, qualification(cr, CR_ACCESS_MOV_TO, gpr), 0, length);
+    return g.instructionExit(b, EXIT_REASON.CONTROL_REGISTER_ACCESS, qualification(cr, CR_ACCESS_MOV_TO, wide === 1 ? gpr : gpr & 7), 0, length);
   }
   const maskLo = g.low(b, maskWord);
   const maskHi = g.high(b, maskWord);
@@ -107,7 +107,7 @@ export function movToCr3(g: GuestContext, cpu: number, lo: number, hi: number, g
   if (g.privileged(b)) return g.gp(b);
   const nonRoot = g.nonRoot(b);
   if (nonRoot && g.primary(b, PRIMARY_CONTROL.CR3_LOAD_EXITING) && !cr3Target(g, b, lo, sourceHi)) {
-    return g.instructionExit(b, EXIT_REASON.CONTROL_REGISTER_ACCESS, qualification(3, CR_ACCESS_MOV_TO, gpr), 0, MOV_CR_LENGTH + rex(gpr, wide));
+    return g.instructionExit(b, EXIT_REASON.CONTROL_REGISTER_ACCESS, qualification(3, CR_ACCESS_MOV_TO, wide === 1 ? gpr : gpr & 7), 0, MOV_CR_LENGTH + rex(gpr, wide));
   }
   const cr4 = s[b + S_CR4_LO] as number;
   const noFlush = (cr4 & PCIDE) !== 0 ? CR3_NO_FLUSH_HI : 0;
@@ -188,7 +188,7 @@ export function movFromCr(g: GuestContext, cpu: number, cr: number, gpr: number)
   let hi: number;
   if (cr === 3) {
     if (nonRoot && g.primary(b, PRIMARY_CONTROL.CR3_STORE_EXITING)) {
-      return g.instructionExit(b, EXIT_REASON.CONTROL_REGISTER_ACCESS, qualification(3, CR_ACCESS_MOV_FROM, gpr), 0, length);
+      return g.instructionExit(b, EXIT_REASON.CONTROL_REGISTER_ACCESS, qualification(3, CR_ACCESS_MOV_FROM, wide === 1 ? gpr : gpr & 7), 0, length);
     }
     lo = s[b + S_CR3_LO] as number;
     hi = s[b + S_CR3_HI] as number;

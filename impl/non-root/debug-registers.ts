@@ -56,7 +56,7 @@ export function movDr(g: GuestContext, cpu: number, from: boolean, dr: number, g
   const wide = s[b + S_WIDE] as number;
   const length = MOV_DR_LENGTH + rex(gpr, wide);
   if (g.nonRoot(b) && g.primary(b, PRIMARY_CONTROL.MOV_DR_EXITING)) {
-    return g.instructionExit(b, EXIT_REASON.MOV_DR, dr | (from ? DR_DIRECTION_FROM : 0) | (gpr << DR_GPR_SHIFT), 0, length);
+    return g.instructionExit(b, EXIT_REASON.MOV_DR, dr | (from ? DR_DIRECTION_FROM : 0) | ((wide === 1 ? gpr : gpr & 7) << DR_GPR_SHIFT), 0, length);
   }
   const debugExtensions = ((s[b + S_CR4_LO] as number) & CR4_DE) !== 0;
   if (debugExtensions && (dr === 4 || dr === 5)) return g.ud(b);

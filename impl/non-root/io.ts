@@ -22,7 +22,7 @@ import { IO_BITMAP_B_FIRST_PORT } from '../../spec/exit-bitmaps.ts';
 import { EXIT_REASON } from '../../spec/exit-reasons.ts';
 import { ADDRESS_SIZE } from '../../spec/instruction-information.ts';
 import { MEMORY_OPERAND_SEGMENT, SEGMENT_REGISTER } from '../../spec/instruction-encodings.ts';
-import { S_CPL, S_VM, S_WIDE } from '../cpu-row.ts';
+import { S_VM, S_WIDE } from '../cpu-row.ts';
 import { EXIT_INFO_INSTRUCTION_INFORMATION, EXIT_INFO_INSTRUCTION_LENGTH, EXIT_INFO_LINEAR_ADDRESS } from '../vm-exit/exit-info.ts';
 import { INFO_ADDRESS_SIZE_SHIFT, INFO_SEGMENT_SHIFT, IO_IMMEDIATE, IO_IN, IO_PORT_SHIFT, IO_REP, IO_STRING } from './bits.ts';
 import type { GuestContext } from './context.ts';
@@ -73,7 +73,8 @@ export function io(g: GuestContext, cpu: number, flags: number, port: number, si
   const s = g.s;
   const nonRoot = g.nonRoot(b);
   const iopl = nonRoot ? (g.low(b, g.words.GUEST_RFLAGS) >>> RFLAGS_IOPL_SHIFT) & 3 : 0;
-  if (s[b + S_VM] === 1 || (s[b + S_CPL] as number) > iopl) {
+  // In real-address mode every I/O access is permitted (no IOPL check; privilegeLevel is 0 there).
+  if (s[b + S_VM] === 1 || g.privilegeLevel(b) > iopl) {
     return g.unimplemented('I/O at CPL > IOPL or in virtual-8086 mode (the I/O permission bitmap in the TSS decides)');
   }
   const string = (flags & IO_FLAG_STRING) !== 0;

@@ -15,7 +15,7 @@
  */
 import { PRIMARY_CONTROL, SECONDARY_CONTROL } from '../../spec/control-bits.ts';
 import { EXIT_REASON } from '../../spec/exit-reasons.ts';
-import { S_CPL, S_CR4_LO, S_MONITOR_ARMED, S_VM, S_WIDE } from '../cpu-row.ts';
+import { S_CR4_LO, S_MONITOR_ARMED, S_WIDE } from '../cpu-row.ts';
 import { CR4_OSXSAVE, CR4_PCE, CR4_TSD } from './bits.ts';
 import type { GuestContext } from './context.ts';
 import {
@@ -91,7 +91,7 @@ export function invlpg(g: GuestContext, cpu: number, addressLo: number, addressH
 
 /** RDTSC and RDTSCP fault with #GP(0) when CR4.TSD = 1 outside CPL 0 (Vol. 2B). */
 function timeStampDisabled(g: GuestContext, b: number): boolean {
-  return ((g.s[b + S_CR4_LO] as number) & CR4_TSD) !== 0 && (g.s[b + S_CPL] !== 0 || g.s[b + S_VM] === 1);
+  return ((g.s[b + S_CR4_LO] as number) & CR4_TSD) !== 0 && g.privileged(b);
 }
 
 /** RDTSC: #GP(0) for CR4.TSD outside CPL 0; "RDTSC exiting". */
@@ -123,7 +123,7 @@ export function rdtscp(g: GuestContext, cpu: number): number {
  */
 export function rdpmc(g: GuestContext, cpu: number, ecx: number): number {
   const b = g.hooks.instruction(cpu);
-  if ((g.s[b + S_CPL] !== 0 || g.s[b + S_VM] === 1) && ((g.s[b + S_CR4_LO] as number) & CR4_PCE) === 0) return g.gp(b);
+  if (g.privileged(b) && ((g.s[b + S_CR4_LO] as number) & CR4_PCE) === 0) return g.gp(b);
   if (g.nonRoot(b) && g.primary(b, PRIMARY_CONTROL.RDPMC_EXITING)) return g.instructionExit(b, EXIT_REASON.RDPMC, 0, 0, RDPMC_LENGTH);
   const index = ecx & ~RDPMC_FIXED;
   if ((index >>> 0) >= ((ecx & RDPMC_FIXED) !== 0 ? FIXED_COUNTERS : GENERAL_PURPOSE_COUNTERS)) return g.gp(b);
@@ -138,7 +138,7 @@ export function pause(g: GuestContext, cpu: number): number {
   const b = g.hooks.instruction(cpu);
   if (g.nonRoot(b)) {
     if (g.primary(b, PRIMARY_CONTROL.PAUSE_EXITING)) return g.instructionExit(b, EXIT_REASON.PAUSE, 0, 0, PAUSE_LENGTH);
-    if (g.secondary(b, SECONDARY_CONTROL.PAUSE_LOOP_EXITING) && g.s[b + S_CPL] === 0) {
+    if (g.secondary(b, SECONDARY_CONTROL.PAUSE_LOOP_EXITING) && g.privilegeLevel(b) === 0) {
       return g.unimplemented('PAUSE with "PAUSE-loop exiting" = 1 (the VM exit depends on the time between PAUSEs)');
     }
   }

@@ -51,6 +51,7 @@ export const CR0_KEPT_ON_EXIT =
 const CR4_PAE = 1n << 5n;
 const CR4_PCIDE = 1n << 17n;
 const CR0_PG = 1n << 31n;
+const CR0_PE = 1n;
 const ALL64 = 0xffff_ffff_ffff_ffffn;
 const LOW32 = 0xffff_ffffn;
 /** DR7 after a VM exit. */
@@ -79,9 +80,16 @@ function merge(old: bigint, loaded: bigint, kept: bigint): bigint {
   return (old & kept) | (loaded & ~kept & ALL64);
 }
 
-/** The CR0 a VM exit leaves, from the old CR0 and the host CR0 field. */
+/**
+ * The CR0 a VM exit leaves, from the old CR0 and the host CR0 field. PE (bit 0) and PG (bit 31)
+ * are loaded from the field even though IA32_VMX_CR0_FIXED0 fixes them: with "unrestricted guest"
+ * they are not fixed in VMX non-root operation (§26.6 "Unrestricted Guests"), so a guest can leave
+ * them 0, while the host-state checks made the host field set them (§27.2.2 "Checks on Host
+ * Control Registers, MSRs, and SSP"); the exit must return to the host's protected, paged mode.
+ */
 export function hostCr0(profile: Profile, old: bigint, field: bigint): bigint {
-  return merge(old, field, CR0_KEPT_ON_EXIT | fixedBits(profile.cr0Fixed0, profile.cr0Fixed1));
+  const keptFixed = fixedBits(profile.cr0Fixed0, profile.cr0Fixed1) & ~(CR0_PE | CR0_PG);
+  return merge(old, field, CR0_KEPT_ON_EXIT | keptFixed);
 }
 
 /** The CR4 a VM exit leaves, from the old CR4, the host CR4 field and "host address-space size". */
