@@ -73,7 +73,7 @@ describe('the message schemas', () => {
     expect(emulatorHelloSchema.safeParse({ ...hello, snapshots: true }).success).toBe(false);
     expect(emulatorHelloSchema.safeParse({ ...hello, name: 'my/emulator' }).success).toBe(false);
     expect(emulatorHelloSchema.safeParse({ ...hello, operations: [] }).success).toBe(false);
-    expect(emulatorHelloSchema.safeParse({ ...hello, operations: ['vmxon', 'hlt'] }).success).toBe(false);
+    expect(emulatorHelloSchema.safeParse({ ...hello, operations: ['vmxon', 'halt'] }).success).toBe(false);
   });
 
   it('reject a profile MSR that is not a hex string, or an MSR the contract does not know', () => {
