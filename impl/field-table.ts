@@ -92,3 +92,32 @@ function buildFieldTable(profile: Profile): FieldTable {
   }
   return { entry, regionWords: word, errorWord: error >> 3 };
 }
+
+/**
+ * Reads the field described by table entry `entry` from the VMCS words starting at `base` of
+ * `words` into `result` as (bits 31:0, bits 63:32), the way VMREAD returns it: a 16-bit field's
+ * word masked (memory written behind the processor's back may hold anything in its upper half),
+ * a 64-bit field's high half only with a 64-bit operand (`wide` = 1), a "high" access the upper
+ * word. Shared by VMREAD of the current VMCS and of a shadow VMCS.
+ */
+export function readFieldInto(words: Int32Array, base: number, entry: number, wide: number, result: Int32Array): void {
+  const at = base + (entry >> 3);
+  switch (entry & 3) {
+    case ACCESS_16:
+      result[0] = (words[at] as number) & 0xffff;
+      result[1] = 0;
+      break;
+    case ACCESS_32:
+      result[0] = words[at] as number;
+      result[1] = 0;
+      break;
+    case ACCESS_64:
+      result[0] = words[at] as number;
+      result[1] = wide === 1 ? (words[at + 1] as number) : 0;
+      break;
+    default:
+      result[0] = words[at + 1] as number;
+      result[1] = 0;
+      break;
+  }
+}

@@ -39,6 +39,7 @@ import {
   READ_ONLY,
   REGION_LAUNCH_WORD,
   REGION_REVISION_WORD,
+  readFieldInto,
 } from './field-table.ts';
 import { halvesOf } from './hex-halves.ts';
 import { CHUNK_WORDS, chunkNumber, INITIAL_CHUNKS, PhysicalMemory } from './memory.ts';
@@ -591,29 +592,7 @@ export class ImplMachine {
     const outOfTable = (wide === 1 ? encodingHi : 0) | (encodingLo & 0xffff_8000);
     const entry = outOfTable === 0 ? (this.fieldEntry[encodingLo] as number) : -1;
     if (entry < 0) return this.failValid(b, base, VM_ERROR.UNSUPPORTED_FIELD);
-    const at = base + (entry >> 3);
-    const v = this.memory.words;
-    const r = this.result;
-    switch (entry & 3) {
-      case ACCESS_16:
-        // Masked here rather than at VMPTRLD: memory written behind the processor's back may
-        // hold anything in the upper half of a 16-bit field's word.
-        r[0] = (v[at] as number) & 0xffff;
-        r[1] = 0;
-        break;
-      case ACCESS_32:
-        r[0] = v[at] as number;
-        r[1] = 0;
-        break;
-      case ACCESS_64:
-        r[0] = v[at] as number;
-        r[1] = wide === 1 ? (v[at + 1] as number) : 0;
-        break;
-      default:
-        r[0] = v[at + 1] as number;
-        r[1] = 0;
-        break;
-    }
+    readFieldInto(this.memory.words, base, entry, wide, this.result);
     s[b + S_FLAGS] = 0;
     return STATUS_SUCCEED;
   }

@@ -3,6 +3,7 @@
  * and the per-case result lines (format in bochs/agent/interp.asm), turning each record into an
  * observation of the engine contract.
  */
+import { MSR } from '../../spec/capability-msrs.ts';
 import { EXCEPTIONS_WITH_ERROR_CODE, mnemonicOf } from '../../spec/exceptions.ts';
 import { toHex } from '../../spec/hex.ts';
 import { ARITHMETIC_FLAGS } from '../../spec/observations.ts';
@@ -10,29 +11,8 @@ import type { Observation } from '../../spec/observations.ts';
 import type { ProfileData, VmxCapabilityMsrs } from '../../spec/profile-data.ts';
 import type { CompiledCase } from './bytecode.ts';
 
-/** MSR index of each capability MSR of the profile format. */
-const CAPABILITY_MSRS: Readonly<Record<keyof VmxCapabilityMsrs, number>> = {
-  IA32_VMX_BASIC: 0x480,
-  IA32_VMX_PINBASED_CTLS: 0x481,
-  IA32_VMX_PROCBASED_CTLS: 0x482,
-  IA32_VMX_EXIT_CTLS: 0x483,
-  IA32_VMX_ENTRY_CTLS: 0x484,
-  IA32_VMX_MISC: 0x485,
-  IA32_VMX_CR0_FIXED0: 0x486,
-  IA32_VMX_CR0_FIXED1: 0x487,
-  IA32_VMX_CR4_FIXED0: 0x488,
-  IA32_VMX_CR4_FIXED1: 0x489,
-  IA32_VMX_VMCS_ENUM: 0x48a,
-  IA32_VMX_PROCBASED_CTLS2: 0x48b,
-  IA32_VMX_EPT_VPID_CAP: 0x48c,
-  IA32_VMX_TRUE_PINBASED_CTLS: 0x48d,
-  IA32_VMX_TRUE_PROCBASED_CTLS: 0x48e,
-  IA32_VMX_TRUE_EXIT_CTLS: 0x48f,
-  IA32_VMX_TRUE_ENTRY_CTLS: 0x490,
-  IA32_VMX_VMFUNC: 0x491,
-  IA32_VMX_PROCBASED_CTLS3: 0x492,
-  IA32_VMX_EXIT_CTLS2: 0x493,
-};
+/** MSR index of each capability MSR of the profile format (spec/capability-msrs.ts without IA32_FEATURE_CONTROL). */
+const { IA32_FEATURE_CONTROL: _featureControl, ...CAPABILITY_MSRS } = MSR;
 const REQUIRED: readonly (keyof VmxCapabilityMsrs)[] = [
   'IA32_VMX_BASIC', 'IA32_VMX_PINBASED_CTLS', 'IA32_VMX_PROCBASED_CTLS', 'IA32_VMX_EXIT_CTLS', 'IA32_VMX_ENTRY_CTLS', 'IA32_VMX_MISC',
   'IA32_VMX_CR0_FIXED0', 'IA32_VMX_CR0_FIXED1', 'IA32_VMX_CR4_FIXED0', 'IA32_VMX_CR4_FIXED1', 'IA32_VMX_VMCS_ENUM',

@@ -30,7 +30,7 @@ import { VM_ERROR } from '../../spec/errors.ts';
 import { VMCS_SHADOWING_BITMAP_INDEX_MASK } from '../../spec/exit-bitmaps.ts';
 import { ARITHMETIC_FLAGS } from '../../spec/observations.ts';
 import { S_CPL, S_CUR_BASE, S_FLAGS, S_WIDE } from '../cpu-row.ts';
-import { ACCESS_16, ACCESS_32, ACCESS_64, READ_ONLY } from '../field-table.ts';
+import { ACCESS_16, ACCESS_32, ACCESS_64, READ_ONLY, readFieldInto } from '../field-table.ts';
 import { chunkNumber, type PhysicalMemory } from '../memory.ts';
 import { STATUS_FAIL_INVALID, STATUS_GP, STATUS_SUCCEED } from '../status.ts';
 
@@ -75,27 +75,7 @@ export class VmcsShadowing {
     const entry = this.fieldEntry[encodingLo] as number;
     if (entry < 0) return this.failValid(b, VM_ERROR.UNSUPPORTED_FIELD);
     const wide = s[b + S_WIDE] as number;
-    const v = this.memory.words;
-    const at = shadow + (entry >> 3);
-    const r = this.result;
-    switch (entry & 3) {
-      case ACCESS_16:
-        r[0] = (v[at] as number) & 0xffff;
-        r[1] = 0;
-        break;
-      case ACCESS_32:
-        r[0] = v[at] as number;
-        r[1] = 0;
-        break;
-      case ACCESS_64:
-        r[0] = v[at] as number;
-        r[1] = wide === 1 ? (v[at + 1] as number) : 0;
-        break;
-      default:
-        r[0] = v[at + 1] as number;
-        r[1] = 0;
-        break;
-    }
+    readFieldInto(this.memory.words, shadow, entry, wide, this.result);
     s[b + S_FLAGS] = 0;
     return STATUS_SUCCEED;
   }
