@@ -32,6 +32,14 @@ export function renderSummary(stats: SuiteStats): string {
       `${n(stats.endings['not-modelled'])} stopped at behaviour not modelled yet (see model/README.md)` +
       (stats.endings.unsupported > 0 ? `, ${n(stats.endings.unsupported)} stopped before an operation the engine does not support` : ''),
   );
+  const undefinedAt = Object.entries(stats.undefinedAt ?? {}).sort((x, y) => y[1] - x[1]);
+  if (undefinedAt.length > 0) {
+    lines.push(pc.dim(`    undefined at: ${undefinedAt.map(([id, count]) => `${id} ${n(count)}`).join(', ')}`));
+  }
+  const notModelled = Object.entries(stats.notModelled ?? {}).sort((x, y) => y[1] - x[1]);
+  if (notModelled.length > 0) {
+    lines.push(`    not modelled at: ${notModelled.map(([id, count]) => `${id} ${n(count)}`).join(', ')}`);
+  }
   if (stats.endings['engine-unimplemented'] > 0) {
     const kinds = Object.entries(stats.unimplemented)
       .sort((x, y) => y[1] - x[1])

@@ -75,6 +75,10 @@ export interface SuiteStats {
   endings: { completed: number; undefined: number; 'not-modelled': number; unsupported: number; 'engine-unimplemented': number };
   /** Operation kinds at which cases ended because the engine answered `unimplemented`, with counts. */
   unimplemented: Record<string, number>;
+  /** Rules (ids) at which cases ended as not modelled yet, with counts. */
+  notModelled: Record<string, number>;
+  /** Rules (ids) at which cases ended because the SDM leaves the outcome undefined, with counts. */
+  undefinedAt: Record<string, number>;
   /** Hits per decision point (rule id) of the model. */
   rulesHit: Record<string, number>;
   /** Total number of decision points in the model. */
@@ -170,6 +174,8 @@ export function createSuiteStats(): SuiteStats {
     outcomes: {},
     endings: { completed: 0, undefined: 0, 'not-modelled': 0, unsupported: 0, 'engine-unimplemented': 0 },
     unimplemented: {},
+    notModelled: {},
+    undefinedAt: {},
     rulesHit: {},
     rulesTotal: RULES.length,
     boundariesHit: {},
@@ -367,6 +373,12 @@ export function record(stats: SuiteStats, outcome: CaseOutcome, label: typeof ou
   recordEntryChecks(stats.entryChecks, outcome.steps, coverage.initial);
   recordExitReasons(stats.exitReasons, outcome.steps);
   if (outcome.kind === 'conformant') stats.endings[outcome.ended] += 1;
+  if (outcome.kind === 'conformant' && outcome.ended === 'not-modelled' && outcome.endRule !== undefined) {
+    stats.notModelled[outcome.endRule.id] = (stats.notModelled[outcome.endRule.id] ?? 0) + 1;
+  }
+  if (outcome.kind === 'conformant' && outcome.ended === 'undefined' && outcome.endRule !== undefined) {
+    stats.undefinedAt[outcome.endRule.id] = (stats.undefinedAt[outcome.endRule.id] ?? 0) + 1;
+  }
   const last = outcome.steps[outcome.steps.length - 1];
   if (outcome.kind === 'conformant' && outcome.ended === 'engine-unimplemented' && last !== undefined) {
     stats.unimplemented[last.operation.kind] = (stats.unimplemented[last.operation.kind] ?? 0) + 1;

@@ -69,6 +69,8 @@ export function mergeShares(shares: readonly ShareResult[], order: readonly stri
     outcomes: {},
     endings: { completed: 0, undefined: 0, 'not-modelled': 0, unsupported: 0, 'engine-unimplemented': 0 },
     unimplemented: {},
+    notModelled: {},
+    undefinedAt: {},
     rulesHit: {},
     rulesTotal: template.rulesTotal,
     boundariesHit: {},
@@ -88,6 +90,8 @@ export function mergeShares(shares: readonly ShareResult[], order: readonly stri
     add(stats.outcomes, s.outcomes);
     add(stats.endings, s.endings);
     add(stats.unimplemented, s.unimplemented);
+    add(stats.notModelled, s.notModelled ?? {});
+    add(stats.undefinedAt, s.undefinedAt ?? {});
     add(stats.rulesHit, s.rulesHit);
     add(stats.boundariesHit, s.boundariesHit);
     add(stats.entryChecks.hitFailing, s.entryChecks.hitFailing);

@@ -11,7 +11,7 @@ describe('the run summary', () => {
     exitReasons.reached = { CPUID: 3, IO_INSTRUCTION: 7 };
     finishExitReasons(exitReasons);
     const stats: SuiteStats = {
-      cases: 1, steps: 1, outcomes: {}, unimplemented: {}, rulesHit: {}, rulesTotal: 0, boundariesHit: {}, boundariesMissed: [], boundariesTotal: 0,
+      cases: 1, steps: 1, outcomes: {}, unimplemented: {}, notModelled: {}, undefinedAt: {}, rulesHit: {}, rulesTotal: 0, boundariesHit: {}, boundariesMissed: [], boundariesTotal: 0,
       endings: { completed: 1, undefined: 0, 'not-modelled': 0, unsupported: 0, 'engine-unimplemented': 0 },
       entryChecks: emptyEntryCheckCoverage(), exitReasons, metamorphic: {},
     };
