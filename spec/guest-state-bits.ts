@@ -115,14 +115,7 @@ export const PENDING_DEBUG = {
 /** Bits of the pending-debug-exceptions field reserved to 0: 11:4, 13, 15 and 63:17. */
 export const PENDING_DEBUG_RESERVED = 0xff0n | (1n << 13n) | (1n << 15n) | (~0n << 17n & 0xffff_ffff_ffff_ffffn);
 
-/** The VM-entry interruption-information field: vector 7:0, type 10:8, valid 31. */
-export const INTERRUPTION_INFO = {
-  VECTOR_MASK: 0xffn,
-  TYPE_SHIFT: 8,
-  TYPE_MASK: 0x7n,
-  VALID: 31,
-} as const;
-
+/** The VM-entry interruption-information field: spec/control-field-formats.ts (INTERRUPTION_INFO, INTERRUPTION_TYPE). */
 /** Interruption types of the VM-entry interruption-information field (spec/control-field-formats.ts). */
 export { INTERRUPTION_TYPE } from './control-field-formats.ts';
 

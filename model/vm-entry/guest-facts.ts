@@ -16,7 +16,8 @@
  * The names of the bits are in spec/guest-state-bits.ts and spec/control-bits.ts.
  */
 import { ENTRY_CONTROL, PRIMARY_CONTROL, SECONDARY_CONTROL } from '../../spec/control-bits.ts';
-import { ACCESS_RIGHTS, CR0, CR4, INTERRUPTIBILITY, INTERRUPTION_INFO, RFLAGS } from '../../spec/guest-state-bits.ts';
+import { INTERRUPTION_INFO } from '../../spec/control-field-formats.ts';
+import { ACCESS_RIGHTS, CR0, CR4, INTERRUPTIBILITY, RFLAGS } from '../../spec/guest-state-bits.ts';
 import { bitOf } from '../non-root.ts';
 import type { CheckEnvironment } from './check.ts';
 
@@ -92,8 +93,8 @@ export function enclaveInterruption(interruptibility: bigint): boolean {
 export function injectedEvent(interruptionInfo: bigint): { type: bigint; vector: bigint } | undefined {
   if (!bitOf(interruptionInfo, INTERRUPTION_INFO.VALID)) return undefined;
   return {
-    type: (interruptionInfo >> BigInt(INTERRUPTION_INFO.TYPE_SHIFT)) & INTERRUPTION_INFO.TYPE_MASK,
-    vector: interruptionInfo & INTERRUPTION_INFO.VECTOR_MASK,
+    type: (interruptionInfo >> BigInt(INTERRUPTION_INFO.TYPE)) & 0x7n,
+    vector: (interruptionInfo >> BigInt(INTERRUPTION_INFO.VECTOR)) & 0xffn,
   };
 }
 
