@@ -37,6 +37,12 @@ import type { Rule } from './rule.ts';
 import type { ModelState } from './state.ts';
 import { cpuOf } from './state.ts';
 import type { Verdict } from './verdict.ts';
+import { notModelled } from './verdict.ts';
+import { rule } from './rule.ts';
+import { sdm } from '../spec/citation.ts';
+
+/** The operations of case format 5, until their files in non-root/ exist. */
+const FORMAT_5_PENDING = rule('format-5.pending', 'RDRAND/RDSEED/INVPCID/descriptor tables/GETSEC/XSAVES/XRSTORS', sdm('26.1', 'Instructions That Cause VM Exits'), 'the operations of case format 5 are not modelled yet');
 
 /** The decision points of the guest operations, by family in reading order. */
 export const GUEST_OPERATION_RULES: readonly Rule[] = [
@@ -98,6 +104,14 @@ export function guestOperation(state: ModelState, op: GuestOperation): Verdict {
       return mwait(state, op);
     case 'exception':
       return exception(state, op);
+    case 'rdrand':
+    case 'rdseed':
+    case 'invpcid':
+    case 'descriptor-table':
+    case 'getsec':
+    case 'xsaves':
+    case 'xrstors':
+      return notModelled(FORMAT_5_PENDING);
   }
 }
 
