@@ -100,7 +100,7 @@ export interface DescriptorTableOp extends OnProcessor {
 /**
  * GETSEC (Vol. 2D "GETSEC[CAPABILITIES]" and the other leaves of chapter 7, "Safer Mode
  * Extensions Reference"; 0F 37), leaf EAX = `eax` (default 0, CAPABILITIES). #UD when CR4.SMXE = 0;
- * in VMX non-root operation otherwise a VM exit (reason 13). The leaves' own effects are not part
+ * in VMX non-root operation otherwise a VM exit (reason 11, Vol. 3D Appendix C). The leaves' own effects are not part
  * of the contract (an engine may answer `unimplemented` for them outside a guest).
  */
 export interface GetsecOp extends OnProcessor {

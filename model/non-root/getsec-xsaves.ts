@@ -3,7 +3,7 @@
  *
  * GETSEC (Vol. 2D, December 2023, §7.3 "GETSEC[CAPABILITIES]—Report the SMX Capabilities" and the
  * other leaves of chapter 7 "Safer Mode Extensions Reference"): #UD when CR4.SMXE = 0; otherwise in
- * VMX non-root operation a VM exit (reason 13), unconditionally (Vol. 3C §26.1.2 "Instructions That
+ * VMX non-root operation a VM exit (reason 11), unconditionally (Vol. 3C §26.1.2 "Instructions That
  * Cause VM Exits Unconditionally"), exit qualification cleared. The leaves themselves (SMX
  * operation) are not modelled.
  *
@@ -51,7 +51,7 @@ const XRSTORS_PAGE = sdm('6.1', 'XRSTORS—Restore Processor Extended States Sup
 /** The decision points of GETSEC, XSAVES and XRSTORS. */
 export const GETSEC_XSAVES_RULES = {
   getsecUd: rule('getsec.ud-smxe', 'GETSEC', GETSEC_PAGE, '#UD when CR4.SMXE = 0 (before the VM exit)'),
-  getsecExit: rule('getsec.vm-exit', 'GETSEC', UNCONDITIONAL, 'in VMX non-root operation GETSEC causes a VM exit (reason 13)'),
+  getsecExit: rule('getsec.vm-exit', 'GETSEC', UNCONDITIONAL, 'in VMX non-root operation GETSEC causes a VM exit (reason 11)'),
   getsecLeaf: rule('getsec.leaf-not-modelled', 'GETSEC', GETSEC_PAGE, 'the GETSEC leaves (SMX operation) are not modelled'),
   xsavesUnsupported: rule('xsaves.ud-unsupported', 'XSAVES/XRSTORS', XSAVES_PAGE, '#UD when CPUID.(EAX=0DH,ECX=1):EAX.XSS[bit 3] = 0 (the profile)'),
   xsavesOsxsave: rule('xsaves.ud-osxsave', 'XSAVES/XRSTORS', XSAVES_PAGE, '#UD when CR4.OSXSAVE = 0'),
