@@ -40,6 +40,7 @@ import type { Rule } from './rule.ts';
 import type { ModelState } from './state.ts';
 import { cpuOf } from './state.ts';
 import type { Verdict } from './verdict.ts';
+import { EFER_WRITE_RULES } from './non-root/efer-write.ts';
 import { DESCRIPTOR_TABLE_RULES, descriptorTable } from './non-root/descriptor-tables.ts';
 import { getsec, GETSEC_XSAVES_RULES, xsavesXrstors } from './non-root/getsec-xsaves.ts';
 import { invpcid, INVPCID_RULES } from './non-root/invpcid.ts';
@@ -55,6 +56,7 @@ export const GUEST_OPERATION_RULES: readonly Rule[] = [
   ...Object.values(CR0_CR4_MASK_RULES),
   ...Object.values(DEBUG_REGISTER_RULES),
   ...Object.values(MSR_ACCESS_RULES),
+  ...Object.values(EFER_WRITE_RULES),
   ...Object.values(IO_RULES),
   ...Object.values(RANDOM_RULES),
   ...Object.values(INVPCID_RULES),
