@@ -2,7 +2,7 @@
  * The records of the case-format-5 operations (impl/system-program.ts): malformed operands are
  * refused with a message naming the operation and the operand; compiled programs replay them as
  * Engine.step does; the descriptor-table registers outside a guest (kept in a hidden memory chunk,
- * impl/non-root/descriptor-state.ts) are captured by snapshots and unreachable by any address.
+ * impl/non-root/hidden-state.ts) are captured by snapshots and unreachable by any address.
  */
 import { describe, expect, it } from 'vitest';
 import { compile, runCompiled } from '../../impl/index.ts';
@@ -85,7 +85,7 @@ describe('the descriptor-table registers outside a guest', () => {
     expect([memory.read32(0, 0), memory.read32(0xffff_fffc | 0, -1)]).toEqual([0, 0]);
   });
 
-  it('are per processor, also beyond the 32 processors one hidden chunk holds', () => {
+  it('are per processor, also beyond the 16 processors one hidden chunk holds', () => {
     const rig = new Rig(undefined, 34);
     rig.step({ kind: 'descriptor-table', cpu: 33, instruction: 'lidt', limit: '0x7', base: '0x3333' });
     rig.step({ kind: 'descriptor-table', cpu: 1, instruction: 'lidt', limit: '0x7', base: '0x1111' });

@@ -44,6 +44,33 @@ describe('XSAVES and XRSTORS', () => {
     expect(rig.run([xsaves, xrstors])).toEqual([UD(), UD()]);
   });
 
+  it('IA32_XSS (DA0H): WRMSR of supervisor components (PT 8, CET 11-12), #GP(0) for user components and reserved bits, #GP(0) without XSAVES', () => {
+    const rig = new Rig();
+    const wrmsr = (value: string) => rig.step({ kind: 'wrmsr', cpu: 0, ecx: '0xda0', value });
+    expect([wrmsr('0x100'), wrmsr('0x1800'), wrmsr('0x1'), wrmsr('0x200'), wrmsr('0x100000000')]).toEqual([ok(), ok(), GP(), GP(), GP()]);
+    expect(rig.step({ kind: 'rdmsr', cpu: 0, ecx: '0xda0' })).toEqual(ok());
+    const without = new Rig(variant(SKYLAKE, 'no-xsaves', { cpuid: { xsaves: false } }));
+    expect(without.run([{ kind: 'wrmsr', cpu: 0, ecx: '0xda0', value: '0x100' }, { kind: 'rdmsr', cpu: 0, ecx: '0xda0' }])).toEqual([GP(), GP()]);
+  });
+
+  it('in a guest: a VM exit (63, 64) when EDX:EAX AND IA32_XSS AND the bitmap is not 0; information [RBX], length 3', () => {
+    const changes = { ...SIXTY_FOUR, ...secondary(SECONDARY_CONTROL.ENABLE_XSAVES_XRSTORS), GUEST_CR4: (valid: bigint) => valid | 0x4_0000n, XSS_EXITING_BITMAP: 0x800n };
+    const before = [{ kind: 'wrmsr', cpu: 0, ecx: '0xda0', value: '0x1800' }] as const;
+    const rig = guest({ changes, before });
+    expect(rig.step({ ...xsaves, mask: '0x1000' })).toEqual(ok()); // bit 12: in IA32_XSS, not in the bitmap
+    expect(rig.step({ ...xsaves, mask: '0x800' })).toEqual(exit(63));
+    const memory64 = (2 << 7) | (3 << 15) | (1 << 22) | (3 << 23);
+    expect(exitInformation(rig)).toEqual({ reason: 63n, qualification: 0n, length: 3n, information: BigInt(memory64) });
+    expect(hostRead(rig, FIELD.GUEST_RIP)).toBe(GUEST_RIP + 3n);
+    const restore = guest({ changes, before });
+    // The exit comes before #NM: CR0.TS = 1 in the guest.
+    const withTs = guest({ changes: { ...changes, GUEST_CR0: (valid: bigint) => valid | 0x8n }, before });
+    expect(withTs.step({ ...xrstors, mask: '0xffffffffffffffff' })).toEqual(exit(64));
+    expect(restore.step({ ...xrstors, mask: '0x1' })).toEqual(ok());
+    const nm = guest({ changes: { ...changes, GUEST_CR0: (valid: bigint) => valid | 0x8n }, before });
+    expect(nm.step({ ...xrstors, mask: '0x1' })).toEqual(NM);
+  });
+
   it('in a guest with "enable XSAVES/XRSTORS" 1: no exit while IA32_XSS is 0, whatever the bitmap; completes', () => {
     const rig = guest({
       changes: { ...SIXTY_FOUR, ...secondary(SECONDARY_CONTROL.ENABLE_XSAVES_XRSTORS), GUEST_CR4: (valid) => valid | 0x4_0000n, XSS_EXITING_BITMAP: 0xffff_ffff_ffff_ffffn },
