@@ -35,7 +35,7 @@ export function chunkNumber(lo: number, hi: number): number {
 /**
  * Trick: chunk numbers of addresses are never negative, so negative chunk numbers name "hidden"
  * chunks no physical address reaches. impl/ keeps there the little processor state that has no
- * room in the processor row (impl/non-root/descriptor-state.ts); living in memory, it is captured
+ * room in the processor row (impl/non-root/hidden-state.ts); living in memory, it is captured
  * by snapshots and restored with them at no extra cost. Hidden chunk n has number -(n + 1).
  */
 function hiddenChunkNumber(n: number): number {

@@ -13,7 +13,7 @@
  *    (impl/non-root/system-exit-info.ts);
  * 4. execution, on the guest's registers (the guest-state fields of the current VMCS, where VM
  *    entry loaded them and a VM exit finds them) in VMX non-root operation, on the processor's
- *    own outside it (impl/non-root/descriptor-state.ts):
+ *    own outside it (impl/non-root/hidden-state.ts):
  *    - SGDT/SIDT store the limit and the base (64 bits in 64-bit mode, else 32 bits, the operand
  *      size being 32): the base is the `ok` value; SLDT/STR store the selector, the `ok` value;
  *    - LGDT/LIDT load the limit and the base (bits 31:0 outside 64-bit mode, the high half 0);
@@ -34,10 +34,10 @@ import {
   IDTR_BASE_HI,
   IDTR_BASE_LO,
   IDTR_LIMIT,
-  readDescriptorWord,
+  readHiddenWord,
   SELECTORS,
-  writeDescriptorWord,
-} from './descriptor-state.ts';
+  writeHiddenWord,
+} from './hidden-state.ts';
 import {
   descriptorTableInformationOf,
   descriptorTableLength,
@@ -86,8 +86,8 @@ export function descriptorTable(g: GuestContext, cpu: number, instruction: numbe
         g.value[0] = g.low(b, field);
         g.value[1] = wide === 1 ? g.high(b, field) : 0;
       } else {
-        g.value[0] = readDescriptorWord(g.memory, b, gdt ? GDTR_BASE_LO : IDTR_BASE_LO);
-        g.value[1] = wide === 1 ? readDescriptorWord(g.memory, b, gdt ? GDTR_BASE_HI : IDTR_BASE_HI) : 0;
+        g.value[0] = readHiddenWord(g.memory, b, gdt ? GDTR_BASE_LO : IDTR_BASE_LO);
+        g.value[1] = wide === 1 ? readHiddenWord(g.memory, b, gdt ? GDTR_BASE_HI : IDTR_BASE_HI) : 0;
       }
       break;
     }
@@ -99,9 +99,9 @@ export function descriptorTable(g: GuestContext, cpu: number, instruction: numbe
         g.setWide(b, gdt ? w.GUEST_GDTR_BASE : w.GUEST_IDTR_BASE, baseLo, hi);
         g.setLow(b, gdt ? w.GUEST_GDTR_LIMIT : w.GUEST_IDTR_LIMIT, operand & 0xffff);
       } else {
-        writeDescriptorWord(g.memory, b, gdt ? GDTR_BASE_LO : IDTR_BASE_LO, baseLo);
-        writeDescriptorWord(g.memory, b, gdt ? GDTR_BASE_HI : IDTR_BASE_HI, hi);
-        writeDescriptorWord(g.memory, b, gdt ? GDTR_LIMIT : IDTR_LIMIT, operand & 0xffff);
+        writeHiddenWord(g.memory, b, gdt ? GDTR_BASE_LO : IDTR_BASE_LO, baseLo);
+        writeHiddenWord(g.memory, b, gdt ? GDTR_BASE_HI : IDTR_BASE_HI, hi);
+        writeHiddenWord(g.memory, b, gdt ? GDTR_LIMIT : IDTR_LIMIT, operand & 0xffff);
       }
       break;
     }
@@ -110,7 +110,7 @@ export function descriptorTable(g: GuestContext, cpu: number, instruction: numbe
       const ldtr = instruction === DT_SLDT;
       g.value[0] = nonRoot
         ? g.low(b, ldtr ? w.GUEST_LDTR_SELECTOR : w.GUEST_TR_SELECTOR) & 0xffff
-        : (readDescriptorWord(g.memory, b, SELECTORS) >>> (ldtr ? 0 : 16)) & 0xffff;
+        : (readHiddenWord(g.memory, b, SELECTORS) >>> (ldtr ? 0 : 16)) & 0xffff;
       g.value[1] = 0;
       break;
     }
@@ -120,8 +120,8 @@ export function descriptorTable(g: GuestContext, cpu: number, instruction: numbe
         g.setLow(b, w.GUEST_LDTR_SELECTOR, operand & 0xffff);
         g.setLow(b, w.GUEST_LDTR_ACCESS_RIGHTS, UNUSABLE);
       } else {
-        const selectors = readDescriptorWord(g.memory, b, SELECTORS);
-        writeDescriptorWord(g.memory, b, SELECTORS, (selectors & ~0xffff) | (operand & 0xffff));
+        const selectors = readHiddenWord(g.memory, b, SELECTORS);
+        writeHiddenWord(g.memory, b, SELECTORS, (selectors & ~0xffff) | (operand & 0xffff));
       }
       break;
     }

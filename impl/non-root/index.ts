@@ -7,7 +7,7 @@
  * Reading order: context.ts (faults, the exception bitmap, VM exits, completion), then one file per
  * group: simple.ts, control-registers.ts, debug-registers.ts, msr.ts, io.ts; exceptions here. The
  * instructions of case format 5: random.ts, invpcid.ts, descriptor-tables.ts (with
- * descriptor-state.ts), xsaves.ts; their lengths and instruction information in
+ * hidden-state.ts), xsaves.ts; their lengths and instruction information in
  * system-exit-info.ts, the processor's features in system-features.ts.
  */
 import { S_IN_VMX, S_WIDE, STRIDE } from '../cpu-row.ts';
@@ -26,7 +26,7 @@ import { xsaves } from './xsaves.ts';
 export { STATUS_FAULT, STATUS_GUEST_UNIMPLEMENTED, type MachineHooks } from './context.ts';
 export { resetDebugRegisters } from './debug-registers.ts';
 export { IO_FLAG_IMMEDIATE, IO_FLAG_IN, IO_FLAG_REP, IO_FLAG_STRING } from './io.ts';
-export { loadHostDescriptorTables } from './descriptor-state.ts';
+export { loadHostDescriptorTables } from './hidden-state.ts';
 export { DESCRIPTOR_TABLE_INSTRUCTIONS, DT_SGDT, DT_SIDT, DT_SLDT, DT_STR, randomSizeIndex } from './system-exit-info.ts';
 
 const VECTOR_NMI = 2;

@@ -16,20 +16,18 @@
  * 5. completion: the contract leaves the XSAVE area out (the operand is given by no address, so
  *    the alignment and header checks cannot apply): `ok`.
  *
- * IA32_XSS: impl/ does not keep it (WRMSR of it answers unimplemented), so it holds its value
- * after reset, 0 (Vol. 4 Table 2-2), and the XSS-exiting bitmap never finds a bit to exit on.
+ * IA32_XSS is kept in impl/non-root/hidden-state.ts (0 after reset; WRMSR writes it,
+ * impl/non-root/msr.ts).
  */
 import { SECONDARY_CONTROL } from '../../spec/control-bits.ts';
 import { EXIT_REASON } from '../../spec/exit-reasons.ts';
 import { S_CR0_LO, S_CR4_LO, S_WIDE } from '../cpu-row.ts';
 import { CR0_TS, CR4_OSXSAVE } from './bits.ts';
 import { TYPE_HARDWARE_EXCEPTION, type GuestContext } from './context.ts';
+import { readHiddenWord, XSS_HI, XSS_LO } from './hidden-state.ts';
 import { xsavesInformation, XSAVES_LENGTH } from './system-exit-info.ts';
 
 const VECTOR_NM = 7;
-/** IA32_XSS as impl/ has it (see the header). */
-const IA32_XSS_LO = 0;
-const IA32_XSS_HI = 0;
 
 /** XSAVES (`restore` false) or XRSTORS (`restore` true) with EDX:EAX = (maskHi, maskLo). */
 export function xsaves(g: GuestContext, cpu: number, restore: boolean, maskLo: number, maskHi: number): number {
@@ -41,7 +39,9 @@ export function xsaves(g: GuestContext, cpu: number, restore: boolean, maskLo: n
   if (g.privileged(b)) return g.gp(b);
   if (nonRoot) {
     const bitmap = g.words.XSS_EXITING_BITMAP;
-    if (((maskLo & IA32_XSS_LO & g.low(b, bitmap)) | (maskHi & IA32_XSS_HI & g.high(b, bitmap))) !== 0) {
+    const xssLo = readHiddenWord(g.memory, b, XSS_LO);
+    const xssHi = readHiddenWord(g.memory, b, XSS_HI);
+    if (((maskLo & xssLo & g.low(b, bitmap)) | (maskHi & xssHi & g.high(b, bitmap))) !== 0) {
       return g.informationExit(b, restore ? EXIT_REASON.XRSTORS : EXIT_REASON.XSAVES, XSAVES_LENGTH, xsavesInformation(s[b + S_WIDE] as number));
     }
   }

@@ -58,7 +58,7 @@ import {
 import { entryFactsFor, type EntryFacts } from '../vm-entry/facts.ts';
 import { loadHostState } from '../vm-entry/load-host.ts';
 import { loadTrackedGuestState } from '../vm-entry/load-guest.ts';
-import { loadHostDescriptorTables } from '../non-root/descriptor-state.ts';
+import { loadHostDescriptorTables } from '../non-root/hidden-state.ts';
 import { nonRootWordsFor, type NonRootWords } from '../non-root/words.ts';
 import { exitFactsFor, type ExitFacts } from './exit-facts.ts';
 import { EXIT_INFO_INTERRUPTION, type ExitInfo } from './exit-info.ts';
@@ -129,7 +129,7 @@ export function advanceGuestRip(s: Int32Array, b: number, v: Int32Array, ripWord
 export class VmExits {
   private readonly entry: EntryFacts;
   private readonly facts: ExitFacts;
-  /** Where the host GDTR/IDTR bases and TR selector are (impl/non-root/descriptor-state.ts). */
+  /** Where the host GDTR/IDTR bases and TR selector are (impl/non-root/hidden-state.ts). */
   private readonly tableWords: NonRootWords;
   /** Scratch for MSR-area addresses and values (no allocation per exit). */
   private readonly scratch = new Int32Array(4);

@@ -1,8 +1,11 @@
 /**
- * The descriptor-table registers of a logical processor outside VMX non-root operation: GDTR and
- * IDTR (base and limit), and the LDTR and TR selectors. In VMX non-root operation the guest's live
- * in the guest-state fields of the current VMCS, where VM entry found them and a VM exit leaves
- * them (impl/non-root/descriptor-tables.ts reads and writes them there).
+ * Processor state with no room in the processor row (impl/cpu-row.ts):
+ * - the descriptor-table registers of a logical processor outside VMX non-root operation: GDTR
+ *   and IDTR (base and limit), and the LDTR and TR selectors. In VMX non-root operation the
+ *   guest's live in the guest-state fields of the current VMCS, where VM entry found them and a VM
+ *   exit leaves them (impl/non-root/descriptor-tables.ts reads and writes them there);
+ * - IA32_XSS (Vol. 4 Table 2-2, DA0H; 0 after reset), which WRMSR writes and XSAVES/XRSTORS read
+ *   (impl/non-root/xsaves.ts, msr.ts).
  *
  * Values (SDM Vol. 3A, December 2023, §10.1.1 "Processor State After Reset", Table 10-1: GDTR and
  * IDTR base 0, limit FFFFH; LDTR and TR selector 0), changed by LGDT, LIDT and LLDT (a null
@@ -10,10 +13,10 @@
  * Descriptor-Table Registers": GDTR and IDTR bases from the host-state fields, limits FFFFH; TR
  * selector from the host TR-selector field; LDTR selector 0000H, unusable).
  *
- * Trick: the processor row (impl/cpu-row.ts) has no room for these eight words, so they live in a
- * hidden memory chunk (impl/memory.ts: a chunk no physical address reaches), eight words per
- * processor, 32 processors a chunk. Snapshots capture them with memory; a processor that never
- * wrote them has no words yet and reads the reset values.
+ * Trick: the processor row has no room for these words, so they live in a hidden memory chunk
+ * (impl/memory.ts: a chunk no physical address reaches), sixteen words per processor, 16
+ * processors a chunk. Snapshots capture them with memory; a processor that never wrote them has
+ * no words yet and reads the reset values.
  */
 import { STRIDE } from '../cpu-row.ts';
 import type { PhysicalMemory } from '../memory.ts';
@@ -29,9 +32,12 @@ export const IDTR_BASE_LO = 5;
 export const IDTR_BASE_HI = 6;
 /** LDTR selector in bits 15:0, TR selector in bits 31:16. */
 export const SELECTORS = 7;
+/** IA32_XSS bits 31:0 and 63:32. */
+export const XSS_LO = 8;
+export const XSS_HI = 9;
 
-const WORDS_PER_PROCESSOR = 8;
-const PROCESSORS_PER_CHUNK = 32;
+const WORDS_PER_PROCESSOR = 16;
+const PROCESSORS_PER_CHUNK = 16;
 /** Limit of GDTR and IDTR after reset and after every host-state load. */
 export const LIMIT_AFTER_RESET_AND_EXIT = 0xffff;
 
@@ -57,18 +63,20 @@ function slot(memory: PhysicalMemory, cpu: number): number {
   v[at + IDTR_BASE_LO] = 0;
   v[at + IDTR_BASE_HI] = 0;
   v[at + SELECTORS] = 0;
+  v[at + XSS_LO] = 0;
+  v[at + XSS_HI] = 0;
   return at;
 }
 
-/** One word (`which`: GDTR_LIMIT ... SELECTORS) of the processor at row `b`. */
-export function readDescriptorWord(memory: PhysicalMemory, b: number, which: number): number {
+/** One word (`which`: GDTR_LIMIT ... XSS_HI) of the processor at row `b`. */
+export function readHiddenWord(memory: PhysicalMemory, b: number, which: number): number {
   const at = peek(memory, b / STRIDE);
   if (at >= 0) return memory.words[at + which] as number;
   return which === GDTR_LIMIT || which === IDTR_LIMIT ? LIMIT_AFTER_RESET_AND_EXIT : 0;
 }
 
-/** Writes one word (`which`: GDTR_LIMIT ... SELECTORS) of the processor at row `b`. */
-export function writeDescriptorWord(memory: PhysicalMemory, b: number, which: number, value: number): void {
+/** Writes one word (`which`: GDTR_LIMIT ... XSS_HI) of the processor at row `b`. */
+export function writeHiddenWord(memory: PhysicalMemory, b: number, which: number, value: number): void {
   const at = slot(memory, b / STRIDE);
   memory.words[at + which] = value;
 }
