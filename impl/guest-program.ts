@@ -1,5 +1,6 @@
 /**
- * The guest operations of case format 4 (spec/guest-operations.ts) as compiled records
+ * The guest operations of case format 4 (spec/guest-operations.ts; format 5's in
+ * impl/system-program.ts) as compiled records
  * (impl/program.ts: `[opcode | flags, cpu, a0 .. a5]`, 64-bit operands as lo/hi pairs), and their
  * execution on the machine's guest operations (impl/non-root/). Malformed operands throw with a
  * message naming the operation and the operand (a caller bug, as in program.ts).
@@ -32,10 +33,12 @@ import {
   OP_WBINVD,
   OP_WRMSR,
   OP_XSETBV,
+  WBNOINVD_FLAG,
 } from './guest-opcodes.ts';
 import { parseHexInto } from './hex-halves.ts';
 import type { ImplMachine } from './machine.ts';
 import { IO_FLAG_IMMEDIATE, IO_FLAG_IN, IO_FLAG_REP, IO_FLAG_STRING } from './non-root/index.ts';
+import { encodeSystemOperation, executeSystemOperation } from './system-program.ts';
 
 /** A general-purpose register number 0..15, checked. */
 export function gprOf(gpr: unknown, kind: string): number {
@@ -66,9 +69,12 @@ export function encodeGuestOperation(op: Operation, code: Int32Array, at: number
     case 'invd':
       code[at] = OP_INVD;
       return;
-    case 'wbinvd':
-      code[at] = OP_WBINVD;
+    case 'wbinvd': {
+      const variant = guest.variant ?? 'wbinvd';
+      if (variant !== 'wbinvd' && variant !== 'wbnoinvd') throw new RangeError(`wbinvd: variant must be "wbinvd" or "wbnoinvd", got ${JSON.stringify(variant)}`);
+      code[at] = OP_WBINVD | (variant === 'wbnoinvd' ? WBNOINVD_FLAG : 0);
       return;
+    }
     case 'invlpg':
       code[at] = OP_INVLPG;
       parseHexInto(guest.address, code, at + 2, 'invlpg address');
@@ -161,6 +167,7 @@ export function encodeGuestOperation(op: Operation, code: Int32Array, at: number
       return;
     }
     default:
+      if (encodeSystemOperation(op, code, at)) return;
       throw new TypeError(`unknown operation kind ${JSON.stringify((op as { kind: unknown }).kind)}`);
   }
 }
@@ -198,7 +205,7 @@ export function executeGuestOperation(machine: ImplMachine, code: Int32Array, at
     case OP_INVD:
       return g.invd(cpu);
     case OP_WBINVD:
-      return g.wbinvd(cpu);
+      return g.wbinvd(cpu, (word0 & WBNOINVD_FLAG) !== 0);
     case OP_INVLPG:
       return g.invlpg(cpu, a0, a1);
     case OP_RDTSC:
@@ -235,7 +242,10 @@ export function executeGuestOperation(machine: ImplMachine, code: Int32Array, at
       return g.mwait(cpu);
     case OP_EXCEPTION:
       return g.exception(cpu, a0, a1 === 1, a2, code[at + 6] as number, code[at + 7] as number);
-    default:
-      throw new RangeError(`not an encoded operation: opcode ${word0}`);
+    default: {
+      const status = executeSystemOperation(machine, code, at);
+      if (status === undefined) throw new RangeError(`not an encoded operation: opcode ${word0}`);
+      return status;
+    }
   }
 }

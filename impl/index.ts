@@ -13,9 +13,9 @@ import type { ProfileData } from '../spec/profile-data.ts';
 import { createProfile, type Profile } from '../spec/profile.ts';
 import { hexOf } from './hex-halves.ts';
 import { ImplMachine, type MachineSnapshot } from './machine.ts';
-import { encodeOperation, execute, OP_MOV_CR0, OP_VMFUNC, OP_VMPTRST, OP_VMREAD, RECORD_WORDS } from './program.ts';
-import { FROM_FLAG, OP_CPUID, OP_MOV_DR, OP_MOV_FROM_CR } from './guest-opcodes.ts';
-import { STATUS_FAULT, STATUS_GUEST_UNIMPLEMENTED } from './non-root/index.ts';
+import { encodeOperation, execute, OP_MOV_CR0, OP_VMCLEAR, OP_VMFUNC, OP_VMPTRLD, OP_VMPTRST, OP_VMREAD, RECORD_WORDS, REGISTER_FORM } from './program.ts';
+import { FROM_FLAG, OP_CPUID, OP_DESCRIPTOR_TABLE, OP_MOV_DR, OP_MOV_FROM_CR, OP_RDRAND, OP_RDSEED } from './guest-opcodes.ts';
+import { DT_SGDT, DT_SIDT, DT_SLDT, DT_STR, STATUS_FAULT, STATUS_GUEST_UNIMPLEMENTED } from './non-root/index.ts';
 import { mnemonicOf } from '../spec/exceptions.ts';
 import {
   STATUS_ENTRY_FAILURE,
@@ -143,9 +143,21 @@ function sharedObservation(status: number, processorState: boolean, flags: numbe
   return SHARED[((status + 4) * 2 + (processorState ? 1 : 0)) * 3 + flagIndex];
 }
 
+/** Opcode and instruction flags of the descriptor-table records whose `ok` reports the value stored (SGDT, SIDT, SLDT, STR). */
+const STORES_VALUE = new Set([DT_SGDT, DT_SIDT, DT_SLDT, DT_STR].map((instruction) => OP_DESCRIPTOR_TABLE | (instruction << 8)));
+
+/** The guest operations whose `ok` carries the value in `machine.guest.value`. */
+function reportsValue(word0: number): boolean {
+  const opcode = word0 & 0xff;
+  if (opcode === OP_MOV_FROM_CR || opcode === OP_RDRAND || opcode === OP_RDSEED) return true;
+  if (opcode === OP_MOV_DR) return (word0 & FROM_FLAG) !== 0;
+  return opcode === OP_DESCRIPTOR_TABLE && STORES_VALUE.has(word0 & 0x7ff);
+}
+
 /**
  * The observations only guest operations give: a fault with another vector than #UD/#GP(0) (and
- * its error code), an unimplemented outcome, the value MOV from CR or MOV from DR read.
+ * its error code), an unimplemented outcome, the value MOV from CR, MOV from DR, RDRAND, RDSEED,
+ * SGDT, SIDT, SLDT or STR read.
  */
 function guestObservation(machine: ImplMachine, word0: number, status: number, flags: number): Observation | undefined {
   const guest = machine.guest;
@@ -156,8 +168,7 @@ function guestObservation(machine: ImplMachine, word0: number, status: number, f
     return { kind: 'fault', vector, flags };
   }
   if (status === STATUS_GUEST_UNIMPLEMENTED) return { kind: 'unimplemented', what: guest.unimplementedWhat, flags };
-  const opcode = word0 & 0xff;
-  if (status === 0 && (opcode === OP_MOV_FROM_CR || (opcode === OP_MOV_DR && (word0 & FROM_FLAG) !== 0))) {
+  if (status === 0 && reportsValue(word0)) {
     return { kind: 'ok', value: hexOf((guest.value[0] as number) >>> 0, (guest.value[1] as number) >>> 0), flags };
   }
   return undefined;
@@ -197,6 +208,11 @@ export class ImplEngine implements Engine {
     const status = execute(machine, record, 0);
     const flags = machine.flags(cpu);
     const opcode = (record[0] as number) & 0xff;
+    if (status === 0 && ((record[0] as number) & REGISTER_FORM) !== 0 && (opcode === OP_VMCLEAR || opcode === OP_VMPTRLD || opcode === OP_VMPTRST)) {
+      // The register form executed as RDRAND or RDSEED (impl/program.ts): the value it read.
+      const value = machine.guest.value;
+      return { kind: 'ok', value: hexOf((value[0] as number) >>> 0, (value[1] as number) >>> 0), flags };
+    }
     if (status === 0 && (opcode === OP_VMREAD || opcode === OP_VMPTRST)) {
       return { kind: 'vmsucceed', value: hexOf(machine.resultLo, machine.resultHi), flags };
     }

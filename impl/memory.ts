@@ -32,6 +32,16 @@ export function chunkNumber(lo: number, hi: number): number {
   return (hi >>> 0) * 2 ** (32 - CHUNK_SHIFT) + (lo >>> CHUNK_SHIFT);
 }
 
+/**
+ * Trick: chunk numbers of addresses are never negative, so negative chunk numbers name "hidden"
+ * chunks no physical address reaches. impl/ keeps there the little processor state that has no
+ * room in the processor row (impl/non-root/hidden-state.ts); living in memory, it is captured
+ * by snapshots and restored with them at no extra cost. Hidden chunk n has number -(n + 1).
+ */
+function hiddenChunkNumber(n: number): number {
+  return -(n + 1);
+}
+
 /** Chunks whose numbers are found by a linear scan before a Map index takes over. */
 const SCANNED_CHUNKS = 16;
 
@@ -136,6 +146,16 @@ export class PhysicalMemory {
     const keys = new Float64Array(capacity);
     keys.set(this.keys);
     this.keys = keys;
+  }
+
+  /** Offset in `words` of hidden chunk `n` (see hiddenChunkNumber), or -1 while it was never written. */
+  hiddenOffset(n: number): number {
+    return this.peek(hiddenChunkNumber(n));
+  }
+
+  /** Offset in `words` of hidden chunk `n`, created zeroed on first use (`words` may be replaced). */
+  hiddenChunk(n: number): number {
+    return this.chunk(hiddenChunkNumber(n));
   }
 
   /**

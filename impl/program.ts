@@ -9,6 +9,7 @@
  * first over a whole sequence ahead of time so that `runCompiled` replays it at fast-API speed
  * (useful for benchmarks and for replaying one case on many machines).
  */
+import { MEMORY_OPERAND_BASE } from '../spec/instruction-encodings.ts';
 import type { Operation, OperandForm, SettableState } from '../spec/operations.ts';
 import { parseHexInto } from './hex-halves.ts';
 import { encodeGuestOperation, executeGuestOperation, gprOf } from './guest-program.ts';
@@ -50,6 +51,9 @@ export const OP_WRITE_MEMORY = 18;
 export * from './guest-opcodes.ts';
 /** Flag in word 0: the instruction's r/m operand is a register (ModRM.mod = 11b). */
 export const REGISTER_FORM = 0x100;
+/** RDRAND/RDSEED operand-size indices (impl/non-root/random.ts): 16 and 32 bits. */
+const RANDOM_16_BITS = 0;
+const RANDOM_32_BITS = 1;
 
 const SETTABLE: Readonly<Record<SettableState, number>> = {
   'efer.lma': SET_EFER_LMA,
@@ -202,11 +206,18 @@ function dispatch(machine: ImplMachine, code: Int32Array, at: number): number {
       return machine.vmxon(cpu, a0, a1, register);
     case OP_VMXOFF:
       return machine.vmxoff(cpu);
+    // The register forms (ModRM.mod = 11b, r/m = 011b as for the memory operand [RBX]) of VMCLEAR
+    // (66 0F C7 /6), VMPTRLD (0F C7 /6) and VMPTRST (0F C7 /7) are RDRAND BX, RDRAND EBX and
+    // RDSEED EBX on a processor that has them (Vol. 2B "RDRAND", "RDSEED"; Vol. 3C §31.3 lists
+    // #UD for the register operand, which is the opcode's meaning without them).
     case OP_VMCLEAR:
+      if (register && machine.guest.features.rdrand) return machine.guest.random(cpu, false, MEMORY_OPERAND_BASE, RANDOM_16_BITS);
       return machine.vmclear(cpu, a0, a1, register);
     case OP_VMPTRLD:
+      if (register && machine.guest.features.rdrand) return machine.guest.random(cpu, false, MEMORY_OPERAND_BASE, RANDOM_32_BITS);
       return machine.vmptrld(cpu, a0, a1, register);
     case OP_VMPTRST:
+      if (register && machine.guest.features.rdseed) return machine.guest.random(cpu, true, MEMORY_OPERAND_BASE, RANDOM_32_BITS);
       return machine.vmptrst(cpu, register);
     case OP_VMLAUNCH:
       return machine.vmlaunch(cpu);

@@ -1,5 +1,5 @@
 /**
- * The guest operations of case format 4 (spec/guest-operations.ts): one function per operation,
+ * The guest operations of case formats 4 and 5 (spec/guest-operations.ts, spec/system-instruction-operations.ts): one function per operation,
  * in the files of model/non-root/ by instruction family, each a flat list of rules in the order
  * the SDM decides (Vol. 3C, December 2023, §26.1 "Instructions That Cause VM Exits", §26.2
  * "Other Causes of VM Exits", §26.3 "Changes to Instruction Behavior in VMX Non-Root Operation",
@@ -11,7 +11,10 @@
  * - non-root/exceptions.ts — the exception bitmap (every fault in a guest goes through it);
  * - non-root/cpuid-hlt-invd.ts, timestamps.ts, monitor-mwait-pause.ts — the simple exits;
  * - non-root/control-registers.ts, cr0-cr4-masks.ts — MOV CR, CLTS, LMSW, masks and shadows;
- * - non-root/debug-registers.ts, msr-access.ts, io.ts — MOV DR, RDMSR/WRMSR, I/O.
+ * - non-root/debug-registers.ts, msr-access.ts, io.ts — MOV DR, RDMSR/WRMSR, I/O;
+ * - (case format 5) non-root/random.ts, invpcid.ts, descriptor-tables.ts, getsec-xsaves.ts —
+ *   RDRAND/RDSEED, INVPCID, SGDT ... LTR, GETSEC, XSAVES/XRSTORS; their exit information in
+ *   non-root/operand-exits.ts.
  *
  * MOV to CR0/CR4 and IA32_FEATURE_CONTROL writes (operations of earlier formats) reach the
  * guest's rules here when the processor is in VMX non-root operation and the fields they consult
@@ -37,6 +40,11 @@ import type { Rule } from './rule.ts';
 import type { ModelState } from './state.ts';
 import { cpuOf } from './state.ts';
 import type { Verdict } from './verdict.ts';
+import { EFER_WRITE_RULES } from './non-root/efer-write.ts';
+import { DESCRIPTOR_TABLE_RULES, descriptorTable } from './non-root/descriptor-tables.ts';
+import { getsec, GETSEC_XSAVES_RULES, xsavesXrstors } from './non-root/getsec-xsaves.ts';
+import { invpcid, INVPCID_RULES } from './non-root/invpcid.ts';
+import { RANDOM_RULES, randomInstruction } from './non-root/random.ts';
 
 /** The decision points of the guest operations, by family in reading order. */
 export const GUEST_OPERATION_RULES: readonly Rule[] = [
@@ -48,7 +56,12 @@ export const GUEST_OPERATION_RULES: readonly Rule[] = [
   ...Object.values(CR0_CR4_MASK_RULES),
   ...Object.values(DEBUG_REGISTER_RULES),
   ...Object.values(MSR_ACCESS_RULES),
+  ...Object.values(EFER_WRITE_RULES),
   ...Object.values(IO_RULES),
+  ...Object.values(RANDOM_RULES),
+  ...Object.values(INVPCID_RULES),
+  ...Object.values(DESCRIPTOR_TABLE_RULES),
+  ...Object.values(GETSEC_XSAVES_RULES),
 ];
 
 /** One guest operation. */
@@ -98,6 +111,18 @@ export function guestOperation(state: ModelState, op: GuestOperation): Verdict {
       return mwait(state, op);
     case 'exception':
       return exception(state, op);
+    case 'rdrand':
+    case 'rdseed':
+      return randomInstruction(state, op);
+    case 'invpcid':
+      return invpcid(state, op);
+    case 'descriptor-table':
+      return descriptorTable(state, op);
+    case 'getsec':
+      return getsec(state, op);
+    case 'xsaves':
+    case 'xrstors':
+      return xsavesXrstors(state, op);
   }
 }
 

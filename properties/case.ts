@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { Operation } from '../spec/operations.ts';
 import type { ProfileData } from '../spec/profile-data.ts';
 import { describeIssues, operationSchema } from '../spec/schemas.ts';
-import { GUEST_OPERATION_KINDS } from '../spec/guest-operations.ts';
+import { FORMAT_4_GUEST_OPERATION_KINDS, needsFormat5 } from '../spec/guest-operations.ts';
 import { upgradeMovSsBlocking } from './case-upgrade.ts';
 
 /**
@@ -15,13 +15,16 @@ import { upgradeMovSsBlocking } from './case-upgrade.ts';
  * `origin.snapshotAt`), so that replay re-checks the property that found the case. `/3`: MOV-SS
  * blocking lasts for one instruction (spec/operations.ts). `/4` added the guest operations
  * (spec/guest-operations.ts), `gpr` on MOV to CR0/CR4, and observations that carry more (a fault's
- * vector beyond #UD/#GP and error code, an `ok` value, the event a VM entry injected). Files of the
- * earlier formats still parse: they are upgraded on reading so that they keep their meaning
- * (case-upgrade.ts), and come back as `/4` cases.
+ * vector beyond #UD/#GP and error code, an `ok` value, the event a VM entry injected). `/5` added
+ * the guest operations of spec/system-instruction-operations.ts (RDRAND, RDSEED, INVPCID, the
+ * descriptor-table instructions, GETSEC, XSAVES, XRSTORS) and WBNOINVD (`wbinvd` with a
+ * `variant`). Files of the earlier formats still parse: they are upgraded on reading so that they
+ * keep their meaning (case-upgrade.ts), and come back as `/5` cases; an operation newer than the
+ * file's format is refused, naming the format it needs.
  */
-export const CASE_FORMAT = 'vmx-conformance-case/4';
+export const CASE_FORMAT = 'vmx-conformance-case/5';
 /** Earlier formats that still parse (upgraded on reading). */
-export const OLDER_CASE_FORMATS = ['vmx-conformance-case/1', 'vmx-conformance-case/2', 'vmx-conformance-case/3'] as const;
+export const OLDER_CASE_FORMATS = ['vmx-conformance-case/1', 'vmx-conformance-case/2', 'vmx-conformance-case/3', 'vmx-conformance-case/4'] as const;
 
 /** The property a case was found by: `differential`, or a metamorphic property's name. */
 export type CaseProperty = 'differential' | 'vmwrite-vmread-round-trip' | 'vmclear-vmptrld-keeps-values' | 'snapshot-restore-replays';
@@ -103,9 +106,14 @@ export function parseCase(text: string, source = 'case file'): ConformanceCase {
     );
   }
   if (value.format === CASE_FORMAT) return value as ConformanceCase;
-  const newer = value.operations.findIndex((op) => (GUEST_OPERATION_KINDS as readonly string[]).includes(op.kind) || ('gpr' in op && (op.kind === 'mov-cr0' || op.kind === 'mov-cr4')));
+  const format5 = value.operations.findIndex((op) => needsFormat5(op));
+  if (format5 >= 0) {
+    throw new CaseFileError(`${source}: operations.${format5} (${value.operations[format5]?.kind}) needs format vmx-conformance-case/5 (this file says ${value.format})`);
+  }
+  if (value.format === 'vmx-conformance-case/4') return { ...(value as Omit<ConformanceCase, 'format'>), format: CASE_FORMAT };
+  const newer = value.operations.findIndex((op) => (FORMAT_4_GUEST_OPERATION_KINDS as readonly string[]).includes(op.kind) || ('gpr' in op && (op.kind === 'mov-cr0' || op.kind === 'mov-cr4')));
   if (newer >= 0) {
-    throw new CaseFileError(`${source}: operations.${newer} (${value.operations[newer]?.kind}) needs format ${CASE_FORMAT} (this file says ${value.format})`);
+    throw new CaseFileError(`${source}: operations.${newer} (${value.operations[newer]?.kind}) needs format vmx-conformance-case/4 (this file says ${value.format})`);
   }
   const operations = value.format === 'vmx-conformance-case/3' ? (value.operations as Operation[]) : upgradeMovSsBlocking(value.operations as Operation[]);
   return { ...(value as Omit<ConformanceCase, 'format'>), format: CASE_FORMAT, operations };

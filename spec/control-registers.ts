@@ -41,6 +41,8 @@ export const CR4_BIT = {
   PAE: 5,
   /** Page Global Enable. */
   PGE: 7,
+  /** User-Mode Instruction Prevention: SGDT, SIDT, SLDT, SMSW and STR are #GP(0) at CPL > 0. */
+  UMIP: 11,
   /** 57-bit linear addresses (5-level paging); cannot be modified in IA-32e mode. */
   LA57: 12,
   /** VMX-Enable. */
@@ -49,6 +51,8 @@ export const CR4_BIT = {
   SMXE: 14,
   /** PCID-Enable; can be set only in IA-32e mode. */
   PCIDE: 17,
+  /** XSAVE and Processor Extended States Enable. */
+  OSXSAVE: 18,
   /** Supervisor-Mode Execution Prevention. */
   SMEP: 20,
   /** Control-flow Enforcement Technology; can be set only with CR0.WP = 1. */

@@ -1,6 +1,6 @@
 /**
  * The instructions whose VM exits hypervisors handle most, as operations of the engine contract
- * (case format 4). Each is an instruction of its logical processor: in VMX root operation or
+ * (case format 4; format 5 added those of spec/system-instruction-operations.ts and WBNOINVD). Each is an instruction of its logical processor: in VMX root operation or
  * outside VMX it executes as an ordinary instruction; in VMX non-root operation it either causes a
  * VM exit, as the VM-execution controls, bitmaps and masks of the current VMCS decide (SDM Vol. 3C,
  * December 2023, §26.1 "Instructions That Cause VM Exits", §26.2 "Other Causes of VM Exits",
@@ -18,6 +18,8 @@
  */
 import type { Hex } from './hex.ts';
 import type { OperandForm } from './operations.ts';
+import type { SystemInstructionOperation } from './system-instruction-operations.ts';
+import { FORMAT_5_OPERATION_KINDS } from './system-instruction-operations.ts';
 
 interface OnProcessor {
   /** Logical processor performing the step, 0-based. */
@@ -38,9 +40,15 @@ export interface HltOp extends OnProcessor {
 export interface InvdOp extends OnProcessor {
   kind: 'invd';
 }
-/** WBINVD: write back and invalidate caches. */
+/**
+ * WBINVD (0F 09): write back and invalidate caches; with `variant` `'wbnoinvd'` (format 5),
+ * WBNOINVD (F3 0F 09, Vol. 2D "WBNOINVD—Write Back and Do Not Invalidate Cache"): write back
+ * without invalidating. Both cause the same VM exit ("WBINVD exiting", reason 54).
+ */
 export interface WbinvdOp extends OnProcessor {
   kind: 'wbinvd';
+  /** Default `'wbinvd'`. */
+  variant?: 'wbinvd' | 'wbnoinvd';
 }
 /** INVLPG m: invalidate the TLB entries for the page of linear address `address`. */
 export interface InvlpgOp extends OnProcessor {
@@ -170,7 +178,7 @@ export interface ExceptionOp extends OnProcessor {
   address?: Hex;
 }
 
-/** Every guest operation of case format 4. */
+/** Every guest operation: those of case format 4 and, from format 5, spec/system-instruction-operations.ts. */
 export type GuestOperation =
   | CpuidOp
   | HltOp
@@ -193,10 +201,11 @@ export type GuestOperation =
   | XsetbvOp
   | MonitorOp
   | MwaitOp
-  | ExceptionOp;
+  | ExceptionOp
+  | SystemInstructionOperation;
 
-/** The `kind` of every guest operation, in the order above. */
-export const GUEST_OPERATION_KINDS = [
+/** The `kind` of every guest operation of case format 4, in the order above. */
+export const FORMAT_4_GUEST_OPERATION_KINDS = [
   'cpuid',
   'hlt',
   'invd',
@@ -220,3 +229,14 @@ export const GUEST_OPERATION_KINDS = [
   'mwait',
   'exception',
 ] as const satisfies readonly GuestOperation['kind'][];
+
+/** The `kind` of every guest operation: format 4's, then format 5's. */
+export const GUEST_OPERATION_KINDS = [...FORMAT_4_GUEST_OPERATION_KINDS, ...FORMAT_5_OPERATION_KINDS] as const satisfies readonly GuestOperation['kind'][];
+
+/**
+ * True when `op` needs case format 5: one of {@link FORMAT_5_OPERATION_KINDS}, or WBINVD with a
+ * `variant`.
+ */
+export function needsFormat5(op: { kind: string; variant?: unknown }): boolean {
+  return (FORMAT_5_OPERATION_KINDS as readonly string[]).includes(op.kind) || (op.kind === 'wbinvd' && op.variant !== undefined);
+}

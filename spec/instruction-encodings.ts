@@ -10,6 +10,7 @@
  * - Memory operands are `[RBX]` (`[EBX]` outside 64-bit mode): ModRM mod = 00b, r/m = 011b, no
  *   SIB byte, no displacement, segment DS. Its address size is 64 bits in 64-bit mode and 32 bits
  *   otherwise (16-bit code segments are not modelled).
+ * - INVPCID keeps its type in RCX unless the operation names another register (`typeGpr`).
  * - VMREAD/VMWRITE keep the field encoding in RCX and the value in RDX (register form); INVEPT
  *   and INVVPID keep the type in RCX. The numbers differ from the memory base on purpose, so that
  *   an engine that swaps register fields is seen.
@@ -54,7 +55,6 @@ const FIXED_LENGTH: Partial<Record<Operation['kind'], number>> = {
   cpuid: 2, // 0F A2
   hlt: 1, // F4
   invd: 2, // 0F 08
-  wbinvd: 2, // 0F 09
   invlpg: 3, // 0F 01 /7
   rdtsc: 2, // 0F 31
   rdtscp: 3, // 0F 01 F9
@@ -68,6 +68,9 @@ const FIXED_LENGTH: Partial<Record<Operation['kind'], number>> = {
   xsetbv: 3, // 0F 01 D1
   monitor: 3, // 0F 01 C8
   mwait: 3, // 0F 01 C9
+  getsec: 2, // 0F 37
+  xsaves: 3, // 0F C7 /5
+  xrstors: 3, // 0F C7 /3
 };
 
 /** 1 when a REX prefix is needed for register `gpr` in 64-bit mode. */
@@ -95,6 +98,20 @@ export function instructionLength(op: Operation, in64BitMode: boolean): number |
       return 3 + (in64BitMode && (op.gpr >= 8 || op.cr === 8) ? 1 : 0); // 0F 20 /r
     case 'mov-dr':
       return 3 + rexFor(op.gpr, in64BitMode); // 0F 21 /r, 0F 23 /r
+    case 'wbinvd':
+      return op.variant === 'wbnoinvd' ? 3 : 2; // F3 0F 09, 0F 09
+    case 'rdrand':
+    case 'rdseed': {
+      // 0F C7 /6 or /7 with mod = 11b; 66H for 16 bits; REX (W for 64 bits, B for R8-R15) in 64-bit mode.
+      const operandSizePrefix = op.size === 16 ? 1 : 0;
+      const rex = in64BitMode && (op.size === 64 || op.gpr >= 8) ? 1 : 0;
+      return 3 + operandSizePrefix + rex;
+    }
+    case 'invpcid':
+      return 5 + rexFor(op.typeGpr, in64BitMode); // 66 0F 38 82 /r
+    case 'descriptor-table':
+      // 0F 01 /0-/3 (SGDT, SIDT, LGDT, LIDT) and 0F 00 /0-/3 (SLDT, STR, LLDT, LTR); no REX.W.
+      return 3 + (op.form === 'register' ? rexFor(op.gpr, in64BitMode) : 0);
     case 'io': {
       const operandSizePrefix = op.size === 2 ? 1 : 0;
       if (op.string === true) return 1 + operandSizePrefix + (op.rep === true ? 1 : 0); // 6C-6F

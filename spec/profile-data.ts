@@ -52,6 +52,21 @@ export interface VmxCapabilityMsrs {
   IA32_VMX_EXIT_CTLS2?: Hex;
 }
 
+/**
+ * CPUID feature flags a profile may state (SDM Vol. 2A "CPUID—CPU Identification"): RDRAND
+ * (CPUID.01H:ECX[30]), RDSEED (CPUID.(EAX=07H,ECX=0):EBX[18]), INVPCID (CPUID.(EAX=07H,ECX=0):EBX[10]),
+ * XSAVES/XRSTORS (CPUID.(EAX=0DH,ECX=1):EAX[3]).
+ */
+export interface CpuidFeatureFlags {
+  rdrand?: boolean;
+  rdseed?: boolean;
+  invpcid?: boolean;
+  xsaves?: boolean;
+}
+
+/** The keys of {@link CpuidFeatureFlags}. */
+export const CPUID_FEATURES = ['rdrand', 'rdseed', 'invpcid', 'xsaves'] as const satisfies readonly (keyof CpuidFeatureFlags)[];
+
 /** A processor's VMX-relevant facts as stored in a profile file. */
 export interface ProfileData {
   /** Short identifier used on the command line, for example `"skylake"`. */
@@ -70,6 +85,14 @@ export interface ProfileData {
    * A.8 "VMX-Fixed Bits in CR4").
    */
   cr4Supported?: Hex;
+  /**
+   * CPUID feature flags of the instructions whose support decides between #UD and execution
+   * (format-5 guest operations). Optional, and each member optional: by default a feature is
+   * supported exactly when the VMX control that governs its instruction may be 1 (IA32_VMX_PROCBASED_CTLS2
+   * allowed-1: "RDRAND exiting" bit 11, "RDSEED exiting" bit 16, "enable INVPCID" bit 12,
+   * "enable XSAVES/XRSTORS" bit 20), as on real processors, whose VMX controls come with the feature.
+   */
+  cpuid?: CpuidFeatureFlags;
   /** The VMX capability MSRs. */
   msrs: VmxCapabilityMsrs;
   /**

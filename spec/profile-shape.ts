@@ -9,6 +9,7 @@
 import { describeMsr } from './capability-msrs.ts';
 import { isHex } from './hex.ts';
 import type { ProfileData } from './profile-data.ts';
+import { CPUID_FEATURES } from './profile-data.ts';
 import { OPTIONAL_MSRS, REQUIRED_MSRS } from './profile-rules/values.ts';
 
 /** Properties a profile may have; the last five are optional. */
@@ -22,6 +23,7 @@ export const PROFILE_KEYS: readonly string[] = [
   'inferred',
   'notes',
   'cr4Supported',
+  'cpuid',
 ];
 
 /** Names `inferred` may list besides MSR names. */
@@ -103,6 +105,24 @@ function checkOptionalKeys(data: ProfileData): string[] {
   }
   if (data.cr4Supported !== undefined && !isHex(data.cr4Supported)) {
     problems.push(`cr4Supported is ${JSON.stringify(data.cr4Supported)}; write the supported CR4 bits as a hexadecimal string`);
+  }
+  problems.push(...checkCpuidFlags(data.cpuid));
+  return problems;
+}
+
+/** `cpuid`: an object of booleans named in {@link CPUID_FEATURES}. */
+function checkCpuidFlags(cpuid: unknown): string[] {
+  if (cpuid === undefined) return [];
+  if (typeof cpuid !== 'object' || cpuid === null || Array.isArray(cpuid)) {
+    return [`cpuid is ${JSON.stringify(cpuid)}; write it as an object of feature flags, for example {"rdrand": true}`];
+  }
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries(cpuid)) {
+    if (!(CPUID_FEATURES as readonly string[]).includes(key)) {
+      problems.push(`cpuid.${key} is not a feature flag the profile knows; remove it (flags: ${CPUID_FEATURES.join(', ')})`);
+    } else if (typeof value !== 'boolean') {
+      problems.push(`cpuid.${key} is ${JSON.stringify(value)}; write true or false`);
+    }
   }
   return problems;
 }

@@ -8,7 +8,8 @@
 import { allowedSettings, mayBeOne, usesTrueControls } from './allowed-settings.ts';
 import { VMX_BASIC, VMX_MISC } from './capability-msrs.ts';
 import { fieldExistsWith } from './fields.ts';
-import type { ProfileData } from './profile-data.ts';
+import type { CpuidFeatureFlags, ProfileData } from './profile-data.ts';
+import { SECONDARY_CONTROL } from './control-bits.ts';
 import { checkProfile } from './profile-validation.ts';
 
 export { checkProfile, validateProfile } from './profile-validation.ts';
@@ -71,6 +72,11 @@ export interface Profile {
    * (see ProfileData). MOV to CR4 setting another bit is #GP(0).
    */
   readonly cr4Supported: bigint;
+  /**
+   * CPUID feature flags: `cpuid` of the data, each by default whether the VMX control governing
+   * the instruction may be 1 (see ProfileData).
+   */
+  readonly cpuid: Readonly<Required<CpuidFeatureFlags>>;
   /** IA32_VMX_EPT_VPID_CAP, or 0 when the MSR does not exist. */
   readonly eptVpidCap: bigint;
   /** Allowed settings per control set (all-zero for a set the processor lacks). */
@@ -144,6 +150,12 @@ export function createProfile(data: ProfileData): Profile {
     cr4Fixed1: BigInt(data.msrs.IA32_VMX_CR4_FIXED1),
     cr4Supported: msr(data.cr4Supported) ?? BigInt(data.msrs.IA32_VMX_CR4_FIXED1),
     eptVpidCap: msr(data.msrs.IA32_VMX_EPT_VPID_CAP) ?? 0n,
+    cpuid: {
+      rdrand: data.cpuid?.rdrand ?? supportsControl('secondary', SECONDARY_CONTROL.RDRAND_EXITING),
+      rdseed: data.cpuid?.rdseed ?? supportsControl('secondary', SECONDARY_CONTROL.RDSEED_EXITING),
+      invpcid: data.cpuid?.invpcid ?? supportsControl('secondary', SECONDARY_CONTROL.ENABLE_INVPCID),
+      xsaves: data.cpuid?.xsaves ?? supportsControl('secondary', SECONDARY_CONTROL.ENABLE_XSAVES_XRSTORS),
+    },
     controls,
     supportsControl,
     fieldExists: (encoding: number): boolean => fieldExistsWith(encoding, supportsControl),

@@ -25,6 +25,11 @@ const bareOp = <K extends string>(kind: K) => z.object({ kind: z.literal(kind), 
 const invOp = <K extends string>(kind: K) =>
   z.object({ kind: z.literal(kind), cpu, type: hex, descriptor: z.tuple([hex, hex]), form }).strict();
 
+const hex16 = hex.refine((text) => BigInt(text) <= 0xffffn, 'expected a 16-bit value (at most 0xffff)');
+const randomOp = <K extends string>(kind: K) =>
+  z.object({ kind: z.literal(kind), cpu, gpr, size: z.union([z.literal(16), z.literal(32), z.literal(64)]) }).strict();
+const xsaveOp = <K extends string>(kind: K) => z.object({ kind: z.literal(kind), cpu, mask: hex }).strict();
+
 /** Schema of one {@link Operation}. */
 export const operationSchema = z.discriminatedUnion('kind', [
   pointerOp('vmxon'),
@@ -68,7 +73,7 @@ function guestOperationSchemas() {
     z.object({ kind: z.literal('cpuid'), cpu, eax: hex, ecx: hex }).strict(),
     bareOp('hlt'),
     bareOp('invd'),
-    bareOp('wbinvd'),
+    z.object({ kind: z.literal('wbinvd'), cpu, variant: z.enum(['wbinvd', 'wbnoinvd']).optional() }).strict(),
     z.object({ kind: z.literal('invlpg'), cpu, address: hex }).strict(),
     bareOp('rdtsc'),
     bareOp('rdtscp'),
@@ -107,6 +112,38 @@ function guestOperationSchemas() {
     bareOp('monitor'),
     bareOp('mwait'),
     z.object({ kind: z.literal('exception'), cpu, vector: z.number().int().min(0).max(31), errorCode: hex32.optional(), address: hex.optional() }).strict(),
+    ...systemInstructionSchemas(),
+  ] as const;
+}
+
+/** Schemas of the guest operations case format 5 added (spec/system-instruction-operations.ts). */
+function systemInstructionSchemas() {
+  return [
+    randomOp('rdrand'),
+    randomOp('rdseed'),
+    z.object({ kind: z.literal('invpcid'), cpu, type: hex, descriptor: z.tuple([hex, hex]), typeGpr: gpr.optional() }).strict(),
+    z
+      .object({
+        kind: z.literal('descriptor-table'),
+        cpu,
+        instruction: z.enum(['sgdt', 'sidt', 'lgdt', 'lidt', 'sldt', 'str', 'lldt', 'ltr']),
+        form,
+        gpr: gpr.optional(),
+        limit: hex16.optional(),
+        base: hex.optional(),
+        selector: hex16.optional(),
+      })
+      .strict()
+      .refine((op) => op.form !== 'register' || !['sgdt', 'sidt', 'lgdt', 'lidt'].includes(op.instruction), 'sgdt, sidt, lgdt and lidt have a memory operand only')
+      .refine((op) => op.form === 'register' || op.gpr === undefined, 'gpr belongs to the register form only')
+      .refine(
+        (op) => (op.instruction === 'lgdt' || op.instruction === 'lidt' ? op.limit !== undefined && op.base !== undefined : op.limit === undefined && op.base === undefined),
+        'lgdt and lidt need limit and base (and only they take them)',
+      )
+      .refine((op) => (op.instruction === 'lldt' || op.instruction === 'ltr') === (op.selector !== undefined), 'lldt and ltr need a selector (and only they take one)'),
+    z.object({ kind: z.literal('getsec'), cpu, eax: hex32.optional() }).strict(),
+    xsaveOp('xsaves'),
+    xsaveOp('xrstors'),
   ] as const;
 }
 

@@ -13,6 +13,7 @@ import {
   MOV_DR_DIRECTION,
   MOV_DR_QUALIFICATION,
 } from '../../spec/exit-qualification.ts';
+import { CR0_BIT, CR4_BIT } from '../../spec/control-registers.ts';
 import { INSTRUCTION_INFO } from '../../spec/instruction-information.ts';
 
 /** CR4 flags (Vol. 3A §2.5 "Control Registers"). */
@@ -20,6 +21,13 @@ export const CR4_TSD = 1 << 2;
 export const CR4_DE = 1 << 3;
 export const CR4_PCE = 1 << 8;
 export const CR4_OSXSAVE = 1 << 18;
+/** User-Mode Instruction Prevention: SGDT, SIDT, SLDT, SMSW and STR fault at CPL > 0. */
+export const CR4_UMIP = 1 << 11;
+export const CR4_SMXE = 1 << CR4_BIT.SMXE;
+export const CR4_PCIDE = 1 << CR4_BIT.PCIDE;
+/** CR0 flags the format-5 instructions read. */
+export const CR0_PE = 1 << CR0_BIT.PE;
+export const CR0_TS = 1 << CR0_BIT.TS;
 
 /**
  * DR6 and DR7 (Vol. 3A §18.2 "Debug Registers"): the bits software can write, and the bits that

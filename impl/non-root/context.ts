@@ -25,12 +25,14 @@ import type { PhysicalMemory } from '../memory.ts';
 import { factsFor, type ProfileFacts } from '../profile-facts.ts';
 import { STATUS_FAULT, STATUS_GP, STATUS_GUEST_UNIMPLEMENTED, STATUS_UD } from '../status.ts';
 import {
+  EXIT_INFO_INSTRUCTION_INFORMATION,
   EXIT_INFO_INSTRUCTION_LENGTH,
   EXIT_INFO_INTERRUPTION,
   EXIT_INFO_INTERRUPTION_ERROR_CODE,
   EXIT_INFO_QUALIFICATION,
   type ExitInfo,
 } from '../vm-exit/exit-info.ts';
+import { systemFeaturesFor, type SystemFeatures } from './system-features.ts';
 import { nonRootWordsFor, type NonRootWords } from './words.ts';
 
 /** S_IN_VMX of a processor in VMX non-root operation. */
@@ -63,6 +65,8 @@ export interface MachineHooks {
 export class GuestContext {
   readonly facts: ProfileFacts;
   readonly words: NonRootWords;
+  /** Which of the instructions of case format 5 the processor has (impl/non-root/system-features.ts). */
+  readonly features: SystemFeatures;
   /** [0] vector, [1] 1 when an error code is delivered, [2] error code: the last STATUS_FAULT. */
   readonly fault = new Int32Array(3);
   /** The value a MOV from CR or MOV from DR read (lo, hi), for the `ok` observation. */
@@ -79,6 +83,7 @@ export class GuestContext {
   ) {
     this.facts = factsFor(profile);
     this.words = nonRootWordsFor(profile);
+    this.features = systemFeaturesFor(profile);
   }
 
   /** True when the row at `b` is in VMX non-root operation. */
@@ -112,6 +117,19 @@ export class GuestContext {
     return word < 0 ? 0 : (this.memory.words[(this.s[b + S_CUR_BASE] as number) + word + 1] as number);
   }
 
+  /** Writes a field of at most 32 bits of the current VMCS (nothing when the profile lacks it). */
+  setLow(b: number, word: number, value: number): void {
+    if (word >= 0) this.memory.words[(this.s[b + S_CUR_BASE] as number) + word] = value;
+  }
+
+  /** Writes a 64-bit or natural-width field of the current VMCS (nothing when the profile lacks it). */
+  setWide(b: number, word: number, lo: number, hi: number): void {
+    if (word < 0) return;
+    const at = (this.s[b + S_CUR_BASE] as number) + word;
+    this.memory.words[at] = lo;
+    this.memory.words[at + 1] = hi;
+  }
+
   /** The primary processor-based control at `position` is 1. */
   primary(b: number, position: number): boolean {
     return ((this.low(b, this.words.PRIMARY_PROCESSOR_BASED_CONTROLS) >>> position) & 1) === 1;
@@ -133,6 +151,18 @@ export class GuestContext {
   instructionExit(b: number, reason: number, qualificationLo: number, qualificationHi: number, length: number): number {
     const info = this.beginExit(qualificationLo, qualificationHi, length);
     info.defined |= EXIT_INFO_INSTRUCTION_LENGTH;
+    return this.hooks.vmExit(b, reason);
+  }
+
+  /**
+   * A VM exit caused by an instruction that defines the VM-exit instruction information (§28.2.5):
+   * exit qualification 0 (the instructions of the contract have no displacement, §28.2.1),
+   * instruction length and information.
+   */
+  informationExit(b: number, reason: number, length: number, information: number): number {
+    const info = this.beginExit(0, 0, length);
+    info.instructionInformation = information;
+    info.defined |= EXIT_INFO_INSTRUCTION_LENGTH | EXIT_INFO_INSTRUCTION_INFORMATION;
     return this.hooks.vmExit(b, reason);
   }
 

@@ -5,7 +5,10 @@
  * {@link STATUS_GUEST_UNIMPLEMENTED}). The machine holds one instance as `machine.guest`.
  *
  * Reading order: context.ts (faults, the exception bitmap, VM exits, completion), then one file per
- * group: simple.ts, control-registers.ts, debug-registers.ts, msr.ts, io.ts; exceptions here.
+ * group: simple.ts, control-registers.ts, debug-registers.ts, msr.ts, io.ts; exceptions here. The
+ * instructions of case format 5: random.ts, invpcid.ts, descriptor-tables.ts (with
+ * hidden-state.ts), xsaves.ts; their lengths and instruction information in
+ * system-exit-info.ts, the processor's features in system-features.ts.
  */
 import { S_IN_VMX, S_WIDE, STRIDE } from '../cpu-row.ts';
 import { STATUS_GP, STATUS_UD } from '../status.ts';
@@ -14,11 +17,17 @@ import { clts, lmsw, movFromCr, movToCr, movToCr3, movToCr8 } from './control-re
 import { movDr } from './debug-registers.ts';
 import { io } from './io.ts';
 import { rdmsr, wrmsr } from './msr.ts';
-import { cpuid, hlt, invd, invlpg, monitor, mwait, pause, rdpmc, rdtsc, rdtscp, wbinvd, xsetbv } from './simple.ts';
+import { descriptorTable } from './descriptor-tables.ts';
+import { invpcid } from './invpcid.ts';
+import { random } from './random.ts';
+import { cpuid, getsec, hlt, invd, invlpg, monitor, mwait, pause, rdpmc, rdtsc, rdtscp, wbinvd, xsetbv } from './simple.ts';
+import { xsaves } from './xsaves.ts';
 
 export { STATUS_FAULT, STATUS_GUEST_UNIMPLEMENTED, type MachineHooks } from './context.ts';
 export { resetDebugRegisters } from './debug-registers.ts';
 export { IO_FLAG_IMMEDIATE, IO_FLAG_IN, IO_FLAG_REP, IO_FLAG_STRING } from './io.ts';
+export { loadHostDescriptorTables } from './hidden-state.ts';
+export { DESCRIPTOR_TABLE_INSTRUCTIONS, DT_SGDT, DT_SIDT, DT_SLDT, DT_STR, randomSizeIndex } from './system-exit-info.ts';
 
 const VECTOR_NMI = 2;
 const VECTOR_BP = 3;
@@ -38,8 +47,9 @@ export class GuestOperations extends GuestContext {
   invd(cpu: number): number {
     return invd(this, cpu);
   }
-  wbinvd(cpu: number): number {
-    return wbinvd(this, cpu);
+  /** WBINVD, or WBNOINVD when `noInvalidate`. */
+  wbinvd(cpu: number, noInvalidate = false): number {
+    return wbinvd(this, cpu, noInvalidate);
   }
   invlpg(cpu: number, addressLo: number, addressHi: number): number {
     return invlpg(this, cpu, addressLo, addressHi);
@@ -99,6 +109,30 @@ export class GuestOperations extends GuestContext {
   /** IN/OUT/INS/OUTS: `flags` of IO_FLAG_*; the string operand's linear address for INS/OUTS. */
   io(cpu: number, flags: number, port: number, size: number, addressLo: number, addressHi: number): number {
     return io(this, cpu, flags, port, size, addressLo, addressHi);
+  }
+
+  /** RDRAND (`seed` false) or RDSEED into `gpr`, operand size index 0..2 (16, 32, 64 bits); the value in `value`. */
+  random(cpu: number, seed: boolean, gpr: number, sizeIndex: number): number {
+    return random(this, cpu, seed, gpr, sizeIndex);
+  }
+  /** INVPCID: type (lo, hi) in register `typeGpr`, descriptor bits 63:0 (d0) and 127:64 (d1). */
+  invpcid(cpu: number, typeGpr: number, typeLo: number, typeHi: number, d0Lo: number, d0Hi: number, d1Lo: number, d1Hi: number): number {
+    return invpcid(this, cpu, typeGpr, typeLo, typeHi, d0Lo, d0Hi, d1Lo, d1Hi);
+  }
+  /**
+   * A descriptor-table instruction (DT_SGDT ... DT_LTR); `register` gpr + 1 or 0 (memory);
+   * `operand` the limit (LGDT/LIDT) or selector (LLDT/LTR); the base LGDT/LIDT load. SGDT, SIDT,
+   * SLDT and STR leave the value stored in `value`.
+   */
+  descriptorTable(cpu: number, instruction: number, register: number, operand: number, baseLo: number, baseHi: number): number {
+    return descriptorTable(this, cpu, instruction, register, operand, baseLo, baseHi);
+  }
+  getsec(cpu: number): number {
+    return getsec(this, cpu);
+  }
+  /** XSAVES (`restore` false) or XRSTORS with the instruction mask EDX:EAX = (maskHi, maskLo). */
+  xsaves(cpu: number, restore: boolean, maskLo: number, maskHi: number): number {
+    return xsaves(this, cpu, restore, maskLo, maskHi);
   }
 
   /**

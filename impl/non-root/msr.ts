@@ -13,14 +13,23 @@
  * IA32_FEATURE_CONTROL, the VMX capability MSRs) are read and written with their #GP(0)
  * conditions; RDMSR also completes for the other architectural MSRs every profile's processor has
  * (ARCHITECTURAL_MSRS), WRMSR for IA32_TSC (any value), IA32_LSTAR and IA32_KERNEL_GS_BASE
- * (#GP(0) for a non-canonical address, Vol. 2D WRMSR), whose values impl/ does not keep. Any other
- * MSR is model-specific (whether it exists, which bits a write may set), so impl/ answers
- * unimplemented. RDMSR's value is not observed.
+ * (#GP(0) for a non-canonical address, Vol. 2D WRMSR), whose values impl/ does not keep; IA32_XSS
+ * (DA0H) where the processor has XSAVES (impl/non-root/hidden-state.ts keeps it). Any other MSR is
+ * model-specific (whether it exists, which bits a write may set), so impl/ answers unimplemented.
+ * RDMSR's value is not observed.
+ *
+ * IA32_XSS (Vol. 4 Table 2-2: exists when CPUID.(EAX=0DH,ECX=1):EAX.XSS[3] = 1; Vol. 1 §13.3
+ * "Enabling the XSAVE Feature Set and XSAVE-Enabled Features": a bit of a state component the
+ * processor does not support as a supervisor component must be 0, else #GP(0)): which supervisor
+ * components a processor supports is not in the profile, so impl/ takes every one the SDM
+ * defines: PT (8), PASID (10), CET user and supervisor (11, 12), HDC (13), UINTR (14), LBR (15),
+ * HWP (16); bits 7:0 and 9 (user components) and 63:17 are reserved.
  */
 import { PRIMARY_CONTROL } from '../../spec/control-bits.ts';
 import { MSR_BITMAP_OFFSET, MSR_BITMAP_RANGE } from '../../spec/exit-bitmaps.ts';
 import { EXIT_REASON } from '../../spec/exit-reasons.ts';
 import { exitFactsFor } from '../vm-exit/exit-facts.ts';
+import { readHiddenWord, writeHiddenWord, XSS_HI, XSS_LO } from './hidden-state.ts';
 import { MSR_GP, MSR_OK, MSR_UNKNOWN, readMsr, writeMsr } from '../vm-exit/msrs.ts';
 import type { GuestContext } from './context.ts';
 import { RDMSR_LENGTH, WRMSR_LENGTH } from './lengths.ts';
@@ -28,6 +37,9 @@ import { RDMSR_LENGTH, WRMSR_LENGTH } from './lengths.ts';
 const IA32_TSC = 0x10;
 const IA32_LSTAR = 0xc000_0082 | 0;
 const IA32_KERNEL_GS_BASE = 0xc000_0102 | 0;
+const IA32_XSS = 0xda0;
+/** IA32_XSS bits a write may set (see the header). */
+const XSS_WRITABLE = 0x1_fd00;
 /** RDMSR's value (not observed). */
 const scratch = new Int32Array(2);
 /** MSR ranges the bitmaps cover (spec/exit-bitmaps.ts): 8192 MSRs from 0 and from C0000000H. */
@@ -70,6 +82,7 @@ export function rdmsr(g: GuestContext, cpu: number, ecx: number): number {
   ecx |= 0; // int32 or uint32 halves both work (the fast API's convention)
   if (g.privileged(b)) return g.gp(b);
   if (g.nonRoot(b) && msrExits(g, b, ecx, false)) return g.instructionExit(b, EXIT_REASON.RDMSR, 0, 0, RDMSR_LENGTH);
+  if (ecx === IA32_XSS) return g.features.xsaves ? g.complete(b, RDMSR_LENGTH) : g.gp(b);
   // The value read is not observed; the kept MSRs (impl/vm-exit/msrs.ts) say whether it faults.
   const result = readMsr(exitFactsFor(g.profile), g.s, b, ecx, scratch, 0);
   if (result === MSR_GP) return g.gp(b);
@@ -85,6 +98,12 @@ export function wrmsr(g: GuestContext, cpu: number, ecx: number, lo: number, hi:
   ecx |= 0;
   if (g.privileged(b)) return g.gp(b);
   if (g.nonRoot(b) && msrExits(g, b, ecx, true)) return g.instructionExit(b, EXIT_REASON.WRMSR, 0, 0, WRMSR_LENGTH);
+  if (ecx === IA32_XSS) {
+    if (!g.features.xsaves || (lo & ~XSS_WRITABLE) !== 0 || hi !== 0) return g.gp(b);
+    writeHiddenWord(g.memory, b, XSS_LO, lo | 0);
+    writeHiddenWord(g.memory, b, XSS_HI, 0);
+    return g.complete(b, WRMSR_LENGTH);
+  }
   const result = writeMsr(exitFactsFor(g.profile), g.s, b, ecx, lo | 0, hi | 0);
   if (result === MSR_GP) return g.gp(b);
   if (result === MSR_OK || ecx === IA32_TSC) return g.complete(b, WRMSR_LENGTH);

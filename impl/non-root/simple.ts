@@ -1,6 +1,6 @@
 /**
- * The guest operations without register or memory state of their own: CPUID, HLT, INVD, WBINVD,
- * INVLPG, RDTSC, RDTSCP, RDPMC, PAUSE, MONITOR, MWAIT and XSETBV. Each makes, in order, the faults
+ * The guest operations without register or memory state of their own: CPUID, HLT, INVD, WBINVD
+ * and WBNOINVD, INVLPG, RDTSC, RDTSCP, RDPMC, PAUSE, MONITOR, MWAIT, XSETBV and GETSEC. Each makes, in order, the faults
  * that precede a VM exit (invalid opcode and privilege-based faults: SDM Vol. 3C, December 2023,
  * §26.1.1 "Relative Priority of Faults and VM Exits"), the VM exit its control asks for (§26.1.2
  * "Instructions That Cause VM Exits Unconditionally", §26.1.3 "Instructions That Cause VM Exits
@@ -16,7 +16,7 @@
 import { PRIMARY_CONTROL, SECONDARY_CONTROL } from '../../spec/control-bits.ts';
 import { EXIT_REASON } from '../../spec/exit-reasons.ts';
 import { S_CR4_LO, S_MONITOR_ARMED, S_WIDE } from '../cpu-row.ts';
-import { CR4_OSXSAVE, CR4_PCE, CR4_TSD } from './bits.ts';
+import { CR4_OSXSAVE, CR4_PCE, CR4_SMXE, CR4_TSD } from './bits.ts';
 import type { GuestContext } from './context.ts';
 import {
   CPUID_LENGTH,
@@ -32,6 +32,7 @@ import {
   WBINVD_LENGTH,
   XSETBV_LENGTH,
 } from './lengths.ts';
+import { GETSEC_LENGTH, WBNOINVD_LENGTH } from './system-exit-info.ts';
 
 /** RDPMC counters (impl/ choice, matching the IA32_PERF_GLOBAL_CTRL bits of impl/README.md). */
 const GENERAL_PURPOSE_COUNTERS = 8;
@@ -66,14 +67,32 @@ export function invd(g: GuestContext, cpu: number): number {
   return 0;
 }
 
-/** WBINVD: #GP(0) when privileged; "WBINVD exiting" (secondary). */
-export function wbinvd(g: GuestContext, cpu: number): number {
+/**
+ * WBINVD, or WBNOINVD when `noInvalidate` (Vol. 2D "WBNOINVD—Write Back and Do Not Invalidate
+ * Cache": the same checks; F3 0F 09, one byte longer): #GP(0) when privileged; "WBINVD exiting"
+ * (secondary), reason 54 for both (§26.1.3).
+ */
+export function wbinvd(g: GuestContext, cpu: number, noInvalidate = false): number {
   const b = g.hooks.instruction(cpu);
+  const length = noInvalidate ? WBNOINVD_LENGTH : WBINVD_LENGTH;
   if (g.privileged(b)) return g.gp(b);
   if (g.nonRoot(b) && g.secondary(b, SECONDARY_CONTROL.WBINVD_EXITING)) {
-    return g.instructionExit(b, EXIT_REASON.WBINVD_OR_WBNOINVD, 0, 0, WBINVD_LENGTH);
+    return g.instructionExit(b, EXIT_REASON.WBINVD_OR_WBNOINVD, 0, 0, length);
   }
-  return g.complete(b, WBINVD_LENGTH);
+  return g.complete(b, length);
+}
+
+/**
+ * GETSEC (Vol. 2D chapter 7 "Safer Mode Extensions Reference"): #UD when CR4.SMXE = 0; otherwise
+ * a VM exit in VMX non-root operation whatever the CPL and leaf (§26.1.2 "Instructions That Cause
+ * VM Exits Unconditionally"; basic exit reason 11, Appendix C). Its leaf functions outside a
+ * guest are not modelled (unimplemented).
+ */
+export function getsec(g: GuestContext, cpu: number): number {
+  const b = g.hooks.instruction(cpu);
+  if (((g.s[b + S_CR4_LO] as number) & CR4_SMXE) === 0) return g.ud(b);
+  if (g.nonRoot(b)) return g.instructionExit(b, EXIT_REASON.GETSEC, 0, 0, GETSEC_LENGTH);
+  return g.unimplemented('GETSEC leaf functions (Safer Mode Extensions) outside VMX non-root operation');
 }
 
 /**

@@ -39,6 +39,19 @@ function layoutOf(entry: Int16Array) {
     TPR_THRESHOLD: at('TPR_THRESHOLD'),
     GUEST_RIP: at('GUEST_RIP'),
     GUEST_RFLAGS: at('GUEST_RFLAGS'),
+    // The descriptor-table registers of the guest (impl/non-root/descriptor-tables.ts) and what a
+    // VM exit loads into the host's (§28.5.2), the XSS-exiting bitmap (impl/non-root/xsaves.ts).
+    GUEST_GDTR_BASE: at('GUEST_GDTR_BASE'),
+    GUEST_GDTR_LIMIT: at('GUEST_GDTR_LIMIT'),
+    GUEST_IDTR_BASE: at('GUEST_IDTR_BASE'),
+    GUEST_IDTR_LIMIT: at('GUEST_IDTR_LIMIT'),
+    GUEST_LDTR_SELECTOR: at('GUEST_LDTR_SELECTOR'),
+    GUEST_LDTR_ACCESS_RIGHTS: at('GUEST_LDTR_ACCESS_RIGHTS'),
+    GUEST_TR_SELECTOR: at('GUEST_TR_SELECTOR'),
+    HOST_GDTR_BASE: at('HOST_GDTR_BASE'),
+    HOST_IDTR_BASE: at('HOST_IDTR_BASE'),
+    HOST_TR_SELECTOR: at('HOST_TR_SELECTOR'),
+    XSS_EXITING_BITMAP: at('XSS_EXITING_BITMAP'),
   };
 }
 

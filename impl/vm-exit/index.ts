@@ -58,6 +58,8 @@ import {
 import { entryFactsFor, type EntryFacts } from '../vm-entry/facts.ts';
 import { loadHostState } from '../vm-entry/load-host.ts';
 import { loadTrackedGuestState } from '../vm-entry/load-guest.ts';
+import { loadHostDescriptorTables } from '../non-root/hidden-state.ts';
+import { nonRootWordsFor, type NonRootWords } from '../non-root/words.ts';
 import { exitFactsFor, type ExitFacts } from './exit-facts.ts';
 import { EXIT_INFO_INTERRUPTION, type ExitInfo } from './exit-info.ts';
 import { ABORT_HOST_ADDRESS_SPACE, loadExitMsrs, STORE_UNKNOWN_MSR, storeExitMsrs } from './msr-areas.ts';
@@ -127,6 +129,8 @@ export function advanceGuestRip(s: Int32Array, b: number, v: Int32Array, ripWord
 export class VmExits {
   private readonly entry: EntryFacts;
   private readonly facts: ExitFacts;
+  /** Where the host GDTR/IDTR bases and TR selector are (impl/non-root/hidden-state.ts). */
+  private readonly tableWords: NonRootWords;
   /** Scratch for MSR-area addresses and values (no allocation per exit). */
   private readonly scratch = new Int32Array(4);
   /** The VM-entry interruption information of the last VM entry that injected an event (bit 31 set), else 0. */
@@ -146,6 +150,7 @@ export class VmExits {
   ) {
     this.entry = entryFactsFor(profile);
     this.facts = exitFactsFor(profile);
+    this.tableWords = nonRootWordsFor(profile);
   }
 
   /**
@@ -210,6 +215,7 @@ export class VmExits {
   /** Host-state loading and the VM-exit MSR-load area, then `status`, or a VMX abort. */
   private finish(b: number, base: number, status: number): number {
     const loaded = loadHostState(this.entry, this.facts, this.s, b, this.memory, base);
+    loadHostDescriptorTables(this.memory, this.tableWords, b, base);
     if (loaded !== 0) return this.abort(b, base, loaded);
     const msrs = loadExitMsrs(this.facts, this.s, b, this.memory, base, this.scratch);
     if (msrs !== 0) return this.abort(b, base, msrs);

@@ -24,13 +24,14 @@ import type { Verdict } from '../verdict.ts';
 import { defined, undefinedBy } from '../verdict.ts';
 import { activeElsewhere, clearVmcs, vmxonRegionElsewhere } from '../vmcs.ts';
 import { vmxInstructionExit } from './instruction-exit.ts';
+import { registerFormOfC7 } from '../non-root/random.ts';
 
 const PAGE = sdm('31.3', 'VMCLEAR—Clear Virtual-Machine Control Structure');
 const I = 'VMCLEAR';
 
 /** The decision points of VMCLEAR, in the order of the Operation section. */
 export const VMCLEAR_RULES = {
-  udRegisterOperand: rule('vmclear.ud-register-operand', I, PAGE, '#UD when the operand is a register'),
+  udRegisterOperand: rule('vmclear.ud-register-operand', I, PAGE, '#UD when the operand is a register and the processor lacks RDRAND (the register form is that instruction: model/non-root/random.ts)'),
   udOutsideVmx: rule('vmclear.ud-outside-vmx', I, PAGE, '#UD outside VMX operation'),
   udRealMode: rule('vmclear.ud-real-mode', I, PAGE, '#UD when CR0.PE = 0'),
   udVirtual8086: rule('vmclear.ud-virtual-8086', I, PAGE, '#UD when RFLAGS.VM = 1'),
@@ -62,7 +63,7 @@ export function vmclear(state: ModelState, op: VmclearOp): Verdict {
   const c = op.cpu;
   const cpu = cpuOf(state, c);
   const form = formOf(op.form, 'memory', 'vmclear');
-  if (form === 'register') return defined(fault(state, c, R.udRegisterOperand, 'UD'));
+  if (form === 'register') return registerFormOfC7(state, { kind: 'vmclear', cpu: c }) ?? defined(fault(state, c, R.udRegisterOperand, 'UD'));
   if (cpu.vmx === 'outside') return defined(fault(state, c, R.udOutsideVmx, 'UD'));
   if (inRealAddressMode(cpu)) return defined(fault(state, c, R.udRealMode, 'UD'));
   if (inVirtual8086Mode(cpu)) return defined(fault(state, c, R.udVirtual8086, 'UD'));

@@ -27,13 +27,14 @@ import type { Verdict } from '../verdict.ts';
 import { defined, undefinedBy } from '../verdict.ts';
 import { activeElsewhere, loadVmcs, vmxonRegionElsewhere } from '../vmcs.ts';
 import { vmxInstructionExit } from './instruction-exit.ts';
+import { registerFormOfC7 } from '../non-root/random.ts';
 
 const PAGE = sdm('31.3', 'VMPTRLD—Load Pointer to Virtual-Machine Control Structure');
 const I = 'VMPTRLD';
 
 /** The decision points of VMPTRLD, in the order of the Operation section. */
 export const VMPTRLD_RULES = {
-  udRegisterOperand: rule('vmptrld.ud-register-operand', I, PAGE, '#UD when the operand is a register'),
+  udRegisterOperand: rule('vmptrld.ud-register-operand', I, PAGE, '#UD when the operand is a register and the processor lacks RDRAND (the register form is that instruction: model/non-root/random.ts)'),
   udOutsideVmx: rule('vmptrld.ud-outside-vmx', I, PAGE, '#UD outside VMX operation'),
   udRealMode: rule('vmptrld.ud-real-mode', I, PAGE, '#UD when CR0.PE = 0'),
   udVirtual8086: rule('vmptrld.ud-virtual-8086', I, PAGE, '#UD when RFLAGS.VM = 1'),
@@ -72,7 +73,7 @@ export function vmptrld(state: ModelState, op: VmptrldOp): Verdict {
   const c = op.cpu;
   const cpu = cpuOf(state, c);
   const form = formOf(op.form, 'memory', 'vmptrld');
-  if (form === 'register') return defined(fault(state, c, R.udRegisterOperand, 'UD'));
+  if (form === 'register') return registerFormOfC7(state, { kind: 'vmptrld', cpu: c }) ?? defined(fault(state, c, R.udRegisterOperand, 'UD'));
   if (cpu.vmx === 'outside') return defined(fault(state, c, R.udOutsideVmx, 'UD'));
   if (inRealAddressMode(cpu)) return defined(fault(state, c, R.udRealMode, 'UD'));
   if (inVirtual8086Mode(cpu)) return defined(fault(state, c, R.udVirtual8086, 'UD'));

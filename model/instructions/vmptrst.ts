@@ -16,13 +16,14 @@ import { cpuOf } from '../state.ts';
 import type { Verdict } from '../verdict.ts';
 import { defined } from '../verdict.ts';
 import { vmxInstructionExit } from './instruction-exit.ts';
+import { registerFormOfC7 } from '../non-root/random.ts';
 
 const PAGE = sdm('31.3', 'VMPTRST—Store Pointer to Virtual-Machine Control Structure');
 const I = 'VMPTRST';
 
 /** The decision points of VMPTRST, in the order of the Operation section. */
 export const VMPTRST_RULES = {
-  udRegisterOperand: rule('vmptrst.ud-register-operand', I, PAGE, '#UD when the operand is a register'),
+  udRegisterOperand: rule('vmptrst.ud-register-operand', I, PAGE, '#UD when the operand is a register and the processor lacks RDSEED (the register form is that instruction: model/non-root/random.ts)'),
   udOutsideVmx: rule('vmptrst.ud-outside-vmx', I, PAGE, '#UD outside VMX operation'),
   udRealMode: rule('vmptrst.ud-real-mode', I, PAGE, '#UD when CR0.PE = 0'),
   udVirtual8086: rule('vmptrst.ud-virtual-8086', I, PAGE, '#UD when RFLAGS.VM = 1'),
@@ -39,7 +40,7 @@ export function vmptrst(state: ModelState, op: VmptrstOp): Verdict {
   const c = op.cpu;
   const cpu = cpuOf(state, c);
   const form = formOf(op.form, 'memory', 'vmptrst');
-  if (form === 'register') return defined(fault(state, c, R.udRegisterOperand, 'UD'));
+  if (form === 'register') return registerFormOfC7(state, { kind: 'vmptrst', cpu: c }) ?? defined(fault(state, c, R.udRegisterOperand, 'UD'));
   if (cpu.vmx === 'outside') return defined(fault(state, c, R.udOutsideVmx, 'UD'));
   if (inRealAddressMode(cpu)) return defined(fault(state, c, R.udRealMode, 'UD'));
   if (inVirtual8086Mode(cpu)) return defined(fault(state, c, R.udVirtual8086, 'UD'));

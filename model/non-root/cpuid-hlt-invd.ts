@@ -34,6 +34,15 @@ const WBINVD_PAGE = sdm('6.1', 'WBINVD—Write Back and Invalidate Cache', '2D')
 const INVLPG_PAGE = sdm('3.3', 'INVLPG—Invalidate TLB Entries', '2A');
 const XSETBV_PAGE = sdm('6.1', 'XSETBV—Set Extended Control Register', '2D');
 
+/**
+ * The exit qualification of a WBNOINVD exit: bit 0 = 1 (§28.2.1 "Basic VM-Exit Information"; 0 for
+ * WBINVD). On a processor without WBNOINVD the F3H prefix is ignored and the instruction is WBINVD
+ * (Vol. 2D "WBNOINVD—Write Back and Do Not Invalidate Cache"); profiles do not say which processors
+ * have it, so the model leaves the qualification of a WBNOINVD exit open (`undefined`): both are
+ * allowed.
+ */
+const WBNOINVD_QUALIFICATION: bigint | undefined = undefined;
+
 /** CR4.OSXSAVE (bit 18, Vol. 3A §2.5 "Control Registers"); spec/control-registers.ts does not name it. */
 const CR4_OSXSAVE = 1n << 18n;
 
@@ -48,7 +57,7 @@ export const CPUID_HLT_INVD_RULES = {
   invdExit: rule('invd.vm-exit', 'INVD', UNCONDITIONAL, 'in VMX non-root operation INVD causes a VM exit (reason 13)'),
   invdOk: rule('invd.ok', 'INVD', INVD_PAGE, 'INVD invalidates the caches'),
   wbinvdCpl: rule('wbinvd.gp-cpl', 'WBINVD', WBINVD_PAGE, '#GP(0) when CPL > 0 (before any VM exit)'),
-  wbinvdExit: rule('wbinvd.vm-exit', 'WBINVD', CONDITIONAL, 'in VMX non-root operation with "WBINVD exiting" = 1: VM exit (reason 54), qualification 0'),
+  wbinvdExit: rule('wbinvd.vm-exit', 'WBINVD', CONDITIONAL, 'in VMX non-root operation with "WBINVD exiting" = 1: VM exit (reason 54), qualification 0 (WBINVD) or 1 (WBNOINVD)'),
   wbinvdOk: rule('wbinvd.ok', 'WBINVD', WBINVD_PAGE, 'WBINVD writes back and invalidates the caches'),
   invlpgCpl: rule('invlpg.gp-cpl', 'INVLPG', INVLPG_PAGE, '#GP(0) when CPL > 0 (before any VM exit)'),
   invlpgExit: rule('invlpg.vm-exit', 'INVLPG', CONDITIONAL, 'in VMX non-root operation with "INVLPG exiting" = 1: VM exit (reason 14), qualification the linear address'),
@@ -108,7 +117,9 @@ export function wbinvd(state: ModelState, op: WbinvdOp): Verdict {
   if (cpu.vmx === 'non-root') {
     const secondary = secondaryControls(state, c);
     if (secondary === undefined) return controlsUnknown();
-    if (controlBit(secondary, SECONDARY_CONTROL.WBINVD_EXITING)) return instructionExit(state, c, op, R.wbinvdExit, EXIT_REASON.WBINVD_OR_WBNOINVD, 0n);
+    if (controlBit(secondary, SECONDARY_CONTROL.WBINVD_EXITING)) {
+      return instructionExit(state, c, op, R.wbinvdExit, EXIT_REASON.WBINVD_OR_WBNOINVD, op.variant === 'wbnoinvd' ? WBNOINVD_QUALIFICATION : 0n);
+    }
   }
   return completed(state, c, op, R.wbinvdOk);
 }

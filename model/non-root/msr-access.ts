@@ -16,7 +16,8 @@
  * `write-feature-control`, always #GP(0) once locked, as it is in VMX operation), the VMX
  * capability MSRs (Vol. 3D Appendix A: readable where they exist, which the profile says;
  * read-only, so WRMSR is #GP(0)), and the values VM entries and exits loaded (`CpuState.msrs`).
- * IA32_EFER writes change the mode and are not modelled, nor are the x2APIC MSRs with "virtualize
+ * IA32_XSS (DA0H) holds the value a WRMSR that completes wrote (XSAVES and XRSTORS consult it in
+ * VMX non-root operation). IA32_EFER writes follow efer-write.ts. Not modelled: the x2APIC MSRs with "virtualize
  * x2APIC mode" = 1 (§30.5 "Virtualizing MSR-Based APIC Accesses"). Any other MSR may or may not exist and
  * may or may not accept the value: the SDM leaves that to the model (#GP(0) "if the value in ECX
  * specifies a reserved or unimplemented MSR address"), so the model allows the access and #GP(0);
@@ -38,6 +39,8 @@ import { writeFeatureControl } from '../processor-state-ops.ts';
 import { rule } from '../rule.ts';
 import type { ModelState } from '../state.ts';
 import { cpuOf } from '../state.ts';
+import { MSR as LOADED_MSR } from '../vm-exit/msr-indices.ts';
+import { writeEfer } from './efer-write.ts';
 import type { Verdict } from '../verdict.ts';
 import { defined, notModelled } from '../verdict.ts';
 import { atCplZero, completed, completes, controlBit, controlsUnknown, gp, instructionExit, primaryControls, secondaryControls } from './guest.ts';
@@ -70,7 +73,12 @@ export const MSR_ACCESS_RULES = {
   wrmsrExit: rule('wrmsr.vm-exit', 'WRMSR', CONDITIONAL, 'in VMX non-root operation: VM exit (reason 32) without MSR bitmaps, for an MSR outside their ranges, or with its write bit set'),
   wrmsrFeatureControl: rule('wrmsr.gp-feature-control-locked', 'WRMSR', WRMSR_PAGE, 'IA32_FEATURE_CONTROL in VMX non-root operation is locked: #GP(0)'),
   wrmsrCapability: rule('wrmsr.gp-capability-msr', 'WRMSR', CAPABILITIES, 'the VMX capability MSRs are read-only: #GP(0)'),
-  wrmsrEfer: rule('wrmsr.efer', 'WRMSR', WRMSR_PAGE, 'a write to IA32_EFER (mode changes, reserved bits by CPUID) is not modelled'),
+  wrmsrXss: rule(
+    'wrmsr.ia32-xss',
+    'WRMSR',
+    sdm('13.3', 'Enabling the XSAVE Feature Set and XSAVE-Enabled Features', '1'),
+    'IA32_XSS (DA0H): a write that completes sets the MSR to the value (bits the processor does not support are #GP(0), which the profile does not say: both allowed)',
+  ),
   wrmsrModelSpecific: rule('wrmsr.model-specific', 'WRMSR', WRMSR_PAGE, 'an MSR the model does not know may be unimplemented or refuse the value: the write (value then unknown) or #GP(0)'),
 } as const;
 
@@ -119,7 +127,11 @@ export function wrmsr(state: ModelState, op: WrmsrOp): Verdict {
     if (controlBit(cpu.featureControl, FEATURE_CONTROL.LOCK)) return gp(state, c, R.wrmsrFeatureControl);
   }
   if (capabilityName(index) !== undefined) return gp(state, c, R.wrmsrCapability);
-  if (index === IA32_EFER) return notModelled(R.wrmsrEfer);
+  if (index === IA32_EFER) return writeEfer(state, op);
+  if (index === BigInt(LOADED_MSR.XSS)) {
+    const written = new Map(cpu.msrs).set(LOADED_MSR.XSS, operand(op.value, 'value', 'wrmsr'));
+    return defined(completes(state, c, op, R.wrmsrXss, { msrs: written }), fault(state, c, R.wrmsrXss, 'GP'));
+  }
   const msrs = new Map(cpu.msrs);
   msrs.delete(Number(index));
   return defined(completes(state, c, op, R.wrmsrModelSpecific, { msrs }), fault(state, c, R.wrmsrModelSpecific, 'GP'));

@@ -19,6 +19,7 @@ export const MSR = {
   S_CET: 0x6a2,
   INTERRUPT_SSP_TABLE_ADDR: 0x6a8,
   PKRS: 0x6e1,
+  XSS: 0xda0,
   BNDCFGS: 0xd90,
   LBR_CTL: 0x14ce,
   EFER: 0xc000_0080,

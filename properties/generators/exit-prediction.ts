@@ -7,7 +7,7 @@
  * puts the host's VMREADs in the guest (they exit too) or a guest operation after a VM exit.
  */
 import { PRIMARY_CONTROL, SECONDARY_CONTROL } from '../../spec/control-bits.ts';
-import { CR0_BIT } from '../../spec/control-registers.ts';
+import { CR0_BIT, CR4_BIT } from '../../spec/control-registers.ts';
 import { ioAccessPorts, msrBitmapPosition } from '../../spec/exit-bitmaps.ts';
 import type { Operation } from '../../spec/operations.ts';
 import { CR4_OSXSAVE, type ExitSetup } from './exit-setup.ts';
@@ -151,6 +151,26 @@ export function predictExit(setup: ExitSetup, op: Operation): boolean | undefine
       return ioExits(setup, op.port, op.size);
     case 'exception':
       return exceptionExits(setup, op.vector, op.errorCode === undefined ? 0 : Number(op.errorCode));
+    case 'rdrand':
+      return setup.features.rdrand ? secondaryOn(setup, 'RDRAND_EXITING') : exceptionExits(setup, INVALID_OPCODE);
+    case 'rdseed':
+      return setup.features.rdseed ? secondaryOn(setup, 'RDSEED_EXITING') : exceptionExits(setup, INVALID_OPCODE);
+    case 'invpcid':
+      if (!setup.features.invpcid || !secondaryOn(setup, 'ENABLE_INVPCID')) return exceptionExits(setup, INVALID_OPCODE);
+      // Without the exit, the type and descriptor checks may raise #GP (the exception bitmap decides).
+      return primaryOn(setup, 'INVLPG_EXITING') ? true : undefined;
+    case 'descriptor-table':
+      // LTR of a null selector raises #GP; LLDT/LTR of another selector is not modelled either way.
+      return secondaryOn(setup, 'DESCRIPTOR_TABLE_EXITING') ? true : op.instruction === 'ltr' ? undefined : false;
+    case 'getsec':
+      return (setup.guestCr4 & (1n << BigInt(CR4_BIT.SMXE))) !== 0n ? true : exceptionExits(setup, INVALID_OPCODE);
+    case 'xsaves':
+    case 'xrstors': {
+      const osxsave = (setup.guestCr4 & (1n << BigInt(CR4_OSXSAVE))) !== 0n;
+      if (!setup.features.xsaves || !osxsave || !secondaryOn(setup, 'ENABLE_XSAVES_XRSTORS')) return exceptionExits(setup, INVALID_OPCODE);
+      if (setup.xss === undefined) return undefined;
+      return (BigInt(op.mask) & setup.xss & setup.xssBitmap) !== 0n ? true : undefined;
+    }
     default:
       return undefined;
   }

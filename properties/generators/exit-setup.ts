@@ -48,7 +48,10 @@ export const DRAWN_PRIMARY_CONTROLS = [
 ] as const satisfies readonly (keyof typeof PRIMARY_CONTROL)[];
 
 /** The secondary controls the group draws (when the built VMCS activates them). */
-export const DRAWN_SECONDARY_CONTROLS = ['WBINVD_EXITING', 'ENABLE_RDTSCP', 'VMCS_SHADOWING'] as const satisfies readonly (keyof typeof SECONDARY_CONTROL)[];
+export const DRAWN_SECONDARY_CONTROLS = [
+  'WBINVD_EXITING', 'ENABLE_RDTSCP', 'VMCS_SHADOWING', 'DESCRIPTOR_TABLE_EXITING', 'RDRAND_EXITING', 'RDSEED_EXITING', 'ENABLE_INVPCID',
+  'ENABLE_XSAVES_XRSTORS',
+] as const satisfies readonly (keyof typeof SECONDARY_CONTROL)[];
 
 /** CR0 bits a guest/host mask may own here; CR4 likewise. */
 const CR0_MASKABLE = [CR0_BIT.PE, CR0_BIT.MP, CR0_BIT.EM, CR0_BIT.TS, CR0_BIT.NE, CR0_BIT.WP, CR0_BIT.AM, CR0_BIT.CD] as const;
@@ -83,7 +86,20 @@ export interface ExitSetup {
   shadowBits: Map<string, boolean>;
   /** The guest runs in 64-bit mode. */
   guest64: boolean;
+  /** The profile's CPUID feature flags (RDRAND, RDSEED, INVPCID, XSAVES). */
+  features: Profile['cpuid'];
+  /** The XSS-exiting bitmap (written when "enable XSAVES/XRSTORS" is 1). */
+  xssBitmap: bigint;
+  /** The value the host writes to IA32_XSS before VMLAUNCH (so that XSAVES/XRSTORS exits are decidable), or none. */
+  xss: bigint | undefined;
 }
+
+/** IA32_XSS (Vol. 4 Table 2-2); the generators write it with WRMSR before VMLAUNCH. */
+export const IA32_XSS = 0xda0;
+/** IA32_XSS values the host writes: PT state (bit 8), CET user and supervisor state (bits 11, 12). */
+const XSS_VALUES: readonly bigint[] = [0x100n, 0x1800n];
+/** XSS-exiting bitmaps: none, everything, PT state only. */
+const XSS_BITMAPS: readonly bigint[] = [0n, 0xffff_ffff_ffff_ffffn, 0x100n];
 
 const bit = (n: number): bigint => 1n << BigInt(n);
 
@@ -110,7 +126,9 @@ export function exitSetupArbitrary(profile: Profile, values: ReadonlyMap<FieldNa
   const guestCr3 = values.get('GUEST_CR3') ?? 0n;
   // CR4.OSXSAVE on where the profile allows it, so that XSETBV reaches its VM exit instead of #UD.
   const osxsave = bit(CR4_OSXSAVE);
-  const guestCr4 = (values.get('GUEST_CR4') ?? 0n) | (profile.cr4Fixed1 & osxsave);
+  const baseCr4 = (values.get('GUEST_CR4') ?? 0n) | (profile.cr4Fixed1 & osxsave);
+  // CR4.SMXE drawn on where the profile allows it, so that GETSEC reaches its VM exit (it is #UD otherwise).
+  const smxe = bit(CR4_BIT.SMXE) & profile.cr4Fixed1;
   const tracked = trackedPorts();
   const shadowKeys = PROBE_ENCODINGS.filter((e) => vmcsShadowingBitmapPosition(e) !== undefined).flatMap((e) => [`vmread:0x${e.toString(16)}`, `vmwrite:0x${e.toString(16)}`]);
   const msrKeys = PROBE_MSRS.flatMap((msr) => (['read', 'write'] as const).filter((a) => msrBitmapPosition(msr, a) !== undefined).map((a) => `${a}:0x${msr.toString(16)}`));
@@ -128,6 +146,9 @@ export function exitSetupArbitrary(profile: Profile, values: ReadonlyMap<FieldNa
       ioBits: fc.array(fc.boolean(), { minLength: tracked.length, maxLength: tracked.length }),
       msrBits: fc.array(fc.boolean(), { minLength: msrKeys.length, maxLength: msrKeys.length }),
       shadowBits: fc.array(fc.boolean(), { minLength: shadowKeys.length, maxLength: shadowKeys.length }),
+      smxe: fc.boolean(),
+      xssBitmap: fc.constantFrom(...XSS_BITMAPS),
+      xss: fc.option(fc.constantFrom(...XSS_VALUES), { freq: 3 }),
     })
     .map((draw): ExitSetup => {
       let primary = builtPrimary;
@@ -145,6 +166,7 @@ export function exitSetupArbitrary(profile: Profile, values: ReadonlyMap<FieldNa
           if ((profile.controls.secondary.mayBeOne & b) !== 0n) secondary = draw.secondaryDraw[i] === true ? secondary | b : secondary & ~b;
         }
       }
+      const guestCr4 = draw.smxe ? baseCr4 | smxe : baseCr4;
       const cr0Mask = draw.cr0Mask.reduce((acc, b) => acc | bit(b), 0n);
       const cr4Mask = draw.cr4Mask.reduce((acc, b) => acc | bit(b), 0n);
       return {
@@ -165,6 +187,9 @@ export function exitSetupArbitrary(profile: Profile, values: ReadonlyMap<FieldNa
         msrBits: new Map(msrKeys.map((key, i) => [key, draw.msrBits[i] === true])),
         shadowBits: new Map(shadowKeys.map((key, i) => [key, draw.shadowBits[i] === true])),
         guest64: ((values.get('VM_ENTRY_CONTROLS') ?? 0n) & bit(ENTRY_CONTROL.IA32E_MODE_GUEST)) !== 0n,
+        features: profile.cpuid,
+        xssBitmap: draw.xssBitmap,
+        xss: draw.xss ?? undefined,
       };
     });
 }
@@ -186,6 +211,7 @@ export function exitSetupFields(setup: ExitSetup, profile: Profile): Map<FieldNa
     ['IO_BITMAP_B_ADDRESS', BITMAP_ADDRESSES.ioB],
   ]);
   if (setup.secondary !== undefined) fields.set('SECONDARY_PROCESSOR_BASED_CONTROLS', setup.secondary);
+  if (setup.secondary !== undefined && (setup.secondary & bit(SECONDARY_CONTROL.ENABLE_XSAVES_XRSTORS)) !== 0n) fields.set('XSS_EXITING_BITMAP', setup.xssBitmap);
   const targetFields = ['CR3_TARGET_VALUE_0', 'CR3_TARGET_VALUE_1', 'CR3_TARGET_VALUE_2', 'CR3_TARGET_VALUE_3'] as const;
   for (const [i, value] of setup.cr3Targets.entries()) fields.set(targetFields[i] as FieldName, value);
   if (profile.fieldExists(FIELD.MSR_BITMAPS_ADDRESS)) fields.set('MSR_BITMAPS_ADDRESS', BITMAP_ADDRESSES.msr);
@@ -213,6 +239,11 @@ export function shadowVmcsLayout(cpu: number, setup: ExitSetup, revisionId: numb
     { kind: 'write-memory', cpu, address: toHex(SHADOW_VMCS), value: toHex(BigInt(revisionId) | 0x8000_0000n) },
     { kind: 'vmclear', cpu, pointer: toHex(SHADOW_VMCS) },
   ];
+}
+
+/** The host's WRMSR of IA32_XSS before VMLAUNCH, when the setup draws one. */
+export function xssWrite(cpu: number, setup: ExitSetup): Operation[] {
+  return setup.xss === undefined ? [] : [{ kind: 'wrmsr', cpu, ecx: toHex(BigInt(IA32_XSS)), value: toHex(setup.xss) }];
 }
 
 /** The `write-memory` steps laying out the dwords of the bitmaps that hold a tracked bit. */

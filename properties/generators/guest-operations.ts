@@ -1,5 +1,5 @@
 /**
- * Guest operations for the VM-exit step group: the 22 guest operations of case format 4 and the
+ * Guest operations for the VM-exit step group: the guest operations of case formats 4 and 5 and the
  * VMX instructions, with operands drawn so that each exit condition is met on both sides under
  * the group's exit configuration (exit-setup.ts): a MOV to CR0/CR4 that agrees with the read
  * shadow in every masked bit or flips one, an LMSW on either side of its rule, a MOV to CR3 of a
@@ -47,7 +47,7 @@ const EXCEPTIONS: readonly { vector: number; errorCodes?: readonly number[] }[] 
   { vector: 17, errorCodes: [0] },
 ];
 
-/** One of the 22 guest operations on processor `cpu`, with operands around `setup`'s exit conditions. */
+/** One of the guest operations on processor `cpu`, with operands around `setup`'s exit conditions. */
 export function guestOperation(setup: ExitSetup, cpu: number): fc.Arbitrary<Operation> {
   const simple = (kind: 'hlt' | 'invd' | 'wbinvd' | 'rdtsc' | 'rdtscp' | 'pause' | 'monitor' | 'mwait' | 'clts'): fc.Arbitrary<Operation> =>
     fc.constant<Operation>({ kind, cpu });
@@ -79,6 +79,57 @@ export function guestOperation(setup: ExitSetup, cpu: number): fc.Arbitrary<Oper
     fc.constant<Operation>({ kind: 'monitor', cpu }),
     fc.constant<Operation>({ kind: 'mwait', cpu }),
     exceptionOperation(cpu),
+    ...systemInstructionOperations(setup, cpu),
+  );
+}
+
+/** Canonical and non-canonical linear addresses for INVPCID descriptors and LGDT/LIDT bases. */
+const LINEAR_ADDRESSES: readonly bigint[] = [0x1000n, 0x40_2000n, 0xffff_8000_0000_0000n, 0x8000_0000_0000n];
+
+/**
+ * The guest operations of case format 5: RDRAND and RDSEED (every size, any register), INVPCID
+ * (valid and invalid types, reserved descriptor bits, non-canonical addresses, PCIDs), the eight
+ * descriptor-table instructions (memory and register forms, null and other selectors), GETSEC,
+ * XSAVES/XRSTORS with instruction masks inside and outside the XSS-exiting bitmap, and WBNOINVD.
+ */
+function systemInstructionOperations(setup: ExitSetup, cpu: number): fc.Arbitrary<Operation>[] {
+  const size = fc.constantFrom(16, 32, 64) as fc.Arbitrary<16 | 32 | 64>;
+  const mask = fc.constantFrom(0x100n, 0x1800n, 0x3n, 0xffff_ffff_ffff_ffffn).map(hex);
+  void setup;
+  return [
+    fc.tuple(gpr, size).map(([g, s]): Operation => ({ kind: 'rdrand', cpu, gpr: g, size: s })),
+    fc.tuple(gpr, size).map(([g, s]): Operation => ({ kind: 'rdseed', cpu, gpr: g, size: s })),
+    fc
+      .tuple(fc.constantFrom(0n, 1n, 2n, 3n, 4n, 0x1_0000_0000n), fc.constantFrom(0n, 1n, 0xfffn, 0x1000n), fc.constantFrom(...LINEAR_ADDRESSES), fc.option(gpr, { freq: 2 }))
+      .map(([type, low, address, typeGpr]): Operation => ({
+        kind: 'invpcid',
+        cpu,
+        type: hex(type),
+        descriptor: [hex(low), hex(address)],
+        ...(typeGpr === null ? {} : { typeGpr }),
+      })),
+    descriptorTableOperation(cpu),
+    fc.constant<Operation>({ kind: 'getsec', cpu }),
+    mask.map((m): Operation => ({ kind: 'xsaves', cpu, mask: m })),
+    mask.map((m): Operation => ({ kind: 'xrstors', cpu, mask: m })),
+    fc.constant<Operation>({ kind: 'wbinvd', cpu, variant: 'wbnoinvd' }),
+  ];
+}
+
+/** SGDT, SIDT, LGDT, LIDT (memory), SLDT, STR, LLDT, LTR (register or memory). */
+function descriptorTableOperation(cpu: number): fc.Arbitrary<Operation> {
+  const memoryOnly = fc.constantFrom('sgdt', 'sidt') as fc.Arbitrary<'sgdt' | 'sidt'>;
+  const loads = fc.tuple(fc.constantFrom('lgdt', 'lidt') as fc.Arbitrary<'lgdt' | 'lidt'>, fc.constantFrom(0n, 0x7fn, 0xffffn), fc.constantFrom(...LINEAR_ADDRESSES));
+  const form = fc.option(gpr, { freq: 2 });
+  return fc.oneof(
+    memoryOnly.map((instruction): Operation => ({ kind: 'descriptor-table', cpu, instruction })),
+    loads.map(([instruction, limit, base]): Operation => ({ kind: 'descriptor-table', cpu, instruction, limit: hex(limit), base: hex(base) })),
+    fc.tuple(fc.constantFrom('sldt', 'str') as fc.Arbitrary<'sldt' | 'str'>, form).map(([instruction, g]): Operation =>
+      g === null ? { kind: 'descriptor-table', cpu, instruction } : { kind: 'descriptor-table', cpu, instruction, form: 'register', gpr: g }),
+    fc.tuple(fc.constantFrom('lldt', 'ltr') as fc.Arbitrary<'lldt' | 'ltr'>, form, fc.constantFrom(0n, 3n, 0x10n, 0x2bn)).map(([instruction, g, selector]): Operation =>
+      g === null
+        ? { kind: 'descriptor-table', cpu, instruction, selector: hex(selector) }
+        : { kind: 'descriptor-table', cpu, instruction, form: 'register', gpr: g, selector: hex(selector) }),
   );
 }
 

@@ -18,7 +18,7 @@ import { toHex } from '../../spec/hex.ts';
 import type { Operation } from '../../spec/operations.ts';
 import type { Profile } from '../../spec/profile.ts';
 import { predictExit } from './exit-prediction.ts';
-import { bitmapWrites, exitSetupArbitrary, exitSetupFields, shadowVmcsLayout, type ExitSetup } from './exit-setup.ts';
+import { bitmapWrites, exitSetupArbitrary, exitSetupFields, shadowVmcsLayout, xssWrite, type ExitSetup } from './exit-setup.ts';
 import { guestOperation, guestVmxInstruction } from './guest-operations.ts';
 import { VMXON_REGIONS } from './values.ts';
 import { BUILD_ADDRESSES, supportedOptions, type BuildOptions, type VmcsValues } from './vmcs-builder.ts';
@@ -174,6 +174,7 @@ export function vmExitSteps(profile: Profile, cpu: number): fc.Arbitrary<Operati
     ...vmwritesWithSetup(profile, cpu, builtVmcs(profile, options), setup),
     ...bitmapWrites(cpu, setup),
     ...shadowVmcsLayout(cpu, setup, profile.revisionId),
+    ...xssWrite(cpu, setup),
     { kind: 'vmlaunch', cpu },
     ...roundOperations(cpu, setup, rounds),
   ]);

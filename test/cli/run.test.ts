@@ -151,7 +151,7 @@ describe('vmx-conformance run: partial emulators and metamorphic cases', () => {
     expect(r.code).toBe(1);
     const casePath = join(out, readdirSync(out).find((f) => f.endsWith('.case.json')) ?? '');
     const saved = JSON.parse(readFileSync(casePath, 'utf8'));
-    expect(saved.format).toBe('vmx-conformance-case/4');
+    expect(saved.format).toBe('vmx-conformance-case/5');
     expect(saved.origin).toMatchObject({ property: 'snapshot-restore-replays', snapshotAt: expect.any(Number) });
     const replay = await cli('replay', casePath, '--emulator', fixture('snapshot-breaking-engine.ts'));
     expect(replay.code).toBe(1);

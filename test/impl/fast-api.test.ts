@@ -77,13 +77,17 @@ function viaFastApi(m: ImplMachine, op: Operation): Observation {
     case 'vmxoff':
       status = m.vmxoff(op.cpu);
       break;
+    // The register forms are RDRAND BX, RDRAND EBX and RDSEED EBX where the processor has them.
     case 'vmclear':
+      if (register && m.guest.features.rdrand) return viaGuestApi(m, { kind: 'rdrand', cpu: op.cpu, gpr: 3, size: 16 });
       status = m.vmclear(op.cpu, lo(op.pointer), hi(op.pointer), register);
       break;
     case 'vmptrld':
+      if (register && m.guest.features.rdrand) return viaGuestApi(m, { kind: 'rdrand', cpu: op.cpu, gpr: 3, size: 32 });
       status = m.vmptrld(op.cpu, lo(op.pointer), hi(op.pointer), register);
       break;
     case 'vmptrst':
+      if (register && m.guest.features.rdseed) return viaGuestApi(m, { kind: 'rdseed', cpu: op.cpu, gpr: 3, size: 32 });
       status = m.vmptrst(op.cpu, register);
       carriesValue = true;
       break;
@@ -166,7 +170,29 @@ function viaGuestApi(m: ImplMachine, op: Operation): Observation {
       status = g.invd(cpu);
       break;
     case 'wbinvd':
-      status = g.wbinvd(cpu);
+      status = g.wbinvd(cpu, op.variant === 'wbnoinvd');
+      break;
+    case 'rdrand':
+    case 'rdseed':
+      status = g.random(cpu, op.kind === 'rdseed', op.gpr, [16, 32, 64].indexOf(op.size));
+      value = true;
+      break;
+    case 'invpcid':
+      status = g.invpcid(cpu, op.typeGpr ?? 1, lo(op.type), hi(op.type), lo(op.descriptor[0]), hi(op.descriptor[0]), lo(op.descriptor[1]), hi(op.descriptor[1]));
+      break;
+    case 'descriptor-table': {
+      const instruction = ['sgdt', 'sidt', 'lgdt', 'lidt', 'sldt', 'str', 'lldt', 'ltr'].indexOf(op.instruction);
+      const operand = lo(op.limit ?? op.selector ?? '0x0');
+      status = g.descriptorTable(cpu, instruction, op.form === 'register' ? (op.gpr ?? 0) + 1 : 0, operand, lo(op.base ?? '0x0'), hi(op.base ?? '0x0'));
+      value = ['sgdt', 'sidt', 'sldt', 'str'].includes(op.instruction);
+      break;
+    }
+    case 'getsec':
+      status = g.getsec(cpu);
+      break;
+    case 'xsaves':
+    case 'xrstors':
+      status = g.xsaves(cpu, op.kind === 'xrstors', lo(op.mask), hi(op.mask));
       break;
     case 'invlpg':
       status = g.invlpg(cpu, lo(op.address), hi(op.address));

@@ -15,6 +15,8 @@ import './non-root/cr0-cr4-masks.test.ts';
 import './non-root/debug-registers.test.ts';
 import './non-root/msr-access.test.ts';
 import './non-root/io.test.ts';
+import './non-root/random-invpcid.test.ts';
+import './non-root/descriptor-tables-getsec-xsaves.test.ts';
 import './non-root/exceptions.test.ts';
 import './non-root/unknown-controls.test.ts';
 import './invept.test.ts';

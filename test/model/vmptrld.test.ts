@@ -34,12 +34,25 @@ import {
   write,
 } from './helpers.ts';
 
+/** The state on a processor without RDRAND and RDSEED, whose register forms of 0F C7 /6 and /7 are then #UD. */
+const withoutRandom = <S extends { profile: { cpuid: object } }>(state: S): S => ({ ...state, profile: { ...state.profile, cpuid: { ...state.profile.cpuid, rdrand: false, rdseed: false } } });
+
 const vmptrld = (pointer: bigint, cpu = 0, form?: 'register' | 'memory') =>
   ({ kind: 'vmptrld', cpu, pointer: hex(pointer), ...(form ? { form } : {}) }) as const;
 
 describe('VMPTRLD checks', () => {
+  it('executes the register form as RDRAND r32 (0F C7 /6, mod = 11b) on a processor that has it: CF = 1 with any value, or CF = 0 with 0 (Vol. 2B page)', () => {
+    const verdict = step(inRoot(), vmptrld(VMCS_A, 0, 'register'));
+    expect(verdict.kind).toBe('defined');
+    if (verdict.kind !== 'defined') return;
+    expect(verdict.branches.map((b) => b.expected)).toEqual([
+      { kind: 'ok', flags: 1 },
+      { kind: 'ok', flags: 0, value: '0x0' },
+    ]);
+  });
+
   it('raises #UD for a register operand, outside VMX operation and in real-address, virtual-8086 and compatibility mode', () => {
-    expectOnly(inRoot(), vmptrld(VMCS_A, 0, 'register'), ud(), 'vmptrld.ud-register-operand');
+    expectOnly(withoutRandom(inRoot()), vmptrld(VMCS_A, 0, 'register'), ud(), 'vmptrld.ud-register-operand');
     expectOnly(fresh(), vmptrld(VMCS_A), ud(), 'vmptrld.ud-outside-vmx');
     expectOnly(patchCpu(inRoot(), 0, { cr0: 0x20n }), vmptrld(VMCS_A), ud(), 'vmptrld.ud-real-mode');
     expectOnly(patchCpu(inRoot(), 0, { rflagsVm: 1 }), vmptrld(VMCS_A), ud(), 'vmptrld.ud-virtual-8086');

@@ -1,13 +1,27 @@
 /** VMPTRST—Store Pointer to Virtual-Machine Control Structure (SDM Vol. 3C, December 2023, §31.3). */
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { step } from '../../model/index.ts';
 import { EXIT_REASON } from '../../spec/exit-reasons.ts';
 import { CF, exit, expectOnly, fresh, gp, inRoot, patchCpu, succeed, ud, VMCS_A, withCurrent } from './helpers.ts';
+
+/** The state on a processor without RDRAND and RDSEED, whose register forms of 0F C7 /6 and /7 are then #UD. */
+const withoutRandom = <S extends { profile: { cpuid: object } }>(state: S): S => ({ ...state, profile: { ...state.profile, cpuid: { ...state.profile.cpuid, rdrand: false, rdseed: false } } });
 
 const vmptrst = (cpu = 0, form?: 'register' | 'memory') => ({ kind: 'vmptrst', cpu, ...(form ? { form } : {}) }) as const;
 
 describe('VMPTRST', () => {
+  it('executes the register form as RDSEED r32 (0F C7 /7, mod = 11b) on a processor that has it: CF = 1 with any value, or CF = 0 with 0 (Vol. 2B page)', () => {
+    const verdict = step(inRoot(), vmptrst(0, 'register'));
+    expect(verdict.kind).toBe('defined');
+    if (verdict.kind !== 'defined') return;
+    expect(verdict.branches.map((b) => b.expected)).toEqual([
+      { kind: 'ok', flags: 1 },
+      { kind: 'ok', flags: 0, value: '0x0' },
+    ]);
+  });
+
   it('raises #UD for a register operand', () => {
-    expectOnly(inRoot(), vmptrst(0, 'register'), ud(), 'vmptrst.ud-register-operand');
+    expectOnly(withoutRandom(inRoot()), vmptrst(0, 'register'), ud(), 'vmptrst.ud-register-operand');
   });
 
   it('raises #UD outside VMX operation and in real-address, virtual-8086 and compatibility mode', () => {

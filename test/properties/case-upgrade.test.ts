@@ -68,9 +68,40 @@ describe('upgrading MOV-SS blocking', () => {
     expect(parseCase(oldCase(CASE_FORMAT, [hlt])).operations).toEqual([hlt]);
   });
 
+  it.each([
+    { kind: 'rdrand', cpu: 0, gpr: 2, size: 32 },
+    { kind: 'rdseed', cpu: 0, gpr: 9, size: 64 },
+    { kind: 'invpcid', cpu: 0, type: '0x1', descriptor: ['0x0', '0x0'] },
+    { kind: 'descriptor-table', cpu: 0, instruction: 'sgdt' },
+    { kind: 'getsec', cpu: 0 },
+    { kind: 'xsaves', cpu: 0, mask: '0x100' },
+    { kind: 'xrstors', cpu: 0, mask: '0x100' },
+    { kind: 'wbinvd', cpu: 0, variant: 'wbnoinvd' },
+  ] as Operation[])('refuses a format-5 operation ($kind) in a /4 file, naming the format it needs, and reads it in a /5 file', (op) => {
+    expect(() => parseCase(oldCase('vmx-conformance-case/4', [op]))).toThrow(new RegExp(`operations\\.0 \\(${op.kind}\\) needs format vmx-conformance-case/5 \\(this file says vmx-conformance-case/4\\)`));
+    expect(() => parseCase(oldCase('vmx-conformance-case/2', [op]))).toThrow(/needs format vmx-conformance-case\/5/);
+    expect(parseCase(oldCase('vmx-conformance-case/5', [op])).operations).toEqual([op]);
+  });
+
+  it('reads a /4 file with the guest operations of format 4 as a /5 case, unchanged', () => {
+    const ops: Operation[] = [...setup, launch(0), { kind: 'hlt', cpu: 0 }, { kind: 'wbinvd', cpu: 0 }, { kind: 'mov-cr0', cpu: 0, value: '0x80000031', gpr: 3 }];
+    const parsed = parseCase(oldCase('vmx-conformance-case/4', ops));
+    expect(parsed.format).toBe('vmx-conformance-case/5');
+    expect(parsed.operations).toEqual(ops);
+  });
+
+  it('refuses a format-5 operation whose operands are malformed, naming them', () => {
+    const bad = (op: object) => () => parseCase(oldCase(CASE_FORMAT, [op as Operation]));
+    expect(bad({ kind: 'rdrand', cpu: 0, gpr: 2, size: 8 })).toThrow(/operations\.0\.size/);
+    expect(bad({ kind: 'descriptor-table', cpu: 0, instruction: 'lgdt' })).toThrow(/lgdt and lidt need limit and base/);
+    expect(bad({ kind: 'descriptor-table', cpu: 0, instruction: 'sgdt', form: 'register' })).toThrow(/memory operand only/);
+    expect(bad({ kind: 'descriptor-table', cpu: 0, instruction: 'ltr' })).toThrow(/lldt and ltr need a selector/);
+    expect(bad({ kind: 'descriptor-table', cpu: 0, instruction: 'lldt', selector: '0x10000' })).toThrow(/16-bit value/);
+  });
+
   it('rejects an unknown format, naming the ones it reads', () => {
     expect(() => parseCase(oldCase('vmx-conformance-case/9', []))).toThrow(CaseFileError);
-    expect(() => parseCase(oldCase('vmx-conformance-case/9', []))).toThrow(/vmx-conformance-case\/4 \(or vmx-conformance-case\/1, vmx-conformance-case\/2, vmx-conformance-case\/3\)/);
+    expect(() => parseCase(oldCase('vmx-conformance-case/9', []))).toThrow(/vmx-conformance-case\/5 \(or vmx-conformance-case\/1, vmx-conformance-case\/2, vmx-conformance-case\/3, vmx-conformance-case\/4\)/);
   });
 
   it('an upgraded old case with persistent blocking replays conformant: VMfailValid(26) for every VMLAUNCH, as before', () => {

@@ -20,13 +20,29 @@ const skylake = loadProfile('skylake');
 function setupWith(overrides: Partial<ExitSetup>): ExitSetup {
   return {
     primary: 0n, secondary: 0n, cr0Mask: 0n, cr0Shadow: 0n, cr4Mask: 0n, cr4Shadow: 0n, guestCr0: 0x8000_0031n, guestCr3: 0x21000n, guestCr4: 0x2020n,
-    cr3Targets: [], exceptionBitmap: 0, pfecMask: 0, pfecMatch: 0, ioBits: new Map(), msrBits: new Map(), shadowBits: new Map(), guest64: true, ...overrides,
+    cr3Targets: [], exceptionBitmap: 0, pfecMask: 0, pfecMatch: 0, ioBits: new Map(), msrBits: new Map(), shadowBits: new Map(), guest64: true,
+    features: { rdrand: true, rdseed: true, invpcid: true, xsaves: true }, xssBitmap: 0n, xss: undefined, ...overrides,
   };
 }
 const on = (name: keyof typeof PRIMARY_CONTROL): bigint => 1n << BigInt(PRIMARY_CONTROL[name]);
 
 // Expectations from SDM Vol. 3C §26.1.3 "Instructions That Cause VM Exits Conditionally" and §26.2.
 describe('exit prediction of the generator', () => {
+  it('format-5 operations: RDRAND/RDSEED by their exiting controls, #UD without the feature; descriptor tables by "descriptor-table exiting"; GETSEC by CR4.SMXE; XSAVES by mask, IA32_XSS and the bitmap', () => {
+    const second = (...names: (keyof typeof SECONDARY_CONTROL)[]): bigint => names.reduce((acc, n) => acc | (1n << BigInt(SECONDARY_CONTROL[n])), 0n);
+    expect(predictExit(setupWith({ secondary: second('RDRAND_EXITING') }), { kind: 'rdrand', cpu: 0, gpr: 0, size: 32 })).toBe(true);
+    expect(predictExit(setupWith({ secondary: 0n }), { kind: 'rdseed', cpu: 0, gpr: 0, size: 32 })).toBe(false);
+    expect(predictExit(setupWith({ secondary: second('RDSEED_EXITING'), features: { rdrand: true, rdseed: false, invpcid: true, xsaves: true }, exceptionBitmap: 1 << 6 }), { kind: 'rdseed', cpu: 0, gpr: 0, size: 32 })).toBe(true);
+    expect(predictExit(setupWith({ secondary: second('DESCRIPTOR_TABLE_EXITING') }), { kind: 'descriptor-table', cpu: 0, instruction: 'sgdt' })).toBe(true);
+    expect(predictExit(setupWith({ secondary: 0n }), { kind: 'descriptor-table', cpu: 0, instruction: 'sidt' })).toBe(false);
+    expect(predictExit(setupWith({ guestCr4: 0x4000n }), { kind: 'getsec', cpu: 0 })).toBe(true);
+    expect(predictExit(setupWith({ guestCr4: 0n }), { kind: 'getsec', cpu: 0 })).toBe(false);
+    const xsaves = setupWith({ guestCr4: 0x40000n, secondary: second('ENABLE_XSAVES_XRSTORS'), xss: 0x100n, xssBitmap: 0x100n });
+    expect(predictExit(xsaves, { kind: 'xsaves', cpu: 0, mask: '0x100' })).toBe(true);
+    expect(predictExit({ ...xsaves, xss: undefined }, { kind: 'xrstors', cpu: 0, mask: '0x100' })).toBeUndefined();
+    expect(predictExit(setupWith({ secondary: second('ENABLE_INVPCID'), primary: on('INVLPG_EXITING') }), { kind: 'invpcid', cpu: 0, type: '0x0', descriptor: ['0x0', '0x0'] })).toBe(true);
+  });
+
   it('page faults: exit when the error-code match equals bit 14 of the exception bitmap', () => {
     const bit14 = setupWith({ exceptionBitmap: 1 << 14, pfecMask: 2, pfecMatch: 2 });
     expect(exceptionExits(bit14, 14, 2)).toBe(true);
@@ -171,7 +187,7 @@ describe('the bitmaps in memory', () => {
 });
 
 describe('both sides of each exit condition, with a fixed seed', () => {
-  const plans = fc.sample(exitGroupPlan(skylake, 0), { seed: 42, numRuns: 400 });
+  const plans = fc.sample(exitGroupPlan(skylake, 0), { seed: 42, numRuns: 800 });
   const seen = new Map<string, Set<string>>();
   const note = (key: string, side: boolean | undefined): void => {
     const sides = seen.get(key) ?? new Set<string>();
@@ -190,7 +206,7 @@ describe('both sides of each exit condition, with a fixed seed', () => {
   it.each([
     'hlt', 'invlpg', 'rdtsc', 'rdtscp', 'rdpmc', 'pause', 'monitor', 'mwait', 'wbinvd', 'mov-dr', 'clts', 'lmsw', 'mov-cr0', 'mov-cr4',
     'mov-cr3', 'mov-from-cr3', 'mov-cr8', 'mov-from-cr8', 'io', 'rdmsr-in-range', 'wrmsr-in-range', 'exception', 'exception-14',
-    'vmread', 'vmwrite',
+    'vmread', 'vmwrite', 'rdrand', 'rdseed', 'descriptor-table', 'getsec',
   ])('%s is generated on both sides', (key) => {
     expect(seen.get(key)).toContain('true');
     expect(seen.get(key)).toContain('false');

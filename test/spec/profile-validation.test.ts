@@ -54,6 +54,15 @@ describe('validateProfile: shape', () => {
     expect(onlyProblem(notAList)).toMatch(/inferred is "IA32_VMX_VMFUNC"; write it as a list/);
   });
 
+  it('accepts cpuid feature flags, and names a flag it does not know or a value that is not a boolean', () => {
+    expect(checkProfile({ ...patched('skylake', {}), cpuid: { rdrand: false, xsaves: true } })).toEqual({ problems: [], warnings: [] });
+    const bad = { ...patched('skylake', {}), cpuid: { rdrand: 'yes', avx: true } } as unknown as ProfileData;
+    const problems = validateProfile(bad).join('\n');
+    expect(problems).toMatch(/cpuid\.rdrand is "yes"; write true or false/);
+    expect(problems).toMatch(/cpuid\.avx is not a feature flag/);
+    expect(validateProfile({ ...patched('skylake', {}), cpuid: [] } as unknown as ProfileData).join('\n')).toMatch(/cpuid is \[\]; write it as an object/);
+  });
+
   it('rejects malformed hex, naming the MSR', () => {
     expect(onlyProblem(patched('skylake', { IA32_VMX_MISC: '7004c1e7' }))).toMatch(/IA32_VMX_MISC \(485H\).*hexadecimal/);
     expect(onlyProblem(patched('skylake', { IA32_VMX_VMFUNC: '0x' }))).toMatch(/IA32_VMX_VMFUNC \(491H\)/);

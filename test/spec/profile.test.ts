@@ -117,3 +117,14 @@ describe('Profile.fieldExists', () => {
     expect(loadProfile('core2').fieldExists(FIELD.GUEST_IA32_PERF_GLOBAL_CTRL)).toBe(true);
   });
 });
+
+describe('CPUID feature flags of a profile', () => {
+  it('default to whether the VMX control governing the instruction may be 1, and the data overrides them', () => {
+    const skylake = loadProfile('skylake');
+    const allowed1 = BigInt(skylake.data.msrs.IA32_VMX_PROCBASED_CTLS2 ?? '0x0') >> 32n;
+    const bit = (n: number): boolean => ((allowed1 >> BigInt(n)) & 1n) === 1n;
+    expect(skylake.cpuid).toEqual({ rdrand: bit(11), rdseed: bit(16), invpcid: bit(12), xsaves: bit(20) });
+    expect(loadProfile('core2').cpuid).toEqual({ rdrand: false, rdseed: false, invpcid: false, xsaves: false });
+    expect(createProfile({ ...skylake.data, cpuid: { rdrand: false } }).cpuid.rdrand).toBe(false);
+  });
+});

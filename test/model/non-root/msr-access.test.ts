@@ -7,6 +7,7 @@
  * (reasons 31, 32), Vol. 3D Appendix A (the VMX capability MSRs), and the Vol. 2 pages.
  */
 import { describe, expect, it } from 'vitest';
+import { step } from '../../../model/index.ts';
 import { PRIMARY_CONTROL, SECONDARY_CONTROL } from '../../../spec/control-bits.ts';
 import { EXIT_REASON } from '../../../spec/exit-reasons.ts';
 import { FIELD } from '../../../spec/fields.ts';
@@ -86,8 +87,34 @@ describe('WRMSR', () => {
   it('the VMX capability MSRs are read-only: #GP(0)', () => {
     expectOnly(fresh(), wrmsr(0x480n), gp(), 'wrmsr.gp-capability-msr');
   });
-  it('IA32_EFER writes are not modelled', () => {
-    expectNotModelled(fresh(), wrmsr(EFER, 0xd01n), 'wrmsr.efer');
+  // IA32_EFER: Vol. 3A §2.2.1 "Extended Feature Enable Register" (bits 7:1, 9, 63:12 reserved; LMA
+  // read-only) and §4.1.2 "Paging-Mode Enabling" (LME cannot change while CR0.PG = 1: #GP(0)).
+  it('IA32_EFER: a reserved bit is #GP(0)', () => {
+    expectOnly(fresh(), wrmsr(EFER, 0xd02n), gp(), 'wrmsr.efer-reserved');
+    expectOnly(fresh(), wrmsr(EFER, 0x1_0000_0d00n), gp(), 'wrmsr.efer-reserved');
+  });
+  it('IA32_EFER: LME changed while paging is on is #GP(0), in 64-bit mode (clearing) and in 32-bit paging (setting)', () => {
+    expectOnly(fresh(), wrmsr(EFER, 0x400n), gp(), 'wrmsr.efer-lme-while-paging');
+    expectOnly(patchCpu(fresh(), 0, { eferLma: 0, eferLme: 0, csL: 0 }), wrmsr(EFER, 0x100n), gp(), 'wrmsr.efer-lme-while-paging');
+  });
+  it('IA32_EFER: SCE and NXE written, LME and LMA as they are: completes, and the MSR then holds the value', () => {
+    const after = expectOnly(fresh(), wrmsr(EFER, 0xd01n), ok(), 'wrmsr.efer-write');
+    expect(cpuOf(after, 0).msrs.get(0xc000_0080)).toBe(0xd01n);
+  });
+  it('IA32_EFER: LME set with paging off is written (LMA stays 0 until paging is enabled)', () => {
+    const off = patchCpu(fresh(), 0, { eferLma: 0, eferLme: 0, csL: 0, cr0: 0x31n });
+    const after = expectOnly(off, wrmsr(EFER, 0x100n), ok(), 'wrmsr.efer-write');
+    expect(cpuOf(after, 0)).toMatchObject({ eferLme: 1, eferLma: 0 });
+  });
+  it('IA32_EFER: LMA is read-only; a value with a different LMA is ignored in that bit or #GP(0), both allowed', () => {
+    const off = patchCpu(fresh(), 0, { eferLma: 0, eferLme: 0, csL: 0, cr0: 0x31n });
+    const verdict = step(off, wrmsr(EFER, 0x400n));
+    expect(verdict.kind === 'defined' ? verdict.branches.map((b) => [b.expected.kind, b.rule.id]) : verdict).toEqual([
+      ['ok', 'wrmsr.efer-lma-read-only'],
+      ['fault', 'wrmsr.efer-lma-read-only'],
+    ]);
+    const after = expectStep(off, wrmsr(EFER, 0x400n), ok(), 'wrmsr.efer-lma-read-only');
+    expect(cpuOf(after, 0).msrs.get(0xc000_0080)).toBe(0n);
   });
   it('an MSR the model does not know: the write (its value then unknown) or #GP(0)', () => {
     const known = patchCpu(fresh(), 0, { msrs: new Map([[0x277, 6n]]) });
