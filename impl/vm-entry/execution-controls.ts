@@ -18,7 +18,59 @@ import {
 } from '../../spec/control-bits.ts';
 import type { PhysicalMemory } from '../memory.ts';
 import type { EntryFacts } from './facts.ts';
-import { half, high, low, on } from './vmcs-words.ts';
+
+// Local copies of imported constants and helpers: a speed trick (impl/README.md, "Local
+// copies"). Row offsets from impl/cpu-row.ts, checked by test/impl/local-copies.test.ts.
+const EPT_VPID_CAP_ACCESSED_DIRTY_FLAGS = EPT_VPID_CAP.ACCESSED_DIRTY_FLAGS;
+const EPT_VPID_CAP_MEMORY_TYPE_UC = EPT_VPID_CAP.MEMORY_TYPE_UC;
+const EPT_VPID_CAP_MEMORY_TYPE_WB = EPT_VPID_CAP.MEMORY_TYPE_WB;
+const EPT_VPID_CAP_PAGE_WALK_LENGTH_5 = EPT_VPID_CAP.PAGE_WALK_LENGTH_5;
+const EPT_VPID_CAP_SUPERVISOR_SHADOW_STACK = EPT_VPID_CAP.SUPERVISOR_SHADOW_STACK;
+const EXIT_ACKNOWLEDGE_INTERRUPT_ON_EXIT = EXIT.ACKNOWLEDGE_INTERRUPT_ON_EXIT;
+const PIN_EXTERNAL_INTERRUPT_EXITING = PIN.EXTERNAL_INTERRUPT_EXITING;
+const PIN_NMI_EXITING = PIN.NMI_EXITING;
+const PIN_PROCESS_POSTED_INTERRUPTS = PIN.PROCESS_POSTED_INTERRUPTS;
+const PIN_VIRTUAL_NMIS = PIN.VIRTUAL_NMIS;
+const PRIMARY_ACTIVATE_SECONDARY_CONTROLS = PRIMARY.ACTIVATE_SECONDARY_CONTROLS;
+const PRIMARY_ACTIVATE_TERTIARY_CONTROLS = PRIMARY.ACTIVATE_TERTIARY_CONTROLS;
+const PRIMARY_NMI_WINDOW_EXITING = PRIMARY.NMI_WINDOW_EXITING;
+const PRIMARY_USE_IO_BITMAPS = PRIMARY.USE_IO_BITMAPS;
+const PRIMARY_USE_MSR_BITMAPS = PRIMARY.USE_MSR_BITMAPS;
+const PRIMARY_USE_TPR_SHADOW = PRIMARY.USE_TPR_SHADOW;
+const SECONDARY_APIC_REGISTER_VIRTUALIZATION = SECONDARY.APIC_REGISTER_VIRTUALIZATION;
+const SECONDARY_ENABLE_EPT = SECONDARY.ENABLE_EPT;
+const SECONDARY_ENABLE_PML = SECONDARY.ENABLE_PML;
+const SECONDARY_ENABLE_VM_FUNCTIONS = SECONDARY.ENABLE_VM_FUNCTIONS;
+const SECONDARY_ENABLE_VPID = SECONDARY.ENABLE_VPID;
+const SECONDARY_EPT_VIOLATION_VE = SECONDARY.EPT_VIOLATION_VE;
+const SECONDARY_MODE_BASED_EXECUTE_CONTROL_FOR_EPT = SECONDARY.MODE_BASED_EXECUTE_CONTROL_FOR_EPT;
+const SECONDARY_SUB_PAGE_WRITE_PERMISSIONS_FOR_EPT = SECONDARY.SUB_PAGE_WRITE_PERMISSIONS_FOR_EPT;
+const SECONDARY_UNRESTRICTED_GUEST = SECONDARY.UNRESTRICTED_GUEST;
+const SECONDARY_VIRTUALIZE_APIC_ACCESSES = SECONDARY.VIRTUALIZE_APIC_ACCESSES;
+const SECONDARY_VIRTUALIZE_X2APIC_MODE = SECONDARY.VIRTUALIZE_X2APIC_MODE;
+const SECONDARY_VIRTUAL_INTERRUPT_DELIVERY = SECONDARY.VIRTUAL_INTERRUPT_DELIVERY;
+const SECONDARY_VMCS_SHADOWING = SECONDARY.VMCS_SHADOWING;
+const VMFUNC_CONTROL_EPTP_SWITCHING = VMFUNC_CONTROL.EPTP_SWITCHING;
+
+/** A 16-bit field (the low half of its word). */
+function half(v: Int32Array, base: number, word: number): number {
+  return word < 0 ? 0 : (v[base + word] as number) & 0xffff;
+}
+
+/** Bits 63:32 of a field; 0 when the profile lacks it. */
+function high(v: Int32Array, base: number, word: number): number {
+  return word < 0 ? 0 : (v[base + word + 1] as number);
+}
+
+/** Bits 31:0 of a field; 0 when the profile lacks it (`word` -1). */
+function low(v: Int32Array, base: number, word: number): number {
+  return word < 0 ? 0 : (v[base + word] as number);
+}
+
+/** Bit `position` of `value` is 1. */
+function on(value: number, position: number): boolean {
+  return ((value >>> position) & 1) === 1;
+}
 
 const PAGE_OFFSET = 0xfff;
 /** EPTP memory types (bits 2:0) and the page-walk lengths minus 1 (bits 5:3). */
@@ -45,10 +97,10 @@ export function executionControlsOk(f: EntryFacts, v: Int32Array, base: number, 
   // Reserved control bits: must-be-1 and allowed-1 (Vol. 3D §A.3 "VM-Execution Controls").
   if ((pin & f.pinMust) !== f.pinMust || (pin & ~f.pinMay) !== 0) return false;
   if ((primary & f.primaryMust) !== f.primaryMust || (primary & ~f.primaryMay) !== 0) return false;
-  const secondary = on(primary, PRIMARY.ACTIVATE_SECONDARY_CONTROLS) ? low(v, base, w.SECONDARY_PROCESSOR_BASED_CONTROLS) : 0;
+  const secondary = on(primary, PRIMARY_ACTIVATE_SECONDARY_CONTROLS) ? low(v, base, w.SECONDARY_PROCESSOR_BASED_CONTROLS) : 0;
   if ((secondary & ~f.secondaryMay) !== 0) return false;
   if (
-    on(primary, PRIMARY.ACTIVATE_TERTIARY_CONTROLS) &&
+    on(primary, PRIMARY_ACTIVATE_TERTIARY_CONTROLS) &&
     ((low(v, base, w.TERTIARY_PROCESSOR_BASED_CONTROLS) & ~f.tertiaryMayLo) !== 0 ||
       (high(v, base, w.TERTIARY_PROCESSOR_BASED_CONTROLS) & ~f.tertiaryMayHi) !== 0)
   ) {
@@ -56,13 +108,13 @@ export function executionControlsOk(f: EntryFacts, v: Int32Array, base: number, 
   }
   if (low(v, base, w.CR3_TARGET_COUNT) >>> 0 > f.cr3TargetMax) return false;
   const hiBad = f.addressHiBad;
-  if (on(primary, PRIMARY.USE_IO_BITMAPS)) {
+  if (on(primary, PRIMARY_USE_IO_BITMAPS)) {
     if (!pageAddressOk(v, base, w.IO_BITMAP_A_ADDRESS, hiBad)) return false;
     if (!pageAddressOk(v, base, w.IO_BITMAP_B_ADDRESS, hiBad)) return false;
   }
-  if (on(primary, PRIMARY.USE_MSR_BITMAPS) && !pageAddressOk(v, base, w.MSR_BITMAPS_ADDRESS, hiBad)) return false;
-  const tprShadow = on(primary, PRIMARY.USE_TPR_SHADOW);
-  const virtualInterrupts = on(secondary, SECONDARY.VIRTUAL_INTERRUPT_DELIVERY);
+  if (on(primary, PRIMARY_USE_MSR_BITMAPS) && !pageAddressOk(v, base, w.MSR_BITMAPS_ADDRESS, hiBad)) return false;
+  const tprShadow = on(primary, PRIMARY_USE_TPR_SHADOW);
+  const virtualInterrupts = on(secondary, SECONDARY_VIRTUAL_INTERRUPT_DELIVERY);
   if (tprShadow) {
     const apicLo = low(v, base, w.VIRTUAL_APIC_ADDRESS);
     const apicHi = high(v, base, w.VIRTUAL_APIC_ADDRESS);
@@ -70,55 +122,55 @@ export function executionControlsOk(f: EntryFacts, v: Int32Array, base: number, 
     if (!virtualInterrupts) {
       const threshold = low(v, base, w.TPR_THRESHOLD);
       if ((threshold & ~0xf) !== 0) return false;
-      if (!on(secondary, SECONDARY.VIRTUALIZE_APIC_ACCESSES)) {
+      if (!on(secondary, SECONDARY_VIRTUALIZE_APIC_ACCESSES)) {
         const vtpr = memory.read32(apicLo + VTPR_OFFSET, apicHi) & 0xff;
         if ((threshold & 0xf) > vtpr >>> 4) return false;
       }
     }
   } else {
     const needTprShadow =
-      (1 << SECONDARY.VIRTUALIZE_X2APIC_MODE) |
-      (1 << SECONDARY.APIC_REGISTER_VIRTUALIZATION) |
-      (1 << SECONDARY.VIRTUAL_INTERRUPT_DELIVERY);
+      (1 << SECONDARY_VIRTUALIZE_X2APIC_MODE) |
+      (1 << SECONDARY_APIC_REGISTER_VIRTUALIZATION) |
+      (1 << SECONDARY_VIRTUAL_INTERRUPT_DELIVERY);
     if ((secondary & needTprShadow) !== 0) return false;
   }
-  if (on(pin, PIN.VIRTUAL_NMIS) && !on(pin, PIN.NMI_EXITING)) return false;
-  if (on(primary, PRIMARY.NMI_WINDOW_EXITING) && !on(pin, PIN.VIRTUAL_NMIS)) return false;
-  if (on(secondary, SECONDARY.VIRTUALIZE_APIC_ACCESSES)) {
+  if (on(pin, PIN_VIRTUAL_NMIS) && !on(pin, PIN_NMI_EXITING)) return false;
+  if (on(primary, PRIMARY_NMI_WINDOW_EXITING) && !on(pin, PIN_VIRTUAL_NMIS)) return false;
+  if (on(secondary, SECONDARY_VIRTUALIZE_APIC_ACCESSES)) {
     if (!pageAddressOk(v, base, w.APIC_ACCESS_ADDRESS, hiBad)) return false;
-    if (on(secondary, SECONDARY.VIRTUALIZE_X2APIC_MODE)) return false;
+    if (on(secondary, SECONDARY_VIRTUALIZE_X2APIC_MODE)) return false;
   }
-  if (virtualInterrupts && !on(pin, PIN.EXTERNAL_INTERRUPT_EXITING)) return false;
-  if (on(pin, PIN.PROCESS_POSTED_INTERRUPTS)) {
+  if (virtualInterrupts && !on(pin, PIN_EXTERNAL_INTERRUPT_EXITING)) return false;
+  if (on(pin, PIN_PROCESS_POSTED_INTERRUPTS)) {
     if (!virtualInterrupts) return false;
-    if (!on(low(v, base, w.PRIMARY_VM_EXIT_CONTROLS), EXIT.ACKNOWLEDGE_INTERRUPT_ON_EXIT)) return false;
+    if (!on(low(v, base, w.PRIMARY_VM_EXIT_CONTROLS), EXIT_ACKNOWLEDGE_INTERRUPT_ON_EXIT)) return false;
     if ((half(v, base, w.POSTED_INTERRUPT_NOTIFICATION_VECTOR) & 0xff00) !== 0) return false;
     const descriptorLo = low(v, base, w.POSTED_INTERRUPT_DESCRIPTOR_ADDRESS);
     if ((descriptorLo & 0x3f) !== 0 || (high(v, base, w.POSTED_INTERRUPT_DESCRIPTOR_ADDRESS) & hiBad) !== 0) return false;
   }
-  if (on(secondary, SECONDARY.ENABLE_VPID) && half(v, base, w.VPID) === 0) return false;
-  const ept = on(secondary, SECONDARY.ENABLE_EPT);
+  if (on(secondary, SECONDARY_ENABLE_VPID) && half(v, base, w.VPID) === 0) return false;
+  const ept = on(secondary, SECONDARY_ENABLE_EPT);
   if (ept && !eptPointerOk(f, low(v, base, w.EPT_POINTER), high(v, base, w.EPT_POINTER))) return false;
-  if (on(secondary, SECONDARY.ENABLE_PML)) {
+  if (on(secondary, SECONDARY_ENABLE_PML)) {
     if (!ept || !pageAddressOk(v, base, w.PML_ADDRESS, hiBad)) return false;
   }
-  if (!ept && on(secondary, SECONDARY.UNRESTRICTED_GUEST)) return false;
-  if (!ept && on(secondary, SECONDARY.MODE_BASED_EXECUTE_CONTROL_FOR_EPT)) return false;
-  if (on(secondary, SECONDARY.SUB_PAGE_WRITE_PERMISSIONS_FOR_EPT)) {
+  if (!ept && on(secondary, SECONDARY_UNRESTRICTED_GUEST)) return false;
+  if (!ept && on(secondary, SECONDARY_MODE_BASED_EXECUTE_CONTROL_FOR_EPT)) return false;
+  if (on(secondary, SECONDARY_SUB_PAGE_WRITE_PERMISSIONS_FOR_EPT)) {
     if (!ept || !pageAddressOk(v, base, w.SUB_PAGE_PERMISSION_TABLE_POINTER, hiBad)) return false;
   }
-  if (on(secondary, SECONDARY.ENABLE_VM_FUNCTIONS)) {
+  if (on(secondary, SECONDARY_ENABLE_VM_FUNCTIONS)) {
     const vmfuncLo = low(v, base, w.VM_FUNCTION_CONTROLS);
     if ((vmfuncLo & ~f.vmfuncMayLo) !== 0 || (high(v, base, w.VM_FUNCTION_CONTROLS) & ~f.vmfuncMayHi) !== 0) return false;
-    if (on(vmfuncLo, VMFUNC_CONTROL.EPTP_SWITCHING)) {
+    if (on(vmfuncLo, VMFUNC_CONTROL_EPTP_SWITCHING)) {
       if (!ept || !pageAddressOk(v, base, w.EPTP_LIST_ADDRESS, hiBad)) return false;
     }
   }
-  if (on(secondary, SECONDARY.VMCS_SHADOWING)) {
+  if (on(secondary, SECONDARY_VMCS_SHADOWING)) {
     if (!pageAddressOk(v, base, w.VMREAD_BITMAP_ADDRESS, hiBad)) return false;
     if (!pageAddressOk(v, base, w.VMWRITE_BITMAP_ADDRESS, hiBad)) return false;
   }
-  if (on(secondary, SECONDARY.EPT_VIOLATION_VE) && !pageAddressOk(v, base, w.VIRTUALIZATION_EXCEPTION_INFORMATION_ADDRESS, hiBad)) {
+  if (on(secondary, SECONDARY_EPT_VIOLATION_VE) && !pageAddressOk(v, base, w.VIRTUALIZATION_EXCEPTION_INFORMATION_ADDRESS, hiBad)) {
     return false;
   }
   return true;
@@ -133,13 +185,13 @@ export function eptPointerOk(f: EntryFacts, lo: number, hi: number): boolean {
   const cap = f.eptCapLo;
   const memoryType = lo & 7;
   if (memoryType === EPT_UC) {
-    if (!on(cap, EPT_VPID_CAP.MEMORY_TYPE_UC)) return false;
-  } else if (memoryType !== EPT_WB || !on(cap, EPT_VPID_CAP.MEMORY_TYPE_WB)) {
+    if (!on(cap, EPT_VPID_CAP_MEMORY_TYPE_UC)) return false;
+  } else if (memoryType !== EPT_WB || !on(cap, EPT_VPID_CAP_MEMORY_TYPE_WB)) {
     return false;
   }
   const walk = (lo >>> 3) & 7;
-  if (walk !== WALK_4_LEVELS && !(walk === WALK_5_LEVELS && on(cap, EPT_VPID_CAP.PAGE_WALK_LENGTH_5))) return false;
-  if ((lo & EPTP_ACCESSED_DIRTY) !== 0 && !on(cap, EPT_VPID_CAP.ACCESSED_DIRTY_FLAGS)) return false;
-  if ((lo & EPTP_SUPERVISOR_SHADOW_STACK) !== 0 && !on(cap, EPT_VPID_CAP.SUPERVISOR_SHADOW_STACK)) return false;
+  if (walk !== WALK_4_LEVELS && !(walk === WALK_5_LEVELS && on(cap, EPT_VPID_CAP_PAGE_WALK_LENGTH_5))) return false;
+  if ((lo & EPTP_ACCESSED_DIRTY) !== 0 && !on(cap, EPT_VPID_CAP_ACCESSED_DIRTY_FLAGS)) return false;
+  if ((lo & EPTP_SUPERVISOR_SHADOW_STACK) !== 0 && !on(cap, EPT_VPID_CAP_SUPERVISOR_SHADOW_STACK)) return false;
   return (lo & EPTP_RESERVED_LOW) === 0 && (hi & f.physicalHiBad) === 0;
 }

@@ -15,7 +15,32 @@ import {
   SECONDARY_CONTROL as SECONDARY,
 } from '../../spec/control-bits.ts';
 import type { EntryFacts } from './facts.ts';
-import { areaEndBeyond, high, low, on } from './vmcs-words.ts';
+import { areaEndBeyond } from './vmcs-words.ts';
+
+// Local copies of imported constants and helpers: a speed trick (impl/README.md, "Local
+// copies"). Row offsets from impl/cpu-row.ts, checked by test/impl/local-copies.test.ts.
+const ENTRY_DEACTIVATE_DUAL_MONITOR_TREATMENT = ENTRY.DEACTIVATE_DUAL_MONITOR_TREATMENT;
+const ENTRY_ENTRY_TO_SMM = ENTRY.ENTRY_TO_SMM;
+const EXIT_ACTIVATE_SECONDARY_CONTROLS = EXIT.ACTIVATE_SECONDARY_CONTROLS;
+const EXIT_SAVE_VMX_PREEMPTION_TIMER_VALUE = EXIT.SAVE_VMX_PREEMPTION_TIMER_VALUE;
+const PIN_ACTIVATE_VMX_PREEMPTION_TIMER = PIN.ACTIVATE_VMX_PREEMPTION_TIMER;
+const PRIMARY_ACTIVATE_SECONDARY_CONTROLS = PRIMARY.ACTIVATE_SECONDARY_CONTROLS;
+const SECONDARY_UNRESTRICTED_GUEST = SECONDARY.UNRESTRICTED_GUEST;
+
+/** Bits 63:32 of a field; 0 when the profile lacks it. */
+function high(v: Int32Array, base: number, word: number): number {
+  return word < 0 ? 0 : (v[base + word + 1] as number);
+}
+
+/** Bits 31:0 of a field; 0 when the profile lacks it (`word` -1). */
+function low(v: Int32Array, base: number, word: number): number {
+  return word < 0 ? 0 : (v[base + word] as number);
+}
+
+/** Bit `position` of `value` is 1. */
+function on(value: number, position: number): boolean {
+  return ((value >>> position) & 1) === 1;
+}
 
 /** An MSR area's address is 16-byte aligned (bits 3:0 clear). */
 const MSR_AREA_OFFSET = 0xf;
@@ -32,15 +57,15 @@ export function exitControlsOk(f: EntryFacts, v: Int32Array, base: number): bool
   const exit = low(v, base, w.PRIMARY_VM_EXIT_CONTROLS);
   if ((exit & f.exitMust) !== f.exitMust || (exit & ~f.exitMay) !== 0) return false;
   if (
-    on(exit, EXIT.ACTIVATE_SECONDARY_CONTROLS) &&
+    on(exit, EXIT_ACTIVATE_SECONDARY_CONTROLS) &&
     ((low(v, base, w.SECONDARY_VM_EXIT_CONTROLS) & ~f.secondaryExitMayLo) !== 0 ||
       (high(v, base, w.SECONDARY_VM_EXIT_CONTROLS) & ~f.secondaryExitMayHi) !== 0)
   ) {
     return false;
   }
   if (
-    on(exit, EXIT.SAVE_VMX_PREEMPTION_TIMER_VALUE) &&
-    !on(low(v, base, w.PIN_BASED_CONTROLS), PIN.ACTIVATE_VMX_PREEMPTION_TIMER)
+    on(exit, EXIT_SAVE_VMX_PREEMPTION_TIMER_VALUE) &&
+    !on(low(v, base, w.PIN_BASED_CONTROLS), PIN_ACTIVATE_VMX_PREEMPTION_TIMER)
   ) {
     return false;
   }
@@ -61,7 +86,7 @@ export function entryControlsOk(f: EntryFacts, v: Int32Array, base: number): boo
   if ((entry & f.entryMust) !== f.entryMust || (entry & ~f.entryMay) !== 0) return false;
   const load = w.VM_ENTRY_MSR_LOAD_ADDRESS;
   if (!msrAreaOk(low(v, base, w.VM_ENTRY_MSR_LOAD_COUNT), low(v, base, load), high(v, base, load), f.addressHiBad)) return false;
-  return !on(entry, ENTRY.ENTRY_TO_SMM) && !on(entry, ENTRY.DEACTIVATE_DUAL_MONITOR_TREATMENT);
+  return !on(entry, ENTRY_ENTRY_TO_SMM) && !on(entry, ENTRY_DEACTIVATE_DUAL_MONITOR_TREATMENT);
 }
 
 // Fields of the VM-entry interruption-information field (§25.8.3 "VM-Entry Controls for Event Injection").
@@ -105,8 +130,8 @@ export function eventInjectionOk(f: EntryFacts, v: Int32Array, base: number): bo
   if (type === TYPE_OTHER_EVENT && (fredGuest ? vector > LAST_FRED_OTHER_EVENT : vector !== OTHER_EVENT_MTF)) return false;
   if (deliver && type !== TYPE_HARDWARE_EXCEPTION) return false;
   const primary = low(v, base, w.PRIMARY_PROCESSOR_BASED_CONTROLS);
-  const secondary = on(primary, PRIMARY.ACTIVATE_SECONDARY_CONTROLS) ? low(v, base, w.SECONDARY_PROCESSOR_BASED_CONTROLS) : 0;
-  const protectedGuest = !on(secondary, SECONDARY.UNRESTRICTED_GUEST) || (low(v, base, w.GUEST_CR0) & 1) === 1;
+  const secondary = on(primary, PRIMARY_ACTIVATE_SECONDARY_CONTROLS) ? low(v, base, w.SECONDARY_PROCESSOR_BASED_CONTROLS) : 0;
+  const protectedGuest = !on(secondary, SECONDARY_UNRESTRICTED_GUEST) || (low(v, base, w.GUEST_CR0) & 1) === 1;
   if (deliver && !protectedGuest) return false;
   if (!f.errorCodeRelaxed && type === TYPE_HARDWARE_EXCEPTION) {
     // The vector is at most 31 here (checked above), so it indexes the 32-bit mask directly.

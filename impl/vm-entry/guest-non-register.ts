@@ -23,7 +23,41 @@ import { CR0, CR4, DEBUGCTL, INTERRUPTIBILITY, PENDING_DEBUG, RFLAGS } from '../
 import type { PhysicalMemory } from '../memory.ts';
 import type { EntryFacts } from './facts.ts';
 import type { GuestFacts } from './guest-facts.ts';
-import { high, low, on } from './vmcs-words.ts';
+
+// Local copies of imported constants and helpers: a speed trick (impl/README.md, "Local
+// copies"). Row offsets from impl/cpu-row.ts, checked by test/impl/local-copies.test.ts.
+const ENTRY_IA32E_MODE_GUEST = ENTRY.IA32E_MODE_GUEST;
+const ENTRY_LOAD_UINV = ENTRY.LOAD_UINV;
+const PIN_VIRTUAL_NMIS = PIN.VIRTUAL_NMIS;
+const PRIMARY_ACTIVATE_SECONDARY_CONTROLS = PRIMARY.ACTIVATE_SECONDARY_CONTROLS;
+const SECONDARY_ENABLE_EPT = SECONDARY.ENABLE_EPT;
+const SECONDARY_VMCS_SHADOWING = SECONDARY.VMCS_SHADOWING;
+const CR0_PG = CR0.PG;
+const CR4_FRED = CR4.FRED;
+const CR4_PAE = CR4.PAE;
+const DEBUGCTL_BTF = DEBUGCTL.BTF;
+const INTERRUPTIBILITY_BLOCKING_BY_MOV_SS = INTERRUPTIBILITY.BLOCKING_BY_MOV_SS;
+const INTERRUPTIBILITY_BLOCKING_BY_NMI = INTERRUPTIBILITY.BLOCKING_BY_NMI;
+const INTERRUPTIBILITY_BLOCKING_BY_SMI = INTERRUPTIBILITY.BLOCKING_BY_SMI;
+const INTERRUPTIBILITY_BLOCKING_BY_STI = INTERRUPTIBILITY.BLOCKING_BY_STI;
+const PENDING_DEBUG_BS = PENDING_DEBUG.BS;
+const RFLAGS_IF = RFLAGS.IF;
+const RFLAGS_TF = RFLAGS.TF;
+
+/** Bits 63:32 of a field; 0 when the profile lacks it. */
+function high(v: Int32Array, base: number, word: number): number {
+  return word < 0 ? 0 : (v[base + word + 1] as number);
+}
+
+/** Bits 31:0 of a field; 0 when the profile lacks it (`word` -1). */
+function low(v: Int32Array, base: number, word: number): number {
+  return word < 0 ? 0 : (v[base + word] as number);
+}
+
+/** Bit `position` of `value` is 1. */
+function on(value: number, position: number): boolean {
+  return ((value >>> position) & 1) === 1;
+}
 
 /** Every guest-state check of this file passes. */
 export const PASS = -1;
@@ -45,13 +79,13 @@ const VECTOR_MC = 18;
 const VECTOR_PENDING_MTF = 0;
 /** Interruptibility bits reserved here: 31:5, and bit 4 (enclave interruption) without SGX. */
 const INTERRUPTIBILITY_RESERVED = 0xffff_fff0 | 0;
-const STI = 1 << INTERRUPTIBILITY.BLOCKING_BY_STI;
-const MOV_SS = 1 << INTERRUPTIBILITY.BLOCKING_BY_MOV_SS;
+const STI = 1 << INTERRUPTIBILITY_BLOCKING_BY_STI;
+const MOV_SS = 1 << INTERRUPTIBILITY_BLOCKING_BY_MOV_SS;
 /** Pending debug exceptions: bits 11:4, 13, 15 and 63:17 reserved. */
 const PENDING_DEBUG_RESERVED = 0xff0 | (1 << 13) | (1 << 15) | (0xfffe_0000 | 0);
-const CR4_HI_FRED = 1 << (CR4.FRED - 32);
+const CR4_HI_FRED = 1 << (CR4_FRED - 32);
 const UINV_RESERVED = 0xff00;
-const LOAD_UINV = ENTRY.LOAD_UINV;
+const LOAD_UINV = ENTRY_LOAD_UINV;
 /** PDPTE reserved bits 2:1 and 8:5 (Vol. 3A §4.4.1 "PDPTE Registers"). */
 const PDPTE_RESERVED_LO = 0x6 | 0x1e0;
 
@@ -100,27 +134,27 @@ export function guestNonRegisterState(
   if ((intr & INTERRUPTIBILITY_RESERVED) !== 0) return QUALIFICATION_INVALID;
   if ((intr & (STI | MOV_SS)) === (STI | MOV_SS)) return QUALIFICATION_INVALID;
   const rflags = low(v, base, w.GUEST_RFLAGS);
-  if ((intr & STI) !== 0 && !on(rflags, RFLAGS.IF)) return QUALIFICATION_INVALID;
+  if ((intr & STI) !== 0 && !on(rflags, RFLAGS_IF)) return QUALIFICATION_INVALID;
   if (injecting && type === TYPE_EXTERNAL_INTERRUPT && (intr & (STI | MOV_SS)) !== 0) return QUALIFICATION_INVALID;
   if (injecting && type === TYPE_NMI && (intr & MOV_SS) !== 0) return QUALIFICATION_INVALID;
-  if (on(intr, INTERRUPTIBILITY.BLOCKING_BY_SMI)) return QUALIFICATION_INVALID;
+  if (on(intr, INTERRUPTIBILITY_BLOCKING_BY_SMI)) return QUALIFICATION_INVALID;
   const nmiUnderSti = injecting && type === TYPE_NMI && (intr & STI) !== 0;
   if (
     injecting &&
     type === TYPE_NMI &&
-    on(low(v, base, e.words.PIN_BASED_CONTROLS), PIN.VIRTUAL_NMIS) &&
-    on(intr, INTERRUPTIBILITY.BLOCKING_BY_NMI)
+    on(low(v, base, e.words.PIN_BASED_CONTROLS), PIN_VIRTUAL_NMIS) &&
+    on(intr, INTERRUPTIBILITY_BLOCKING_BY_NMI)
   ) {
     return QUALIFICATION_INVALID;
   }
-  const ia32e = on(low(v, base, e.words.VM_ENTRY_CONTROLS), ENTRY.IA32E_MODE_GUEST);
+  const ia32e = on(low(v, base, e.words.VM_ENTRY_CONTROLS), ENTRY_IA32E_MODE_GUEST);
   if (ia32e && (high(v, base, w.GUEST_CR4) & CR4_HI_FRED) !== 0 && ssDpl === 3 && (intr & STI) !== 0) return QUALIFICATION_INVALID;
   // Pending debug exceptions.
   const pending = low(v, base, w.GUEST_PENDING_DEBUG_EXCEPTIONS);
   if ((pending & PENDING_DEBUG_RESERVED) !== 0 || high(v, base, w.GUEST_PENDING_DEBUG_EXCEPTIONS) !== 0) return QUALIFICATION_INVALID;
   if ((intr & (STI | MOV_SS)) !== 0 || activity === ACTIVITY_HLT) {
-    const bsExpected = on(rflags, RFLAGS.TF) && !on(low(v, base, w.GUEST_IA32_DEBUGCTL), DEBUGCTL.BTF);
-    if (on(pending, PENDING_DEBUG.BS) !== bsExpected) return QUALIFICATION_INVALID;
+    const bsExpected = on(rflags, RFLAGS_TF) && !on(low(v, base, w.GUEST_IA32_DEBUGCTL), DEBUGCTL_BTF);
+    if (on(pending, PENDING_DEBUG_BS) !== bsExpected) return QUALIFICATION_INVALID;
   }
   if (on(low(v, base, e.words.VM_ENTRY_CONTROLS), LOAD_UINV) && (low(v, base, w.GUEST_UINV) & UINV_RESERVED) !== 0) {
     return QUALIFICATION_INVALID;
@@ -140,7 +174,7 @@ function linkPointerOk(e: EntryFacts, g: GuestFacts, memory: PhysicalMemory, bas
   if ((revision & 0x7fff_ffff) !== g.revisionId) return false;
   const primary = low(v, base, e.words.PRIMARY_PROCESSOR_BASED_CONTROLS);
   const shadowing =
-    on(primary, PRIMARY.ACTIVATE_SECONDARY_CONTROLS) && on(low(v, base, e.words.SECONDARY_PROCESSOR_BASED_CONTROLS), SECONDARY.VMCS_SHADOWING);
+    on(primary, PRIMARY_ACTIVATE_SECONDARY_CONTROLS) && on(low(v, base, e.words.SECONDARY_PROCESSOR_BASED_CONTROLS), SECONDARY_VMCS_SHADOWING);
   if (revision < 0 !== shadowing) return false;
   return !(lo === currentLo && hi === currentHi);
 }
@@ -150,10 +184,10 @@ export function guestPdptes(e: EntryFacts, g: GuestFacts, memory: PhysicalMemory
   const v = memory.words;
   const w = g.words;
   const cr0 = low(v, base, w.GUEST_CR0);
-  if (!on(cr0, CR0.PG) || !on(low(v, base, w.GUEST_CR4), CR4.PAE)) return PASS;
-  if (on(low(v, base, e.words.VM_ENTRY_CONTROLS), ENTRY.IA32E_MODE_GUEST)) return PASS;
+  if (!on(cr0, CR0_PG) || !on(low(v, base, w.GUEST_CR4), CR4_PAE)) return PASS;
+  if (on(low(v, base, e.words.VM_ENTRY_CONTROLS), ENTRY_IA32E_MODE_GUEST)) return PASS;
   const primary = low(v, base, e.words.PRIMARY_PROCESSOR_BASED_CONTROLS);
-  const ept = on(primary, PRIMARY.ACTIVATE_SECONDARY_CONTROLS) && on(low(v, base, e.words.SECONDARY_PROCESSOR_BASED_CONTROLS), SECONDARY.ENABLE_EPT);
+  const ept = on(primary, PRIMARY_ACTIVATE_SECONDARY_CONTROLS) && on(low(v, base, e.words.SECONDARY_PROCESSOR_BASED_CONTROLS), SECONDARY_ENABLE_EPT);
   if (ept) {
     return pdpteOk(g, low(v, base, w.GUEST_PDPTE0), high(v, base, w.GUEST_PDPTE0)) &&
       pdpteOk(g, low(v, base, w.GUEST_PDPTE1), high(v, base, w.GUEST_PDPTE1)) &&

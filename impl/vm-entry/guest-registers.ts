@@ -27,17 +27,69 @@ import {
 import { halvesOf } from '../hex-halves.ts';
 import type { EntryFacts } from './facts.ts';
 import type { GuestFacts } from './guest-facts.ts';
-import { high, low, notCanonical, on } from './vmcs-words.ts';
 
-/** CR0.NW and CR0.CD are never checked against the fixed bits (VM entry does not load them). */
-const CR0_NW_CD = (1 << CR0.NW) | (1 << CR0.CD);
-const CR0_PE_PG = (1 << CR0.PE) | (1 << CR0.PG);
-/** CR4.FRED is bit 32: bit 0 of the high half. */
-const CR4_HI_FRED = 1 << (CR4.FRED - 32);
+// Local copies of imported constants and helpers: a speed trick (impl/README.md, "Local
+// copies"). Row offsets from impl/cpu-row.ts, checked by test/impl/local-copies.test.ts.
+const ENTRY_IA32E_MODE_GUEST = ENTRY.IA32E_MODE_GUEST;
+const ENTRY_LOAD_CET_STATE = ENTRY.LOAD_CET_STATE;
+const ENTRY_LOAD_DEBUG_CONTROLS = ENTRY.LOAD_DEBUG_CONTROLS;
+const ENTRY_LOAD_IA32_BNDCFGS = ENTRY.LOAD_IA32_BNDCFGS;
+const ENTRY_LOAD_IA32_EFER = ENTRY.LOAD_IA32_EFER;
+const ENTRY_LOAD_IA32_PAT = ENTRY.LOAD_IA32_PAT;
+const ENTRY_LOAD_IA32_PERF_GLOBAL_CTRL = ENTRY.LOAD_IA32_PERF_GLOBAL_CTRL;
+const ENTRY_LOAD_PKRS = ENTRY.LOAD_PKRS;
+const PRIMARY_ACTIVATE_SECONDARY_CONTROLS = PRIMARY.ACTIVATE_SECONDARY_CONTROLS;
+const SECONDARY_UNRESTRICTED_GUEST = SECONDARY.UNRESTRICTED_GUEST;
+const CR0_CD = CR0.CD;
+const CR0_NW = CR0.NW;
+const CR0_PE = CR0.PE;
+const CR0_PG = CR0.PG;
+const CR0_WP = CR0.WP;
+const CR4_CET = CR4.CET;
+const CR4_FRED = CR4.FRED;
+const CR4_PAE = CR4.PAE;
+const CR4_PCIDE = CR4.PCIDE;
+const EFER_LMA = EFER.LMA;
+const EFER_LME = EFER.LME;
+const EFER_NXE = EFER.NXE;
+const EFER_SCE = EFER.SCE;
+const LATER_ENTRY_CONTROL_LOAD_IA32_FRED = LATER_ENTRY_CONTROL.LOAD_IA32_FRED;
+const LATER_ENTRY_CONTROL_LOAD_IA32_SPEC_CTRL = LATER_ENTRY_CONTROL.LOAD_IA32_SPEC_CTRL;
+const RFLAGS_FIXED_1 = RFLAGS.FIXED_1;
+const RFLAGS_IF = RFLAGS.IF;
+const RFLAGS_IOPL = RFLAGS.IOPL;
+const RFLAGS_VM = RFLAGS.VM;
+
+/** Bits 63:32 of a field; 0 when the profile lacks it. */
+function high(v: Int32Array, base: number, word: number): number {
+  return word < 0 ? 0 : (v[base + word + 1] as number);
+}
+
+/** Bits 31:0 of a field; 0 when the profile lacks it (`word` -1). */
+function low(v: Int32Array, base: number, word: number): number {
+  return word < 0 ? 0 : (v[base + word] as number);
+}
+
+/** Bits 63:47 of (hi:lo) are not all equal (48-bit linear addresses). */
+function notCanonical(hi: number): boolean {
+  const top = hi >> 15;
+  return top !== 0 && top !== -1;
+}
+
+/** Bit `position` of `value` is 1. */
+function on(value: number, position: number): boolean {
+  return ((value >>> position) & 1) === 1;
+}
+
+/** CR0_NW and CR0_CD are never checked against the fixed bits (VM entry does not load them). */
+const CR0_NW_CD = (1 << CR0_NW) | (1 << CR0_CD);
+const CR0_PE_PG = (1 << CR0_PE) | (1 << CR0_PG);
+/** CR4_FRED is bit 32: bit 0 of the high half. */
+const CR4_HI_FRED = 1 << (CR4_FRED - 32);
 const [DEBUGCTL_RESERVED_LO, DEBUGCTL_RESERVED_HI] = halvesOf(DEBUGCTL_ALWAYS_RESERVED);
 const [RFLAGS_RESERVED_LO] = halvesOf(RFLAGS_RESERVED_ZERO);
 /** IA32_EFER bits impl/ implements: SCE, LME, LMA, NXE (as for the host; impl/README.md). */
-const EFER_SUPPORTED = (1 << EFER.SCE) | (1 << EFER.LME) | (1 << EFER.LMA) | (1 << EFER.NXE);
+const EFER_SUPPORTED = (1 << EFER_SCE) | (1 << EFER_LME) | (1 << EFER_LMA) | (1 << EFER_NXE);
 /** IA32_PERF_GLOBAL_CTRL bits impl/ implements: 7:0 and 34:32 (as for the host). */
 const PERF_GLOBAL_CTRL_LO = 0xff;
 const PERF_GLOBAL_CTRL_HI = 0x7;
@@ -80,37 +132,37 @@ function patHalfOk(half: number): boolean {
 /** "Unrestricted guest" is 1 (it counts only with "activate secondary controls" = 1). */
 export function unrestrictedGuest(e: EntryFacts, v: Int32Array, base: number): boolean {
   const primary = low(v, base, e.words.PRIMARY_PROCESSOR_BASED_CONTROLS);
-  return on(primary, PRIMARY.ACTIVATE_SECONDARY_CONTROLS) && on(low(v, base, e.words.SECONDARY_PROCESSOR_BASED_CONTROLS), SECONDARY.UNRESTRICTED_GUEST);
+  return on(primary, PRIMARY_ACTIVATE_SECONDARY_CONTROLS) && on(low(v, base, e.words.SECONDARY_PROCESSOR_BASED_CONTROLS), SECONDARY_UNRESTRICTED_GUEST);
 }
 
 /** True when every check of the group `guest-control-registers` passes. */
 export function guestControlRegistersOk(e: EntryFacts, g: GuestFacts, v: Int32Array, base: number): boolean {
   const w = g.words;
   const entry = low(v, base, e.words.VM_ENTRY_CONTROLS);
-  const ia32e = on(entry, ENTRY.IA32E_MODE_GUEST);
+  const ia32e = on(entry, ENTRY_IA32E_MODE_GUEST);
   const cr0 = low(v, base, w.GUEST_CR0);
   const fixed0 = e.cr0Fixed0Lo & ~CR0_NW_CD & (unrestrictedGuest(e, v, base) ? ~CR0_PE_PG : -1);
   if ((cr0 & fixed0) !== fixed0 || (high(v, base, w.GUEST_CR0) & e.cr0Fixed0Hi) !== e.cr0Fixed0Hi) return false;
   if ((cr0 & ~e.cr0Fixed1Lo & ~CR0_NW_CD) !== 0 || (high(v, base, w.GUEST_CR0) & ~e.cr0Fixed1Hi) !== 0) return false;
-  if (on(cr0, CR0.PG) && !on(cr0, CR0.PE)) return false;
+  if (on(cr0, CR0_PG) && !on(cr0, CR0_PE)) return false;
   const cr4 = low(v, base, w.GUEST_CR4);
   const cr4Hi = high(v, base, w.GUEST_CR4);
   if ((cr4 & e.cr4Fixed0Lo) !== e.cr4Fixed0Lo || (cr4Hi & e.cr4Fixed0Hi) !== e.cr4Fixed0Hi) return false;
   if ((cr4 & ~e.cr4Fixed1Lo) !== 0 || (cr4Hi & ~e.cr4Fixed1Hi) !== 0) return false;
-  if (on(cr4, CR4.CET) && !on(cr0, CR0.WP)) return false;
-  const debugControls = on(entry, ENTRY.LOAD_DEBUG_CONTROLS);
+  if (on(cr4, CR4_CET) && !on(cr0, CR0_WP)) return false;
+  const debugControls = on(entry, ENTRY_LOAD_DEBUG_CONTROLS);
   if (
     debugControls &&
     ((low(v, base, w.GUEST_IA32_DEBUGCTL) & DEBUGCTL_RESERVED_LO) !== 0 || (high(v, base, w.GUEST_IA32_DEBUGCTL) & DEBUGCTL_RESERVED_HI) !== 0)
   ) {
     return false;
   }
-  if (ia32e && (!on(cr0, CR0.PG) || !on(cr4, CR4.PAE))) return false;
-  if (!ia32e && (on(cr4, CR4.PCIDE) || (cr4Hi & CR4_HI_FRED) !== 0)) return false;
+  if (ia32e && (!on(cr0, CR0_PG) || !on(cr4, CR4_PAE))) return false;
+  if (!ia32e && (on(cr4, CR4_PCIDE) || (cr4Hi & CR4_HI_FRED) !== 0)) return false;
   if ((high(v, base, w.GUEST_CR3) & g.physicalHiBad) !== 0) return false;
   if (debugControls && high(v, base, w.GUEST_DR7) !== 0) return false;
   if (!canonical(v, base, w.GUEST_IA32_SYSENTER_ESP) || !canonical(v, base, w.GUEST_IA32_SYSENTER_EIP)) return false;
-  if (on(entry, ENTRY.LOAD_CET_STATE)) {
+  if (on(entry, ENTRY_LOAD_CET_STATE)) {
     const sCet = low(v, base, w.GUEST_IA32_S_CET);
     const sCetHi = high(v, base, w.GUEST_IA32_S_CET);
     if (notCanonical(sCetHi) || (!ia32e && sCetHi !== 0)) return false;
@@ -118,31 +170,31 @@ export function guestControlRegistersOk(e: EntryFacts, g: GuestFacts, v: Int32Ar
     if (!canonical(v, base, w.GUEST_IA32_INTERRUPT_SSP_TABLE_ADDR)) return false;
   }
   if (
-    on(entry, ENTRY.LOAD_IA32_PERF_GLOBAL_CTRL) &&
+    on(entry, ENTRY_LOAD_IA32_PERF_GLOBAL_CTRL) &&
     ((low(v, base, w.GUEST_IA32_PERF_GLOBAL_CTRL) & ~PERF_GLOBAL_CTRL_LO) !== 0 ||
       (high(v, base, w.GUEST_IA32_PERF_GLOBAL_CTRL) & ~PERF_GLOBAL_CTRL_HI) !== 0)
   ) {
     return false;
   }
-  if (on(entry, ENTRY.LOAD_IA32_PAT) && !(patHalfOk(low(v, base, w.GUEST_IA32_PAT)) && patHalfOk(high(v, base, w.GUEST_IA32_PAT)))) {
+  if (on(entry, ENTRY_LOAD_IA32_PAT) && !(patHalfOk(low(v, base, w.GUEST_IA32_PAT)) && patHalfOk(high(v, base, w.GUEST_IA32_PAT)))) {
     return false;
   }
-  if (on(entry, ENTRY.LOAD_IA32_EFER)) {
+  if (on(entry, ENTRY_LOAD_IA32_EFER)) {
     const efer = low(v, base, w.GUEST_IA32_EFER);
     if ((efer & ~EFER_SUPPORTED) !== 0 || high(v, base, w.GUEST_IA32_EFER) !== 0) return false;
-    if (on(efer, EFER.LMA) !== ia32e) return false;
-    if (on(cr0, CR0.PG) && on(efer, EFER.LME) !== on(efer, EFER.LMA)) return false;
+    if (on(efer, EFER_LMA) !== ia32e) return false;
+    if (on(cr0, CR0_PG) && on(efer, EFER_LME) !== on(efer, EFER_LMA)) return false;
   }
   if (
-    on(entry, ENTRY.LOAD_IA32_BNDCFGS) &&
+    on(entry, ENTRY_LOAD_IA32_BNDCFGS) &&
     ((low(v, base, w.GUEST_IA32_BNDCFGS) & BNDCFGS_RESERVED) !== 0 || !canonical(v, base, w.GUEST_IA32_BNDCFGS))
   ) {
     return false;
   }
-  if (on(entry, ENTRY.LOAD_PKRS) && high(v, base, w.GUEST_IA32_PKRS) !== 0) return false;
-  if (on(entry, LATER_ENTRY_CONTROL.LOAD_IA32_FRED) && !guestFredOk(g, v, base)) return false;
+  if (on(entry, ENTRY_LOAD_PKRS) && high(v, base, w.GUEST_IA32_PKRS) !== 0) return false;
+  if (on(entry, LATER_ENTRY_CONTROL_LOAD_IA32_FRED) && !guestFredOk(g, v, base)) return false;
   if (
-    on(entry, LATER_ENTRY_CONTROL.LOAD_IA32_SPEC_CTRL) &&
+    on(entry, LATER_ENTRY_CONTROL_LOAD_IA32_SPEC_CTRL) &&
     ((low(v, base, w.GUEST_IA32_SPEC_CTRL) & ~SPEC_CTRL_SUPPORTED) !== 0 || high(v, base, w.GUEST_IA32_SPEC_CTRL) !== 0)
   ) {
     return false;
@@ -185,24 +237,24 @@ export function guestDescriptorTablesOk(g: GuestFacts, v: Int32Array, base: numb
 export function guestRipRflagsOk(e: EntryFacts, g: GuestFacts, v: Int32Array, base: number): boolean {
   const w = g.words;
   const entry = low(v, base, e.words.VM_ENTRY_CONTROLS);
-  const ia32e = on(entry, ENTRY.IA32E_MODE_GUEST);
+  const ia32e = on(entry, ENTRY_IA32E_MODE_GUEST);
   const csL = on(low(v, base, w.GUEST_CS_ACCESS_RIGHTS), ACCESS_RIGHTS_L);
   const ripHi = high(v, base, w.GUEST_RIP);
   if (ia32e && csL ? upperBitsDiffer(ripHi) : ripHi !== 0) return false;
   const rflags = low(v, base, w.GUEST_RFLAGS);
   if ((rflags & RFLAGS_RESERVED_LO) !== 0 || high(v, base, w.GUEST_RFLAGS) !== 0) return false;
-  if (!on(rflags, RFLAGS.FIXED_1)) return false;
-  const vm = on(rflags, RFLAGS.VM);
-  if (vm && (ia32e || !on(low(v, base, w.GUEST_CR0), CR0.PE))) return false;
+  if (!on(rflags, RFLAGS_FIXED_1)) return false;
+  const vm = on(rflags, RFLAGS_VM);
+  if (vm && (ia32e || !on(low(v, base, w.GUEST_CR0), CR0_PE))) return false;
   const info = low(v, base, e.words.VM_ENTRY_INTERRUPTION_INFORMATION);
-  if (on(info, INFO_VALID) && ((info >>> 8) & 7) === 0 && !on(rflags, RFLAGS.IF)) return false;
-  if (on(entry, ENTRY.LOAD_CET_STATE)) {
+  if (on(info, INFO_VALID) && ((info >>> 8) & 7) === 0 && !on(rflags, RFLAGS_IF)) return false;
+  if (on(entry, ENTRY_LOAD_CET_STATE)) {
     const sspHi = high(v, base, w.GUEST_SSP);
     if ((!ia32e && sspHi !== 0) || upperBitsDiffer(sspHi) || (low(v, base, w.GUEST_SSP) & 3) !== 0) return false;
   }
   if (ia32e && (high(v, base, w.GUEST_CR4) & CR4_HI_FRED) !== 0) {
     const ssDpl = (low(v, base, w.GUEST_SS_ACCESS_RIGHTS) >>> SS_DPL_SHIFT) & 3;
-    if (ssDpl === 3 && ((rflags >>> RFLAGS.IOPL) & 3) !== 0) return false;
+    if (ssDpl === 3 && ((rflags >>> RFLAGS_IOPL) & 3) !== 0) return false;
   }
   return true;
 }

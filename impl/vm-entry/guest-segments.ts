@@ -11,9 +11,45 @@
 import { ENTRY_CONTROL as ENTRY } from '../../spec/control-bits.ts';
 import { CR0, CR4, RFLAGS } from '../../spec/guest-state-bits.ts';
 import type { EntryFacts } from './facts.ts';
-import { SEG_ACCESS_RIGHTS, SEG_BASE, SEG_LIMIT, SEG_SELECTOR, SEGMENT, type GuestFacts } from './guest-facts.ts';
+import { type GuestFacts } from './guest-facts.ts';
 import { unrestrictedGuest } from './guest-registers.ts';
-import { high, low, notCanonical, on } from './vmcs-words.ts';
+
+// Local copies of imported constants and helpers: a speed trick (impl/README.md, "Local
+// copies"). Row offsets from impl/cpu-row.ts, checked by test/impl/local-copies.test.ts.
+const SEG_ACCESS_RIGHTS = 3;
+const SEG_BASE = 1;
+const SEG_LIMIT = 2;
+const SEG_SELECTOR = 0;
+const SEGMENT_ES = 0;
+const SEGMENT_CS = 1;
+const SEGMENT_SS = 2;
+const SEGMENT_DS = 3;
+const SEGMENT_GS = 5;
+const ENTRY_IA32E_MODE_GUEST = ENTRY.IA32E_MODE_GUEST;
+const CR0_PE = CR0.PE;
+const CR4_FRED = CR4.FRED;
+const RFLAGS_VM = RFLAGS.VM;
+
+/** Bits 63:32 of a field; 0 when the profile lacks it. */
+function high(v: Int32Array, base: number, word: number): number {
+  return word < 0 ? 0 : (v[base + word + 1] as number);
+}
+
+/** Bits 31:0 of a field; 0 when the profile lacks it (`word` -1). */
+function low(v: Int32Array, base: number, word: number): number {
+  return word < 0 ? 0 : (v[base + word] as number);
+}
+
+/** Bits 63:47 of (hi:lo) are not all equal (48-bit linear addresses). */
+function notCanonical(hi: number): boolean {
+  const top = hi >> 15;
+  return top !== 0 && top !== -1;
+}
+
+/** Bit `position` of `value` is 1. */
+function on(value: number, position: number): boolean {
+  return ((value >>> position) & 1) === 1;
+}
 
 // The access-rights format (§25.4.1 "Guest Register State").
 const AR_S = 4;
@@ -27,7 +63,7 @@ const AR_RESERVED_31_17 = 0xfffe_0000 | 0;
 /** Access rights of every segment register of a virtual-8086 guest: type 3, S, DPL 3, P. */
 const AR_VIRTUAL_8086 = 0xf3;
 const SELECTOR_TI = 2;
-const CR4_HI_FRED = 1 << (CR4.FRED - 32);
+const CR4_HI_FRED = 1 << (CR4_FRED - 32);
 const TYPE_CODE_NONCONFORMING_ACCESSED = 9;
 const TYPE_TSS_16_BUSY = 3;
 const TYPE_TSS_BUSY = 11;
@@ -47,8 +83,8 @@ export function guestSegmentRegistersOk(e: EntryFacts, g: GuestFacts, v: Int32Ar
   const w = g.words;
   const seg = g.segments;
   const unrestricted = unrestrictedGuest(e, v, base);
-  const ia32e = on(low(v, base, e.words.VM_ENTRY_CONTROLS), ENTRY.IA32E_MODE_GUEST);
-  const v8086 = on(low(v, base, w.GUEST_RFLAGS), RFLAGS.VM);
+  const ia32e = on(low(v, base, e.words.VM_ENTRY_CONTROLS), ENTRY_IA32E_MODE_GUEST);
+  const v8086 = on(low(v, base, w.GUEST_RFLAGS), RFLAGS_VM);
   const csSel = low(v, base, w.GUEST_CS_SELECTOR) & 0xffff;
   const ssSel = low(v, base, w.GUEST_SS_SELECTOR) & 0xffff;
   const csAr = low(v, base, w.GUEST_CS_ACCESS_RIGHTS);
@@ -67,16 +103,16 @@ export function guestSegmentRegistersOk(e: EntryFacts, g: GuestFacts, v: Int32Ar
   if (notCanonical(high(v, base, w.GUEST_GS_BASE))) return false;
   if (ldtrUsable && notCanonical(high(v, base, w.GUEST_LDTR_BASE))) return false;
   if (high(v, base, w.GUEST_CS_BASE) !== 0) return false;
-  for (let r: number = SEGMENT.ES; r <= SEGMENT.DS; r++) {
+  for (let r: number = SEGMENT_ES; r <= SEGMENT_DS; r++) {
     const at = r * 4;
-    if (r !== SEGMENT.CS && !on(low(v, base, seg[at + SEG_ACCESS_RIGHTS] as number), AR_UNUSABLE) && high(v, base, seg[at + SEG_BASE] as number) !== 0) {
+    if (r !== SEGMENT_CS && !on(low(v, base, seg[at + SEG_ACCESS_RIGHTS] as number), AR_UNUSABLE) && high(v, base, seg[at + SEG_BASE] as number) !== 0) {
       return false;
     }
   }
 
   if (v8086) {
     // Virtual-8086 guest: base = selector << 4, limit FFFFH, access rights F3H, for CS, SS, DS, ES, FS, GS.
-    for (let r: number = SEGMENT.ES; r <= SEGMENT.GS; r++) {
+    for (let r: number = SEGMENT_ES; r <= SEGMENT_GS; r++) {
       const at = r * 4;
       const selector = low(v, base, seg[at + SEG_SELECTOR] as number) & 0xffff;
       const baseWord = seg[at + SEG_BASE] as number;
@@ -134,15 +170,15 @@ function dataSegmentsOk(
   if ((csType === 9 || csType === 11) && dpl(csAr) !== dpl(ssAr)) return false;
   if ((csType === 13 || csType === 15) && dpl(csAr) > dpl(ssAr)) return false;
   if (!unrestricted && dpl(ssAr) !== (ssSel & 3)) return false;
-  if ((csType === 3 || !on(low(v, base, g.words.GUEST_CR0), CR0.PE)) && dpl(ssAr) !== 0) return false;
+  if ((csType === 3 || !on(low(v, base, g.words.GUEST_CR0), CR0_PE)) && dpl(ssAr) !== 0) return false;
   // CS.D/B with CS.L in an IA-32e guest.
   if (ia32e && on(csAr, AR_L) && on(csAr, AR_DB)) return false;
   // Per register: CS always, the others when usable.
-  for (let r: number = SEGMENT.ES; r <= SEGMENT.GS; r++) {
+  for (let r: number = SEGMENT_ES; r <= SEGMENT_GS; r++) {
     const at = r * 4;
     const ar = low(v, base, seg[at + SEG_ACCESS_RIGHTS] as number);
-    if (r !== SEGMENT.CS && on(ar, AR_UNUSABLE)) continue;
-    if (r !== SEGMENT.CS && r !== SEGMENT.SS) {
+    if (r !== SEGMENT_CS && on(ar, AR_UNUSABLE)) continue;
+    if (r !== SEGMENT_CS && r !== SEGMENT_SS) {
       const type = ar & 0xf;
       if ((type & 1) === 0) return false;
       if ((type & 8) !== 0 && (type & 2) === 0) return false;

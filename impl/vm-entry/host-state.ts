@@ -11,7 +11,38 @@
  */
 import { ENTRY_CONTROL as ENTRY, EXIT_CONTROL as EXIT } from '../../spec/control-bits.ts';
 import type { EntryFacts } from './facts.ts';
-import { high, low, notCanonical, on } from './vmcs-words.ts';
+
+// Local copies of imported constants and helpers: a speed trick (impl/README.md, "Local
+// copies"). Row offsets from impl/cpu-row.ts, checked by test/impl/local-copies.test.ts.
+const ENTRY_IA32E_MODE_GUEST = ENTRY.IA32E_MODE_GUEST;
+const EXIT_ACTIVATE_SECONDARY_CONTROLS = EXIT.ACTIVATE_SECONDARY_CONTROLS;
+const EXIT_HOST_ADDRESS_SPACE_SIZE = EXIT.HOST_ADDRESS_SPACE_SIZE;
+const EXIT_LOAD_CET_STATE = EXIT.LOAD_CET_STATE;
+const EXIT_LOAD_IA32_EFER = EXIT.LOAD_IA32_EFER;
+const EXIT_LOAD_IA32_PAT = EXIT.LOAD_IA32_PAT;
+const EXIT_LOAD_IA32_PERF_GLOBAL_CTRL = EXIT.LOAD_IA32_PERF_GLOBAL_CTRL;
+const EXIT_LOAD_PKRS = EXIT.LOAD_PKRS;
+
+/** Bits 63:32 of a field; 0 when the profile lacks it. */
+function high(v: Int32Array, base: number, word: number): number {
+  return word < 0 ? 0 : (v[base + word + 1] as number);
+}
+
+/** Bits 31:0 of a field; 0 when the profile lacks it (`word` -1). */
+function low(v: Int32Array, base: number, word: number): number {
+  return word < 0 ? 0 : (v[base + word] as number);
+}
+
+/** Bits 63:47 of (hi:lo) are not all equal (48-bit linear addresses). */
+function notCanonical(hi: number): boolean {
+  const top = hi >> 15;
+  return top !== 0 && top !== -1;
+}
+
+/** Bit `position` of `value` is 1. */
+function on(value: number, position: number): boolean {
+  return ((value >>> position) & 1) === 1;
+}
 
 const CR0_WP = 16;
 const CR4_PAE = 5;
@@ -72,26 +103,26 @@ export function hostControlRegistersOk(f: EntryFacts, v: Int32Array, base: numbe
   if ((high(v, base, w.HOST_CR3) & f.physicalHiBad) !== 0) return false;
   if (!canonical(v, base, w.HOST_IA32_SYSENTER_ESP) || !canonical(v, base, w.HOST_IA32_SYSENTER_EIP)) return false;
   const exit = low(v, base, w.PRIMARY_VM_EXIT_CONTROLS);
-  const host64 = on(exit, EXIT.HOST_ADDRESS_SPACE_SIZE);
+  const host64 = on(exit, EXIT_HOST_ADDRESS_SPACE_SIZE);
   if (
-    on(exit, EXIT.LOAD_IA32_PERF_GLOBAL_CTRL) &&
+    on(exit, EXIT_LOAD_IA32_PERF_GLOBAL_CTRL) &&
     ((low(v, base, w.HOST_IA32_PERF_GLOBAL_CTRL) & ~PERF_GLOBAL_CTRL_LO) !== 0 ||
       (high(v, base, w.HOST_IA32_PERF_GLOBAL_CTRL) & ~PERF_GLOBAL_CTRL_HI) !== 0)
   ) {
     return false;
   }
-  if (on(exit, EXIT.LOAD_IA32_PAT) && !(patHalfOk(low(v, base, w.HOST_IA32_PAT)) && patHalfOk(high(v, base, w.HOST_IA32_PAT)))) {
+  if (on(exit, EXIT_LOAD_IA32_PAT) && !(patHalfOk(low(v, base, w.HOST_IA32_PAT)) && patHalfOk(high(v, base, w.HOST_IA32_PAT)))) {
     return false;
   }
-  if (on(exit, EXIT.LOAD_IA32_EFER)) {
+  if (on(exit, EXIT_LOAD_IA32_EFER)) {
     const efer = low(v, base, w.HOST_IA32_EFER);
     if ((efer & ~EFER_SUPPORTED) !== 0 || high(v, base, w.HOST_IA32_EFER) !== 0) return false;
     if (on(efer, EFER_LMA) !== host64 || on(efer, EFER_LME) !== host64) return false;
   }
-  if (on(exit, EXIT.LOAD_CET_STATE) && !hostCetOk(v, base, f, host64)) return false;
-  if (on(exit, EXIT.LOAD_PKRS) && high(v, base, w.HOST_IA32_PKRS) !== 0) return false;
+  if (on(exit, EXIT_LOAD_CET_STATE) && !hostCetOk(v, base, f, host64)) return false;
+  if (on(exit, EXIT_LOAD_PKRS) && high(v, base, w.HOST_IA32_PKRS) !== 0) return false;
   if (
-    on(exit, EXIT.ACTIVATE_SECONDARY_CONTROLS) &&
+    on(exit, EXIT_ACTIVATE_SECONDARY_CONTROLS) &&
     on(low(v, base, w.SECONDARY_VM_EXIT_CONTROLS), SECONDARY_EXIT_LOAD_FRED) &&
     !hostFredOk(v, base, f)
   ) {
@@ -141,7 +172,7 @@ export function hostSegmentRegistersOk(f: EntryFacts, v: Int32Array, base: numbe
     low(v, base, w.HOST_DS_SELECTOR) | low(v, base, w.HOST_ES_SELECTOR) | low(v, base, w.HOST_FS_SELECTOR) | low(v, base, w.HOST_GS_SELECTOR);
   if (((cs | ss | tr | others) & SELECTOR_RPL_TI) !== 0) return false;
   if (cs === 0 || tr === 0) return false;
-  if (ss === 0 && !on(low(v, base, w.PRIMARY_VM_EXIT_CONTROLS), EXIT.HOST_ADDRESS_SPACE_SIZE)) return false;
+  if (ss === 0 && !on(low(v, base, w.PRIMARY_VM_EXIT_CONTROLS), EXIT_HOST_ADDRESS_SPACE_SIZE)) return false;
   return (
     canonical(v, base, w.HOST_FS_BASE) &&
     canonical(v, base, w.HOST_GS_BASE) &&
@@ -157,8 +188,8 @@ export function hostSegmentRegistersOk(f: EntryFacts, v: Int32Array, base: numbe
  */
 export function addressSpaceSizeOk(f: EntryFacts, v: Int32Array, base: number, lma: number): boolean {
   const w = f.words;
-  const host64 = on(low(v, base, w.PRIMARY_VM_EXIT_CONTROLS), EXIT.HOST_ADDRESS_SPACE_SIZE);
-  const ia32eGuest = on(low(v, base, w.VM_ENTRY_CONTROLS), ENTRY.IA32E_MODE_GUEST);
+  const host64 = on(low(v, base, w.PRIMARY_VM_EXIT_CONTROLS), EXIT_HOST_ADDRESS_SPACE_SIZE);
+  const ia32eGuest = on(low(v, base, w.VM_ENTRY_CONTROLS), ENTRY_IA32E_MODE_GUEST);
   if (lma === 0 && (ia32eGuest || host64)) return false;
   if (lma === 1 && !host64) return false;
   const cr4 = low(v, base, w.HOST_CR4);

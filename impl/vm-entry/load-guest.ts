@@ -20,51 +20,81 @@
 import { ENTRY_CONTROL as ENTRY } from '../../spec/control-bits.ts';
 import { CR0, EFER, INTERRUPTIBILITY, RFLAGS } from '../../spec/guest-state-bits.ts';
 import { ARITHMETIC_FLAGS_MASK } from '../../spec/observations.ts';
-import {
-  S_BLOCKING,
-  S_BNDCFGS_HI,
-  S_BNDCFGS_LO,
-  S_CPL,
-  S_CR0_HI,
-  S_CR0_LO,
-  S_CR3_HI,
-  S_CR3_LO,
-  S_CR4_HI,
-  S_CR4_LO,
-  S_CSL,
-  S_DEBUGCTL_HI,
-  S_DEBUGCTL_LO,
-  S_DR7_HI,
-  S_DR7_LO,
-  S_EFER_HI,
-  S_EFER_LO,
-  S_FLAGS,
-  S_IN_VMX,
-  S_LMA,
-  S_LME,
-  S_MOV_SS,
-  S_PAT_HI,
-  S_PAT_LO,
-  S_PENDING_DEBUG_HI,
-  S_PENDING_DEBUG_LO,
-  S_PERF_GLOBAL_CTRL_HI,
-  S_PERF_GLOBAL_CTRL_LO,
-  S_SYSENTER_CS,
-  S_SYSENTER_EIP_HI,
-  S_SYSENTER_EIP_LO,
-  S_SYSENTER_ESP_HI,
-  S_SYSENTER_ESP_LO,
-  S_VM,
-} from '../cpu-row.ts';
 import type { ExitFacts } from '../vm-exit/exit-facts.ts';
 import type { EntryFacts } from './facts.ts';
 import type { GuestFacts } from './guest-facts.ts';
-import { high, low, on } from './vmcs-words.ts';
+
+// Local copies of imported constants and helpers: a speed trick (impl/README.md, "Local
+// copies"). Row offsets from impl/cpu-row.ts, checked by test/impl/local-copies.test.ts.
+const S_BLOCKING = 55;
+const S_BNDCFGS_HI = 54;
+const S_BNDCFGS_LO = 53;
+const S_CPL = 7;
+const S_CR0_HI = 2;
+const S_CR0_LO = 1;
+const S_CR3_HI = 23;
+const S_CR3_LO = 22;
+const S_CR4_HI = 4;
+const S_CR4_LO = 3;
+const S_CSL = 6;
+const S_DEBUGCTL_HI = 45;
+const S_DEBUGCTL_LO = 44;
+const S_DR7_HI = 36;
+const S_DR7_LO = 35;
+const S_EFER_HI = 41;
+const S_EFER_LO = 40;
+const S_FLAGS = 10;
+const S_IN_VMX = 0;
+const S_LMA = 5;
+const S_LME = 21;
+const S_MOV_SS = 9;
+const S_PAT_HI = 43;
+const S_PAT_LO = 42;
+const S_PENDING_DEBUG_HI = 57;
+const S_PENDING_DEBUG_LO = 56;
+const S_PERF_GLOBAL_CTRL_HI = 52;
+const S_PERF_GLOBAL_CTRL_LO = 51;
+const S_SYSENTER_CS = 46;
+const S_SYSENTER_EIP_HI = 50;
+const S_SYSENTER_EIP_LO = 49;
+const S_SYSENTER_ESP_HI = 48;
+const S_SYSENTER_ESP_LO = 47;
+const S_VM = 8;
+const ENTRY_IA32E_MODE_GUEST = ENTRY.IA32E_MODE_GUEST;
+const ENTRY_LOAD_DEBUG_CONTROLS = ENTRY.LOAD_DEBUG_CONTROLS;
+const ENTRY_LOAD_IA32_BNDCFGS = ENTRY.LOAD_IA32_BNDCFGS;
+const ENTRY_LOAD_IA32_EFER = ENTRY.LOAD_IA32_EFER;
+const ENTRY_LOAD_IA32_PAT = ENTRY.LOAD_IA32_PAT;
+const ENTRY_LOAD_IA32_PERF_GLOBAL_CTRL = ENTRY.LOAD_IA32_PERF_GLOBAL_CTRL;
+const CR0_CD = CR0.CD;
+const CR0_NW = CR0.NW;
+const CR0_PG = CR0.PG;
+const EFER_LMA = EFER.LMA;
+const EFER_LME = EFER.LME;
+const INTERRUPTIBILITY_BLOCKING_BY_MOV_SS = INTERRUPTIBILITY.BLOCKING_BY_MOV_SS;
+const INTERRUPTIBILITY_BLOCKING_BY_NMI = INTERRUPTIBILITY.BLOCKING_BY_NMI;
+const INTERRUPTIBILITY_BLOCKING_BY_STI = INTERRUPTIBILITY.BLOCKING_BY_STI;
+const RFLAGS_VM = RFLAGS.VM;
+
+/** Bits 63:32 of a field; 0 when the profile lacks it. */
+function high(v: Int32Array, base: number, word: number): number {
+  return word < 0 ? 0 : (v[base + word + 1] as number);
+}
+
+/** Bits 31:0 of a field; 0 when the profile lacks it (`word` -1). */
+function low(v: Int32Array, base: number, word: number): number {
+  return word < 0 ? 0 : (v[base + word] as number);
+}
+
+/** Bit `position` of `value` is 1. */
+function on(value: number, position: number): boolean {
+  return ((value >>> position) & 1) === 1;
+}
 
 /** S_IN_VMX value of a processor in VMX non-root operation (1 is root, 0 outside VMX). */
 export const IN_VMX_NON_ROOT = 2;
 /** CR0 bits VM entry does not load: ET (4), NW (29), CD (30). */
-const CR0_KEPT = (1 << 4) | (1 << CR0.NW) | (1 << CR0.CD);
+const CR0_KEPT = (1 << 4) | (1 << CR0_NW) | (1 << CR0_CD);
 const AR_L = 13;
 
 /** Loads the guest state of the VMCS at `base` into the state row at `b`. */
@@ -78,16 +108,16 @@ export function loadGuestState(e: EntryFacts, g: GuestFacts, s: Int32Array, b: n
   s[b + S_CR3_LO] = low(v, base, w.GUEST_CR3);
   s[b + S_CR3_HI] = high(v, base, w.GUEST_CR3);
   const entry = low(v, base, e.words.VM_ENTRY_CONTROLS);
-  const ia32e = on(entry, ENTRY.IA32E_MODE_GUEST) ? 1 : 0;
+  const ia32e = on(entry, ENTRY_IA32E_MODE_GUEST) ? 1 : 0;
   s[b + S_LMA] = ia32e;
-  if (on(entry, ENTRY.LOAD_IA32_EFER)) s[b + S_LME] = on(low(v, base, w.GUEST_IA32_EFER), EFER.LME) ? 1 : 0;
-  else if (on(cr0, CR0.PG)) s[b + S_LME] = ia32e;
+  if (on(entry, ENTRY_LOAD_IA32_EFER)) s[b + S_LME] = on(low(v, base, w.GUEST_IA32_EFER), EFER_LME) ? 1 : 0;
+  else if (on(cr0, CR0_PG)) s[b + S_LME] = ia32e;
   s[b + S_CSL] = on(low(v, base, w.GUEST_CS_ACCESS_RIGHTS), AR_L) ? 1 : 0;
   s[b + S_CPL] = (low(v, base, w.GUEST_SS_ACCESS_RIGHTS) >>> 5) & 3;
   const rflags = low(v, base, w.GUEST_RFLAGS);
-  s[b + S_VM] = on(rflags, RFLAGS.VM) ? 1 : 0;
+  s[b + S_VM] = on(rflags, RFLAGS_VM) ? 1 : 0;
   s[b + S_FLAGS] = rflags & ARITHMETIC_FLAGS_MASK;
-  s[b + S_MOV_SS] = on(low(v, base, w.GUEST_INTERRUPTIBILITY_STATE), INTERRUPTIBILITY.BLOCKING_BY_MOV_SS) ? 1 : 0;
+  s[b + S_MOV_SS] = on(low(v, base, w.GUEST_INTERRUPTIBILITY_STATE), INTERRUPTIBILITY_BLOCKING_BY_MOV_SS) ? 1 : 0;
   s[b + S_IN_VMX] = IN_VMX_NON_ROOT;
 }
 
@@ -95,14 +125,14 @@ export function loadGuestState(e: EntryFacts, g: GuestFacts, s: Int32Array, b: n
 const DR7_CLEARED = (1 << 12) | (3 << 14);
 const DR7_SET = 1 << 10;
 /** Interruptibility bits kept in S_BLOCKING: blocking by STI (0) and by NMI (3). */
-const BLOCKING_KEPT = (1 << INTERRUPTIBILITY.BLOCKING_BY_STI) | (1 << INTERRUPTIBILITY.BLOCKING_BY_NMI);
-const EFER_LME_LMA = (1 << EFER.LME) | (1 << EFER.LMA);
+const BLOCKING_KEPT = (1 << INTERRUPTIBILITY_BLOCKING_BY_STI) | (1 << INTERRUPTIBILITY_BLOCKING_BY_NMI);
+const EFER_LME_LMA = (1 << EFER_LME) | (1 << EFER_LMA);
 
 /** Loads the guest state a VM exit saves besides what {@link loadGuestState} loads. */
 export function loadTrackedGuestState(x: ExitFacts, s: Int32Array, b: number, v: Int32Array, base: number): void {
   const w = x.words;
   const entry = low(v, base, w.VM_ENTRY_CONTROLS);
-  if (on(entry, ENTRY.LOAD_DEBUG_CONTROLS)) {
+  if (on(entry, ENTRY_LOAD_DEBUG_CONTROLS)) {
     s[b + S_DR7_LO] = (low(v, base, w.GUEST_DR7) & ~DR7_CLEARED) | DR7_SET;
     s[b + S_DR7_HI] = high(v, base, w.GUEST_DR7);
     s[b + S_DEBUGCTL_LO] = low(v, base, w.GUEST_IA32_DEBUGCTL);
@@ -113,19 +143,19 @@ export function loadTrackedGuestState(x: ExitFacts, s: Int32Array, b: number, v:
   s[b + S_SYSENTER_ESP_HI] = high(v, base, w.GUEST_IA32_SYSENTER_ESP);
   s[b + S_SYSENTER_EIP_LO] = low(v, base, w.GUEST_IA32_SYSENTER_EIP);
   s[b + S_SYSENTER_EIP_HI] = high(v, base, w.GUEST_IA32_SYSENTER_EIP);
-  if (on(entry, ENTRY.LOAD_IA32_EFER)) {
+  if (on(entry, ENTRY_LOAD_IA32_EFER)) {
     s[b + S_EFER_LO] = low(v, base, w.GUEST_IA32_EFER) & ~EFER_LME_LMA;
     s[b + S_EFER_HI] = high(v, base, w.GUEST_IA32_EFER);
   }
-  if (on(entry, ENTRY.LOAD_IA32_PAT)) {
+  if (on(entry, ENTRY_LOAD_IA32_PAT)) {
     s[b + S_PAT_LO] = low(v, base, w.GUEST_IA32_PAT);
     s[b + S_PAT_HI] = high(v, base, w.GUEST_IA32_PAT);
   }
-  if (on(entry, ENTRY.LOAD_IA32_PERF_GLOBAL_CTRL)) {
+  if (on(entry, ENTRY_LOAD_IA32_PERF_GLOBAL_CTRL)) {
     s[b + S_PERF_GLOBAL_CTRL_LO] = low(v, base, w.GUEST_IA32_PERF_GLOBAL_CTRL);
     s[b + S_PERF_GLOBAL_CTRL_HI] = high(v, base, w.GUEST_IA32_PERF_GLOBAL_CTRL);
   }
-  if (on(entry, ENTRY.LOAD_IA32_BNDCFGS)) {
+  if (on(entry, ENTRY_LOAD_IA32_BNDCFGS)) {
     s[b + S_BNDCFGS_LO] = low(v, base, w.GUEST_IA32_BNDCFGS);
     s[b + S_BNDCFGS_HI] = high(v, base, w.GUEST_IA32_BNDCFGS);
   }

@@ -20,14 +20,29 @@ import type { EntryFacts } from './facts.ts';
 import type { GuestFacts } from './guest-facts.ts';
 import type { ExitFacts } from '../vm-exit/exit-facts.ts';
 import { MSR_GP, writeMsr } from '../vm-exit/msrs.ts';
-import { high, low } from './vmcs-words.ts';
+
+// Local copies of imported constants and helpers: a speed trick (impl/README.md, "Local
+// copies"). Row offsets from impl/cpu-row.ts, checked by test/impl/local-copies.test.ts.
+const MSR_IA32_FEATURE_CONTROL = MSR.IA32_FEATURE_CONTROL;
+const MSR_IA32_VMX_BASIC = MSR.IA32_VMX_BASIC;
+const MSR_IA32_VMX_EXIT_CTLS2 = MSR.IA32_VMX_EXIT_CTLS2;
+
+/** Bits 63:32 of a field; 0 when the profile lacks it. */
+function high(v: Int32Array, base: number, word: number): number {
+  return word < 0 ? 0 : (v[base + word + 1] as number);
+}
+
+/** Bits 31:0 of a field; 0 when the profile lacks it (`word` -1). */
+function low(v: Int32Array, base: number, word: number): number {
+  return word < 0 ? 0 : (v[base + word] as number);
+}
 
 const IA32_FS_BASE = 0xc000_0100 | 0;
 const IA32_GS_BASE = 0xc000_0101 | 0;
 const X2APIC_RANGE = 0x8;
 const IA32_SMM_MONITOR_CTL = 0x9b;
-const FIRST_VMX_CAPABILITY_MSR = MSR.IA32_VMX_BASIC;
-const LAST_VMX_CAPABILITY_MSR = MSR.IA32_VMX_EXIT_CTLS2;
+const FIRST_VMX_CAPABILITY_MSR = MSR_IA32_VMX_BASIC;
+const LAST_VMX_CAPABILITY_MSR = MSR_IA32_VMX_EXIT_CTLS2;
 const ENTRY_BYTES = 16;
 
 /** The entry's MSR index (bits 31:0 of the entry) names an MSR VM entry cannot load. */
@@ -37,7 +52,7 @@ function refused(index: number): boolean {
     index === IA32_GS_BASE ||
     index >>> 8 === X2APIC_RANGE ||
     index === IA32_SMM_MONITOR_CTL ||
-    index === MSR.IA32_FEATURE_CONTROL ||
+    index === MSR_IA32_FEATURE_CONTROL ||
     (index >= FIRST_VMX_CAPABILITY_MSR && index <= LAST_VMX_CAPABILITY_MSR)
   );
 }

@@ -32,19 +32,6 @@ import { EXIT_CONTROL, PRIMARY_CONTROL } from '../../spec/control-bits.ts';
 import { EXIT_REASON } from '../../spec/exit-reasons.ts';
 import { INTERRUPTIBILITY } from '../../spec/guest-state-bits.ts';
 import type { Profile } from '../../spec/profile.ts';
-import {
-  S_BLOCKING,
-  S_CUR_BASE,
-  S_DR7_LO,
-  S_LMA,
-  S_MOV_SS,
-  S_PAT_HI,
-  S_PAT_LO,
-  S_PENDING_DEBUG_HI,
-  S_PENDING_DEBUG_LO,
-  S_SHUTDOWN,
-  S_WIDE,
-} from '../cpu-row.ts';
 import { REGION_ABORT_WORD } from '../field-table.ts';
 import type { PhysicalMemory } from '../memory.ts';
 import {
@@ -64,6 +51,25 @@ import { ABORT_HOST_ADDRESS_SPACE, loadExitMsrs, STORE_UNKNOWN_MSR, storeExitMsr
 import { recordEntryFailure, recordExitInformation } from './record.ts';
 import { saveGuestState } from './save-guest.ts';
 
+// Local copies of imported constants and helpers: a speed trick (impl/README.md, "Local
+// copies"). Row offsets from impl/cpu-row.ts, checked by test/impl/local-copies.test.ts.
+const S_BLOCKING = 55;
+const S_CUR_BASE = 17;
+const S_DR7_LO = 35;
+const S_LMA = 5;
+const S_MOV_SS = 9;
+const S_PAT_HI = 43;
+const S_PAT_LO = 42;
+const S_PENDING_DEBUG_HI = 57;
+const S_PENDING_DEBUG_LO = 56;
+const S_SHUTDOWN = 58;
+const S_WIDE = 19;
+const EXIT_CONTROL_HOST_ADDRESS_SPACE_SIZE = EXIT_CONTROL.HOST_ADDRESS_SPACE_SIZE;
+const PRIMARY_CONTROL_MONITOR_TRAP_FLAG = PRIMARY_CONTROL.MONITOR_TRAP_FLAG;
+const EXIT_REASON_MONITOR_TRAP_FLAG = EXIT_REASON.MONITOR_TRAP_FLAG;
+const INTERRUPTIBILITY_BLOCKING_BY_NMI = INTERRUPTIBILITY.BLOCKING_BY_NMI;
+const INTERRUPTIBILITY_BLOCKING_BY_STI = INTERRUPTIBILITY.BLOCKING_BY_STI;
+
 export { ExitInfo } from './exit-info.ts';
 export * from './exit-info.ts';
 export { exitFactsFor, type ExitFacts } from './exit-facts.ts';
@@ -82,8 +88,8 @@ const TYPE_OTHER_EVENT = 7;
 const ERROR_CODE_BIT = 1 << 11;
 /** Debug exception (#DB). */
 const VECTOR_DB = 1;
-const BLOCKING_BY_STI = 1 << INTERRUPTIBILITY.BLOCKING_BY_STI;
-const BLOCKING_BY_NMI = 1 << INTERRUPTIBILITY.BLOCKING_BY_NMI;
+const BLOCKING_BY_STI = 1 << INTERRUPTIBILITY_BLOCKING_BY_STI;
+const BLOCKING_BY_NMI = 1 << INTERRUPTIBILITY_BLOCKING_BY_NMI;
 /**
  * Fault-class exception vectors (Vol. 3A §6.15 "Exception and Interrupt Reference", Table 6-1):
  * #DE, #BR, #UD, #NM, #TS, #NP, #SS, #GP, #PF, #MF, #AC, #XM, #VE, #CP. Their delivery pushes
@@ -162,7 +168,7 @@ export class VmExits {
     const base = s[b + S_CUR_BASE] as number;
     // §28.3.3: RF is 1 for a fault-class hardware exception, 0 for an instruction's VM exit, and
     // for the MTF VM exit before the first guest instruction the value VM entry loaded.
-    const mtf = reason === EXIT_REASON.MONITOR_TRAP_FLAG;
+    const mtf = reason === EXIT_REASON_MONITOR_TRAP_FLAG;
     let rf = mtf ? ((v[base + x.words.GUEST_RFLAGS] as number) >>> 16) & 1 : 0;
     // §28.3.4: the pending debug exceptions survive an MTF VM exit, and an exit not caused by a
     // debug exception under MOV-SS blocking.
@@ -187,7 +193,7 @@ export class VmExits {
     }
     if (stored !== 0) return this.abort(b, base, stored);
     const exitControls = v[base + x.words.PRIMARY_VM_EXIT_CONTROLS] as number;
-    if (s[b + S_LMA] === 1 && ((exitControls >>> EXIT_CONTROL.HOST_ADDRESS_SPACE_SIZE) & 1) === 0) {
+    if (s[b + S_LMA] === 1 && ((exitControls >>> EXIT_CONTROL_HOST_ADDRESS_SPACE_SIZE) & 1) === 0) {
       return this.abort(b, base, ABORT_HOST_ADDRESS_SPACE);
     }
     return this.finish(b, base, STATUS_VMEXIT);
@@ -248,7 +254,7 @@ export class VmExits {
       // §27.6.2: a pending MTF VM exit (vector 0; the checks allow no other vector here). No
       // instruction ran, so blocking by MOV SS from the entry is still in force.
       this.info.defined = 0;
-      return this.exit(b, EXIT_REASON.MONITOR_TRAP_FLAG, s[b + S_MOV_SS] as number);
+      return this.exit(b, EXIT_REASON_MONITOR_TRAP_FLAG, s[b + S_MOV_SS] as number);
     }
     // §27.7.1: no blocking by STI or MOV SS after a vectoring entry; an injected NMI blocks NMIs
     // (virtual-NMI blocking with "virtual NMIs" = 1; impl/ keeps both in the same bit).
@@ -257,7 +263,7 @@ export class VmExits {
     this.injectedInformation = injection;
     this.injectedErrorCode = (injection & ERROR_CODE_BIT) !== 0 ? (v[base + w.VM_ENTRY_EXCEPTION_ERROR_CODE] as number) : 0;
     const primary = v[base + this.entry.words.PRIMARY_PROCESSOR_BASED_CONTROLS] as number;
-    if (((primary >>> PRIMARY_CONTROL.MONITOR_TRAP_FLAG) & 1) === 1) return STATUS_NON_ROOT_UNIMPLEMENTED;
+    if (((primary >>> PRIMARY_CONTROL_MONITOR_TRAP_FLAG) & 1) === 1) return STATUS_NON_ROOT_UNIMPLEMENTED;
     return STATUS_VMENTRY;
   }
 }

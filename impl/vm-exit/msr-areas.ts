@@ -21,9 +21,14 @@
  * (Vol. 3D §A.6 "Miscellaneous Data"), fails at the first entry beyond that limit, as on VM entry.
  */
 import type { PhysicalMemory } from '../memory.ts';
-import { SEG_BASE, SEGMENT } from '../vm-entry/guest-facts.ts';
 import type { ExitFacts } from './exit-facts.ts';
 import { MSR_GP, MSR_INDEX, MSR_OK, MSR_UNKNOWN, readMsr, writeMsr } from './msrs.ts';
+
+// Local copies of imported constants and helpers: a speed trick (impl/README.md, "Local
+// copies"). Row offsets from impl/cpu-row.ts, checked by test/impl/local-copies.test.ts.
+const SEG_BASE = 1;
+const SEGMENT_FS = 4;
+const SEGMENT_GS = 5;
 
 /** VMX-abort indicators (§28.7 "VMX Aborts"). */
 export const ABORT_SAVING_MSRS = 1;
@@ -65,7 +70,7 @@ export function storeExitMsrs(x: ExitFacts, s: Int32Array, b: number, memory: Ph
     let status: number;
     if (index === MSR_INDEX.IA32_FS_BASE || index === MSR_INDEX.IA32_GS_BASE) {
       // The guest FS/GS base, as §28.3.2 just saved it (FS.base and GS.base are those MSRs).
-      const word = x.segments[(index === MSR_INDEX.IA32_FS_BASE ? SEGMENT.FS : SEGMENT.GS) * 4 + SEG_BASE] as number;
+      const word = x.segments[(index === MSR_INDEX.IA32_FS_BASE ? SEGMENT_FS : SEGMENT_GS) * 4 + SEG_BASE] as number;
       scratch[2] = v[base + word] as number;
       scratch[3] = v[base + word + 1] as number;
       status = MSR_OK;
