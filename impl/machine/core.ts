@@ -13,9 +13,8 @@ import { STATUS_FAIL_INVALID, STATUS_GP, STATUS_SUCCEED, STATUS_UD, STATUS_VMEXI
 import { assertLiterals } from '../literals.ts';
 import { MachineBase } from './base.ts';
 
-// Row offsets: local copies of impl/cpu-row.ts (V8 folds a module's own constants into the
-// compiled code but loads an imported binding from its module cell at every use; see
-// impl/machine/base.ts). test/impl/cpu-row.test.ts checks that they agree.
+// Row offsets: local copies of impl/cpu-row.ts (a speed trick, see impl/machine/base.ts);
+// test/impl/local-copies.test.ts checks that they agree.
 /**
  * The constants of this file as one const enum: esbuild (tsx, vitest) writes each use as a
  * literal, where a module-level `const` is a load from the module context with a type check at

@@ -8,12 +8,11 @@ import { EXIT_REASON } from '../../spec/exit-reasons.ts';
 import { LAUNCH_STATE_LAUNCHED, REGION_LAUNCH_WORD } from '../field-table.ts';
 import { checkControlsAndHost, checkGuestState, loadEntryMsrs, loadGuestState, PASS } from '../vm-entry/index.ts';
 import { VMX_EXIT_VMLAUNCH, VMX_EXIT_VMRESUME } from '../non-root/vmx-exit-info.ts';
-import { STATUS_VMEXIT } from '../status.ts';
+import { STATUS_ENTRY_FAILURE, STATUS_FAIL_INVALID, STATUS_VMEXIT } from '../status.ts';
 import { VmcsFieldInstructions } from './vmcs-fields.ts';
 
-// Row offsets: local copies of impl/cpu-row.ts (V8 folds a module's own constants into the
-// compiled code but loads an imported binding from its module cell at every use; see
-// impl/machine/base.ts). test/impl/cpu-row.test.ts checks that they agree.
+// Row offsets: local copies of impl/cpu-row.ts (a speed trick, see impl/machine/base.ts);
+// test/impl/local-copies.test.ts checks that they agree.
 /**
  * The constants of this file as one const enum: esbuild (tsx, vitest) writes each use as a
  * literal, where a module-level `const` is a load from the module context with a type check at
@@ -85,5 +84,24 @@ export abstract class VmEntryInstructions extends VmcsFieldInstructions {
   /** VMRESUME; see {@link ImplMachine.vmlaunch}. */
   vmresume(cpu: number): number {
     return this.vmlaunch(cpu, true);
+  }
+
+  /**
+   * The VM-entry checks of VMLAUNCH/VMRESUME on the current VMCS of `cpu`, with no effect on the
+   * machine (for benchmarks and tools): every check on the controls and the host-state area, and
+   * every check on the guest-state area (§27.2, §27.3.1). Returns 0 when all pass, the
+   * VM-instruction error VMLAUNCH would report (7 or 8), STATUS_ENTRY_FAILURE when a guest-state
+   * check fails, STATUS_FAIL_INVALID when there is no current VMCS. The basic checks of §27.1 and
+   * the MSR loading of §27.4 (which writes MSRs) are not made.
+   */
+  checkVmEntry(cpu: number): number {
+    const s = this.state;
+    const b = this.row(cpu);
+    const base = s[b + K.S_CUR_BASE] as number;
+    if (base < 0) return STATUS_FAIL_INVALID;
+    const error = checkControlsAndHost(this.entryFacts, this.memory, base, s[b + K.S_LMA] as number);
+    if (error !== 0) return error;
+    const qualification = checkGuestState(this.entryFacts, this.guestFacts, this.memory, base, s[b + K.S_CUR_LO] as number, s[b + K.S_CUR_HI] as number);
+    return qualification === PASS ? 0 : STATUS_ENTRY_FAILURE;
   }
 }

@@ -100,8 +100,8 @@ function pageAddressOk(v: Int32Array, base: number, word: number, hiBad: number)
 /** True when every check of the group passes. */
 export function executionControlsOk(f: EntryFacts, v: Int32Array, base: number, memory: PhysicalMemory): boolean {
   const w = f.words;
-  const pin = low(v, base, w.PIN_BASED_CONTROLS);
-  const primary = low(v, base, w.PRIMARY_PROCESSOR_BASED_CONTROLS);
+  const pin = (v[base + w.PIN_BASED_CONTROLS] as number);
+  const primary = (v[base + w.PRIMARY_PROCESSOR_BASED_CONTROLS] as number);
   // Reserved control bits: must-be-1 and allowed-1 (Vol. 3D §A.3 "VM-Execution Controls").
   if ((pin & f.pinMust) !== f.pinMust || (pin & ~f.pinMay) !== 0) return false;
   if ((primary & f.primaryMust) !== f.primaryMust || (primary & ~f.primaryMay) !== 0) return false;
@@ -114,7 +114,7 @@ export function executionControlsOk(f: EntryFacts, v: Int32Array, base: number, 
   ) {
     return false;
   }
-  if (low(v, base, w.CR3_TARGET_COUNT) >>> 0 > f.cr3TargetMax) return false;
+  if ((v[base + w.CR3_TARGET_COUNT] as number) >>> 0 > f.cr3TargetMax) return false;
   const hiBad = f.addressHiBad;
   if (on(primary, K.PRIMARY_USE_IO_BITMAPS)) {
     if (!pageAddressOk(v, base, w.IO_BITMAP_A_ADDRESS, hiBad)) return false;
@@ -151,7 +151,7 @@ export function executionControlsOk(f: EntryFacts, v: Int32Array, base: number, 
   if (virtualInterrupts && !on(pin, K.PIN_EXTERNAL_INTERRUPT_EXITING)) return false;
   if (on(pin, K.PIN_PROCESS_POSTED_INTERRUPTS)) {
     if (!virtualInterrupts) return false;
-    if (!on(low(v, base, w.PRIMARY_VM_EXIT_CONTROLS), K.EXIT_ACKNOWLEDGE_INTERRUPT_ON_EXIT)) return false;
+    if (!on((v[base + w.PRIMARY_VM_EXIT_CONTROLS] as number), K.EXIT_ACKNOWLEDGE_INTERRUPT_ON_EXIT)) return false;
     if ((half(v, base, w.POSTED_INTERRUPT_NOTIFICATION_VECTOR) & 0xff00) !== 0) return false;
     const descriptorLo = low(v, base, w.POSTED_INTERRUPT_DESCRIPTOR_ADDRESS);
     if ((descriptorLo & 0x3f) !== 0 || (high(v, base, w.POSTED_INTERRUPT_DESCRIPTOR_ADDRESS) & hiBad) !== 0) return false;

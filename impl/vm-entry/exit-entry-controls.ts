@@ -85,7 +85,7 @@ function msrAreaOk(count: number, lo: number, hi: number, hiBad: number): boolea
 /** True when every check of the group `exit-controls` passes. */
 export function exitControlsOk(f: EntryFacts, v: Int32Array, base: number): boolean {
   const w = f.words;
-  const exit = low(v, base, w.PRIMARY_VM_EXIT_CONTROLS);
+  const exit = (v[base + w.PRIMARY_VM_EXIT_CONTROLS] as number);
   if ((exit & f.exitMust) !== f.exitMust || (exit & ~f.exitMay) !== 0) return false;
   if (
     on(exit, K.EXIT_ACTIVATE_SECONDARY_CONTROLS) &&
@@ -96,14 +96,14 @@ export function exitControlsOk(f: EntryFacts, v: Int32Array, base: number): bool
   }
   if (
     on(exit, K.EXIT_SAVE_VMX_PREEMPTION_TIMER_VALUE) &&
-    !on(low(v, base, w.PIN_BASED_CONTROLS), K.PIN_ACTIVATE_VMX_PREEMPTION_TIMER)
+    !on((v[base + w.PIN_BASED_CONTROLS] as number), K.PIN_ACTIVATE_VMX_PREEMPTION_TIMER)
   ) {
     return false;
   }
   const store = w.VM_EXIT_MSR_STORE_ADDRESS;
-  if (!msrAreaOk(low(v, base, w.VM_EXIT_MSR_STORE_COUNT), low(v, base, store), high(v, base, store), f.addressHiBad)) return false;
+  if (!msrAreaOk((v[base + w.VM_EXIT_MSR_STORE_COUNT] as number), low(v, base, store), high(v, base, store), f.addressHiBad)) return false;
   const load = w.VM_EXIT_MSR_LOAD_ADDRESS;
-  return msrAreaOk(low(v, base, w.VM_EXIT_MSR_LOAD_COUNT), low(v, base, load), high(v, base, load), f.addressHiBad);
+  return msrAreaOk((v[base + w.VM_EXIT_MSR_LOAD_COUNT] as number), low(v, base, load), high(v, base, load), f.addressHiBad);
 }
 
 /**
@@ -113,10 +113,10 @@ export function exitControlsOk(f: EntryFacts, v: Int32Array, base: number): bool
  */
 export function entryControlsOk(f: EntryFacts, v: Int32Array, base: number): boolean {
   const w = f.words;
-  const entry = low(v, base, w.VM_ENTRY_CONTROLS);
+  const entry = (v[base + w.VM_ENTRY_CONTROLS] as number);
   if ((entry & f.entryMust) !== f.entryMust || (entry & ~f.entryMay) !== 0) return false;
   const load = w.VM_ENTRY_MSR_LOAD_ADDRESS;
-  if (!msrAreaOk(low(v, base, w.VM_ENTRY_MSR_LOAD_COUNT), low(v, base, load), high(v, base, load), f.addressHiBad)) return false;
+  if (!msrAreaOk((v[base + w.VM_ENTRY_MSR_LOAD_COUNT] as number), low(v, base, load), high(v, base, load), f.addressHiBad)) return false;
   return !on(entry, K.ENTRY_ENTRY_TO_SMM) && !on(entry, K.ENTRY_DEACTIVATE_DUAL_MONITOR_TREATMENT);
 }
 
@@ -125,21 +125,21 @@ export function entryControlsOk(f: EntryFacts, v: Int32Array, base: number): boo
 /** True when every check of the group `event-injection` passes (nothing applies unless valid). */
 export function eventInjectionOk(f: EntryFacts, v: Int32Array, base: number): boolean {
   const w = f.words;
-  const info = low(v, base, w.VM_ENTRY_INTERRUPTION_INFORMATION);
+  const info = (v[base + w.VM_ENTRY_INTERRUPTION_INFORMATION] as number);
   if (!on(info, K.INFO_VALID)) return true;
   const type = (info >>> 8) & 7;
   const vector = info & 0xff;
   const deliver = on(info, K.INFO_DELIVER_ERROR_CODE);
-  const fredGuest = f.fredSupported && (high(v, base, w.GUEST_CR4) & K.CR4_HI_FRED) !== 0;
+  const fredGuest = f.fredSupported && ((v[base + w.GUEST_CR4 + 1] as number) & K.CR4_HI_FRED) !== 0;
   if (type === K.TYPE_RESERVED) return false;
   if (type === K.TYPE_OTHER_EVENT && !f.mtfSupported) return false;
   if (type === K.TYPE_NMI && vector !== K.NMI_VECTOR) return false;
   if (type === K.TYPE_HARDWARE_EXCEPTION && vector > K.LAST_EXCEPTION_VECTOR) return false;
   if (type === K.TYPE_OTHER_EVENT && (fredGuest ? vector > K.LAST_FRED_OTHER_EVENT : vector !== K.OTHER_EVENT_MTF)) return false;
   if (deliver && type !== K.TYPE_HARDWARE_EXCEPTION) return false;
-  const primary = low(v, base, w.PRIMARY_PROCESSOR_BASED_CONTROLS);
+  const primary = (v[base + w.PRIMARY_PROCESSOR_BASED_CONTROLS] as number);
   const secondary = on(primary, K.PRIMARY_ACTIVATE_SECONDARY_CONTROLS) ? low(v, base, w.SECONDARY_PROCESSOR_BASED_CONTROLS) : 0;
-  const protectedGuest = !on(secondary, K.SECONDARY_UNRESTRICTED_GUEST) || (low(v, base, w.GUEST_CR0) & 1) === 1;
+  const protectedGuest = !on(secondary, K.SECONDARY_UNRESTRICTED_GUEST) || ((v[base + w.GUEST_CR0] as number) & 1) === 1;
   if (deliver && !protectedGuest) return false;
   if (!f.errorCodeRelaxed && type === K.TYPE_HARDWARE_EXCEPTION) {
     // The vector is at most 31 here (checked above), so it indexes the 32-bit mask directly.
@@ -150,8 +150,8 @@ export function eventInjectionOk(f: EntryFacts, v: Int32Array, base: number): bo
   const reserved = f.fredSupported ? K.INFO_RESERVED & ~K.INFO_NESTED_EXCEPTION : K.INFO_RESERVED;
   if ((info & reserved) !== 0) return false;
   if (f.fredSupported && (info & K.INFO_NESTED_EXCEPTION) !== 0 && type !== K.TYPE_HARDWARE_EXCEPTION) return false;
-  if (deliver && (low(v, base, w.VM_ENTRY_EXCEPTION_ERROR_CODE) & K.ERROR_CODE_RESERVED) !== 0) return false;
-  const length = low(v, base, w.VM_ENTRY_INSTRUCTION_LENGTH) >>> 0;
+  if (deliver && ((v[base + w.VM_ENTRY_EXCEPTION_ERROR_CODE] as number) & K.ERROR_CODE_RESERVED) !== 0) return false;
+  const length = (v[base + w.VM_ENTRY_INSTRUCTION_LENGTH] as number) >>> 0;
   if (type >= K.TYPE_SOFTWARE_INTERRUPT && type <= K.TYPE_SOFTWARE_EXCEPTION) {
     if (length > K.MAX_INSTRUCTION_LENGTH || (length === 0 && !f.zeroLengthInjection)) return false;
   }

@@ -108,8 +108,8 @@ export function guestNonRegisterState(
 ): number {
   const v = memory.words;
   const w = g.words;
-  const activity = low(v, base, w.GUEST_ACTIVITY_STATE);
-  const ssDpl = (low(v, base, w.GUEST_SS_ACCESS_RIGHTS) >>> 5) & 3;
+  const activity = (v[base + w.GUEST_ACTIVITY_STATE] as number);
+  const ssDpl = ((v[base + w.GUEST_SS_ACCESS_RIGHTS] as number) >>> 5) & 3;
   // Activity state.
   if (
     (activity >>> 0) > K.ACTIVITY_WAIT_FOR_SIPI ||
@@ -120,9 +120,9 @@ export function guestNonRegisterState(
     return K.QUALIFICATION_INVALID;
   }
   if (activity === K.ACTIVITY_HLT && ssDpl !== 0) return K.QUALIFICATION_INVALID;
-  const intr = low(v, base, w.GUEST_INTERRUPTIBILITY_STATE);
+  const intr = (v[base + w.GUEST_INTERRUPTIBILITY_STATE] as number);
   if ((intr & (K.STI | K.MOV_SS)) !== 0 && activity !== K.ACTIVITY_ACTIVE) return K.QUALIFICATION_INVALID;
-  const info = low(v, base, e.words.VM_ENTRY_INTERRUPTION_INFORMATION);
+  const info = (v[base + e.words.VM_ENTRY_INTERRUPTION_INFORMATION] as number);
   const injecting = info < 0;
   const type = (info >>> 8) & 7;
   const vector = info & 0xff;
@@ -141,7 +141,7 @@ export function guestNonRegisterState(
   // Interruptibility state ("entry to SMM" is never 1 here: the control checks refuse it).
   if ((intr & K.INTERRUPTIBILITY_RESERVED) !== 0) return K.QUALIFICATION_INVALID;
   if ((intr & (K.STI | K.MOV_SS)) === (K.STI | K.MOV_SS)) return K.QUALIFICATION_INVALID;
-  const rflags = low(v, base, w.GUEST_RFLAGS);
+  const rflags = (v[base + w.GUEST_RFLAGS] as number);
   if ((intr & K.STI) !== 0 && !on(rflags, K.RFLAGS_IF)) return K.QUALIFICATION_INVALID;
   if (injecting && type === K.TYPE_EXTERNAL_INTERRUPT && (intr & (K.STI | K.MOV_SS)) !== 0) return K.QUALIFICATION_INVALID;
   if (injecting && type === K.TYPE_NMI && (intr & K.MOV_SS) !== 0) return K.QUALIFICATION_INVALID;
@@ -150,21 +150,21 @@ export function guestNonRegisterState(
   if (
     injecting &&
     type === K.TYPE_NMI &&
-    on(low(v, base, e.words.PIN_BASED_CONTROLS), K.PIN_VIRTUAL_NMIS) &&
+    on((v[base + e.words.PIN_BASED_CONTROLS] as number), K.PIN_VIRTUAL_NMIS) &&
     on(intr, K.INTERRUPTIBILITY_BLOCKING_BY_NMI)
   ) {
     return K.QUALIFICATION_INVALID;
   }
-  const ia32e = on(low(v, base, e.words.VM_ENTRY_CONTROLS), K.ENTRY_IA32E_MODE_GUEST);
-  if (ia32e && (high(v, base, w.GUEST_CR4) & K.CR4_HI_FRED) !== 0 && ssDpl === 3 && (intr & K.STI) !== 0) return K.QUALIFICATION_INVALID;
+  const ia32e = on((v[base + e.words.VM_ENTRY_CONTROLS] as number), K.ENTRY_IA32E_MODE_GUEST);
+  if (ia32e && ((v[base + w.GUEST_CR4 + 1] as number) & K.CR4_HI_FRED) !== 0 && ssDpl === 3 && (intr & K.STI) !== 0) return K.QUALIFICATION_INVALID;
   // Pending debug exceptions.
-  const pending = low(v, base, w.GUEST_PENDING_DEBUG_EXCEPTIONS);
-  if ((pending & K.PENDING_DEBUG_RESERVED) !== 0 || high(v, base, w.GUEST_PENDING_DEBUG_EXCEPTIONS) !== 0) return K.QUALIFICATION_INVALID;
+  const pending = (v[base + w.GUEST_PENDING_DEBUG_EXCEPTIONS] as number);
+  if ((pending & K.PENDING_DEBUG_RESERVED) !== 0 || (v[base + w.GUEST_PENDING_DEBUG_EXCEPTIONS + 1] as number) !== 0) return K.QUALIFICATION_INVALID;
   if ((intr & (K.STI | K.MOV_SS)) !== 0 || activity === K.ACTIVITY_HLT) {
-    const bsExpected = on(rflags, K.RFLAGS_TF) && !on(low(v, base, w.GUEST_IA32_DEBUGCTL), K.DEBUGCTL_BTF);
+    const bsExpected = on(rflags, K.RFLAGS_TF) && !on((v[base + w.GUEST_IA32_DEBUGCTL] as number), K.DEBUGCTL_BTF);
     if (on(pending, K.PENDING_DEBUG_BS) !== bsExpected) return K.QUALIFICATION_INVALID;
   }
-  if (on(low(v, base, e.words.VM_ENTRY_CONTROLS), K.LOAD_UINV) && (low(v, base, w.GUEST_UINV) & K.UINV_RESERVED) !== 0) {
+  if (on((v[base + e.words.VM_ENTRY_CONTROLS] as number), K.LOAD_UINV) && (low(v, base, w.GUEST_UINV) & K.UINV_RESERVED) !== 0) {
     return K.QUALIFICATION_INVALID;
   }
   if (nmiUnderSti) return K.QUALIFICATION_NMI_UNDER_STI;
@@ -174,13 +174,13 @@ export function guestNonRegisterState(
 /** The VMCS link pointer checks (nothing to check when it is FFFFFFFF_FFFFFFFFH). */
 function linkPointerOk(e: EntryFacts, g: GuestFacts, memory: PhysicalMemory, base: number, currentLo: number, currentHi: number): boolean {
   const v = memory.words;
-  const lo = low(v, base, g.words.VMCS_LINK_POINTER);
-  const hi = high(v, base, g.words.VMCS_LINK_POINTER);
+  const lo = (v[base + g.words.VMCS_LINK_POINTER] as number);
+  const hi = (v[base + g.words.VMCS_LINK_POINTER + 1] as number);
   if ((lo & hi) === -1) return true;
   if ((lo & 0xfff) !== 0 || (hi & g.pointerHiBad) !== 0) return false;
   const revision = memory.read32(lo, hi);
   if ((revision & 0x7fff_ffff) !== g.revisionId) return false;
-  const primary = low(v, base, e.words.PRIMARY_PROCESSOR_BASED_CONTROLS);
+  const primary = (v[base + e.words.PRIMARY_PROCESSOR_BASED_CONTROLS] as number);
   const shadowing =
     on(primary, K.PRIMARY_ACTIVATE_SECONDARY_CONTROLS) && on(low(v, base, e.words.SECONDARY_PROCESSOR_BASED_CONTROLS), K.SECONDARY_VMCS_SHADOWING);
   if (revision < 0 !== shadowing) return false;
@@ -191,10 +191,10 @@ function linkPointerOk(e: EntryFacts, g: GuestFacts, memory: PhysicalMemory, bas
 export function guestPdptes(e: EntryFacts, g: GuestFacts, memory: PhysicalMemory, base: number): number {
   const v = memory.words;
   const w = g.words;
-  const cr0 = low(v, base, w.GUEST_CR0);
-  if (!on(cr0, K.CR0_PG) || !on(low(v, base, w.GUEST_CR4), K.CR4_PAE)) return PASS;
-  if (on(low(v, base, e.words.VM_ENTRY_CONTROLS), K.ENTRY_IA32E_MODE_GUEST)) return PASS;
-  const primary = low(v, base, e.words.PRIMARY_PROCESSOR_BASED_CONTROLS);
+  const cr0 = (v[base + w.GUEST_CR0] as number);
+  if (!on(cr0, K.CR0_PG) || !on((v[base + w.GUEST_CR4] as number), K.CR4_PAE)) return PASS;
+  if (on((v[base + e.words.VM_ENTRY_CONTROLS] as number), K.ENTRY_IA32E_MODE_GUEST)) return PASS;
+  const primary = (v[base + e.words.PRIMARY_PROCESSOR_BASED_CONTROLS] as number);
   const ept = on(primary, K.PRIMARY_ACTIVATE_SECONDARY_CONTROLS) && on(low(v, base, e.words.SECONDARY_PROCESSOR_BASED_CONTROLS), K.SECONDARY_ENABLE_EPT);
   if (ept) {
     return pdpteOk(g, low(v, base, w.GUEST_PDPTE0), high(v, base, w.GUEST_PDPTE0)) &&
@@ -206,7 +206,7 @@ export function guestPdptes(e: EntryFacts, g: GuestFacts, memory: PhysicalMemory
   }
   // PAE paging reads the PDPTEs at guest CR3 bits 31:5. Trick: the 32-byte table never crosses a
   // 1-KByte memory chunk, so one chunk look-up finds all eight words (none written: all zero, valid).
-  const at = memory.wordOffset(low(v, base, w.GUEST_CR3) & ~0x1f, 0);
+  const at = memory.wordOffset((v[base + w.GUEST_CR3] as number) & ~0x1f, 0);
   if (at < 0) return PASS;
   for (let n = 0; n < 8; n += 2) {
     if (!pdpteOk(g, v[at + n] as number, v[at + n + 1] as number)) return K.QUALIFICATION_PDPTE;

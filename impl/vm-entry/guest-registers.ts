@@ -139,36 +139,36 @@ function patHalfOk(half: number): boolean {
 
 /** "Unrestricted guest" is 1 (it counts only with "activate secondary controls" = 1). */
 export function unrestrictedGuest(e: EntryFacts, v: Int32Array, base: number): boolean {
-  const primary = low(v, base, e.words.PRIMARY_PROCESSOR_BASED_CONTROLS);
+  const primary = (v[base + e.words.PRIMARY_PROCESSOR_BASED_CONTROLS] as number);
   return on(primary, K.PRIMARY_ACTIVATE_SECONDARY_CONTROLS) && on(low(v, base, e.words.SECONDARY_PROCESSOR_BASED_CONTROLS), K.SECONDARY_UNRESTRICTED_GUEST);
 }
 
 /** True when every check of the group `guest-control-registers` passes. */
 export function guestControlRegistersOk(e: EntryFacts, g: GuestFacts, v: Int32Array, base: number): boolean {
   const w = g.words;
-  const entry = low(v, base, e.words.VM_ENTRY_CONTROLS);
+  const entry = (v[base + e.words.VM_ENTRY_CONTROLS] as number);
   const ia32e = on(entry, K.ENTRY_IA32E_MODE_GUEST);
-  const cr0 = low(v, base, w.GUEST_CR0);
+  const cr0 = (v[base + w.GUEST_CR0] as number);
   const fixed0 = e.cr0Fixed0Lo & ~K.CR0_NW_CD & (unrestrictedGuest(e, v, base) ? ~K.CR0_PE_PG : -1);
-  if ((cr0 & fixed0) !== fixed0 || (high(v, base, w.GUEST_CR0) & e.cr0Fixed0Hi) !== e.cr0Fixed0Hi) return false;
-  if ((cr0 & ~e.cr0Fixed1Lo & ~K.CR0_NW_CD) !== 0 || (high(v, base, w.GUEST_CR0) & ~e.cr0Fixed1Hi) !== 0) return false;
+  if ((cr0 & fixed0) !== fixed0 || ((v[base + w.GUEST_CR0 + 1] as number) & e.cr0Fixed0Hi) !== e.cr0Fixed0Hi) return false;
+  if ((cr0 & ~e.cr0Fixed1Lo & ~K.CR0_NW_CD) !== 0 || ((v[base + w.GUEST_CR0 + 1] as number) & ~e.cr0Fixed1Hi) !== 0) return false;
   if (on(cr0, K.CR0_PG) && !on(cr0, K.CR0_PE)) return false;
-  const cr4 = low(v, base, w.GUEST_CR4);
-  const cr4Hi = high(v, base, w.GUEST_CR4);
+  const cr4 = (v[base + w.GUEST_CR4] as number);
+  const cr4Hi = (v[base + w.GUEST_CR4 + 1] as number);
   if ((cr4 & e.cr4Fixed0Lo) !== e.cr4Fixed0Lo || (cr4Hi & e.cr4Fixed0Hi) !== e.cr4Fixed0Hi) return false;
   if ((cr4 & ~e.cr4Fixed1Lo) !== 0 || (cr4Hi & ~e.cr4Fixed1Hi) !== 0) return false;
   if (on(cr4, K.CR4_CET) && !on(cr0, K.CR0_WP)) return false;
   const debugControls = on(entry, K.ENTRY_LOAD_DEBUG_CONTROLS);
   if (
     debugControls &&
-    ((low(v, base, w.GUEST_IA32_DEBUGCTL) & DEBUGCTL_RESERVED_LO) !== 0 || (high(v, base, w.GUEST_IA32_DEBUGCTL) & DEBUGCTL_RESERVED_HI) !== 0)
+    (((v[base + w.GUEST_IA32_DEBUGCTL] as number) & DEBUGCTL_RESERVED_LO) !== 0 || ((v[base + w.GUEST_IA32_DEBUGCTL + 1] as number) & DEBUGCTL_RESERVED_HI) !== 0)
   ) {
     return false;
   }
   if (ia32e && (!on(cr0, K.CR0_PG) || !on(cr4, K.CR4_PAE))) return false;
   if (!ia32e && (on(cr4, K.CR4_PCIDE) || (cr4Hi & K.CR4_HI_FRED) !== 0)) return false;
-  if ((high(v, base, w.GUEST_CR3) & g.physicalHiBad) !== 0) return false;
-  if (debugControls && high(v, base, w.GUEST_DR7) !== 0) return false;
+  if (((v[base + w.GUEST_CR3 + 1] as number) & g.physicalHiBad) !== 0) return false;
+  if (debugControls && (v[base + w.GUEST_DR7 + 1] as number) !== 0) return false;
   if (!canonical(v, base, w.GUEST_IA32_SYSENTER_ESP) || !canonical(v, base, w.GUEST_IA32_SYSENTER_EIP)) return false;
   if (on(entry, K.ENTRY_LOAD_CET_STATE)) {
     const sCet = low(v, base, w.GUEST_IA32_S_CET);
@@ -236,32 +236,32 @@ export function guestDescriptorTablesOk(g: GuestFacts, v: Int32Array, base: numb
   return (
     canonical(v, base, w.GUEST_GDTR_BASE) &&
     canonical(v, base, w.GUEST_IDTR_BASE) &&
-    (low(v, base, w.GUEST_GDTR_LIMIT) & 0xffff_0000) === 0 &&
-    (low(v, base, w.GUEST_IDTR_LIMIT) & 0xffff_0000) === 0
+    ((v[base + w.GUEST_GDTR_LIMIT] as number) & 0xffff_0000) === 0 &&
+    ((v[base + w.GUEST_IDTR_LIMIT] as number) & 0xffff_0000) === 0
   );
 }
 
 /** True when every check of the group `guest-rip-rflags` passes. */
 export function guestRipRflagsOk(e: EntryFacts, g: GuestFacts, v: Int32Array, base: number): boolean {
   const w = g.words;
-  const entry = low(v, base, e.words.VM_ENTRY_CONTROLS);
+  const entry = (v[base + e.words.VM_ENTRY_CONTROLS] as number);
   const ia32e = on(entry, K.ENTRY_IA32E_MODE_GUEST);
-  const csL = on(low(v, base, w.GUEST_CS_ACCESS_RIGHTS), K.ACCESS_RIGHTS_L);
-  const ripHi = high(v, base, w.GUEST_RIP);
+  const csL = on((v[base + w.GUEST_CS_ACCESS_RIGHTS] as number), K.ACCESS_RIGHTS_L);
+  const ripHi = (v[base + w.GUEST_RIP + 1] as number);
   if (ia32e && csL ? upperBitsDiffer(ripHi) : ripHi !== 0) return false;
-  const rflags = low(v, base, w.GUEST_RFLAGS);
-  if ((rflags & RFLAGS_RESERVED_LO) !== 0 || high(v, base, w.GUEST_RFLAGS) !== 0) return false;
+  const rflags = (v[base + w.GUEST_RFLAGS] as number);
+  if ((rflags & RFLAGS_RESERVED_LO) !== 0 || (v[base + w.GUEST_RFLAGS + 1] as number) !== 0) return false;
   if (!on(rflags, K.RFLAGS_FIXED_1)) return false;
   const vm = on(rflags, K.RFLAGS_VM);
-  if (vm && (ia32e || !on(low(v, base, w.GUEST_CR0), K.CR0_PE))) return false;
-  const info = low(v, base, e.words.VM_ENTRY_INTERRUPTION_INFORMATION);
+  if (vm && (ia32e || !on((v[base + w.GUEST_CR0] as number), K.CR0_PE))) return false;
+  const info = (v[base + e.words.VM_ENTRY_INTERRUPTION_INFORMATION] as number);
   if (on(info, K.INFO_VALID) && ((info >>> 8) & 7) === 0 && !on(rflags, K.RFLAGS_IF)) return false;
   if (on(entry, K.ENTRY_LOAD_CET_STATE)) {
     const sspHi = high(v, base, w.GUEST_SSP);
     if ((!ia32e && sspHi !== 0) || upperBitsDiffer(sspHi) || (low(v, base, w.GUEST_SSP) & 3) !== 0) return false;
   }
-  if (ia32e && (high(v, base, w.GUEST_CR4) & K.CR4_HI_FRED) !== 0) {
-    const ssDpl = (low(v, base, w.GUEST_SS_ACCESS_RIGHTS) >>> K.SS_DPL_SHIFT) & 3;
+  if (ia32e && ((v[base + w.GUEST_CR4 + 1] as number) & K.CR4_HI_FRED) !== 0) {
+    const ssDpl = ((v[base + w.GUEST_SS_ACCESS_RIGHTS] as number) >>> K.SS_DPL_SHIFT) & 3;
     if (ssDpl === 3 && ((rflags >>> K.RFLAGS_IOPL) & 3) !== 0) return false;
   }
   return true;

@@ -91,29 +91,29 @@ export function guestSegmentRegistersOk(e: EntryFacts, g: GuestFacts, v: Int32Ar
   const w = g.words;
   const seg = g.segments;
   const unrestricted = unrestrictedGuest(e, v, base);
-  const ia32e = on(low(v, base, e.words.VM_ENTRY_CONTROLS), K.ENTRY_IA32E_MODE_GUEST);
-  const v8086 = on(low(v, base, w.GUEST_RFLAGS), K.RFLAGS_VM);
-  const csSel = low(v, base, w.GUEST_CS_SELECTOR) & 0xffff;
-  const ssSel = low(v, base, w.GUEST_SS_SELECTOR) & 0xffff;
-  const csAr = low(v, base, w.GUEST_CS_ACCESS_RIGHTS);
-  const ssAr = low(v, base, w.GUEST_SS_ACCESS_RIGHTS);
-  const trAr = low(v, base, w.GUEST_TR_ACCESS_RIGHTS);
-  const ldtrAr = low(v, base, w.GUEST_LDTR_ACCESS_RIGHTS);
+  const ia32e = on((v[base + e.words.VM_ENTRY_CONTROLS] as number), K.ENTRY_IA32E_MODE_GUEST);
+  const v8086 = on((v[base + w.GUEST_RFLAGS] as number), K.RFLAGS_VM);
+  const csSel = (v[base + w.GUEST_CS_SELECTOR] as number) & 0xffff;
+  const ssSel = (v[base + w.GUEST_SS_SELECTOR] as number) & 0xffff;
+  const csAr = (v[base + w.GUEST_CS_ACCESS_RIGHTS] as number);
+  const ssAr = (v[base + w.GUEST_SS_ACCESS_RIGHTS] as number);
+  const trAr = (v[base + w.GUEST_TR_ACCESS_RIGHTS] as number);
+  const ldtrAr = (v[base + w.GUEST_LDTR_ACCESS_RIGHTS] as number);
   const ldtrUsable = !on(ldtrAr, K.AR_UNUSABLE);
 
   // Selectors.
-  if (on(low(v, base, w.GUEST_TR_SELECTOR), K.SELECTOR_TI)) return false;
-  if (ldtrUsable && on(low(v, base, w.GUEST_LDTR_SELECTOR), K.SELECTOR_TI)) return false;
+  if (on((v[base + w.GUEST_TR_SELECTOR] as number), K.SELECTOR_TI)) return false;
+  if (ldtrUsable && on((v[base + w.GUEST_LDTR_SELECTOR] as number), K.SELECTOR_TI)) return false;
   if (!v8086 && !unrestricted && (ssSel & 3) !== (csSel & 3)) return false;
 
   // Bases.
-  if (notCanonical(high(v, base, w.GUEST_TR_BASE)) || notCanonical(high(v, base, w.GUEST_FS_BASE))) return false;
-  if (notCanonical(high(v, base, w.GUEST_GS_BASE))) return false;
-  if (ldtrUsable && notCanonical(high(v, base, w.GUEST_LDTR_BASE))) return false;
-  if (high(v, base, w.GUEST_CS_BASE) !== 0) return false;
+  if (notCanonical((v[base + w.GUEST_TR_BASE + 1] as number)) || notCanonical((v[base + w.GUEST_FS_BASE + 1] as number))) return false;
+  if (notCanonical((v[base + w.GUEST_GS_BASE + 1] as number))) return false;
+  if (ldtrUsable && notCanonical((v[base + w.GUEST_LDTR_BASE + 1] as number))) return false;
+  if ((v[base + w.GUEST_CS_BASE + 1] as number) !== 0) return false;
   for (let r: number = K.SEGMENT_ES; r <= K.SEGMENT_DS; r++) {
     const at = r * 4;
-    if (r !== K.SEGMENT_CS && !on(low(v, base, seg[at + K.SEG_ACCESS_RIGHTS] as number), K.AR_UNUSABLE) && high(v, base, seg[at + K.SEG_BASE] as number) !== 0) {
+    if (r !== K.SEGMENT_CS && !on((v[base + (seg[at + K.SEG_ACCESS_RIGHTS] as number)] as number), K.AR_UNUSABLE) && (v[base + (seg[at + K.SEG_BASE] as number) + 1] as number) !== 0) {
       return false;
     }
   }
@@ -122,11 +122,11 @@ export function guestSegmentRegistersOk(e: EntryFacts, g: GuestFacts, v: Int32Ar
     // Virtual-8086 guest: base = selector << 4, limit FFFFH, access rights F3H, for CS, SS, DS, ES, FS, GS.
     for (let r: number = K.SEGMENT_ES; r <= K.SEGMENT_GS; r++) {
       const at = r * 4;
-      const selector = low(v, base, seg[at + K.SEG_SELECTOR] as number) & 0xffff;
+      const selector = (v[base + (seg[at + K.SEG_SELECTOR] as number)] as number) & 0xffff;
       const baseWord = seg[at + K.SEG_BASE] as number;
       if (low(v, base, baseWord) !== selector << 4 || high(v, base, baseWord) !== 0) return false;
-      if (low(v, base, seg[at + K.SEG_LIMIT] as number) !== 0xffff) return false;
-      if (low(v, base, seg[at + K.SEG_ACCESS_RIGHTS] as number) !== K.AR_VIRTUAL_8086) return false;
+      if ((v[base + (seg[at + K.SEG_LIMIT] as number)] as number) !== 0xffff) return false;
+      if ((v[base + (seg[at + K.SEG_ACCESS_RIGHTS] as number)] as number) !== K.AR_VIRTUAL_8086) return false;
     }
   } else {
     if (!dataSegmentsOk(e, g, v, base, unrestricted, ia32e, csAr, ssAr, ssSel)) return false;
@@ -135,12 +135,12 @@ export function guestSegmentRegistersOk(e: EntryFacts, g: GuestFacts, v: Int32Ar
   // TR: always checked.
   const trType = trAr & 0xf;
   if (ia32e ? trType !== K.TYPE_TSS_BUSY : trType !== K.TYPE_TSS_BUSY && trType !== K.TYPE_TSS_16_BUSY) return false;
-  if (!systemSegmentOk(trAr, low(v, base, w.GUEST_TR_LIMIT)) || on(trAr, K.AR_UNUSABLE)) return false;
+  if (!systemSegmentOk(trAr, (v[base + w.GUEST_TR_LIMIT] as number)) || on(trAr, K.AR_UNUSABLE)) return false;
   // LDTR: only when usable.
-  if (ldtrUsable && ((ldtrAr & 0xf) !== K.TYPE_LDT || !systemSegmentOk(ldtrAr, low(v, base, w.GUEST_LDTR_LIMIT)))) return false;
+  if (ldtrUsable && ((ldtrAr & 0xf) !== K.TYPE_LDT || !systemSegmentOk(ldtrAr, (v[base + w.GUEST_LDTR_LIMIT] as number)))) return false;
 
   // FRED guests (CR4.FRED = 1 with "IA-32e mode guest" = 1).
-  if (ia32e && (high(v, base, w.GUEST_CR4) & K.CR4_HI_FRED) !== 0) {
+  if (ia32e && ((v[base + w.GUEST_CR4 + 1] as number) & K.CR4_HI_FRED) !== 0) {
     const ssDpl = dpl(ssAr);
     if (ssDpl !== 0 && ssDpl !== 3) return false;
     if (ssDpl === 0 && !on(csAr, K.AR_L)) return false;
@@ -178,24 +178,24 @@ function dataSegmentsOk(
   if ((csType === 9 || csType === 11) && dpl(csAr) !== dpl(ssAr)) return false;
   if ((csType === 13 || csType === 15) && dpl(csAr) > dpl(ssAr)) return false;
   if (!unrestricted && dpl(ssAr) !== (ssSel & 3)) return false;
-  if ((csType === 3 || !on(low(v, base, g.words.GUEST_CR0), K.CR0_PE)) && dpl(ssAr) !== 0) return false;
+  if ((csType === 3 || !on((v[base + g.words.GUEST_CR0] as number), K.CR0_PE)) && dpl(ssAr) !== 0) return false;
   // CS.D/B with CS.L in an IA-32e guest.
   if (ia32e && on(csAr, K.AR_L) && on(csAr, K.AR_DB)) return false;
   // Per register: CS always, the others when usable.
   for (let r: number = K.SEGMENT_ES; r <= K.SEGMENT_GS; r++) {
     const at = r * 4;
-    const ar = low(v, base, seg[at + K.SEG_ACCESS_RIGHTS] as number);
+    const ar = (v[base + (seg[at + K.SEG_ACCESS_RIGHTS] as number)] as number);
     if (r !== K.SEGMENT_CS && on(ar, K.AR_UNUSABLE)) continue;
     if (r !== K.SEGMENT_CS && r !== K.SEGMENT_SS) {
       const type = ar & 0xf;
       if ((type & 1) === 0) return false;
       if ((type & 8) !== 0 && (type & 2) === 0) return false;
-      const rpl = low(v, base, seg[at + K.SEG_SELECTOR] as number) & 3;
+      const rpl = (v[base + (seg[at + K.SEG_SELECTOR] as number)] as number) & 3;
       if (!unrestricted && type <= 11 && dpl(ar) < rpl) return false;
     }
     if (!on(ar, K.AR_S) || !on(ar, K.AR_P)) return false;
     if ((ar & K.AR_RESERVED_11_8) !== 0 || (ar & K.AR_RESERVED_31_17) !== 0) return false;
-    if (!granularityOk(low(v, base, seg[at + K.SEG_LIMIT] as number), ar)) return false;
+    if (!granularityOk((v[base + (seg[at + K.SEG_LIMIT] as number)] as number), ar)) return false;
   }
   return true;
 }

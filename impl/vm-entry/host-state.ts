@@ -103,14 +103,14 @@ function patHalfOk(half: number): boolean {
 /** True when every check of the group `host-control-registers` passes. */
 export function hostControlRegistersOk(f: EntryFacts, v: Int32Array, base: number): boolean {
   const w = f.words;
-  const cr0 = low(v, base, w.HOST_CR0);
-  const cr4 = low(v, base, w.HOST_CR4);
-  if (!fixedOk(cr0, high(v, base, w.HOST_CR0), f.cr0Fixed0Lo, f.cr0Fixed0Hi, f.cr0Fixed1Lo, f.cr0Fixed1Hi)) return false;
-  if (!fixedOk(cr4, high(v, base, w.HOST_CR4), f.cr4Fixed0Lo, f.cr4Fixed0Hi, f.cr4Fixed1Lo, f.cr4Fixed1Hi)) return false;
+  const cr0 = (v[base + w.HOST_CR0] as number);
+  const cr4 = (v[base + w.HOST_CR4] as number);
+  if (!fixedOk(cr0, (v[base + w.HOST_CR0 + 1] as number), f.cr0Fixed0Lo, f.cr0Fixed0Hi, f.cr0Fixed1Lo, f.cr0Fixed1Hi)) return false;
+  if (!fixedOk(cr4, (v[base + w.HOST_CR4 + 1] as number), f.cr4Fixed0Lo, f.cr4Fixed0Hi, f.cr4Fixed1Lo, f.cr4Fixed1Hi)) return false;
   if (on(cr4, K.CR4_CET) && !on(cr0, K.CR0_WP)) return false;
-  if ((high(v, base, w.HOST_CR3) & f.physicalHiBad) !== 0) return false;
+  if (((v[base + w.HOST_CR3 + 1] as number) & f.physicalHiBad) !== 0) return false;
   if (!canonical(v, base, w.HOST_IA32_SYSENTER_ESP) || !canonical(v, base, w.HOST_IA32_SYSENTER_EIP)) return false;
-  const exit = low(v, base, w.PRIMARY_VM_EXIT_CONTROLS);
+  const exit = (v[base + w.PRIMARY_VM_EXIT_CONTROLS] as number);
   const host64 = on(exit, K.EXIT_HOST_ADDRESS_SPACE_SIZE);
   if (
     on(exit, K.EXIT_LOAD_IA32_PERF_GLOBAL_CTRL) &&
@@ -173,14 +173,14 @@ function stackOk(v: Int32Array, base: number, word: number, alignment: number): 
 /** True when every check of the group `host-segment-registers` passes. */
 export function hostSegmentRegistersOk(f: EntryFacts, v: Int32Array, base: number): boolean {
   const w = f.words;
-  const cs = low(v, base, w.HOST_CS_SELECTOR) & 0xffff;
-  const ss = low(v, base, w.HOST_SS_SELECTOR) & 0xffff;
-  const tr = low(v, base, w.HOST_TR_SELECTOR) & 0xffff;
+  const cs = (v[base + w.HOST_CS_SELECTOR] as number) & 0xffff;
+  const ss = (v[base + w.HOST_SS_SELECTOR] as number) & 0xffff;
+  const tr = (v[base + w.HOST_TR_SELECTOR] as number) & 0xffff;
   const others =
-    low(v, base, w.HOST_DS_SELECTOR) | low(v, base, w.HOST_ES_SELECTOR) | low(v, base, w.HOST_FS_SELECTOR) | low(v, base, w.HOST_GS_SELECTOR);
+    (v[base + w.HOST_DS_SELECTOR] as number) | (v[base + w.HOST_ES_SELECTOR] as number) | (v[base + w.HOST_FS_SELECTOR] as number) | (v[base + w.HOST_GS_SELECTOR] as number);
   if (((cs | ss | tr | others) & K.SELECTOR_RPL_TI) !== 0) return false;
   if (cs === 0 || tr === 0) return false;
-  if (ss === 0 && !on(low(v, base, w.PRIMARY_VM_EXIT_CONTROLS), K.EXIT_HOST_ADDRESS_SPACE_SIZE)) return false;
+  if (ss === 0 && !on((v[base + w.PRIMARY_VM_EXIT_CONTROLS] as number), K.EXIT_HOST_ADDRESS_SPACE_SIZE)) return false;
   return (
     canonical(v, base, w.HOST_FS_BASE) &&
     canonical(v, base, w.HOST_GS_BASE) &&
@@ -196,12 +196,12 @@ export function hostSegmentRegistersOk(f: EntryFacts, v: Int32Array, base: numbe
  */
 export function addressSpaceSizeOk(f: EntryFacts, v: Int32Array, base: number, lma: number): boolean {
   const w = f.words;
-  const host64 = on(low(v, base, w.PRIMARY_VM_EXIT_CONTROLS), K.EXIT_HOST_ADDRESS_SPACE_SIZE);
-  const ia32eGuest = on(low(v, base, w.VM_ENTRY_CONTROLS), K.ENTRY_IA32E_MODE_GUEST);
+  const host64 = on((v[base + w.PRIMARY_VM_EXIT_CONTROLS] as number), K.EXIT_HOST_ADDRESS_SPACE_SIZE);
+  const ia32eGuest = on((v[base + w.VM_ENTRY_CONTROLS] as number), K.ENTRY_IA32E_MODE_GUEST);
   if (lma === 0 && (ia32eGuest || host64)) return false;
   if (lma === 1 && !host64) return false;
-  const cr4 = low(v, base, w.HOST_CR4);
-  if (!host64) return !ia32eGuest && !on(cr4, K.CR4_PCIDE) && high(v, base, w.HOST_RIP) === 0;
+  const cr4 = (v[base + w.HOST_CR4] as number);
+  if (!host64) return !ia32eGuest && !on(cr4, K.CR4_PCIDE) && (v[base + w.HOST_RIP + 1] as number) === 0;
   return on(cr4, K.CR4_PAE) && canonical(v, base, w.HOST_RIP);
 }
 

@@ -114,24 +114,24 @@ export const IN_VMX_NON_ROOT = 2;
 /** Loads the guest state of the VMCS at `base` into the state row at `b`. */
 export function loadGuestState(e: EntryFacts, g: GuestFacts, s: Int32Array, b: number, v: Int32Array, base: number): void {
   const w = g.words;
-  const cr0 = low(v, base, w.GUEST_CR0);
+  const cr0 = (v[base + w.GUEST_CR0] as number);
   s[b + K.S_CR0_LO] = (cr0 & ~K.CR0_KEPT) | ((s[b + K.S_CR0_LO] as number) & K.CR0_KEPT);
-  s[b + K.S_CR0_HI] = high(v, base, w.GUEST_CR0);
-  s[b + K.S_CR4_LO] = low(v, base, w.GUEST_CR4);
-  s[b + K.S_CR4_HI] = high(v, base, w.GUEST_CR4);
-  s[b + K.S_CR3_LO] = low(v, base, w.GUEST_CR3);
-  s[b + K.S_CR3_HI] = high(v, base, w.GUEST_CR3);
-  const entry = low(v, base, e.words.VM_ENTRY_CONTROLS);
+  s[b + K.S_CR0_HI] = (v[base + w.GUEST_CR0 + 1] as number);
+  s[b + K.S_CR4_LO] = (v[base + w.GUEST_CR4] as number);
+  s[b + K.S_CR4_HI] = (v[base + w.GUEST_CR4 + 1] as number);
+  s[b + K.S_CR3_LO] = (v[base + w.GUEST_CR3] as number);
+  s[b + K.S_CR3_HI] = (v[base + w.GUEST_CR3 + 1] as number);
+  const entry = (v[base + e.words.VM_ENTRY_CONTROLS] as number);
   const ia32e = on(entry, K.ENTRY_IA32E_MODE_GUEST) ? 1 : 0;
   s[b + K.S_LMA] = ia32e;
   if (on(entry, K.ENTRY_LOAD_IA32_EFER)) s[b + K.S_LME] = on(low(v, base, w.GUEST_IA32_EFER), K.EFER_LME) ? 1 : 0;
   else if (on(cr0, K.CR0_PG)) s[b + K.S_LME] = ia32e;
-  s[b + K.S_CSL] = on(low(v, base, w.GUEST_CS_ACCESS_RIGHTS), K.AR_L) ? 1 : 0;
-  s[b + K.S_CPL] = (low(v, base, w.GUEST_SS_ACCESS_RIGHTS) >>> 5) & 3;
-  const rflags = low(v, base, w.GUEST_RFLAGS);
+  s[b + K.S_CSL] = on((v[base + w.GUEST_CS_ACCESS_RIGHTS] as number), K.AR_L) ? 1 : 0;
+  s[b + K.S_CPL] = ((v[base + w.GUEST_SS_ACCESS_RIGHTS] as number) >>> 5) & 3;
+  const rflags = (v[base + w.GUEST_RFLAGS] as number);
   s[b + K.S_VM] = on(rflags, K.RFLAGS_VM) ? 1 : 0;
   s[b + K.S_FLAGS] = rflags & ARITHMETIC_FLAGS_MASK;
-  s[b + K.S_MOV_SS] = on(low(v, base, w.GUEST_INTERRUPTIBILITY_STATE), K.INTERRUPTIBILITY_BLOCKING_BY_MOV_SS) ? 1 : 0;
+  s[b + K.S_MOV_SS] = on((v[base + w.GUEST_INTERRUPTIBILITY_STATE] as number), K.INTERRUPTIBILITY_BLOCKING_BY_MOV_SS) ? 1 : 0;
   s[b + K.S_IN_VMX] = IN_VMX_NON_ROOT;
 }
 
@@ -139,18 +139,18 @@ export function loadGuestState(e: EntryFacts, g: GuestFacts, s: Int32Array, b: n
 /** Loads the guest state a VM exit saves besides what {@link loadGuestState} loads. */
 export function loadTrackedGuestState(x: ExitFacts, s: Int32Array, b: number, v: Int32Array, base: number): void {
   const w = x.words;
-  const entry = low(v, base, w.VM_ENTRY_CONTROLS);
+  const entry = (v[base + w.VM_ENTRY_CONTROLS] as number);
   if (on(entry, K.ENTRY_LOAD_DEBUG_CONTROLS)) {
-    s[b + K.S_DR7_LO] = (low(v, base, w.GUEST_DR7) & ~K.DR7_CLEARED) | K.DR7_SET;
-    s[b + K.S_DR7_HI] = high(v, base, w.GUEST_DR7);
-    s[b + K.S_DEBUGCTL_LO] = low(v, base, w.GUEST_IA32_DEBUGCTL);
-    s[b + K.S_DEBUGCTL_HI] = high(v, base, w.GUEST_IA32_DEBUGCTL);
+    s[b + K.S_DR7_LO] = ((v[base + w.GUEST_DR7] as number) & ~K.DR7_CLEARED) | K.DR7_SET;
+    s[b + K.S_DR7_HI] = (v[base + w.GUEST_DR7 + 1] as number);
+    s[b + K.S_DEBUGCTL_LO] = (v[base + w.GUEST_IA32_DEBUGCTL] as number);
+    s[b + K.S_DEBUGCTL_HI] = (v[base + w.GUEST_IA32_DEBUGCTL + 1] as number);
   }
-  s[b + K.S_SYSENTER_CS] = low(v, base, w.GUEST_IA32_SYSENTER_CS);
-  s[b + K.S_SYSENTER_ESP_LO] = low(v, base, w.GUEST_IA32_SYSENTER_ESP);
-  s[b + K.S_SYSENTER_ESP_HI] = high(v, base, w.GUEST_IA32_SYSENTER_ESP);
-  s[b + K.S_SYSENTER_EIP_LO] = low(v, base, w.GUEST_IA32_SYSENTER_EIP);
-  s[b + K.S_SYSENTER_EIP_HI] = high(v, base, w.GUEST_IA32_SYSENTER_EIP);
+  s[b + K.S_SYSENTER_CS] = (v[base + w.GUEST_IA32_SYSENTER_CS] as number);
+  s[b + K.S_SYSENTER_ESP_LO] = (v[base + w.GUEST_IA32_SYSENTER_ESP] as number);
+  s[b + K.S_SYSENTER_ESP_HI] = (v[base + w.GUEST_IA32_SYSENTER_ESP + 1] as number);
+  s[b + K.S_SYSENTER_EIP_LO] = (v[base + w.GUEST_IA32_SYSENTER_EIP] as number);
+  s[b + K.S_SYSENTER_EIP_HI] = (v[base + w.GUEST_IA32_SYSENTER_EIP + 1] as number);
   if (on(entry, K.ENTRY_LOAD_IA32_EFER)) {
     s[b + K.S_EFER_LO] = low(v, base, w.GUEST_IA32_EFER) & ~K.EFER_LME_LMA;
     s[b + K.S_EFER_HI] = high(v, base, w.GUEST_IA32_EFER);
@@ -167,9 +167,9 @@ export function loadTrackedGuestState(x: ExitFacts, s: Int32Array, b: number, v:
     s[b + K.S_BNDCFGS_LO] = low(v, base, w.GUEST_IA32_BNDCFGS);
     s[b + K.S_BNDCFGS_HI] = high(v, base, w.GUEST_IA32_BNDCFGS);
   }
-  s[b + K.S_BLOCKING] = low(v, base, w.GUEST_INTERRUPTIBILITY_STATE) & K.BLOCKING_KEPT;
-  s[b + K.S_PENDING_DEBUG_LO] = low(v, base, w.GUEST_PENDING_DEBUG_EXCEPTIONS);
-  s[b + K.S_PENDING_DEBUG_HI] = high(v, base, w.GUEST_PENDING_DEBUG_EXCEPTIONS);
+  s[b + K.S_BLOCKING] = (v[base + w.GUEST_INTERRUPTIBILITY_STATE] as number) & K.BLOCKING_KEPT;
+  s[b + K.S_PENDING_DEBUG_LO] = (v[base + w.GUEST_PENDING_DEBUG_EXCEPTIONS] as number);
+  s[b + K.S_PENDING_DEBUG_HI] = (v[base + w.GUEST_PENDING_DEBUG_EXCEPTIONS + 1] as number);
 }
 
 // The literals of K are the values of the expressions they replace (spec/ names included).

@@ -124,28 +124,28 @@ export function loadHostState(e: EntryFacts, x: ExitFacts, s: Int32Array, b: num
   const v = memory.words;
   const w = e.words;
   const xw = x.words;
-  const exit = low(v, base, w.PRIMARY_VM_EXIT_CONTROLS);
+  const exit = (v[base + w.PRIMARY_VM_EXIT_CONTROLS] as number);
   const host64 = on(exit, K.EXIT_HOST_ADDRESS_SPACE_SIZE) ? 1 : 0;
   // §28.5.1: control and debug registers.
-  const cr0 = ((low(v, base, w.HOST_CR0) & ~K.CR0_KEPT) | ((s[b + K.S_CR0_LO] as number) & K.CR0_KEPT)) | e.cr0Fixed0Lo;
+  const cr0 = (((v[base + w.HOST_CR0] as number) & ~K.CR0_KEPT) | ((s[b + K.S_CR0_LO] as number) & K.CR0_KEPT)) | e.cr0Fixed0Lo;
   s[b + K.S_CR0_LO] = cr0;
   s[b + K.S_CR0_HI] = (s[b + K.S_CR0_HI] as number) | e.cr0Fixed0Hi;
-  const cr4 = low(v, base, w.HOST_CR4) | e.cr4Fixed0Lo | (host64 << K.CR4_PAE);
+  const cr4 = (v[base + w.HOST_CR4] as number) | e.cr4Fixed0Lo | (host64 << K.CR4_PAE);
   s[b + K.S_CR4_LO] = cr4;
-  s[b + K.S_CR4_HI] = high(v, base, w.HOST_CR4) | e.cr4Fixed0Hi;
-  const cr3Lo = low(v, base, w.HOST_CR3);
+  s[b + K.S_CR4_HI] = (v[base + w.HOST_CR4 + 1] as number) | e.cr4Fixed0Hi;
+  const cr3Lo = (v[base + w.HOST_CR3] as number);
   s[b + K.S_CR3_LO] = cr3Lo;
-  s[b + K.S_CR3_HI] = high(v, base, w.HOST_CR3);
+  s[b + K.S_CR3_HI] = (v[base + w.HOST_CR3 + 1] as number);
   s[b + K.S_DR7_LO] = DR7_AFTER_EXIT;
   s[b + K.S_DR7_HI] = 0;
   // §28.5.1: MSRs.
   s[b + K.S_DEBUGCTL_LO] = 0;
   s[b + K.S_DEBUGCTL_HI] = 0;
-  s[b + K.S_SYSENTER_CS] = low(v, base, xw.HOST_IA32_SYSENTER_CS);
-  s[b + K.S_SYSENTER_ESP_LO] = low(v, base, xw.HOST_IA32_SYSENTER_ESP);
-  s[b + K.S_SYSENTER_ESP_HI] = high(v, base, xw.HOST_IA32_SYSENTER_ESP);
-  s[b + K.S_SYSENTER_EIP_LO] = low(v, base, xw.HOST_IA32_SYSENTER_EIP);
-  s[b + K.S_SYSENTER_EIP_HI] = high(v, base, xw.HOST_IA32_SYSENTER_EIP);
+  s[b + K.S_SYSENTER_CS] = (v[base + xw.HOST_IA32_SYSENTER_CS] as number);
+  s[b + K.S_SYSENTER_ESP_LO] = (v[base + xw.HOST_IA32_SYSENTER_ESP] as number);
+  s[b + K.S_SYSENTER_ESP_HI] = (v[base + xw.HOST_IA32_SYSENTER_ESP + 1] as number);
+  s[b + K.S_SYSENTER_EIP_LO] = (v[base + xw.HOST_IA32_SYSENTER_EIP] as number);
+  s[b + K.S_SYSENTER_EIP_HI] = (v[base + xw.HOST_IA32_SYSENTER_EIP + 1] as number);
   s[b + K.S_LMA] = host64;
   s[b + K.S_LME] = host64;
   if (on(exit, K.EXIT_LOAD_IA32_PERF_GLOBAL_CTRL)) {
@@ -168,8 +168,8 @@ export function loadHostState(e: EntryFacts, x: ExitFacts, s: Int32Array, b: num
   // §28.5.2, §28.5.3, §28.5.5.
   s[b + K.S_CSL] = host64;
   s[b + K.S_CPL] = 0;
-  s[b + K.S_RIP_LO] = low(v, base, xw.HOST_RIP);
-  s[b + K.S_RIP_HI] = high(v, base, xw.HOST_RIP);
+  s[b + K.S_RIP_LO] = (v[base + xw.HOST_RIP] as number);
+  s[b + K.S_RIP_HI] = (v[base + xw.HOST_RIP + 1] as number);
   s[b + K.S_VM] = 0;
   s[b + K.S_FLAGS] = 0;
   s[b + K.S_MOV_SS] = 0;

@@ -71,10 +71,10 @@ function refused(index: number): boolean {
  */
 export function loadEntryMsrs(e: EntryFacts, g: GuestFacts, memory: PhysicalMemory, base: number, x: ExitFacts, s: Int32Array, b: number): number {
   const v = memory.words;
-  const count = low(v, base, e.words.VM_ENTRY_MSR_LOAD_COUNT) >>> 0;
+  const count = (v[base + e.words.VM_ENTRY_MSR_LOAD_COUNT] as number) >>> 0;
   if (count === 0) return 0;
-  const lo = low(v, base, e.words.VM_ENTRY_MSR_LOAD_ADDRESS) >>> 0;
-  const hi = high(v, base, e.words.VM_ENTRY_MSR_LOAD_ADDRESS);
+  const lo = (v[base + e.words.VM_ENTRY_MSR_LOAD_ADDRESS] as number) >>> 0;
+  const hi = (v[base + e.words.VM_ENTRY_MSR_LOAD_ADDRESS + 1] as number);
   const last = count > g.msrListLimit ? g.msrListLimit : count;
   for (let i = 0; i < last; i++) {
     // The phase-one checks keep the area inside the physical-address width; the sum is exact.
