@@ -143,7 +143,10 @@ export async function shrinkInBatches(
   logicalProcessors: number,
 ): Promise<{ operations: Operation[]; rounds: number; removed: number }> {
   const compare = (ops: readonly Operation[]): CaseOutcome => runCaseDifferential(engine, profile, logicalProcessors, ops);
-  const cut = (ops: readonly Operation[], outcome: CaseOutcome): Operation[] => (outcome.kind === 'divergent' ? ops.slice(0, outcome.divergence.index + 1) : [...ops]);
+  // A mismatch is cut after its divergent step; a fault stops the whole case (it is reported at
+  // step 0 whatever step caused it), so a faulting candidate is kept whole.
+  const cut = (ops: readonly Operation[], outcome: CaseOutcome): Operation[] =>
+    outcome.kind === 'divergent' && outcome.divergence.kind === 'mismatch' ? ops.slice(0, outcome.divergence.index + 1) : [...ops];
   const firstFault = engine.faultKind(logicalProcessors, operations);
   let current = cut(operations, first);
   const original = current.length;

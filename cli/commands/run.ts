@@ -14,6 +14,7 @@ import { loadEngine, type LoadedEngine } from '../load-engine.ts';
 import { profileWarningsText, resolveProfile } from '../load-profile.ts';
 import { ProcessEngine } from '../process-engine.ts';
 import { reportFault } from '../process-fault.ts';
+import { shrinkProcessFault } from '../process-shrink.ts';
 import { fileNamePart, prepareOutputDir, writeAtomically } from '../output-dir.ts';
 import { defaultJobs, runCampaign } from '../jobs/campaign.ts';
 import { parseShard } from '../jobs/plan.ts';
@@ -22,6 +23,8 @@ import { renderSummary, rulesMissed } from '../report.ts';
 import { UsageError } from '../usage-error.ts';
 import { decideVerdict, INCOMPLETE_FRACTION, type Verdict } from '../verdict.ts';
 import { runBochs, type BochsOptions } from '../bochs/run-bochs.ts';
+import { handleInterrupt } from '../interrupt.ts';
+import type { Worker } from 'node:worker_threads';
 
 /** Options of `run`, as parsed from the command line. */
 export interface RunOptions extends BochsOptions {
@@ -163,6 +166,7 @@ async function runLoaded(
   const jobs = options.jobs ?? defaultJobs();
   const setup = {
     emulator: options.emulator,
+    emulatorCmd: options.emulatorCmd,
     stepTimeoutMs: options.stepTimeout,
     handshakeTimeoutMs: options.handshakeTimeout,
     inProcess: options.inProcess,
@@ -171,6 +175,24 @@ async function runLoaded(
     runs: options.runs,
     maxSteps: options.maxSteps,
     cpus: options.cpus,
+  };
+  let seen = { done: 0, total: 0 };
+  let removeHandler: (() => void) | undefined;
+  // Ctrl-C is heard only while workers run the cases (this thread waits for them); a run on one
+  // job runs synchronously here, where Node's default ending applies (cli/interrupt.ts).
+  const onWorkers = (running: boolean, workers: readonly Worker[]): void => {
+    removeHandler?.();
+    removeHandler = running
+      ? handleInterrupt({
+          stop: () => {
+            progress.stop();
+            for (const w of workers) void w.terminate();
+          },
+          describe: () =>
+            `${seen.done} of ${seen.total} cases run (seed ${seed}${options.shard === undefined ? '' : `, shard ${options.shard}`}); no divergence or fault found so far ` +
+            `(the first one stops the run and is saved in ${relative(process.cwd(), outDir) || '.'}). Repeat with the same --seed to get the whole run.`,
+        })
+      : undefined;
   };
   const result = await runCampaign({
     factory: engine.factory,
@@ -182,11 +204,33 @@ async function runLoaded(
     maxSteps: options.maxSteps,
     logicalProcessors: options.cpus,
     caseEngine: proc,
-    onProgress: (done, total) => progress.update(done, total),
-  }, { jobs, setup, ...(shard ? { shard } : {}) });
+    onProgress: (done, total) => {
+      seen = { done, total };
+      progress.update(done, total);
+    },
+  }, { jobs, setup, onWorkers, ...(shard ? { shard } : {}) });
   progress.stop();
   proc?.close();
-  if (proc?.fault) return reportFault(proc.fault, { out: outDir, json: options.json, profileRef: ref, profileName: profile.name, seed, save: true });
+  if (proc?.fault) {
+    removeHandler?.();
+    const fault = proc.fault;
+    if (options.emulatorCmd === undefined) return reportFault(fault, { out: outDir, json: options.json, profileRef: ref, profileName: profile.name, seed, save: true });
+    if (!options.json) process.stderr.write(`${fault.message.split('\n')[0]}\nshrinking the case on fresh emulator processes...\n`);
+    const shrunk = shrinkProcessFault(options.emulatorCmd, {
+      handshakeTimeoutMs: options.handshakeTimeout ?? 10_000,
+      stepTimeoutMs: options.stepTimeout ?? 10_000,
+      logicalProcessors: options.cpus,
+    }, fault);
+    const original = fault.during?.operations ?? [];
+    const how = shrunk.reproduced
+      ? `shrunk from ${original.length} to ${shrunk.operations.length} operations in ${shrunk.rounds} rounds on ${shrunk.processes} fresh processes`
+      : 'it did not fault again on a fresh process, so it was not shrunk';
+    if (!shrunk.reproduced && !options.json) process.stderr.write(`${how}\n`);
+    return reportFault(shrunk.fault, {
+      out: outDir, json: options.json, profileRef: ref, profileName: profile.name, seed, save: true,
+      ...(shrunk.reproduced && shrunk.operations.length < original.length ? { original: { operations: original, shrunk: how } } : {}),
+    });
+  }
   const seconds = (Date.now() - started) / 1000;
   const verdict = decideVerdict(result, engine.lastFault());
 
