@@ -113,11 +113,13 @@ export function mergeAcknowledged(shares: readonly BatchShare[], failedAt: numbe
 }
 
 /**
- * The same failure: the same kind of divergence at the same kind of operation with the same
- * observation, and for an engine fault the same kind of fault (a crash does not stand in for a hang).
+ * The same failure: a mismatch of the same observation at the same kind of operation, or an
+ * engine fault of the same kind (a crash does not stand in for a hang).
  */
 function sameFailure(a: CaseOutcome, b: CaseOutcome, faultA: string | undefined, faultB: string | undefined): boolean {
   if (a.kind !== 'divergent' || b.kind !== 'divergent') return false;
+  // An engine fault is reported at step 0 whatever step caused it: its operation says nothing.
+  if (a.divergence.kind !== 'mismatch' || b.divergence.kind !== 'mismatch') return a.divergence.kind === b.divergence.kind && faultA === faultB;
   return (
     a.divergence.kind === b.divergence.kind &&
     a.divergence.operation.kind === b.divergence.operation.kind &&

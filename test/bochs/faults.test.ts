@@ -81,3 +81,18 @@ describe('Bochs faults', () => {
     expect(r.stderr).toMatch(/--bochs-model/);
   });
 });
+
+describe('Bochs hangs found early', () => {
+  afterEach(() => {
+    process.env = { ...saved };
+  });
+
+  it('an agent that goes silent in the middle of a batch is a hang after the silence limit, not the boot time limit', async () => {
+    useFake('stall', true);
+    const started = Date.now();
+    const r = await run(outDir());
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/hung .*the guest agent printed nothing for 10000 ms/);
+    expect(Date.now() - started).toBeLessThan(60_000); // the boot time limit is 120 s
+  });
+});
