@@ -34,6 +34,8 @@ export interface BochsOptions {
   knownDivergences?: string;
   /** Milliseconds one Bochs boot may take before it counts as hung (default 120,000). */
   bootTimeout?: number;
+  /** Milliseconds the running agent may print nothing before its Bochs counts as hung (run; default {@link STALL_MS}). */
+  silenceTimeout?: number;
 }
 
 /**
@@ -43,9 +45,9 @@ export interface BochsOptions {
  */
 export const STALL_MS = 10_000;
 
-function openEngine(model: string | undefined, timeoutMs: number | undefined, executeKnownCrashes: boolean): BochsEngine {
+function openEngine(model: string | undefined, timeoutMs: number | undefined, executeKnownCrashes: boolean, stallMs = STALL_MS): BochsEngine {
   if (model === undefined || !/^[a-z0-9_]+$/.test(model)) throw new UsageError('--emulator bochs needs --bochs-model <cpu>, e.g. corei7_skylake_x, core2_penryn_t9600, tigerlake');
-  return BochsEngine.open({ model, timeoutMs: timeoutMs ?? 120_000, executeKnownCrashes, stallMs: STALL_MS, onChild: trackChild });
+  return BochsEngine.open({ model, timeoutMs: timeoutMs ?? 120_000, executeKnownCrashes, stallMs, onChild: trackChild });
 }
 
 /** `run --emulator bochs`: returns the exit code. */
@@ -60,7 +62,7 @@ export async function runBochs(options: RunOptions & BochsOptions, seed: number)
   let removeHandler: (() => void) | undefined;
   try {
     try {
-      engine = openEngine(options.bochsModel, options.bootTimeout, false);
+      engine = openEngine(options.bochsModel, options.bootTimeout, false, options.silenceTimeout);
     } catch (error) {
       if (error instanceof EmulatorFault) return reportFault(error, { out: out.path, json: options.json, profileRef: 'bochs', profileName: 'bochs', seed, save: false });
       throw error;
@@ -100,7 +102,7 @@ export async function runBochs(options: RunOptions & BochsOptions, seed: number)
       setup: {
         model: options.bochsModel as string,
         timeoutMs: options.bootTimeout ?? 120_000,
-        stallMs: STALL_MS,
+        stallMs: options.silenceTimeout ?? STALL_MS,
         bochsProfile: engine.profile.data,
         profileRef: ref,
         ...(options.knownDivergences === undefined ? {} : { knownDivergences: options.knownDivergences }),

@@ -96,7 +96,9 @@ export async function runCommand(options: RunOptions): Promise<number> {
   const seed = options.seed ?? Math.floor(Math.random() * 0x7fff_ffff);
   if (options.emulatorCmd !== undefined) return runProcess(options, options.emulatorCmd, seed);
   if (options.emulator === 'bochs') return runBochs(options, seed);
-  if (options.bochsModel !== undefined || options.knownDivergences !== undefined || options.batch !== undefined) throw new UsageError('--bochs-model, --batch and --known-divergences go with --emulator bochs');
+  if (options.bochsModel !== undefined || options.knownDivergences !== undefined || options.batch !== undefined || options.silenceTimeout !== undefined) {
+    throw new UsageError('--bochs-model, --batch, --silence-timeout and --known-divergences go with --emulator bochs');
+  }
   const { profile, ref } = resolveProfile(options.profile ?? 'skylake');
   process.stderr.write(profileWarningsText(profile));
   const out = prepareOutputDir(options.out);
