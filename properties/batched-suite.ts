@@ -14,7 +14,7 @@ import type { Operation } from '../spec/operations.ts';
 import type { Profile } from '../spec/profile.ts';
 import { runCaseDifferential, type CaseEngine, type CaseOutcome } from './differential.ts';
 import { boundaryPoints, indexPoints } from './generators/boundary-points.ts';
-import { operationSequence } from './generators/operations.ts';
+import { operationSequence, type SequenceMix } from './generators/operations.ts';
 import { createSuiteStats, outcomeLabel, record, type Coverage, type SuiteStats } from './suite.ts';
 
 /** A case for a batch. */
@@ -42,6 +42,8 @@ export interface BatchShare {
   to: number;
   stats: SuiteStats;
   acknowledged: Acknowledged;
+  /** Cases that ended at a step the engine answered `unimplemented`, by operation and reason (numbers elided). */
+  stoppedAt: Record<string, number>;
   /** The index of the first case that diverged in a way not acknowledged (the share stops there). */
   failedAt?: number;
 }
@@ -58,11 +60,29 @@ export interface JudgeOptions {
   acknowledge?: (outcome: CaseOutcome & { kind: 'divergent' }, operations: readonly Operation[]) => string | undefined;
   /** Called after each judged case. */
   onCase?: () => void;
+  /**
+   * The cases come from the `no-guests` mix: a VM entry the engine answers `unimplemented`
+   * (it would enter a guest the engine cannot run) ends its case as `unsupported`, outside the
+   * requested mix, instead of counting towards an INCOMPLETE verdict. It is still listed in
+   * {@link BatchShare.stoppedAt}.
+   */
+  guestsLeftOut?: boolean;
 }
 
+/** Where a case the engine answered `unimplemented` stopped: `<operation>: <reason>`, numbers elided so reasons group. */
+export function stopKey(outcome: CaseOutcome): string | undefined {
+  if (outcome.kind !== 'conformant' || outcome.ended !== 'engine-unimplemented') return undefined;
+  const last = outcome.steps[outcome.steps.length - 1];
+  if (last === undefined) return undefined;
+  const what = last.observation?.kind === 'unimplemented' ? last.observation.what : undefined;
+  return `${last.operation.kind}: ${(what ?? 'unimplemented').replace(/0x[0-9a-f]+/gi, '…')}`;
+}
+
+const isVmEntry = (kind: string): boolean => kind === 'vmlaunch' || kind === 'vmresume';
+
 /** The run's cases: the first `runs` sequences fast-check draws for `seed` (case `i` is the same whoever draws it). */
-export function sampleCases(profile: Profile, options: { seed: number; runs: number; maxSteps: number; logicalProcessors: number }): Operation[][] {
-  const sequences = operationSequence(profile, { logicalProcessors: options.logicalProcessors, maxSteps: options.maxSteps });
+export function sampleCases(profile: Profile, options: { seed: number; runs: number; maxSteps: number; logicalProcessors: number; mix?: SequenceMix }): Operation[][] {
+  const sequences = operationSequence(profile, { logicalProcessors: options.logicalProcessors, maxSteps: options.maxSteps, ...(options.mix === undefined ? {} : { mix: options.mix }) });
   return fc.sample(sequences, { seed: options.seed, numRuns: options.runs });
 }
 
@@ -84,19 +104,38 @@ export async function judgeBatch(options: JudgeOptions, cases: readonly Operatio
   stats.boundariesTotal = points.length;
   const coverage: Coverage = { index: indexPoints(points), initial: createModelState(options.profile, lp) };
   const acknowledged: Acknowledged = {};
+  const stoppedAt: Record<string, number> = {};
   await options.engine.prefetchAsync(cases.map((operations) => ({ logicalProcessors: lp, operations })));
   for (const [offset, operations] of cases.entries()) {
     if (offset > 0 && offset % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
-    const outcome = runCaseDifferential(options.engine, options.profile, lp, operations);
+    let outcome = runCaseDifferential(options.engine, options.profile, lp, operations);
+    const stop = stopKey(outcome);
+    if (stop !== undefined) {
+      const last = outcome.steps[outcome.steps.length - 1];
+      const leftOut = options.guestsLeftOut === true && last !== undefined && isVmEntry(last.operation.kind);
+      const key = leftOut ? `${stop} [left out: --mix no-guests]` : stop;
+      stoppedAt[key] = (stoppedAt[key] ?? 0) + 1;
+      if (leftOut && outcome.kind === 'conformant') outcome = { ...outcome, ended: 'unsupported' };
+    }
     record(stats, outcome, outcomeLabel, coverage);
     options.onCase?.();
     if (outcome.kind !== 'divergent') continue;
     const known = options.acknowledge?.(outcome, operations);
-    if (known === undefined) return { from, to: from + cases.length, stats, acknowledged, failedAt: from + offset };
+    if (known === undefined) return { from, to: from + cases.length, stats, acknowledged, stoppedAt, failedAt: from + offset };
     const entry = (acknowledged[known] ??= { count: 0, example: operations.slice(0, outcome.divergence.index + 1) });
     entry.count += 1;
   }
-  return { from, to: from + cases.length, stats, acknowledged };
+  return { from, to: from + cases.length, stats, acknowledged, stoppedAt };
+}
+
+/** Adds up where the shares' cases stopped, in case order, up to the first failure. */
+export function mergeStoppedAt(shares: readonly BatchShare[], failedAt: number | undefined): Record<string, number> {
+  const merged: Record<string, number> = {};
+  for (const share of [...shares].sort((a, b) => a.from - b.from)) {
+    if (failedAt !== undefined && share.from > failedAt) continue;
+    for (const [key, count] of Object.entries(share.stoppedAt)) merged[key] = (merged[key] ?? 0) + count;
+  }
+  return merged;
 }
 
 /** Adds up acknowledged divergences of shares in case order (the first example seen is kept). */

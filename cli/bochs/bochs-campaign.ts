@@ -8,10 +8,11 @@
  * That case is then run again here, alone, and shrunk, so the result does not depend on `n`.
  */
 import { Worker } from 'node:worker_threads';
-import { judgeBatch, mergeAcknowledged, sampleCases, shrinkInBatches, type Acknowledged, type BatchShare, type JudgeOptions } from '../../properties/batched-suite.ts';
+import { judgeBatch, mergeAcknowledged, mergeStoppedAt, sampleCases, shrinkInBatches, type Acknowledged, type BatchShare, type JudgeOptions } from '../../properties/batched-suite.ts';
 import { runCaseDifferential, type CaseOutcome } from '../../properties/differential.ts';
 import { boundaryPoints } from '../../properties/generators/boundary-points.ts';
 import type { SuiteStats } from '../../properties/suite.ts';
+import type { SequenceMix } from '../../properties/generators/operations.ts';
 import type { Operation } from '../../spec/operations.ts';
 import type { Profile } from '../../spec/profile.ts';
 import type { ProfileData } from '../../spec/profile-data.ts';
@@ -31,6 +32,8 @@ export interface BochsJobSetup {
   /** The run's profile: a name or the data. */
   profileRef: string | ProfileData;
   knownDivergences?: string;
+  /** The step mix the cases were drawn from (`no-guests`: VM entries the agent cannot follow end as unsupported). */
+  mix: SequenceMix;
 }
 
 /** Main thread to a Bochs worker. */
@@ -76,6 +79,8 @@ export interface BochsFailure {
 export interface BochsCampaignResult {
   stats: SuiteStats;
   acknowledged: Acknowledged;
+  /** Cases that ended at a step the agent answered `unimplemented`, by operation and reason. */
+  stoppedAt: Record<string, number>;
   failure?: BochsFailure;
   /** The case indices `[from, to)` it ran. */
   block: readonly [number, number];
@@ -89,7 +94,7 @@ export interface BochsCampaignResult {
 /** Runs the campaign; see the file header. */
 export async function runBochsCampaign(options: BochsCampaignOptions): Promise<BochsCampaignResult> {
   const lp = 1;
-  const all = sampleCases(options.profile, { seed: options.seed, runs: options.runs, maxSteps: options.maxSteps, logicalProcessors: lp });
+  const all = sampleCases(options.profile, { seed: options.seed, runs: options.runs, maxSteps: options.maxSteps, logicalProcessors: lp, mix: options.setup.mix });
   const from = options.shard ? Math.floor(((options.shard.index - 1) * options.runs) / options.shard.count) : 0;
   const to = options.shard ? Math.floor((options.shard.index * options.runs) / options.shard.count) : options.runs;
   const batches: { from: number; cases: Operation[][] }[] = [];
@@ -100,7 +105,7 @@ export async function runBochsCampaign(options: BochsCampaignOptions): Promise<B
     done += cases;
     options.onProgress?.(Math.min(done, total), total);
   };
-  const judge: JudgeOptions = { engine: options.engine, profile: options.profile, logicalProcessors: lp, acknowledge: options.acknowledge, onCase: () => onCase(1) };
+  const judge: JudgeOptions = { engine: options.engine, profile: options.profile, logicalProcessors: lp, acknowledge: options.acknowledge, onCase: () => onCase(1), guestsLeftOut: options.setup.mix === 'no-guests' };
   const before = { ...options.engine.stats };
   const workers = Math.min(options.jobs, batches.length);
   let shares: BatchShare[];
@@ -133,11 +138,13 @@ export async function runBochsCampaign(options: BochsCampaignOptions): Promise<B
   );
   const failedAt = merged.failedAt?.index;
   const acknowledged = mergeAcknowledged(shares, failedAt);
+  const stoppedAt = mergeStoppedAt(shares, failedAt);
   const failure = failedAt === undefined ? undefined : await shrinkFailure(options, all[failedAt] as Operation[], failedAt);
   const stats = options.engine.stats;
   return {
     stats: merged.stats,
     acknowledged,
+    stoppedAt,
     ...(failure === undefined ? {} : { failure }),
     block: [from, to],
     workers: workers < 2 ? 0 : workers,

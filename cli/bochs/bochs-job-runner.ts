@@ -41,6 +41,7 @@ port.on('message', (request: BochsJobRequest) => {
           engine,
           profile,
           logicalProcessors: 1,
+          guestsLeftOut: setup.mix === 'no-guests',
           acknowledge: (outcome, operations) => matchKnown(known, outcome, operations),
           onCase: () => {
             pending += 1;

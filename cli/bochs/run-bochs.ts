@@ -9,6 +9,7 @@ import { runCaseDifferential } from '../../properties/differential.ts';
 import { createTraceWriter, renderTrace } from '../../properties/trace.ts';
 import { CASE_FORMAT, type ConformanceCase } from '../../properties/case.ts';
 import { divergenceMessage, type SuiteFailure } from '../../properties/suite.ts';
+import { SEQUENCE_MIXES, type SequenceMix } from '../../properties/generators/operations.ts';
 import type { Profile } from '../../spec/profile.ts';
 import { profileWarningsText, resolveProfile } from '../load-profile.ts';
 import { fileNamePart, prepareOutputDir } from '../output-dir.ts';
@@ -34,6 +35,8 @@ export interface BochsOptions {
   knownDivergences?: string;
   /** Milliseconds one Bochs boot may take before it counts as hung (default 120,000). */
   bootTimeout?: number;
+  /** The step mix (`all` or `no-guests`; run). */
+  mix?: string;
   /** Milliseconds the running agent may print nothing before its Bochs counts as hung (run; default {@link STALL_MS}). */
   silenceTimeout?: number;
 }
@@ -56,6 +59,8 @@ export async function runBochs(options: RunOptions & BochsOptions, seed: number)
   if (!Number.isInteger(batch) || batch < 1) throw new UsageError('--batch must be a positive integer');
   const known: KnownDivergence[] = options.knownDivergences === undefined ? [] : readKnownDivergences(options.knownDivergences);
   const shard = options.shard === undefined ? undefined : parseShard(options.shard);
+  const mix = (options.mix ?? 'all') as SequenceMix;
+  if (!(SEQUENCE_MIXES as readonly string[]).includes(mix)) throw new UsageError(`--mix must be one of ${SEQUENCE_MIXES.join(', ')} (got "${options.mix}")`);
   const jobs = options.jobs ?? defaultJobs();
   const out = prepareOutputDir(options.out);
   let engine: BochsEngine | undefined;
@@ -74,6 +79,7 @@ export async function runBochs(options: RunOptions & BochsOptions, seed: number)
     const header =
       `vmx-conformance run: engine ${engine.name} (Bochs 2.7, guest agent), profile ${profile.name} (${options.profile === undefined ? 'read from Bochs' : `--profile ${options.profile}`}), ` +
       `seed ${seed}, ${options.runs} runs, at most ${options.maxSteps} steps, 1 logical processor, ${batch} cases per boot` +
+      (mix === 'all' ? '' : `, mix ${mix}`) +
       (shard === undefined ? '' : `; shard ${options.shard}`) +
       (known.length > 0 ? `, ${known.length} known divergences from ${options.knownDivergences}` : '');
     if (!options.json) process.stdout.write(`${header}\n`);
@@ -106,6 +112,7 @@ export async function runBochs(options: RunOptions & BochsOptions, seed: number)
         bochsProfile: engine.profile.data,
         profileRef: ref,
         ...(options.knownDivergences === undefined ? {} : { knownDivergences: options.knownDivergences }),
+        mix,
       },
       acknowledge: (outcome, operations) => matchKnown(known, outcome, operations),
       onProgress: (done, total) => {
@@ -174,7 +181,9 @@ export async function runBochs(options: RunOptions & BochsOptions, seed: number)
         verdict: verdict.kind,
         exitCode: verdict.code,
         stats: { ...result.stats, rulesMissed: rulesMissed(result.stats) },
+        mix,
         acknowledged: result.acknowledged,
+        stoppedAt: result.stoppedAt,
         failure: failure && saved ? { message: failure.message, index: failure.index, case: failure.testCase, ...saved } : undefined,
         ...(shard ? { shard: { ...shard, properties: ['differential'], blocks: { differential: result.block } } } : {}),
       };
@@ -187,6 +196,13 @@ export async function runBochs(options: RunOptions & BochsOptions, seed: number)
       `  time: ${seconds.toFixed(1)} s (${speed.bochsSeconds.toFixed(1)} s in Bochs${speed.jobs > 1 ? `, summed over ${speed.jobs} jobs` : ''}, the rest compiling and judging); ${speed.boots} Bochs boots, ` +
         `${speed.casesPerBoot} cases per boot, ${speed.comparedStepsPerSecond} compared steps per second`,
     );
+    const stops = Object.entries(result.stoppedAt).sort((a, b) => b[1] - a[1]);
+    if (stops.length > 0) {
+      w('  where the agent stopped (cases that ended at a step it answered unimplemented, by operation and reason):');
+      for (const [why, count] of stops) w(`    ${count} ${why}`);
+      const entries = stops.filter(([why]) => /^vm(launch|resume): /.test(why)).reduce((sum, [, c]) => sum + c, 0);
+      if (entries > 0 && mix === 'all') w(`  ${entries} cases ended at a VM entry into a guest the agent cannot run yet (bochs/README.md); --mix no-guests leaves guests out and does not count these towards INCOMPLETE`);
+    }
     const acknowledged = Object.entries(result.acknowledged);
     if (acknowledged.length > 0) {
       w(`  known divergences acknowledged (${options.knownDivergences}):`);

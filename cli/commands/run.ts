@@ -96,8 +96,8 @@ export async function runCommand(options: RunOptions): Promise<number> {
   const seed = options.seed ?? Math.floor(Math.random() * 0x7fff_ffff);
   if (options.emulatorCmd !== undefined) return runProcess(options, options.emulatorCmd, seed);
   if (options.emulator === 'bochs') return runBochs(options, seed);
-  if (options.bochsModel !== undefined || options.knownDivergences !== undefined || options.batch !== undefined || options.silenceTimeout !== undefined) {
-    throw new UsageError('--bochs-model, --batch, --silence-timeout and --known-divergences go with --emulator bochs');
+  if (options.bochsModel !== undefined || options.knownDivergences !== undefined || options.batch !== undefined || options.silenceTimeout !== undefined || options.mix !== undefined) {
+    throw new UsageError('--bochs-model, --batch, --mix, --silence-timeout and --known-divergences go with --emulator bochs');
   }
   const { profile, ref } = resolveProfile(options.profile ?? 'skylake');
   process.stderr.write(profileWarningsText(profile));
