@@ -4,7 +4,8 @@
  * first faulting candidate (so a hang costs one silence limit per round, not one per candidate).
  */
 import { describe, expect, it } from 'vitest';
-import { shrinkInBatches, type BatchCase, type BatchCaseEngine } from '../../properties/batched-suite.ts';
+import { judgeBatch, sampleCases, shrinkInBatches, type BatchCase, type BatchCaseEngine } from '../../properties/batched-suite.ts';
+import { GUEST_OPERATION_KINDS } from '../../spec/guest-operations.ts';
 import { runCaseDifferential } from '../../properties/differential.ts';
 import { EmulatorFault } from '../../cli/process-fault.ts';
 import { loadProfile } from '../../spec/profiles.ts';
@@ -76,5 +77,38 @@ describe('shrinkInBatches', () => {
     const first = runCaseDifferential(engine, profile, 1, original);
     const shrunk = await shrinkInBatches(original, first, engine, profile, 1);
     expect(shrunk).toEqual({ operations: [vmxon], rounds: 0, removed: 0 });
+  });
+});
+
+/** An engine that answers `ok` to writes and `unimplemented` to a VM entry, as the Bochs agent does for one it cannot follow. */
+class NoGuests extends HangOnVmxon {
+  override async prefetchAsync(): Promise<void> {}
+  override runCase(_lp: number, operations: readonly Operation[]): readonly unknown[] {
+    const at = operations.findIndex((op) => op.kind === 'vmlaunch');
+    const answered = at < 0 ? operations : operations.slice(0, at + 1);
+    return answered.map((op) => (op.kind === 'vmlaunch' ? { kind: 'unimplemented', what: 'vmlaunch that may get past the checks at 0x1000', flags: 0 } : { kind: 'ok', flags: 0 }));
+  }
+}
+
+describe('the no-guests mix', () => {
+  it('draws no guest operation, and the default mix draws the same cases as before the option existed', () => {
+    const options = { seed: 5, runs: 150, maxSteps: 40, logicalProcessors: 1 };
+    const guestKinds = new Set<string>(GUEST_OPERATION_KINDS);
+    const noGuests = sampleCases(profile, { ...options, mix: 'no-guests' });
+    expect(noGuests.flat().filter((op) => guestKinds.has(op.kind))).toEqual([]);
+    const all = sampleCases(profile, options);
+    expect(all.flat().some((op) => guestKinds.has(op.kind))).toBe(true);
+    expect(sampleCases(profile, { ...options, mix: 'all' })).toEqual(all);
+  });
+
+  it('counts a VM entry the engine cannot follow as unsupported there, listed with its reason, and as unimplemented otherwise', async () => {
+    const ops = [write(0x2000), { kind: 'vmlaunch', cpu: 0 } as Operation];
+    const left = await judgeBatch({ engine: new NoGuests(), profile, logicalProcessors: 1, guestsLeftOut: true }, [ops], 0);
+    expect(left.stats.endings.unsupported).toBe(1);
+    expect(left.stats.endings['engine-unimplemented']).toBe(0);
+    expect(left.stoppedAt).toEqual({ 'vmlaunch: vmlaunch that may get past the checks at … [left out: --mix no-guests]': 1 });
+    const kept = await judgeBatch({ engine: new NoGuests(), profile, logicalProcessors: 1 }, [ops], 0);
+    expect(kept.stats.endings['engine-unimplemented']).toBe(1);
+    expect(kept.stoppedAt).toEqual({ 'vmlaunch: vmlaunch that may get past the checks at …': 1 });
   });
 });
