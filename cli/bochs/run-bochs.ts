@@ -171,7 +171,9 @@ export async function runBochs(options: RunOptions & BochsOptions, seed: number)
     if (options.json) {
       const report = {
         engine: engine.name,
+        emulator: 'bochs',
         profile: profile.name,
+        profileSource: typeof ref === 'string' ? { builtIn: ref } : { file: options.profile ?? null, data: ref },
         profileData: profile.data,
         seed,
         runs: options.runs,
