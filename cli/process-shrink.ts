@@ -8,7 +8,7 @@
  * The fault is first reproduced on a fresh process; one that does not reproduce is not shrunk.
  */
 import type { Operation } from '../spec/operations.ts';
-import { EmulatorFault } from './process-fault.ts';
+import { EmulatorFault, reportFault, type FaultReportOptions } from './process-fault.ts';
 import { ProcessEngine, type ProcessOptions } from './process-engine.ts';
 
 /** What shrinking found. */
@@ -79,4 +79,22 @@ export function shrinkProcessFault(command: string, options: ProcessOptions, fau
     current = next;
   }
   return { reproduced: true, operations: current.operations, fault: current.fault, rounds, processes };
+}
+
+/**
+ * Shrinks `fault`'s case (when it reproduces) and reports the fault of the smallest case found,
+ * saving it and the original; returns the exit code of an emulator fault.
+ */
+export function reportShrunkProcessFault(command: string, fault: EmulatorFault, options: ProcessOptions, report: FaultReportOptions & { json?: boolean }): number {
+  if (!report.json) process.stderr.write(`${fault.message.split('\n')[0]}\nshrinking the case on fresh emulator processes...\n`);
+  const shrunk = shrinkProcessFault(command, options, fault);
+  const original = fault.during?.operations ?? [];
+  const how = shrunk.reproduced
+    ? `shrunk from ${original.length} to ${shrunk.operations.length} operations in ${shrunk.rounds} rounds on ${shrunk.processes} fresh processes`
+    : 'it did not fault again on a fresh process, so it was not shrunk';
+  if (!shrunk.reproduced && !report.json) process.stderr.write(`${how}\n`);
+  return reportFault(shrunk.fault, {
+    ...report,
+    ...(shrunk.reproduced && shrunk.operations.length < original.length ? { original: { operations: original, shrunk: how } } : {}),
+  });
 }

@@ -17,7 +17,7 @@ import { profileFromJson } from '../../spec/profiles.ts';
 import { parseHex } from '../../spec/hex.ts';
 import { EmulatorFault, type FaultKind } from '../process-fault.ts';
 import { buildAgent } from './agent-build.ts';
-import { boot, bootAsync, MAX_BYTECODE, type BootOutput } from './boot.ts';
+import { boot, bootAsync, bootProblem, MAX_BYTECODE, type BootOutput } from './boot.ts';
 import { BatchCompiler, BOCHS_OPERATIONS } from './bytecode.ts';
 import { caseLines, parseCapabilities, parseRecords } from './results.ts';
 
@@ -285,26 +285,6 @@ export class BochsEngine implements CaseEngine {
 
 function commandText(options: Settings): string {
   return `${options.binary} (cpu model ${options.model})`;
-}
-
-/** What went wrong in a boot, if anything: the fault's kind and a sentence. */
-export function bootProblem(output: BootOutput, binary: string): { kind: FaultKind; detail: string } | undefined {
-  const tail = [output.head ? `its output began: ${JSON.stringify(output.head.slice(0, 200))}` : 'it printed nothing', output.logTail ? `its log ends:\n${output.logTail}` : ''].filter(Boolean).join('; ');
-  if (output.spawnError !== undefined) {
-    return { kind: 'crash', detail: `${binary} could not be started (${output.spawnError}); install Bochs: apt-get install -y --no-install-recommends bochs bochs-term bochsbios vgabios nasm` };
-  }
-  if (output.stalledMs !== undefined) return { kind: 'hang', detail: `the guest agent printed nothing for ${output.stalledMs} ms (it lost control, or Bochs stopped), so Bochs was stopped; ${tail}` };
-  if (output.timedOut) return { kind: 'hang', detail: `Bochs did not finish within the time limit; ${tail}` };
-  if (output.fatal !== undefined) return { kind: 'error', detail: `the guest agent stopped: ${output.fatal}` };
-  if (output.agentOutput === undefined) {
-    const how = output.signal !== null ? `was killed by ${output.signal}` : `exited with status ${output.status}`;
-    return { kind: output.signal !== null || output.head === '' ? 'crash' : 'garbage', detail: `Bochs ${how} before the guest agent started (no agent marker in its output); ${tail}` };
-  }
-  if (!output.ended) {
-    const how = output.signal !== null ? `was killed by ${output.signal}` : `exited with status ${output.status}`;
-    return { kind: 'crash', detail: `Bochs ${how} before the guest agent finished the batch (a Bochs panic, or the agent lost control: a VM entry or a triple fault); ${tail}` };
-  }
-  return undefined;
 }
 
 /** The bytecode of an empty batch: the header and the end record (bochs/agent/interp.asm). */

@@ -9,6 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GUEST_MEGS } from './bytecode.ts';
+import type { FaultKind } from '../process-fault.ts';
 
 /** Size of a 1.44 MB floppy image. */
 export const FLOPPY_BYTES = 1_474_560;
@@ -218,4 +219,24 @@ export function bootAsync(agent: Buffer, bytecode: Buffer, options: BootOptions 
     };
     child.on('close', finish);
   });
+}
+
+/** What went wrong in a boot, if anything: the fault's kind and a sentence. */
+export function bootProblem(output: BootOutput, binary: string): { kind: FaultKind; detail: string } | undefined {
+  const tail = [output.head ? `its output began: ${JSON.stringify(output.head.slice(0, 200))}` : 'it printed nothing', output.logTail ? `its log ends:\n${output.logTail}` : ''].filter(Boolean).join('; ');
+  if (output.spawnError !== undefined) {
+    return { kind: 'crash', detail: `${binary} could not be started (${output.spawnError}); install Bochs: apt-get install -y --no-install-recommends bochs bochs-term bochsbios vgabios nasm` };
+  }
+  if (output.stalledMs !== undefined) return { kind: 'hang', detail: `the guest agent printed nothing for ${output.stalledMs} ms (it lost control, or Bochs stopped), so Bochs was stopped; ${tail}` };
+  if (output.timedOut) return { kind: 'hang', detail: `Bochs did not finish within the time limit; ${tail}` };
+  if (output.fatal !== undefined) return { kind: 'error', detail: `the guest agent stopped: ${output.fatal}` };
+  if (output.agentOutput === undefined) {
+    const how = output.signal !== null ? `was killed by ${output.signal}` : `exited with status ${output.status}`;
+    return { kind: output.signal !== null || output.head === '' ? 'crash' : 'garbage', detail: `Bochs ${how} before the guest agent started (no agent marker in its output); ${tail}` };
+  }
+  if (!output.ended) {
+    const how = output.signal !== null ? `was killed by ${output.signal}` : `exited with status ${output.status}`;
+    return { kind: 'crash', detail: `Bochs ${how} before the guest agent finished the batch (a Bochs panic, or the agent lost control: a VM entry or a triple fault); ${tail}` };
+  }
+  return undefined;
 }

@@ -14,7 +14,7 @@ import { loadEngine, type LoadedEngine } from '../load-engine.ts';
 import { profileWarningsText, resolveProfile } from '../load-profile.ts';
 import { ProcessEngine } from '../process-engine.ts';
 import { reportFault } from '../process-fault.ts';
-import { shrinkProcessFault } from '../process-shrink.ts';
+import { reportShrunkProcessFault } from '../process-shrink.ts';
 import { fileNamePart, prepareOutputDir, writeAtomically } from '../output-dir.ts';
 import { defaultJobs, runCampaign } from '../jobs/campaign.ts';
 import { parseShard } from '../jobs/plan.ts';
@@ -217,21 +217,11 @@ async function runLoaded(
     removeHandler?.();
     const fault = proc.fault;
     if (options.emulatorCmd === undefined) return reportFault(fault, { out: outDir, json: options.json, profileRef: ref, profileName: profile.name, seed, save: true });
-    if (!options.json) process.stderr.write(`${fault.message.split('\n')[0]}\nshrinking the case on fresh emulator processes...\n`);
-    const shrunk = shrinkProcessFault(options.emulatorCmd, {
+    return reportShrunkProcessFault(options.emulatorCmd, fault, {
       handshakeTimeoutMs: options.handshakeTimeout ?? 10_000,
       stepTimeoutMs: options.stepTimeout ?? 10_000,
       logicalProcessors: options.cpus,
-    }, fault);
-    const original = fault.during?.operations ?? [];
-    const how = shrunk.reproduced
-      ? `shrunk from ${original.length} to ${shrunk.operations.length} operations in ${shrunk.rounds} rounds on ${shrunk.processes} fresh processes`
-      : 'it did not fault again on a fresh process, so it was not shrunk';
-    if (!shrunk.reproduced && !options.json) process.stderr.write(`${how}\n`);
-    return reportFault(shrunk.fault, {
-      out: outDir, json: options.json, profileRef: ref, profileName: profile.name, seed, save: true,
-      ...(shrunk.reproduced && shrunk.operations.length < original.length ? { original: { operations: original, shrunk: how } } : {}),
-    });
+    }, { out: outDir, json: options.json, profileRef: ref, profileName: profile.name, seed, save: true });
   }
   const seconds = (Date.now() - started) / 1000;
   const verdict = decideVerdict(result, engine.lastFault());
