@@ -59,6 +59,8 @@ function program(resolveExit: (code: number) => void): Command {
     .option('--bochs-model <cpu>', 'with --emulator bochs: the Bochs CPU model (corei7_skylake_x, core2_penryn_t9600, tigerlake, ...)')
     .option('--batch <n>', 'with --emulator bochs: cases per Bochs boot', integer)
     .option('--boot-timeout <ms>', 'with --emulator bochs: time one Bochs boot may take before it counts as hung', positive)
+    .option('--mix <mix>', 'with --emulator bochs: all (default), or no-guests: leave out the steps that build a guest, and count a VM entry the agent cannot follow as outside the mix')
+    .option('--silence-timeout <ms>', 'with --emulator bochs: time the running agent may print nothing before its Bochs counts as hung (default 10000)', positive)
     .option('--known-divergences <file>', 'with --emulator bochs: acknowledge the recorded divergences of this file (still listed)')
     .option('--jobs <n>', 'worker threads running cases in parallel; the results do not depend on it (default: the cores)', integer)
     .option('--shard <i/n>', 'run only the i-th of n shares of the cases, for splitting a run across machines (combine the --json reports with merge)')

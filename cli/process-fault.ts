@@ -65,11 +65,17 @@ export interface FaultReportOptions {
   save: boolean;
   /** The replay command's engine options (default: `--emulator-cmd '<command>'`). */
   replayWith?: string;
+  /**
+   * The case as first found, when the faulted case is a shrunk one: saved beside it as
+   * `<stem>.original.case.json`, with `shrunk` saying how it was shrunk.
+   */
+  original?: { operations: Operation[]; shrunk: string };
 }
 
 /** Prints the fault, saves its case, and returns {@link EXIT_EMULATOR_FAULT}. */
 export function reportFault(fault: EmulatorFault, options: FaultReportOptions): number {
   let casePath: string | undefined;
+  let originalPath: string | undefined;
   if (options.save && fault.during !== undefined) {
     const testCase: ConformanceCase = {
       format: CASE_FORMAT,
@@ -81,14 +87,22 @@ export function reportFault(fault: EmulatorFault, options: FaultReportOptions): 
     mkdirSync(options.out, { recursive: true });
     const stem = `${fault.emulator}-${options.profileName}${options.seed === undefined ? '' : `-seed${options.seed}`}-fault`;
     casePath = join(options.out, `${stem}.case.json`);
+    if (options.original !== undefined) {
+      originalPath = join(options.out, `${stem}.original.case.json`);
+      const original: ConformanceCase = { ...testCase, operations: options.original.operations, origin: { ...testCase.origin, note: `emulator fault (${fault.kind}), the case as first found` } };
+      writeFileSync(originalPath, serializeCase(original));
+      testCase.origin = { ...testCase.origin, note: `${testCase.origin?.note ?? ''}; ${options.original.shrunk}` };
+    }
     writeFileSync(casePath, serializeCase(testCase));
   }
   if (options.json) {
-    process.stdout.write(`${JSON.stringify({ engine: fault.emulator, fault: { kind: fault.kind, message: fault.message, case: casePath } }, null, 2)}\n`);
+    const original = originalPath === undefined ? {} : { originalCase: originalPath, shrunk: options.original?.shrunk };
+    process.stdout.write(`${JSON.stringify({ engine: fault.emulator, fault: { kind: fault.kind, message: fault.message, case: casePath, ...original } }, null, 2)}\n`);
   }
   process.stderr.write(`${pc.red('EMULATOR FAULT')}: ${fault.message}\n`);
   if (casePath !== undefined) {
-    process.stderr.write(`the case is saved to ${relative(process.cwd(), casePath)}; replay it with: vmx-conformance replay ${relative(process.cwd(), casePath)} ${options.replayWith ?? `--emulator-cmd '${fault.command}'`}\n`);
+    const shrunk = originalPath === undefined ? '' : ` (${options.original?.shrunk}; the case as first found is saved to ${relative(process.cwd(), originalPath)})`;
+    process.stderr.write(`the case is saved to ${relative(process.cwd(), casePath)}${shrunk}; replay it with: vmx-conformance replay ${relative(process.cwd(), casePath)} ${options.replayWith ?? `--emulator-cmd '${fault.command}'`}\n`);
   }
   return EXIT_EMULATOR_FAULT;
 }

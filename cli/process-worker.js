@@ -10,7 +10,11 @@
 // the next line is a hang.
 // Replies: { seq, ok: true, messages, finished, stderr } or { seq, ok: false, fault: { kind, detail }, messages, stderr }.
 import { spawn } from 'node:child_process';
-import { workerData } from 'node:worker_threads';
+import { BroadcastChannel, workerData } from 'node:worker_threads';
+
+// Tells the main thread which process runs, so an interrupted run can stop it (cli/children.ts).
+const children = new BroadcastChannel('vmx-conformance-children');
+children.unref();
 
 const { argv, flag, port, maxLineBytes } = workerData;
 const signal = new Int32Array(flag);
@@ -68,6 +72,8 @@ function onStderr(data) {
 function start() {
   const [program, ...args] = argv;
   child = spawn(program, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const pid = child.pid;
+  if (pid !== undefined) children.postMessage({ pid, alive: true });
   child.stdout.on('data', onStdout);
   child.stdout.on('end', () => {
     stdoutEnded = true;
@@ -81,6 +87,7 @@ function start() {
   });
   child.on('exit', (code, sig) => {
     exited = { code, signal: sig };
+    if (child.pid !== undefined) children.postMessage({ pid: child.pid, alive: false });
     wake();
   });
 }

@@ -17,7 +17,7 @@ import { profileFromJson } from '../../spec/profiles.ts';
 import { parseHex } from '../../spec/hex.ts';
 import { EmulatorFault, type FaultKind } from '../process-fault.ts';
 import { buildAgent } from './agent-build.ts';
-import { boot, MAX_BYTECODE, type BootOutput } from './boot.ts';
+import { boot, bootAsync, bootProblem, MAX_BYTECODE, type BootOutput } from './boot.ts';
 import { BatchCompiler, BOCHS_OPERATIONS } from './bytecode.ts';
 import { caseLines, parseCapabilities, parseRecords } from './results.ts';
 
@@ -33,6 +33,15 @@ export interface BochsEngineOptions {
   casesPerBoot?: number;
   /** Execute what is known to stop Bochs (replaying a recorded divergence) instead of answering `unimplemented`. */
   executeKnownCrashes?: boolean;
+  /**
+   * Milliseconds the agent may stay silent, once started, in a boot run by {@link BochsEngine.prefetchAsync}
+   * before Bochs is stopped as hung (default 10,000): a lost agent costs this, not `timeoutMs`.
+   */
+  stallMs?: number;
+  /** Told each Bochs child process's pid when it starts (`running` true) and ends, so an interrupted run can stop it. */
+  onChild?: (pid: number, running: boolean) => void;
+  /** The profile an earlier open read from the same model: skips the probe boot (a `--jobs` worker). */
+  knownProfile?: ProfileData;
 }
 
 /** A case for a batch. */
@@ -40,6 +49,9 @@ export interface BatchCase {
   logicalProcessors: number;
   operations: readonly Operation[];
 }
+
+/** The options with their defaults filled in. */
+type Settings = Required<Omit<BochsEngineOptions, 'knownProfile'>>;
 
 type Answer = readonly unknown[] | EmulatorFault;
 
@@ -59,9 +71,10 @@ export class BochsEngine implements CaseEngine {
   private readonly agent: Buffer;
   private readonly supported: ReadonlySet<OperationKind> = new Set(BOCHS_OPERATIONS);
   private caseCounter = 0;
+  private queue: Promise<void> = Promise.resolve();
 
   private constructor(
-    private readonly options: Required<BochsEngineOptions>,
+    private readonly options: Settings,
     agent: Buffer,
     workDir: string,
     profile: Profile,
@@ -74,16 +87,19 @@ export class BochsEngine implements CaseEngine {
 
   /** Builds the agent, boots Bochs once to read its capability MSRs, and returns the engine. */
   static open(options: BochsEngineOptions): BochsEngine {
-    const full: Required<BochsEngineOptions> = {
+    const full: Settings = {
       model: options.model,
       timeoutMs: options.timeoutMs ?? 120_000,
       binary: options.binary ?? process.env.VMX_CONFORMANCE_BOCHS ?? 'bochs',
       casesPerBoot: options.casesPerBoot ?? 4_000,
       executeKnownCrashes: options.executeKnownCrashes ?? false,
+      stallMs: options.stallMs ?? 10_000,
+      onChild: options.onChild ?? (() => undefined),
     };
     const agent = buildAgent();
     const workDir = mkdtempSync(join(tmpdir(), 'vmx-conformance-bochs-'));
     const name = `bochs-${full.model}`;
+    if (options.knownProfile !== undefined) return new BochsEngine(full, agent, workDir, profileFromJson(options.knownProfile, `the profile Bochs (${full.model}) reported`));
     const output = boot(agent, emptyBatch(), { model: full.model, binary: full.binary, timeoutMs: full.timeoutMs, workDir });
     const problem = bootProblem(output, full.binary);
     const command = commandText(full);
@@ -110,14 +126,7 @@ export class BochsEngine implements CaseEngine {
 
   /** Runs the cases not answered yet, as few boots as the floppy allows, and keeps their answers. */
   prefetch(cases: readonly BatchCase[]): void {
-    const todo = new Map<string, BatchCase>();
-    for (const c of cases) {
-      const cut = c.operations.findIndex((op) => !this.supports(op.kind));
-      const operations = cut < 0 ? c.operations : c.operations.slice(0, cut);
-      const k = key(c.logicalProcessors, operations);
-      if (!this.answers.has(k) && operations.length > 0) todo.set(k, { logicalProcessors: c.logicalProcessors, operations });
-    }
-    let pending = [...todo.values()];
+    let pending = this.todo(cases);
     while (pending.length > 0) pending = this.bootOnce(pending);
   }
 
@@ -133,9 +142,14 @@ export class BochsEngine implements CaseEngine {
     return answer ?? [];
   }
 
-  /** Forgets kept answers (between phases of a run, to bound memory). */
-  forget(): void {
-    this.answers.clear();
+  /** Forgets kept answers, of `cases` (except those also in `keep`) or of every case (between batches of a run, to bound memory). */
+  forget(cases?: readonly BatchCase[], keep: readonly BatchCase[] = []): void {
+    if (cases === undefined) return this.answers.clear();
+    const kept = new Set(keep.map((c) => key(c.logicalProcessors, this.cut(c.operations))));
+    for (const c of cases) {
+      const k = key(c.logicalProcessors, this.cut(c.operations));
+      if (!kept.has(k)) this.answers.delete(k);
+    }
   }
 
   /** Removes the work directory. */
@@ -147,8 +161,75 @@ export class BochsEngine implements CaseEngine {
     rmSync(this.workDir, { recursive: true, force: true });
   }
 
+  /** {@link prefetch} without blocking the thread (boots run as child processes). */
+  async prefetchAsync(cases: readonly BatchCase[], options: { stopAtFault?: boolean } = {}): Promise<void> {
+    // One boot at a time: boots share the work directory (the image, the bochsrc, the log).
+    const previous = this.queue;
+    let release = (): void => undefined;
+    this.queue = new Promise((resolve) => (release = resolve));
+    await previous;
+    try {
+      await this.prefetchNow(cases, options);
+    } finally {
+      release();
+    }
+  }
+
+  private async prefetchNow(cases: readonly BatchCase[], options: { stopAtFault?: boolean }): Promise<void> {
+    let pending = this.todo(cases);
+    while (pending.length > 0) {
+      const { compiler, taken } = this.compile(pending);
+      const started = Date.now();
+      const output = await bootAsync(this.agent, compiler.finish(), { ...this.bootOptions(), stallMs: this.options.stallMs, onChild: this.options.onChild });
+      const rest = this.absorb(output, compiler, taken, pending, started);
+      if (options.stopAtFault === true && taken.some((c) => this.answers.get(key(c.logicalProcessors, c.operations)) instanceof EmulatorFault)) return;
+      pending = rest;
+    }
+  }
+
+  /** Whether the case (cut before its first unsupported operation) has an answer already. */
+  answered(logicalProcessors: number, operations: readonly Operation[]): boolean {
+    const sent = this.cut(operations);
+    return sent.length === 0 || this.answers.has(key(logicalProcessors, sent));
+  }
+
+  /** The kind of fault the case's answer is, if it is one. */
+  faultKind(logicalProcessors: number, operations: readonly Operation[]): string | undefined {
+    const answer = this.answers.get(key(logicalProcessors, this.cut(operations)));
+    return answer instanceof EmulatorFault ? answer.kind : undefined;
+  }
+
+  /** The operations the engine is sent: up to the first it does not support (as runCaseDifferential cuts them). */
+  private cut(operations: readonly Operation[]): readonly Operation[] {
+    const at = operations.findIndex((op) => !this.supports(op.kind));
+    return at < 0 ? operations : operations.slice(0, at);
+  }
+
+  /** The cases of `cases` (each cut before its first unsupported operation) not answered yet. */
+  private todo(cases: readonly BatchCase[]): BatchCase[] {
+    const todo = new Map<string, BatchCase>();
+    for (const c of cases) {
+      const operations = this.cut(c.operations);
+      const k = key(c.logicalProcessors, operations);
+      if (!this.answers.has(k) && operations.length > 0) todo.set(k, { logicalProcessors: c.logicalProcessors, operations });
+    }
+    return [...todo.values()];
+  }
+
+  private bootOptions(): { model: string; binary: string; timeoutMs: number; workDir: string } {
+    return { model: this.options.model, binary: this.options.binary, timeoutMs: this.options.timeoutMs, workDir: this.workDir };
+  }
+
   /** One boot over as many of `cases` as fit; returns the ones still to run. */
   private bootOnce(cases: readonly BatchCase[]): BatchCase[] {
+    const { compiler, taken } = this.compile(cases);
+    const started = Date.now();
+    const output = boot(this.agent, compiler.finish(), this.bootOptions());
+    return this.absorb(output, compiler, taken, cases, started);
+  }
+
+  /** Compiles as many of `cases` as one floppy holds. */
+  private compile(cases: readonly BatchCase[]): { compiler: BatchCompiler; taken: BatchCase[] } {
     const compiler = new BatchCompiler(this.profile, (parseHex(this.profile.data.featureControl) & 1n) === 1n, { executeKnownCrashes: this.options.executeKnownCrashes });
     const taken: BatchCase[] = [];
     for (const c of cases) {
@@ -162,8 +243,11 @@ export class BochsEngine implements CaseEngine {
       taken.push(c);
     }
     if (taken.length === 0) throw new Error('a single case does not fit into a boot image');
-    const started = Date.now();
-    const output = boot(this.agent, compiler.finish(), { model: this.options.model, binary: this.options.binary, timeoutMs: this.options.timeoutMs, workDir: this.workDir });
+    return { compiler, taken };
+  }
+
+  /** Keeps the answers of one boot over `taken` (the first cases of `cases`); returns the cases still to run. */
+  private absorb(output: BootOutput, compiler: BatchCompiler, taken: readonly BatchCase[], cases: readonly BatchCase[], started: number): BatchCase[] {
     this.stats.boots += 1;
     this.stats.bootMs += Date.now() - started;
     const lines = output.agentOutput === undefined ? { done: new Map<number, string>() } : caseLines(output.agentOutput);
@@ -199,27 +283,8 @@ export class BochsEngine implements CaseEngine {
   }
 }
 
-function commandText(options: Required<BochsEngineOptions>): string {
+function commandText(options: Settings): string {
   return `${options.binary} (cpu model ${options.model})`;
-}
-
-/** What went wrong in a boot, if anything: the fault's kind and a sentence. */
-export function bootProblem(output: BootOutput, binary: string): { kind: FaultKind; detail: string } | undefined {
-  const tail = [output.head ? `its output began: ${JSON.stringify(output.head.slice(0, 200))}` : 'it printed nothing', output.logTail ? `its log ends:\n${output.logTail}` : ''].filter(Boolean).join('; ');
-  if (output.spawnError !== undefined) {
-    return { kind: 'crash', detail: `${binary} could not be started (${output.spawnError}); install Bochs: apt-get install -y --no-install-recommends bochs bochs-term bochsbios vgabios nasm` };
-  }
-  if (output.timedOut) return { kind: 'hang', detail: `Bochs did not finish within the time limit; ${tail}` };
-  if (output.fatal !== undefined) return { kind: 'error', detail: `the guest agent stopped: ${output.fatal}` };
-  if (output.agentOutput === undefined) {
-    const how = output.signal !== null ? `was killed by ${output.signal}` : `exited with status ${output.status}`;
-    return { kind: output.signal !== null || output.head === '' ? 'crash' : 'garbage', detail: `Bochs ${how} before the guest agent started (no agent marker in its output); ${tail}` };
-  }
-  if (!output.ended) {
-    const how = output.signal !== null ? `was killed by ${output.signal}` : `exited with status ${output.status}`;
-    return { kind: 'crash', detail: `Bochs ${how} before the guest agent finished the batch (a Bochs panic, or the agent lost control: a VM entry or a triple fault); ${tail}` };
-  }
-  return undefined;
 }
 
 /** The bytecode of an empty batch: the header and the end record (bochs/agent/interp.asm). */

@@ -5,10 +5,11 @@
  * ../shared/sdm/bochs-2.7.md (display `term`, `-rc` with `c`, stdin /dev/null, port E9, shutdown
  * through port 8900h).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GUEST_MEGS } from './bytecode.ts';
+import type { FaultKind } from '../process-fault.ts';
 
 /** Size of a 1.44 MB floppy image. */
 export const FLOPPY_BYTES = 1_474_560;
@@ -37,6 +38,8 @@ export interface BootOutput {
   status: number | null;
   signal: NodeJS.Signals | null;
   timedOut: boolean;
+  /** Set when the agent went silent for this many milliseconds and Bochs was stopped (a hang found early). */
+  stalledMs?: number;
   /** The spawn error (e.g. ENOENT), when Bochs could not be started. */
   spawnError?: string;
   /** Everything the agent printed after its start marker, or undefined when it never started. */
@@ -89,8 +92,8 @@ export function bochsrc(model: string, imagePath: string, logPath: string): stri
 const START = '<<VMXB-AGENT 1>>\n';
 const END = '<<VMXB-END>>';
 
-/** Boots Bochs once on `bytecode`; never throws for what Bochs does (the caller judges the output). */
-export function boot(agent: Buffer, bytecode: Buffer, options: BootOptions): BootOutput {
+/** Writes the image, the bochsrc and the debugger script; returns Bochs's arguments and the log path. */
+function prepare(agent: Buffer, bytecode: Buffer, options: BootOptions): { args: string[]; logPath: string } {
   const imagePath = join(options.workDir, 'agent.img');
   const rcPath = join(options.workDir, 'bochsrc');
   const commandsPath = join(options.workDir, 'debugger-commands');
@@ -99,16 +102,22 @@ export function boot(agent: Buffer, bytecode: Buffer, options: BootOptions): Boo
   writeFileSync(rcPath, bochsrc(options.model, imagePath, logPath));
   writeFileSync(commandsPath, 'c\n');
   writeFileSync(logPath, '');
-  const result = spawnSync(options.binary, ['-q', '-f', rcPath, '-rc', commandsPath], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: options.timeoutMs,
-    killSignal: 'SIGKILL',
-    maxBuffer: 1 << 29,
-    encoding: 'latin1',
-  });
-  const stdout = result.stdout ?? '';
-  const error = result.error as NodeJS.ErrnoException | undefined;
-  const timedOut = error?.code === 'ETIMEDOUT';
+  return { args: ['-q', '-f', rcPath, '-rc', commandsPath], logPath };
+}
+
+/** How a Bochs process ended, before its output is read. */
+interface Ended {
+  stdout: string;
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  stalled?: number;
+  spawnError?: string;
+}
+
+/** Splits what Bochs printed into the agent's part and the rest; reads the log's last panics. */
+function readOutput(ended: Ended, logPath: string): BootOutput {
+  const { stdout } = ended;
   let logTail = '';
   try {
     logTail = readFileSync(logPath, 'latin1').split('\n').filter((l) => /PANIC|FATAL/.test(l)).slice(-5).join('\n');
@@ -123,14 +132,111 @@ export function boot(agent: Buffer, bytecode: Buffer, options: BootOptions): Boo
   const endAt = agentOutput?.indexOf(END) ?? -1;
   const fatal = /<<VMXB-FATAL ([^>]*)>>/.exec(agentOutput ?? stdout)?.[1];
   return {
-    status: result.status,
-    signal: result.signal,
-    timedOut,
-    ...(error !== undefined && !timedOut ? { spawnError: error.message } : {}),
+    status: ended.status,
+    signal: ended.signal,
+    timedOut: ended.timedOut,
+    ...(ended.stalled === undefined ? {} : { stalledMs: ended.stalled }),
+    ...(ended.spawnError === undefined ? {} : { spawnError: ended.spawnError }),
     agentOutput: agentOutput === undefined ? undefined : endAt < 0 ? agentOutput : agentOutput.slice(0, endAt),
     ended: endAt >= 0,
     ...(fatal === undefined ? {} : { fatal }),
     head: stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').slice(0, 300),
     logTail,
   };
+}
+
+/** Boots Bochs once on `bytecode`; never throws for what Bochs does (the caller judges the output). */
+export function boot(agent: Buffer, bytecode: Buffer, options: BootOptions): BootOutput {
+  const { args, logPath } = prepare(agent, bytecode, options);
+  const result = spawnSync(options.binary, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: options.timeoutMs,
+    killSignal: 'SIGKILL',
+    maxBuffer: 1 << 29,
+    encoding: 'latin1',
+  });
+  const error = result.error as NodeJS.ErrnoException | undefined;
+  const timedOut = error?.code === 'ETIMEDOUT';
+  return readOutput(
+    { stdout: result.stdout ?? '', status: result.status, signal: result.signal, timedOut, ...(error !== undefined && !timedOut ? { spawnError: error.message } : {}) },
+    logPath,
+  );
+}
+
+/**
+ * {@link boot} without blocking the thread, and with a second, shorter limit: once the agent has
+ * started, a Bochs that prints nothing for `stallMs` is stopped as hung (the agent prints a line
+ * per case as it goes, each byte at once, so a silent agent is a lost one). A hang then costs
+ * `stallMs`, not the whole boot's time limit. The child's pid goes to `onChild` while it runs.
+ */
+export function bootAsync(agent: Buffer, bytecode: Buffer, options: BootOptions & { stallMs?: number; onChild?: (pid: number, running: boolean) => void }): Promise<BootOutput> {
+  const { args, logPath } = prepare(agent, bytecode, options);
+  return new Promise((resolve) => {
+    const chunks: string[] = [];
+    let size = 0;
+    let started = false;
+    let timedOut = false;
+    let stalled: number | undefined;
+    let spawnError: string | undefined;
+    const child = spawn(options.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const pid = child.pid;
+    if (pid !== undefined) options.onChild?.(pid, true);
+    const kill = (): void => void child.kill('SIGKILL');
+    const whole = setTimeout(() => {
+      timedOut = true;
+      kill();
+    }, options.timeoutMs);
+    let quiet: NodeJS.Timeout | undefined;
+    const arm = (): void => {
+      if (options.stallMs === undefined) return;
+      clearTimeout(quiet);
+      quiet = setTimeout(() => {
+        timedOut = true;
+        stalled = options.stallMs;
+        kill();
+      }, options.stallMs);
+    };
+    child.stdout.setEncoding('latin1');
+    child.stdout.on('data', (chunk: string) => {
+      if (size < 1 << 29) chunks.push(chunk);
+      size += chunk.length;
+      if (!started && chunks.join('').includes(START)) started = true;
+      if (started) arm();
+    });
+    child.stderr.resume();
+    let done = false;
+    child.on('error', (error) => {
+      spawnError = error.message;
+      if (pid === undefined) finish(null, null);
+    });
+    const finish = (status: number | null, signal: NodeJS.Signals | null): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(whole);
+      clearTimeout(quiet);
+      if (pid !== undefined) options.onChild?.(pid, false);
+      resolve(readOutput({ stdout: chunks.join(''), status, signal, timedOut, ...(stalled === undefined ? {} : { stalled }), ...(spawnError === undefined ? {} : { spawnError }) }, logPath));
+    };
+    child.on('close', finish);
+  });
+}
+
+/** What went wrong in a boot, if anything: the fault's kind and a sentence. */
+export function bootProblem(output: BootOutput, binary: string): { kind: FaultKind; detail: string } | undefined {
+  const tail = [output.head ? `its output began: ${JSON.stringify(output.head.slice(0, 200))}` : 'it printed nothing', output.logTail ? `its log ends:\n${output.logTail}` : ''].filter(Boolean).join('; ');
+  if (output.spawnError !== undefined) {
+    return { kind: 'crash', detail: `${binary} could not be started (${output.spawnError}); install Bochs: apt-get install -y --no-install-recommends bochs bochs-term bochsbios vgabios nasm` };
+  }
+  if (output.stalledMs !== undefined) return { kind: 'hang', detail: `the guest agent printed nothing for ${output.stalledMs} ms (it lost control, or Bochs stopped), so Bochs was stopped; ${tail}` };
+  if (output.timedOut) return { kind: 'hang', detail: `Bochs did not finish within the time limit; ${tail}` };
+  if (output.fatal !== undefined) return { kind: 'error', detail: `the guest agent stopped: ${output.fatal}` };
+  if (output.agentOutput === undefined) {
+    const how = output.signal !== null ? `was killed by ${output.signal}` : `exited with status ${output.status}`;
+    return { kind: output.signal !== null || output.head === '' ? 'crash' : 'garbage', detail: `Bochs ${how} before the guest agent started (no agent marker in its output); ${tail}` };
+  }
+  if (!output.ended) {
+    const how = output.signal !== null ? `was killed by ${output.signal}` : `exited with status ${output.status}`;
+    return { kind: 'crash', detail: `Bochs ${how} before the guest agent finished the batch (a Bochs panic, or the agent lost control: a VM entry or a triple fault); ${tail}` };
+  }
+  return undefined;
 }

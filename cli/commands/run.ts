@@ -14,6 +14,7 @@ import { loadEngine, type LoadedEngine } from '../load-engine.ts';
 import { profileWarningsText, resolveProfile } from '../load-profile.ts';
 import { ProcessEngine } from '../process-engine.ts';
 import { reportFault } from '../process-fault.ts';
+import { reportShrunkProcessFault } from '../process-shrink.ts';
 import { fileNamePart, prepareOutputDir, writeAtomically } from '../output-dir.ts';
 import { defaultJobs, runCampaign } from '../jobs/campaign.ts';
 import { parseShard } from '../jobs/plan.ts';
@@ -22,6 +23,8 @@ import { renderSummary, rulesMissed } from '../report.ts';
 import { UsageError } from '../usage-error.ts';
 import { decideVerdict, INCOMPLETE_FRACTION, type Verdict } from '../verdict.ts';
 import { runBochs, type BochsOptions } from '../bochs/run-bochs.ts';
+import { handleInterrupt } from '../interrupt.ts';
+import type { Worker } from 'node:worker_threads';
 
 /** Options of `run`, as parsed from the command line. */
 export interface RunOptions extends BochsOptions {
@@ -93,7 +96,9 @@ export async function runCommand(options: RunOptions): Promise<number> {
   const seed = options.seed ?? Math.floor(Math.random() * 0x7fff_ffff);
   if (options.emulatorCmd !== undefined) return runProcess(options, options.emulatorCmd, seed);
   if (options.emulator === 'bochs') return runBochs(options, seed);
-  if (options.bochsModel !== undefined || options.knownDivergences !== undefined || options.batch !== undefined) throw new UsageError('--bochs-model, --batch and --known-divergences go with --emulator bochs');
+  if (options.bochsModel !== undefined || options.knownDivergences !== undefined || options.batch !== undefined || options.silenceTimeout !== undefined || options.mix !== undefined) {
+    throw new UsageError('--bochs-model, --batch, --mix, --silence-timeout and --known-divergences go with --emulator bochs');
+  }
   const { profile, ref } = resolveProfile(options.profile ?? 'skylake');
   process.stderr.write(profileWarningsText(profile));
   const out = prepareOutputDir(options.out);
@@ -163,6 +168,7 @@ async function runLoaded(
   const jobs = options.jobs ?? defaultJobs();
   const setup = {
     emulator: options.emulator,
+    emulatorCmd: options.emulatorCmd,
     stepTimeoutMs: options.stepTimeout,
     handshakeTimeoutMs: options.handshakeTimeout,
     inProcess: options.inProcess,
@@ -171,6 +177,24 @@ async function runLoaded(
     runs: options.runs,
     maxSteps: options.maxSteps,
     cpus: options.cpus,
+  };
+  let seen = { done: 0, total: 0 };
+  let removeHandler: (() => void) | undefined;
+  // Ctrl-C is heard only while workers run the cases (this thread waits for them); a run on one
+  // job runs synchronously here, where Node's default ending applies (cli/interrupt.ts).
+  const onWorkers = (running: boolean, workers: readonly Worker[]): void => {
+    removeHandler?.();
+    removeHandler = running
+      ? handleInterrupt({
+          stop: () => {
+            progress.stop();
+            for (const w of workers) void w.terminate();
+          },
+          describe: () =>
+            `${seen.done} of ${seen.total} cases run (seed ${seed}${options.shard === undefined ? '' : `, shard ${options.shard}`}); no divergence or fault found so far ` +
+            `(the first one stops the run and is saved in ${relative(process.cwd(), outDir) || '.'}). Repeat with the same --seed to get the whole run.`,
+        })
+      : undefined;
   };
   const result = await runCampaign({
     factory: engine.factory,
@@ -182,11 +206,23 @@ async function runLoaded(
     maxSteps: options.maxSteps,
     logicalProcessors: options.cpus,
     caseEngine: proc,
-    onProgress: (done, total) => progress.update(done, total),
-  }, { jobs, setup, ...(shard ? { shard } : {}) });
+    onProgress: (done, total) => {
+      seen = { done, total };
+      progress.update(done, total);
+    },
+  }, { jobs, setup, onWorkers, ...(shard ? { shard } : {}) });
   progress.stop();
   proc?.close();
-  if (proc?.fault) return reportFault(proc.fault, { out: outDir, json: options.json, profileRef: ref, profileName: profile.name, seed, save: true });
+  if (proc?.fault) {
+    removeHandler?.();
+    const fault = proc.fault;
+    if (options.emulatorCmd === undefined) return reportFault(fault, { out: outDir, json: options.json, profileRef: ref, profileName: profile.name, seed, save: true });
+    return reportShrunkProcessFault(options.emulatorCmd, fault, {
+      handshakeTimeoutMs: options.handshakeTimeout ?? 10_000,
+      stepTimeoutMs: options.stepTimeout ?? 10_000,
+      logicalProcessors: options.cpus,
+    }, { out: outDir, json: options.json, profileRef: ref, profileName: profile.name, seed, save: true });
+  }
   const seconds = (Date.now() - started) / 1000;
   const verdict = decideVerdict(result, engine.lastFault());
 

@@ -6,6 +6,7 @@
  * the result is the same whatever the number of jobs.
  */
 import { availableParallelism } from 'node:os';
+import type { Worker } from 'node:worker_threads';
 import { runSuite, suitePropertyNames, type SuiteOptions, type SuiteResult } from '../../properties/suite.ts';
 import { boundaryPoints } from '../../properties/generators/boundary-points.ts';
 import { mergeShares } from './merge-stats.ts';
@@ -24,6 +25,8 @@ export interface CampaignOptions {
   shard?: Shard;
   /** What the workers need to load the same engine and profile. */
   setup: JobSetup;
+  /** Called when the workers start and when they have all finished (the main thread is free in between). */
+  onWorkers?: (running: boolean, workers: readonly Worker[]) => void;
 }
 
 /** What a campaign found, with the blocks of cases it ran and the property order. */
@@ -42,7 +45,8 @@ export async function runCampaign(suite: SuiteOptions, options: CampaignOptions)
   const blocks = options.shard ? shardBlocks(whole, options.shard) : whole;
   const total = caseCount(blocks);
   const workers = Math.min(options.jobs, Math.floor(total / CASES_PER_JOB));
-  if (workers < 2 || suite.caseEngine !== undefined) {
+  // A case engine (an emulator process) runs in workers only when each worker can start its own.
+  if (workers < 2 || (suite.caseEngine !== undefined && options.setup.emulatorCmd === undefined)) {
     const result = runSuite(options.shard ? { ...suite, slice: { blocks, shrink: true } } : suite);
     return { ...result, blocks, properties, workers: 0 };
   }
@@ -50,10 +54,17 @@ export async function runCampaign(suite: SuiteOptions, options: CampaignOptions)
   const size = Math.max(20, Math.ceil(total / (workers * 8)));
   const tasks = chunks(blocks, size);
   let done = 0;
-  const shares = await runShares(options.setup, tasks, workers, properties, (cases) => {
-    done += cases;
-    suite.onProgress?.(Math.min(done, total), total);
-  });
+  const started: Worker[] = [];
+  options.onWorkers?.(true, started);
+  let shares;
+  try {
+    shares = await runShares(options.setup, tasks, workers, properties, (cases) => {
+      done += cases;
+      suite.onProgress?.(Math.min(done, total), total);
+    }, (worker) => void started.push(worker));
+  } finally {
+    options.onWorkers?.(false, started);
+  }
   const universe = { boundaries: boundaryPoints(suite.profile).map((p) => p.id) };
   const merged = mergeShares(shares, properties, universe);
   if (merged.failedAt === undefined) return { stats: merged.stats, blocks, properties, workers };

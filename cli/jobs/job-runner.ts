@@ -5,7 +5,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { runSuite } from '../../properties/suite.ts';
-import { loadEngine } from '../load-engine.ts';
+import { loadEngine, type LoadedEngine } from '../load-engine.ts';
+import { ProcessEngine } from '../process-engine.ts';
 import { resolveProfile } from '../load-profile.ts';
 import type { JobSetup, JobReply, JobRequest } from './pool.ts';
 
@@ -13,11 +14,15 @@ const setup = workerData as JobSetup;
 const port = parentPort;
 if (port === null) throw new Error('job-runner.ts runs only as a worker');
 
-const engine = await loadEngine(setup.emulator, {
-  stepTimeoutMs: setup.stepTimeoutMs,
-  handshakeTimeoutMs: setup.handshakeTimeoutMs,
-  inProcess: setup.inProcess,
-});
+// An emulator process (--emulator-cmd): this worker starts its own and runs whole cases on it.
+const proc =
+  setup.emulatorCmd === undefined
+    ? undefined
+    : ProcessEngine.open(setup.emulatorCmd, { handshakeTimeoutMs: setup.handshakeTimeoutMs ?? 10_000, stepTimeoutMs: setup.stepTimeoutMs ?? 10_000, logicalProcessors: setup.cpus });
+const engine: LoadedEngine =
+  proc === undefined
+    ? await loadEngine(setup.emulator, { stepTimeoutMs: setup.stepTimeoutMs, handshakeTimeoutMs: setup.handshakeTimeoutMs, inProcess: setup.inProcess })
+    : { name: proc.name, factory: proc.factory, lastFault: () => undefined, dispose: () => proc.close() };
 const { profile, ref } = resolveProfile(setup.profile);
 let pending = 0;
 port.on('message', (request: JobRequest) => {
@@ -37,6 +42,7 @@ port.on('message', (request: JobRequest) => {
       runs: setup.runs,
       maxSteps: setup.maxSteps,
       logicalProcessors: setup.cpus,
+      ...(proc === undefined ? {} : { caseEngine: proc }),
       ...(setup.metamorphicRuns === undefined ? {} : { metamorphicRuns: setup.metamorphicRuns }),
       slice: { blocks: request.blocks, shrink: false },
       onProgress: () => {

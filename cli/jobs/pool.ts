@@ -15,6 +15,8 @@ const WORKER = new URL('./job-worker.js', import.meta.url);
 /** What a worker needs to run shares exactly as the main thread would. */
 export interface JobSetup {
   emulator?: string;
+  /** An emulator process's command line (`--emulator-cmd`): each worker starts its own process. */
+  emulatorCmd?: string;
   stepTimeoutMs?: number;
   handshakeTimeoutMs?: number;
   inProcess?: boolean;
@@ -47,7 +49,14 @@ function after(blocks: Blocks, failure: FailurePoint | undefined, order: readonl
 }
 
 /** Runs the tasks on `jobs` workers; resolves to the results of the tasks that ran. */
-export function runShares(setup: JobSetup, tasks: readonly Blocks[], jobs: number, order: readonly string[], onCases: (cases: number) => void): Promise<ShareResult[]> {
+export function runShares(
+  setup: JobSetup,
+  tasks: readonly Blocks[],
+  jobs: number,
+  order: readonly string[],
+  onCases: (cases: number) => void,
+  onWorker: (worker: Worker) => void = () => undefined,
+): Promise<ShareResult[]> {
   return new Promise((resolve, reject) => {
     const results: ShareResult[] = [];
     const workers: Worker[] = [];
@@ -75,6 +84,7 @@ export function runShares(setup: JobSetup, tasks: readonly Blocks[], jobs: numbe
     for (let i = 0; i < Math.min(jobs, tasks.length); i += 1) {
       const worker = new Worker(WORKER, { workerData: setup });
       workers.push(worker);
+      onWorker(worker);
       worker.on('message', (reply: JobReply) => {
         if (reply.kind === 'progress') return onCases(reply.cases);
         if (reply.kind === 'error') return end(new Error(`job worker failed on chunk ${reply.task}: ${reply.message}`));

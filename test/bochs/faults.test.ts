@@ -81,3 +81,21 @@ describe('Bochs faults', () => {
     expect(r.stderr).toMatch(/--bochs-model/);
   });
 });
+
+describe('Bochs hangs found early', () => {
+  afterEach(() => {
+    process.env = { ...saved };
+  });
+
+  it('an agent that goes silent in the middle of a batch is a hang after the silence limit, not the boot time limit', async () => {
+    useFake('stall', true);
+    const started = Date.now();
+    const r = await cli('run', '--emulator', 'bochs', '--bochs-model', 'corei7_skylake_x', '--runs', '1', '--seed', '3', '--silence-timeout', '1000', '--out', outDir());
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/hung .*the guest agent printed nothing for 1000 ms/);
+    // The hang, the run alone that reproduces it, and one per shrinking round (each round is one
+    // boot that stops at its first silent candidate); the boot time limit is 120 s.
+    const rounds = Number(/in (\d+) batched rounds/.exec(r.stderr)?.[1] ?? 0);
+    expect(Date.now() - started).toBeLessThan(1000 * (rounds + 2) + 30_000);
+  });
+});

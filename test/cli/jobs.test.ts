@@ -3,12 +3,14 @@
  * or shards (cases are drawn by index, the first failure by index is the one shrunk and saved).
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, fixture, outDir } from './helpers.ts';
 
 /** An engine that runs every case of the suite to its end while impl/ lacks the guest operations. */
 const ENGINE = ['--emulator', fixture('guest-unimplemented-engine.ts'), '--in-process'];
+/** The Python example of an emulator process. */
+const EXAMPLE = resolve(import.meta.dirname, '../../examples/python-emulator/emulator.py');
 
 /** A report without what legitimately differs between runs: the time taken and where files went. */
 function comparable(stdout: string): Record<string, unknown> {
@@ -49,6 +51,17 @@ describe('run --jobs', () => {
       return readFileSync(join(dir, name ?? ''), 'utf8');
     });
     expect(saved[1]).toBe(saved[0]);
+  });
+
+  it('runs an emulator process in each job (--emulator-cmd) and gives the same report as one job', async () => {
+    const args = ['run', '--emulator-cmd', `python3 ${EXAMPLE}`, '--seed', '1', '--runs', '400', '--json'];
+    const one = await cli(...args, '--jobs', '1', '--out', outDir());
+    const two = await cli(...args, '--jobs', '2', '--out', outDir());
+    expect(one.code).toBe(0);
+    expect(two.code).toBe(0);
+    // The example announces itself once in the main thread and once per worker.
+    expect(two.stderr.match(/ready \(protocol 1\)/g)).toHaveLength(3);
+    expect(JSON.stringify(comparable(two.stdout))).toBe(JSON.stringify(comparable(one.stdout)));
   });
 
   it('refuses a --jobs that is not a positive integer and a malformed --shard', async () => {

@@ -120,8 +120,10 @@ describe('time limits', () => {
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('within 1500 ms');
     expect(elapsed).toBeGreaterThanOrEqual(1500);
-    // Start-up of the process and the shrinking that follows take a few seconds on a busy machine at most.
-    expect(elapsed).toBeLessThan(1500 + 20_000);
+    // The hang, then one more per shrinking round and one to reproduce it (never one per
+    // candidate); process start-ups take a few seconds on a busy machine at most.
+    const rounds = Number(/in (\d+) rounds on/.exec(r.stderr)?.[1] ?? 0);
+    expect(elapsed).toBeLessThan(1500 * (rounds + 2) + 20_000);
   });
 
   it('honours --handshake-timeout separately from the step limit', async () => {
@@ -130,5 +132,31 @@ describe('time limits', () => {
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('hung (no answer in time) during the handshake: no line from the emulator within 1200 ms');
     expect(Date.now() - started).toBeLessThan(1200 + 20_000);
+  });
+});
+
+describe('shrinking a fault (on fresh processes, one per round)', () => {
+  it('shrinks a crash that depends on the case to the operation causing it and keeps the original', async () => {
+    const out = outDir();
+    const r = await runWith('crash-on-vmxon.py', out);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/shrunk from (\d+) to 1 operations in \d+ rounds on \d+ fresh processes; the case as first found is saved to .*-fault\.original\.case\.json/);
+    const shrunk = savedCase(out);
+    expect(shrunk.operations).toEqual([expect.objectContaining({ kind: 'vmxon' })]);
+    const originalFile = readdirSync(out).find((f) => f.endsWith('-fault.original.case.json')) ?? '';
+    const original = JSON.parse(readFileSync(join(out, originalFile), 'utf8')) as { operations: { kind: string }[] };
+    expect(original.operations.length).toBeGreaterThan(1);
+    expect(original.operations.some((op) => op.kind === 'vmxon')).toBe(true);
+  });
+
+  it('shrinks a hang with one step time-out per round, not one per candidate', async () => {
+    const out = outDir();
+    const r = await runWith('hang-on-vmxon.py', out, '--step-timeout', '1000');
+    expect(r.code).toBe(3);
+    const m = /shrunk from (\d+) to 1 operations in (\d+) rounds on (\d+) fresh processes/.exec(r.stderr);
+    expect(m).not.toBeNull();
+    // A process per round, plus the one that reproduced the hang: each hang ends a process.
+    expect(Number(m?.[3])).toBe(Number(m?.[2]) + 1);
+    expect(savedCase(out).operations).toEqual([expect.objectContaining({ kind: 'vmxon' })]);
   });
 });
