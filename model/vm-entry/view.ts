@@ -13,9 +13,24 @@ import { readWord } from '../memory.ts';
 import { bitOf } from '../non-root.ts';
 import { CR0, CR4 } from '../../spec/guest-state-bits.ts';
 
+/**
+ * Guest CS fields whose bits a VM exit may leave undefined (the access rights and base of an
+ * unusable CS: SDM Vol. 3C, December 2023, §28.3.2.2 "Saving Segment Registers and
+ * Descriptor-Table Registers"). Unlike SS, DS, ES, FS and GS, the checks on CS apply whether or not
+ * CS is usable (§27.3.1.2 "Checks on Guest Segment Registers": the CS type, S, DPL, P and
+ * granularity checks have no "if usable" condition), so undefined bits there decide an entry and
+ * the field reads as unknown.
+ */
+const ALWAYS_CHECKED: ReadonlySet<FieldName> = new Set<FieldName>(['GUEST_CS_ACCESS_RIGHTS', 'GUEST_CS_BASE']);
+
 /** A view of `content`. */
 export function viewOf(content: VmcsContent): VmcsView {
-  return { get: (field: FieldName) => knownFieldValue(content, FIELD[field]) };
+  return {
+    get: (field: FieldName) => {
+      if (ALWAYS_CHECKED.has(field) && (content.fields.get(FIELD[field])?.unknownBits ?? 0n) !== 0n) return undefined;
+      return knownFieldValue(content, FIELD[field]);
+    },
+  };
 }
 
 /**
