@@ -21,7 +21,7 @@ import { toHex } from '../../spec/hex.ts';
 import type { Operation } from '../../spec/operations.ts';
 import type { Profile } from '../../spec/profile.ts';
 import { VMXON_REGIONS } from './values.ts';
-import { buildOptionsArbitrary, buildVmcs, supportedOptions, type BuildOptions, type VmcsValues } from './vmcs-builder.ts';
+import { buildMemory, buildOptionsArbitrary, buildVmcs, supportedOptions, type BuildOptions, type VmcsValues } from './vmcs-builder.ts';
 import { BUILT_VMCS_POINTER, perturbationsOf, type FieldChange } from './vmcs-perturb.ts';
 
 /**
@@ -147,6 +147,7 @@ export function vmEntrySteps(profile: Profile, cpu: number): fc.Arbitrary<Operat
       { kind: 'vmclear', cpu, pointer },
       { kind: 'vmptrld', cpu, pointer },
       ...vmwrites(cpu, builtVmcs(profile, options), chosen),
+      ...buildMemory(profile, options).map((w): Operation => ({ kind: 'write-memory', cpu, address: toHex(w.address), value: toHex(w.value) })),
       { kind: 'vmlaunch', cpu },
       ...exitInformationReads(cpu),
     ];

@@ -6,7 +6,7 @@ import { profileDataArbitrary } from '../../properties/arbitraries/profile.ts';
 import { emptyEntryCheckCoverage, finishEntryChecks, pastBasicChecks, recordEntryChecks } from '../../properties/entry-check-coverage.ts';
 import { runDifferential } from '../../properties/differential.ts';
 import { TARGET_CHECKS, builtVmcs, vmEntrySteps } from '../../properties/generators/vm-entry-steps.ts';
-import { buildVmcs, supportedOptions, type BuildOptions } from '../../properties/generators/vmcs-builder.ts';
+import { buildMemory, buildVmcs, memoryReader, supportedOptions, type BuildOptions } from '../../properties/generators/vmcs-builder.ts';
 import { builtEnvironment, modelRule, modelledRules, perturbationsOf, viewWith } from '../../properties/generators/vmcs-perturb.ts';
 import { FIELD } from '../../spec/fields.ts';
 import { toHex } from '../../spec/hex.ts';
@@ -19,16 +19,17 @@ const BUILT_IN = ['core2', 'skylake', 'maximal'].map(loadProfile);
 /** The modelled rules that do not pass (or do not apply) over the VMCS built with `options`. */
 function notPassing(profile: Profile, options: BuildOptions): string[] {
   const values = buildVmcs(profile, options);
+  const env = { ...builtEnvironment(profile), readMemory32: memoryReader(buildMemory(profile, options)) };
   return modelledRules()
-    .map((rule) => ({ id: rule.id, kind: evaluate(rule, viewWith(values), builtEnvironment(profile)).kind }))
+    .map((rule) => ({ id: rule.id, kind: evaluate(rule, viewWith(values), env).kind }))
     .filter((r) => r.kind !== 'pass' && r.kind !== 'not-applicable')
     .map((r) => `${r.id}: ${r.kind}`);
 }
 
 describe('the VMCS builder', () => {
-  it('offers 64-bit, 32-bit and (with unrestricted guest) real-mode guests on the built-in profiles', () => {
+  it('offers 64-bit, 32-bit (32-bit paging, PAE paging, virtual-8086) and (with unrestricted guest) real-mode guests on the built-in profiles', () => {
     const guests = (p: Profile) => new Set(supportedOptions(p).map((o) => o.guest));
-    expect([...guests(loadProfile('skylake'))].sort()).toEqual(['32-bit', '64-bit', 'real']);
+    expect([...guests(loadProfile('skylake'))].sort()).toEqual(['32-bit', '32-bit-pae', '64-bit', 'real', 'v8086']);
     expect(supportedOptions(loadProfile('skylake')).some((o) => o.unrestricted && o.guest === '64-bit')).toBe(true);
     expect(supportedOptions(loadProfile('core2')).some((o) => o.secondary)).toBe(false);
   });
