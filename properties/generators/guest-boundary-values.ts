@@ -13,13 +13,26 @@
  * type 10:8, deliver error code 11, valid 31).
  */
 import { ENTRY_CONTROL, PIN_CONTROL } from '../../spec/control-bits.ts';
-import type { FieldName } from '../../spec/fields.ts';
+import { FIELD, fieldByEncoding, type FieldName } from '../../spec/fields.ts';
 import { ACTIVITY_STATE, INTERRUPTIBILITY, PENDING_DEBUG } from '../../spec/guest-state-bits.ts';
 import type { Profile } from '../../spec/profile.ts';
 import { BUILD_ADDRESSES } from './vmcs-builder.ts';
-import type { FieldChange } from './vmcs-perturb.ts';
+import type { FieldChange } from './perturbation-provider.ts';
 
 const bit = (n: number): bigint => 1n << BigInt(n);
+
+/**
+ * Values one step from `value` in `field` (within the field's width): every bit flipped, 0, all
+ * ones, one more and one less, and the first address bit beyond the physical-address width.
+ */
+export function oneStepValues(field: FieldName, value: bigint, profile: Profile): bigint[] {
+  const width = fieldByEncoding(FIELD[field])?.width;
+  const bits = width === 16 ? 16 : width === 32 ? 32 : 64;
+  const all = (1n << BigInt(bits)) - 1n;
+  const found = [...Array.from({ length: bits }, (_, b) => value ^ bit(b)), 0n, all, value + 1n, value - 1n];
+  if (profile.data.physicalAddressWidth < bits) found.push(value | bit(profile.data.physicalAddressWidth));
+  return found.filter((v) => v >= 0n && v <= all);
+}
 
 /** An event for the VM-entry interruption-information field: valid, `type`, `vector`, optionally an error code. */
 function event(type: number, vector: number, errorCode = false): bigint {

@@ -21,14 +21,31 @@
  * passing ones fail no modelled rule at all.
  */
 import { evaluate } from '../../model/vm-entry/check.ts';
-import type { CheckEnvironment, EntryRule } from '../../model/vm-entry/check.ts';
+import type { CheckEnvironment, EntryRule, VmcsView } from '../../model/vm-entry/check.ts';
+import { controlsInEffect } from '../../model/vm-entry/derived.ts';
+import { MODEL_ENTRY_RULES } from '../../model/vm-entry/rules.ts';
 import type { EntryCheckGroup } from '../../spec/entry-checks/index.ts';
 import { entryCheckById } from '../../spec/entry-checks/index.ts';
 import type { FieldName } from '../../spec/fields.ts';
 import type { Profile } from '../../spec/profile.ts';
-import { boundaryValues, gates } from './guest-boundary-values.ts';
+import { boundaryValues, gates, oneStepValues } from './guest-boundary-values.ts';
+import type { FieldChange, Perturbation, PerturbationProvider, PreEntryStep, ProviderContext, ProviderTable } from './perturbation-provider.ts';
 import { buildMemory, BUILD_ADDRESSES, memoryReader, type BuildOptions, type MemoryWrite, type VmcsValues } from './vmcs-builder.ts';
-import { builtEnvironment, candidateValues, modelRule, modelledRules, viewWith, type FieldChange } from './vmcs-perturb.ts';
+
+/** Every rule the model implements (vmcs-perturb.ts has the same list; a provider does not import it). */
+const MODELLED: readonly EntryRule[] = Object.values(MODEL_ENTRY_RULES).flatMap((rules) => [...(rules ?? [])]);
+
+/**
+ * The VMCS region the VM-entry group makes current (vmcs-perturb.ts `BUILT_VMCS_POINTER`, which a
+ * provider cannot import; a test keeps the two equal).
+ */
+export const ENTERED_VMCS_POINTER = 0x2000n;
+
+/** A view of `values` with `changes` applied, with the controls in effect (as VM entry shows them to its checks). */
+function viewWith(values: VmcsValues, changes: readonly FieldChange[]): VmcsView {
+  const changed = new Map(changes.map((c) => [c.field, c.value]));
+  return controlsInEffect({ get: (field: FieldName) => (changed.has(field) ? changed.get(field) : values.get(field)) });
+}
 
 /** The check groups this file perturbs. */
 export const GUEST_GROUPS: readonly EntryCheckGroup[] = [
@@ -61,12 +78,14 @@ export interface GuestCheckPerturbations {
 }
 
 /**
- * The check environment of a VMCS built with `options` after `memory` is stored: the built
- * environment (vmcs-perturb.ts) whose physical memory holds {@link buildMemory}'s stores, then
- * `memory`.
+ * The check environment of a VMCS built with `options` after `memory` is stored: physical memory
+ * reading as zeros but for {@link buildMemory}'s stores, then
+ * `memory`: a processor in IA-32e mode outside SMM (as sequences start), whose current VMCS is
+ * {@link ENTERED_VMCS_POINTER}.
  */
 export function guestEnvironment(profile: Profile, options: BuildOptions, memory: readonly MemoryWrite[] = []): CheckEnvironment {
-  return { ...builtEnvironment(profile), readMemory32: memoryReader([...buildMemory(profile, options), ...memory]) };
+  const readMemory32 = memoryReader([...buildMemory(profile, options), ...memory]);
+  return { profile, readMemory32, inSmm: false, ia32eMode: true, currentVmcsPointer: ENTERED_VMCS_POINTER, paePagingBeforeEntry: false };
 }
 
 /** Most perturbations kept per side and check. */
@@ -86,7 +105,7 @@ export function guestPerturbationsOf(profile: Profile, options: BuildOptions, va
   const key = `${JSON.stringify(options)} ${id}`;
   let found = perProfile.get(key);
   if (found === undefined) {
-    const rule = modelRule(id);
+    const rule = MODELLED.find((each) => each.id === id);
     found = rule === undefined ? { failing: [], passing: [] } : search(profile, options, values, rule);
     perProfile.set(key, found);
   }
@@ -123,7 +142,7 @@ function fieldsOf(rule: EntryRule, values: VmcsValues): FieldName[] {
 function fieldCandidates(rule: EntryRule, values: VmcsValues, profile: Profile, from: ReadonlyMap<FieldName, bigint> = values): GuestPerturbation[] {
   return fieldsOf(rule, values).flatMap((field) => {
     const value = from.get(field) as bigint;
-    const tried = new Set([...candidateValues(field, value, profile), ...boundaryValues(field, value, profile)]);
+    const tried = new Set([...oneStepValues(field, value, profile), ...boundaryValues(field, value, profile)]);
     tried.delete(value);
     return [...tried].map((v): GuestPerturbation => ({ changes: [{ field, value: v }], memory: [] }));
   });
@@ -185,7 +204,7 @@ function gatedCandidates(
 
 /** The modelled rules that read each field, in their condition or their body. */
 const READERS = new Map<FieldName, EntryRule[]>();
-for (const rule of modelledRules()) {
+for (const rule of MODELLED) {
   for (const field of new Set([...(rule.when?.fields ?? []), ...rule.fields, ...(rule.optional ?? [])])) READERS.set(field, [...(READERS.get(field) ?? []), rule]);
 }
 
@@ -203,3 +222,26 @@ function failsNoOther(p: GuestPerturbation, target: EntryRule, values: VmcsValue
   const affected = new Set(changed.flatMap((field) => [field, ...(ALSO_READ[field] ?? [])]).flatMap((field) => READERS.get(field) ?? []));
   return [...affected].every((rule) => rule.id === target.id || evaluate(rule, view, env).kind !== 'fail');
 }
+
+/** The guest checks that read memory: with these, a perturbation stores the built memory again before its own. */
+const READS_MEMORY = /^guest-pdptes\.pdpte\d-in-memory$|^guest-non-register-state\.link-pointer-(revision|shadow-indicator)$/;
+
+/** `p` as a provider's perturbation: its VMWRITEs, and its stores (after the built memory) before the VMLAUNCH. */
+function asPerturbation(p: GuestPerturbation, id: string, profile: Profile, options: BuildOptions): Perturbation {
+  if (p.memory.length === 0 && !READS_MEMORY.test(id)) return { changes: p.changes };
+  const stores = [...buildMemory(profile, options), ...p.memory];
+  return stores.length === 0 ? { changes: p.changes } : { changes: p.changes, before: stores.map((w): PreEntryStep => ({ kind: 'write-memory', ...w })) };
+}
+
+function provide(context: ProviderContext, side: 'failing' | 'passing'): Perturbation[] {
+  const found = guestPerturbationsOf(context.profile, context.options, context.values, context.id);
+  return found[side].map((p) => asPerturbation(p, context.id, context.profile, context.options));
+}
+
+/**
+ * The providers of the guest-state groups (perturbation-provider.ts), one per group: the
+ * perturbations {@link guestPerturbationsOf} finds.
+ */
+export const GUEST_PERTURBATIONS: ProviderTable = Object.fromEntries(
+  GUEST_GROUPS.map((group): [string, PerturbationProvider] => [group, { failing: (c) => provide(c, 'failing'), passing: (c) => provide(c, 'passing') }]),
+);

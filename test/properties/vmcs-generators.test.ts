@@ -102,8 +102,8 @@ describe('the perturbations', () => {
           const found = perturbationsOf(profile, options, values, rule.id);
           expect(found.verified).toBe(true);
           if (found.failing.length > 0) failable.add(rule.id);
-          for (const changes of found.failing) expect(evaluate(rule, viewWith(values, changes), env).kind).toBe('fail');
-          for (const changes of found.passing) expect(evaluate(rule, viewWith(values, changes), env).kind).toBe('pass');
+          for (const p of found.failing) expect(evaluate(rule, viewWith(values, p.changes), builtEnvironment(profile, p.before)).kind).toBe('fail');
+          for (const p of found.passing) expect(evaluate(rule, viewWith(values, p.changes), builtEnvironment(profile, p.before)).kind).toBe('pass');
         }
       }
     }
@@ -115,7 +115,7 @@ describe('the perturbations', () => {
     const profile = loadProfile('skylake');
     const options = supportedOptions(profile)[0] as BuildOptions;
     const values = builtVmcs(profile, options);
-    const first = perturbationsOf(profile, options, values, 'exit-controls.msr-load-aligned').failing[0] ?? [];
+    const first = perturbationsOf(profile, options, values, 'exit-controls.msr-load-aligned').failing[0]?.changes ?? [];
     const failing = modelledRules().filter((rule) => evaluate(rule, viewWith(values, first), builtEnvironment(profile)).kind === 'fail');
     expect(failing.map((r) => r.id)).toEqual(['exit-controls.msr-load-aligned']);
     // The check applies only with a nonzero count: the perturbation opens the gate and breaks the alignment.
@@ -128,7 +128,7 @@ describe('the perturbations', () => {
     for (const check of TARGET_CHECKS.filter((_, i) => i % 7 === 0)) {
       const found = perturbationsOf(profile, options, builtVmcs(profile, options), check.id);
       expect(found.verified, check.id).toBe(modelRule(check.id) !== undefined);
-      if (!found.verified) for (const changes of found.failing) expect(check.fields).toContain(changes[0]?.field);
+      if (!found.verified) for (const p of found.failing) expect(check.fields).toContain(p.changes[0]?.field);
     }
   });
 });
