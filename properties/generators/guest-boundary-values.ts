@@ -17,6 +17,9 @@ import { FIELD, fieldByEncoding, type FieldName } from '../../spec/fields.ts';
 import { ACTIVITY_STATE, INTERRUPTIBILITY, PENDING_DEBUG } from '../../spec/guest-state-bits.ts';
 import type { Profile } from '../../spec/profile.ts';
 import { BUILD_ADDRESSES } from './vmcs-builder.ts';
+
+/** The current VMCS of the VM-entry group (vmcs-perturb.ts `BUILT_VMCS_POINTER`; a test keeps them equal). */
+export const ENTERED_VMCS_POINTER = 0x2000n;
 import type { FieldChange } from './perturbation-provider.ts';
 
 const bit = (n: number): bigint => 1n << BigInt(n);
@@ -88,7 +91,7 @@ export function boundaryValues(field: FieldName, value: bigint, profile: Profile
     case 'VM_ENTRY_INTERRUPTION_INFORMATION':
       return Object.values(EVENTS);
     case 'VMCS_LINK_POINTER':
-      return [BUILD_ADDRESSES.linkRegion, BUILD_ADDRESSES.linkRegion | 0x800n, bit(profile.data.physicalAddressWidth) | BUILD_ADDRESSES.linkRegion, 0xffff_ffff_ffff_ffffn];
+      return [ENTERED_VMCS_POINTER, BUILD_ADDRESSES.linkRegion, BUILD_ADDRESSES.linkRegion | 0x800n, bit(profile.data.physicalAddressWidth) | BUILD_ADDRESSES.linkRegion, 0xffff_ffff_ffff_ffffn];
     case 'GUEST_CR3':
       return [BUILD_ADDRESSES.guestCr3 | 0x20n, bit(profile.data.physicalAddressWidth) | BUILD_ADDRESSES.guestCr3];
     default:
@@ -132,9 +135,28 @@ export function gates(values: ReadonlyMap<FieldName, bigint>): FieldChange[][] {
     [clear('VM_ENTRY_CONTROLS', bit(ENTRY_CONTROL.IA32E_MODE_GUEST))],
     ...LOAD_GATES.map((n) => [set('VM_ENTRY_CONTROLS', bit(n))]),
     [clear('GUEST_RFLAGS', bit(17))],
+    ...virtual8086Gate(values),
     [{ field: 'GUEST_LDTR_ACCESS_RIGHTS', value: 0x82n }, { field: 'GUEST_LDTR_LIMIT', value: 0xffffn }],
   ];
   return list.filter((changes) => changes.every((c) => values.has(c.field) && c.value !== values.get(c.field)));
+}
+
+/**
+ * A 32-bit protected-mode guest made virtual-8086: RFLAGS.VM set, and CS..GS given the segments
+ * virtual-8086 mode requires (base = selector × 16, limit FFFFH, access rights F3H). None for a
+ * guest that is already virtual-8086, is in IA-32e mode, or has CR0.PE = 0.
+ */
+function virtual8086Gate(values: ReadonlyMap<FieldName, bigint>): FieldChange[][] {
+  const rflags = values.get('GUEST_RFLAGS') ?? 0n;
+  const entry = values.get('VM_ENTRY_CONTROLS') ?? 0n;
+  const cr0 = values.get('GUEST_CR0') ?? 0n;
+  if ((rflags & bit(17)) !== 0n || (entry & bit(ENTRY_CONTROL.IA32E_MODE_GUEST)) !== 0n || (cr0 & 1n) === 0n) return [];
+  const changes: FieldChange[] = [{ field: 'GUEST_RFLAGS', value: rflags | bit(17) }];
+  for (const seg of ['CS', 'SS', 'DS', 'ES', 'FS', 'GS'] as const) {
+    const selector = values.get(`GUEST_${seg}_SELECTOR`) ?? 0n;
+    changes.push({ field: `GUEST_${seg}_BASE`, value: selector << 4n }, { field: `GUEST_${seg}_LIMIT`, value: 0xffffn }, { field: `GUEST_${seg}_ACCESS_RIGHTS`, value: 0xf3n });
+  }
+  return [changes];
 }
 
 /** "Load ..." VM-entry controls that gate guest checks. */
