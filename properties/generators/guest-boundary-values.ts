@@ -53,13 +53,13 @@ export const EVENTS = {
   pendingMtf: event(7, 0),
 } as const;
 
-/** Access-rights values: every type with S = 1 and with S = 0, every DPL, P and unusable toggled, the reserved ranges. */
+/** Access-rights values: every type with S = 1 at every DPL and with S = 0, P and unusable toggled, the reserved ranges. */
 function accessRightsValues(value: bigint): bigint[] {
   const found: bigint[] = [];
   for (let type = 0n; type < 16n; type += 1n) {
-    found.push((value & ~0x1fn) | type | bit(4), (value & ~0x1fn) | type);
+    for (let dpl = 0n; dpl < 4n; dpl += 1n) found.push((value & ~0x7fn) | type | bit(4) | (dpl << 5n));
+    found.push((value & ~0x1fn) | type);
   }
-  for (let dpl = 0n; dpl < 4n; dpl += 1n) found.push((value & ~0x60n) | (dpl << 5n));
   found.push(value | 0xf00n, value | 0xfffe_0000n, value ^ bit(16), 0xf3n, bit(16));
   return found;
 }
@@ -135,6 +135,11 @@ export function gates(values: ReadonlyMap<FieldName, bigint>): FieldChange[][] {
     [clear('VM_ENTRY_CONTROLS', bit(ENTRY_CONTROL.IA32E_MODE_GUEST))],
     ...LOAD_GATES.map((n) => [set('VM_ENTRY_CONTROLS', bit(n))]),
     [clear('GUEST_RFLAGS', bit(17))],
+    // CS and SS at DPL 3 with selectors at RPL 0 (SS DPL must equal SS RPL); a guest at CPL 3.
+    [set('GUEST_CS_ACCESS_RIGHTS', 0x60n), set('GUEST_SS_ACCESS_RIGHTS', 0x60n)],
+    [set('GUEST_CS_ACCESS_RIGHTS', 0x60n), set('GUEST_SS_ACCESS_RIGHTS', 0x60n), set('GUEST_CS_SELECTOR', 3n), set('GUEST_SS_SELECTOR', 3n)],
+    // LDTR page-granular (its limit FFFFH keeps bits 11:0 all ones).
+    [set('GUEST_LDTR_ACCESS_RIGHTS', bit(15))],
     ...virtual8086Gate(values),
     [{ field: 'GUEST_LDTR_ACCESS_RIGHTS', value: 0x82n }, { field: 'GUEST_LDTR_LIMIT', value: 0xffffn }],
   ];
@@ -142,15 +147,14 @@ export function gates(values: ReadonlyMap<FieldName, bigint>): FieldChange[][] {
 }
 
 /**
- * A 32-bit protected-mode guest made virtual-8086: RFLAGS.VM set, and CS..GS given the segments
- * virtual-8086 mode requires (base = selector × 16, limit FFFFH, access rights F3H). None for a
- * guest that is already virtual-8086, is in IA-32e mode, or has CR0.PE = 0.
+ * A guest made virtual-8086: RFLAGS.VM set, and CS..GS given the segments virtual-8086 mode
+ * requires (base = selector × 16, limit FFFFH, access rights F3H). For a 32-bit protected-mode
+ * guest that is a valid guest; for one in IA-32e mode or with CR0.PE = 0 the gate alone fails
+ * the RFLAGS.VM check. None for a guest that is already virtual-8086.
  */
 function virtual8086Gate(values: ReadonlyMap<FieldName, bigint>): FieldChange[][] {
   const rflags = values.get('GUEST_RFLAGS') ?? 0n;
-  const entry = values.get('VM_ENTRY_CONTROLS') ?? 0n;
-  const cr0 = values.get('GUEST_CR0') ?? 0n;
-  if ((rflags & bit(17)) !== 0n || (entry & bit(ENTRY_CONTROL.IA32E_MODE_GUEST)) !== 0n || (cr0 & 1n) === 0n) return [];
+  if ((rflags & bit(17)) !== 0n) return [];
   const changes: FieldChange[] = [{ field: 'GUEST_RFLAGS', value: rflags | bit(17) }];
   for (const seg of ['CS', 'SS', 'DS', 'ES', 'FS', 'GS'] as const) {
     const selector = values.get(`GUEST_${seg}_SELECTOR`) ?? 0n;

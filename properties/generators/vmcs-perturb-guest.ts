@@ -117,16 +117,24 @@ function search(profile: Profile, options: BuildOptions, values: VmcsValues, rul
   const exact = (p: GuestPerturbation): boolean => failsNoOther(p, rule, values, envOf(p));
   const singles = [...fieldCandidates(rule, values, profile), ...memoryCandidates(rule, profile, options, values)];
   const kinds = singles.map(judge);
-  let failing = singles.filter((_, i) => kinds[i] === 'fail');
+  let failing = exactFirst(singles.filter((_, i) => kinds[i] === 'fail'), exact).slice(0, MOST);
   let passing = singles.filter((p, i) => kinds[i] === 'pass' && !unusableCs(p) && exact(p)).slice(0, MOST);
-  if (failing.length === 0 || passing.length === 0) {
-    const gated = gatedCandidates(rule, values, profile, judge, exact, { fail: failing.length === 0, pass: passing.length === 0 });
-    if (failing.length === 0) failing = gated.failing;
+  // No single change fails the check alone (a virtual-8086 check reached by setting RFLAGS.VM
+  // fails every virtual-8086 check): look behind the gates too, and keep what fails it alone.
+  const exactFailing = failing.length > 0 && exact(failing[0] as GuestPerturbation);
+  if (!exactFailing || passing.length === 0) {
+    const gated = gatedCandidates(rule, values, profile, judge, exact, { fail: !exactFailing, pass: passing.length === 0 });
+    if (!exactFailing) failing = [...exactFirst(gated.failing, exact).filter(exact), ...failing, ...gated.failing.filter((p) => !exact(p))].slice(0, MOST);
     if (passing.length === 0) passing = gated.passing;
     if (failing.length === 0) failing = [...singles.filter((_, i) => kinds[i] === 'may-fail'), ...gated.mayFail];
   }
-  const marked = failing.slice(0, MOST).map((p) => ({ p, exact: exact(p) }));
-  return { failing: [...marked.filter((m) => m.exact), ...marked.filter((m) => !m.exact)].map((m) => m.p), passing };
+  return { failing, passing };
+}
+
+/** `failing` with the perturbations that fail no other modelled rule first. */
+function exactFirst(failing: GuestPerturbation[], exact: (p: GuestPerturbation) => boolean): GuestPerturbation[] {
+  const marked = failing.map((p) => ({ p, exact: exact(p) }));
+  return [...marked.filter((m) => m.exact), ...marked.filter((m) => !m.exact)].map((m) => m.p);
 }
 
 /**
@@ -167,8 +175,14 @@ function memoryCandidates(rule: EntryRule, profile: Profile, options: BuildOptio
     const pae: FieldChange[] = options.guest === '32-bit' || options.guest === 'v8086' ? [{ field: 'GUEST_CR4', value: cr4 | (1n << 5n) }] : [];
     return [...low, ...high].map((memory) => ({ changes: pae, memory }));
   }
-  if (rule.id !== 'guest-non-register-state.link-pointer-revision' && rule.id !== 'guest-non-register-state.link-pointer-shadow-indicator') return [];
   const revision = BigInt(profile.revisionId);
+  if (rule.id === 'guest-non-register-state.link-pointer-aligned') {
+    // An unaligned link pointer whose (4-byte-aligned) header holds what the other link checks want.
+    const pointer = BUILD_ADDRESSES.linkRegion | 0x800n;
+    const header = revision | (options.link === 'shadow' ? 1n << 31n : 0n);
+    return [{ changes: [{ field: 'VMCS_LINK_POINTER', value: pointer }], memory: [{ address: pointer, value: header }] }];
+  }
+  if (rule.id !== 'guest-non-register-state.link-pointer-revision' && rule.id !== 'guest-non-register-state.link-pointer-shadow-indicator') return [];
   const headers = [revision, revision | (1n << 31n), revision ^ 1n, revision + 1n, 0n, (revision ^ 1n) | (1n << 31n)];
   const inUse = values.get('VMCS_LINK_POINTER') === BUILD_ADDRESSES.linkRegion;
   const link: FieldChange[] = inUse ? [] : [{ field: 'VMCS_LINK_POINTER', value: BUILD_ADDRESSES.linkRegion }];
@@ -177,7 +191,8 @@ function memoryCandidates(rule: EntryRule, profile: Profile, options: BuildOptio
 
 /**
  * Step 3: each gate alone, then followed by one change of step 1 (started from the gate's value
- * when it changes the same field), until {@link GATED_ENOUGH} are found on each side wanted.
+ * when it changes the same field), until {@link GATED_ENOUGH} are found on each side wanted
+ * (failing ones counted only when they fail no other modelled rule).
  */
 function gatedCandidates(
   rule: EntryRule,
@@ -190,10 +205,11 @@ function gatedCandidates(
   const failing: GuestPerturbation[] = [];
   const passing: GuestPerturbation[] = [];
   const mayFail: GuestPerturbation[] = [];
-  const enough = (): boolean => (!want.fail || failing.length >= GATED_ENOUGH) && (!want.pass || passing.length >= GATED_ENOUGH);
+  let exactFailures = 0;
+  const enough = (): boolean => (!want.fail || exactFailures >= GATED_ENOUGH) && (!want.pass || passing.length >= GATED_ENOUGH);
   const consider = (p: GuestPerturbation): void => {
     const kind = judge(p);
-    if (want.fail && kind === 'fail') failing.push(p);
+    if (want.fail && kind === 'fail' && (exact(p) ? (exactFailures += 1) : failing.length < MOST)) failing.push(p);
     if (want.fail && kind === 'may-fail' && mayFail.length < GATED_ENOUGH) mayFail.push(p);
     if (want.pass && kind === 'pass' && passing.length < GATED_ENOUGH && !unusableCs(p) && exact(p)) passing.push(p);
   };
@@ -233,7 +249,7 @@ function failsNoOther(p: GuestPerturbation, target: EntryRule, values: VmcsValue
 }
 
 /** The guest checks that read memory: with these, a perturbation stores the built memory again before its own. */
-const READS_MEMORY = /^guest-pdptes\.pdpte\d-in-memory$|^guest-non-register-state\.link-pointer-(revision|shadow-indicator)$/;
+const READS_MEMORY = /^guest-pdptes\.pdpte\d-in-memory$|^guest-non-register-state\.link-pointer-(aligned|revision|shadow-indicator)$/;
 
 /** `p` as a provider's perturbation: its VMWRITEs, and its stores (after the built memory) before the VMLAUNCH. */
 function asPerturbation(p: GuestPerturbation, id: string, profile: Profile, options: BuildOptions): Perturbation {
