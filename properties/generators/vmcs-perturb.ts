@@ -164,14 +164,12 @@ function gatedFailures(rule: EntryRule, values: VmcsValues, profile: Profile, ju
   const singles = gateFields.flatMap((field) => bitFlips(field, values.get(field) as bigint).map((value): FieldChange => ({ field, value })));
   let gates: FieldChange[][] = singles.map((gate) => [gate]).filter((gate) => judge(gate) !== 'not-applicable');
   if (gates.length === 0) {
-    let tries = 0;
     search: for (const [i, a] of singles.entries()) {
       for (const b of singles.slice(i + 1)) {
         // Two flips in one field are one change (an event made valid and given a type).
         const pair = a.field === b.field ? [{ field: a.field, value: a.value ^ b.value ^ (values.get(a.field) as bigint) }] : [a, b];
         if (judge(pair) !== 'not-applicable') gates.push(pair);
-        tries += 1;
-        if (gates.length >= 8 || tries >= PAIR_BUDGET) break search;
+        if (gates.length >= 8) break search;
       }
     }
   }
@@ -190,12 +188,8 @@ function gatedFailures(rule: EntryRule, values: VmcsValues, profile: Profile, ju
   return found;
 }
 
-/**
- * Most pairs of changes tried by the searches for gates and for two-field conditions (each a
- * model evaluation; a check no pair reaches on this VMCS, a feature the profile lacks, would
- * otherwise cost the whole square). Checks that need more than a pair have providers.
- */
-const PAIR_BUDGET = 400;
+const PAIR_BUDGET = 1500;
+
 
 /**
  * For a check whose condition ties two fields (an activity state and the SS DPL, blocking and
