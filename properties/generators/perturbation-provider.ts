@@ -16,13 +16,14 @@
  * that serves every check of the group) and add it to `PROVIDER_TABLES` in vmcs-perturb.ts (one
  * import, one array entry). A provider must not import vmcs-perturb.ts (this file and
  * vmcs-builder.ts hold what it needs). What a provider returns is judged by the model's rule for
- * the check before it is used: a "failing" perturbation that does not fail the rule, or a
- * "passing" one that does not pass it (not-applicable is not passing), is dropped, so a provider
- * may be generous. Provider perturbations come before the generic search's, and among them those
+ * the check before it is used: a "failing" perturbation that does not fail the rule (or, for a
+ * check the SDM lets fail or pass on what the profile records, may fail it: the engine decides),
+ * or a "passing" one that does not pass it (not-applicable is not passing), is dropped, so a
+ * provider may be generous. Provider perturbations come before the generic search's, and among them those
  * that fail no other modelled rule come first.
  */
 import type { CheckResult } from '../../model/vm-entry/check.ts';
-import type { FieldName } from '../../spec/fields.ts';
+import { FIELD, fieldByEncoding, type FieldName } from '../../spec/fields.ts';
 import type { SettableState } from '../../spec/operations.ts';
 import type { Profile } from '../../spec/profile.ts';
 import type { BuildOptions, VmcsValues } from './vmcs-builder.ts';
@@ -81,4 +82,32 @@ export function writes(...changes: FieldChange[]): Perturbation {
 /** `1n << n`. */
 export function bit(n: number): bigint {
   return 1n << BigInt(n);
+}
+
+/** The VMCS region the VM-entry step group makes current (the link-pointer checks compare with it). */
+export const BUILT_VMCS_POINTER = 0x2000n;
+
+/** The width of `field` in bits (natural-width fields count as 64). */
+export function widthBits(field: FieldName): number {
+  const width = fieldByEncoding(FIELD[field])?.width;
+  return width === 16 ? 16 : width === 32 ? 32 : 64;
+}
+
+/**
+ * Values one step from `value` in `field`: single bits flipped, 0, all ones, ±1, the first bit
+ * beyond the physical-address width, and (64-bit fields) the current VMCS pointer.
+ */
+export function candidateValues(field: FieldName, value: bigint, profile: Profile): bigint[] {
+  const bits = widthBits(field);
+  const all = (1n << BigInt(bits)) - 1n;
+  const found = new Set<bigint>();
+  for (let b = 0; b < bits; b += 1) found.add(value ^ (1n << BigInt(b)));
+  found.add(0n);
+  found.add(all);
+  found.add(value + 1n);
+  found.add(value - 1n);
+  if (profile.data.physicalAddressWidth < bits) found.add(value | (1n << BigInt(profile.data.physicalAddressWidth)));
+  if (bits === 64) found.add(BUILT_VMCS_POINTER);
+  found.delete(value);
+  return [...found].filter((v) => v >= 0n && v <= all);
 }

@@ -86,14 +86,21 @@ type Target = [EntryCheck, Side, number];
 
 const target = (side: fc.Arbitrary<Side>): fc.Arbitrary<Target> => fc.tuple(fc.constantFrom(...TARGET_CHECKS), side, fc.nat());
 
-/** One or two failing targets (two from different groups: faults in two groups at once). */
-function failingRoundArbitrary(): fc.Arbitrary<Target[]> {
+/** A failing round: one or two targets (two from different groups: faults in two groups at once), or MOV-SS blocking. */
+function failingRoundArbitrary(): fc.Arbitrary<Target[] | 'mov-ss'> {
   const one = target(fc.constant<Side>('fail'));
   return fc.oneof(
-    { arbitrary: one.map((t) => [t]), weight: 8 },
-    { arbitrary: fc.tuple(one, one).filter(([a, b]) => a[0].group !== b[0].group), weight: 2 },
+    { arbitrary: one.map((t): Target[] => [t]), weight: 16 },
+    { arbitrary: fc.tuple(one, one).filter(([a, b]) => a[0].group !== b[0].group).map((t): Target[] => t), weight: 4 },
+    { arbitrary: fc.constant<'mov-ss'>('mov-ss'), weight: 1 },
   );
 }
+
+/**
+ * The basic check a round can fail without touching the VMCS: events blocked by MOV SS at the
+ * VMLAUNCH (VMfailValid(26)); the blocking ends with that instruction.
+ */
+const MOV_SS_ROUND: ChosenPerturbation = { check: 'basic.no-mov-ss-blocking', side: 'fail', changes: [], before: [{ kind: 'set', what: 'mov-ss-blocking', value: 1 }] };
 
 /** The last round: none (the VMCS as built), a failing target, or a target on its passing side. */
 function lastRoundArbitrary(): fc.Arbitrary<Target[]> {
@@ -136,11 +143,11 @@ function preEntryOperation(cpu: number, step: PreEntryStep): Operation {
  * the exit information; then (`restore`) VMWRITE the fields back to `base` and put processor
  * state back, so that the next round starts from the valid VMCS again.
  */
-function round(cpu: number, base: ReadonlyMap<FieldName, bigint>, chosen: readonly Perturbation[], restore: boolean): Operation[] {
+function round(cpu: number, base: ReadonlyMap<FieldName, bigint>, chosen: readonly Perturbation[], restore: boolean, inGuest: readonly Operation[] = []): Operation[] {
   const changes = chosen.flatMap((p) => p.changes);
   const before = chosen.flatMap((p) => p.before ?? []);
   const write = (field: FieldName, value: bigint): Operation => ({ kind: 'vmwrite', cpu, encoding: toHex(BigInt(FIELD[field])), value: toHex(value) });
-  const ops: Operation[] = [...changes.map((c) => write(c.field, c.value)), ...before.map((step) => preEntryOperation(cpu, step)), { kind: 'vmlaunch', cpu }, ...exitInformationReads(cpu)];
+  const ops: Operation[] = [...changes.map((c) => write(c.field, c.value)), ...before.map((step) => preEntryOperation(cpu, step)), { kind: 'vmlaunch', cpu }, ...inGuest, ...exitInformationReads(cpu)];
   if (!restore) return ops;
   for (const field of new Set(changes.map((c) => c.field))) ops.push(write(field, base.get(field) as bigint));
   for (const step of before) {
@@ -150,8 +157,17 @@ function round(cpu: number, base: ReadonlyMap<FieldName, bigint>, chosen: readon
   return ops;
 }
 
-/** What follows the last VMLAUNCH: nothing, VMRESUME, or VMCLEAR + VMPTRLD + VMLAUNCH again. */
-type Sequel = 'none' | 'resume' | 'relaunch';
+/**
+ * What follows the last VMLAUNCH: nothing; VMRESUME; VMCLEAR + VMPTRLD + VMLAUNCH again; VMXOFF,
+ * VMXON, VMPTRLD and VMRESUME (a VMCS left launched by VMXOFF, SDM Vol. 3C, December 2023, §31.4
+ * "VM Instruction Error Numbers", error 6); or a VMLAUNCH as the guest's first instruction, with
+ * #UD in the exception bitmap (a VMLAUNCH in a real-address-mode guest is #UD before it is a VM
+ * exit: §31.3 "VMLAUNCH/VMRESUME—Launch/Resume Virtual Machine", Operation).
+ */
+type Sequel = 'none' | 'resume' | 'relaunch' | 'vmxoff-resume' | 'guest-launch';
+
+/** Bit 6 (#UD) of the exception bitmap. */
+const UD_VECTOR = 6n;
 
 /** Most failing rounds before the last one (each ends in a failed VM entry, so the VMCS stays clear). */
 const MOST_FAILING_ROUNDS = 6;
@@ -165,19 +181,22 @@ export function vmEntrySteps(profile: Profile, cpu: number): fc.Arbitrary<Operat
     { arbitrary: fc.constant<Sequel>('none'), weight: 4 },
     { arbitrary: fc.constant<Sequel>('resume'), weight: 1 },
     { arbitrary: fc.constant<Sequel>('relaunch'), weight: 1 },
+    { arbitrary: fc.constant<Sequel>('vmxoff-resume'), weight: 1 },
+    { arbitrary: fc.constant<Sequel>('guest-launch'), weight: 1 },
   );
   const extras = fc.array(fc.tuple(fc.constantFrom(...TARGET_CHECKS), fc.nat()), { maxLength: 3 });
   const failingRounds = fc.array(failingRoundArbitrary(), { maxLength: MOST_FAILING_ROUNDS });
   const vmcs = BUILT_VMCS_POINTER;
   return fc.tuple(buildOptionsArbitrary(profile), failingRounds, lastRoundArbitrary(), extras, sequel).map(([options, failing, last, more, after]) => {
     const choose = (targets: readonly Target[]): ChosenPerturbation[] => targets.flatMap(([check, side, pick]) => perturbation(profile, options, check, side, pick) ?? []);
-    const rounds = [...failing.map(choose).filter((chosen) => chosen.length > 0), choose(last)];
+    const rounds = [...failing.map((targets) => (targets === 'mov-ss' ? [MOV_SS_ROUND] : choose(targets))).filter((chosen) => chosen.length > 0), choose(last)];
     // Extras vary the valid part of every round: passing perturbations on fields no round changes.
     const touched = new Set(rounds.flat().flatMap((p) => p.changes.map((c) => c.field)));
     const base: ChosenPerturbation[] = [];
     for (const [check, pick] of more) {
       const extra = passingOnly(profile, options, check, pick);
-      if (extra === undefined || extra.before !== undefined || extra.changes.some((c) => touched.has(c.field))) continue;
+      // Memory an extra lays out stays for every round; processor state would not.
+      if (extra === undefined || (extra.before ?? []).some((step) => step.kind !== 'write-memory') || extra.changes.some((c) => touched.has(c.field))) continue;
       for (const c of extra.changes) touched.add(c.field);
       base.push(extra);
     }
@@ -197,11 +216,17 @@ export function vmEntrySteps(profile: Profile, cpu: number): fc.Arbitrary<Operat
       { kind: 'vmclear', cpu, pointer },
       { kind: 'vmptrld', cpu, pointer },
       ...vmwrites(cpu, values, base),
+      ...base.flatMap((p) => (p.before ?? []).map((step) => preEntryOperation(cpu, step))),
     ];
+    if (after === 'guest-launch') ops.push({ kind: 'vmwrite', cpu, encoding: toHex(BigInt(FIELD.EXCEPTION_BITMAP)), value: toHex(1n << UD_VECTOR) });
     // The memory the built VMCS needs (vmcs-builder.ts buildMemory), stored again in every round, before the round's own stores.
     const memory: Perturbation = { changes: [], before: buildMemory(profile, options).map((w): PreEntryStep => ({ kind: 'write-memory', ...w })) };
-    for (const [i, chosen] of rounds.entries()) ops.push(...round(cpu, baseValues, [memory, ...chosen], i < rounds.length - 1));
+    for (const [i, chosen] of rounds.entries()) {
+      const lastRound = i === rounds.length - 1;
+      ops.push(...round(cpu, baseValues, [memory, ...chosen], !lastRound, lastRound && after === 'guest-launch' ? [{ kind: 'vmlaunch', cpu }] : []));
+    }
     if (after === 'resume') ops.push({ kind: 'vmresume', cpu }, ...exitInformationReads(cpu));
+    if (after === 'vmxoff-resume') ops.push({ kind: 'vmxoff', cpu }, { kind: 'vmxon', cpu, pointer: toHex(vmxon) }, { kind: 'vmptrld', cpu, pointer }, { kind: 'vmresume', cpu }, ...exitInformationReads(cpu));
     if (after === 'relaunch') ops.push({ kind: 'vmclear', cpu, pointer }, { kind: 'vmptrld', cpu, pointer }, { kind: 'vmlaunch', cpu }, ...exitInformationReads(cpu));
     return ops;
   });

@@ -102,7 +102,8 @@ describe('the perturbations', () => {
           const found = perturbationsOf(profile, options, values, rule.id);
           expect(found.verified).toBe(true);
           if (found.failing.length > 0) failable.add(rule.id);
-          for (const p of found.failing) expect(evaluate(rule, viewWith(values, p.changes), builtEnvironment(profile, p.before)).kind).toBe('fail');
+          // A provider's failing side may be a check the SDM lets fail (the engine decides).
+          for (const p of found.failing) expect(['fail', 'may-fail']).toContain(evaluate(rule, viewWith(values, p.changes), builtEnvironment(profile, p.before)).kind);
           for (const p of found.passing) expect(evaluate(rule, viewWith(values, p.changes), builtEnvironment(profile, p.before)).kind).toBe('pass');
         }
       }
