@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { evaluate } from '../../model/vm-entry/check.ts';
 import type { EntryRule } from '../../model/vm-entry/check.ts';
-import { ENTRY_CHECKS } from '../../spec/entry-checks/index.ts';
+import { ENTRY_CHECKS, entryCheckById } from '../../spec/entry-checks/index.ts';
+import { GUEST_ENTRY_CHECK_EXCEPTIONS } from '../../properties/entry-check-exceptions-guest.ts';
 import { loadProfile } from '../../spec/profiles.ts';
 import { ENTERED_VMCS_POINTER } from '../../properties/generators/guest-boundary-values.ts';
 import { builtVmcs } from '../../properties/generators/vm-entry-steps.ts';
@@ -116,5 +117,19 @@ describe('the guest-state perturbations', () => {
     const first = guestPerturbationsOf(skylake, options, builtVmcs(skylake, options), 'guest-non-register-state.injection-in-wait-for-sipi').failing[0] as GuestPerturbation;
     expect(first.changes.map((c) => c.field).sort()).toEqual(['GUEST_ACTIVITY_STATE', 'VM_ENTRY_INTERRUPTION_INFORMATION']);
     expect(failingRules(skylake, options, first)).toEqual(['guest-non-register-state.injection-in-wait-for-sipi']);
+  });
+});
+
+describe('the guest-state coverage exceptions', () => {
+  it('name guest checks of the catalogue, once each, sorted by group, with a reason', () => {
+    const ids = GUEST_ENTRY_CHECK_EXCEPTIONS.map((e) => e.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const e of GUEST_ENTRY_CHECK_EXCEPTIONS) {
+      expect(isGuestCheck(e.id), e.id).toBe(true);
+      expect(e.reason.length).toBeGreaterThan(20);
+    }
+    const groups = ids.map((id) => entryCheckById(id)?.group ?? '');
+    const order = [...new Set(ENTRY_CHECKS.map((c) => c.group))];
+    expect(groups.map((g) => order.indexOf(g))).toEqual([...groups.map((g) => order.indexOf(g))].sort((a, b) => a - b));
   });
 });
