@@ -129,7 +129,7 @@ describe('the guest-state coverage exceptions', () => {
       expect(e.reason.length).toBeGreaterThan(20);
     }
     const groups = ids.map((id) => entryCheckById(id)?.group ?? '');
-    const order = [...new Set(ENTRY_CHECKS.map((c) => c.group))];
+    const order: string[] = [...new Set(ENTRY_CHECKS.map((c) => c.group))];
     expect(groups.map((g) => order.indexOf(g))).toEqual([...groups.map((g) => order.indexOf(g))].sort((a, b) => a - b));
   });
 });
