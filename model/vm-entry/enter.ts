@@ -147,9 +147,13 @@ function msrPhase(
   }
 }
 
-/** The rule of the check that fails the MSR-load entry at 1-based `index`. */
+/**
+ * The rule of the check that fails the MSR-load entry at 1-based `index`: the first that fails it
+ * for certain, else the first the SDM lets fail it (as {@link ruleReporting} orders them).
+ */
 function msrRuleReporting(index: number, judgements: readonly EntryJudgement[]): Rule {
-  const found = judgements.find((each) => each.entry.index === index);
+  const atIndex = judgements.filter((each) => each.entry.index === index);
+  const found = atIndex.find((each) => each.result === 'fail') ?? atIndex[0];
   const entry = found === undefined ? undefined : entryCheckById(found.rule.id);
   return entry === undefined ? R.anyOrder : decisionPoint(entry);
 }

@@ -16,13 +16,13 @@
  */
 import fc from 'fast-check';
 import { ENTRY_CHECKS, type EntryCheck } from '../../spec/entry-checks/index.ts';
-import { FIELD } from '../../spec/fields.ts';
+import { FIELD, type FieldName } from '../../spec/fields.ts';
 import { toHex } from '../../spec/hex.ts';
-import type { Operation } from '../../spec/operations.ts';
+import type { Operation, SettableState } from '../../spec/operations.ts';
 import type { Profile } from '../../spec/profile.ts';
 import { VMXON_REGIONS } from './values.ts';
-import { buildOptionsArbitrary, buildVmcs, supportedOptions, type BuildOptions, type VmcsValues } from './vmcs-builder.ts';
-import { BUILT_VMCS_POINTER, perturbationsOf, type FieldChange } from './vmcs-perturb.ts';
+import { buildMemory, buildOptionsArbitrary, buildVmcs, supportedOptions, type BuildOptions, type VmcsValues } from './vmcs-builder.ts';
+import { BUILT_VMCS_POINTER, perturbationsOf, type Perturbation, type PreEntryStep } from './vmcs-perturb.ts';
 
 /**
  * Weight of the VM-entry group in the default step mix (operations.ts; ordinary steps weigh 140).
@@ -40,11 +40,10 @@ export const TARGET_CHECKS: readonly EntryCheck[] = ENTRY_CHECKS.filter((check) 
 /** Which side of a check's boundary a perturbation lands on. */
 export type Side = 'fail' | 'pass';
 
-/** One perturbation chosen for a group: the check, the side, the changes. */
-export interface ChosenPerturbation {
+/** One perturbation chosen for a group: the check, the side, the changes and steps before the entry. */
+export interface ChosenPerturbation extends Perturbation {
   check: string;
   side: Side;
-  changes: readonly FieldChange[];
 }
 
 const builtCache = new WeakMap<Profile, Map<string, VmcsValues>>();
@@ -72,30 +71,48 @@ function perturbation(profile: Profile, options: BuildOptions, check: EntryCheck
   if (list.length === 0) return undefined;
   // Exact perturbations come first: pick among the first few most of the time.
   const index = pick % 4 !== 0 ? pick % Math.min(list.length, 4) : pick % list.length;
-  return { check: check.id, side: list === all.passing ? 'pass' : 'fail', changes: list[index] as readonly FieldChange[] };
+  return { ...(list[index] as Perturbation), check: check.id, side: list === all.passing ? 'pass' : 'fail' };
 }
 
 /** A perturbation the model's rule judged to pass, or none (the check is not modelled, or has none). */
 function passingOnly(profile: Profile, options: BuildOptions, check: EntryCheck, pick: number): ChosenPerturbation | undefined {
   const all = perturbationsOf(profile, options, builtVmcs(profile, options), check.id);
   if (all.passing.length === 0) return undefined;
-  return { check: check.id, side: 'pass', changes: all.passing[pick % all.passing.length] as readonly FieldChange[] };
+  return { ...(all.passing[pick % all.passing.length] as Perturbation), check: check.id, side: 'pass' };
 }
 
-const sideArbitrary = fc.oneof({ arbitrary: fc.constant<Side>('fail'), weight: 3 }, { arbitrary: fc.constant<Side>('pass'), weight: 1 });
+/** One target of a round: a check, a side, and a number choosing among its perturbations. */
+type Target = [EntryCheck, Side, number];
 
-/** Zero, one or two targets (two from different groups). */
-function targetsArbitrary(): fc.Arbitrary<[EntryCheck, Side, number][]> {
-  const one = fc.tuple(fc.constantFrom(...TARGET_CHECKS), sideArbitrary, fc.nat());
+const target = (side: fc.Arbitrary<Side>): fc.Arbitrary<Target> => fc.tuple(fc.constantFrom(...TARGET_CHECKS), side, fc.nat());
+
+/** A failing round: one or two targets (two from different groups: faults in two groups at once), or MOV-SS blocking. */
+function failingRoundArbitrary(): fc.Arbitrary<Target[] | 'mov-ss'> {
+  const one = target(fc.constant<Side>('fail'));
   return fc.oneof(
-    { arbitrary: fc.constant<[EntryCheck, Side, number][]>([]), weight: 1 },
-    { arbitrary: one.map((t) => [t]), weight: 8 },
-    { arbitrary: fc.tuple(one, one).filter(([a, b]) => a[0].group !== b[0].group), weight: 2 },
+    { arbitrary: one.map((t): Target[] => [t]), weight: 16 },
+    { arbitrary: fc.tuple(one, one).filter(([a, b]) => a[0].group !== b[0].group).map((t): Target[] => t), weight: 4 },
+    { arbitrary: fc.constant<'mov-ss'>('mov-ss'), weight: 1 },
+  );
+}
+
+/**
+ * The basic check a round can fail without touching the VMCS: events blocked by MOV SS at the
+ * VMLAUNCH (VMfailValid(26)); the blocking ends with that instruction.
+ */
+const MOV_SS_ROUND: ChosenPerturbation = { check: 'basic.no-mov-ss-blocking', side: 'fail', changes: [], before: [{ kind: 'set', what: 'mov-ss-blocking', value: 1 }] };
+
+/** The last round: none (the VMCS as built), a failing target, or a target on its passing side. */
+function lastRoundArbitrary(): fc.Arbitrary<Target[]> {
+  return fc.oneof(
+    { arbitrary: fc.constant<Target[]>([]), weight: 1 },
+    { arbitrary: target(fc.constant<Side>('fail')).map((t) => [t]), weight: 2 },
+    { arbitrary: target(fc.constant<Side>('pass')).map((t) => [t]), weight: 2 },
   );
 }
 
 /** The VMWRITEs of `values` with `chosen` applied (a perturbed field is written with its new value). */
-export function vmwrites(cpu: number, values: VmcsValues, chosen: readonly ChosenPerturbation[]): Operation[] {
+export function vmwrites(cpu: number, values: VmcsValues, chosen: readonly Perturbation[]): Operation[] {
   const changed = new Map<string, bigint>();
   for (const p of chosen) for (const c of p.changes) changed.set(c.field, c.value);
   return [...values.entries()].map(([field, value]): Operation => ({
@@ -110,8 +127,50 @@ function exitInformationReads(cpu: number): Operation[] {
   return (['VM_INSTRUCTION_ERROR', 'EXIT_REASON', 'EXIT_QUALIFICATION'] as const).map((field): Operation => ({ kind: 'vmread', cpu, encoding: toHex(BigInt(FIELD[field])) }));
 }
 
-/** What follows the first VMLAUNCH: nothing, VMRESUME, or VMCLEAR + VMPTRLD + VMLAUNCH again. */
-type Sequel = 'none' | 'resume' | 'relaunch';
+/** The state a `set` step is put back to after its round: the initial state of a sequence (64-bit mode, CPL 0). */
+const RESTORED: Readonly<Record<SettableState, number | undefined>> = {
+  'efer.lma': 1, 'cs.l': 1, cpl: 0, 'rflags.vm': 0, 'mov-ss-blocking': undefined, 'efer.lme': 1, cr3: undefined,
+};
+
+function preEntryOperation(cpu: number, step: PreEntryStep): Operation {
+  return step.kind === 'write-memory'
+    ? { kind: 'write-memory', cpu, address: toHex(step.address), value: toHex(step.value) }
+    : { kind: 'set', cpu, what: step.what, value: step.value };
+}
+
+/**
+ * One round: VMWRITE the perturbations' changes, make their steps before the entry, VMLAUNCH, read
+ * the exit information; then (`restore`) VMWRITE the fields back to `base` and put processor
+ * state back, so that the next round starts from the valid VMCS again.
+ */
+function round(cpu: number, base: ReadonlyMap<FieldName, bigint>, chosen: readonly Perturbation[], restore: boolean, inGuest: readonly Operation[] = []): Operation[] {
+  const changes = chosen.flatMap((p) => p.changes);
+  const before = chosen.flatMap((p) => p.before ?? []);
+  const write = (field: FieldName, value: bigint): Operation => ({ kind: 'vmwrite', cpu, encoding: toHex(BigInt(FIELD[field])), value: toHex(value) });
+  const ops: Operation[] = [...changes.map((c) => write(c.field, c.value)), ...before.map((step) => preEntryOperation(cpu, step)), { kind: 'vmlaunch', cpu }, ...inGuest, ...exitInformationReads(cpu)];
+  if (!restore) return ops;
+  for (const field of new Set(changes.map((c) => c.field))) ops.push(write(field, base.get(field) as bigint));
+  for (const step of before) {
+    const back = step.kind === 'set' ? RESTORED[step.what] : undefined;
+    if (back !== undefined) ops.push({ kind: 'set', cpu, what: (step as { what: SettableState }).what, value: back });
+  }
+  return ops;
+}
+
+/**
+ * What follows the last VMLAUNCH: nothing; VMRESUME; VMCLEAR + VMPTRLD + VMLAUNCH again; VMXOFF,
+ * VMXON, VMPTRLD and VMRESUME (a VMCS left launched by VMXOFF, SDM Vol. 3C, December 2023, §31.4
+ * "VM Instruction Error Numbers", error 6); or a VMLAUNCH as the guest's first instruction, with
+ * #UD in the exception bitmap (a VMLAUNCH in a real-address-mode guest is #UD before it is a VM
+ * exit: §31.3 "VMLAUNCH/VMRESUME—Launch/Resume Virtual Machine", Operation).
+ */
+type Sequel = 'none' | 'resume' | 'relaunch' | 'vmxoff-resume' | 'guest-launch';
+
+/** Bit 6 (#UD) of the exception bitmap. */
+const UD_VECTOR = 6n;
+
+/** Most failing rounds before the last one (each ends in a failed VM entry, so the VMCS stays clear). */
+const MOST_FAILING_ROUNDS = 6;
 
 /** The VM-entry step group for `profile` on processor `cpu`; empty when the profile cannot have a 64-bit host. */
 export function vmEntrySteps(profile: Profile, cpu: number): fc.Arbitrary<Operation[]> {
@@ -122,18 +181,28 @@ export function vmEntrySteps(profile: Profile, cpu: number): fc.Arbitrary<Operat
     { arbitrary: fc.constant<Sequel>('none'), weight: 4 },
     { arbitrary: fc.constant<Sequel>('resume'), weight: 1 },
     { arbitrary: fc.constant<Sequel>('relaunch'), weight: 1 },
+    { arbitrary: fc.constant<Sequel>('vmxoff-resume'), weight: 1 },
+    { arbitrary: fc.constant<Sequel>('guest-launch'), weight: 1 },
   );
   const extras = fc.array(fc.tuple(fc.constantFrom(...TARGET_CHECKS), fc.nat()), { maxLength: 3 });
+  const failingRounds = fc.array(failingRoundArbitrary(), { maxLength: MOST_FAILING_ROUNDS });
   const vmcs = BUILT_VMCS_POINTER;
-  return fc.tuple(buildOptionsArbitrary(profile), targetsArbitrary(), extras, sequel).map(([options, targets, more, after]) => {
-    const chosen = targets.flatMap(([check, side, pick]) => perturbation(profile, options, check, side, pick) ?? []);
-    const touched = new Set(chosen.flatMap((p) => p.changes.map((c) => c.field)));
+  return fc.tuple(buildOptionsArbitrary(profile), failingRounds, lastRoundArbitrary(), extras, sequel).map(([options, failing, last, more, after]) => {
+    const choose = (targets: readonly Target[]): ChosenPerturbation[] => targets.flatMap(([check, side, pick]) => perturbation(profile, options, check, side, pick) ?? []);
+    const rounds = [...failing.map((targets) => (targets === 'mov-ss' ? [MOV_SS_ROUND] : choose(targets))).filter((chosen) => chosen.length > 0), choose(last)];
+    // Extras vary the valid part of every round: passing perturbations on fields no round changes.
+    const touched = new Set(rounds.flat().flatMap((p) => p.changes.map((c) => c.field)));
+    const base: ChosenPerturbation[] = [];
     for (const [check, pick] of more) {
       const extra = passingOnly(profile, options, check, pick);
-      if (extra === undefined || extra.changes.some((c) => touched.has(c.field))) continue;
+      // Memory an extra lays out stays for every round; processor state would not.
+      if (extra === undefined || (extra.before ?? []).some((step) => step.kind !== 'write-memory') || extra.changes.some((c) => touched.has(c.field))) continue;
       for (const c of extra.changes) touched.add(c.field);
-      chosen.push(extra);
+      base.push(extra);
     }
+    const values = builtVmcs(profile, options);
+    const baseValues = new Map(values);
+    for (const p of base) for (const c of p.changes) baseValues.set(c.field, c.value);
     const pointer = toHex(vmcs);
     // Start over in VMX operation without storing into a region in use (a store into the VMXON
     // region or an active VMCS is undefined): clear the VMCS, leave VMX operation, lay out both
@@ -146,11 +215,18 @@ export function vmEntrySteps(profile: Profile, cpu: number): fc.Arbitrary<Operat
       { kind: 'vmxon', cpu, pointer: toHex(vmxon) },
       { kind: 'vmclear', cpu, pointer },
       { kind: 'vmptrld', cpu, pointer },
-      ...vmwrites(cpu, builtVmcs(profile, options), chosen),
-      { kind: 'vmlaunch', cpu },
-      ...exitInformationReads(cpu),
+      ...vmwrites(cpu, values, base),
+      ...base.flatMap((p) => (p.before ?? []).map((step) => preEntryOperation(cpu, step))),
     ];
+    if (after === 'guest-launch') ops.push({ kind: 'vmwrite', cpu, encoding: toHex(BigInt(FIELD.EXCEPTION_BITMAP)), value: toHex(1n << UD_VECTOR) });
+    // The memory the built VMCS needs (vmcs-builder.ts buildMemory), stored again in every round, before the round's own stores.
+    const memory: Perturbation = { changes: [], before: buildMemory(profile, options).map((w): PreEntryStep => ({ kind: 'write-memory', ...w })) };
+    for (const [i, chosen] of rounds.entries()) {
+      const lastRound = i === rounds.length - 1;
+      ops.push(...round(cpu, baseValues, [memory, ...chosen], !lastRound, lastRound && after === 'guest-launch' ? [{ kind: 'vmlaunch', cpu }] : []));
+    }
     if (after === 'resume') ops.push({ kind: 'vmresume', cpu }, ...exitInformationReads(cpu));
+    if (after === 'vmxoff-resume') ops.push({ kind: 'vmxoff', cpu }, { kind: 'vmxon', cpu, pointer: toHex(vmxon) }, { kind: 'vmptrld', cpu, pointer }, { kind: 'vmresume', cpu }, ...exitInformationReads(cpu));
     if (after === 'relaunch') ops.push({ kind: 'vmclear', cpu, pointer }, { kind: 'vmptrld', cpu, pointer }, { kind: 'vmlaunch', cpu }, ...exitInformationReads(cpu));
     return ops;
   });

@@ -16,22 +16,28 @@ import type { CheckEnvironment, EntryRule, VmcsView } from '../../model/vm-entry
 import { controlsInEffect } from '../../model/vm-entry/derived.ts';
 import { MODEL_ENTRY_RULES } from '../../model/vm-entry/rules.ts';
 import { entryCheckById } from '../../spec/entry-checks/index.ts';
-import { FIELD, fieldByEncoding, type FieldName } from '../../spec/fields.ts';
+import type { FieldName } from '../../spec/fields.ts';
 import type { Profile } from '../../spec/profile.ts';
+import { BUILT_VMCS_POINTER, candidateValues, widthBits, type FieldChange, type Perturbation, type PreEntryStep, type ProviderContext, type ProviderTable } from './perturbation-provider.ts';
+import { CONTROL_PERTURBATIONS } from './vmcs-perturb-controls.ts';
+import { GUEST_PERTURBATIONS } from './vmcs-perturb-guest.ts';
+import { HOST_PERTURBATIONS } from './vmcs-perturb-host.ts';
 import type { BuildOptions, VmcsValues } from './vmcs-builder.ts';
 
-/** One VMWRITE of a perturbation. */
-export interface FieldChange {
-  field: FieldName;
-  value: bigint;
-}
+export type { FieldChange, Perturbation, PreEntryStep } from './perturbation-provider.ts';
+
+/**
+ * The perturbation providers (perturbation-provider.ts explains how to write one), by check id or
+ * group. To contribute, export a {@link ProviderTable} from your file and add it here.
+ */
+const PROVIDER_TABLES: readonly ProviderTable[] = [CONTROL_PERTURBATIONS, HOST_PERTURBATIONS, GUEST_PERTURBATIONS];
 
 /** The perturbations of one check over one built VMCS. */
 export interface CheckPerturbations {
-  /** Change lists that make the check fail (exact ones, failing no other modelled rule, first). */
-  failing: readonly (readonly FieldChange[])[];
-  /** Change lists that alter the check's fields but leave it passing. */
-  passing: readonly (readonly FieldChange[])[];
+  /** Perturbations that make the check fail (exact ones, failing no other modelled rule, first). */
+  failing: readonly Perturbation[];
+  /** Perturbations that reach the check (alter its fields, open its gate) but leave it passing. */
+  passing: readonly Perturbation[];
   /** Whether the model's rule judged the candidates (false: unverified catalogue-field flips). */
   verified: boolean;
 }
@@ -52,16 +58,22 @@ export function modelledRules(): readonly EntryRule[] {
   return MODELLED;
 }
 
-/** The VMCS region the VM-entry step group makes current (the link-pointer checks compare with it). */
-export const BUILT_VMCS_POINTER = 0x2000n;
+export { BUILT_VMCS_POINTER };
 
 /**
  * The check environment of a built VMCS: the profile, physical memory reading as zeros, a
  * processor in IA-32e mode (4-level paging, not PAE paging) outside SMM, as sequences start
- * (spec/initial-state.ts), whose current VMCS is {@link BUILT_VMCS_POINTER}.
+ * (spec/initial-state.ts), whose current VMCS is {@link BUILT_VMCS_POINTER}; with `before`, the
+ * memory stores and `efer.lma` of a perturbation's steps before the VMLAUNCH applied.
  */
-export function builtEnvironment(profile: Profile): CheckEnvironment {
-  return { profile, readMemory32: () => 0, inSmm: false, ia32eMode: true, currentVmcsPointer: BUILT_VMCS_POINTER, paePagingBeforeEntry: false };
+export function builtEnvironment(profile: Profile, before: readonly PreEntryStep[] = []): CheckEnvironment {
+  const memory = new Map<bigint, number>();
+  let ia32eMode = true;
+  for (const step of before) {
+    if (step.kind === 'write-memory') memory.set(step.address & ~3n, Number(step.value & 0xffff_ffffn));
+    else if (step.what === 'efer.lma') ia32eMode = step.value === 1;
+  }
+  return { profile, readMemory32: (address) => memory.get(address & ~3n) ?? 0, inSmm: false, ia32eMode, currentVmcsPointer: BUILT_VMCS_POINTER, paePagingBeforeEntry: false };
 }
 
 /**
@@ -73,29 +85,7 @@ export function viewWith(values: VmcsValues, changes: readonly FieldChange[] = [
   return controlsInEffect({ get: (field: FieldName) => (changed.has(field) ? changed.get(field) : values.get(field)) });
 }
 
-function widthBits(field: FieldName): number {
-  const width = fieldByEncoding(FIELD[field])?.width;
-  return width === 16 ? 16 : width === 32 ? 32 : 64;
-}
-
-/**
- * Values one step from `value` in `field`: single bits flipped, 0, all ones, ±1, the first bit
- * beyond the physical-address width, and (64-bit fields) the current VMCS pointer.
- */
-export function candidateValues(field: FieldName, value: bigint, profile: Profile): bigint[] {
-  const bits = widthBits(field);
-  const all = (1n << BigInt(bits)) - 1n;
-  const found = new Set<bigint>();
-  for (let b = 0; b < bits; b += 1) found.add(value ^ (1n << BigInt(b)));
-  found.add(0n);
-  found.add(all);
-  found.add(value + 1n);
-  found.add(value - 1n);
-  if (profile.data.physicalAddressWidth < bits) found.add(value | (1n << BigInt(profile.data.physicalAddressWidth)));
-  if (bits === 64) found.add(BUILT_VMCS_POINTER);
-  found.delete(value);
-  return [...found].filter((v) => v >= 0n && v <= all);
-}
+export { candidateValues };
 
 /** Most perturbations kept per side and check (enough variety; bounds the work per check). */
 const MOST = 48;
@@ -115,32 +105,53 @@ export function perturbationsOf(profile: Profile, options: BuildOptions, values:
   const key = `${JSON.stringify(options)}/${id}`;
   let found = perProfile.get(key);
   if (found === undefined) {
-    found = compute(profile, values, id);
+    found = compute(profile, options, values, id);
     perProfile.set(key, found);
   }
   return found;
 }
 
-function compute(profile: Profile, values: VmcsValues, id: string): CheckPerturbations {
+function compute(profile: Profile, options: BuildOptions, values: VmcsValues, id: string): CheckPerturbations {
   const entry = entryCheckById(id);
   if (entry === undefined) throw new Error(`no catalogue check ${id}`);
   const rule = modelRule(id);
   const present = (entry.fields as readonly FieldName[]).filter((field) => values.has(field));
   if (rule === undefined) {
-    const failing = present.flatMap((field) => candidateValues(field, values.get(field) as bigint, profile).map((value) => [{ field, value }]));
+    const failing = present.flatMap((field) => candidateValues(field, values.get(field) as bigint, profile).map((value) => ({ changes: [{ field, value }] })));
     return { failing, passing: [], verified: false };
   }
   const env = builtEnvironment(profile);
+  const judgeAll = (p: Perturbation): string => evaluate(rule, viewWith(values, p.changes), p.before === undefined ? env : builtEnvironment(profile, p.before)).kind;
   const judge = (changes: readonly FieldChange[]): string => evaluate(rule, viewWith(values, changes), env).kind;
+  const provided = fromProviders(profile, options, values, rule, judgeAll);
   const singles = [...new Set([...(rule.when?.fields ?? []), ...rule.fields])]
     .filter((field) => values.has(field))
     .flatMap((field) => candidateValues(field, values.get(field) as bigint, profile).map((value): FieldChange[] => [{ field, value }]));
   const kinds = singles.map((changes) => judge(changes));
   let failing = singles.filter((_, i) => kinds[i] === 'fail');
-  const passing = singles.filter((changes, i) => kinds[i] === 'pass' && failsNoOther(changes, rule, values, env));
-  if (failing.length === 0 && rule.when !== undefined) failing = gatedFailures(rule, values, profile, judge);
-  if (failing.length === 0) failing = pairFailures(rule, values, judge);
-  return { failing: exactFirst(failing.slice(0, MOST), rule, values, env), passing: passing.slice(0, MOST), verified: true };
+  const passing = singles.filter((changes, i) => kinds[i] === 'pass' && failsNoOther({ changes }, rule, values, profile));
+  if (failing.length === 0 && provided.failing.length === 0 && rule.when !== undefined) failing = gatedFailures(rule, values, profile, judge);
+  if (failing.length === 0 && provided.failing.length === 0) failing = pairFailures(rule, values, judge);
+  const allFailing = [...provided.failing, ...failing.slice(0, MOST).map((changes) => ({ changes }))];
+  const allPassing = [...provided.passing.filter((p) => failsNoOther(p, rule, values, profile)), ...passing.slice(0, MOST).map((changes) => ({ changes }))];
+  return { failing: exactFirst(allFailing, rule, values, profile), passing: allPassing, verified: true };
+}
+
+/** The providers' perturbations for `rule`, each kept only when the rule judges it on the side claimed. */
+function fromProviders(profile: Profile, options: BuildOptions, values: VmcsValues, rule: EntryRule, judge: (p: Perturbation) => string): { failing: Perturbation[]; passing: Perturbation[] } {
+  const group = rule.id.slice(0, rule.id.indexOf('.'));
+  const context: ProviderContext = { id: rule.id, profile, options, values, judge: judge as ProviderContext['judge'] };
+  const failing: Perturbation[] = [];
+  const passing: Perturbation[] = [];
+  for (const table of PROVIDER_TABLES) {
+    for (const provider of [table[rule.id], table[group]]) {
+      if (provider === undefined) continue;
+      // A check that can only may-fail (the profile does not say) is failed by what the engine does.
+      failing.push(...(provider.failing?.(context) ?? []).filter((p) => judge(p) === 'fail' || judge(p) === 'may-fail'));
+      passing.push(...(provider.passing?.(context) ?? []).filter((p) => judge(p) === 'pass'));
+    }
+  }
+  return { failing, passing };
 }
 
 /**
@@ -154,11 +165,12 @@ function gatedFailures(rule: EntryRule, values: VmcsValues, profile: Profile, ju
   const singles = gateFields.flatMap((field) => bitFlips(field, values.get(field) as bigint).map((value): FieldChange => ({ field, value })));
   let gates: FieldChange[][] = singles.map((gate) => [gate]).filter((gate) => judge(gate) !== 'not-applicable');
   if (gates.length === 0) {
-    for (const [i, a] of singles.entries()) {
+    search: for (const [i, a] of singles.entries()) {
       for (const b of singles.slice(i + 1)) {
         // Two flips in one field are one change (an event made valid and given a type).
         const pair = a.field === b.field ? [{ field: a.field, value: a.value ^ b.value ^ (values.get(a.field) as bigint) }] : [a, b];
         if (judge(pair) !== 'not-applicable') gates.push(pair);
+        if (gates.length >= 8) break search;
       }
     }
   }
@@ -178,6 +190,7 @@ function gatedFailures(rule: EntryRule, values: VmcsValues, profile: Profile, ju
 }
 
 const PAIR_BUDGET = 1500;
+
 
 /**
  * For a check whose condition ties two fields (an activity state and the SS DPL, blocking and
@@ -228,15 +241,16 @@ function readersOf(field: FieldName): Set<EntryRule> {
   return new Set([field, ...(GATING[field] ?? [])].flatMap((f) => READERS.get(f) ?? []));
 }
 
-/** True when `changes` make no modelled rule other than `target` fail (only rules reading a changed field can). */
-function failsNoOther(changes: readonly FieldChange[], target: EntryRule, values: VmcsValues, env: CheckEnvironment): boolean {
-  const view = viewWith(values, changes);
-  const affected = new Set(changes.flatMap((c) => [...readersOf(c.field)]));
-  return [...affected].every((rule) => rule.id === target.id || evaluate(rule, view, env).kind !== 'fail');
+/** True when `p` makes no modelled rule other than `target` fail (only rules reading a changed field, or memory, can). */
+function failsNoOther(p: Perturbation, target: EntryRule, values: VmcsValues, profile: Profile): boolean {
+  const view = viewWith(values, p.changes);
+  const env = builtEnvironment(profile, p.before);
+  const affected = p.before !== undefined && p.before.length > 0 ? MODELLED : [...new Set(p.changes.flatMap((c) => [...readersOf(c.field)]))];
+  return affected.every((rule) => rule.id === target.id || evaluate(rule, view, env).kind !== 'fail');
 }
 
-/** Orders `failing` so that change lists failing no other modelled rule come first. */
-function exactFirst(failing: FieldChange[][], target: EntryRule, values: VmcsValues, env: CheckEnvironment): FieldChange[][] {
-  const marked = failing.map((changes) => ({ changes, exact: failsNoOther(changes, target, values, env) }));
-  return [...marked.filter((m) => m.exact), ...marked.filter((m) => !m.exact)].map((m) => m.changes);
+/** Orders `failing` so that perturbations failing no other modelled rule come first. */
+function exactFirst(failing: Perturbation[], target: EntryRule, values: VmcsValues, profile: Profile): Perturbation[] {
+  const marked = failing.map((p) => ({ p, exact: failsNoOther(p, target, values, profile) }));
+  return [...marked.filter((m) => m.exact), ...marked.filter((m) => !m.exact)].map((m) => m.p);
 }
