@@ -29,6 +29,8 @@ export interface VmExitFigures {
   implCpuNs: number;
   /** Median nanoseconds of the model's VMCALL and VMRESUME steps, NaN when it cannot follow them. */
   modelNs: number;
+  /** The same in process CPU time, NaN when the model cannot follow them. */
+  modelCpuNs: number;
 }
 
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
@@ -79,6 +81,7 @@ export function benchVmExit(profile: Profile, batches = 21, perBatch = 20_000): 
   const implNs: number[] = [];
   const implCpuNs: number[] = [];
   const modelNs: number[] = [];
+  const modelCpuNs: number[] = [];
   for (let batch = 0; batch < batches; batch++) {
     let check = 0;
     const cpuStart = process.cpuUsage();
@@ -89,13 +92,21 @@ export function benchVmExit(profile: Profile, batches = 21, perBatch = 20_000): 
     implCpuNs.push(((cpu.user + cpu.system) * 1000) / perBatch);
     if (check !== 0) throw new Error('bench: a round trip did not exit and re-enter');
     if (model !== undefined) {
+      const modelCpu = process.cpuUsage();
       const modelStart = now();
       for (let i = 0; i < modelPerBatch; i++) {
         step(model.guest, vmcall);
         step(model.host, vmresume);
       }
       modelNs.push(Number(now() - modelStart) / modelPerBatch);
+      const used = process.cpuUsage(modelCpu);
+      modelCpuNs.push(((used.user + used.system) * 1000) / modelPerBatch);
     }
   }
-  return { implNs: median(implNs), implCpuNs: median(implCpuNs), modelNs: model === undefined ? Number.NaN : median(modelNs) };
+  return {
+    implNs: median(implNs),
+    implCpuNs: median(implCpuNs),
+    modelNs: model === undefined ? Number.NaN : median(modelNs),
+    modelCpuNs: model === undefined ? Number.NaN : median(modelCpuNs),
+  };
 }
