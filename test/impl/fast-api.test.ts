@@ -415,5 +415,7 @@ function statusWording(observation: Observation): string {
       return 'VM-entry failure';
     case 'vmexit':
       return 'VM exit';
+    case 'inactive':
+      return 'inactive';
   }
 }
