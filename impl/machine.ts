@@ -61,6 +61,11 @@ import {
 } from './vm-entry/index.ts';
 import { advanceGuestRip, ExitInfo, exitFactsFor, initialiseTrackedState, VmExits, type ExitFacts } from './vm-exit/index.ts';
 import { S_RIP_HI, S_RIP_LO, S_SHUTDOWN } from './cpu-row.ts';
+import { OP_HLT } from './guest-opcodes.ts';
+import { activityOf } from './non-root/activity.ts';
+import { monitorTrapAfterInstruction } from './non-root/monitor-trap.ts';
+import { eventWordsFor, type EventWords } from './vm-entry/event-facts.ts';
+import { EntryEvents } from './vm-entry/pending-events.ts';
 import {
   fillVmxExitInfo,
   vmxInstructionLength,
@@ -205,6 +210,15 @@ export class ImplMachine {
   readonly exitInfo = new ExitInfo();
   /** VM exits, VM-entry failures and the tracked guest state (impl/vm-exit/). */
   private readonly exits: VmExits;
+  /** The end of a VM entry: injection, activity state, VM exits before the first guest instruction (impl/vm-entry/pending-events.ts). */
+  readonly events: EntryEvents;
+  private readonly eventWords: EventWords;
+  /**
+   * Row offset of the processor whose guest instruction completed (advanced guest RIP) in the
+   * current step, -1 when none: impl/program.ts `execute` resets it and then asks
+   * {@link ImplMachine.afterInstruction} about the MTF VM exit.
+   */
+  retired = -1;
   /** The guest operations (CPUID, HLT, MOV CR, RDMSR, I/O, exceptions, ...): impl/non-root/. */
   readonly guest: GuestOperations;
 
@@ -325,6 +339,8 @@ export class ImplMachine {
     this.result = intView(2);
     this.memory = new PhysicalMemory(intView(memoryWords), chunkKeys);
     this.exits = new VmExits(profile, this.state, this.memory, this.exitInfo, this.exit);
+    this.events = new EntryEvents(profile, this.state, this.memory, this.exitInfo, this.exits);
+    this.eventWords = eventWordsFor(profile);
     this.vmxWords = vmxGuestWordsFor(profile);
     const ew = this.entryFacts.words;
     this.shadowing = new VmcsShadowing(this.state, this.memory, this.result, this.fieldEntry, this.regionChunks, this.errorWord, this.anyFieldWritable, {
@@ -401,7 +417,29 @@ export class ImplMachine {
     return (cpu >>> 0) === cpu && cpu < this.logicalProcessors && this.state[cpu * STRIDE + S_SHUTDOWN] !== 0;
   }
 
-  /** The MSR index of the last STATUS_EXIT_MSR_UNIMPLEMENTED (unsigned). */
+  /**
+   * The activity state of processor `cpu` (impl/non-root/activity.ts): 0 while it runs, 1 HLT, 2
+   * shutdown (also after a VMX abort), 3 wait-for-SIPI; 0 for an index out of range, which the
+   * operation itself then reports.
+   */
+  activity(cpu: number): number {
+    return (cpu >>> 0) === cpu && cpu < this.logicalProcessors ? activityOf(this.state, cpu * STRIDE) : 0;
+  }
+
+  /**
+   * After a step in which the guest instruction of row {@link retired} completed with `status`
+   * (`opcode` the step's): the MTF VM exit after it (impl/non-root/monitor-trap.ts), else
+   * `status`. impl/program.ts `execute` calls it.
+   */
+  afterInstruction(status: number, opcode: number): number {
+    const b = this.retired;
+    this.retired = -1;
+    const result = monitorTrapAfterInstruction(this.state, this.memory.words, this.eventWords, this.exitInfo, this.exits, b, status, opcode === OP_HLT);
+    if (result !== status) this.refresh(b);
+    return result;
+  }
+
+  /** The MSR index of the last STATUS_EXIT_MSR_UNIMPLEMENTED (unsigned; no longer returned). */
   get unknownMsr(): number {
     return this.exits.unknownMsr >>> 0;
   }
@@ -672,7 +710,7 @@ export class ImplMachine {
     if (failedEntry !== 0) return this.entryFailure(b, base, EXIT_REASON.ENTRY_FAILURE_MSR_LOADING, failedEntry);
     // VMLAUNCH makes the VMCS launched (§31.3 VMLAUNCH/VMRESUME); §27.6 "Event Injection".
     if (!resume) this.memory.words[base + REGION_LAUNCH_WORD] = LAUNCH_STATE_LAUNCHED;
-    const status = this.exits.inject(b, base);
+    const status = this.events.afterEntry(b, base);
     this.refresh(b);
     return status;
   }
@@ -709,6 +747,7 @@ export class ImplMachine {
    * instructions.
    */
   advanceRip(b: number, length: number): void {
+    this.retired = b;
     advanceGuestRip(this.state, b, this.memory.words, this.exitFacts.words.GUEST_RIP, length);
   }
 

@@ -48,6 +48,21 @@ export const STATUS_FAULT = -14;
 /** A guest operation whose outcome impl/ does not implement (model-specific); ImplMachine.guest.unimplementedWhat says which. */
 export const STATUS_GUEST_UNIMPLEMENTED = -15;
 
+/**
+ * The processor is in an inactive activity state and did not execute the instruction: HLT,
+ * shutdown or wait-for-SIPI after a VM entry (SDM Vol. 3C, December 2023, §27.7.2 "Activity
+ * State"), or shut down by a VMX abort (§28.7 "VMX Aborts"). ImplMachine.activity(cpu) says which.
+ */
+export const STATUS_INACTIVE = -16;
+
+/**
+ * A VM entry whose end impl/ does not implement: an event delivered through the guest IDT before
+ * the first guest instruction (a pending debug exception, a virtual interrupt), or a VM exit that
+ * follows the delivery of an injected event (impl/vm-entry/pending-events.ts; what in
+ * ImplMachine.events.unimplementedWhat).
+ */
+export const STATUS_ENTRY_EVENT_UNIMPLEMENTED = -17;
+
 /** Human-readable name of a status code (tests and debugging). */
 export function describeStatus(status: number): string {
   switch (status) {
@@ -79,6 +94,10 @@ export function describeStatus(status: number): string {
       return 'exception';
     case STATUS_GUEST_UNIMPLEMENTED:
       return 'guest operation not implemented';
+    case STATUS_INACTIVE:
+      return 'inactive';
+    case STATUS_ENTRY_EVENT_UNIMPLEMENTED:
+      return 'event at the end of VM entry not implemented';
     default:
       return status > 0 ? `VMfailValid(${status})` : `unknown status ${status}`;
   }

@@ -22,8 +22,9 @@
  * returned at once. What injection does to blocking is modelled (§27.7.1 "Interruptibility
  * State": no blocking by STI or MOV SS after a vectoring entry; an injected NMI blocks NMIs). An
  * "other event" injection (type 7, vector 0) makes an MTF VM exit pending before the first guest
- * instruction (§27.6.2 "Injection of Pending MTF VM Exits", §26.5.2 "Monitor Trap Flag"): impl/
- * performs it at once, as the outcome of the VMLAUNCH/VMRESUME. With the "monitor trap flag"
+ * instruction (§27.6.2 "Injection of Pending MTF VM Exits", §26.5.2 "Monitor Trap Flag"):
+ * impl/vm-entry/pending-events.ts performs it, in its priority among the VM exits a VM entry may
+ * end in, as the outcome of the VMLAUNCH/VMRESUME. With the "monitor trap flag"
  * control 1, a vectoring entry also makes an MTF VM exit pending there; that exit would save the
  * state of the guest's handler, which impl/ does not model, so the entry answers
  * STATUS_NON_ROOT_UNIMPLEMENTED.
@@ -49,7 +50,6 @@ import { REGION_ABORT_WORD } from '../field-table.ts';
 import type { PhysicalMemory } from '../memory.ts';
 import {
   STATUS_ENTRY_FAILURE,
-  STATUS_EXIT_MSR_UNIMPLEMENTED,
   STATUS_NON_ROOT_UNIMPLEMENTED,
   STATUS_VMENTRY,
   STATUS_VMEXIT,
@@ -59,8 +59,8 @@ import { entryFactsFor, type EntryFacts } from '../vm-entry/facts.ts';
 import { loadHostState } from '../vm-entry/load-host.ts';
 import { loadTrackedGuestState } from '../vm-entry/load-guest.ts';
 import { exitFactsFor, type ExitFacts } from './exit-facts.ts';
-import { EXIT_INFO_INTERRUPTION, type ExitInfo } from './exit-info.ts';
-import { ABORT_HOST_ADDRESS_SPACE, loadExitMsrs, STORE_UNKNOWN_MSR, storeExitMsrs } from './msr-areas.ts';
+import { EXIT_INFO_BEFORE_INSTRUCTION, EXIT_INFO_INTERRUPTION, type ExitInfo } from './exit-info.ts';
+import { ABORT_HOST_ADDRESS_SPACE, loadExitMsrs, storeExitMsrs } from './msr-areas.ts';
 import { recordEntryFailure, recordExitInformation } from './record.ts';
 import { saveGuestState } from './save-guest.ts';
 
@@ -78,7 +78,6 @@ const VALID = 0x8000_0000 | 0;
 const TYPE_SHIFT = 8;
 const TYPE_NMI = 2;
 const TYPE_HARDWARE_EXCEPTION = 3;
-const TYPE_OTHER_EVENT = 7;
 const ERROR_CODE_BIT = 1 << 11;
 /** Debug exception (#DB). */
 const VECTOR_DB = 1;
@@ -161,11 +160,12 @@ export class VmExits {
     const x = this.facts;
     const base = s[b + S_CUR_BASE] as number;
     // §28.3.3: RF is 1 for a fault-class hardware exception, 0 for an instruction's VM exit, and
-    // for the MTF VM exit before the first guest instruction the value VM entry loaded.
-    const mtf = reason === EXIT_REASON.MONITOR_TRAP_FLAG;
-    let rf = mtf ? ((v[base + x.words.GUEST_RFLAGS] as number) >>> 16) & 1 : 0;
-    // §28.3.4: the pending debug exceptions survive an MTF VM exit, and an exit not caused by a
-    // debug exception under MOV-SS blocking.
+    // for a VM exit before the first guest instruction (impl/vm-entry/pending-events.ts) the value
+    // VM entry loaded.
+    let rf = (info.defined & EXIT_INFO_BEFORE_INSTRUCTION) !== 0 ? ((v[base + x.words.GUEST_RFLAGS] as number) >>> 16) & 1 : 0;
+    // §28.3.4: the pending debug exceptions survive an MTF VM exit, a TPR-below-threshold VM exit,
+    // and an exit not caused by a debug exception under MOV-SS blocking.
+    const keep = reason === EXIT_REASON.MONITOR_TRAP_FLAG || reason === EXIT_REASON.TPR_BELOW_THRESHOLD;
     let debugException = false;
     if ((info.defined & EXIT_INFO_INTERRUPTION) !== 0) {
       const interruption = info.interruptionInformation;
@@ -175,16 +175,12 @@ export class VmExits {
     }
     recordExitInformation(x, v, base, reason, info);
     info.defined = 0;
-    saveGuestState(x, s, b, v, base, movSsBlocked, rf, mtf || (movSsBlocked === 1 && !debugException));
+    saveGuestState(x, s, b, v, base, movSsBlocked, rf, keep || (movSsBlocked === 1 && !debugException));
     const last = this.last;
     last[0] = reason;
     last[1] = v[base + x.words.EXIT_QUALIFICATION] as number;
     last[2] = v[base + x.words.EXIT_QUALIFICATION + 1] as number;
     const stored = storeExitMsrs(x, s, b, memory, base, this.scratch);
-    if (stored === STORE_UNKNOWN_MSR) {
-      this.unknownMsr = this.scratch[0] as number;
-      return STATUS_EXIT_MSR_UNIMPLEMENTED;
-    }
     if (stored !== 0) return this.abort(b, base, stored);
     const exitControls = v[base + x.words.PRIMARY_VM_EXIT_CONTROLS] as number;
     if (s[b + S_LMA] === 1 && ((exitControls >>> EXIT_CONTROL.HOST_ADDRESS_SPACE_SIZE) & 1) === 0) {
@@ -232,9 +228,9 @@ export class VmExits {
   }
 
   /**
-   * Event injection at the end of a successful VM entry (see the file header): STATUS_VMENTRY,
-   * the outcome of an MTF VM exit pending before the first guest instruction, or
-   * STATUS_NON_ROOT_UNIMPLEMENTED.
+   * Event injection at the end of a successful VM entry (see the file header), for a vectoring
+   * entry or none (impl/vm-entry/pending-events.ts handles the "other event" and what follows):
+   * STATUS_VMENTRY or STATUS_NON_ROOT_UNIMPLEMENTED.
    */
   inject(b: number, base: number): number {
     const s = this.s;
@@ -244,12 +240,6 @@ export class VmExits {
     this.injectedInformation = 0;
     if ((injection & VALID) === 0) return STATUS_VMENTRY;
     const type = (injection >>> TYPE_SHIFT) & 7;
-    if (type === TYPE_OTHER_EVENT) {
-      // §27.6.2: a pending MTF VM exit (vector 0; the checks allow no other vector here). No
-      // instruction ran, so blocking by MOV SS from the entry is still in force.
-      this.info.defined = 0;
-      return this.exit(b, EXIT_REASON.MONITOR_TRAP_FLAG, s[b + S_MOV_SS] as number);
-    }
     // §27.7.1: no blocking by STI or MOV SS after a vectoring entry; an injected NMI blocks NMIs
     // (virtual-NMI blocking with "virtual NMIs" = 1; impl/ keeps both in the same bit).
     s[b + S_BLOCKING] = ((s[b + S_BLOCKING] as number) & ~BLOCKING_BY_STI) | (type === TYPE_NMI ? BLOCKING_BY_NMI : 0);

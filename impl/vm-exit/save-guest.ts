@@ -21,8 +21,10 @@
  *   advances it first); RFLAGS with the row's arithmetic flags and VM
  *   bit, and RF as the caller computed it (0 for instruction exits; for a fault-class exception,
  *   1, the value the IDT delivery would have pushed).
- * - §28.3.4 "Saving Non-Register State": activity state active (every exit here is caused by an
- *   instruction, which a processor in HLT would not execute); interruptibility: blocking by STI
+ * - §28.3.4 "Saving Non-Register State": the activity state before the VM exit (active for an
+ *   instruction's exit; the state VM entry left for an exit before the first guest instruction,
+ *   since "a return to the active state occurs only after the VM exit completes", §28.1
+ *   "Architectural State before a VM Exit"); interruptibility: blocking by STI
  *   and by NMI from the row, blocking by MOV SS as it was before the exiting instruction, blocking
  *   by SMI and enclave interruption 0; pending debug exceptions cleared except for an MTF VM exit
  *   and an exit not caused by #DB under MOV-SS blocking, which save the value VM entry loaded
@@ -35,6 +37,7 @@ import { EXIT_CONTROL } from '../../spec/control-bits.ts';
 import { EFER, RFLAGS } from '../../spec/guest-state-bits.ts';
 import { ARITHMETIC_FLAGS_MASK } from '../../spec/observations.ts';
 import {
+  S_ACTIVITY,
   S_BLOCKING,
   S_BNDCFGS_HI,
   S_BNDCFGS_LO,
@@ -124,7 +127,10 @@ export function saveGuestState(x: ExitFacts, s: Int32Array, b: number, v: Int32A
   const rflags = ((v[base + w.GUEST_RFLAGS] as number) & ~RFLAGS_TRACKED) | (s[b + S_FLAGS] as number) | (rf === 1 ? RF : 0) | ((s[b + S_VM] as number) << RFLAGS.VM);
   v[base + w.GUEST_RFLAGS] = rflags;
   // §28.3.4
-  v[base + w.GUEST_ACTIVITY_STATE] = 0;
+  // The activity state before the exit (HLT, shutdown or wait-for-SIPI for an exit before the
+  // first guest instruction, impl/vm-entry/pending-events.ts); the processor is active after it.
+  v[base + w.GUEST_ACTIVITY_STATE] = s[b + S_ACTIVITY] as number;
+  s[b + S_ACTIVITY] = 0;
   v[base + w.GUEST_INTERRUPTIBILITY_STATE] = (s[b + S_BLOCKING] as number) | (movSsBlocked << 1);
   const pending = w.GUEST_PENDING_DEBUG_EXCEPTIONS;
   if (keepPendingDebug) {
