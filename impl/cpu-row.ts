@@ -2,7 +2,7 @@
  * The layout of a logical processor's state row: one Int32Array row per processor, `STRIDE`
  * words, at offset `cpu * STRIDE` of ImplMachine's state array (so the whole machine's processor
  * state is one typed array, copied in one call by snapshot()). 64-bit registers take two words,
- * low half first. mov-cr.ts imports these; machine.ts keeps local copies for speed (see there),
+ * low half first. mov-cr.ts imports these; machine.ts and impl/machine/ keep local copies for speed (see impl/machine/base.ts),
  * and test/impl/cpu-row.test.ts checks they agree.
  */
 
@@ -32,7 +32,7 @@ export const S_CUR_LO = 15;
 export const S_CUR_HI = 16;
 /** Offset of the current VMCS's region in the memory slab, -1 when there is no current VMCS. */
 export const S_CUR_BASE = 17;
-/** Cached preamble outcome of the VMX instructions: 0, STATUS_UD or STATUS_GP (machine.ts). */
+/** Cached preamble outcome of the VMX instructions: 0, STATUS_UD or STATUS_GP (impl/machine/core.ts). */
 export const S_GATE = 18;
 /** Cached "in 64-bit mode" (IA32_EFER.LMA = 1 and CS.L = 1): register operands are 64 bits. */
 export const S_WIDE = 19;

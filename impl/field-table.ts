@@ -11,7 +11,7 @@
  * control the profile lacks, or the high half of a field that is not 64 bits wide).
  *
  * Trick 2: `word` is the field's word offset in the VMCS region, and VMREAD/VMWRITE work on the
- * region in memory, so VMPTRLD, VMCLEAR and VMXOFF copy nothing (impl/machine.ts).
+ * region in memory, so VMPTRLD, VMCLEAR and VMXOFF copy nothing (impl/machine/vmcs-pointers.ts).
  *
  * The layout (implementation-specific per SDM Vol. 3C, December 2023, §25.2 "Format of the VMCS
  * Region"): word 0 revision identifier and shadow-VMCS indicator, word 1 VMX-abort indicator

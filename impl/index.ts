@@ -3,7 +3,7 @@
  * native API for benchmarks and bulk runs.
  *
  * Reading order: status.ts (outcome codes), field-table.ts (per-profile VMCS field look-up and
- * region layout), machine.ts (the instructions), program.ts (operations decoded to integer
+ * region layout), machine.ts and machine/ (the instructions, in layers), program.ts (operations decoded to integer
  * records), then this adapter. README.md lists every implementation-specific choice.
  */
 import type { Engine, EngineConfig, EngineFactory } from '../spec/engine.ts';

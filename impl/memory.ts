@@ -10,7 +10,7 @@
  *   machine each, and the cost that dominated them was fresh memory: a separate Int32Array per
  *   page is an off-heap ArrayBuffer each, and every newly touched 4-KByte OS page costs a page
  *   fault. Small chunks from one slab keep a case inside a few KBytes.
- * - A VMCS's data lives in its region (impl/machine.ts reads and writes it in place). A region
+ * - A VMCS's data lives in its region (impl/machine/vmcs-fields.ts reads and writes it in place). A region
  *   is 4-KByte aligned, so its chunks have consecutive numbers; the chunks impl/'s layout spans
  *   (one on most profiles, two on the maximal one) must also sit side by side in the slab, and
  *   {@link PhysicalMemory.region} moves them together the first time a region becomes a VMCS
@@ -52,7 +52,7 @@ export class PhysicalMemory {
 
   /**
    * A memory with room for `capacity` chunks before its arrays grow; `words` and `keys` may be
-   * views the caller carved from a larger buffer (impl/machine.ts does).
+   * views the caller carved from a larger buffer (impl/machine/base.ts does).
    */
   constructor(
     words: Int32Array = new Int32Array(INITIAL_CHUNKS * CHUNK_WORDS),

@@ -92,7 +92,7 @@ const BLOCKING_BY_NMI = 1 << INTERRUPTIBILITY.BLOCKING_BY_NMI;
  */
 const FAULT_VECTORS = [0, 5, 6, 7, 10, 11, 12, 13, 14, 16, 17, 19, 20, 21].reduce((mask, vector) => mask | (1 << vector), 0);
 
-/** Row words a fresh processor needs besides those impl/machine.ts sets. */
+/** Row words a fresh processor needs besides those impl/machine/base.ts sets. */
 export function initialiseTrackedState(s: Int32Array, b: number): void {
   s[b + S_DR7_LO] = DR7_RESET;
   s[b + S_PAT_LO] = PAT_RESET_LO;

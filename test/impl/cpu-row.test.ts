@@ -1,5 +1,5 @@
 /**
- * impl/machine.ts keeps its own copies of the row offsets of impl/cpu-row.ts (a speed trick);
+ * impl/machine.ts and the layers in impl/machine/ keep their own copies of the row offsets of impl/cpu-row.ts (a speed trick);
  * mov-cr.ts uses cpu-row.ts. Each state the machine sets must land where cpu-row.ts says.
  */
 import { describe, expect, it } from 'vitest';
@@ -23,7 +23,7 @@ import { ImplMachine, SET_CPL, SET_CR3, SET_CS_L, SET_EFER_LMA, SET_EFER_LME, SE
 import { createProfile } from '../../spec/profile.ts';
 import { SKYLAKE, VMXON_0 } from './fixtures.ts';
 
-describe('the processor row layout (impl/cpu-row.ts) and impl/machine.ts agree', () => {
+describe('the processor row layout (impl/cpu-row.ts) and impl/machine.ts with impl/machine/ agree', () => {
   it('on every word MOV to CR0/CR4 reads or writes, for the second processor too', () => {
     const profile = createProfile(SKYLAKE);
     const m = new ImplMachine(profile, 2);

@@ -1,0 +1,70 @@
+/**
+ * VMCALL and VMFUNC (SDM Vol. 3C, December 2023, §31.3 "VMCALL—Call to VM Monitor", "VMFUNC—Invoke
+ * VM function", §26.5.6 "VM Functions").
+ */
+import { VM_ERROR } from '../../spec/errors.ts';
+import { PRIMARY_CONTROL, SECONDARY_CONTROL, VMFUNC_CONTROL } from '../../spec/control-bits.ts';
+import { IN_VMX_NON_ROOT } from '../vm-entry/index.ts';
+import { vmxInstructionLength, VMX_EXIT_VMCALL, VMX_EXIT_VMFUNC } from '../non-root/vmx-exit-info.ts';
+import { switchEptp } from '../non-root/vmx-vmfunc.ts';
+import { STATUS_GP, STATUS_NON_ROOT_UNIMPLEMENTED, STATUS_SUCCEED, STATUS_UD } from '../status.ts';
+import { InvalidationInstructions } from './invalidation.ts';
+
+// Row offsets: local copies of impl/cpu-row.ts (V8 folds a module's own constants into the
+// compiled code but loads an imported binding from its module cell at every use; see
+// impl/machine/base.ts). test/impl/cpu-row.test.ts checks that they agree.
+const S_IN_VMX = 0;
+const S_LMA = 5;
+const S_CSL = 6;
+const S_CPL = 7;
+const S_VM = 8;
+const S_CUR_BASE = 17;
+const S_WIDE = 19;
+
+/** VMCALL and VMFUNC. */
+export abstract class VmcallVmfuncInstructions extends InvalidationInstructions {
+  /**
+   * VMCALL — SDM Vol. 3C, December 2023, §31.3 "VMCALL—Call to VM Monitor". In VMX root
+   * operation it fails with error 1 because IA32_SMM_MONITOR_CTL's valid bit is clear here
+   * (no operation sets that MSR), whether or not the profile supports the dual-monitor treatment.
+   */
+  vmcall(cpu: number): number {
+    const s = this.state;
+    const b = this.instruction(cpu);
+    if (s[b + S_IN_VMX] === 0) return STATUS_UD;
+    // In VMX non-root operation VMCALL exits before any mode check (the page's Operation section).
+    if (s[b + S_IN_VMX] === IN_VMX_NON_ROOT) return this.vmxExit(b, VMX_EXIT_VMCALL, 0);
+    if (s[b + S_VM] === 1 || (s[b + S_LMA] === 1 && s[b + S_CSL] === 0)) return STATUS_UD;
+    if (s[b + S_CPL] !== 0) return STATUS_GP;
+    return this.fail(b, VM_ERROR.VMCALL_IN_VMX_ROOT);
+  }
+
+  /**
+   * VMFUNC — SDM Vol. 3C, December 2023, §31.3 "VMFUNC—Invoke VM function" and §26.5.6 "VM
+   * Functions": #UD outside VMX non-root operation, when "enable VM functions" is 0 (or the
+   * secondary controls are not activated) or EAX >= 64; a VM exit (reason 59) when the function is
+   * not enabled in the VM-function controls. EPTP switching (function 0) is
+   * impl/non-root/vmx-vmfunc.ts: it completes (flags unchanged, guest RIP advanced) or exits (59).
+   * No profile enables another function.
+   */
+  vmfunc(cpu: number, eax: number, ecx: number): number {
+    const s = this.state;
+    const b = this.instruction(cpu);
+    if (s[b + S_IN_VMX] !== IN_VMX_NON_ROOT) return STATUS_UD;
+    const base = s[b + S_CUR_BASE] as number;
+    const w = this.entryFacts.words;
+    const v = this.memory.words;
+    const primary = w.PRIMARY_PROCESSOR_BASED_CONTROLS < 0 ? 0 : (v[base + w.PRIMARY_PROCESSOR_BASED_CONTROLS] as number);
+    const secondary = w.SECONDARY_PROCESSOR_BASED_CONTROLS < 0 ? 0 : (v[base + w.SECONDARY_PROCESSOR_BASED_CONTROLS] as number);
+    const enabled =
+      ((primary >>> PRIMARY_CONTROL.ACTIVATE_SECONDARY_CONTROLS) & 1) === 1 && ((secondary >>> SECONDARY_CONTROL.ENABLE_VM_FUNCTIONS) & 1) === 1;
+    if (!enabled || (eax >>> 0) >= 64) return STATUS_UD;
+    const word = w.VM_FUNCTION_CONTROLS;
+    const controls = word < 0 ? 0 : (v[base + word + (eax >= 32 ? 1 : 0)] as number);
+    if (((controls >>> (eax & 31)) & 1) === 0) return this.vmxExit(b, VMX_EXIT_VMFUNC, 0);
+    if (eax !== VMFUNC_CONTROL.EPTP_SWITCHING) return STATUS_NON_ROOT_UNIMPLEMENTED;
+    if (!switchEptp(this.entryFacts, this.memory, base, ecx, this.vmxWords.EPTP_INDEX)) return this.vmxExit(b, VMX_EXIT_VMFUNC, 0);
+    this.advanceRip(b, vmxInstructionLength(VMX_EXIT_VMFUNC, s[b + S_WIDE] as number));
+    return STATUS_SUCCEED;
+  }
+}
