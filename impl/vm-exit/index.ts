@@ -37,6 +37,7 @@ import {
   S_BLOCKING,
   S_CUR_BASE,
   S_DR7_LO,
+  S_FLAGS,
   S_LMA,
   S_MOV_SS,
   S_PAT_HI,
@@ -216,6 +217,9 @@ export class VmExits {
   private abort(b: number, base: number, indicator: number): number {
     this.memory.words[base + REGION_ABORT_WORD] = indicator;
     this.s[b + S_SHUTDOWN] = indicator;
+    // RFLAGS of a processor in the shutdown state cannot be observed and the SDM gives it no
+    // value; impl/ reports the arithmetic flags clear, as for every VM exit (host RFLAGS = 2).
+    this.s[b + S_FLAGS] = 0;
     return STATUS_VMX_ABORT;
   }
 
