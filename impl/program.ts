@@ -179,7 +179,7 @@ function formFlag(form: OperandForm | undefined, kind: string): number {
 export function execute(machine: ImplMachine, code: Int32Array, at: number): number {
   machine.retired = -1;
   const status = dispatch(machine, code, at);
-  // A guest instruction completed: the MTF VM exit after it, if any (impl/non-root/monitor-trap.ts).
+  // A guest instruction completed: the VM exit at the boundary after it, if any (impl/non-root/instruction-boundary.ts).
   if (machine.retired >= 0) return machine.afterInstruction(status, (code[at] as number) & 0xff);
   // A VMX instruction's #UD or #GP(0) in VMX non-root operation goes through the exception bitmap
   // (the guest operations and MOV to CR0/CR4 route their own faults). Two compares on the common path.

@@ -106,12 +106,12 @@ export abstract class MachineBase {
   protected readonly exits: VmExits;
   /** The end of a VM entry: injection, activity state, VM exits before the first guest instruction (impl/vm-entry/pending-events.ts). */
   readonly events: EntryEvents;
-  /** Fields the MTF VM exit after a guest instruction reads (impl/non-root/monitor-trap.ts). */
+  /** Fields the VM exits after a guest instruction read (impl/non-root/instruction-boundary.ts). */
   protected readonly eventWords: EventWords;
   /**
    * Row offset of the processor whose guest instruction completed (advanced guest RIP) in the
    * current step, -1 when none: impl/program.ts `execute` resets it and then asks
-   * ImplMachine.afterInstruction about the MTF VM exit.
+   * ImplMachine.afterInstruction about the VM exits at the boundary after it.
    */
   retired = -1;
   /** The guest operations (CPUID, HLT, MOV CR, RDMSR, I/O, exceptions, ...): impl/non-root/. */

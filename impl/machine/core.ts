@@ -12,7 +12,7 @@ import { fillVmxExitInfo, VMX_EXIT_REASON } from '../non-root/vmx-exit-info.ts';
 import { STATUS_FAIL_INVALID, STATUS_GP, STATUS_SUCCEED, STATUS_UD, STATUS_VMEXIT } from '../status.ts';
 import { OP_HLT } from '../guest-opcodes.ts';
 import { activityOf } from '../non-root/activity.ts';
-import { monitorTrapAfterInstruction } from '../non-root/monitor-trap.ts';
+import { exitAfterInstruction } from '../non-root/instruction-boundary.ts';
 import { MachineBase } from './base.ts';
 
 // Row offsets: local copies of impl/cpu-row.ts (V8 folds a module's own constants into the
@@ -84,13 +84,13 @@ export abstract class MachineCore extends MachineBase {
 
   /**
    * After a step in which the guest instruction of row {@link retired} completed with `status`
-   * (`opcode` the step's, impl/program.ts): the MTF VM exit after it (impl/non-root/monitor-trap.ts),
+   * (`opcode` the step's, impl/program.ts): the VM exit at the boundary after it (MTF, NMI or interrupt window; impl/non-root/instruction-boundary.ts),
    * else `status`. impl/program.ts `execute` calls it.
    */
   afterInstruction(status: number, opcode: number): number {
     const b = this.retired;
     this.retired = -1;
-    const result = monitorTrapAfterInstruction(this.state, this.memory.words, this.eventWords, this.exitInfo, this.exits, b, status, opcode === OP_HLT);
+    const result = exitAfterInstruction(this.state, this.memory.words, this.eventWords, this.exitInfo, this.exits, b, status, opcode === OP_HLT);
     if (result !== status) this.refresh(b);
     return result;
   }

@@ -1,6 +1,6 @@
 /**
  * The VMCS fields the events at the end of a VM entry read (impl/vm-entry/pending-events.ts) and
- * the MTF VM exit after a guest instruction (impl/non-root/monitor-trap.ts), as word offsets in
+ * the VM exits after a guest instruction (impl/non-root/instruction-boundary.ts), as word offsets in
  * impl/'s VMCS region layout (impl/field-table.ts).
  *
  * Trick (as in impl/vm-entry/facts.ts): one object literal per profile, so that V8 gives it a

@@ -1,14 +1,14 @@
 /**
- * The MTF VM exit after a guest instruction (impl/non-root/monitor-trap.ts) and the inactive
+ * The VM exits after a guest instruction (impl/non-root/instruction-boundary.ts) and the inactive
  * processor (impl/non-root/activity.ts), through Engine.step and `execute`, as the contract
  * observes them. Expected outcomes from the SDM text (Vol. 3C, December 2023): §26.5.2 "Monitor
- * Trap Flag", §27.7.2 "Activity State", §28.1 "Architectural State before a VM Exit", §28.2.1
+ * Trap Flag", §26.2 "Other Causes of VM Exits" (the windows), §27.7.1 "Interruptibility State", §27.7.2 "Activity State", §28.1 "Architectural State before a VM Exit", §28.2.1
  * "Basic VM-Exit Information", §28.3.3, §28.3.4 "Saving Non-Register State", §28.7 "VMX Aborts".
  */
 import { describe, expect, it } from 'vitest';
 import { createImplEngine, ImplEngine } from '../../../impl/index.ts';
 import { DEBUGCTL } from '../../../spec/guest-state-bits.ts';
-import { ENTRY_CONTROL, PRIMARY_CONTROL } from '../../../spec/control-bits.ts';
+import { ENTRY_CONTROL, PIN_CONTROL, PRIMARY_CONTROL } from '../../../spec/control-bits.ts';
 import { EXIT_REASON } from '../../../spec/exit-reasons.ts';
 import { FIELD } from '../../../spec/fields.ts';
 import type { Observation } from '../../../spec/observations.ts';
@@ -20,6 +20,7 @@ import { profileOf } from '../vm-exit/rig.ts';
 const bit = (n: number): bigint => 1n << BigInt(n);
 const skylake = validVmcs(profileOf(SKYLAKE));
 const primary = skylake.get('PRIMARY_PROCESSOR_BASED_CONTROLS') as bigint;
+const pin = skylake.get('PIN_BASED_CONTROLS') as bigint;
 const entryControls = skylake.get('VM_ENTRY_CONTROLS') as bigint;
 const MTF = { PRIMARY_PROCESSOR_BASED_CONTROLS: primary | bit(PRIMARY_CONTROL.MONITOR_TRAP_FLAG) };
 
@@ -92,6 +93,47 @@ describe('§26.5.2: the MTF VM exit after a guest instruction', () => {
 
   it('with "monitor trap flag" = 0 the instruction completes', () => {
     const { engine } = launch({});
+    expect(engine.step(PAUSE)).toEqual({ kind: 'ok', flags: 0 });
+  });
+});
+
+describe('§26.2: the NMI and interrupt windows open when an instruction ends blocking by STI or MOV SS', () => {
+  const interruptWindow = { PRIMARY_PROCESSOR_BASED_CONTROLS: primary | bit(PRIMARY_CONTROL.INTERRUPT_WINDOW_EXITING), GUEST_RFLAGS: 0x202n };
+  const nmiWindow = {
+    PIN_BASED_CONTROLS: pin | bit(PIN_CONTROL.NMI_EXITING) | bit(PIN_CONTROL.VIRTUAL_NMIS),
+    PRIMARY_PROCESSOR_BASED_CONTROLS: primary | bit(PRIMARY_CONTROL.NMI_WINDOW_EXITING),
+  };
+
+  it('interrupt window: blocked by STI at entry, a VM exit (7) after the first instruction, RIP past it', () => {
+    const { engine, entry } = launch({ ...interruptWindow, GUEST_INTERRUPTIBILITY_STATE: 1n });
+    expect(entry.kind).toBe('vmentry');
+    expect(engine.step(PAUSE)).toMatchObject({ kind: 'vmexit', reason: EXIT_REASON.INTERRUPT_WINDOW });
+    expect(vmread(engine, 'GUEST_RIP')).toBe(0x1002n);
+    expect(vmread(engine, 'GUEST_INTERRUPTIBILITY_STATE')).toBe(0n);
+  });
+
+  it('interrupt window after HLT: the exit wakes HLT and saves it', () => {
+    const { engine } = launch({ ...interruptWindow, GUEST_INTERRUPTIBILITY_STATE: 2n });
+    expect(engine.step(HLT_OP)).toMatchObject({ kind: 'vmexit', reason: EXIT_REASON.INTERRUPT_WINDOW });
+    expect(vmread(engine, 'GUEST_ACTIVITY_STATE')).toBe(1n);
+  });
+
+  it('interrupt window stays closed with RFLAGS.IF = 0', () => {
+    const { engine } = launch({ ...interruptWindow, GUEST_RFLAGS: 2n });
+    expect(engine.step(PAUSE)).toEqual({ kind: 'ok', flags: 0 });
+  });
+
+  it('NMI window: blocked by MOV SS at entry, a VM exit (8) after the first instruction; it comes before the interrupt window, MTF before both', () => {
+    expect(launch({ ...nmiWindow, GUEST_INTERRUPTIBILITY_STATE: 2n }).engine.step(PAUSE)).toMatchObject({ kind: 'vmexit', reason: EXIT_REASON.NMI_WINDOW });
+    const both = { ...nmiWindow, GUEST_RFLAGS: 0x202n, GUEST_INTERRUPTIBILITY_STATE: 1n };
+    const controls = nmiWindow.PRIMARY_PROCESSOR_BASED_CONTROLS | interruptWindow.PRIMARY_PROCESSOR_BASED_CONTROLS;
+    expect(launch({ ...both, PRIMARY_PROCESSOR_BASED_CONTROLS: controls }).engine.step(PAUSE)).toMatchObject({ kind: 'vmexit', reason: EXIT_REASON.NMI_WINDOW });
+    const mtf = controls | bit(PRIMARY_CONTROL.MONITOR_TRAP_FLAG);
+    expect(launch({ ...both, PRIMARY_PROCESSOR_BASED_CONTROLS: mtf }).engine.step(PAUSE)).toMatchObject({ kind: 'vmexit', reason: EXIT_REASON.MONITOR_TRAP_FLAG });
+  });
+
+  it('NMI window stays closed under virtual-NMI blocking', () => {
+    const { engine } = launch({ ...nmiWindow, GUEST_INTERRUPTIBILITY_STATE: 8n | 2n });
     expect(engine.step(PAUSE)).toEqual({ kind: 'ok', flags: 0 });
   });
 });
