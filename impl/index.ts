@@ -22,9 +22,7 @@ import {
   STATUS_ENTRY_EVENT_UNIMPLEMENTED,
   STATUS_ENTRY_FAILURE,
   STATUS_ENTRY_UNIMPLEMENTED,
-  STATUS_EXIT_MSR_UNIMPLEMENTED,
   STATUS_INACTIVE,
-  STATUS_SHUT_DOWN,
   STATUS_VMX_ABORT,
   STATUS_FAIL_INVALID,
   STATUS_GP,
@@ -116,12 +114,6 @@ function observationOf(status: number, processorState: boolean, flags: number): 
       return { kind: 'unimplemented', what: VM_ENTRY_UNIMPLEMENTED, flags };
     case STATUS_NON_ROOT_UNIMPLEMENTED:
       return { kind: 'unimplemented', what: NON_ROOT_UNIMPLEMENTED, flags };
-    case STATUS_VMX_ABORT:
-      return { kind: 'unimplemented', what: VMX_ABORT_UNIMPLEMENTED, flags };
-    case STATUS_SHUT_DOWN:
-      return { kind: 'unimplemented', what: SHUT_DOWN_UNIMPLEMENTED, flags };
-    case STATUS_EXIT_MSR_UNIMPLEMENTED:
-      return { kind: 'unimplemented', what: EXIT_MSR_UNIMPLEMENTED, flags };
     default:
       throw new Error(`impl bug: unknown status ${status}`);
   }

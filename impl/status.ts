@@ -32,15 +32,16 @@ export const STATUS_NON_ROOT_UNIMPLEMENTED = -8;
 /**
  * A VM exit (or a VM-entry failure's host-state loading) ended in a VMX abort (SDM Vol. 3C,
  * December 2023, §28.7 "VMX Aborts"): the indicator is in the VMCS region at byte 4 and in
- * ImplMachine.abortIndicator(cpu), and the processor is shut down. The engine contract has no
- * shutdown observation yet, so the engine reports `unimplemented`.
+ * ImplMachine.abortIndicator(cpu), and the processor is shut down. The engine observes the step
+ * as the VM exit (or VM-entry failure) it was, and the processor's later instructions as
+ * `inactive` (STATUS_INACTIVE).
  */
 export const STATUS_VMX_ABORT = -11;
-/** The processor is shut down (after a VMX abort) and performs no operation. */
+/** The processor is shut down (after a VMX abort); no longer returned (STATUS_INACTIVE instead). */
 export const STATUS_SHUT_DOWN = -12;
 /**
- * The VM exit's MSR-store area names an MSR whose value impl/ does not model (its index is in
- * ImplMachine.unknownMsr); the exit is not completed.
+ * The VM exit's MSR-store area named an MSR whose value impl/ does not model; no longer returned
+ * (impl/vm-exit/msr-areas.ts stores such an MSR as 0).
  */
 export const STATUS_EXIT_MSR_UNIMPLEMENTED = -13;
 /** A guest operation raised an exception other than #UD and #GP(0); vector and error code in ImplMachine.guest.fault. */

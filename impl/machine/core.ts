@@ -95,10 +95,6 @@ export abstract class MachineCore extends MachineBase {
     return result;
   }
 
-  /** The MSR index of the last STATUS_EXIT_MSR_UNIMPLEMENTED (unsigned; no longer returned: such an MSR is stored as 0). */
-  get unknownMsr(): number {
-    return this.exits.unknownMsr >>> 0;
-  }
 
   /**
    * The VM-entry interruption information of the last VM entry that injected a vectored event
@@ -209,8 +205,8 @@ export abstract class MachineCore extends MachineBase {
    * `reason` (SDM Vol. 3C, December 2023, chapter 28 "VM Exits"; impl/vm-exit/): the exit
    * information of {@link ImplMachine.exitInfo} recorded, guest state saved (RIP is the row's: a
    * trap-like exit advances it first), MSRs stored, host state loaded, MSRs loaded; impl/ then
-   * goes on in VMX root operation with the host state. Returns STATUS_VMEXIT, STATUS_VMX_ABORT or
-   * STATUS_EXIT_MSR_UNIMPLEMENTED. For the other impl/ files that decide VM exits.
+   * goes on in VMX root operation with the host state. Returns STATUS_VMEXIT or
+   * STATUS_VMX_ABORT. For the other impl/ files that decide VM exits.
    */
   override vmExit(b: number, reason: number): number {
     const status = this.exits.exit(b, reason, this.blockedByMovSs);

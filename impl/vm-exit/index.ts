@@ -133,8 +133,6 @@ export class VmExits {
   injectedInformation = 0;
   /** Its error code (meaningful when bit 11 of {@link injectedInformation} is set). */
   injectedErrorCode = 0;
-  /** The MSR index of the last STATUS_EXIT_MSR_UNIMPLEMENTED. */
-  unknownMsr = 0;
 
   constructor(
     profile: Profile,
