@@ -22,7 +22,7 @@ import { STATUS_GP, STATUS_SUCCEED } from './status.ts';
 import { VmcallVmfuncInstructions } from './machine/vmcall-vmfunc.ts';
 
 // Row offsets: local copies of impl/cpu-row.ts (a speed trick, see impl/machine/base.ts);
-// test/impl/cpu-row.test.ts checks that they agree.
+// test/impl/local-copies.test.ts checks that they agree.
 const S_IN_VMX = 0;
 const S_LMA = 5;
 const S_CSL = 6;

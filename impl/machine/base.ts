@@ -41,13 +41,13 @@ import { eventWordsFor, type EventWords } from '../vm-entry/event-facts.ts';
 import { EntryEvents } from '../vm-entry/pending-events.ts';
 import { vmxGuestWordsFor, type VmxGuestWords } from '../non-root/vmx-words.ts';
 
-
 // The row layout is documented in impl/cpu-row.ts. Trick: these are local copies of its
-// offsets, not imports. V8 folds a module's own constants into the compiled code but loads an
-// imported binding from its module cell at every use; with them imported, a VMWRITE+VMREAD
-// pairs loop ran 17-28% slower than the previous commit in two interleaved runs, with local
-// copies within noise of it (shared 2-core machine, so only roughly). mov-cr.ts, off
-// the hot path, imports cpu-row.ts; test/impl/cpu-row.test.ts checks both agree.
+// offsets, not imports: an imported binding is loaded from its module cell at every use (with
+// them imported, a VMWRITE+VMREAD pairs loop ran 17-28% slower in two interleaved runs). A local
+// module-level `const` is still a load from the module context with a type check at every use
+// (seen in V8's optimized code); the files on the VM-entry and VM-exit paths go one step further
+// and keep their constants in a `const enum`, which esbuild writes as literals (impl/literals.ts).
+// test/impl/local-copies.test.ts and test/impl/cpu-row.test.ts check the copies.
 const S_CR0_LO = 1;
 const S_CR0_HI = 2;
 const S_CR4_LO = 3;

@@ -10,34 +10,42 @@ import { IN_VMX_NON_ROOT } from '../vm-entry/index.ts';
 import { advanceGuestRip } from '../vm-exit/index.ts';
 import { fillVmxExitInfo, VMX_EXIT_REASON } from '../non-root/vmx-exit-info.ts';
 import { STATUS_FAIL_INVALID, STATUS_GP, STATUS_SUCCEED, STATUS_UD, STATUS_VMEXIT } from '../status.ts';
+import { assertLiterals } from '../literals.ts';
 import { OP_HLT } from '../guest-opcodes.ts';
 import { activityOf } from '../non-root/activity.ts';
 import { exitAfterInstruction } from '../non-root/instruction-boundary.ts';
 import { MachineBase } from './base.ts';
 
-// Row offsets: local copies of impl/cpu-row.ts (V8 folds a module's own constants into the
-// compiled code but loads an imported binding from its module cell at every use; see
-// impl/machine/base.ts). test/impl/cpu-row.test.ts checks that they agree.
-const S_IN_VMX = 0;
-const S_CR0_LO = 1;
-const S_LMA = 5;
-const S_CSL = 6;
-const S_CPL = 7;
-const S_VM = 8;
-const S_MOV_SS = 9;
-const S_FLAGS = 10;
-const S_CUR_LO = 15;
-const S_CUR_HI = 16;
-const S_CUR_BASE = 17;
-const S_GATE = 18;
-const S_WIDE = 19;
-const STRIDE = 64;
+// Row offsets: local copies of impl/cpu-row.ts (a speed trick, see impl/machine/base.ts);
+// test/impl/local-copies.test.ts checks that they agree.
+/**
+ * The constants of this file as one const enum: esbuild (tsx, vitest) writes each use as a
+ * literal, where a module-level `const` is a load from the module context with a type check at
+ * every use (a speed trick, impl/README.md "Constants as literals"). The original expression of
+ * each member is checked against its literal when the module loads (see the end of the file).
+ */
+const enum K {
+  S_IN_VMX = 0,
+  S_CR0_LO = 1,
+  S_LMA = 5,
+  S_CSL = 6,
+  S_CPL = 7,
+  S_VM = 8,
+  S_MOV_SS = 9,
+  S_FLAGS = 10,
+  S_CUR_LO = 15,
+  S_CUR_HI = 16,
+  S_CUR_BASE = 17,
+  S_GATE = 18,
+  S_WIDE = 19,
+  STRIDE = 64,
+  CF = 1,
+  ZF = 64,
+  ALL_ONES = -1,
+  CR0_PE = 1,
+}
 
-const CF = ARITHMETIC_FLAGS.CF;
-const ZF = ARITHMETIC_FLAGS.ZF;
-const ALL_ONES = -1;
 
-const CR0_PE = 1 << 0;
 
 /** Observable state, the instruction preamble, the VMX outcome conventions, VM exits. */
 export abstract class MachineCore extends MachineBase {
@@ -47,17 +55,17 @@ export abstract class MachineCore extends MachineBase {
 
   /** Arithmetic flags of RFLAGS of processor `cpu` (CF|PF|AF|ZF|SF|OF bits). */
   flags(cpu: number): number {
-    return this.state[this.row(cpu) + S_FLAGS] as number;
+    return this.state[this.row(cpu) + K.S_FLAGS] as number;
   }
 
   /** True while processor `cpu` is in VMX operation. */
   inVmxOperation(cpu: number): boolean {
-    return this.state[this.row(cpu) + S_IN_VMX] !== 0;
+    return this.state[this.row(cpu) + K.S_IN_VMX] !== 0;
   }
 
   /** True while processor `cpu` is in VMX non-root operation (after a VM entry, before a VM exit). */
   inVmxNonRoot(cpu: number): boolean {
-    return this.state[this.row(cpu) + S_IN_VMX] === IN_VMX_NON_ROOT;
+    return this.state[this.row(cpu) + K.S_IN_VMX] === IN_VMX_NON_ROOT;
   }
 
   /** The VMX-abort indicator that shut processor `cpu` down, 0 while it runs (§28.7 "VMX Aborts"). */
@@ -70,7 +78,7 @@ export abstract class MachineCore extends MachineBase {
    * operation itself then reports).
    */
   isShutDown(cpu: number): boolean {
-    return (cpu >>> 0) === cpu && cpu < this.logicalProcessors && this.state[cpu * STRIDE + S_SHUTDOWN] !== 0;
+    return (cpu >>> 0) === cpu && cpu < this.logicalProcessors && this.state[cpu * K.STRIDE + S_SHUTDOWN] !== 0;
   }
 
   /**
@@ -79,7 +87,7 @@ export abstract class MachineCore extends MachineBase {
    * operation itself then reports.
    */
   activity(cpu: number): number {
-    return (cpu >>> 0) === cpu && cpu < this.logicalProcessors ? activityOf(this.state, cpu * STRIDE) : 0;
+    return (cpu >>> 0) === cpu && cpu < this.logicalProcessors ? activityOf(this.state, cpu * K.STRIDE) : 0;
   }
 
   /**
@@ -115,8 +123,8 @@ export abstract class MachineCore extends MachineBase {
   rip(cpu: number): number {
     const b = this.row(cpu);
     const s = this.state;
-    if (s[b + S_IN_VMX] === IN_VMX_NON_ROOT) {
-      const at = (s[b + S_CUR_BASE] as number) + this.exitFacts.words.GUEST_RIP;
+    if (s[b + K.S_IN_VMX] === IN_VMX_NON_ROOT) {
+      const at = (s[b + K.S_CUR_BASE] as number) + this.exitFacts.words.GUEST_RIP;
       this.result[0] = this.memory.words[at] as number;
       this.result[1] = this.memory.words[at + 1] as number;
     } else {
@@ -145,8 +153,8 @@ export abstract class MachineCore extends MachineBase {
    */
   protected override instruction(cpu: number): number {
     const b = this.row(cpu);
-    this.blockedByMovSs = this.state[b + S_MOV_SS] as number;
-    this.state[b + S_MOV_SS] = 0;
+    this.blockedByMovSs = this.state[b + K.S_MOV_SS] as number;
+    this.state[b + K.S_MOV_SS] = 0;
     return b;
   }
 
@@ -154,49 +162,49 @@ export abstract class MachineCore extends MachineBase {
     if ((cpu >>> 0) !== cpu || cpu >= this.logicalProcessors) {
       throw new RangeError(`cpu ${cpu} out of range: this machine has ${this.logicalProcessors} logical processors`);
     }
-    return cpu * STRIDE;
+    return cpu * K.STRIDE;
   }
 
   /** Recomputes the cached preamble outcome and operand size after a state change. */
   protected override refresh(b: number): void {
     const s = this.state;
-    const compatibility = s[b + S_LMA] === 1 && s[b + S_CSL] === 0;
+    const compatibility = s[b + K.S_LMA] === 1 && s[b + K.S_CSL] === 0;
     const undefinedOpcode =
-      s[b + S_IN_VMX] === 0 || ((s[b + S_CR0_LO] as number) & CR0_PE) === 0 || s[b + S_VM] === 1 || compatibility;
+      s[b + K.S_IN_VMX] === 0 || ((s[b + K.S_CR0_LO] as number) & K.CR0_PE) === 0 || s[b + K.S_VM] === 1 || compatibility;
     // In VMX non-root operation the VMX instructions exit after the #UD checks, before the CPL check.
-    s[b + S_GATE] = undefinedOpcode ? STATUS_UD : s[b + S_IN_VMX] === IN_VMX_NON_ROOT ? STATUS_VMEXIT : s[b + S_CPL] !== 0 ? STATUS_GP : 0;
-    s[b + S_WIDE] = s[b + S_LMA] === 1 && s[b + S_CSL] === 1 ? 1 : 0;
+    s[b + K.S_GATE] = undefinedOpcode ? STATUS_UD : s[b + K.S_IN_VMX] === IN_VMX_NON_ROOT ? STATUS_VMEXIT : s[b + K.S_CPL] !== 0 ? STATUS_GP : 0;
+    s[b + K.S_WIDE] = s[b + K.S_LMA] === 1 && s[b + K.S_CSL] === 1 ? 1 : 0;
   }
 
   protected makeNoVmcsCurrent(b: number): void {
     const s = this.state;
-    s[b + S_CUR_LO] = ALL_ONES;
-    s[b + S_CUR_HI] = ALL_ONES;
-    s[b + S_CUR_BASE] = -1;
+    s[b + K.S_CUR_LO] = K.ALL_ONES;
+    s[b + K.S_CUR_HI] = K.ALL_ONES;
+    s[b + K.S_CUR_BASE] = -1;
   }
 
   /** VMsucceed: all six arithmetic flags cleared. */
   protected succeed(b: number): number {
-    this.state[b + S_FLAGS] = 0;
+    this.state[b + K.S_FLAGS] = 0;
     return STATUS_SUCCEED;
   }
 
   /** VMfailInvalid: CF = 1, the other arithmetic flags cleared. */
   protected failInvalid(b: number): number {
-    this.state[b + S_FLAGS] = CF;
+    this.state[b + K.S_FLAGS] = K.CF;
     return STATUS_FAIL_INVALID;
   }
 
   /** VMfailValid(error): ZF = 1, others cleared, error stored in the current VMCS at `base`. */
   protected failValid(b: number, base: number, error: number): number {
     this.memory.words[base + this.errorWord] = error;
-    this.state[b + S_FLAGS] = ZF;
+    this.state[b + K.S_FLAGS] = K.ZF;
     return error;
   }
 
   /** VMfail(error): VMfailValid when there is a current VMCS, else VMfailInvalid. */
   protected fail(b: number, error: number): number {
-    const base = this.state[b + S_CUR_BASE] as number;
+    const base = this.state[b + K.S_CUR_BASE] as number;
     return base < 0 ? this.failInvalid(b) : this.failValid(b, base, error);
   }
 
@@ -232,7 +240,13 @@ export abstract class MachineCore extends MachineBase {
    */
   protected vmxExit(b: number, kind: number, register: number): number {
     const info = this.exitInfo;
-    fillVmxExitInfo(info, kind, this.state[b + S_WIDE] as number, register);
+    fillVmxExitInfo(info, kind, this.state[b + K.S_WIDE] as number, register);
     return this.vmExit(b, VMX_EXIT_REASON[kind] as number);
   }
 }
+
+// The literals of K are the values of the expressions they replace (spec/ names included).
+assertLiterals('impl/machine/core.ts', [
+  [K.CF, ARITHMETIC_FLAGS.CF],
+  [K.ZF, ARITHMETIC_FLAGS.ZF],
+]);

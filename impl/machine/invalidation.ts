@@ -9,9 +9,8 @@ import { VMX_EXIT_INVEPT, VMX_EXIT_INVVPID } from '../non-root/vmx-exit-info.ts'
 import { STATUS_UD, STATUS_VMEXIT } from '../status.ts';
 import { VmEntryInstructions } from './vm-entry.ts';
 
-// Row offsets: local copies of impl/cpu-row.ts (V8 folds a module's own constants into the
-// compiled code but loads an imported binding from its module cell at every use; see
-// impl/machine/base.ts). test/impl/cpu-row.test.ts checks that they agree.
+// Row offsets: local copies of impl/cpu-row.ts (a speed trick, see impl/machine/base.ts);
+// test/impl/local-copies.test.ts checks that they agree.
 const S_CR4_LO = 3;
 const S_GATE = 18;
 const S_WIDE = 19;

@@ -10,16 +10,23 @@ import { switchEptp } from '../non-root/vmx-vmfunc.ts';
 import { STATUS_GP, STATUS_NON_ROOT_UNIMPLEMENTED, STATUS_SUCCEED, STATUS_UD } from '../status.ts';
 import { InvalidationInstructions } from './invalidation.ts';
 
-// Row offsets: local copies of impl/cpu-row.ts (V8 folds a module's own constants into the
-// compiled code but loads an imported binding from its module cell at every use; see
-// impl/machine/base.ts). test/impl/cpu-row.test.ts checks that they agree.
-const S_IN_VMX = 0;
-const S_LMA = 5;
-const S_CSL = 6;
-const S_CPL = 7;
-const S_VM = 8;
-const S_CUR_BASE = 17;
-const S_WIDE = 19;
+// Row offsets: local copies of impl/cpu-row.ts (a speed trick, see impl/machine/base.ts);
+// test/impl/local-copies.test.ts checks that they agree.
+/**
+ * The constants of this file as one const enum: esbuild (tsx, vitest) writes each use as a
+ * literal, where a module-level `const` is a load from the module context with a type check at
+ * every use (a speed trick, impl/README.md "Constants as literals"). The original expression of
+ * each member is checked against its literal when the module loads (see the end of the file).
+ */
+const enum K {
+  S_IN_VMX = 0,
+  S_LMA = 5,
+  S_CSL = 6,
+  S_CPL = 7,
+  S_VM = 8,
+  S_CUR_BASE = 17,
+  S_WIDE = 19,
+}
 
 /** VMCALL and VMFUNC. */
 export abstract class VmcallVmfuncInstructions extends InvalidationInstructions {
@@ -31,11 +38,11 @@ export abstract class VmcallVmfuncInstructions extends InvalidationInstructions 
   vmcall(cpu: number): number {
     const s = this.state;
     const b = this.instruction(cpu);
-    if (s[b + S_IN_VMX] === 0) return STATUS_UD;
+    if (s[b + K.S_IN_VMX] === 0) return STATUS_UD;
     // In VMX non-root operation VMCALL exits before any mode check (the page's Operation section).
-    if (s[b + S_IN_VMX] === IN_VMX_NON_ROOT) return this.vmxExit(b, VMX_EXIT_VMCALL, 0);
-    if (s[b + S_VM] === 1 || (s[b + S_LMA] === 1 && s[b + S_CSL] === 0)) return STATUS_UD;
-    if (s[b + S_CPL] !== 0) return STATUS_GP;
+    if (s[b + K.S_IN_VMX] === IN_VMX_NON_ROOT) return this.vmxExit(b, VMX_EXIT_VMCALL, 0);
+    if (s[b + K.S_VM] === 1 || (s[b + K.S_LMA] === 1 && s[b + K.S_CSL] === 0)) return STATUS_UD;
+    if (s[b + K.S_CPL] !== 0) return STATUS_GP;
     return this.fail(b, VM_ERROR.VMCALL_IN_VMX_ROOT);
   }
 
@@ -50,8 +57,8 @@ export abstract class VmcallVmfuncInstructions extends InvalidationInstructions 
   vmfunc(cpu: number, eax: number, ecx: number): number {
     const s = this.state;
     const b = this.instruction(cpu);
-    if (s[b + S_IN_VMX] !== IN_VMX_NON_ROOT) return STATUS_UD;
-    const base = s[b + S_CUR_BASE] as number;
+    if (s[b + K.S_IN_VMX] !== IN_VMX_NON_ROOT) return STATUS_UD;
+    const base = s[b + K.S_CUR_BASE] as number;
     const w = this.entryFacts.words;
     const v = this.memory.words;
     const primary = w.PRIMARY_PROCESSOR_BASED_CONTROLS < 0 ? 0 : (v[base + w.PRIMARY_PROCESSOR_BASED_CONTROLS] as number);
@@ -64,7 +71,7 @@ export abstract class VmcallVmfuncInstructions extends InvalidationInstructions 
     if (((controls >>> (eax & 31)) & 1) === 0) return this.vmxExit(b, VMX_EXIT_VMFUNC, 0);
     if (eax !== VMFUNC_CONTROL.EPTP_SWITCHING) return STATUS_NON_ROOT_UNIMPLEMENTED;
     if (!switchEptp(this.entryFacts, this.memory, base, ecx, this.vmxWords.EPTP_INDEX)) return this.vmxExit(b, VMX_EXIT_VMFUNC, 0);
-    this.advanceRip(b, vmxInstructionLength(VMX_EXIT_VMFUNC, s[b + S_WIDE] as number));
+    this.advanceRip(b, vmxInstructionLength(VMX_EXIT_VMFUNC, s[b + K.S_WIDE] as number));
     return STATUS_SUCCEED;
   }
 }

@@ -11,9 +11,8 @@ import { SHADOW_EXIT } from '../non-root/vmx-shadowing.ts';
 import { STATUS_GP, STATUS_SUCCEED, STATUS_VMEXIT } from '../status.ts';
 import { VmcsPointerInstructions } from './vmcs-pointers.ts';
 
-// Row offsets: local copies of impl/cpu-row.ts (V8 folds a module's own constants into the
-// compiled code but loads an imported binding from its module cell at every use; see
-// impl/machine/base.ts). test/impl/cpu-row.test.ts checks that they agree.
+// Row offsets: local copies of impl/cpu-row.ts (a speed trick, see impl/machine/base.ts);
+// test/impl/local-copies.test.ts checks that they agree.
 const S_FLAGS = 10;
 const S_CUR_BASE = 17;
 const S_GATE = 18;

@@ -13,9 +13,8 @@ import { VMX_EXIT_VMCLEAR, VMX_EXIT_VMPTRLD, VMX_EXIT_VMPTRST, VMX_EXIT_VMXOFF, 
 import { STATUS_GP, STATUS_UD, STATUS_VMEXIT } from '../status.ts';
 import { MachineCore } from './core.ts';
 
-// Row offsets: local copies of impl/cpu-row.ts (V8 folds a module's own constants into the
-// compiled code but loads an imported binding from its module cell at every use; see
-// impl/machine/base.ts). test/impl/cpu-row.test.ts checks that they agree.
+// Row offsets: local copies of impl/cpu-row.ts (a speed trick, see impl/machine/base.ts);
+// test/impl/local-copies.test.ts checks that they agree.
 const S_IN_VMX = 0;
 const S_CR0_LO = 1;
 const S_CR0_HI = 2;

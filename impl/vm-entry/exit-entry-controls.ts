@@ -15,39 +15,95 @@ import {
   SECONDARY_CONTROL as SECONDARY,
 } from '../../spec/control-bits.ts';
 import type { EntryFacts } from './facts.ts';
-import { areaEndBeyond, high, low, on } from './vmcs-words.ts';
+import { assertLiterals } from '../literals.ts';
+import { areaEndBeyond } from './vmcs-words.ts';
 
-/** An MSR area's address is 16-byte aligned (bits 3:0 clear). */
-const MSR_AREA_OFFSET = 0xf;
+// Local copies of the helpers of vm-entry/vmcs-words.ts (a speed trick, impl/README.md "Local copies").
+/**
+ * The constants of this file as one const enum: esbuild (tsx, vitest) writes each use as a
+ * literal, where a module-level `const` is a load from the module context with a type check at
+ * every use (a speed trick, impl/README.md "Constants as literals"). The original expression of
+ * each member is checked against its literal when the module loads (see the end of the file).
+ */
+const enum K {
+  ENTRY_DEACTIVATE_DUAL_MONITOR_TREATMENT = 11,
+  ENTRY_ENTRY_TO_SMM = 10,
+  EXIT_ACTIVATE_SECONDARY_CONTROLS = 31,
+  EXIT_SAVE_VMX_PREEMPTION_TIMER_VALUE = 22,
+  PIN_ACTIVATE_VMX_PREEMPTION_TIMER = 6,
+  PRIMARY_ACTIVATE_SECONDARY_CONTROLS = 31,
+  SECONDARY_UNRESTRICTED_GUEST = 7,
+  /** An MSR area's address is 16-byte aligned (bits 3:0 clear). */
+  MSR_AREA_OFFSET = 15,
+  INFO_VALID = 31,
+  INFO_DELIVER_ERROR_CODE = 11,
+  /** Bits 30:12, reserved; bit 13 is FRED's "nested exception" on FRED processors. */
+  INFO_RESERVED = 0x7ffff000,
+  INFO_NESTED_EXCEPTION = 0x2000,
+  TYPE_RESERVED = 1,
+  TYPE_NMI = 2,
+  TYPE_HARDWARE_EXCEPTION = 3,
+  TYPE_SOFTWARE_INTERRUPT = 4,
+  TYPE_SOFTWARE_EXCEPTION = 6,
+  TYPE_OTHER_EVENT = 7,
+  NMI_VECTOR = 2,
+  LAST_EXCEPTION_VECTOR = 31,
+  /** Other-event vectors under FRED: 0 (pending MTF VM exit), 1 (SYSCALL), 2 (SYSENTER). */
+  OTHER_EVENT_MTF = 0,
+  LAST_FRED_OTHER_EVENT = 2,
+  /** #DF, #TS, #NP, #SS, #GP, #PF, #AC: the exceptions that deliver an error code. */
+  ERROR_CODE_VECTORS = 0x27d00,
+  /** Reserved bits of the VM-entry exception error code: 31:16 (impl/ choice, see impl/README.md). */
+  ERROR_CODE_RESERVED = -0x10000,
+  MAX_INSTRUCTION_LENGTH = 15,
+  /** CR4.FRED is bit 32: bit 0 of the high half. */
+  CR4_HI_FRED = 1,
+}
+
+/** Bits 63:32 of a field; 0 when the profile lacks it. */
+function high(v: Int32Array, base: number, word: number): number {
+  return word < 0 ? 0 : (v[base + word + 1] as number);
+}
+
+/** Bits 31:0 of a field; 0 when the profile lacks it (`word` -1). */
+function low(v: Int32Array, base: number, word: number): number {
+  return word < 0 ? 0 : (v[base + word] as number);
+}
+
+/** Bit `position` of `value` is 1. */
+function on(value: number, position: number): boolean {
+  return ((value >>> position) & 1) === 1;
+}
+
 
 /** A `count`-entry MSR area at (lo, hi): aligned, within the address width, last byte too. */
 function msrAreaOk(count: number, lo: number, hi: number, hiBad: number): boolean {
   if (count === 0) return true;
-  return (lo & MSR_AREA_OFFSET) === 0 && (hi & hiBad) === 0 && !areaEndBeyond(lo, hi, count, hiBad);
+  return (lo & K.MSR_AREA_OFFSET) === 0 && (hi & hiBad) === 0 && !areaEndBeyond(lo, hi, count, hiBad);
 }
 
 /** True when every check of the group `exit-controls` passes. */
 export function exitControlsOk(f: EntryFacts, v: Int32Array, base: number): boolean {
   const w = f.words;
-  const exit = low(v, base, w.PRIMARY_VM_EXIT_CONTROLS);
+  const exit = (v[base + w.PRIMARY_VM_EXIT_CONTROLS] as number);
   if ((exit & f.exitMust) !== f.exitMust || (exit & ~f.exitMay) !== 0) return false;
   if (
-    on(exit, EXIT.ACTIVATE_SECONDARY_CONTROLS) &&
+    on(exit, K.EXIT_ACTIVATE_SECONDARY_CONTROLS) &&
     ((low(v, base, w.SECONDARY_VM_EXIT_CONTROLS) & ~f.secondaryExitMayLo) !== 0 ||
       (high(v, base, w.SECONDARY_VM_EXIT_CONTROLS) & ~f.secondaryExitMayHi) !== 0)
   ) {
     return false;
   }
   if (
-    on(exit, EXIT.SAVE_VMX_PREEMPTION_TIMER_VALUE) &&
-    !on(low(v, base, w.PIN_BASED_CONTROLS), PIN.ACTIVATE_VMX_PREEMPTION_TIMER)
+    on(exit, K.EXIT_SAVE_VMX_PREEMPTION_TIMER_VALUE) &&
+    !on((v[base + w.PIN_BASED_CONTROLS] as number), K.PIN_ACTIVATE_VMX_PREEMPTION_TIMER)
   ) {
     return false;
   }
   const store = w.VM_EXIT_MSR_STORE_ADDRESS;
-  if (!msrAreaOk(low(v, base, w.VM_EXIT_MSR_STORE_COUNT), low(v, base, store), high(v, base, store), f.addressHiBad)) return false;
+  if (!msrAreaOk((v[base + w.VM_EXIT_MSR_STORE_COUNT] as number), low(v, base, store), high(v, base, store), f.addressHiBad)) return false;
   const load = w.VM_EXIT_MSR_LOAD_ADDRESS;
-  return msrAreaOk(low(v, base, w.VM_EXIT_MSR_LOAD_COUNT), low(v, base, load), high(v, base, load), f.addressHiBad);
+  return msrAreaOk((v[base + w.VM_EXIT_MSR_LOAD_COUNT] as number), low(v, base, load), high(v, base, load), f.addressHiBad);
 }
 
 /**
@@ -57,71 +113,59 @@ export function exitControlsOk(f: EntryFacts, v: Int32Array, base: number): bool
  */
 export function entryControlsOk(f: EntryFacts, v: Int32Array, base: number): boolean {
   const w = f.words;
-  const entry = low(v, base, w.VM_ENTRY_CONTROLS);
+  const entry = (v[base + w.VM_ENTRY_CONTROLS] as number);
   if ((entry & f.entryMust) !== f.entryMust || (entry & ~f.entryMay) !== 0) return false;
   const load = w.VM_ENTRY_MSR_LOAD_ADDRESS;
-  if (!msrAreaOk(low(v, base, w.VM_ENTRY_MSR_LOAD_COUNT), low(v, base, load), high(v, base, load), f.addressHiBad)) return false;
-  return !on(entry, ENTRY.ENTRY_TO_SMM) && !on(entry, ENTRY.DEACTIVATE_DUAL_MONITOR_TREATMENT);
+  if (!msrAreaOk((v[base + w.VM_ENTRY_MSR_LOAD_COUNT] as number), low(v, base, load), high(v, base, load), f.addressHiBad)) return false;
+  return !on(entry, K.ENTRY_ENTRY_TO_SMM) && !on(entry, K.ENTRY_DEACTIVATE_DUAL_MONITOR_TREATMENT);
 }
 
 // Fields of the VM-entry interruption-information field (§25.8.3 "VM-Entry Controls for Event Injection").
-const INFO_VALID = 31;
-const INFO_DELIVER_ERROR_CODE = 11;
-/** Bits 30:12, reserved; bit 13 is FRED's "nested exception" on FRED processors. */
-const INFO_RESERVED = 0x7fff_f000;
-const INFO_NESTED_EXCEPTION = 1 << 13;
-const TYPE_RESERVED = 1;
-const TYPE_NMI = 2;
-const TYPE_HARDWARE_EXCEPTION = 3;
-const TYPE_SOFTWARE_INTERRUPT = 4;
-const TYPE_SOFTWARE_EXCEPTION = 6;
-const TYPE_OTHER_EVENT = 7;
-const NMI_VECTOR = 2;
-const LAST_EXCEPTION_VECTOR = 31;
-/** Other-event vectors under FRED: 0 (pending MTF VM exit), 1 (SYSCALL), 2 (SYSENTER). */
-const OTHER_EVENT_MTF = 0;
-const LAST_FRED_OTHER_EVENT = 2;
-/** #DF, #TS, #NP, #SS, #GP, #PF, #AC: the exceptions that deliver an error code. */
-const ERROR_CODE_VECTORS = (1 << 8) | (1 << 10) | (1 << 11) | (1 << 12) | (1 << 13) | (1 << 14) | (1 << 17);
-/** Reserved bits of the VM-entry exception error code: 31:16 (impl/ choice, see impl/README.md). */
-const ERROR_CODE_RESERVED = 0xffff_0000 | 0;
-const MAX_INSTRUCTION_LENGTH = 15;
-/** CR4.FRED is bit 32: bit 0 of the high half. */
-const CR4_HI_FRED = 1;
 
 /** True when every check of the group `event-injection` passes (nothing applies unless valid). */
 export function eventInjectionOk(f: EntryFacts, v: Int32Array, base: number): boolean {
   const w = f.words;
-  const info = low(v, base, w.VM_ENTRY_INTERRUPTION_INFORMATION);
-  if (!on(info, INFO_VALID)) return true;
+  const info = (v[base + w.VM_ENTRY_INTERRUPTION_INFORMATION] as number);
+  if (!on(info, K.INFO_VALID)) return true;
   const type = (info >>> 8) & 7;
   const vector = info & 0xff;
-  const deliver = on(info, INFO_DELIVER_ERROR_CODE);
-  const fredGuest = f.fredSupported && (high(v, base, w.GUEST_CR4) & CR4_HI_FRED) !== 0;
-  if (type === TYPE_RESERVED) return false;
-  if (type === TYPE_OTHER_EVENT && !f.mtfSupported) return false;
-  if (type === TYPE_NMI && vector !== NMI_VECTOR) return false;
-  if (type === TYPE_HARDWARE_EXCEPTION && vector > LAST_EXCEPTION_VECTOR) return false;
-  if (type === TYPE_OTHER_EVENT && (fredGuest ? vector > LAST_FRED_OTHER_EVENT : vector !== OTHER_EVENT_MTF)) return false;
-  if (deliver && type !== TYPE_HARDWARE_EXCEPTION) return false;
-  const primary = low(v, base, w.PRIMARY_PROCESSOR_BASED_CONTROLS);
-  const secondary = on(primary, PRIMARY.ACTIVATE_SECONDARY_CONTROLS) ? low(v, base, w.SECONDARY_PROCESSOR_BASED_CONTROLS) : 0;
-  const protectedGuest = !on(secondary, SECONDARY.UNRESTRICTED_GUEST) || (low(v, base, w.GUEST_CR0) & 1) === 1;
+  const deliver = on(info, K.INFO_DELIVER_ERROR_CODE);
+  const fredGuest = f.fredSupported && ((v[base + w.GUEST_CR4 + 1] as number) & K.CR4_HI_FRED) !== 0;
+  if (type === K.TYPE_RESERVED) return false;
+  if (type === K.TYPE_OTHER_EVENT && !f.mtfSupported) return false;
+  if (type === K.TYPE_NMI && vector !== K.NMI_VECTOR) return false;
+  if (type === K.TYPE_HARDWARE_EXCEPTION && vector > K.LAST_EXCEPTION_VECTOR) return false;
+  if (type === K.TYPE_OTHER_EVENT && (fredGuest ? vector > K.LAST_FRED_OTHER_EVENT : vector !== K.OTHER_EVENT_MTF)) return false;
+  if (deliver && type !== K.TYPE_HARDWARE_EXCEPTION) return false;
+  const primary = (v[base + w.PRIMARY_PROCESSOR_BASED_CONTROLS] as number);
+  const secondary = on(primary, K.PRIMARY_ACTIVATE_SECONDARY_CONTROLS) ? low(v, base, w.SECONDARY_PROCESSOR_BASED_CONTROLS) : 0;
+  const protectedGuest = !on(secondary, K.SECONDARY_UNRESTRICTED_GUEST) || ((v[base + w.GUEST_CR0] as number) & 1) === 1;
   if (deliver && !protectedGuest) return false;
-  if (!f.errorCodeRelaxed && type === TYPE_HARDWARE_EXCEPTION) {
+  if (!f.errorCodeRelaxed && type === K.TYPE_HARDWARE_EXCEPTION) {
     // The vector is at most 31 here (checked above), so it indexes the 32-bit mask directly.
-    const errorCodeVector = on(ERROR_CODE_VECTORS, vector);
+    const errorCodeVector = on(K.ERROR_CODE_VECTORS, vector);
     if (errorCodeVector && protectedGuest && !deliver) return false;
     if (!errorCodeVector && deliver) return false;
   }
-  const reserved = f.fredSupported ? INFO_RESERVED & ~INFO_NESTED_EXCEPTION : INFO_RESERVED;
+  const reserved = f.fredSupported ? K.INFO_RESERVED & ~K.INFO_NESTED_EXCEPTION : K.INFO_RESERVED;
   if ((info & reserved) !== 0) return false;
-  if (f.fredSupported && (info & INFO_NESTED_EXCEPTION) !== 0 && type !== TYPE_HARDWARE_EXCEPTION) return false;
-  if (deliver && (low(v, base, w.VM_ENTRY_EXCEPTION_ERROR_CODE) & ERROR_CODE_RESERVED) !== 0) return false;
-  const length = low(v, base, w.VM_ENTRY_INSTRUCTION_LENGTH) >>> 0;
-  if (type >= TYPE_SOFTWARE_INTERRUPT && type <= TYPE_SOFTWARE_EXCEPTION) {
-    if (length > MAX_INSTRUCTION_LENGTH || (length === 0 && !f.zeroLengthInjection)) return false;
+  if (f.fredSupported && (info & K.INFO_NESTED_EXCEPTION) !== 0 && type !== K.TYPE_HARDWARE_EXCEPTION) return false;
+  if (deliver && ((v[base + w.VM_ENTRY_EXCEPTION_ERROR_CODE] as number) & K.ERROR_CODE_RESERVED) !== 0) return false;
+  const length = (v[base + w.VM_ENTRY_INSTRUCTION_LENGTH] as number) >>> 0;
+  if (type >= K.TYPE_SOFTWARE_INTERRUPT && type <= K.TYPE_SOFTWARE_EXCEPTION) {
+    if (length > K.MAX_INSTRUCTION_LENGTH || (length === 0 && !f.zeroLengthInjection)) return false;
   }
-  if (fredGuest && type === TYPE_OTHER_EVENT && vector !== OTHER_EVENT_MTF && length > MAX_INSTRUCTION_LENGTH) return false;
+  if (fredGuest && type === K.TYPE_OTHER_EVENT && vector !== K.OTHER_EVENT_MTF && length > K.MAX_INSTRUCTION_LENGTH) return false;
   return true;
 }
+
+// The literals of K are the values of the expressions they replace (spec/ names included).
+assertLiterals('impl/vm-entry/exit-entry-controls.ts', [
+  [K.ENTRY_DEACTIVATE_DUAL_MONITOR_TREATMENT, ENTRY.DEACTIVATE_DUAL_MONITOR_TREATMENT],
+  [K.ENTRY_ENTRY_TO_SMM, ENTRY.ENTRY_TO_SMM],
+  [K.EXIT_ACTIVATE_SECONDARY_CONTROLS, EXIT.ACTIVATE_SECONDARY_CONTROLS],
+  [K.EXIT_SAVE_VMX_PREEMPTION_TIMER_VALUE, EXIT.SAVE_VMX_PREEMPTION_TIMER_VALUE],
+  [K.PIN_ACTIVATE_VMX_PREEMPTION_TIMER, PIN.ACTIVATE_VMX_PREEMPTION_TIMER],
+  [K.PRIMARY_ACTIVATE_SECONDARY_CONTROLS, PRIMARY.ACTIVATE_SECONDARY_CONTROLS],
+  [K.SECONDARY_UNRESTRICTED_GUEST, SECONDARY.UNRESTRICTED_GUEST],
+]);

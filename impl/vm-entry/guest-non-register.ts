@@ -22,38 +22,80 @@ import {
 import { CR0, CR4, DEBUGCTL, INTERRUPTIBILITY, PENDING_DEBUG, RFLAGS } from '../../spec/guest-state-bits.ts';
 import type { PhysicalMemory } from '../memory.ts';
 import type { EntryFacts } from './facts.ts';
+import { assertLiterals } from '../literals.ts';
 import type { GuestFacts } from './guest-facts.ts';
-import { high, low, on } from './vmcs-words.ts';
+
+// Local copies of the helpers of vm-entry/vmcs-words.ts (a speed trick, impl/README.md "Local copies").
+/**
+ * The constants of this file as one const enum: esbuild (tsx, vitest) writes each use as a
+ * literal, where a module-level `const` is a load from the module context with a type check at
+ * every use (a speed trick, impl/README.md "Constants as literals"). The original expression of
+ * each member is checked against its literal when the module loads (see the end of the file).
+ */
+const enum K {
+  ENTRY_IA32E_MODE_GUEST = 9,
+  ENTRY_LOAD_UINV = 19,
+  PIN_VIRTUAL_NMIS = 5,
+  PRIMARY_ACTIVATE_SECONDARY_CONTROLS = 31,
+  SECONDARY_ENABLE_EPT = 1,
+  SECONDARY_VMCS_SHADOWING = 14,
+  CR0_PG = 31,
+  CR4_FRED = 32,
+  CR4_PAE = 5,
+  DEBUGCTL_BTF = 1,
+  INTERRUPTIBILITY_BLOCKING_BY_MOV_SS = 1,
+  INTERRUPTIBILITY_BLOCKING_BY_NMI = 3,
+  INTERRUPTIBILITY_BLOCKING_BY_SMI = 2,
+  INTERRUPTIBILITY_BLOCKING_BY_STI = 0,
+  PENDING_DEBUG_BS = 14,
+  RFLAGS_IF = 9,
+  RFLAGS_TF = 8,
+  QUALIFICATION_INVALID = 0,
+  QUALIFICATION_PDPTE = 2,
+  QUALIFICATION_NMI_UNDER_STI = 3,
+  QUALIFICATION_LINK_POINTER = 4,
+  ACTIVITY_ACTIVE = 0,
+  ACTIVITY_HLT = 1,
+  ACTIVITY_SHUTDOWN = 2,
+  ACTIVITY_WAIT_FOR_SIPI = 3,
+  TYPE_EXTERNAL_INTERRUPT = 0,
+  TYPE_NMI = 2,
+  TYPE_HARDWARE_EXCEPTION = 3,
+  TYPE_OTHER_EVENT = 7,
+  VECTOR_DB = 1,
+  VECTOR_MC = 18,
+  VECTOR_PENDING_MTF = 0,
+  /** Interruptibility bits reserved here: 31:5, and bit 4 (enclave interruption) without SGX. */
+  INTERRUPTIBILITY_RESERVED = -16,
+  STI = 1,
+  MOV_SS = 2,
+  /** Pending debug exceptions: bits 11:4, 13, 15 and 63:17 reserved. */
+  PENDING_DEBUG_RESERVED = -0x15010,
+  CR4_HI_FRED = 1,
+  UINV_RESERVED = 0xff00,
+  LOAD_UINV = 19,
+  /** PDPTE reserved bits 2:1 and 8:5 (Vol. 3A §4.4.1 "PDPTE Registers"). */
+  PDPTE_RESERVED_LO = 0x1e6,
+}
+
+/** Bits 63:32 of a field; 0 when the profile lacks it. */
+function high(v: Int32Array, base: number, word: number): number {
+  return word < 0 ? 0 : (v[base + word + 1] as number);
+}
+
+/** Bits 31:0 of a field; 0 when the profile lacks it (`word` -1). */
+function low(v: Int32Array, base: number, word: number): number {
+  return word < 0 ? 0 : (v[base + word] as number);
+}
+
+/** Bit `position` of `value` is 1. */
+function on(value: number, position: number): boolean {
+  return ((value >>> position) & 1) === 1;
+}
 
 /** Every guest-state check of this file passes. */
 export const PASS = -1;
-const QUALIFICATION_INVALID = 0;
-const QUALIFICATION_PDPTE = 2;
-const QUALIFICATION_NMI_UNDER_STI = 3;
-const QUALIFICATION_LINK_POINTER = 4;
 
-const ACTIVITY_ACTIVE = 0;
-const ACTIVITY_HLT = 1;
-const ACTIVITY_SHUTDOWN = 2;
-const ACTIVITY_WAIT_FOR_SIPI = 3;
-const TYPE_EXTERNAL_INTERRUPT = 0;
-const TYPE_NMI = 2;
-const TYPE_HARDWARE_EXCEPTION = 3;
-const TYPE_OTHER_EVENT = 7;
-const VECTOR_DB = 1;
-const VECTOR_MC = 18;
-const VECTOR_PENDING_MTF = 0;
-/** Interruptibility bits reserved here: 31:5, and bit 4 (enclave interruption) without SGX. */
-const INTERRUPTIBILITY_RESERVED = 0xffff_fff0 | 0;
-const STI = 1 << INTERRUPTIBILITY.BLOCKING_BY_STI;
-const MOV_SS = 1 << INTERRUPTIBILITY.BLOCKING_BY_MOV_SS;
-/** Pending debug exceptions: bits 11:4, 13, 15 and 63:17 reserved. */
-const PENDING_DEBUG_RESERVED = 0xff0 | (1 << 13) | (1 << 15) | (0xfffe_0000 | 0);
-const CR4_HI_FRED = 1 << (CR4.FRED - 32);
-const UINV_RESERVED = 0xff00;
-const LOAD_UINV = ENTRY.LOAD_UINV;
-/** PDPTE reserved bits 2:1 and 8:5 (Vol. 3A §4.4.1 "PDPTE Registers"). */
-const PDPTE_RESERVED_LO = 0x6 | 0x1e0;
 
 /** -1 when every check of `guest-non-register-state` passes, else the qualification (0, 3 or 4). */
 export function guestNonRegisterState(
@@ -66,81 +108,81 @@ export function guestNonRegisterState(
 ): number {
   const v = memory.words;
   const w = g.words;
-  const activity = low(v, base, w.GUEST_ACTIVITY_STATE);
-  const ssDpl = (low(v, base, w.GUEST_SS_ACCESS_RIGHTS) >>> 5) & 3;
+  const activity = (v[base + w.GUEST_ACTIVITY_STATE] as number);
+  const ssDpl = ((v[base + w.GUEST_SS_ACCESS_RIGHTS] as number) >>> 5) & 3;
   // Activity state.
   if (
-    (activity >>> 0) > ACTIVITY_WAIT_FOR_SIPI ||
-    (activity === ACTIVITY_HLT && !g.hltSupported) ||
-    (activity === ACTIVITY_SHUTDOWN && !g.shutdownSupported) ||
-    (activity === ACTIVITY_WAIT_FOR_SIPI && !g.waitForSipiSupported)
+    (activity >>> 0) > K.ACTIVITY_WAIT_FOR_SIPI ||
+    (activity === K.ACTIVITY_HLT && !g.hltSupported) ||
+    (activity === K.ACTIVITY_SHUTDOWN && !g.shutdownSupported) ||
+    (activity === K.ACTIVITY_WAIT_FOR_SIPI && !g.waitForSipiSupported)
   ) {
-    return QUALIFICATION_INVALID;
+    return K.QUALIFICATION_INVALID;
   }
-  if (activity === ACTIVITY_HLT && ssDpl !== 0) return QUALIFICATION_INVALID;
-  const intr = low(v, base, w.GUEST_INTERRUPTIBILITY_STATE);
-  if ((intr & (STI | MOV_SS)) !== 0 && activity !== ACTIVITY_ACTIVE) return QUALIFICATION_INVALID;
-  const info = low(v, base, e.words.VM_ENTRY_INTERRUPTION_INFORMATION);
+  if (activity === K.ACTIVITY_HLT && ssDpl !== 0) return K.QUALIFICATION_INVALID;
+  const intr = (v[base + w.GUEST_INTERRUPTIBILITY_STATE] as number);
+  if ((intr & (K.STI | K.MOV_SS)) !== 0 && activity !== K.ACTIVITY_ACTIVE) return K.QUALIFICATION_INVALID;
+  const info = (v[base + e.words.VM_ENTRY_INTERRUPTION_INFORMATION] as number);
   const injecting = info < 0;
   const type = (info >>> 8) & 7;
   const vector = info & 0xff;
-  if (injecting && activity === ACTIVITY_HLT) {
+  if (injecting && activity === K.ACTIVITY_HLT) {
     const allowed =
-      type === TYPE_EXTERNAL_INTERRUPT ||
-      type === TYPE_NMI ||
-      (type === TYPE_HARDWARE_EXCEPTION && (vector === VECTOR_DB || vector === VECTOR_MC)) ||
-      (type === TYPE_OTHER_EVENT && vector === VECTOR_PENDING_MTF);
-    if (!allowed) return QUALIFICATION_INVALID;
+      type === K.TYPE_EXTERNAL_INTERRUPT ||
+      type === K.TYPE_NMI ||
+      (type === K.TYPE_HARDWARE_EXCEPTION && (vector === K.VECTOR_DB || vector === K.VECTOR_MC)) ||
+      (type === K.TYPE_OTHER_EVENT && vector === K.VECTOR_PENDING_MTF);
+    if (!allowed) return K.QUALIFICATION_INVALID;
   }
-  if (injecting && activity === ACTIVITY_SHUTDOWN && type !== TYPE_NMI && !(type === TYPE_HARDWARE_EXCEPTION && vector === VECTOR_MC)) {
-    return QUALIFICATION_INVALID;
+  if (injecting && activity === K.ACTIVITY_SHUTDOWN && type !== K.TYPE_NMI && !(type === K.TYPE_HARDWARE_EXCEPTION && vector === K.VECTOR_MC)) {
+    return K.QUALIFICATION_INVALID;
   }
-  if (injecting && activity === ACTIVITY_WAIT_FOR_SIPI) return QUALIFICATION_INVALID;
+  if (injecting && activity === K.ACTIVITY_WAIT_FOR_SIPI) return K.QUALIFICATION_INVALID;
   // Interruptibility state ("entry to SMM" is never 1 here: the control checks refuse it).
-  if ((intr & INTERRUPTIBILITY_RESERVED) !== 0) return QUALIFICATION_INVALID;
-  if ((intr & (STI | MOV_SS)) === (STI | MOV_SS)) return QUALIFICATION_INVALID;
-  const rflags = low(v, base, w.GUEST_RFLAGS);
-  if ((intr & STI) !== 0 && !on(rflags, RFLAGS.IF)) return QUALIFICATION_INVALID;
-  if (injecting && type === TYPE_EXTERNAL_INTERRUPT && (intr & (STI | MOV_SS)) !== 0) return QUALIFICATION_INVALID;
-  if (injecting && type === TYPE_NMI && (intr & MOV_SS) !== 0) return QUALIFICATION_INVALID;
-  if (on(intr, INTERRUPTIBILITY.BLOCKING_BY_SMI)) return QUALIFICATION_INVALID;
-  const nmiUnderSti = injecting && type === TYPE_NMI && (intr & STI) !== 0;
+  if ((intr & K.INTERRUPTIBILITY_RESERVED) !== 0) return K.QUALIFICATION_INVALID;
+  if ((intr & (K.STI | K.MOV_SS)) === (K.STI | K.MOV_SS)) return K.QUALIFICATION_INVALID;
+  const rflags = (v[base + w.GUEST_RFLAGS] as number);
+  if ((intr & K.STI) !== 0 && !on(rflags, K.RFLAGS_IF)) return K.QUALIFICATION_INVALID;
+  if (injecting && type === K.TYPE_EXTERNAL_INTERRUPT && (intr & (K.STI | K.MOV_SS)) !== 0) return K.QUALIFICATION_INVALID;
+  if (injecting && type === K.TYPE_NMI && (intr & K.MOV_SS) !== 0) return K.QUALIFICATION_INVALID;
+  if (on(intr, K.INTERRUPTIBILITY_BLOCKING_BY_SMI)) return K.QUALIFICATION_INVALID;
+  const nmiUnderSti = injecting && type === K.TYPE_NMI && (intr & K.STI) !== 0;
   if (
     injecting &&
-    type === TYPE_NMI &&
-    on(low(v, base, e.words.PIN_BASED_CONTROLS), PIN.VIRTUAL_NMIS) &&
-    on(intr, INTERRUPTIBILITY.BLOCKING_BY_NMI)
+    type === K.TYPE_NMI &&
+    on((v[base + e.words.PIN_BASED_CONTROLS] as number), K.PIN_VIRTUAL_NMIS) &&
+    on(intr, K.INTERRUPTIBILITY_BLOCKING_BY_NMI)
   ) {
-    return QUALIFICATION_INVALID;
+    return K.QUALIFICATION_INVALID;
   }
-  const ia32e = on(low(v, base, e.words.VM_ENTRY_CONTROLS), ENTRY.IA32E_MODE_GUEST);
-  if (ia32e && (high(v, base, w.GUEST_CR4) & CR4_HI_FRED) !== 0 && ssDpl === 3 && (intr & STI) !== 0) return QUALIFICATION_INVALID;
+  const ia32e = on((v[base + e.words.VM_ENTRY_CONTROLS] as number), K.ENTRY_IA32E_MODE_GUEST);
+  if (ia32e && ((v[base + w.GUEST_CR4 + 1] as number) & K.CR4_HI_FRED) !== 0 && ssDpl === 3 && (intr & K.STI) !== 0) return K.QUALIFICATION_INVALID;
   // Pending debug exceptions.
-  const pending = low(v, base, w.GUEST_PENDING_DEBUG_EXCEPTIONS);
-  if ((pending & PENDING_DEBUG_RESERVED) !== 0 || high(v, base, w.GUEST_PENDING_DEBUG_EXCEPTIONS) !== 0) return QUALIFICATION_INVALID;
-  if ((intr & (STI | MOV_SS)) !== 0 || activity === ACTIVITY_HLT) {
-    const bsExpected = on(rflags, RFLAGS.TF) && !on(low(v, base, w.GUEST_IA32_DEBUGCTL), DEBUGCTL.BTF);
-    if (on(pending, PENDING_DEBUG.BS) !== bsExpected) return QUALIFICATION_INVALID;
+  const pending = (v[base + w.GUEST_PENDING_DEBUG_EXCEPTIONS] as number);
+  if ((pending & K.PENDING_DEBUG_RESERVED) !== 0 || (v[base + w.GUEST_PENDING_DEBUG_EXCEPTIONS + 1] as number) !== 0) return K.QUALIFICATION_INVALID;
+  if ((intr & (K.STI | K.MOV_SS)) !== 0 || activity === K.ACTIVITY_HLT) {
+    const bsExpected = on(rflags, K.RFLAGS_TF) && !on((v[base + w.GUEST_IA32_DEBUGCTL] as number), K.DEBUGCTL_BTF);
+    if (on(pending, K.PENDING_DEBUG_BS) !== bsExpected) return K.QUALIFICATION_INVALID;
   }
-  if (on(low(v, base, e.words.VM_ENTRY_CONTROLS), LOAD_UINV) && (low(v, base, w.GUEST_UINV) & UINV_RESERVED) !== 0) {
-    return QUALIFICATION_INVALID;
+  if (on((v[base + e.words.VM_ENTRY_CONTROLS] as number), K.LOAD_UINV) && (low(v, base, w.GUEST_UINV) & K.UINV_RESERVED) !== 0) {
+    return K.QUALIFICATION_INVALID;
   }
-  if (nmiUnderSti) return QUALIFICATION_NMI_UNDER_STI;
-  return linkPointerOk(e, g, memory, base, currentLo, currentHi) ? PASS : QUALIFICATION_LINK_POINTER;
+  if (nmiUnderSti) return K.QUALIFICATION_NMI_UNDER_STI;
+  return linkPointerOk(e, g, memory, base, currentLo, currentHi) ? PASS : K.QUALIFICATION_LINK_POINTER;
 }
 
 /** The VMCS link pointer checks (nothing to check when it is FFFFFFFF_FFFFFFFFH). */
 function linkPointerOk(e: EntryFacts, g: GuestFacts, memory: PhysicalMemory, base: number, currentLo: number, currentHi: number): boolean {
   const v = memory.words;
-  const lo = low(v, base, g.words.VMCS_LINK_POINTER);
-  const hi = high(v, base, g.words.VMCS_LINK_POINTER);
+  const lo = (v[base + g.words.VMCS_LINK_POINTER] as number);
+  const hi = (v[base + g.words.VMCS_LINK_POINTER + 1] as number);
   if ((lo & hi) === -1) return true;
   if ((lo & 0xfff) !== 0 || (hi & g.pointerHiBad) !== 0) return false;
   const revision = memory.read32(lo, hi);
   if ((revision & 0x7fff_ffff) !== g.revisionId) return false;
-  const primary = low(v, base, e.words.PRIMARY_PROCESSOR_BASED_CONTROLS);
+  const primary = (v[base + e.words.PRIMARY_PROCESSOR_BASED_CONTROLS] as number);
   const shadowing =
-    on(primary, PRIMARY.ACTIVATE_SECONDARY_CONTROLS) && on(low(v, base, e.words.SECONDARY_PROCESSOR_BASED_CONTROLS), SECONDARY.VMCS_SHADOWING);
+    on(primary, K.PRIMARY_ACTIVATE_SECONDARY_CONTROLS) && on(low(v, base, e.words.SECONDARY_PROCESSOR_BASED_CONTROLS), K.SECONDARY_VMCS_SHADOWING);
   if (revision < 0 !== shadowing) return false;
   return !(lo === currentLo && hi === currentHi);
 }
@@ -149,29 +191,54 @@ function linkPointerOk(e: EntryFacts, g: GuestFacts, memory: PhysicalMemory, bas
 export function guestPdptes(e: EntryFacts, g: GuestFacts, memory: PhysicalMemory, base: number): number {
   const v = memory.words;
   const w = g.words;
-  const cr0 = low(v, base, w.GUEST_CR0);
-  if (!on(cr0, CR0.PG) || !on(low(v, base, w.GUEST_CR4), CR4.PAE)) return PASS;
-  if (on(low(v, base, e.words.VM_ENTRY_CONTROLS), ENTRY.IA32E_MODE_GUEST)) return PASS;
-  const primary = low(v, base, e.words.PRIMARY_PROCESSOR_BASED_CONTROLS);
-  const ept = on(primary, PRIMARY.ACTIVATE_SECONDARY_CONTROLS) && on(low(v, base, e.words.SECONDARY_PROCESSOR_BASED_CONTROLS), SECONDARY.ENABLE_EPT);
+  const cr0 = (v[base + w.GUEST_CR0] as number);
+  if (!on(cr0, K.CR0_PG) || !on((v[base + w.GUEST_CR4] as number), K.CR4_PAE)) return PASS;
+  if (on((v[base + e.words.VM_ENTRY_CONTROLS] as number), K.ENTRY_IA32E_MODE_GUEST)) return PASS;
+  const primary = (v[base + e.words.PRIMARY_PROCESSOR_BASED_CONTROLS] as number);
+  const ept = on(primary, K.PRIMARY_ACTIVATE_SECONDARY_CONTROLS) && on(low(v, base, e.words.SECONDARY_PROCESSOR_BASED_CONTROLS), K.SECONDARY_ENABLE_EPT);
   if (ept) {
     return pdpteOk(g, low(v, base, w.GUEST_PDPTE0), high(v, base, w.GUEST_PDPTE0)) &&
       pdpteOk(g, low(v, base, w.GUEST_PDPTE1), high(v, base, w.GUEST_PDPTE1)) &&
       pdpteOk(g, low(v, base, w.GUEST_PDPTE2), high(v, base, w.GUEST_PDPTE2)) &&
       pdpteOk(g, low(v, base, w.GUEST_PDPTE3), high(v, base, w.GUEST_PDPTE3))
       ? PASS
-      : QUALIFICATION_PDPTE;
+      : K.QUALIFICATION_PDPTE;
   }
   // PAE paging reads the PDPTEs at guest CR3 bits 31:5. Trick: the 32-byte table never crosses a
   // 1-KByte memory chunk, so one chunk look-up finds all eight words (none written: all zero, valid).
-  const at = memory.wordOffset(low(v, base, w.GUEST_CR3) & ~0x1f, 0);
+  const at = memory.wordOffset((v[base + w.GUEST_CR3] as number) & ~0x1f, 0);
   if (at < 0) return PASS;
   for (let n = 0; n < 8; n += 2) {
-    if (!pdpteOk(g, v[at + n] as number, v[at + n + 1] as number)) return QUALIFICATION_PDPTE;
+    if (!pdpteOk(g, v[at + n] as number, v[at + n + 1] as number)) return K.QUALIFICATION_PDPTE;
   }
   return PASS;
 }
 
 function pdpteOk(g: GuestFacts, lo: number, hi: number): boolean {
-  return (lo & 1) === 0 || ((lo & PDPTE_RESERVED_LO) === 0 && (hi & g.physicalHiBad) === 0);
+  return (lo & 1) === 0 || ((lo & K.PDPTE_RESERVED_LO) === 0 && (hi & g.physicalHiBad) === 0);
 }
+
+// The literals of K are the values of the expressions they replace (spec/ names included).
+assertLiterals('impl/vm-entry/guest-non-register.ts', [
+  [K.ENTRY_IA32E_MODE_GUEST, ENTRY.IA32E_MODE_GUEST],
+  [K.ENTRY_LOAD_UINV, ENTRY.LOAD_UINV],
+  [K.PIN_VIRTUAL_NMIS, PIN.VIRTUAL_NMIS],
+  [K.PRIMARY_ACTIVATE_SECONDARY_CONTROLS, PRIMARY.ACTIVATE_SECONDARY_CONTROLS],
+  [K.SECONDARY_ENABLE_EPT, SECONDARY.ENABLE_EPT],
+  [K.SECONDARY_VMCS_SHADOWING, SECONDARY.VMCS_SHADOWING],
+  [K.CR0_PG, CR0.PG],
+  [K.CR4_FRED, CR4.FRED],
+  [K.CR4_PAE, CR4.PAE],
+  [K.DEBUGCTL_BTF, DEBUGCTL.BTF],
+  [K.INTERRUPTIBILITY_BLOCKING_BY_MOV_SS, INTERRUPTIBILITY.BLOCKING_BY_MOV_SS],
+  [K.INTERRUPTIBILITY_BLOCKING_BY_NMI, INTERRUPTIBILITY.BLOCKING_BY_NMI],
+  [K.INTERRUPTIBILITY_BLOCKING_BY_SMI, INTERRUPTIBILITY.BLOCKING_BY_SMI],
+  [K.INTERRUPTIBILITY_BLOCKING_BY_STI, INTERRUPTIBILITY.BLOCKING_BY_STI],
+  [K.PENDING_DEBUG_BS, PENDING_DEBUG.BS],
+  [K.RFLAGS_IF, RFLAGS.IF],
+  [K.RFLAGS_TF, RFLAGS.TF],
+  [K.STI, 1 << K.INTERRUPTIBILITY_BLOCKING_BY_STI],
+  [K.MOV_SS, 1 << K.INTERRUPTIBILITY_BLOCKING_BY_MOV_SS],
+  [K.CR4_HI_FRED, 1 << (K.CR4_FRED - 32)],
+  [K.LOAD_UINV, K.ENTRY_LOAD_UINV],
+]);

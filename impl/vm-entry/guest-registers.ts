@@ -26,35 +26,95 @@ import {
 } from '../../spec/guest-state-bits.ts';
 import { halvesOf } from '../hex-halves.ts';
 import type { EntryFacts } from './facts.ts';
+import { assertLiterals } from '../literals.ts';
 import type { GuestFacts } from './guest-facts.ts';
-import { high, low, notCanonical, on } from './vmcs-words.ts';
 
-/** CR0.NW and CR0.CD are never checked against the fixed bits (VM entry does not load them). */
-const CR0_NW_CD = (1 << CR0.NW) | (1 << CR0.CD);
-const CR0_PE_PG = (1 << CR0.PE) | (1 << CR0.PG);
-/** CR4.FRED is bit 32: bit 0 of the high half. */
-const CR4_HI_FRED = 1 << (CR4.FRED - 32);
+// Local copies of the helpers of vm-entry/vmcs-words.ts (a speed trick, impl/README.md "Local copies").
+/**
+ * The constants of this file as one const enum: esbuild (tsx, vitest) writes each use as a
+ * literal, where a module-level `const` is a load from the module context with a type check at
+ * every use (a speed trick, impl/README.md "Constants as literals"). The original expression of
+ * each member is checked against its literal when the module loads (see the end of the file).
+ */
+const enum K {
+  ENTRY_IA32E_MODE_GUEST = 9,
+  ENTRY_LOAD_CET_STATE = 20,
+  ENTRY_LOAD_DEBUG_CONTROLS = 2,
+  ENTRY_LOAD_IA32_BNDCFGS = 16,
+  ENTRY_LOAD_IA32_EFER = 15,
+  ENTRY_LOAD_IA32_PAT = 14,
+  ENTRY_LOAD_IA32_PERF_GLOBAL_CTRL = 13,
+  ENTRY_LOAD_PKRS = 22,
+  PRIMARY_ACTIVATE_SECONDARY_CONTROLS = 31,
+  SECONDARY_UNRESTRICTED_GUEST = 7,
+  CR0_CD = 30,
+  CR0_NW = 29,
+  CR0_PE = 0,
+  CR0_PG = 31,
+  CR0_WP = 16,
+  CR4_CET = 23,
+  CR4_FRED = 32,
+  CR4_PAE = 5,
+  CR4_PCIDE = 17,
+  EFER_LMA = 10,
+  EFER_LME = 8,
+  EFER_NXE = 11,
+  EFER_SCE = 0,
+  LATER_ENTRY_CONTROL_LOAD_IA32_FRED = 23,
+  LATER_ENTRY_CONTROL_LOAD_IA32_SPEC_CTRL = 24,
+  RFLAGS_FIXED_1 = 1,
+  RFLAGS_IF = 9,
+  RFLAGS_IOPL = 12,
+  RFLAGS_VM = 17,
+  /** CR0_NW and CR0_CD are never checked against the fixed bits (VM entry does not load them). */
+  CR0_NW_CD = 0x60000000,
+  CR0_PE_PG = -0x7fffffff,
+  /** CR4_FRED is bit 32: bit 0 of the high half. */
+  CR4_HI_FRED = 1,
+  /** IA32_EFER bits impl/ implements: SCE, LME, LMA, NXE (as for the host; impl/README.md). */
+  EFER_SUPPORTED = 0xd01,
+  /** IA32_PERF_GLOBAL_CTRL bits impl/ implements: 7:0 and 34:32 (as for the host). */
+  PERF_GLOBAL_CTRL_LO = 255,
+  PERF_GLOBAL_CTRL_HI = 7,
+  /** IA32_PAT memory types allowed in each byte: 0 UC, 1 WC, 4 WT, 5 WP, 6 WB, 7 UC-. */
+  PAT_TYPES = 243,
+  /** IA32_BNDCFGS reserved bits 11:2. */
+  BNDCFGS_RESERVED = 0xffc,
+  /** IA32_S_CET reserved bits 9:6; SUPPRESS (10) and TRACKER (11) exclusive. */
+  S_CET_RESERVED = 0x3c0,
+  S_CET_SUPPRESS_AND_TRACKER = 0xc00,
+  /** IA32_FRED_CONFIG reserved bits 2, 5:4 and 11. */
+  FRED_CONFIG_RESERVED = 0x834,
+  /** IA32_SPEC_CTRL bits impl/ implements: IBRS (0), STIBP (1), SSBD (2); the rest #GP on WRMSR. */
+  SPEC_CTRL_SUPPORTED = 7,
+  INFO_VALID = 31,
+  ACCESS_RIGHTS_L = 13,
+  SS_DPL_SHIFT = 5,
+}
+
+/** Bits 63:32 of a field; 0 when the profile lacks it. */
+function high(v: Int32Array, base: number, word: number): number {
+  return word < 0 ? 0 : (v[base + word + 1] as number);
+}
+
+/** Bits 31:0 of a field; 0 when the profile lacks it (`word` -1). */
+function low(v: Int32Array, base: number, word: number): number {
+  return word < 0 ? 0 : (v[base + word] as number);
+}
+
+/** Bits 63:47 of (hi:lo) are not all equal (48-bit linear addresses). */
+function notCanonical(hi: number): boolean {
+  const top = hi >> 15;
+  return top !== 0 && top !== -1;
+}
+
+/** Bit `position` of `value` is 1. */
+function on(value: number, position: number): boolean {
+  return ((value >>> position) & 1) === 1;
+}
+
 const [DEBUGCTL_RESERVED_LO, DEBUGCTL_RESERVED_HI] = halvesOf(DEBUGCTL_ALWAYS_RESERVED);
 const [RFLAGS_RESERVED_LO] = halvesOf(RFLAGS_RESERVED_ZERO);
-/** IA32_EFER bits impl/ implements: SCE, LME, LMA, NXE (as for the host; impl/README.md). */
-const EFER_SUPPORTED = (1 << EFER.SCE) | (1 << EFER.LME) | (1 << EFER.LMA) | (1 << EFER.NXE);
-/** IA32_PERF_GLOBAL_CTRL bits impl/ implements: 7:0 and 34:32 (as for the host). */
-const PERF_GLOBAL_CTRL_LO = 0xff;
-const PERF_GLOBAL_CTRL_HI = 0x7;
-/** IA32_PAT memory types allowed in each byte: 0 UC, 1 WC, 4 WT, 5 WP, 6 WB, 7 UC-. */
-const PAT_TYPES = 0b1111_0011;
-/** IA32_BNDCFGS reserved bits 11:2. */
-const BNDCFGS_RESERVED = 0xffc;
-/** IA32_S_CET reserved bits 9:6; SUPPRESS (10) and TRACKER (11) exclusive. */
-const S_CET_RESERVED = 0x3c0;
-const S_CET_SUPPRESS_AND_TRACKER = 0xc00;
-/** IA32_FRED_CONFIG reserved bits 2, 5:4 and 11. */
-const FRED_CONFIG_RESERVED = (1 << 2) | (3 << 4) | (1 << 11);
-/** IA32_SPEC_CTRL bits impl/ implements: IBRS (0), STIBP (1), SSBD (2); the rest #GP on WRMSR. */
-const SPEC_CTRL_SUPPORTED = 0x7;
-const INFO_VALID = 31;
-const ACCESS_RIGHTS_L = 13;
-const SS_DPL_SHIFT = 5;
 
 /**
  * Bits 63:N are not all identical, N = 48 the linear-address width: the wording of the RIP and SSP
@@ -72,78 +132,78 @@ function canonical(v: Int32Array, base: number, word: number): boolean {
 function patHalfOk(half: number): boolean {
   for (let shift = 0; shift < 32; shift += 8) {
     const type = (half >>> shift) & 0xff;
-    if (type > 7 || ((PAT_TYPES >>> type) & 1) === 0) return false;
+    if (type > 7 || ((K.PAT_TYPES >>> type) & 1) === 0) return false;
   }
   return true;
 }
 
 /** "Unrestricted guest" is 1 (it counts only with "activate secondary controls" = 1). */
 export function unrestrictedGuest(e: EntryFacts, v: Int32Array, base: number): boolean {
-  const primary = low(v, base, e.words.PRIMARY_PROCESSOR_BASED_CONTROLS);
-  return on(primary, PRIMARY.ACTIVATE_SECONDARY_CONTROLS) && on(low(v, base, e.words.SECONDARY_PROCESSOR_BASED_CONTROLS), SECONDARY.UNRESTRICTED_GUEST);
+  const primary = (v[base + e.words.PRIMARY_PROCESSOR_BASED_CONTROLS] as number);
+  return on(primary, K.PRIMARY_ACTIVATE_SECONDARY_CONTROLS) && on(low(v, base, e.words.SECONDARY_PROCESSOR_BASED_CONTROLS), K.SECONDARY_UNRESTRICTED_GUEST);
 }
 
 /** True when every check of the group `guest-control-registers` passes. */
 export function guestControlRegistersOk(e: EntryFacts, g: GuestFacts, v: Int32Array, base: number): boolean {
   const w = g.words;
-  const entry = low(v, base, e.words.VM_ENTRY_CONTROLS);
-  const ia32e = on(entry, ENTRY.IA32E_MODE_GUEST);
-  const cr0 = low(v, base, w.GUEST_CR0);
-  const fixed0 = e.cr0Fixed0Lo & ~CR0_NW_CD & (unrestrictedGuest(e, v, base) ? ~CR0_PE_PG : -1);
-  if ((cr0 & fixed0) !== fixed0 || (high(v, base, w.GUEST_CR0) & e.cr0Fixed0Hi) !== e.cr0Fixed0Hi) return false;
-  if ((cr0 & ~e.cr0Fixed1Lo & ~CR0_NW_CD) !== 0 || (high(v, base, w.GUEST_CR0) & ~e.cr0Fixed1Hi) !== 0) return false;
-  if (on(cr0, CR0.PG) && !on(cr0, CR0.PE)) return false;
-  const cr4 = low(v, base, w.GUEST_CR4);
-  const cr4Hi = high(v, base, w.GUEST_CR4);
+  const entry = (v[base + e.words.VM_ENTRY_CONTROLS] as number);
+  const ia32e = on(entry, K.ENTRY_IA32E_MODE_GUEST);
+  const cr0 = (v[base + w.GUEST_CR0] as number);
+  const fixed0 = e.cr0Fixed0Lo & ~K.CR0_NW_CD & (unrestrictedGuest(e, v, base) ? ~K.CR0_PE_PG : -1);
+  if ((cr0 & fixed0) !== fixed0 || ((v[base + w.GUEST_CR0 + 1] as number) & e.cr0Fixed0Hi) !== e.cr0Fixed0Hi) return false;
+  if ((cr0 & ~e.cr0Fixed1Lo & ~K.CR0_NW_CD) !== 0 || ((v[base + w.GUEST_CR0 + 1] as number) & ~e.cr0Fixed1Hi) !== 0) return false;
+  if (on(cr0, K.CR0_PG) && !on(cr0, K.CR0_PE)) return false;
+  const cr4 = (v[base + w.GUEST_CR4] as number);
+  const cr4Hi = (v[base + w.GUEST_CR4 + 1] as number);
   if ((cr4 & e.cr4Fixed0Lo) !== e.cr4Fixed0Lo || (cr4Hi & e.cr4Fixed0Hi) !== e.cr4Fixed0Hi) return false;
   if ((cr4 & ~e.cr4Fixed1Lo) !== 0 || (cr4Hi & ~e.cr4Fixed1Hi) !== 0) return false;
-  if (on(cr4, CR4.CET) && !on(cr0, CR0.WP)) return false;
-  const debugControls = on(entry, ENTRY.LOAD_DEBUG_CONTROLS);
+  if (on(cr4, K.CR4_CET) && !on(cr0, K.CR0_WP)) return false;
+  const debugControls = on(entry, K.ENTRY_LOAD_DEBUG_CONTROLS);
   if (
     debugControls &&
-    ((low(v, base, w.GUEST_IA32_DEBUGCTL) & DEBUGCTL_RESERVED_LO) !== 0 || (high(v, base, w.GUEST_IA32_DEBUGCTL) & DEBUGCTL_RESERVED_HI) !== 0)
+    (((v[base + w.GUEST_IA32_DEBUGCTL] as number) & DEBUGCTL_RESERVED_LO) !== 0 || ((v[base + w.GUEST_IA32_DEBUGCTL + 1] as number) & DEBUGCTL_RESERVED_HI) !== 0)
   ) {
     return false;
   }
-  if (ia32e && (!on(cr0, CR0.PG) || !on(cr4, CR4.PAE))) return false;
-  if (!ia32e && (on(cr4, CR4.PCIDE) || (cr4Hi & CR4_HI_FRED) !== 0)) return false;
-  if ((high(v, base, w.GUEST_CR3) & g.physicalHiBad) !== 0) return false;
-  if (debugControls && high(v, base, w.GUEST_DR7) !== 0) return false;
+  if (ia32e && (!on(cr0, K.CR0_PG) || !on(cr4, K.CR4_PAE))) return false;
+  if (!ia32e && (on(cr4, K.CR4_PCIDE) || (cr4Hi & K.CR4_HI_FRED) !== 0)) return false;
+  if (((v[base + w.GUEST_CR3 + 1] as number) & g.physicalHiBad) !== 0) return false;
+  if (debugControls && (v[base + w.GUEST_DR7 + 1] as number) !== 0) return false;
   if (!canonical(v, base, w.GUEST_IA32_SYSENTER_ESP) || !canonical(v, base, w.GUEST_IA32_SYSENTER_EIP)) return false;
-  if (on(entry, ENTRY.LOAD_CET_STATE)) {
+  if (on(entry, K.ENTRY_LOAD_CET_STATE)) {
     const sCet = low(v, base, w.GUEST_IA32_S_CET);
     const sCetHi = high(v, base, w.GUEST_IA32_S_CET);
     if (notCanonical(sCetHi) || (!ia32e && sCetHi !== 0)) return false;
-    if ((sCet & S_CET_RESERVED) !== 0 || (sCet & S_CET_SUPPRESS_AND_TRACKER) === S_CET_SUPPRESS_AND_TRACKER) return false;
+    if ((sCet & K.S_CET_RESERVED) !== 0 || (sCet & K.S_CET_SUPPRESS_AND_TRACKER) === K.S_CET_SUPPRESS_AND_TRACKER) return false;
     if (!canonical(v, base, w.GUEST_IA32_INTERRUPT_SSP_TABLE_ADDR)) return false;
   }
   if (
-    on(entry, ENTRY.LOAD_IA32_PERF_GLOBAL_CTRL) &&
-    ((low(v, base, w.GUEST_IA32_PERF_GLOBAL_CTRL) & ~PERF_GLOBAL_CTRL_LO) !== 0 ||
-      (high(v, base, w.GUEST_IA32_PERF_GLOBAL_CTRL) & ~PERF_GLOBAL_CTRL_HI) !== 0)
+    on(entry, K.ENTRY_LOAD_IA32_PERF_GLOBAL_CTRL) &&
+    ((low(v, base, w.GUEST_IA32_PERF_GLOBAL_CTRL) & ~K.PERF_GLOBAL_CTRL_LO) !== 0 ||
+      (high(v, base, w.GUEST_IA32_PERF_GLOBAL_CTRL) & ~K.PERF_GLOBAL_CTRL_HI) !== 0)
   ) {
     return false;
   }
-  if (on(entry, ENTRY.LOAD_IA32_PAT) && !(patHalfOk(low(v, base, w.GUEST_IA32_PAT)) && patHalfOk(high(v, base, w.GUEST_IA32_PAT)))) {
+  if (on(entry, K.ENTRY_LOAD_IA32_PAT) && !(patHalfOk(low(v, base, w.GUEST_IA32_PAT)) && patHalfOk(high(v, base, w.GUEST_IA32_PAT)))) {
     return false;
   }
-  if (on(entry, ENTRY.LOAD_IA32_EFER)) {
+  if (on(entry, K.ENTRY_LOAD_IA32_EFER)) {
     const efer = low(v, base, w.GUEST_IA32_EFER);
-    if ((efer & ~EFER_SUPPORTED) !== 0 || high(v, base, w.GUEST_IA32_EFER) !== 0) return false;
-    if (on(efer, EFER.LMA) !== ia32e) return false;
-    if (on(cr0, CR0.PG) && on(efer, EFER.LME) !== on(efer, EFER.LMA)) return false;
+    if ((efer & ~K.EFER_SUPPORTED) !== 0 || high(v, base, w.GUEST_IA32_EFER) !== 0) return false;
+    if (on(efer, K.EFER_LMA) !== ia32e) return false;
+    if (on(cr0, K.CR0_PG) && on(efer, K.EFER_LME) !== on(efer, K.EFER_LMA)) return false;
   }
   if (
-    on(entry, ENTRY.LOAD_IA32_BNDCFGS) &&
-    ((low(v, base, w.GUEST_IA32_BNDCFGS) & BNDCFGS_RESERVED) !== 0 || !canonical(v, base, w.GUEST_IA32_BNDCFGS))
+    on(entry, K.ENTRY_LOAD_IA32_BNDCFGS) &&
+    ((low(v, base, w.GUEST_IA32_BNDCFGS) & K.BNDCFGS_RESERVED) !== 0 || !canonical(v, base, w.GUEST_IA32_BNDCFGS))
   ) {
     return false;
   }
-  if (on(entry, ENTRY.LOAD_PKRS) && high(v, base, w.GUEST_IA32_PKRS) !== 0) return false;
-  if (on(entry, LATER_ENTRY_CONTROL.LOAD_IA32_FRED) && !guestFredOk(g, v, base)) return false;
+  if (on(entry, K.ENTRY_LOAD_PKRS) && high(v, base, w.GUEST_IA32_PKRS) !== 0) return false;
+  if (on(entry, K.LATER_ENTRY_CONTROL_LOAD_IA32_FRED) && !guestFredOk(g, v, base)) return false;
   if (
-    on(entry, LATER_ENTRY_CONTROL.LOAD_IA32_SPEC_CTRL) &&
-    ((low(v, base, w.GUEST_IA32_SPEC_CTRL) & ~SPEC_CTRL_SUPPORTED) !== 0 || high(v, base, w.GUEST_IA32_SPEC_CTRL) !== 0)
+    on(entry, K.LATER_ENTRY_CONTROL_LOAD_IA32_SPEC_CTRL) &&
+    ((low(v, base, w.GUEST_IA32_SPEC_CTRL) & ~K.SPEC_CTRL_SUPPORTED) !== 0 || high(v, base, w.GUEST_IA32_SPEC_CTRL) !== 0)
   ) {
     return false;
   }
@@ -153,7 +213,7 @@ export function guestControlRegistersOk(e: EntryFacts, g: GuestFacts, v: Int32Ar
 /** The guest FRED MSRs ("load IA32_FRED" = 1): IA32_FRED_CONFIG, RSP1-3 (64-byte aligned), SSP1-3 (8-byte). */
 function guestFredOk(g: GuestFacts, v: Int32Array, base: number): boolean {
   const w = g.words;
-  if ((low(v, base, w.GUEST_IA32_FRED_CONFIG) & FRED_CONFIG_RESERVED) !== 0 || !canonical(v, base, w.GUEST_IA32_FRED_CONFIG)) {
+  if ((low(v, base, w.GUEST_IA32_FRED_CONFIG) & K.FRED_CONFIG_RESERVED) !== 0 || !canonical(v, base, w.GUEST_IA32_FRED_CONFIG)) {
     return false;
   }
   return (
@@ -176,33 +236,71 @@ export function guestDescriptorTablesOk(g: GuestFacts, v: Int32Array, base: numb
   return (
     canonical(v, base, w.GUEST_GDTR_BASE) &&
     canonical(v, base, w.GUEST_IDTR_BASE) &&
-    (low(v, base, w.GUEST_GDTR_LIMIT) & 0xffff_0000) === 0 &&
-    (low(v, base, w.GUEST_IDTR_LIMIT) & 0xffff_0000) === 0
+    ((v[base + w.GUEST_GDTR_LIMIT] as number) & 0xffff_0000) === 0 &&
+    ((v[base + w.GUEST_IDTR_LIMIT] as number) & 0xffff_0000) === 0
   );
 }
 
 /** True when every check of the group `guest-rip-rflags` passes. */
 export function guestRipRflagsOk(e: EntryFacts, g: GuestFacts, v: Int32Array, base: number): boolean {
   const w = g.words;
-  const entry = low(v, base, e.words.VM_ENTRY_CONTROLS);
-  const ia32e = on(entry, ENTRY.IA32E_MODE_GUEST);
-  const csL = on(low(v, base, w.GUEST_CS_ACCESS_RIGHTS), ACCESS_RIGHTS_L);
-  const ripHi = high(v, base, w.GUEST_RIP);
+  const entry = (v[base + e.words.VM_ENTRY_CONTROLS] as number);
+  const ia32e = on(entry, K.ENTRY_IA32E_MODE_GUEST);
+  const csL = on((v[base + w.GUEST_CS_ACCESS_RIGHTS] as number), K.ACCESS_RIGHTS_L);
+  const ripHi = (v[base + w.GUEST_RIP + 1] as number);
   if (ia32e && csL ? upperBitsDiffer(ripHi) : ripHi !== 0) return false;
-  const rflags = low(v, base, w.GUEST_RFLAGS);
-  if ((rflags & RFLAGS_RESERVED_LO) !== 0 || high(v, base, w.GUEST_RFLAGS) !== 0) return false;
-  if (!on(rflags, RFLAGS.FIXED_1)) return false;
-  const vm = on(rflags, RFLAGS.VM);
-  if (vm && (ia32e || !on(low(v, base, w.GUEST_CR0), CR0.PE))) return false;
-  const info = low(v, base, e.words.VM_ENTRY_INTERRUPTION_INFORMATION);
-  if (on(info, INFO_VALID) && ((info >>> 8) & 7) === 0 && !on(rflags, RFLAGS.IF)) return false;
-  if (on(entry, ENTRY.LOAD_CET_STATE)) {
+  const rflags = (v[base + w.GUEST_RFLAGS] as number);
+  if ((rflags & RFLAGS_RESERVED_LO) !== 0 || (v[base + w.GUEST_RFLAGS + 1] as number) !== 0) return false;
+  if (!on(rflags, K.RFLAGS_FIXED_1)) return false;
+  const vm = on(rflags, K.RFLAGS_VM);
+  if (vm && (ia32e || !on((v[base + w.GUEST_CR0] as number), K.CR0_PE))) return false;
+  const info = (v[base + e.words.VM_ENTRY_INTERRUPTION_INFORMATION] as number);
+  if (on(info, K.INFO_VALID) && ((info >>> 8) & 7) === 0 && !on(rflags, K.RFLAGS_IF)) return false;
+  if (on(entry, K.ENTRY_LOAD_CET_STATE)) {
     const sspHi = high(v, base, w.GUEST_SSP);
     if ((!ia32e && sspHi !== 0) || upperBitsDiffer(sspHi) || (low(v, base, w.GUEST_SSP) & 3) !== 0) return false;
   }
-  if (ia32e && (high(v, base, w.GUEST_CR4) & CR4_HI_FRED) !== 0) {
-    const ssDpl = (low(v, base, w.GUEST_SS_ACCESS_RIGHTS) >>> SS_DPL_SHIFT) & 3;
-    if (ssDpl === 3 && ((rflags >>> RFLAGS.IOPL) & 3) !== 0) return false;
+  if (ia32e && ((v[base + w.GUEST_CR4 + 1] as number) & K.CR4_HI_FRED) !== 0) {
+    const ssDpl = ((v[base + w.GUEST_SS_ACCESS_RIGHTS] as number) >>> K.SS_DPL_SHIFT) & 3;
+    if (ssDpl === 3 && ((rflags >>> K.RFLAGS_IOPL) & 3) !== 0) return false;
   }
   return true;
 }
+
+// The literals of K are the values of the expressions they replace (spec/ names included).
+assertLiterals('impl/vm-entry/guest-registers.ts', [
+  [K.ENTRY_IA32E_MODE_GUEST, ENTRY.IA32E_MODE_GUEST],
+  [K.ENTRY_LOAD_CET_STATE, ENTRY.LOAD_CET_STATE],
+  [K.ENTRY_LOAD_DEBUG_CONTROLS, ENTRY.LOAD_DEBUG_CONTROLS],
+  [K.ENTRY_LOAD_IA32_BNDCFGS, ENTRY.LOAD_IA32_BNDCFGS],
+  [K.ENTRY_LOAD_IA32_EFER, ENTRY.LOAD_IA32_EFER],
+  [K.ENTRY_LOAD_IA32_PAT, ENTRY.LOAD_IA32_PAT],
+  [K.ENTRY_LOAD_IA32_PERF_GLOBAL_CTRL, ENTRY.LOAD_IA32_PERF_GLOBAL_CTRL],
+  [K.ENTRY_LOAD_PKRS, ENTRY.LOAD_PKRS],
+  [K.PRIMARY_ACTIVATE_SECONDARY_CONTROLS, PRIMARY.ACTIVATE_SECONDARY_CONTROLS],
+  [K.SECONDARY_UNRESTRICTED_GUEST, SECONDARY.UNRESTRICTED_GUEST],
+  [K.CR0_CD, CR0.CD],
+  [K.CR0_NW, CR0.NW],
+  [K.CR0_PE, CR0.PE],
+  [K.CR0_PG, CR0.PG],
+  [K.CR0_WP, CR0.WP],
+  [K.CR4_CET, CR4.CET],
+  [K.CR4_FRED, CR4.FRED],
+  [K.CR4_PAE, CR4.PAE],
+  [K.CR4_PCIDE, CR4.PCIDE],
+  [K.EFER_LMA, EFER.LMA],
+  [K.EFER_LME, EFER.LME],
+  [K.EFER_NXE, EFER.NXE],
+  [K.EFER_SCE, EFER.SCE],
+  [K.LATER_ENTRY_CONTROL_LOAD_IA32_FRED, LATER_ENTRY_CONTROL.LOAD_IA32_FRED],
+  [K.LATER_ENTRY_CONTROL_LOAD_IA32_SPEC_CTRL, LATER_ENTRY_CONTROL.LOAD_IA32_SPEC_CTRL],
+  [K.RFLAGS_FIXED_1, RFLAGS.FIXED_1],
+  [K.RFLAGS_IF, RFLAGS.IF],
+  [K.RFLAGS_IOPL, RFLAGS.IOPL],
+  [K.RFLAGS_VM, RFLAGS.VM],
+  [K.CR0_NW_CD, (1 << K.CR0_NW) | (1 << K.CR0_CD)],
+  [K.CR0_PE_PG, (1 << K.CR0_PE) | (1 << K.CR0_PG)],
+  [K.CR4_HI_FRED, 1 << (K.CR4_FRED - 32)],
+  [K.EFER_SUPPORTED, (1 << K.EFER_SCE) | (1 << K.EFER_LME) | (1 << K.EFER_LMA) | (1 << K.EFER_NXE)],
+  [K.PAT_TYPES, 0b1111_0011],
+]);

@@ -19,26 +19,49 @@ import type { PhysicalMemory } from '../memory.ts';
 import type { EntryFacts } from './facts.ts';
 import type { GuestFacts } from './guest-facts.ts';
 import type { ExitFacts } from '../vm-exit/exit-facts.ts';
+import { assertLiterals } from '../literals.ts';
 import { MSR_GP, writeMsr } from '../vm-exit/msrs.ts';
-import { high, low } from './vmcs-words.ts';
 
-const IA32_FS_BASE = 0xc000_0100 | 0;
-const IA32_GS_BASE = 0xc000_0101 | 0;
-const X2APIC_RANGE = 0x8;
-const IA32_SMM_MONITOR_CTL = 0x9b;
-const FIRST_VMX_CAPABILITY_MSR = MSR.IA32_VMX_BASIC;
-const LAST_VMX_CAPABILITY_MSR = MSR.IA32_VMX_EXIT_CTLS2;
-const ENTRY_BYTES = 16;
+// Local copies of the helpers of vm-entry/vmcs-words.ts (a speed trick, impl/README.md "Local copies").
+/**
+ * The constants of this file as one const enum: esbuild (tsx, vitest) writes each use as a
+ * literal, where a module-level `const` is a load from the module context with a type check at
+ * every use (a speed trick, impl/README.md "Constants as literals"). The original expression of
+ * each member is checked against its literal when the module loads (see the end of the file).
+ */
+const enum K {
+  MSR_IA32_FEATURE_CONTROL = 58,
+  MSR_IA32_VMX_BASIC = 0x480,
+  MSR_IA32_VMX_EXIT_CTLS2 = 0x493,
+  IA32_FS_BASE = -0x3fffff00,
+  IA32_GS_BASE = -0x3ffffeff,
+  X2APIC_RANGE = 8,
+  IA32_SMM_MONITOR_CTL = 155,
+  FIRST_VMX_CAPABILITY_MSR = 0x480,
+  LAST_VMX_CAPABILITY_MSR = 0x493,
+  ENTRY_BYTES = 16,
+}
+
+/** Bits 63:32 of a field; 0 when the profile lacks it. */
+function high(v: Int32Array, base: number, word: number): number {
+  return word < 0 ? 0 : (v[base + word + 1] as number);
+}
+
+/** Bits 31:0 of a field; 0 when the profile lacks it (`word` -1). */
+function low(v: Int32Array, base: number, word: number): number {
+  return word < 0 ? 0 : (v[base + word] as number);
+}
+
 
 /** The entry's MSR index (bits 31:0 of the entry) names an MSR VM entry cannot load. */
 function refused(index: number): boolean {
   return (
-    index === IA32_FS_BASE ||
-    index === IA32_GS_BASE ||
-    index >>> 8 === X2APIC_RANGE ||
-    index === IA32_SMM_MONITOR_CTL ||
-    index === MSR.IA32_FEATURE_CONTROL ||
-    (index >= FIRST_VMX_CAPABILITY_MSR && index <= LAST_VMX_CAPABILITY_MSR)
+    index === K.IA32_FS_BASE ||
+    index === K.IA32_GS_BASE ||
+    index >>> 8 === K.X2APIC_RANGE ||
+    index === K.IA32_SMM_MONITOR_CTL ||
+    index === K.MSR_IA32_FEATURE_CONTROL ||
+    (index >= K.FIRST_VMX_CAPABILITY_MSR && index <= K.LAST_VMX_CAPABILITY_MSR)
   );
 }
 
@@ -48,14 +71,14 @@ function refused(index: number): boolean {
  */
 export function loadEntryMsrs(e: EntryFacts, g: GuestFacts, memory: PhysicalMemory, base: number, x: ExitFacts, s: Int32Array, b: number): number {
   const v = memory.words;
-  const count = low(v, base, e.words.VM_ENTRY_MSR_LOAD_COUNT) >>> 0;
+  const count = (v[base + e.words.VM_ENTRY_MSR_LOAD_COUNT] as number) >>> 0;
   if (count === 0) return 0;
-  const lo = low(v, base, e.words.VM_ENTRY_MSR_LOAD_ADDRESS) >>> 0;
-  const hi = high(v, base, e.words.VM_ENTRY_MSR_LOAD_ADDRESS);
+  const lo = (v[base + e.words.VM_ENTRY_MSR_LOAD_ADDRESS] as number) >>> 0;
+  const hi = (v[base + e.words.VM_ENTRY_MSR_LOAD_ADDRESS + 1] as number);
   const last = count > g.msrListLimit ? g.msrListLimit : count;
   for (let i = 0; i < last; i++) {
     // The phase-one checks keep the area inside the physical-address width; the sum is exact.
-    const address = lo + i * ENTRY_BYTES;
+    const address = lo + i * K.ENTRY_BYTES;
     const carry = address >= 0x1_0000_0000 ? 1 : 0;
     const addressLo = address | 0;
     const addressHi = (hi + carry) | 0;
@@ -66,3 +89,12 @@ export function loadEntryMsrs(e: EntryFacts, g: GuestFacts, memory: PhysicalMemo
   }
   return count > last ? last + 1 : 0;
 }
+
+// The literals of K are the values of the expressions they replace (spec/ names included).
+assertLiterals('impl/vm-entry/msr-load.ts', [
+  [K.MSR_IA32_FEATURE_CONTROL, MSR.IA32_FEATURE_CONTROL],
+  [K.MSR_IA32_VMX_BASIC, MSR.IA32_VMX_BASIC],
+  [K.MSR_IA32_VMX_EXIT_CTLS2, MSR.IA32_VMX_EXIT_CTLS2],
+  [K.FIRST_VMX_CAPABILITY_MSR, K.MSR_IA32_VMX_BASIC],
+  [K.LAST_VMX_CAPABILITY_MSR, K.MSR_IA32_VMX_EXIT_CTLS2],
+]);

@@ -33,20 +33,6 @@ import { EXIT_CONTROL, PRIMARY_CONTROL } from '../../spec/control-bits.ts';
 import { EXIT_REASON } from '../../spec/exit-reasons.ts';
 import { INTERRUPTIBILITY } from '../../spec/guest-state-bits.ts';
 import type { Profile } from '../../spec/profile.ts';
-import {
-  S_BLOCKING,
-  S_CUR_BASE,
-  S_DR7_LO,
-  S_FLAGS,
-  S_LMA,
-  S_MOV_SS,
-  S_PAT_HI,
-  S_PAT_LO,
-  S_PENDING_DEBUG_HI,
-  S_PENDING_DEBUG_LO,
-  S_SHUTDOWN,
-  S_WIDE,
-} from '../cpu-row.ts';
 import { REGION_ABORT_WORD } from '../field-table.ts';
 import type { PhysicalMemory } from '../memory.ts';
 import {
@@ -63,27 +49,57 @@ import { exitFactsFor, type ExitFacts } from './exit-facts.ts';
 import { EXIT_INFO_BEFORE_INSTRUCTION, EXIT_INFO_INTERRUPTION, type ExitInfo } from './exit-info.ts';
 import { ABORT_HOST_ADDRESS_SPACE, loadExitMsrs, storeExitMsrs } from './msr-areas.ts';
 import { recordEntryFailure, recordExitInformation } from './record.ts';
+import { assertLiterals } from '../literals.ts';
 import { saveGuestState } from './save-guest.ts';
+
+/**
+ * The constants of this file as one const enum: esbuild (tsx, vitest) writes each use as a
+ * literal, where a module-level `const` is a load from the module context with a type check at
+ * every use (a speed trick, impl/README.md "Constants as literals"). The original expression of
+ * each member is checked against its literal when the module loads (see the end of the file).
+ */
+const enum K {
+  S_BLOCKING = 55,
+  S_CUR_BASE = 17,
+  S_DR7_LO = 35,
+  S_FLAGS = 10,
+  S_LMA = 5,
+  S_MOV_SS = 9,
+  S_PAT_HI = 43,
+  S_PAT_LO = 42,
+  S_PENDING_DEBUG_HI = 57,
+  S_PENDING_DEBUG_LO = 56,
+  S_SHUTDOWN = 58,
+  S_WIDE = 19,
+  EXIT_CONTROL_HOST_ADDRESS_SPACE_SIZE = 9,
+  PRIMARY_CONTROL_MONITOR_TRAP_FLAG = 27,
+  EXIT_REASON_MONITOR_TRAP_FLAG = 37,
+  EXIT_REASON_TPR_BELOW_THRESHOLD = 43,
+  /** ExitInfo.defined: a VM exit before the first guest instruction (impl/vm-exit/exit-info.ts). */
+  EXIT_INFO_BEFORE_INSTRUCTION = 64,
+  INTERRUPTIBILITY_BLOCKING_BY_NMI = 3,
+  INTERRUPTIBILITY_BLOCKING_BY_STI = 0,
+  /** IA32_PAT after reset: 0007040600070406H (Vol. 3A §13.12.4 "Programming the PAT"). */
+  PAT_RESET_LO = 0x70406,
+  PAT_RESET_HI = 0x70406,
+  /** DR7 after reset: 400H. */
+  DR7_RESET = 0x400,
+  VALID = -0x80000000,
+  TYPE_SHIFT = 8,
+  TYPE_NMI = 2,
+  TYPE_HARDWARE_EXCEPTION = 3,
+  ERROR_CODE_BIT = 0x800,
+  /** Debug exception (#DB). */
+  VECTOR_DB = 1,
+  BLOCKING_BY_STI = 1,
+  BLOCKING_BY_NMI = 8,
+}
 
 export { ExitInfo } from './exit-info.ts';
 export * from './exit-info.ts';
 export { exitFactsFor, type ExitFacts } from './exit-facts.ts';
 
-/** IA32_PAT after reset: 0007040600070406H (Vol. 3A §13.12.4 "Programming the PAT"). */
-const PAT_RESET_LO = 0x0007_0406;
-const PAT_RESET_HI = 0x0007_0406;
-/** DR7 after reset: 400H. */
-const DR7_RESET = 0x400;
 
-const VALID = 0x8000_0000 | 0;
-const TYPE_SHIFT = 8;
-const TYPE_NMI = 2;
-const TYPE_HARDWARE_EXCEPTION = 3;
-const ERROR_CODE_BIT = 1 << 11;
-/** Debug exception (#DB). */
-const VECTOR_DB = 1;
-const BLOCKING_BY_STI = 1 << INTERRUPTIBILITY.BLOCKING_BY_STI;
-const BLOCKING_BY_NMI = 1 << INTERRUPTIBILITY.BLOCKING_BY_NMI;
 /**
  * Fault-class exception vectors (Vol. 3A §6.15 "Exception and Interrupt Reference", Table 6-1):
  * #DE, #BR, #UD, #NM, #TS, #NP, #SS, #GP, #PF, #MF, #AC, #XM, #VE, #CP. Their delivery pushes
@@ -95,9 +111,9 @@ const FAULT_VECTORS = [0, 5, 6, 7, 10, 11, 12, 13, 14, 16, 17, 19, 20, 21].reduc
 
 /** Row words a fresh processor needs besides those impl/machine/base.ts sets. */
 export function initialiseTrackedState(s: Int32Array, b: number): void {
-  s[b + S_DR7_LO] = DR7_RESET;
-  s[b + S_PAT_LO] = PAT_RESET_LO;
-  s[b + S_PAT_HI] = PAT_RESET_HI;
+  s[b + K.S_DR7_LO] = K.DR7_RESET;
+  s[b + K.S_PAT_LO] = K.PAT_RESET_LO;
+  s[b + K.S_PAT_HI] = K.PAT_RESET_HI;
 }
 
 /**
@@ -109,18 +125,18 @@ export function initialiseTrackedState(s: Int32Array, b: number): void {
  * State") and delivers or loses the pending debug exceptions VM entry loaded.
  */
 export function advanceGuestRip(s: Int32Array, b: number, v: Int32Array, ripWord: number, length: number): void {
-  const at = (s[b + S_CUR_BASE] as number) + ripWord;
+  const at = (s[b + K.S_CUR_BASE] as number) + ripWord;
   const sum = ((v[at] as number) >>> 0) + length;
   v[at] = sum | 0;
-  if (s[b + S_WIDE] === 1) {
+  if (s[b + K.S_WIDE] === 1) {
     if (sum > 0xffff_ffff) v[at + 1] = ((v[at + 1] as number) + 1) | 0;
   } else {
     v[at + 1] = 0;
   }
-  s[b + S_BLOCKING] = (s[b + S_BLOCKING] as number) & ~BLOCKING_BY_STI;
-  s[b + S_MOV_SS] = 0;
-  s[b + S_PENDING_DEBUG_LO] = 0;
-  s[b + S_PENDING_DEBUG_HI] = 0;
+  s[b + K.S_BLOCKING] = (s[b + K.S_BLOCKING] as number) & ~K.BLOCKING_BY_STI;
+  s[b + K.S_MOV_SS] = 0;
+  s[b + K.S_PENDING_DEBUG_LO] = 0;
+  s[b + K.S_PENDING_DEBUG_HI] = 0;
 }
 
 /** VM exits, VM-entry failures and the entry's tracked state for one machine. */
@@ -157,20 +173,20 @@ export class VmExits {
     const v = memory.words;
     const info = this.info;
     const x = this.facts;
-    const base = s[b + S_CUR_BASE] as number;
+    const base = s[b + K.S_CUR_BASE] as number;
     // §28.3.3: RF is 1 for a fault-class hardware exception, 0 for an instruction's VM exit, and
     // for a VM exit before the first guest instruction (impl/vm-entry/pending-events.ts) the value
     // VM entry loaded.
-    let rf = (info.defined & EXIT_INFO_BEFORE_INSTRUCTION) !== 0 ? ((v[base + x.words.GUEST_RFLAGS] as number) >>> 16) & 1 : 0;
+    let rf = (info.defined & K.EXIT_INFO_BEFORE_INSTRUCTION) !== 0 ? ((v[base + x.words.GUEST_RFLAGS] as number) >>> 16) & 1 : 0;
     // §28.3.4: the pending debug exceptions survive an MTF VM exit, a TPR-below-threshold VM exit,
     // and an exit not caused by a debug exception under MOV-SS blocking.
-    const keep = reason === EXIT_REASON.MONITOR_TRAP_FLAG || reason === EXIT_REASON.TPR_BELOW_THRESHOLD;
+    const keep = reason === K.EXIT_REASON_MONITOR_TRAP_FLAG || reason === K.EXIT_REASON_TPR_BELOW_THRESHOLD;
     let debugException = false;
     if ((info.defined & EXIT_INFO_INTERRUPTION) !== 0) {
       const interruption = info.interruptionInformation;
-      const hardware = ((interruption >>> TYPE_SHIFT) & 7) === TYPE_HARDWARE_EXCEPTION && (interruption & 0xe0) === 0;
+      const hardware = ((interruption >>> K.TYPE_SHIFT) & 7) === K.TYPE_HARDWARE_EXCEPTION && (interruption & 0xe0) === 0;
       if (hardware && ((FAULT_VECTORS >>> (interruption & 31)) & 1) === 1) rf = 1;
-      debugException = hardware && (interruption & 0xff) === VECTOR_DB;
+      debugException = hardware && (interruption & 0xff) === K.VECTOR_DB;
     }
     recordExitInformation(x, v, base, reason, info);
     info.defined = 0;
@@ -182,7 +198,7 @@ export class VmExits {
     const stored = storeExitMsrs(x, s, b, memory, base, this.scratch);
     if (stored !== 0) return this.abort(b, base, stored);
     const exitControls = v[base + x.words.PRIMARY_VM_EXIT_CONTROLS] as number;
-    if (s[b + S_LMA] === 1 && ((exitControls >>> EXIT_CONTROL.HOST_ADDRESS_SPACE_SIZE) & 1) === 0) {
+    if (s[b + K.S_LMA] === 1 && ((exitControls >>> K.EXIT_CONTROL_HOST_ADDRESS_SPACE_SIZE) & 1) === 0) {
       return this.abort(b, base, ABORT_HOST_ADDRESS_SPACE);
     }
     return this.finish(b, base, STATUS_VMEXIT);
@@ -214,10 +230,10 @@ export class VmExits {
   /** §28.7: the indicator into the VMCS region (byte 4), the processor shut down. */
   private abort(b: number, base: number, indicator: number): number {
     this.memory.words[base + REGION_ABORT_WORD] = indicator;
-    this.s[b + S_SHUTDOWN] = indicator;
+    this.s[b + K.S_SHUTDOWN] = indicator;
     // RFLAGS of a processor in the shutdown state cannot be observed and the SDM gives it no
     // value; impl/ reports the arithmetic flags clear, as for every VM exit (host RFLAGS = 2).
-    this.s[b + S_FLAGS] = 0;
+    this.s[b + K.S_FLAGS] = 0;
     return STATUS_VMX_ABORT;
   }
 
@@ -240,16 +256,29 @@ export class VmExits {
     const w = this.facts.words;
     const injection = v[base + w.VM_ENTRY_INTERRUPTION_INFORMATION] as number;
     this.injectedInformation = 0;
-    if ((injection & VALID) === 0) return STATUS_VMENTRY;
-    const type = (injection >>> TYPE_SHIFT) & 7;
+    if ((injection & K.VALID) === 0) return STATUS_VMENTRY;
+    const type = (injection >>> K.TYPE_SHIFT) & 7;
     // §27.7.1: no blocking by STI or MOV SS after a vectoring entry; an injected NMI blocks NMIs
     // (virtual-NMI blocking with "virtual NMIs" = 1; impl/ keeps both in the same bit).
-    s[b + S_BLOCKING] = ((s[b + S_BLOCKING] as number) & ~BLOCKING_BY_STI) | (type === TYPE_NMI ? BLOCKING_BY_NMI : 0);
-    s[b + S_MOV_SS] = 0;
+    s[b + K.S_BLOCKING] = ((s[b + K.S_BLOCKING] as number) & ~K.BLOCKING_BY_STI) | (type === K.TYPE_NMI ? K.BLOCKING_BY_NMI : 0);
+    s[b + K.S_MOV_SS] = 0;
     this.injectedInformation = injection;
-    this.injectedErrorCode = (injection & ERROR_CODE_BIT) !== 0 ? (v[base + w.VM_ENTRY_EXCEPTION_ERROR_CODE] as number) : 0;
+    this.injectedErrorCode = (injection & K.ERROR_CODE_BIT) !== 0 ? (v[base + w.VM_ENTRY_EXCEPTION_ERROR_CODE] as number) : 0;
     const primary = v[base + this.entry.words.PRIMARY_PROCESSOR_BASED_CONTROLS] as number;
-    if (((primary >>> PRIMARY_CONTROL.MONITOR_TRAP_FLAG) & 1) === 1) return STATUS_NON_ROOT_UNIMPLEMENTED;
+    if (((primary >>> K.PRIMARY_CONTROL_MONITOR_TRAP_FLAG) & 1) === 1) return STATUS_NON_ROOT_UNIMPLEMENTED;
     return STATUS_VMENTRY;
   }
 }
+
+// The literals of K are the values of the expressions they replace (spec/ names included).
+assertLiterals('impl/vm-exit/index.ts', [
+  [K.EXIT_CONTROL_HOST_ADDRESS_SPACE_SIZE, EXIT_CONTROL.HOST_ADDRESS_SPACE_SIZE],
+  [K.PRIMARY_CONTROL_MONITOR_TRAP_FLAG, PRIMARY_CONTROL.MONITOR_TRAP_FLAG],
+  [K.EXIT_REASON_MONITOR_TRAP_FLAG, EXIT_REASON.MONITOR_TRAP_FLAG],
+  [K.EXIT_REASON_TPR_BELOW_THRESHOLD, EXIT_REASON.TPR_BELOW_THRESHOLD],
+  [K.EXIT_INFO_BEFORE_INSTRUCTION, EXIT_INFO_BEFORE_INSTRUCTION],
+  [K.INTERRUPTIBILITY_BLOCKING_BY_NMI, INTERRUPTIBILITY.BLOCKING_BY_NMI],
+  [K.INTERRUPTIBILITY_BLOCKING_BY_STI, INTERRUPTIBILITY.BLOCKING_BY_STI],
+  [K.BLOCKING_BY_STI, 1 << K.INTERRUPTIBILITY_BLOCKING_BY_STI],
+  [K.BLOCKING_BY_NMI, 1 << K.INTERRUPTIBILITY_BLOCKING_BY_NMI],
+]);

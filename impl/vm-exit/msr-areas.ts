@@ -24,9 +24,22 @@
  * (Vol. 3D §A.6 "Miscellaneous Data"), fails at the first entry beyond that limit, as on VM entry.
  */
 import type { PhysicalMemory } from '../memory.ts';
-import { SEG_BASE, SEGMENT } from '../vm-entry/guest-facts.ts';
 import type { ExitFacts } from './exit-facts.ts';
 import { MSR_GP, MSR_INDEX, MSR_OK, MSR_UNKNOWN, readMsr, writeMsr } from './msrs.ts';
+
+/**
+ * The constants of this file as one const enum: esbuild (tsx, vitest) writes each use as a
+ * literal, where a module-level `const` is a load from the module context with a type check at
+ * every use (a speed trick, impl/README.md "Constants as literals"). The original expression of
+ * each member is checked against its literal when the module loads (see the end of the file).
+ */
+const enum K {
+  SEG_BASE = 1,
+  SEGMENT_FS = 4,
+  SEGMENT_GS = 5,
+  ENTRY_BYTES = 16,
+  X2APIC_RANGE = 8,
+}
 
 /** VMX-abort indicators (§28.7 "VMX Aborts"). */
 export const ABORT_SAVING_MSRS = 1;
@@ -34,12 +47,10 @@ export const ABORT_HOST_PDPTES = 2;
 export const ABORT_LOADING_MSRS = 4;
 export const ABORT_HOST_ADDRESS_SPACE = 6;
 
-const ENTRY_BYTES = 16;
-const X2APIC_RANGE = 0x8;
 
 /** Address of entry `i` of an area at (lo unsigned, hi): [lo, hi] halves into `at`. */
 function entryAddress(lo: number, hi: number, i: number, at: Int32Array): void {
-  const address = lo + i * ENTRY_BYTES;
+  const address = lo + i * K.ENTRY_BYTES;
   const carry = address >= 0x1_0000_0000 ? 1 : 0;
   at[0] = address | 0;
   at[1] = (hi + carry) | 0;
@@ -59,11 +70,11 @@ export function storeExitMsrs(x: ExitFacts, s: Int32Array, b: number, memory: Ph
     const addressLo = scratch[0] as number;
     const addressHi = scratch[1] as number;
     const index = memory.read32(addressLo, addressHi);
-    if (index >>> 8 === X2APIC_RANGE || memory.read32(addressLo + 4, addressHi) !== 0) return ABORT_SAVING_MSRS;
+    if (index >>> 8 === K.X2APIC_RANGE || memory.read32(addressLo + 4, addressHi) !== 0) return ABORT_SAVING_MSRS;
     let status: number;
     if (index === MSR_INDEX.IA32_FS_BASE || index === MSR_INDEX.IA32_GS_BASE) {
       // The guest FS/GS base, as §28.3.2 just saved it (FS.base and GS.base are those MSRs).
-      const word = x.segments[(index === MSR_INDEX.IA32_FS_BASE ? SEGMENT.FS : SEGMENT.GS) * 4 + SEG_BASE] as number;
+      const word = x.segments[(index === MSR_INDEX.IA32_FS_BASE ? K.SEGMENT_FS : K.SEGMENT_GS) * 4 + K.SEG_BASE] as number;
       scratch[2] = v[base + word] as number;
       scratch[3] = v[base + word + 1] as number;
       status = MSR_OK;
@@ -99,7 +110,7 @@ export function loadExitMsrs(x: ExitFacts, s: Int32Array, b: number, memory: Phy
     if (
       index === MSR_INDEX.IA32_FS_BASE ||
       index === MSR_INDEX.IA32_GS_BASE ||
-      index >>> 8 === X2APIC_RANGE ||
+      index >>> 8 === K.X2APIC_RANGE ||
       index === MSR_INDEX.IA32_SMM_MONITOR_CTL ||
       memory.read32(addressLo + 4, addressHi) !== 0
     ) {

@@ -32,8 +32,16 @@ import {
   type ExitInfo,
 } from './exit-info.ts';
 
-/** Bit 31 of the interruption-information fields: valid. */
-const VALID = 0x8000_0000 | 0;
+/**
+ * The constants of this file as one const enum: esbuild (tsx, vitest) writes each use as a
+ * literal, where a module-level `const` is a load from the module context with a type check at
+ * every use (a speed trick, impl/README.md "Constants as literals"). The original expression of
+ * each member is checked against its literal when the module loads (see the end of the file).
+ */
+const enum K {
+  /** Bit 31 of the interruption-information fields: valid. */
+  VALID = -0x80000000,
+}
 
 /** Writes the exit information of a VM exit with basic reason `reason` into the VMCS at `base`. */
 export function recordExitInformation(x: ExitFacts, v: Int32Array, base: number, reason: number, info: ExitInfo): void {
@@ -57,7 +65,7 @@ export function recordExitInformation(x: ExitFacts, v: Int32Array, base: number,
   v[base + w.VM_EXIT_INTERRUPTION_INFORMATION] = (defined & EXIT_INFO_INTERRUPTION) !== 0 ? info.interruptionInformation : 0;
   if ((defined & EXIT_INFO_INTERRUPTION_ERROR_CODE) !== 0) v[base + w.VM_EXIT_INTERRUPTION_ERROR_CODE] = info.interruptionErrorCode;
   v[base + w.IDT_VECTORING_INFORMATION] = 0;
-  v[base + w.VM_ENTRY_INTERRUPTION_INFORMATION] = (v[base + w.VM_ENTRY_INTERRUPTION_INFORMATION] as number) & ~VALID;
+  v[base + w.VM_ENTRY_INTERRUPTION_INFORMATION] = (v[base + w.VM_ENTRY_INTERRUPTION_INFORMATION] as number) & ~K.VALID;
 }
 
 /** Writes a VM-entry failure's exit reason (bit 31 set) and qualification; no other field (§27.8). */

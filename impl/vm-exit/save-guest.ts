@@ -36,51 +36,71 @@
 import { EXIT_CONTROL } from '../../spec/control-bits.ts';
 import { EFER, RFLAGS } from '../../spec/guest-state-bits.ts';
 import { ARITHMETIC_FLAGS_MASK } from '../../spec/observations.ts';
-import {
-  S_ACTIVITY,
-  S_BLOCKING,
-  S_BNDCFGS_HI,
-  S_BNDCFGS_LO,
-  S_CR0_HI,
-  S_CR0_LO,
-  S_CR3_HI,
-  S_CR3_LO,
-  S_CR4_HI,
-  S_CR4_LO,
-  S_DEBUGCTL_HI,
-  S_DEBUGCTL_LO,
-  S_DR7_HI,
-  S_DR7_LO,
-  S_EFER_HI,
-  S_EFER_LO,
-  S_FLAGS,
-  S_LMA,
-  S_LME,
-  S_PAT_HI,
-  S_PAT_LO,
-  S_PENDING_DEBUG_LO,
-  S_PERF_GLOBAL_CTRL_HI,
-  S_PERF_GLOBAL_CTRL_LO,
-  S_SYSENTER_CS,
-  S_SYSENTER_EIP_HI,
-  S_SYSENTER_EIP_LO,
-  S_SYSENTER_ESP_HI,
-  S_SYSENTER_ESP_LO,
-  S_VM,
-} from '../cpu-row.ts';
-import { SEG_ACCESS_RIGHTS, SEG_BASE, SEGMENT } from '../vm-entry/guest-facts.ts';
+import { assertLiterals } from '../literals.ts';
 import type { ExitFacts } from './exit-facts.ts';
 
-/** Access-rights bits a VM exit saves: 7:0, 15:12 and 16 (31:17 and 11:8 are cleared). */
-const ACCESS_RIGHTS_SAVED = 0x1_f0ff;
-const UNUSABLE = 1 << 16;
-/** RFLAGS bits taken from the row or the caller: the arithmetic flags, RF (16), VM (17). */
-const RF = 1 << 16;
-const RFLAGS_TRACKED = ARITHMETIC_FLAGS_MASK | RF | (1 << RFLAGS.VM);
-/** Pending-debug-exception bits that exist: B3-B0, enabled breakpoint (12), BS (14), RTM (16). */
-const PENDING_DEBUG_DEFINED = 0xf | (1 << 12) | (1 << 14) | (1 << 16);
-const EFER_LME = 1 << EFER.LME;
-const EFER_LMA = 1 << EFER.LMA;
+/**
+ * The constants of this file as one const enum: esbuild (tsx, vitest) writes each use as a
+ * literal, where a module-level `const` is a load from the module context with a type check at
+ * every use (a speed trick, impl/README.md "Constants as literals"). The original expression of
+ * each member is checked against its literal when the module loads (see the end of the file).
+ */
+const enum K {
+  S_ACTIVITY = 59,
+  S_BLOCKING = 55,
+  S_BNDCFGS_HI = 54,
+  S_BNDCFGS_LO = 53,
+  S_CR0_HI = 2,
+  S_CR0_LO = 1,
+  S_CR3_HI = 23,
+  S_CR3_LO = 22,
+  S_CR4_HI = 4,
+  S_CR4_LO = 3,
+  S_DEBUGCTL_HI = 45,
+  S_DEBUGCTL_LO = 44,
+  S_DR7_HI = 36,
+  S_DR7_LO = 35,
+  S_EFER_HI = 41,
+  S_EFER_LO = 40,
+  S_FLAGS = 10,
+  S_LMA = 5,
+  S_LME = 21,
+  S_PAT_HI = 43,
+  S_PAT_LO = 42,
+  S_PENDING_DEBUG_LO = 56,
+  S_PERF_GLOBAL_CTRL_HI = 52,
+  S_PERF_GLOBAL_CTRL_LO = 51,
+  S_SYSENTER_CS = 46,
+  S_SYSENTER_EIP_HI = 50,
+  S_SYSENTER_EIP_LO = 49,
+  S_SYSENTER_ESP_HI = 48,
+  S_SYSENTER_ESP_LO = 47,
+  S_VM = 8,
+  SEG_ACCESS_RIGHTS = 3,
+  SEG_BASE = 1,
+  SEGMENT_ES = 0,
+  SEGMENT_SS = 2,
+  SEGMENT_DS = 3,
+  SEGMENT_LDTR = 6,
+  EXIT_CONTROL_SAVE_DEBUG_CONTROLS = 2,
+  EXIT_CONTROL_SAVE_IA32_EFER = 20,
+  EXIT_CONTROL_SAVE_IA32_PAT = 18,
+  EXIT_CONTROL_SAVE_IA32_PERF_GLOBAL_CTRL = 30,
+  EFER_BIT_LMA = 10,
+  EFER_BIT_LME = 8,
+  RFLAGS_VM = 17,
+  /** Access-rights bits a VM exit saves: 7:0, 15:12 and 16 (31:17 and 11:8 are cleared). */
+  ACCESS_RIGHTS_SAVED = 0x1f0ff,
+  UNUSABLE = 0x10000,
+  /** RFLAGS bits taken from the row or the caller: the arithmetic flags, RF (16), VM (17). */
+  RF = 0x10000,
+  RFLAGS_TRACKED = 0x308d5,
+  /** Pending-debug-exception bits that exist: B3-B0, enabled breakpoint (12), BS (14), RTM (16). */
+  PENDING_DEBUG_DEFINED = 0x1500f,
+  EFER_LME = 0x100,
+  EFER_LMA = 0x400,
+}
+
 
 /**
  * Writes a 64-bit row value into a field. Every field written here exists: the unconditional ones
@@ -102,39 +122,39 @@ export function saveGuestState(x: ExitFacts, s: Int32Array, b: number, v: Int32A
   const w = x.words;
   const exit = v[base + w.PRIMARY_VM_EXIT_CONTROLS] as number;
   // §28.3.1
-  put(v, base, w.GUEST_CR0, s[b + S_CR0_LO] as number, s[b + S_CR0_HI] as number);
-  put(v, base, w.GUEST_CR3, s[b + S_CR3_LO] as number, s[b + S_CR3_HI] as number);
-  put(v, base, w.GUEST_CR4, s[b + S_CR4_LO] as number, s[b + S_CR4_HI] as number);
-  v[base + w.GUEST_IA32_SYSENTER_CS] = s[b + S_SYSENTER_CS] as number;
-  put(v, base, w.GUEST_IA32_SYSENTER_ESP, s[b + S_SYSENTER_ESP_LO] as number, s[b + S_SYSENTER_ESP_HI] as number);
-  put(v, base, w.GUEST_IA32_SYSENTER_EIP, s[b + S_SYSENTER_EIP_LO] as number, s[b + S_SYSENTER_EIP_HI] as number);
-  if (((exit >>> EXIT_CONTROL.SAVE_DEBUG_CONTROLS) & 1) === 1) {
-    put(v, base, w.GUEST_DR7, s[b + S_DR7_LO] as number, s[b + S_DR7_HI] as number);
-    put(v, base, w.GUEST_IA32_DEBUGCTL, s[b + S_DEBUGCTL_LO] as number, s[b + S_DEBUGCTL_HI] as number);
+  put(v, base, w.GUEST_CR0, s[b + K.S_CR0_LO] as number, s[b + K.S_CR0_HI] as number);
+  put(v, base, w.GUEST_CR3, s[b + K.S_CR3_LO] as number, s[b + K.S_CR3_HI] as number);
+  put(v, base, w.GUEST_CR4, s[b + K.S_CR4_LO] as number, s[b + K.S_CR4_HI] as number);
+  v[base + w.GUEST_IA32_SYSENTER_CS] = s[b + K.S_SYSENTER_CS] as number;
+  put(v, base, w.GUEST_IA32_SYSENTER_ESP, s[b + K.S_SYSENTER_ESP_LO] as number, s[b + K.S_SYSENTER_ESP_HI] as number);
+  put(v, base, w.GUEST_IA32_SYSENTER_EIP, s[b + K.S_SYSENTER_EIP_LO] as number, s[b + K.S_SYSENTER_EIP_HI] as number);
+  if (((exit >>> K.EXIT_CONTROL_SAVE_DEBUG_CONTROLS) & 1) === 1) {
+    put(v, base, w.GUEST_DR7, s[b + K.S_DR7_LO] as number, s[b + K.S_DR7_HI] as number);
+    put(v, base, w.GUEST_IA32_DEBUGCTL, s[b + K.S_DEBUGCTL_LO] as number, s[b + K.S_DEBUGCTL_HI] as number);
   }
-  if (((exit >>> EXIT_CONTROL.SAVE_IA32_PAT) & 1) === 1) put(v, base, w.GUEST_IA32_PAT, s[b + S_PAT_LO] as number, s[b + S_PAT_HI] as number);
-  if (((exit >>> EXIT_CONTROL.SAVE_IA32_EFER) & 1) === 1) {
-    const efer = (s[b + S_EFER_LO] as number) | (s[b + S_LME] === 1 ? EFER_LME : 0) | (s[b + S_LMA] === 1 ? EFER_LMA : 0);
-    put(v, base, w.GUEST_IA32_EFER, efer, s[b + S_EFER_HI] as number);
+  if (((exit >>> K.EXIT_CONTROL_SAVE_IA32_PAT) & 1) === 1) put(v, base, w.GUEST_IA32_PAT, s[b + K.S_PAT_LO] as number, s[b + K.S_PAT_HI] as number);
+  if (((exit >>> K.EXIT_CONTROL_SAVE_IA32_EFER) & 1) === 1) {
+    const efer = (s[b + K.S_EFER_LO] as number) | (s[b + K.S_LME] === 1 ? K.EFER_LME : 0) | (s[b + K.S_LMA] === 1 ? K.EFER_LMA : 0);
+    put(v, base, w.GUEST_IA32_EFER, efer, s[b + K.S_EFER_HI] as number);
   }
-  if (((exit >>> EXIT_CONTROL.SAVE_IA32_PERF_GLOBAL_CTRL) & 1) === 1) {
-    put(v, base, w.GUEST_IA32_PERF_GLOBAL_CTRL, s[b + S_PERF_GLOBAL_CTRL_LO] as number, s[b + S_PERF_GLOBAL_CTRL_HI] as number);
+  if (((exit >>> K.EXIT_CONTROL_SAVE_IA32_PERF_GLOBAL_CTRL) & 1) === 1) {
+    put(v, base, w.GUEST_IA32_PERF_GLOBAL_CTRL, s[b + K.S_PERF_GLOBAL_CTRL_LO] as number, s[b + K.S_PERF_GLOBAL_CTRL_HI] as number);
   }
-  if (x.bndcfgsSupported) put(v, base, w.GUEST_IA32_BNDCFGS, s[b + S_BNDCFGS_LO] as number, s[b + S_BNDCFGS_HI] as number);
+  if (x.bndcfgsSupported) put(v, base, w.GUEST_IA32_BNDCFGS, s[b + K.S_BNDCFGS_LO] as number, s[b + K.S_BNDCFGS_HI] as number);
   // §28.3.2
   saveSegments(x, v, base);
   // §28.3.3
-  const rflags = ((v[base + w.GUEST_RFLAGS] as number) & ~RFLAGS_TRACKED) | (s[b + S_FLAGS] as number) | (rf === 1 ? RF : 0) | ((s[b + S_VM] as number) << RFLAGS.VM);
+  const rflags = ((v[base + w.GUEST_RFLAGS] as number) & ~K.RFLAGS_TRACKED) | (s[b + K.S_FLAGS] as number) | (rf === 1 ? K.RF : 0) | ((s[b + K.S_VM] as number) << K.RFLAGS_VM);
   v[base + w.GUEST_RFLAGS] = rflags;
   // §28.3.4
   // The activity state before the exit (HLT, shutdown or wait-for-SIPI for an exit before the
   // first guest instruction, impl/vm-entry/pending-events.ts); the processor is active after it.
-  v[base + w.GUEST_ACTIVITY_STATE] = s[b + S_ACTIVITY] as number;
-  s[b + S_ACTIVITY] = 0;
-  v[base + w.GUEST_INTERRUPTIBILITY_STATE] = (s[b + S_BLOCKING] as number) | (movSsBlocked << 1);
+  v[base + w.GUEST_ACTIVITY_STATE] = s[b + K.S_ACTIVITY] as number;
+  s[b + K.S_ACTIVITY] = 0;
+  v[base + w.GUEST_INTERRUPTIBILITY_STATE] = (s[b + K.S_BLOCKING] as number) | (movSsBlocked << 1);
   const pending = w.GUEST_PENDING_DEBUG_EXCEPTIONS;
   if (keepPendingDebug) {
-    v[base + pending] = (s[b + S_PENDING_DEBUG_LO] as number) & PENDING_DEBUG_DEFINED;
+    v[base + pending] = (s[b + K.S_PENDING_DEBUG_LO] as number) & K.PENDING_DEBUG_DEFINED;
     v[base + pending + 1] = 0;
   } else {
     v[base + pending] = 0;
@@ -146,16 +166,30 @@ export function saveGuestState(x: ExitFacts, s: Int32Array, b: number, v: Int32A
 function saveSegments(x: ExitFacts, v: Int32Array, base: number): void {
   const segments = x.segments;
   for (let r = 0; r < 8; r++) {
-    const arWord = segments[r * 4 + SEG_ACCESS_RIGHTS] as number;
+    const arWord = segments[r * 4 + K.SEG_ACCESS_RIGHTS] as number;
     const ar = v[base + arWord] as number;
-    v[base + arWord] = ar & ACCESS_RIGHTS_SAVED;
-    if ((ar & UNUSABLE) === 0) continue;
-    const baseWord = segments[r * 4 + SEG_BASE] as number;
-    if (r === SEGMENT.SS || r === SEGMENT.DS || r === SEGMENT.ES) {
+    v[base + arWord] = ar & K.ACCESS_RIGHTS_SAVED;
+    if ((ar & K.UNUSABLE) === 0) continue;
+    const baseWord = segments[r * 4 + K.SEG_BASE] as number;
+    if (r === K.SEGMENT_SS || r === K.SEGMENT_DS || r === K.SEGMENT_ES) {
       v[base + baseWord + 1] = 0;
-    } else if (r === SEGMENT.LDTR) {
+    } else if (r === K.SEGMENT_LDTR) {
       // Canonical: bits 63:47 copies of bit 47 (48 linear-address bits).
       v[base + baseWord + 1] = ((v[base + baseWord + 1] as number) << 16) >> 16;
     }
   }
 }
+
+// The literals of K are the values of the expressions they replace (spec/ names included).
+assertLiterals('impl/vm-exit/save-guest.ts', [
+  [K.EXIT_CONTROL_SAVE_DEBUG_CONTROLS, EXIT_CONTROL.SAVE_DEBUG_CONTROLS],
+  [K.EXIT_CONTROL_SAVE_IA32_EFER, EXIT_CONTROL.SAVE_IA32_EFER],
+  [K.EXIT_CONTROL_SAVE_IA32_PAT, EXIT_CONTROL.SAVE_IA32_PAT],
+  [K.EXIT_CONTROL_SAVE_IA32_PERF_GLOBAL_CTRL, EXIT_CONTROL.SAVE_IA32_PERF_GLOBAL_CTRL],
+  [K.EFER_BIT_LMA, EFER.LMA],
+  [K.EFER_BIT_LME, EFER.LME],
+  [K.RFLAGS_VM, RFLAGS.VM],
+  [K.RFLAGS_TRACKED, ARITHMETIC_FLAGS_MASK | K.RF | (1 << K.RFLAGS_VM)],
+  [K.EFER_LME, 1 << K.EFER_BIT_LME],
+  [K.EFER_LMA, 1 << K.EFER_BIT_LMA],
+]);
