@@ -202,7 +202,7 @@ export class EntryEvents {
   private timerExpired(base: number): boolean {
     const v = this.memory.words;
     const w = this.w;
-    return on(v[base + w.PIN_BASED_CONTROLS] as number, PIN_CONTROL.ACTIVATE_VMX_PREEMPTION_TIMER) && w.VMX_PREEMPTION_TIMER_VALUE >= 0 && v[base + w.VMX_PREEMPTION_TIMER_VALUE] === 0;
+    return on(v[base + w.PIN_BASED_CONTROLS] as number, PIN_CONTROL.ACTIVATE_VMX_PREEMPTION_TIMER) && w.VMX_PREEMPTION_TIMER_VALUE >= 0 && this.field(base, w.VMX_PREEMPTION_TIMER_VALUE) === 0;
   }
 
   /** The secondary control at `position` is 1 and the secondary controls are active. */
@@ -212,11 +212,16 @@ export class EntryEvents {
     return on(v[base + w.PRIMARY_PROCESSOR_BASED_CONTROLS] as number, PRIMARY_CONTROL.ACTIVATE_SECONDARY_CONTROLS) && w.SECONDARY_PROCESSOR_BASED_CONTROLS >= 0 && on(v[base + w.SECONDARY_PROCESSOR_BASED_CONTROLS] as number, position);
   }
 
+  /** Bits 31:0 of a field the profile may lack (0 then: its control is never 1 there). */
+  private field(base: number, word: number): number {
+    return word < 0 ? 0 : (this.memory.words[base + word] as number);
+  }
+
   /** A byte of the virtual-APIC page (read from memory at each entry; never-written memory reads 0). */
   private apicByte(base: number, offset: number): number {
     const v = this.memory.words;
     const at = this.w.VIRTUAL_APIC_ADDRESS;
-    return this.memory.read32(((v[base + at] as number) & ~0xfff) + offset, v[base + at + 1] as number) & 0xff;
+    return this.memory.read32((this.field(base, at) & ~0xfff) + offset, at < 0 ? 0 : (v[base + at + 1] as number)) & 0xff;
   }
 
   /** §27.7.7: "use TPR shadow" 1, "virtual-interrupt delivery" 0, TPR threshold[3:0] > VTPR[7:4]. */
@@ -225,13 +230,13 @@ export class EntryEvents {
     const w = this.w;
     if (!on(v[base + w.PRIMARY_PROCESSOR_BASED_CONTROLS] as number, PRIMARY_CONTROL.USE_TPR_SHADOW)) return false;
     if (this.secondary(base, SECONDARY_CONTROL.VIRTUAL_INTERRUPT_DELIVERY)) return false;
-    return ((v[base + w.TPR_THRESHOLD] as number) & 0xf) > this.apicByte(base, VTPR_OFFSET) >>> 4;
+    return (this.field(base, w.TPR_THRESHOLD) & 0xf) > this.apicByte(base, VTPR_OFFSET) >>> 4;
   }
 
   /** §27.7.5: "virtual-interrupt delivery" 1 and RVI[7:4] > VPPR[7:4] (a virtual interrupt is recognized). */
   private virtualInterruptPending(base: number): boolean {
     if (!this.secondary(base, SECONDARY_CONTROL.VIRTUAL_INTERRUPT_DELIVERY)) return false;
-    const rvi = (this.memory.words[base + this.w.GUEST_INTERRUPT_STATUS] as number) & 0xff;
+    const rvi = this.field(base, this.w.GUEST_INTERRUPT_STATUS) & 0xff;
     return rvi >>> 4 > this.apicByte(base, VPPR_OFFSET) >>> 4;
   }
 }
