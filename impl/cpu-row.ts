@@ -100,6 +100,12 @@ export const S_PENDING_DEBUG_LO = 56;
 export const S_PENDING_DEBUG_HI = 57;
 /** 0 while the processor runs; the nonzero VMX-abort indicator after a VMX abort shut it down. */
 export const S_SHUTDOWN = 58;
-/* Words 59-63 are spare (the row is a multiple of eight words). */
+/**
+ * The guest activity state (SDM Vol. 3C §25.4.2 "Guest Non-Register State" values: 0 active, 1
+ * HLT, 2 shutdown, 3 wait-for-SIPI) a VM entry left the processor in (impl/vm-entry/pending-events.ts);
+ * a VM exit saves it and makes the processor active again.
+ */
+export const S_ACTIVITY = 59;
+/* Words 60-63 are spare (the row is a multiple of eight words). */
 /** Words per processor row. */
 export const STRIDE = 64;

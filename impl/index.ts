@@ -16,12 +16,13 @@ import { ImplMachine, type MachineSnapshot } from './machine.ts';
 import { encodeOperation, execute, OP_MOV_CR0, OP_VMCLEAR, OP_VMFUNC, OP_VMPTRLD, OP_VMPTRST, OP_VMREAD, RECORD_WORDS, REGISTER_FORM } from './program.ts';
 import { FROM_FLAG, OP_CPUID, OP_DESCRIPTOR_TABLE, OP_MOV_DR, OP_MOV_FROM_CR, OP_RDRAND, OP_RDSEED } from './guest-opcodes.ts';
 import { DT_SGDT, DT_SIDT, DT_SLDT, DT_STR, STATUS_FAULT, STATUS_GUEST_UNIMPLEMENTED } from './non-root/index.ts';
+import { activityName } from './non-root/activity.ts';
 import { mnemonicOf } from '../spec/exceptions.ts';
 import {
+  STATUS_ENTRY_EVENT_UNIMPLEMENTED,
   STATUS_ENTRY_FAILURE,
   STATUS_ENTRY_UNIMPLEMENTED,
-  STATUS_EXIT_MSR_UNIMPLEMENTED,
-  STATUS_SHUT_DOWN,
+  STATUS_INACTIVE,
   STATUS_VMX_ABORT,
   STATUS_FAIL_INVALID,
   STATUS_GP,
@@ -44,6 +45,8 @@ export {
 export { compile, encodeOperation, execute, RECORD_WORDS, runCompiled, type CompiledProgram } from './program.ts';
 export {
   describeStatus,
+  STATUS_ENTRY_EVENT_UNIMPLEMENTED,
+  STATUS_INACTIVE,
   STATUS_ENTRY_FAILURE,
   STATUS_EXIT_MSR_UNIMPLEMENTED,
   STATUS_NON_ROOT_UNIMPLEMENTED,
@@ -66,13 +69,14 @@ export const VM_ENTRY_UNIMPLEMENTED = 'VM entry (checks on controls, host and gu
 export const NON_ROOT_UNIMPLEMENTED = 'VMX non-root operation: a VM function other than EPTP switching, or a vectoring VM entry with "monitor trap flag" = 1';
 
 /**
- * What a VM exit or VM-entry failure ending in a VMX abort reports (SDM Vol. 3C, §28.7 "VMX
- * Aborts"): the processor shuts down, which the engine contract cannot observe yet.
+ * What a VM exit or VM-entry failure ending in a VMX abort reported before the contract had the
+ * `inactive` observation (no longer reported: the step is its `vmexit`, later instructions
+ * `inactive`; SDM Vol. 3C, §28.7 "VMX Aborts").
  */
 export const VMX_ABORT_UNIMPLEMENTED = 'VMX abort: the logical processor shut down (the contract has no shutdown observation)';
-/** What every operation of a processor shut down by a VMX abort reports. */
+/** What every operation of a processor shut down by a VMX abort reported (no longer reported: `inactive`). */
 export const SHUT_DOWN_UNIMPLEMENTED = 'the logical processor is shut down after a VMX abort (the contract has no shutdown observation)';
-/** What a VM exit whose MSR-store area names an MSR impl/ does not model reports. */
+/** What a VM exit whose MSR-store area named an MSR impl/ does not model reported (no longer reported: such an MSR is stored as 0). */
 export const EXIT_MSR_UNIMPLEMENTED = 'VM-exit MSR-store area naming an MSR whose value impl/ does not model';
 
 /**
@@ -110,12 +114,6 @@ function observationOf(status: number, processorState: boolean, flags: number): 
       return { kind: 'unimplemented', what: VM_ENTRY_UNIMPLEMENTED, flags };
     case STATUS_NON_ROOT_UNIMPLEMENTED:
       return { kind: 'unimplemented', what: NON_ROOT_UNIMPLEMENTED, flags };
-    case STATUS_VMX_ABORT:
-      return { kind: 'unimplemented', what: VMX_ABORT_UNIMPLEMENTED, flags };
-    case STATUS_SHUT_DOWN:
-      return { kind: 'unimplemented', what: SHUT_DOWN_UNIMPLEMENTED, flags };
-    case STATUS_EXIT_MSR_UNIMPLEMENTED:
-      return { kind: 'unimplemented', what: EXIT_MSR_UNIMPLEMENTED, flags };
     default:
       throw new Error(`impl bug: unknown status ${status}`);
   }
@@ -218,11 +216,14 @@ export class ImplEngine implements Engine {
     }
     // VM entry, VM-entry failure and VM exit carry data from the machine (not the hot path).
     if (status === STATUS_VMENTRY) return vmentryObservation(machine, flags);
+    if (status === STATUS_INACTIVE) return { kind: 'inactive', activity: activityName(machine.activity(cpu)), flags };
+    if (status === STATUS_ENTRY_EVENT_UNIMPLEMENTED) return { kind: 'unimplemented', what: machine.events.unimplementedWhat, flags };
     if (status === STATUS_VMX_ABORT) {
-      return { kind: 'unimplemented', what: `${VMX_ABORT_UNIMPLEMENTED}; VMX-abort indicator ${machine.abortIndicator(cpu)}`, flags };
-    }
-    if (status === STATUS_EXIT_MSR_UNIMPLEMENTED) {
-      return { kind: 'unimplemented', what: `${EXIT_MSR_UNIMPLEMENTED}: MSR 0x${machine.unknownMsr.toString(16)}`, flags };
+      // §28.7 "VMX Aborts": the step is observed as the VM exit (or VM-entry failure) it was; the
+      // processor is shut down (its later instructions are `inactive`).
+      const reason = machine.exitReason;
+      if (reason >= 0x8000_0000) return { kind: 'vmentry-failure', exitReason: reason, qualification: hexOf(machine.exitQualificationLo, machine.exitQualificationHi), flags };
+      return { kind: 'vmexit', reason: reason & 0xffff, flags };
     }
     if (status === STATUS_ENTRY_FAILURE) {
       return {

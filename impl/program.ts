@@ -13,7 +13,7 @@ import { MEMORY_OPERAND_BASE } from '../spec/instruction-encodings.ts';
 import type { Operation, OperandForm, SettableState } from '../spec/operations.ts';
 import { parseHexInto } from './hex-halves.ts';
 import { encodeGuestOperation, executeGuestOperation, gprOf } from './guest-program.ts';
-import { STATUS_GP, STATUS_SHUT_DOWN, STATUS_UD } from './status.ts';
+import { STATUS_GP, STATUS_INACTIVE, STATUS_UD } from './status.ts';
 import {
   type ImplMachine,
   SET_CPL,
@@ -181,7 +181,10 @@ function formFlag(form: OperandForm | undefined, kind: string): number {
 
 /** Executes the record at `code[at]` on `machine`; returns the status code (impl/status.ts). */
 export function execute(machine: ImplMachine, code: Int32Array, at: number): number {
+  machine.retired = -1;
   const status = dispatch(machine, code, at);
+  // A guest instruction completed: the VM exit at the boundary after it, if any (impl/non-root/instruction-boundary.ts).
+  if (machine.retired >= 0) return machine.afterInstruction(status, (code[at] as number) & 0xff);
   // A VMX instruction's #UD or #GP(0) in VMX non-root operation goes through the exception bitmap
   // (the guest operations and MOV to CR0/CR4 route their own faults). Two compares on the common path.
   return (status === STATUS_UD || status === STATUS_GP) && ((code[at] as number) & 0xff) < OP_MOV_CR0 ? machine.guest.deliver(code[at + 1] as number, status) : status;
@@ -195,8 +198,10 @@ function dispatch(machine: ImplMachine, code: Int32Array, at: number): number {
   const a1 = code[at + 3] as number;
   const a2 = code[at + 4] as number;
   const a3 = code[at + 5] as number;
-  // A processor shut down by a VMX abort performs nothing (impl/vm-exit/).
-  if (machine.isShutDown(cpu)) return STATUS_SHUT_DOWN;
+  // A processor in an inactive activity state (after a VM entry into HLT, shutdown or
+  // wait-for-SIPI, or a VMX abort) executes no instruction; `set` and `write-memory` are not its
+  // instructions (impl/non-root/activity.ts).
+  if (machine.activity(cpu) !== 0 && (word0 & 0xff) !== OP_SET && (word0 & 0xff) !== OP_WRITE_MEMORY) return STATUS_INACTIVE;
   switch (word0 & 0xff) {
     case OP_VMREAD:
       return machine.vmread(cpu, a0, a1, register);

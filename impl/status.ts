@@ -32,21 +32,37 @@ export const STATUS_NON_ROOT_UNIMPLEMENTED = -8;
 /**
  * A VM exit (or a VM-entry failure's host-state loading) ended in a VMX abort (SDM Vol. 3C,
  * December 2023, §28.7 "VMX Aborts"): the indicator is in the VMCS region at byte 4 and in
- * ImplMachine.abortIndicator(cpu), and the processor is shut down. The engine contract has no
- * shutdown observation yet, so the engine reports `unimplemented`.
+ * ImplMachine.abortIndicator(cpu), and the processor is shut down. The engine observes the step
+ * as the VM exit (or VM-entry failure) it was, and the processor's later instructions as
+ * `inactive` (STATUS_INACTIVE).
  */
 export const STATUS_VMX_ABORT = -11;
-/** The processor is shut down (after a VMX abort) and performs no operation. */
+/** The processor is shut down (after a VMX abort); no longer returned (STATUS_INACTIVE instead). */
 export const STATUS_SHUT_DOWN = -12;
 /**
- * The VM exit's MSR-store area names an MSR whose value impl/ does not model (its index is in
- * ImplMachine.unknownMsr); the exit is not completed.
+ * The VM exit's MSR-store area named an MSR whose value impl/ does not model; no longer returned
+ * (impl/vm-exit/msr-areas.ts stores such an MSR as 0).
  */
 export const STATUS_EXIT_MSR_UNIMPLEMENTED = -13;
 /** A guest operation raised an exception other than #UD and #GP(0); vector and error code in ImplMachine.guest.fault. */
 export const STATUS_FAULT = -14;
 /** A guest operation whose outcome impl/ does not implement (model-specific); ImplMachine.guest.unimplementedWhat says which. */
 export const STATUS_GUEST_UNIMPLEMENTED = -15;
+
+/**
+ * The processor is in an inactive activity state and did not execute the instruction: HLT,
+ * shutdown or wait-for-SIPI after a VM entry (SDM Vol. 3C, December 2023, §27.7.2 "Activity
+ * State"), or shut down by a VMX abort (§28.7 "VMX Aborts"). ImplMachine.activity(cpu) says which.
+ */
+export const STATUS_INACTIVE = -16;
+
+/**
+ * A VM entry whose end impl/ does not implement: an event delivered through the guest IDT before
+ * the first guest instruction (a pending debug exception, a virtual interrupt), or a VM exit that
+ * follows the delivery of an injected event (impl/vm-entry/pending-events.ts; what in
+ * ImplMachine.events.unimplementedWhat).
+ */
+export const STATUS_ENTRY_EVENT_UNIMPLEMENTED = -17;
 
 /** Human-readable name of a status code (tests and debugging). */
 export function describeStatus(status: number): string {
@@ -79,6 +95,10 @@ export function describeStatus(status: number): string {
       return 'exception';
     case STATUS_GUEST_UNIMPLEMENTED:
       return 'guest operation not implemented';
+    case STATUS_INACTIVE:
+      return 'inactive';
+    case STATUS_ENTRY_EVENT_UNIMPLEMENTED:
+      return 'event at the end of VM entry not implemented';
     default:
       return status > 0 ? `VMfailValid(${status})` : `unknown status ${status}`;
   }

@@ -17,7 +17,10 @@ import { vmread, VMREAD_RULES } from './instructions/vmread.ts';
 import { vmwrite, VMWRITE_RULES } from './instructions/vmwrite.ts';
 import { vmxoff, VMXOFF_RULES } from './instructions/vmxoff.ts';
 import { vmxon, VMXON_RULES } from './instructions/vmxon.ts';
+import { ACTIVITY_RULES, atBoundaryAfter, inactiveStep, timerMayPreempt } from './activity.ts';
 import { endMovSsBlocking } from './mov-ss.ts';
+import { BOUNDARY_RULES } from './non-root/boundary-exits.ts';
+import { ENTRY_EVENT_RULES } from './vm-entry/entry-events.ts';
 import { NON_ROOT_RULES } from './non-root.ts';
 import { MOV_CR0_RULES } from './mov-cr0.ts';
 import { MOV_CR4_RULES } from './mov-cr4.ts';
@@ -53,7 +56,9 @@ export function step(state: ModelState, op: Operation): Verdict {
   checkCpu(state, op.cpu, op.kind);
   const untracked = cpuOf(state, op.cpu).untracked;
   if (untracked !== undefined) return notModelled(untracked);
-  return endMovSsBlocking(state, op, unlessExceptionBitmapUnknown(dispatch(state, op)));
+  const inactive = inactiveStep(state, op);
+  if (inactive !== undefined) return timerMayPreempt(state, op, inactive);
+  return timerMayPreempt(state, op, atBoundaryAfter(state, op, endMovSsBlocking(state, op, unlessExceptionBitmapUnknown(dispatch(state, op)))));
 }
 
 function dispatch(state: ModelState, op: Operation): Verdict {
@@ -113,11 +118,14 @@ export const RULES: readonly Rule[] = [
   ...implementedDecisionPoints(),
   ...Object.values(VM_ENTRY_FAILURE_RULES),
   ...Object.values(GUEST_LOAD_RULES),
+  ...Object.values(ENTRY_EVENT_RULES),
+  ...Object.values(ACTIVITY_RULES),
   ...Object.values(INVEPT_RULES),
   ...Object.values(INVVPID_RULES),
   ...Object.values(VMCALL_RULES),
   ...Object.values(VMFUNC_RULES),
   ...Object.values(NON_ROOT_RULES),
+  ...Object.values(BOUNDARY_RULES),
   ...Object.values(VM_EXIT_RULES),
   ...Object.values(MOV_CR0_RULES),
   ...Object.values(MOV_CR4_RULES),

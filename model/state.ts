@@ -16,6 +16,7 @@
  * that unit tests can build states where they hold.
  */
 import { initialProcessorState } from '../spec/initial-state.ts';
+import type { InactiveActivity } from '../spec/observations.ts';
 import type { Profile } from '../spec/profile.ts';
 import type { Rule } from './rule.ts';
 
@@ -178,7 +179,21 @@ export interface CpuState {
    * this rule.
    */
   readonly untracked: Rule | undefined;
+  /**
+   * The activity state (SDM Vol. 3C, December 2023, §25.4.2 "Guest Non-Register State"): `active`
+   * while the processor executes instructions; HLT, shutdown or wait-for-SIPI after a VM entry
+   * into that state (§27.7.2 "Activity State"), shutdown after a VMX abort (§28.7). The engine
+   * contract has no interrupt, NMI, SMI, INIT or SIPI, so only a VM exit the VMCS arms (a
+   * window, the VMX-preemption timer) ever ends an inactive state; until then every instruction of
+   * the processor is observed as `inactive` (model/activity.ts).
+   */
+  readonly activity: Activity;
+  /** The VMX abort that shut the processor down (model/vm-exit/abort.ts), if one did. */
+  readonly abortedBy?: Rule;
 }
+
+/** The activity states: active, or one of the inactive ones of spec/observations.ts. */
+export type Activity = 'active' | InactiveActivity;
 
 /** The whole machine. */
 export interface ModelState {
@@ -236,6 +251,7 @@ export function createModelState(profile: Profile, logicalProcessors: number): M
     msrs: new Map(),
     guest: undefined,
     untracked: undefined,
+    activity: 'active',
   };
   return {
     profile,

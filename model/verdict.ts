@@ -8,6 +8,7 @@ import type { Hex } from '../spec/hex.ts';
 import { ARITHMETIC_FLAGS } from '../spec/observations.ts';
 import type {
   FaultObservation,
+  InactiveObservation,
   InjectedEvent,
   Observation,
   OkObservation,
@@ -54,7 +55,8 @@ export type Expected =
   | ExpectedVmSucceed
   | VmFailInvalidObservation
   | VmFailValidObservation
-  | OkObservation;
+  | OkObservation
+  | InactiveObservation;
 
 /** One allowed outcome of a step, the rule that produced it, and the state that follows it. */
 export interface Branch {
@@ -112,6 +114,8 @@ export function matches(expected: Expected, actual: Observation): boolean {
       return actual.kind === 'vmsucceed' && valueMatches(expected.value, actual.value);
     case 'vmfail-invalid':
       return true;
+    case 'inactive':
+      return actual.kind === 'inactive' && actual.activity === expected.activity;
     case 'ok':
       // A value the engine reports (MOV from CR, MOV from DR, RDMSR) must be the one the model
       // knows; where either side has none, nothing is compared.
@@ -170,6 +174,8 @@ function describeOutcome(expected: Expected): string {
       return expected.value === undefined ? 'ok' : `ok, value ${toHex(parseHex(expected.value))}`;
     case 'vmsucceed':
       return expected.value === undefined ? 'VMsucceed' : `VMsucceed, value ${describeValue(expected.value)}`;
+    case 'inactive':
+      return `inactive (${expected.activity} activity state)`;
   }
 }
 

@@ -140,5 +140,7 @@ function formatOutcome(obs: Observation): string {
       return obs.value === undefined ? 'ok' : `ok, value ${obs.value}`;
     case 'unimplemented':
       return `unimplemented: ${obs.what}`;
+    case 'inactive':
+      return `inactive (${obs.activity} activity state: the processor did not execute it)`;
   }
 }

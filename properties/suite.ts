@@ -358,7 +358,9 @@ export function record(stats: SuiteStats, outcome: CaseOutcome, label: typeof ou
               ? label('VM exit', obs.reason)
               : obs.kind === 'vmentry-failure'
                 ? `VM-entry failure 0x${obs.exitReason.toString(16)}`
-                : { vmsucceed: 'VMsucceed', 'vmfail-invalid': 'VMfailInvalid', ok: 'ok', unimplemented: 'unimplemented', vmentry: 'VM entry' }[obs.kind];
+                : obs.kind === 'inactive'
+                  ? `inactive (${obs.activity})`
+                  : { vmsucceed: 'VMsucceed', 'vmfail-invalid': 'VMfailInvalid', ok: 'ok', unimplemented: 'unimplemented', vmentry: 'VM entry' }[obs.kind];
       stats.outcomes[key] = (stats.outcomes[key] ?? 0) + 1;
     }
     if (step.matched !== undefined) {

@@ -114,6 +114,34 @@ export interface UnimplementedObservation extends WithFlags {
   what: string;
 }
 
+/** The inactive activity states an {@link InactiveObservation} names (SDM Vol. 3C, December 2023, §25.4.2 "Guest Non-Register State", activity state 1-3). */
+export const INACTIVE_ACTIVITIES = ['hlt', 'shutdown', 'wait-for-sipi'] as const;
+/** One of {@link INACTIVE_ACTIVITIES}. */
+export type InactiveActivity = (typeof INACTIVE_ACTIVITIES)[number];
+
+/**
+ * The logical processor is in an inactive activity state and did not execute the operation. The
+ * contract has no interrupts, NMIs, SMIs, INIT or SIPI, so nothing wakes it: this is the
+ * observation of every later *instruction* of that processor. It arises
+ * - after a VM entry into the HLT, shutdown or wait-for-SIPI activity state with no event that
+ *   ends it at once (SDM Vol. 3C, December 2023, §27.7.2 "Activity State"; the VMLAUNCH/VMRESUME
+ *   step itself is observed as its `vmentry`);
+ * - after a VMX abort (§28.7 "VMX Aborts": the processor enters the shutdown state; the step that
+ *   aborts stays observed as its `vmexit`), with `activity: 'shutdown'`.
+ * Operations that are not instructions of that processor (`write-memory`, a `set` of another
+ * processor's state, an instruction of another processor) work as before. `flags` are those of
+ * RFLAGS, unchanged.
+ *
+ * The `hlt` guest operation (and HLT outside VMX non-root operation) keeps its own convention: the
+ * processor is woken before its next operation, so an `hlt` that completes is `ok` and does not
+ * make later instructions `inactive`. Only an activity state entered through the VMCS or a VMX
+ * abort does.
+ */
+export interface InactiveObservation extends WithFlags {
+  kind: 'inactive';
+  activity: InactiveActivity;
+}
+
 /** Anything an engine can report after one step. */
 export type Observation =
   | FaultObservation
@@ -124,7 +152,8 @@ export type Observation =
   | VmFailInvalidObservation
   | VmFailValidObservation
   | OkObservation
-  | UnimplementedObservation;
+  | UnimplementedObservation
+  | InactiveObservation;
 
 /** The `kind` of any observation. */
 export type ObservationKind = Observation['kind'];

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { EXCEPTION_MNEMONICS } from './exceptions.ts';
 import type { ExceptionMnemonic } from './exceptions.ts';
+import { INACTIVE_ACTIVITIES } from './observations.ts';
 import type { Observation } from './observations.ts';
 import type { Operation } from './operations.ts';
 
@@ -166,6 +167,7 @@ export const observationSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('vmfail-valid'), error: z.number().int().min(0).max(0xffffffff), flags }).strict(),
   z.object({ kind: z.literal('ok'), value: hex.optional(), flags }).strict(),
   z.object({ kind: z.literal('unimplemented'), what: z.string(), flags }).strict(),
+  z.object({ kind: z.literal('inactive'), activity: z.enum(INACTIVE_ACTIVITIES), flags }).strict(),
 ]);
 
 // Compile-time agreement between the schemas and the hand-written types.

@@ -87,6 +87,8 @@ export function observationLabel(obs: Observation | undefined): string {
       return 'ok';
     case 'unimplemented':
       return 'unimplemented';
+    case 'inactive':
+      return `inactive (${obs.activity})`;
   }
 }
 

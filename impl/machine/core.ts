@@ -11,6 +11,9 @@ import { advanceGuestRip } from '../vm-exit/index.ts';
 import { fillVmxExitInfo, VMX_EXIT_REASON } from '../non-root/vmx-exit-info.ts';
 import { STATUS_FAIL_INVALID, STATUS_GP, STATUS_SUCCEED, STATUS_UD, STATUS_VMEXIT } from '../status.ts';
 import { assertLiterals } from '../literals.ts';
+import { OP_HLT } from '../guest-opcodes.ts';
+import { activityOf } from '../non-root/activity.ts';
+import { exitAfterInstruction } from '../non-root/instruction-boundary.ts';
 import { MachineBase } from './base.ts';
 
 // Row offsets: local copies of impl/cpu-row.ts (a speed trick, see impl/machine/base.ts);
@@ -78,10 +81,28 @@ export abstract class MachineCore extends MachineBase {
     return (cpu >>> 0) === cpu && cpu < this.logicalProcessors && this.state[cpu * K.STRIDE + S_SHUTDOWN] !== 0;
   }
 
-  /** The MSR index of the last STATUS_EXIT_MSR_UNIMPLEMENTED (unsigned). */
-  get unknownMsr(): number {
-    return this.exits.unknownMsr >>> 0;
+  /**
+   * The activity state of processor `cpu` (impl/non-root/activity.ts): 0 while it runs, 1 HLT, 2
+   * shutdown (also after a VMX abort), 3 wait-for-SIPI; 0 for an index out of range, which the
+   * operation itself then reports.
+   */
+  activity(cpu: number): number {
+    return (cpu >>> 0) === cpu && cpu < this.logicalProcessors ? activityOf(this.state, cpu * K.STRIDE) : 0;
   }
+
+  /**
+   * After a step in which the guest instruction of row {@link retired} completed with `status`
+   * (`opcode` the step's, impl/program.ts): the VM exit at the boundary after it (MTF, NMI or interrupt window; impl/non-root/instruction-boundary.ts),
+   * else `status`. impl/program.ts `execute` calls it.
+   */
+  afterInstruction(status: number, opcode: number): number {
+    const b = this.retired;
+    this.retired = -1;
+    const result = exitAfterInstruction(this.state, this.memory.words, this.eventWords, this.exitInfo, this.exits, b, status, opcode === OP_HLT);
+    if (result !== status) this.refresh(b);
+    return result;
+  }
+
 
   /**
    * The VM-entry interruption information of the last VM entry that injected a vectored event
@@ -192,8 +213,8 @@ export abstract class MachineCore extends MachineBase {
    * `reason` (SDM Vol. 3C, December 2023, chapter 28 "VM Exits"; impl/vm-exit/): the exit
    * information of {@link ImplMachine.exitInfo} recorded, guest state saved (RIP is the row's: a
    * trap-like exit advances it first), MSRs stored, host state loaded, MSRs loaded; impl/ then
-   * goes on in VMX root operation with the host state. Returns STATUS_VMEXIT, STATUS_VMX_ABORT or
-   * STATUS_EXIT_MSR_UNIMPLEMENTED. For the other impl/ files that decide VM exits.
+   * goes on in VMX root operation with the host state. Returns STATUS_VMEXIT or
+   * STATUS_VMX_ABORT. For the other impl/ files that decide VM exits.
    */
   override vmExit(b: number, reason: number): number {
     const status = this.exits.exit(b, reason, this.blockedByMovSs);
@@ -207,6 +228,7 @@ export abstract class MachineCore extends MachineBase {
    * instructions.
    */
   override advanceRip(b: number, length: number): void {
+    this.retired = b;
     advanceGuestRip(this.state, b, this.memory.words, this.exitFacts.words.GUEST_RIP, length);
   }
 

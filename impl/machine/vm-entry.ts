@@ -62,9 +62,10 @@ export abstract class VmEntryInstructions extends VmcsFieldInstructions {
     this.refresh(b);
     const failedEntry = loadEntryMsrs(this.entryFacts, this.guestFacts, this.memory, base, this.exitFacts, s, b);
     if (failedEntry !== 0) return this.entryFailure(b, base, EXIT_REASON.ENTRY_FAILURE_MSR_LOADING, failedEntry);
-    // VMLAUNCH makes the VMCS launched (§31.3 VMLAUNCH/VMRESUME); §27.6 "Event Injection".
+    // VMLAUNCH makes the VMCS launched (§31.3 VMLAUNCH/VMRESUME); §27.6 "Event Injection" and
+    // §27.7 "Special Features of VM Entry" (impl/vm-entry/pending-events.ts).
     if (!resume) this.memory.words[base + REGION_LAUNCH_WORD] = LAUNCH_STATE_LAUNCHED;
-    const status = this.exits.inject(b, base);
+    const status = this.events.afterEntry(b, base);
     this.refresh(b);
     return status;
   }

@@ -37,3 +37,10 @@ export const EXIT_INFO_INSTRUCTION_INFORMATION = 4;
 export const EXIT_INFO_LINEAR_ADDRESS = 8;
 export const EXIT_INFO_INTERRUPTION = 16;
 export const EXIT_INFO_INTERRUPTION_ERROR_CODE = 32;
+/**
+ * Not an exit-information field: the VM exit happens as part of a VM entry, before the guest's
+ * first instruction (§27.7 "Special Features of VM Entry"), so it saves RFLAGS.RF as VM entry
+ * loaded it ("the value RFLAGS.RF had before the VM exit occurred", §28.3.3 "Saving RIP, RSP,
+ * RFLAGS, and SSP") instead of the 0 an instruction's VM exit saves.
+ */
+export const EXIT_INFO_BEFORE_INSTRUCTION = 64;

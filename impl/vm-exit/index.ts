@@ -22,8 +22,9 @@
  * returned at once. What injection does to blocking is modelled (§27.7.1 "Interruptibility
  * State": no blocking by STI or MOV SS after a vectoring entry; an injected NMI blocks NMIs). An
  * "other event" injection (type 7, vector 0) makes an MTF VM exit pending before the first guest
- * instruction (§27.6.2 "Injection of Pending MTF VM Exits", §26.5.2 "Monitor Trap Flag"): impl/
- * performs it at once, as the outcome of the VMLAUNCH/VMRESUME. With the "monitor trap flag"
+ * instruction (§27.6.2 "Injection of Pending MTF VM Exits", §26.5.2 "Monitor Trap Flag"):
+ * impl/vm-entry/pending-events.ts performs it, in its priority among the VM exits a VM entry may
+ * end in, as the outcome of the VMLAUNCH/VMRESUME. With the "monitor trap flag"
  * control 1, a vectoring entry also makes an MTF VM exit pending there; that exit would save the
  * state of the guest's handler, which impl/ does not model, so the entry answers
  * STATUS_NON_ROOT_UNIMPLEMENTED.
@@ -36,7 +37,6 @@ import { REGION_ABORT_WORD } from '../field-table.ts';
 import type { PhysicalMemory } from '../memory.ts';
 import {
   STATUS_ENTRY_FAILURE,
-  STATUS_EXIT_MSR_UNIMPLEMENTED,
   STATUS_NON_ROOT_UNIMPLEMENTED,
   STATUS_VMENTRY,
   STATUS_VMEXIT,
@@ -48,8 +48,8 @@ import { loadTrackedGuestState } from '../vm-entry/load-guest.ts';
 import { loadHostDescriptorTables } from '../non-root/hidden-state.ts';
 import { nonRootWordsFor, type NonRootWords } from '../non-root/words.ts';
 import { exitFactsFor, type ExitFacts } from './exit-facts.ts';
-import { EXIT_INFO_INTERRUPTION, type ExitInfo } from './exit-info.ts';
-import { ABORT_HOST_ADDRESS_SPACE, loadExitMsrs, STORE_UNKNOWN_MSR, storeExitMsrs } from './msr-areas.ts';
+import { EXIT_INFO_BEFORE_INSTRUCTION, EXIT_INFO_INTERRUPTION, type ExitInfo } from './exit-info.ts';
+import { ABORT_HOST_ADDRESS_SPACE, loadExitMsrs, storeExitMsrs } from './msr-areas.ts';
 import { recordEntryFailure, recordExitInformation } from './record.ts';
 import { assertLiterals } from '../literals.ts';
 import { saveGuestState } from './save-guest.ts';
@@ -64,6 +64,7 @@ const enum K {
   S_BLOCKING = 55,
   S_CUR_BASE = 17,
   S_DR7_LO = 35,
+  S_FLAGS = 10,
   S_LMA = 5,
   S_MOV_SS = 9,
   S_PAT_HI = 43,
@@ -75,6 +76,9 @@ const enum K {
   EXIT_CONTROL_HOST_ADDRESS_SPACE_SIZE = 9,
   PRIMARY_CONTROL_MONITOR_TRAP_FLAG = 27,
   EXIT_REASON_MONITOR_TRAP_FLAG = 37,
+  EXIT_REASON_TPR_BELOW_THRESHOLD = 43,
+  /** ExitInfo.defined: a VM exit before the first guest instruction (impl/vm-exit/exit-info.ts). */
+  EXIT_INFO_BEFORE_INSTRUCTION = 64,
   INTERRUPTIBILITY_BLOCKING_BY_NMI = 3,
   INTERRUPTIBILITY_BLOCKING_BY_STI = 0,
   /** IA32_PAT after reset: 0007040600070406H (Vol. 3A §13.12.4 "Programming the PAT"). */
@@ -86,7 +90,6 @@ const enum K {
   TYPE_SHIFT = 8,
   TYPE_NMI = 2,
   TYPE_HARDWARE_EXCEPTION = 3,
-  TYPE_OTHER_EVENT = 7,
   ERROR_CODE_BIT = 0x800,
   /** Debug exception (#DB). */
   VECTOR_DB = 1,
@@ -150,8 +153,6 @@ export class VmExits {
   injectedInformation = 0;
   /** Its error code (meaningful when bit 11 of {@link injectedInformation} is set). */
   injectedErrorCode = 0;
-  /** The MSR index of the last STATUS_EXIT_MSR_UNIMPLEMENTED. */
-  unknownMsr = 0;
 
   constructor(
     profile: Profile,
@@ -179,11 +180,12 @@ export class VmExits {
     const x = this.facts;
     const base = s[b + K.S_CUR_BASE] as number;
     // §28.3.3: RF is 1 for a fault-class hardware exception, 0 for an instruction's VM exit, and
-    // for the MTF VM exit before the first guest instruction the value VM entry loaded.
-    const mtf = reason === K.EXIT_REASON_MONITOR_TRAP_FLAG;
-    let rf = mtf ? ((v[base + x.words.GUEST_RFLAGS] as number) >>> 16) & 1 : 0;
-    // §28.3.4: the pending debug exceptions survive an MTF VM exit, and an exit not caused by a
-    // debug exception under MOV-SS blocking.
+    // for a VM exit before the first guest instruction (impl/vm-entry/pending-events.ts) the value
+    // VM entry loaded.
+    let rf = (info.defined & K.EXIT_INFO_BEFORE_INSTRUCTION) !== 0 ? ((v[base + x.words.GUEST_RFLAGS] as number) >>> 16) & 1 : 0;
+    // §28.3.4: the pending debug exceptions survive an MTF VM exit, a TPR-below-threshold VM exit,
+    // and an exit not caused by a debug exception under MOV-SS blocking.
+    const keep = reason === K.EXIT_REASON_MONITOR_TRAP_FLAG || reason === K.EXIT_REASON_TPR_BELOW_THRESHOLD;
     let debugException = false;
     if ((info.defined & EXIT_INFO_INTERRUPTION) !== 0) {
       const interruption = info.interruptionInformation;
@@ -193,16 +195,12 @@ export class VmExits {
     }
     recordExitInformation(x, v, base, reason, info);
     info.defined = 0;
-    saveGuestState(x, s, b, v, base, movSsBlocked, rf, mtf || (movSsBlocked === 1 && !debugException));
+    saveGuestState(x, s, b, v, base, movSsBlocked, rf, keep || (movSsBlocked === 1 && !debugException));
     const last = this.last;
     last[0] = reason;
     last[1] = v[base + x.words.EXIT_QUALIFICATION] as number;
     last[2] = v[base + x.words.EXIT_QUALIFICATION + 1] as number;
     const stored = storeExitMsrs(x, s, b, memory, base, this.scratch);
-    if (stored === STORE_UNKNOWN_MSR) {
-      this.unknownMsr = this.scratch[0] as number;
-      return STATUS_EXIT_MSR_UNIMPLEMENTED;
-    }
     if (stored !== 0) return this.abort(b, base, stored);
     const exitControls = v[base + x.words.PRIMARY_VM_EXIT_CONTROLS] as number;
     if (s[b + K.S_LMA] === 1 && ((exitControls >>> K.EXIT_CONTROL_HOST_ADDRESS_SPACE_SIZE) & 1) === 0) {
@@ -239,6 +237,9 @@ export class VmExits {
   private abort(b: number, base: number, indicator: number): number {
     this.memory.words[base + REGION_ABORT_WORD] = indicator;
     this.s[b + K.S_SHUTDOWN] = indicator;
+    // RFLAGS of a processor in the shutdown state cannot be observed and the SDM gives it no
+    // value; impl/ reports the arithmetic flags clear, as for every VM exit (host RFLAGS = 2).
+    this.s[b + K.S_FLAGS] = 0;
     return STATUS_VMX_ABORT;
   }
 
@@ -251,9 +252,9 @@ export class VmExits {
   }
 
   /**
-   * Event injection at the end of a successful VM entry (see the file header): STATUS_VMENTRY,
-   * the outcome of an MTF VM exit pending before the first guest instruction, or
-   * STATUS_NON_ROOT_UNIMPLEMENTED.
+   * Event injection at the end of a successful VM entry (see the file header), for a vectoring
+   * entry or none (impl/vm-entry/pending-events.ts handles the "other event" and what follows):
+   * STATUS_VMENTRY or STATUS_NON_ROOT_UNIMPLEMENTED.
    */
   inject(b: number, base: number): number {
     const s = this.s;
@@ -263,12 +264,6 @@ export class VmExits {
     this.injectedInformation = 0;
     if ((injection & K.VALID) === 0) return STATUS_VMENTRY;
     const type = (injection >>> K.TYPE_SHIFT) & 7;
-    if (type === K.TYPE_OTHER_EVENT) {
-      // §27.6.2: a pending MTF VM exit (vector 0; the checks allow no other vector here). No
-      // instruction ran, so blocking by MOV SS from the entry is still in force.
-      this.info.defined = 0;
-      return this.exit(b, K.EXIT_REASON_MONITOR_TRAP_FLAG, s[b + K.S_MOV_SS] as number);
-    }
     // §27.7.1: no blocking by STI or MOV SS after a vectoring entry; an injected NMI blocks NMIs
     // (virtual-NMI blocking with "virtual NMIs" = 1; impl/ keeps both in the same bit).
     s[b + K.S_BLOCKING] = ((s[b + K.S_BLOCKING] as number) & ~K.BLOCKING_BY_STI) | (type === K.TYPE_NMI ? K.BLOCKING_BY_NMI : 0);
@@ -286,6 +281,8 @@ assertLiterals('impl/vm-exit/index.ts', [
   [K.EXIT_CONTROL_HOST_ADDRESS_SPACE_SIZE, EXIT_CONTROL.HOST_ADDRESS_SPACE_SIZE],
   [K.PRIMARY_CONTROL_MONITOR_TRAP_FLAG, PRIMARY_CONTROL.MONITOR_TRAP_FLAG],
   [K.EXIT_REASON_MONITOR_TRAP_FLAG, EXIT_REASON.MONITOR_TRAP_FLAG],
+  [K.EXIT_REASON_TPR_BELOW_THRESHOLD, EXIT_REASON.TPR_BELOW_THRESHOLD],
+  [K.EXIT_INFO_BEFORE_INSTRUCTION, EXIT_INFO_BEFORE_INSTRUCTION],
   [K.INTERRUPTIBILITY_BLOCKING_BY_NMI, INTERRUPTIBILITY.BLOCKING_BY_NMI],
   [K.INTERRUPTIBILITY_BLOCKING_BY_STI, INTERRUPTIBILITY.BLOCKING_BY_STI],
   [K.BLOCKING_BY_STI, 1 << K.INTERRUPTIBILITY_BLOCKING_BY_STI],

@@ -14,8 +14,11 @@
  *   0, or WRMSR of its data at CPL 0 would be #GP.
  *
  * impl/ refuses no MSR for model-specific reasons. An MSR impl/ does not model (impl/vm-exit/msrs.ts)
- * loads with no effect, as on VM entry (impl/vm-entry/msr-load.ts); storing one has no value to
- * store, so the exit answers "not implemented" ({@link STORE_UNKNOWN_MSR}). IA32_FS_BASE and
+ * loads with no effect, as on VM entry (impl/vm-entry/msr-load.ts), and is stored as 0: which
+ * MSRs a processor implements, and the values of those impl/ does not keep (IA32_TSC,
+ * IA32_APIC_BASE, IA32_LSTAR, ...), are model-specific (Vol. 4 chapter 2 "Model-Specific
+ * Registers (MSRs)"); the SDM makes the store fail only where RDMSR would fault, and impl/ takes
+ * every MSR it does not model to be one its processor implements, reading 0. IA32_FS_BASE and
  * IA32_GS_BASE are stored from the guest FS and GS base fields, which hold them at that point of
  * the exit. A count above 512 × (IA32_VMX_MISC[27:25] + 1), whose effect the SDM leaves undefined
  * (Vol. 3D §A.6 "Miscellaneous Data"), fails at the first entry beyond that limit, as on VM entry.
@@ -43,8 +46,6 @@ export const ABORT_SAVING_MSRS = 1;
 export const ABORT_HOST_PDPTES = 2;
 export const ABORT_LOADING_MSRS = 4;
 export const ABORT_HOST_ADDRESS_SPACE = 6;
-/** Not an abort: the MSR-store area names an MSR impl/ does not model (its index is in the scratch). */
-export const STORE_UNKNOWN_MSR = -1;
 
 
 /** Address of entry `i` of an area at (lo unsigned, hi): [lo, hi] halves into `at`. */
@@ -55,10 +56,7 @@ function entryAddress(lo: number, hi: number, i: number, at: Int32Array): void {
   at[1] = (hi + carry) | 0;
 }
 
-/**
- * §28.4: stores the MSRs the VMCS at `base` lists; 0, an abort indicator, or STORE_UNKNOWN_MSR
- * with the MSR index left in scratch[0].
- */
+/** §28.4: stores the MSRs the VMCS at `base` lists; 0 or ABORT_SAVING_MSRS. */
 export function storeExitMsrs(x: ExitFacts, s: Int32Array, b: number, memory: PhysicalMemory, base: number, scratch: Int32Array): number {
   const w = x.words;
   const v = memory.words;
@@ -85,8 +83,9 @@ export function storeExitMsrs(x: ExitFacts, s: Int32Array, b: number, memory: Ph
     }
     if (status === MSR_GP) return ABORT_SAVING_MSRS;
     if (status === MSR_UNKNOWN) {
-      scratch[0] = index;
-      return STORE_UNKNOWN_MSR;
+      // An MSR impl/ does not model: taken to exist and to read 0 (see the file header).
+      scratch[2] = 0;
+      scratch[3] = 0;
     }
     memory.write32(addressLo + 8, addressHi, scratch[2] as number);
     memory.write32(addressLo + 12, addressHi, scratch[3] as number);

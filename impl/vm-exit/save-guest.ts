@@ -21,8 +21,10 @@
  *   advances it first); RFLAGS with the row's arithmetic flags and VM
  *   bit, and RF as the caller computed it (0 for instruction exits; for a fault-class exception,
  *   1, the value the IDT delivery would have pushed).
- * - §28.3.4 "Saving Non-Register State": activity state active (every exit here is caused by an
- *   instruction, which a processor in HLT would not execute); interruptibility: blocking by STI
+ * - §28.3.4 "Saving Non-Register State": the activity state before the VM exit (active for an
+ *   instruction's exit; the state VM entry left for an exit before the first guest instruction,
+ *   since "a return to the active state occurs only after the VM exit completes", §28.1
+ *   "Architectural State before a VM Exit"); interruptibility: blocking by STI
  *   and by NMI from the row, blocking by MOV SS as it was before the exiting instruction, blocking
  *   by SMI and enclave interruption 0; pending debug exceptions cleared except for an MTF VM exit
  *   and an exit not caused by #DB under MOV-SS blocking, which save the value VM entry loaded
@@ -44,6 +46,7 @@ import type { ExitFacts } from './exit-facts.ts';
  * each member is checked against its literal when the module loads (see the end of the file).
  */
 const enum K {
+  S_ACTIVITY = 59,
   S_BLOCKING = 55,
   S_BNDCFGS_HI = 54,
   S_BNDCFGS_LO = 53,
@@ -144,7 +147,10 @@ export function saveGuestState(x: ExitFacts, s: Int32Array, b: number, v: Int32A
   const rflags = ((v[base + w.GUEST_RFLAGS] as number) & ~K.RFLAGS_TRACKED) | (s[b + K.S_FLAGS] as number) | (rf === 1 ? K.RF : 0) | ((s[b + K.S_VM] as number) << K.RFLAGS_VM);
   v[base + w.GUEST_RFLAGS] = rflags;
   // §28.3.4
-  v[base + w.GUEST_ACTIVITY_STATE] = 0;
+  // The activity state before the exit (HLT, shutdown or wait-for-SIPI for an exit before the
+  // first guest instruction, impl/vm-entry/pending-events.ts); the processor is active after it.
+  v[base + w.GUEST_ACTIVITY_STATE] = s[b + K.S_ACTIVITY] as number;
+  s[b + K.S_ACTIVITY] = 0;
   v[base + w.GUEST_INTERRUPTIBILITY_STATE] = (s[b + K.S_BLOCKING] as number) | (movSsBlocked << 1);
   const pending = w.GUEST_PENDING_DEBUG_EXCEPTIONS;
   if (keepPendingDebug) {

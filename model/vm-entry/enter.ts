@@ -7,7 +7,9 @@
  *    qualification of a failing check (guest-state.ts, failure.ts);
  * 3. loading MSRs from the VM-entry MSR-load area: a VM-entry failure with exit reason 34 and the
  *    index of the failing entry (see {@link MsrLoadJudge});
- * 4. success: guest state is loaded and the guest runs (load-guest.ts).
+ * 4. success: guest state is loaded (load-guest.ts), then the events at the boundary of the entry
+ *    act before the guest's first instruction: a VM exit, or the guest runs or waits in an inactive
+ *    activity state (entry-events.ts).
  *
  * What the model cannot judge it says so: a check reading a field that was never written since
  * the region was initialized cannot be decided (§25.11.3 "Initializing a VMCS": such contents are
@@ -34,6 +36,7 @@ import { MSR_LOAD_ENTRY_RULES } from './checks/msr-load.ts';
 import type { EntryJudgement } from './msr-load.ts';
 import { judgeMsrLoad } from './msr-load.ts';
 import { afterSuccessfulEntry, loadGuestState } from './load-guest.ts';
+import { eventsAtEntry } from './entry-events.ts';
 import { catalogueEntry, decisionPoint } from './rules.ts';
 import { environmentOf, viewOf } from './view.ts';
 
@@ -186,7 +189,10 @@ function success(state: ModelState, cpu: number, current: ActiveVmcs, instructio
   if (loaded.kind === 'unknown') return undefinedBy(R.fieldUnknown);
   const next = loaded.state;
   const injected = loaded.injected === undefined ? {} : { injected: loaded.injected };
-  return defined({ expected: { kind: 'vmentry', flags: loaded.flags, ...injected }, rule: loaded.rule, next: () => next });
+  const runs: Branch = { expected: { kind: 'vmentry', flags: loaded.flags, ...injected }, rule: loaded.rule, next: () => next };
+  // A processor the model stops following at once (an injected event, virtual-interrupt delivery) meets no boundary events here.
+  if (cpuOf(next, cpu).untracked !== undefined) return defined(runs);
+  return eventsAtEntry(next, cpu, runs);
 }
 
 /**

@@ -28,29 +28,27 @@
  * - The processor is in VMX non-root operation; a VMLAUNCH makes the VMCS launched (§31.3
  *   VMLAUNCH/VMRESUME, Operation: "launch state of VMCS ← launched").
  *
- * The model follows the guest only after a "quiet" entry: one where the guest's first instruction
- * is the processor's next operation. Otherwise the entry still completes (the observation is
- * `vmentry`, with the flags of the guest RFLAGS field), but the processor is left untracked:
- * - the activity state is not active (§27.7.2 "Activity State": the processor waits in HLT,
- *   shutdown or wait-for-SIPI and executes no instruction);
- * - an event is injected (VM-entry interruption-information bit 31; §27.6 "Event Injection"). The
- *   observation says which event (`injected`: vector, type, and the error code when bit 11
- *   "deliver error code" is 1). Delivery goes through the guest IDT in memory, through guest
- *   paging and EPT, and may end in a nested exception, a VM exit (with IDT-vectoring information)
- *   or a triple fault; the model does not read the IDT, so it cannot know the handler's CS, RIP,
- *   RSP or privilege level, and follows no further (`vm-entry.injected-event-delivered`);
- * - pending debug exceptions are not 0 (§27.7.3 "Delivery of Pending Debug Exceptions after VM
- *   Entry"), "interrupt-window exiting" or "NMI-window exiting" is 1 (§27.7.5 "Interrupt-Window
- *   Exiting and Virtual-Interrupt Delivery", §27.7.6 "NMI-Window Exiting": VM exits right after
- *   entry), "monitor trap flag" is 1 (an MTF VM exit follows the first instruction, or comes at
- *   once with injection: §26.5.2 "Monitor Trap Flag", §27.7.8 "Pending MTF VM Exits"), "activate
- *   VMX-preemption timer" is 1 (§27.7.4 "VMX-Preemption Timer": a timer value of 0 exits before
- *   any instruction), "use TPR shadow" is 1 (§27.7.7
- *   "VM Exits Induced by the TPR Threshold"), or "virtual-interrupt delivery" is 1 (§27.7.5: a
- *   virtual interrupt may be delivered at once).
+ * - §27.7.2 "Activity State": a VM entry that is not vectoring ends in the activity state of the
+ *   activity-state field (`CpuState.activity`).
+ *
+ * What happens at the boundary of the entry, before the guest's first instruction (VM exits the
+ * controls arm, a pending MTF VM exit, pending debug exceptions), is entry-events.ts. The model
+ * stops following the processor (the observation is still `vmentry`) when
+ * - an event is injected (VM-entry interruption-information bit 31, a type other than 7 "other
+ *   event"; §27.6 "Event Injection"). The observation says which event (`injected`: vector, type,
+ *   and the error code when bit 11 "deliver error code" is 1). Delivery goes through the guest IDT
+ *   in memory, through guest paging and EPT, and may end in a nested exception, a VM exit (with
+ *   IDT-vectoring information) or a triple fault; the model does not read the IDT, so it cannot
+ *   know the handler's CS, RIP, RSP or privilege level, and follows no further
+ *   (`vm-entry.injected-event-delivered`). After delivery the SDM still acts at the boundary: with
+ *   "monitor trap flag" = 1 an MTF VM exit is pending before the handler's first instruction
+ *   (§26.5.2 "Monitor Trap Flag"), and the TPR-threshold, window and timer exits "follow event
+ *   injection" (§27.7.4-§27.7.7); none of them is modelled after a delivery the model cannot follow;
+ * - "virtual-interrupt delivery" is 1 (§27.7.5 "Interrupt-Window Exiting and Virtual-Interrupt
+ *   Delivery": a virtual interrupt may be delivered through the guest IDT at once).
  */
 import { sdm } from '../../spec/citation.ts';
-import { ENTRY_CONTROL, PIN_CONTROL, PRIMARY_CONTROL, SECONDARY_CONTROL } from '../../spec/control-bits.ts';
+import { ENTRY_CONTROL, PRIMARY_CONTROL, SECONDARY_CONTROL } from '../../spec/control-bits.ts';
 import type { FieldName } from '../../spec/fields.ts';
 import { toHex } from '../../spec/hex.ts';
 import type { InjectedEvent } from '../../spec/observations.ts';
@@ -59,7 +57,7 @@ import { CR0, CR4 } from '../../spec/registers.ts';
 import { readWord } from '../memory.ts';
 import { rule } from '../rule.ts';
 import type { Rule } from '../rule.ts';
-import type { ModelState, VmcsContent } from '../state.ts';
+import type { Activity, ModelState, VmcsContent } from '../state.ts';
 import { cpuOf, withCpu } from '../state.ts';
 import { GUEST_MSR_FIELDS, loadedRegisters } from '../vm-exit/guest-registers.ts';
 import { MSR } from '../vm-exit/msr-indices.ts';
@@ -77,8 +75,10 @@ const ACCESS_RIGHTS_DPL = 5n;
 const RFLAGS_VM = 17n;
 /** Interruptibility state bit 1: blocking by MOV SS. */
 const BLOCKING_BY_MOV_SS = 1n;
-/** Activity state 0: active. */
-const ACTIVE = 0n;
+/** The activity-state field's values 0-3 (§25.4.2 "Guest Non-Register State"). */
+export const ACTIVITY_BY_FIELD: readonly Activity[] = ['active', 'hlt', 'shutdown', 'wait-for-sipi'];
+/** Interruption type 7: other event (with vector 0, a pending MTF VM exit; §27.6.2 "Injection of Pending MTF VM Exits"). */
+const INJECTION_TYPE_OTHER_EVENT = 7n;
 /** VM-entry interruption-information bit 31: valid; bit 11: deliver error code; 10:8 type; 7:0 vector. */
 const INJECTION_VALID = 31n;
 const INJECTION_ERROR_CODE = 11n;
@@ -115,7 +115,7 @@ export const GUEST_LOAD_RULES = {
     'vm-entry.guest-inactive',
     'VM entry',
     sdm('27.7.2', 'Activity State'),
-    'the VM entry succeeds into an inactive activity state (HLT, shutdown, wait-for-SIPI): the guest executes no instruction until an event the model does not produce (an interrupt, NMI, SMI, INIT or SIPI) wakes it; later steps are not modelled',
+    'the VM entry succeeds into an inactive activity state (HLT, shutdown, wait-for-SIPI) and no VM exit ends it at once: the guest executes no instruction, and later instructions of the processor observe inactive (nothing in the contract wakes it)',
   ),
   injectedEventDelivered: rule(
     'vm-entry.injected-event-delivered',
@@ -123,11 +123,11 @@ export const GUEST_LOAD_RULES = {
     sdm('27.6.1', 'Vectored-Event Injection'),
     'the VM entry succeeds and delivers the injected event (reported in the vmentry observation) through the guest IDT, which the model does not read: the handler\'s CS, RIP, RSP and privilege level are unknown, later steps are not modelled',
   ),
-  eventBeforeFirstInstruction: rule(
-    'vm-entry.event-before-first-instruction',
+  virtualInterruptDelivery: rule(
+    'vm-entry.virtual-interrupt-delivery',
     'VM entry',
-    sdm('27.7', 'Special Features of VM Entry'),
-    'the VM entry succeeds, but pending debug exceptions, a window, MTF, preemption-timer or TPR-threshold VM exit, or virtual-interrupt delivery may act before the guest\'s first instruction; not modelled',
+    sdm('27.7.5', 'Interrupt-Window Exiting and Virtual-Interrupt Delivery'),
+    'the VM entry succeeds with "virtual-interrupt delivery" = 1: a virtual interrupt may be delivered through the guest IDT before the first instruction (RVI, PPR and the virtual-APIC page decide); not modelled',
   ),
 } as const;
 
@@ -176,11 +176,18 @@ export function loadGuestState(state: ModelState, cpu: number, view: VmcsView): 
     msrs: entryMsrLoadArea(state, view, guestMsrs(view, entryControls, old.msrs)),
     movSsBlocking: bit(f('GUEST_INTERRUPTIBILITY_STATE'), BLOCKING_BY_MOV_SS) ? 1 : 0,
     guest: loadedRegisters(view, eptPaePaging(view, cr0, cr4, ia32eGuest)),
+    activity: activityAfterEntry(f('GUEST_ACTIVITY_STATE')),
   });
   const injected = injectedEvent(view);
   const beyond = notQuiet(f, view);
   if (beyond !== undefined) return { kind: 'loaded', state: withCpu(guest, cpu, { untracked: beyond }), flags, rule: beyond, ...(injected === undefined ? {} : { injected }) };
-  return { kind: 'loaded', state: guest, flags, rule: GUEST_LOAD_RULES.guestRuns };
+  const activity = cpuOf(guest, cpu).activity;
+  return { kind: 'loaded', state: guest, flags, rule: activity === 'active' ? GUEST_LOAD_RULES.guestRuns : GUEST_LOAD_RULES.inactive };
+}
+
+/** The activity state after a VM entry that is not vectoring: that of the activity-state field (§27.7.2). */
+function activityAfterEntry(field: bigint): Activity {
+  return ACTIVITY_BY_FIELD[Number(field)] ?? 'active';
 }
 
 /** IA32_EFER.LME after the entry (§27.3.2.1), with "load IA32_EFER" from the field. */
@@ -236,21 +243,13 @@ function injectedEvent(view: VmcsView): InjectedEvent | undefined {
   return { vector, type, errorCode: toHex(errorCode ?? 0n) };
 }
 
-/** The rule that stops the model following the guest, or `undefined` for a quiet entry. */
+/** The rule that stops the model following the guest at once (see the file comment), or `undefined`. */
 function notQuiet(f: (field: FieldName) => bigint, view: VmcsView): Rule | undefined {
-  if (bit(f('VM_ENTRY_INTERRUPTION_INFORMATION'), INJECTION_VALID)) return GUEST_LOAD_RULES.injectedEventDelivered;
-  if (f('GUEST_ACTIVITY_STATE') !== ACTIVE) return GUEST_LOAD_RULES.inactive;
+  const injection = f('VM_ENTRY_INTERRUPTION_INFORMATION');
+  if (bit(injection, INJECTION_VALID) && ((injection >> 8n) & 7n) !== INJECTION_TYPE_OTHER_EVENT) return GUEST_LOAD_RULES.injectedEventDelivered;
   const primary = f('PRIMARY_PROCESSOR_BASED_CONTROLS');
   const secondary = bit(primary, PRIMARY_CONTROL.ACTIVATE_SECONDARY_CONTROLS) ? (view.get('SECONDARY_PROCESSOR_BASED_CONTROLS') as bigint) : 0n;
-  const early =
-    f('GUEST_PENDING_DEBUG_EXCEPTIONS') !== 0n ||
-    bit(primary, PRIMARY_CONTROL.INTERRUPT_WINDOW_EXITING) ||
-    bit(primary, PRIMARY_CONTROL.NMI_WINDOW_EXITING) ||
-    bit(primary, PRIMARY_CONTROL.MONITOR_TRAP_FLAG) ||
-    bit(primary, PRIMARY_CONTROL.USE_TPR_SHADOW) ||
-    bit(f('PIN_BASED_CONTROLS'), PIN_CONTROL.ACTIVATE_VMX_PREEMPTION_TIMER) ||
-    bit(secondary, SECONDARY_CONTROL.VIRTUAL_INTERRUPT_DELIVERY);
-  return early ? GUEST_LOAD_RULES.eventBeforeFirstInstruction : undefined;
+  return bit(secondary, SECONDARY_CONTROL.VIRTUAL_INTERRUPT_DELIVERY) ? GUEST_LOAD_RULES.virtualInterruptDelivery : undefined;
 }
 
 /** `content` after a successful VMLAUNCH (launched) or VMRESUME (unchanged). */

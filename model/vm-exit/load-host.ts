@@ -141,6 +141,7 @@ export function loadHostState(state: ModelState, cpu: number, view: VmcsView): H
     rip: view.get('HOST_RIP'),
     movSsBlocking: 0,
     guest: undefined,
+    activity: 'active',
   });
   const pdptes = checkHostPdptes(loaded, cpu, processor, hostAddressSpaceSize);
   if (pdptes !== undefined) return pdptes;

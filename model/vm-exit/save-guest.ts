@@ -22,10 +22,15 @@
  *   instruction exits and fault-like exceptions); RSP; RFLAGS with the current arithmetic flags
  *   and VM bit, and RF (bit 16) 0 for an instruction exit, undefined to the model for an
  *   exception exit (it is what the event would have pushed, which depends on the event's class).
- * - §28.3.4 "Saving Non-Register State": the activity state is active (the guest executed an
- *   instruction); the interruptibility state with the current blocking by STI and MOV SS, bit 2
+ * - §28.3.4 "Saving Non-Register State": the activity state the processor had before the exit
+ *   (`CpuState.activity`: active after a guest instruction; HLT after HLT under the monitor trap
+ *   flag, §26.5.2; the HLT or shutdown state a VM entry left it in when a window, timer or
+ *   TPR-threshold exit wakes it, since §28.1 "Architectural State before a VM Exit" returns it to
+ *   the active state only after the exit); the interruptibility state with the current blocking by STI and MOV SS, bit 2
  *   (SMI) and bit 4 (enclave) 0; pending debug exceptions 0, except undefined to the model for an
- *   exit other than #DB under MOV-SS blocking (the SDM then records the debug exceptions pending);
+ *   exit other than #DB under MOV-SS blocking (the SDM then records the debug exceptions pending)
+ *   and for the exits that never clear the field, "TPR below threshold" and "monitor trap flag"
+ *   (they record the debug exceptions pending, which may be those VM entry loaded);
  *   the VMX-preemption timer value, with "save VMX-preemption timer value", unknown (it counts
  *   down with time the model does not track); the PDPTE fields, on processors with EPT, those VM
  *   entry loaded when "enable EPT" is 1 and PAE paging is in use with the CR3 they came from,
@@ -41,6 +46,7 @@ import type { Profile } from '../../spec/profile.ts';
 import { CR0, CR4, IA32_EFER } from '../../spec/registers.ts';
 import type { CpuState, SegmentName, SegmentRegister, VmcsContent } from '../state.ts';
 import { knownFieldValue } from '../vmcs-fields.ts';
+import { ACTIVITY_BY_FIELD } from '../vm-entry/load-guest.ts';
 import { DESCRIPTOR_TABLE_FIELDS, PDPTE_FIELDS, SEGMENT_FIELDS } from './guest-registers.ts';
 import type { SegmentFields } from './guest-registers.ts';
 import { MSR } from './msr-indices.ts';
@@ -180,12 +186,13 @@ function saveNonRegisterState(
   saves: (control: number) => boolean | undefined,
 ): VmcsContent {
   const guest = cpu.guest;
-  let next = put(content, 'GUEST_ACTIVITY_STATE', 0n);
+  let next = put(content, 'GUEST_ACTIVITY_STATE', BigInt(ACTIVITY_BY_FIELD.indexOf(cpu.activity)));
   const loaded = guest?.interruptibility;
   const blocking = loaded === undefined ? undefined : (loaded & (STI | NMI)) | (cpu.movSsBlocking === 1 ? MOV_SS : 0n);
   next = put(next, 'GUEST_INTERRUPTIBILITY_STATE', blocking);
   const debugExit = info.reason === EXIT_REASON.EXCEPTION_OR_NMI && ((info.interruptionInformation ?? 0) & 0xff) === DEBUG_VECTOR;
-  next = put(next, 'GUEST_PENDING_DEBUG_EXCEPTIONS', cpu.movSsBlocking === 1 && !debugExit ? undefined : 0n);
+  const keepsPending = info.reason === EXIT_REASON.TPR_BELOW_THRESHOLD || info.reason === EXIT_REASON.MONITOR_TRAP_FLAG;
+  next = put(next, 'GUEST_PENDING_DEBUG_EXCEPTIONS', (cpu.movSsBlocking === 1 && !debugExit) || keepsPending ? undefined : 0n);
   next = saveIf(next, 'VMX_PREEMPTION_TIMER_VALUE', saves(EXIT_CONTROL.SAVE_VMX_PREEMPTION_TIMER_VALUE), undefined);
   if (!profile.supportsControl('secondary', SECONDARY_CONTROL.ENABLE_EPT)) return next;
   const paePaging = (cpu.cr0 & CR0.PG) !== 0n && (cpu.cr4 & CR4.PAE) !== 0n && cpu.eferLma === 0;

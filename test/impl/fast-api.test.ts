@@ -31,14 +31,9 @@ import {
   STATUS_VMEXIT,
 } from '../../impl/index.ts';
 import { execute, RECORD_WORDS } from '../../impl/program.ts';
-import {
-  EXIT_MSR_UNIMPLEMENTED,
-  SHUT_DOWN_UNIMPLEMENTED,
-  STATUS_EXIT_MSR_UNIMPLEMENTED,
-  STATUS_SHUT_DOWN,
-  STATUS_VMX_ABORT,
-  VMX_ABORT_UNIMPLEMENTED,
-} from '../../impl/index.ts';
+import { STATUS_ENTRY_EVENT_UNIMPLEMENTED, STATUS_VMX_ABORT } from '../../impl/index.ts';
+import { OP_HLT } from '../../impl/guest-opcodes.ts';
+import { INACTIVE_ACTIVITIES } from '../../spec/observations.ts';
 import { IO_FLAG_IMMEDIATE, IO_FLAG_IN, IO_FLAG_REP, IO_FLAG_STRING, STATUS_FAULT, STATUS_GUEST_UNIMPLEMENTED } from '../../impl/non-root/index.ts';
 import { mnemonicOf } from '../../spec/exceptions.ts';
 import { operationSequence } from '../../properties/generators/operations.ts';
@@ -64,8 +59,12 @@ const STATE_CODES = {
 
 /** One operation through the fast API, turned into the observation the SDM conventions give. */
 function viaFastApi(m: ImplMachine, op: Operation): Observation {
-  // A processor a VMX abort shut down performs nothing (execute checks it before dispatching).
-  if (m.isShutDown(op.cpu)) return { kind: 'unimplemented', what: SHUT_DOWN_UNIMPLEMENTED, flags: m.flags(op.cpu) };
+  // A processor in an inactive activity state (after a VM entry into HLT, shutdown or
+  // wait-for-SIPI, or a VMX abort) executes no instruction (execute checks it before dispatching).
+  const activity = m.activity(op.cpu);
+  if (activity !== 0 && op.kind !== 'set' && op.kind !== 'write-memory') return { kind: 'inactive', activity: INACTIVE_ACTIVITIES[activity - 1]!, flags: m.flags(op.cpu) };
+  // A guest instruction that completes may be followed by an MTF VM exit (execute asks afterInstruction).
+  m.retired = -1;
   const register = 'form' in op && op.form === 'register';
   let status: number;
   let carriesValue = false;
@@ -148,8 +147,9 @@ function viaFastApi(m: ImplMachine, op: Operation): Observation {
     default:
       return viaGuestApi(m, op);
   }
+  if (m.retired >= 0) status = m.afterInstruction(status, 0);
   // A VMX instruction's #UD in VMX non-root operation goes through the exception bitmap.
-  status = processorState ? status : m.guest.deliver(op.cpu, status);
+  else status = processorState ? status : m.guest.deliver(op.cpu, status);
   return observe(m, op, status, processorState, carriesValue);
 }
 
@@ -255,6 +255,7 @@ function viaGuestApi(m: ImplMachine, op: Operation): Observation {
     default:
       throw new Error(`the fast API has no method for ${op.kind}`);
   }
+  if (m.retired >= 0) status = m.afterInstruction(status, op.kind === 'hlt' ? OP_HLT : 0);
   const flags = m.flags(cpu);
   if (status === STATUS_FAULT) {
     const vector = mnemonicOf(g.fault[0] as number)!;
@@ -288,12 +289,13 @@ function observe(m: ImplMachine, op: Operation, status: number, processorState: 
   }
   if (status === STATUS_VMEXIT) return { kind: 'vmexit', reason: m.exitReason, flags };
   if (status === STATUS_VMX_ABORT) {
-    return { kind: 'unimplemented', what: `${VMX_ABORT_UNIMPLEMENTED}; VMX-abort indicator ${m.abortIndicator(op.cpu)}`, flags };
+    // The aborting step is observed as the VM exit (or VM-entry failure) it was (§28.7).
+    if (m.exitReason >= 0x8000_0000) {
+      return { kind: 'vmentry-failure', exitReason: m.exitReason, qualification: toHex(m.exitQualificationLo, m.exitQualificationHi), flags };
+    }
+    return { kind: 'vmexit', reason: m.exitReason, flags };
   }
-  if (status === STATUS_SHUT_DOWN) return { kind: 'unimplemented', what: SHUT_DOWN_UNIMPLEMENTED, flags };
-  if (status === STATUS_EXIT_MSR_UNIMPLEMENTED) {
-    return { kind: 'unimplemented', what: `${EXIT_MSR_UNIMPLEMENTED}: MSR 0x${m.unknownMsr.toString(16)}`, flags };
-  }
+  if (status === STATUS_ENTRY_EVENT_UNIMPLEMENTED) return { kind: 'unimplemented', what: m.events.unimplementedWhat, flags };
   expect(status).toBe(STATUS_NON_ROOT_UNIMPLEMENTED);
   return { kind: 'unimplemented', what: NON_ROOT_UNIMPLEMENTED, flags };
 }
@@ -325,7 +327,9 @@ describe('fast API and Engine adapter', () => {
         ops.forEach((op, i) => {
           const observation = engine.step(op);
           const status = statuses[i] as number;
-          expect(describeStatus(status)).toBe(statusWording(observation));
+          // A VMX abort is observed as the VM exit or VM-entry failure it ended (§28.7).
+          const aborted = status === STATUS_VMX_ABORT && (observation.kind === 'vmexit' || observation.kind === 'vmentry-failure');
+          expect(describeStatus(status)).toBe(aborted ? 'VMX abort' : statusWording(observation));
           if (observation.kind === 'vmsucceed' && observation.value !== undefined) {
             expect(toHex(values[2 * i] as number, values[2 * i + 1] as number)).toBe(observation.value);
           }
@@ -400,7 +404,7 @@ describe('fast API and Engine adapter', () => {
   });
 
   it('describeStatus names every status', () => {
-    expect([0, -1, -2, -3, -4, 12, -11, -12, -13, -14, -15, -99].map(describeStatus)).toEqual([
+    expect([0, -1, -2, -3, -4, 12, -11, -12, -13, -14, -15, -16, -17, -99].map(describeStatus)).toEqual([
       'VMsucceed',
       'VMfailInvalid',
       '#UD',
@@ -412,6 +416,8 @@ describe('fast API and Engine adapter', () => {
       'VM-exit MSR store of an MSR not implemented',
       'exception',
       'guest operation not implemented',
+      'inactive',
+      'event at the end of VM entry not implemented',
       'unknown status -99',
     ]);
   });
@@ -431,9 +437,7 @@ function statusWording(observation: Observation): string {
       if (observation.errorCode !== undefined || (observation.vector !== 'UD' && observation.vector !== 'GP')) return 'exception';
       return observation.vector === 'UD' ? '#UD' : '#GP(0)';
     case 'unimplemented':
-      if (observation.what.startsWith('VMX abort')) return 'VMX abort';
-      if (observation.what.startsWith('the logical processor is shut down')) return 'shut down';
-      if (observation.what.startsWith('VM-exit MSR-store')) return 'VM-exit MSR store of an MSR not implemented';
+      if (/after VM entry|delivery of the injected event/.test(observation.what)) return 'event at the end of VM entry not implemented';
       return observation.what === NON_ROOT_UNIMPLEMENTED ? 'not implemented in VMX non-root operation' : 'guest operation not implemented';
     case 'vmentry':
       return 'VM entry';
@@ -441,5 +445,7 @@ function statusWording(observation: Observation): string {
       return 'VM-entry failure';
     case 'vmexit':
       return 'VM exit';
+    case 'inactive':
+      return 'inactive';
   }
 }

@@ -155,13 +155,28 @@ export function expectFailure(setting: Setting, error: number): void {
   expect(seen.error).toEqual({ kind: 'vmsucceed', value: `0x${error.toString(16)}`, flags: 0 });
 }
 
+/**
+ * The VM exits a VM entry that passed every check may end in, before the first guest instruction
+ * (§27.7 "Special Features of VM Entry"): a #DB of pending debug exceptions (reason 0), interrupt
+ * and NMI window, MTF, TPR below threshold, VMX-preemption timer.
+ */
+const EXITS_AT_ENTRY: readonly number[] = [
+  EXIT_REASON.EXCEPTION_OR_NMI,
+  EXIT_REASON.INTERRUPT_WINDOW,
+  EXIT_REASON.NMI_WINDOW,
+  EXIT_REASON.MONITOR_TRAP_FLAG,
+  EXIT_REASON.TPR_BELOW_THRESHOLD,
+  EXIT_REASON.PREEMPTION_TIMER_EXPIRED,
+];
+
 /** Expects the setting to pass phase one. */
 export function expectPass(setting: Setting): void {
   const seen = launch(setting).launch;
-  // An injected "other event" makes an MTF VM exit pending before the first guest instruction
-  // (§27.6.2 "Injection of Pending MTF VM Exits"); any other passing entry runs the guest, and
-  // its observation names the event it injected, if any (§27.6 "Event Injection").
-  if (seen.kind === 'vmexit') expect(seen.reason).toBe(EXIT_REASON.MONITOR_TRAP_FLAG);
+  // A passing entry runs the guest (its observation names the event it injected, if any, §27.6
+  // "Event Injection"), or ends in a VM exit before the first guest instruction (§27.7), or in an
+  // event delivered through the guest IDT there, which impl/ does not model.
+  if (seen.kind === 'vmexit') expect(EXITS_AT_ENTRY).toContain(seen.reason);
+  else if (seen.kind === 'unimplemented') expect(seen.what).toMatch(/through the guest IDT after VM entry|follows the delivery of the injected event/);
   else expect({ kind: seen.kind, flags: seen.flags }).toEqual(PASSED);
 }
 

@@ -4,7 +4,7 @@ import { canonicalHex, isHex, MAX_U64, parseHex, toHex } from '../../spec/hex.ts
 import { ARITHMETIC_FLAGS, ARITHMETIC_FLAGS_MASK } from '../../spec/observations.ts';
 import { initialProcessorState } from '../../spec/initial-state.ts';
 import { VMX_INSTRUCTION_KINDS } from '../../spec/operations.ts';
-import { operationSchema } from '../../spec/schemas.ts';
+import { observationSchema, operationSchema } from '../../spec/schemas.ts';
 
 describe('hex values of the engine contract', () => {
   it('accept 1 to 16 hex digits after 0x, in either case', () => {
@@ -61,5 +61,16 @@ describe('the set operation (spec/schemas.ts)', () => {
 
   it('every processor starts with IA32_EFER.LME = LMA = 1 (64-bit mode needs both) and CR3 = 0', () => {
     expect(initialProcessorState).toMatchObject({ eferLme: 1, eferLma: 1, cr3: 0n });
+  });
+});
+
+describe('the inactive observation (spec/schemas.ts)', () => {
+  const parse = (obs: unknown) => observationSchema.safeParse(obs).success;
+
+  it('names one of the three inactive activity states of the guest activity-state field (HLT, shutdown, wait-for-SIPI)', () => {
+    for (const activity of ['hlt', 'shutdown', 'wait-for-sipi']) expect(parse({ kind: 'inactive', activity, flags: 0 })).toBe(true);
+    expect(parse({ kind: 'inactive', activity: 'active', flags: 0 })).toBe(false);
+    expect(parse({ kind: 'inactive', flags: 0 })).toBe(false);
+    expect(parse({ kind: 'inactive', activity: 'hlt', flags: 0, what: 'x' })).toBe(false);
   });
 });

@@ -13,7 +13,7 @@ import { EXIT_REASON } from '../../../spec/exit-reasons.ts';
 import { FIELD } from '../../../spec/fields.ts';
 import { SKYLAKE } from '../fixtures.ts';
 import { loadVmcsOperations, validVmcs } from '../vm-entry-vmcs.ts';
-import { launched, prepared, profileOf, read } from './rig.ts';
+import { launched, prepared, profileOf, read, write } from './rig.ts';
 
 const VALID = 1n << 31n;
 const event = (type: number, vector: number, errorCode = false): bigint => VALID | BigInt(type << 8) | BigInt(vector) | (errorCode ? 1n << 11n : 0n);
@@ -65,8 +65,12 @@ describe('event injection in the VM entry observation', () => {
     expect(read(m, 'GUEST_RIP')).toBe(0x1000n);
     // No instruction ran: the pending debug exceptions VM entry loaded are saved (§28.3.4).
     expect(read(m, 'GUEST_PENDING_DEBUG_EXCEPTIONS')).toBe(1n << 12n);
-    // The VMCS is launched: VMRESUME re-enters (the exit cleared the injection's valid bit).
-    expect(m.vmresume(0)).toBe(STATUS_VMENTRY);
+    // The VMCS is launched: VMRESUME re-enters (the exit cleared the injection's valid bit), and
+    // the saved enabled-breakpoint bit is now a valid pending debug exception, a #DB after the
+    // entry: a VM exit when #DB is in the exception bitmap (§27.7.3).
+    write(m, 'EXCEPTION_BITMAP', 1n << 1n);
+    expect(m.vmresume(0)).toBe(STATUS_VMEXIT);
+    expect(m.exitReason).toBe(EXIT_REASON.EXCEPTION_OR_NMI);
   });
 
   it('with "monitor trap flag" = 1 a vectoring entry is not implemented (the MTF exit would save the handler state)', () => {

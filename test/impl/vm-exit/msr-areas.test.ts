@@ -5,7 +5,8 @@
  * the processor shut down). Expected values from the SDM text.
  */
 import { describe, expect, it } from 'vitest';
-import { ImplEngine, STATUS_EXIT_MSR_UNIMPLEMENTED, STATUS_SHUT_DOWN, STATUS_VMENTRY, STATUS_VMEXIT, STATUS_VMX_ABORT } from '../../../impl/index.ts';
+import { ImplEngine, STATUS_INACTIVE, STATUS_VMENTRY, STATUS_VMEXIT, STATUS_VMX_ABORT } from '../../../impl/index.ts';
+import { EXIT_REASON } from '../../../spec/exit-reasons.ts';
 import { execute, encodeOperation, RECORD_WORDS } from '../../../impl/program.ts';
 import { ENTRY_CONTROL, EXIT_CONTROL } from '../../../spec/control-bits.ts';
 import { SKYLAKE } from '../fixtures.ts';
@@ -92,10 +93,13 @@ describe('§28.4: the VM-exit MSR-store area', () => {
     expect(n.abortIndicator(0)).toBe(4);
   });
 
-  it('an MSR whose value impl/ does not model: not implemented, with its index', () => {
-    const m = launched(stores(1, msrEntry(STORE_AREA, 0x10)));
-    expect(m.vmcall(0)).toBe(STATUS_EXIT_MSR_UNIMPLEMENTED);
-    expect(m.unknownMsr).toBe(0x10);
+  it('an MSR whose value impl/ does not model (IA32_TSC; which MSRs exist and their values are model-specific): stored as 0', () => {
+    const m = launched(stores(2, [...msrEntry(STORE_AREA, 0x10, 0x1234, 0x5678), ...msrEntry(STORE_AREA + 16, 0x1234_5678, 0x1234, 0x5678)]));
+    expect(m.vmcall(0)).toBe(STATUS_VMEXIT);
+    for (const at of [STORE_AREA, STORE_AREA + 16]) {
+      expect(m.readMemory(at + 8, 0)).toBe(0);
+      expect(m.readMemory(at + 12, 0)).toBe(0);
+    }
   });
 });
 
@@ -150,7 +154,7 @@ describe('§28.6: the VM-exit MSR-load area', () => {
 });
 
 describe('§28.7: after a VMX abort the processor is shut down', () => {
-  it('every later operation of that processor answers "unimplemented" naming the shutdown', () => {
+  it('the aborting step is its VM exit; every later instruction of that processor is inactive (shutdown), memory writes still work', () => {
     const engine = new ImplEngine({ profile: SKYLAKE, logicalProcessors: 1 });
     const m = engine.machine;
     const profile = profileOf(SKYLAKE);
@@ -163,13 +167,17 @@ describe('§28.7: after a VMX abort the processor is shut down', () => {
     m.writeMemory(0, LOAD_AREA, 0, IA32_FS_BASE);
     expect(m.vmlaunch(0)).toBe(STATUS_VMENTRY);
     const abort = engine.step({ kind: 'vmcall', cpu: 0 });
-    expect(abort.kind).toBe('unimplemented');
-    expect(abort.kind === 'unimplemented' && abort.what).toMatch(/VMX abort.*indicator 4/);
-    const after = engine.step({ kind: 'vmread', cpu: 0, encoding: '0x4402' });
-    expect(after.kind === 'unimplemented' && after.what).toMatch(/shut down/);
+    expect(abort).toMatchObject({ kind: 'vmexit', reason: EXIT_REASON.VMCALL });
+    expect(m.abortIndicator(0)).toBe(4);
+    expect(m.activity(0)).toBe(2);
+    const flags = m.flags(0);
+    expect(engine.step({ kind: 'vmread', cpu: 0, encoding: '0x4402' })).toEqual({ kind: 'inactive', activity: 'shutdown', flags });
+    expect(engine.step({ kind: 'cpuid', cpu: 0, eax: '0x0', ecx: '0x0' })).toEqual({ kind: 'inactive', activity: 'shutdown', flags });
+    expect(engine.step({ kind: 'write-memory', cpu: 0, address: '0x5000', value: '0x7' })).toMatchObject({ kind: 'ok' });
+    expect(m.readMemory(0x5000, 0)).toBe(7);
     const record = new Int32Array(RECORD_WORDS);
     encodeOperation({ kind: 'vmxoff', cpu: 0 }, record, 0);
-    expect(execute(m, record, 0)).toBe(STATUS_SHUT_DOWN);
+    expect(execute(m, record, 0)).toBe(STATUS_INACTIVE);
   });
 });
 

@@ -37,6 +37,9 @@ function after(branch: Branch): ModelState {
   return branch.next({ kind: 'vmentry-failure', exitReason: 0, qualification: '0x0', flags: 0 });
 }
 
+/** What a processor shut down by a VMX abort observes for an instruction (§28.7 "VMX Aborts"). */
+const SHUTDOWN = { kind: 'inactive', activity: 'shutdown', flags: 0 } as const;
+
 describe('VM-entry failure: what is recorded in the VMCS', () => {
   it('the exit reason is the basic reason with bit 31 set and bits 30:16 clear (0x80000021 for invalid guest state)', () => {
     expect(entryFailureReason(33)).toBe(0x8000_0021);
@@ -104,9 +107,10 @@ describe('VM-entry failure: host PDPTEs and the VM-exit MSR-load area (§27.8 st
     let state = vmcsWith({ ...HOST_FIELDS, PRIMARY_VM_EXIT_CONTROLS: EXIT_32, HOST_CR4: 0x2020n, HOST_CR3: 0x5000n });
     state = store(state, 0x5000n, 0x3);
     const next = after(fail(state));
-    expect(cpuOf(next, 0).untracked?.id).toBe('vmx-abort.host-pdptes');
+    expect(cpuOf(next, 0)).toMatchObject({ activity: 'shutdown', abortedBy: { id: 'vmx-abort.host-pdptes' } });
     expect(next.memory.get(VMCS_A + 4n)).toBe(2);
-    expectNotModelled(next, vmread(FIELD.EXIT_REASON), 'vmx-abort.host-pdptes');
+    // §28.7: the processor is shut down; its later instructions execute nothing.
+    expectOnly(next, vmread(FIELD.EXIT_REASON), SHUTDOWN, 'vmx-abort.host-pdptes');
   });
 
   it('a nonzero VM-exit MSR-load count (MSR 0 from zeroed memory, which the processor may refuse): the failure is reported, then the processor is not followed', () => {
@@ -120,7 +124,7 @@ describe('VM-entry failure: host PDPTEs and the VM-exit MSR-load area (§27.8 st
     state = store(state, 0x8000n, 0xc000_0100);
     const next = after(fail(state));
     expect(next.memory.get(VMCS_A + 4n)).toBe(4);
-    expectNotModelled(next, vmread(FIELD.EXIT_REASON), 'vmx-abort.loading-host-msrs');
+    expectOnly(next, vmread(FIELD.EXIT_REASON), SHUTDOWN, 'vmx-abort.loading-host-msrs');
   });
 
   it('a host field never written: the state after the failure is unknown (undefined)', () => {

@@ -14,7 +14,6 @@ import { afterSuccessfulEntry, loadGuestState } from '../../../model/vm-entry/lo
 import { environmentOf } from '../../../model/vm-entry/view.ts';
 import { EXIT_REASON } from '../../../spec/exit-reasons.ts';
 import { ARITHMETIC_FLAGS } from '../../../spec/observations.ts';
-import { PRIMARY_CONTROL } from '../../../spec/control-bits.ts';
 import type { FieldName } from '../../../spec/fields.ts';
 import { exit, expectNotModelled, expectOnly, hex, RULES_HIT, ud } from '../helpers.ts';
 import { currentView, ENTRY_64, GUEST_64 } from './entry-fixtures.ts';
@@ -67,10 +66,12 @@ describe('guest-state loading', () => {
     expect(cpuOf(next, 0).movSsBlocking).toBe(0);
   });
 
-  it('an inactive activity state (HLT): the entry completes, the processor is then not followed', () => {
+  it('an inactive activity state (HLT): the entry completes, and the processor executes no later instruction (§27.7.2: it waits for an event the contract does not have)', () => {
     const { state, rule } = load({ ...GUEST_64, GUEST_ACTIVITY_STATE: 1n });
     expect(rule).toBe('vm-entry.guest-inactive');
-    expectNotModelled(state, vmreadExitReason, 'vm-entry.guest-inactive');
+    expect(cpuOf(state, 0).activity).toBe('hlt');
+    const after = expectOnly(state, vmreadExitReason, { kind: 'inactive', activity: 'hlt', flags: cpuOf(state, 0).flags }, 'activity.inactive-guest');
+    expect(after).toBe(state);
   });
 
   it('an injected event (#DE, hardware exception) is reported and delivered through the guest IDT, which the model does not read: the processor is then not followed', () => {
@@ -82,18 +83,10 @@ describe('guest-state loading', () => {
     if (loaded.kind === 'loaded') expectNotModelled(loaded.state, vmreadExitReason, 'vm-entry.injected-event-delivered');
   });
 
-  it.each([
-    ['pending debug exceptions', { GUEST_PENDING_DEBUG_EXCEPTIONS: 0x4000n }],
-    ['interrupt-window exiting', { PRIMARY_PROCESSOR_BASED_CONTROLS: 1n << BigInt(PRIMARY_CONTROL.INTERRUPT_WINDOW_EXITING) }],
-    ['NMI-window exiting', { PRIMARY_PROCESSOR_BASED_CONTROLS: 1n << BigInt(PRIMARY_CONTROL.NMI_WINDOW_EXITING) }],
-    ['the TPR shadow', { PRIMARY_PROCESSOR_BASED_CONTROLS: 1n << BigInt(PRIMARY_CONTROL.USE_TPR_SHADOW) }],
-    ['the monitor trap flag', { PRIMARY_PROCESSOR_BASED_CONTROLS: 1n << BigInt(PRIMARY_CONTROL.MONITOR_TRAP_FLAG) }],
-    ['the VMX-preemption timer', { PIN_BASED_CONTROLS: 0x16n | (1n << 6n) }],
-    ['virtual-interrupt delivery', { PRIMARY_PROCESSOR_BASED_CONTROLS: 1n << 31n, SECONDARY_PROCESSOR_BASED_CONTROLS: 1n << 9n }],
-  ])('%s may act before the guest\'s first instruction: the entry completes, the processor is then not followed', (_name, extra) => {
-    const { state, rule } = load({ ...GUEST_64, ...extra });
-    expect(rule).toBe('vm-entry.event-before-first-instruction');
-    expectNotModelled(state, vmreadExitReason, 'vm-entry.event-before-first-instruction');
+  it('virtual-interrupt delivery may deliver a virtual interrupt through the guest IDT before the first instruction (§27.7.5): the entry completes, the processor is then not followed', () => {
+    const { state, rule } = load({ ...GUEST_64, PRIMARY_PROCESSOR_BASED_CONTROLS: 1n << 31n, SECONDARY_PROCESSOR_BASED_CONTROLS: 1n << 9n });
+    expect(rule).toBe('vm-entry.virtual-interrupt-delivery');
+    expectNotModelled(state, vmreadExitReason, 'vm-entry.virtual-interrupt-delivery');
   });
 
   it('a field never written: nothing is loaded', () => {

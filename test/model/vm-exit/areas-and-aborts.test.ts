@@ -48,7 +48,9 @@ describe('the VM-exit MSR-store area (§28.4)', () => {
   it('bits 63:32 of the entry not 0: a VMX abort with indicator 1 written at offset 4 of the VMCS region', () => {
     const after = expectOnly(withStoreEntry(0x174, 1), vmcall, exit(EXIT_REASON.VMCALL), 'vmcall.vm-exit');
     expect(after.memory.get(VMCS_A + 4n)).toBe(1);
-    expectNotModelled(after, vmread(FIELD.EXIT_REASON), 'vmx-abort.saving-guest-msrs');
+    // §28.7: the processor is shut down; a later instruction of it executes nothing, a memory store still lands.
+    expectOnly(after, vmread(FIELD.EXIT_REASON), { kind: 'inactive', activity: 'shutdown', flags: 0 }, 'vmx-abort.saving-guest-msrs');
+    expect(store(after, 0x9000n, 7).memory.get(0x9000n)).toBe(7);
   });
 
   it('an x2APIC MSR (800H-8FFH): a VMX abort with indicator 1', () => {
@@ -63,7 +65,7 @@ describe('the VM-exit MSR-load area (§28.6)', () => {
     state = store(state, 0xa000n, 0xc000_0101);
     const after = expectOnly(state, vmcall, exit(EXIT_REASON.VMCALL), 'vmcall.vm-exit');
     expect(after.memory.get(VMCS_A + 4n)).toBe(4);
-    expectNotModelled(after, vmcall, 'vmx-abort.loading-host-msrs');
+    expectOnly(after, vmcall, { kind: 'inactive', activity: 'shutdown', flags: 0 }, 'vmx-abort.loading-host-msrs');
     expectOnly(after, { kind: 'vmxoff', cpu: 1 }, { kind: 'fault', vector: 'UD', flags: 0 }, 'vmxoff.ud-outside-vmx');
   });
 

@@ -1,0 +1,179 @@
+/**
+ * What happens at the boundary of a successful VM entry, before the guest's first instruction
+ * (SDM Vol. 3C, December 2023, §27.7 "Special Features of VM Entry"). Guest state is loaded
+ * (load-guest.ts); the processor is in VMX non-root operation in the activity state the entry
+ * left it in. A VM exit here is the observation of the VMLAUNCH or VMRESUME (the entry completed:
+ * a VMLAUNCH has made the VMCS launched); the exit saves the state the entry loaded. In the
+ * priority the SDM gives, highest first:
+ *
+ * 1. §27.7.7 "VM Exits Induced by the TPR Threshold": with "use TPR shadow" = 1 and
+ *    "virtual-interrupt delivery" = 0, a VM exit (reason 43, "TPR below threshold") right after
+ *    the entry when bits 3:0 of the TPR threshold exceed bits 7:4 of VTPR (byte 80H of the
+ *    virtual-APIC page). The text asks for "virtualize APIC accesses" = 1 as well; with it 0 the
+ *    VM-entry check on the same comparison (§27.2.1.1) has already failed the entry, so the
+ *    condition is the same. Not blocked by RFLAGS.IF or the interruptibility state; priority over
+ *    SMIs, INIT, the window exits, pending MTF VM exits and pending debug exceptions; wakes HLT;
+ *    does not occur from shutdown or wait-for-SIPI.
+ * 2. §27.7.8 "Pending MTF VM Exits": an injected "other event" (type 7) with vector 0 makes an MTF
+ *    VM exit pending before the first instruction (§27.6.2 "Injection of Pending MTF VM Exits"),
+ *    whatever "monitor trap flag" says; below SMIs and INIT, above debug-trap exceptions; wakes
+ *    HLT (the only inactive state the injection checks allow with it).
+ * 3. §27.7.3 "Delivery of Pending Debug Exceptions after VM Entry": the pending-debug-exceptions
+ *    field is ignored after an entry into shutdown or wait-for-SIPI; otherwise debug exceptions
+ *    are pending when BS (bit 14) or "enabled breakpoint" (bit 12) is 1. Under blocking by MOV SS
+ *    they are "held pending or lost as would normally be the case" (not modelled); otherwise a
+ *    #DB is delivered with the priority of a trap on the previous instruction, which causes a VM
+ *    exit (reason 0, exception) when bit 1 of the exception bitmap is 1 and is delivered through
+ *    the guest IDT otherwise (not modelled: the IDT is not read). The exit qualification holds
+ *    the debug conditions the exception reports, as the pending field records them: B3-B0 (bits
+ *    3:0), BS (bit 14) and RTM (bit 16) sit at the same positions in both layouts (§25.4.2 table
+ *    "Format of Pending-Debug-Exceptions", §28.2.1 table "Exit Qualification for Debug
+ *    Exceptions"); BD (bit 13) is 0. The exception ends blocking by STI (§27.7.1).
+ * 4. §27.7.4 "VMX-Preemption Timer": with "activate VMX-preemption timer" = 1 and a timer value of
+ *    0, a VM exit (reason 52) before any instruction, unless the activity state is wait-for-SIPI;
+ *    with another value the timer may still reach 0 before the first instruction, so that exit is
+ *    allowed besides the entry (the model has no time).
+ * 5. §27.7.6 "NMI-Window Exiting" and 6. §27.7.5 "Interrupt-Window Exiting and Virtual-Interrupt
+ *    Delivery": the window exits of model/non-root/boundary-exits.ts, at once when their
+ *    conditions hold after the entry ("these VM exits follow event injection"; NMI window wakes
+ *    HLT and shutdown, interrupt window HLT only).
+ *
+ * When none of them acts, the entry completes (`vmentry`): the guest's first instruction is the
+ * processor's next operation, or, in an inactive activity state, the processor waits and its
+ * instructions are observed `inactive` (model/activity.ts).
+ */
+import { fieldMask } from '../../spec/bit-fields.ts';
+import { sdm } from '../../spec/citation.ts';
+import { PRIMARY_CONTROL, SECONDARY_CONTROL } from '../../spec/control-bits.ts';
+import { DEBUG_QUALIFICATION } from '../../spec/exit-qualification.ts';
+import { EXIT_REASON } from '../../spec/exit-reasons.ts';
+import { FIELD } from '../../spec/fields.ts';
+import { readWord } from '../memory.ts';
+import { bitOf, controlField, secondaryControlsInEffect } from '../non-root.ts';
+import { BOUNDARY_RULES, eventExit, timerActive, windowExits } from '../non-root/boundary-exits.ts';
+import { EXCEPTION_RULES, raiseException } from '../non-root/exceptions.ts';
+import { rule } from '../rule.ts';
+import type { ModelState } from '../state.ts';
+import { cpuOf, withCpu } from '../state.ts';
+import type { Branch, Verdict } from '../verdict.ts';
+import { defined, notModelled } from '../verdict.ts';
+
+const I = 'VM entry';
+
+/** The decision points of the boundary of a VM entry. */
+export const ENTRY_EVENT_RULES = {
+  tprBelowThreshold: rule(
+    'vm-entry.tpr-below-threshold',
+    I,
+    sdm('27.7.7', 'VM Exits Induced by the TPR Threshold'),
+    '"use TPR shadow" = 1, "virtual-interrupt delivery" = 0 and TPR threshold bits 3:0 above VTPR bits 7:4: VM exit (reason 43, qualification 0) right after the entry, first of all the entry\'s events; wakes HLT',
+  ),
+  pendingMtf: rule(
+    'vm-entry.pending-mtf-vm-exit',
+    I,
+    sdm('27.7.8', 'Pending MTF VM Exits'),
+    'the entry injects a pending MTF VM exit (type 7, vector 0): an MTF VM exit (reason 37, qualification 0) before the first instruction, below only the TPR-threshold exit; wakes HLT',
+  ),
+  pendingDebugExit: rule(
+    'vm-entry.pending-debug-exception-exit',
+    I,
+    sdm('27.7.3', 'Delivery of Pending Debug Exceptions after VM Entry'),
+    'BS or "enabled breakpoint" pending, no MOV-SS blocking, not shutdown or wait-for-SIPI, #DB set in the exception bitmap: VM exit (reason 0, #DB) with the pending debug conditions as the qualification',
+  ),
+  pendingDebugDelivered: rule(
+    'vm-entry.pending-debug-exception-delivered',
+    I,
+    sdm('27.7.3', 'Delivery of Pending Debug Exceptions after VM Entry'),
+    'a pending debug exception is delivered after the entry through the guest IDT (#DB clear in the exception bitmap), which the model does not read; not modelled',
+  ),
+  pendingDebugMovSs: rule(
+    'vm-entry.pending-debug-exception-mov-ss',
+    I,
+    sdm('27.7.3', 'Delivery of Pending Debug Exceptions after VM Entry'),
+    'debug exceptions are pending under blocking by MOV SS: they are held pending or lost "as would normally be the case"; not modelled',
+  ),
+  timerZero: rule(
+    'vm-entry.preemption-timer-zero',
+    I,
+    sdm('27.7.4', 'VMX-Preemption Timer'),
+    '"activate VMX-preemption timer" = 1 and a timer value of 0: VM exit (reason 52, qualification 0) before any instruction, after pending debug exceptions; not from wait-for-SIPI',
+  ),
+} as const;
+
+const R = ENTRY_EVENT_RULES;
+
+/** Pending debug exceptions: "enabled breakpoint" (bit 12), BS (bit 14). */
+const PENDING_ENABLED_BREAKPOINT = 1n << 12n;
+const PENDING_BS = 1n << 14n;
+/** The debug conditions a pending #DB reports: B3-B0, BS and RTM (same bits in both layouts). */
+const REPORTED_CONDITIONS = fieldMask(DEBUG_QUALIFICATION.BREAKPOINTS) | fieldMask(DEBUG_QUALIFICATION.BS) | fieldMask(DEBUG_QUALIFICATION.RTM);
+/** VM-entry interruption information: valid (31), type (10:8), vector (7:0). */
+const INJECTION_VALID = 1n << 31n;
+const TYPE_OTHER_EVENT = 7n;
+/** Offset of VTPR on the virtual-APIC page. */
+const VTPR_OFFSET = 0x80n;
+/** Interruptibility state bit 0: blocking by STI. */
+const BLOCKING_BY_STI = 1n;
+/** The debug-exception vector. */
+const DEBUG_VECTOR = 1;
+
+/**
+ * The outcomes of the boundary of the VM entry processor `cpu` made in `state` (guest state
+ * loaded); `runs` is the `vmentry` branch for the case that no event acts.
+ */
+export function eventsAtEntry(state: ModelState, cpu: number, runs: Branch): Verdict {
+  const processor = cpuOf(state, cpu);
+  const activity = processor.activity;
+  if (activity === 'wait-for-sipi') return defined(runs);
+
+  if (activity !== 'shutdown' && tprBelowThreshold(state, cpu)) return defined(eventExit(state, cpu, R.tprBelowThreshold, EXIT_REASON.TPR_BELOW_THRESHOLD));
+
+  if (injectsPendingMtf(state, cpu)) return defined(eventExit(state, cpu, R.pendingMtf, EXIT_REASON.MONITOR_TRAP_FLAG));
+
+  const pending = activity === 'shutdown' ? 0n : (controlField(state, cpu, FIELD.GUEST_PENDING_DEBUG_EXCEPTIONS) ?? 0n);
+  if ((pending & (PENDING_BS | PENDING_ENABLED_BREAKPOINT)) !== 0n) {
+    if (processor.movSsBlocking === 1) return notModelled(R.pendingDebugMovSs);
+    return pendingDebugException(state, cpu, pending);
+  }
+
+  const may: Branch[] = [];
+  if (timerActive(state, cpu)) {
+    const timerExit = eventExit(state, cpu, timerValue(state, cpu) === 0n ? R.timerZero : BOUNDARY_RULES.timerMayExpire, EXIT_REASON.PREEMPTION_TIMER_EXPIRED);
+    if (timerExit.rule === R.timerZero) return defined(timerExit);
+    may.push(timerExit);
+  }
+  const windows = windowExits(state, cpu);
+  const others = windows.may.filter((each) => each.rule !== BOUNDARY_RULES.timerMayExpire);
+  return defined(...may, ...others, windows.must ?? runs);
+}
+
+/** §27.7.7: TPR threshold bits 3:0 above VTPR bits 7:4, with "use TPR shadow" = 1 and "virtual-interrupt delivery" = 0. */
+function tprBelowThreshold(state: ModelState, cpu: number): boolean {
+  const primary = controlField(state, cpu, FIELD.PRIMARY_PROCESSOR_BASED_CONTROLS) ?? 0n;
+  const secondary = secondaryControlsInEffect(state, cpu) ?? 0n;
+  if (!bitOf(primary, PRIMARY_CONTROL.USE_TPR_SHADOW) || bitOf(secondary, SECONDARY_CONTROL.VIRTUAL_INTERRUPT_DELIVERY)) return false;
+  const threshold = (controlField(state, cpu, FIELD.TPR_THRESHOLD) ?? 0n) & 0xfn;
+  const page = controlField(state, cpu, FIELD.VIRTUAL_APIC_ADDRESS) ?? 0n;
+  const vtpr = BigInt((readWord(state, page + VTPR_OFFSET) >>> 4) & 0xf);
+  return threshold > vtpr;
+}
+
+/** §27.6.2: the entry injects an "other event" with vector 0, a pending MTF VM exit. */
+function injectsPendingMtf(state: ModelState, cpu: number): boolean {
+  const information = controlField(state, cpu, FIELD.VM_ENTRY_INTERRUPTION_INFORMATION) ?? 0n;
+  return (information & INJECTION_VALID) !== 0n && ((information >> 8n) & 7n) === TYPE_OTHER_EVENT && (information & 0xffn) === 0n;
+}
+
+/** The VMX-preemption timer value the entry loaded (the entry read it, so it is known). */
+function timerValue(state: ModelState, cpu: number): bigint | undefined {
+  return controlField(state, cpu, FIELD.VMX_PREEMPTION_TIMER_VALUE);
+}
+
+/** §27.7.3: a #DB with the pending debug conditions, through the exception bitmap. */
+function pendingDebugException(state: ModelState, cpu: number, pending: bigint): Verdict {
+  const guest = cpuOf(state, cpu).guest;
+  const unblocked = guest === undefined || guest.interruptibility === undefined ? state : withCpu(state, cpu, { guest: { ...guest, interruptibility: guest.interruptibility & ~BLOCKING_BY_STI } });
+  const raised = raiseException(unblocked, cpu, R.pendingDebugExit, { vector: DEBUG_VECTOR, reportErrorCode: false, debugQualification: pending & REPORTED_CONDITIONS });
+  if (raised.rule === EXCEPTION_RULES.bitmapUnknown) return notModelled(EXCEPTION_RULES.bitmapUnknown);
+  return raised.expected.kind === 'vmexit' ? defined(raised) : notModelled(R.pendingDebugDelivered);
+}
