@@ -57,9 +57,14 @@ describe('RDRAND and RDSEED', () => {
 });
 
 describe('INVPCID', () => {
-  it('#UD without the feature and in virtual-8086 mode', () => {
+  it('#UD without the feature', () => {
     expectOnly(fresh(without('invpcid')), invpcid(0n, 0n), ud(), 'invpcid.ud-unsupported');
-    expectOnly(patchCpu(fresh(), 0, { rflagsVm: 1, eferLma: 0, csL: 0 }), invpcid(0n, 0n), ud(), 'invpcid.ud-virtual-8086');
+  });
+  it('#GP(0) in virtual-8086 mode, the exception the page lists for "not recognized in virtual-8086 mode"', () => {
+    expectOnly(patchCpu(fresh(), 0, { rflagsVm: 1, eferLma: 0, csL: 0 }), invpcid(0n, 0n), gp(), 'invpcid.gp-virtual-8086');
+  });
+  it('with CR0.PE = 0 the processor is in real-address mode whatever RFLAGS.VM says: INVPCID runs at CPL 0', () => {
+    expectOnly(patchCpu(fresh(), 0, { rflagsVm: 1, eferLma: 0, csL: 0, cr0: 0x10n }), invpcid(0n, 0n), ok(), 'invpcid.ok');
   });
   it('#UD in a guest with "enable INVPCID" = 0, even with "INVLPG exiting" = 1', () => {
     expectOnly(guestControls(bit(PRIMARY_CONTROL.INVLPG_EXITING), 0n), invpcid(0n, 0n), ud(), 'invpcid.ud-not-enabled');
