@@ -65,7 +65,7 @@ export function builtVmcs(profile: Profile, options: BuildOptions): VmcsValues {
 }
 
 /** How many checks after a target without perturbations (a feature the profile lacks) are tried in its place. */
-const NEXT_TRIED = 8;
+const NEXT_TRIED = 3;
 
 /**
  * A perturbation of `check` over the VMCS built with `options`; when the check has none on that
@@ -203,7 +203,7 @@ const NORMAL_MODE: readonly [SettableState, number][] = [['efer.lma', 1], ['cs.l
 const UD_VECTOR = 6n;
 
 /** Most failing rounds before the last one (each ends in a failed VM entry, so the VMCS stays clear). */
-const MOST_FAILING_ROUNDS = 10;
+const MOST_FAILING_ROUNDS = 6;
 
 /** The VM-entry step group for `profile` on processor `cpu`; empty when the profile cannot have a 64-bit host. */
 export function vmEntrySteps(profile: Profile, cpu: number): fc.Arbitrary<Operation[]> {
