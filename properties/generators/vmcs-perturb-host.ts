@@ -137,9 +137,7 @@ function on32BitHost(breakTo: (ctx: ProviderContext) => Partial<Record<FieldName
 const ADDRESS_SPACE: ProviderTable = {
   'address-space-size.ia32e-guest-needs-ia32e-host-processor': on32BitHost((ctx) => [{ VM_ENTRY_CONTROLS: (ctx.values.get('VM_ENTRY_CONTROLS') as bigint) | bit(ENTRY_CONTROL.IA32E_MODE_GUEST) }]),
   'address-space-size.host-size-zero-outside-ia32e': on32BitHost((ctx) => [{ PRIMARY_VM_EXIT_CONTROLS: ctx.values.get('PRIMARY_VM_EXIT_CONTROLS') as bigint }]),
-  'address-space-size.ia32e-guest-needs-64-bit-host': {
-    passing: (ctx) => (ctx.options.guest === '64-bit' ? [{ changes: [] }] : []),
-  },
+  'address-space-size.ia32e-guest-needs-64-bit-host': on32BitHost(() => []),
   'address-space-size.pcide-needs-64-bit-host': on32BitHost((ctx) => [{ HOST_CR4: (ctx.values.get('HOST_CR4') as bigint) | bit(CR4_BIT.PCIDE) }]),
   'address-space-size.host-rip-32-bit': on32BitHost((ctx) => [{ HOST_RIP: (ctx.values.get('HOST_RIP') as bigint) | bit(32) }]),
   'address-space-size.host-pae-for-64-bit-host': {
