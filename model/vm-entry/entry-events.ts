@@ -175,5 +175,5 @@ function pendingDebugException(state: ModelState, cpu: number, pending: bigint):
   const unblocked = guest === undefined || guest.interruptibility === undefined ? state : withCpu(state, cpu, { guest: { ...guest, interruptibility: guest.interruptibility & ~BLOCKING_BY_STI } });
   const raised = raiseException(unblocked, cpu, R.pendingDebugExit, { vector: DEBUG_VECTOR, reportErrorCode: false, debugQualification: pending & REPORTED_CONDITIONS });
   if (raised.rule === EXCEPTION_RULES.bitmapUnknown) return notModelled(EXCEPTION_RULES.bitmapUnknown);
-  return raised.expected.kind === 'vmexit' ? defined(raised) : notModelled(R.pendingDebugDelivered);
+  return raised.expected.kind === 'vmexit' ? defined({ ...raised, rule: R.pendingDebugExit }) : notModelled(R.pendingDebugDelivered);
 }
