@@ -94,7 +94,7 @@ function drawArbitrary(profile: Profile): fc.Arbitrary<EventDraw> {
     threshold: fc.bigInt({ min: 0n, max: 15n }),
     vtpr: fc.nat({ max: 0xff }),
     pendingDebug: fc.oneof({ arbitrary: fc.constant(0n), weight: 3 }, { arbitrary: fc.constantFrom(0x4000n, 0x1001n), weight: 1 }),
-    debugExits: fc.boolean(),
+    debugExits: fc.oneof({ arbitrary: fc.constant(true), weight: 3 }, { arbitrary: fc.constant(false), weight: 1 }),
     blocking: fc.oneof({ arbitrary: fc.constant('none' as const), weight: 4 }, { arbitrary: fc.constantFrom('sti' as const, 'mov-ss' as const), weight: 1 }),
     activity: fc.oneof({ arbitrary: fc.constant(0n), weight: 4 }, { arbitrary: fc.constantFrom(...activities), weight: 1 }),
     clearAfter: fc.oneof({ arbitrary: fc.constant(true), weight: 3 }, { arbitrary: fc.constant(false), weight: 1 }),
@@ -157,6 +157,11 @@ function reads(cpu: number): Operation[] {
   return [...EXIT_INFORMATION_READS, ...EVENT_STATE_READS].map((field): Operation => ({ kind: 'vmread', cpu, encoding: toHex(BigInt(FIELD[field])) }));
 }
 
+/** One of {@link GUEST_OPS} on `cpu` (CPUID of leaf 0). */
+function guestOp(kind: (typeof GUEST_OPS)[number], cpu: number): Operation {
+  return kind === 'cpuid' ? { kind, cpu, eax: '0x0', ecx: '0x0' } : { kind, cpu };
+}
+
 /** The operations of one group for `draw` on a VMCS built with `options`. */
 export function eventGroupOperations(profile: Profile, cpu: number, options: BuildOptions, draw: EventDraw): Operation[] {
   const values = builtVmcs(profile, options);
@@ -187,7 +192,7 @@ export function eventGroupOperations(profile: Profile, cpu: number, options: Bui
     ops.push(vmwrite(cpu, 'GUEST_PENDING_DEBUG_EXCEPTIONS', 0n), vmwrite(cpu, 'GUEST_ACTIVITY_STATE', 0n), vmwrite(cpu, 'GUEST_INTERRUPTIBILITY_STATE', 0n));
   }
   ops.push({ kind: 'vmresume', cpu });
-  for (const kind of draw.guestOps) ops.push({ kind, cpu } as Operation, ...reads(cpu));
+  for (const kind of draw.guestOps) ops.push(guestOp(kind, cpu), ...reads(cpu));
   return ops;
 }
 
