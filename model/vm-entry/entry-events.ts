@@ -56,7 +56,7 @@ import { rule } from '../rule.ts';
 import type { ModelState } from '../state.ts';
 import { cpuOf, withCpu } from '../state.ts';
 import type { Branch, Verdict } from '../verdict.ts';
-import { defined, notModelled } from '../verdict.ts';
+import { defined, notModelled, undefinedBy } from '../verdict.ts';
 
 const I = 'VM entry';
 
@@ -174,6 +174,6 @@ function pendingDebugException(state: ModelState, cpu: number, pending: bigint):
   const guest = cpuOf(state, cpu).guest;
   const unblocked = guest === undefined || guest.interruptibility === undefined ? state : withCpu(state, cpu, { guest: { ...guest, interruptibility: guest.interruptibility & ~BLOCKING_BY_STI } });
   const raised = raiseException(unblocked, cpu, R.pendingDebugExit, { vector: DEBUG_VECTOR, reportErrorCode: false, debugQualification: pending & REPORTED_CONDITIONS });
-  if (raised.rule === EXCEPTION_RULES.bitmapUnknown) return notModelled(EXCEPTION_RULES.bitmapUnknown);
+  if (raised.rule === EXCEPTION_RULES.bitmapUnknown) return undefinedBy(EXCEPTION_RULES.bitmapUnknown);
   return raised.expected.kind === 'vmexit' ? defined({ ...raised, rule: R.pendingDebugExit }) : notModelled(R.pendingDebugDelivered);
 }
