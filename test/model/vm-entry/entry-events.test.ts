@@ -225,6 +225,13 @@ describe('§27.7.5 interrupt-window exiting', () => {
     expect(field(after, 'GUEST_INTERRUPTIBILITY_STATE')).toBe(0n);
   });
 
+  it('after a fault delivered in the guest the gate may have cleared RFLAGS.IF: the window exit is allowed, not required', () => {
+    const running = outcome(enter({ ...WINDOW, GUEST_RFLAGS: RFLAGS_IF, GUEST_INTERRUPTIBILITY_STATE: 1n }), entered(0), 'vm-entry.guest-runs');
+    const op = { kind: 'exception', cpu: 0, vector: 6 } as const;
+    expectStep(running, op, exit(EXIT_REASON.INTERRUPT_WINDOW), 'interrupt-window.vm-exit');
+    expectStep(running, op, { kind: 'fault', vector: 'UD', flags: 0 }, 'exception.delivered');
+  });
+
   it('wakes HLT, not shutdown', () => {
     const woken = outcome(enter({ ...WINDOW, GUEST_RFLAGS: RFLAGS_IF, GUEST_ACTIVITY_STATE: 1n }), exit(EXIT_REASON.INTERRUPT_WINDOW), 'interrupt-window.vm-exit');
     expect(field(woken, 'GUEST_ACTIVITY_STATE')).toBe(1n);
@@ -256,6 +263,12 @@ describe('§26.5.2 the monitor trap flag', () => {
     const known = patchCpu(guest({ ...setup, shadowFields: [[FIELD.GUEST_RSP, 0x5150n]] }), 0, { rip: GUEST_RIP });
     expectOnly(known, { kind: 'vmread', cpu: 0, encoding: '0x681c' }, exit(EXIT_REASON.MONITOR_TRAP_FLAG), 'mtf.vm-exit');
     expectNotModelled(patchCpu(guest(setup), 0, { rip: GUEST_RIP }), { kind: 'vmread', cpu: 0, encoding: '0x681c' }, 'mtf.value-unknown');
+  });
+
+  it('a fault delivered through the guest IDT (#UD, bitmap bit 6 clear) is followed by the MTF VM exit, at the handler (RIP unknown)', () => {
+    const running = outcome(enter(MTF), entered(), 'vm-entry.guest-runs');
+    const after = expectOnly(running, { kind: 'exception', cpu: 0, vector: 6 }, exit(EXIT_REASON.MONITOR_TRAP_FLAG), 'mtf.vm-exit');
+    expect(field(after, 'GUEST_RIP')).toBeUndefined();
   });
 
   it('an instruction that causes a VM exit itself is followed by no MTF VM exit', () => {
