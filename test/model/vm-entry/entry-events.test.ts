@@ -130,6 +130,11 @@ describe('§27.7.3 delivery of pending debug exceptions after VM entry', () => {
     expect(field(after, 'EXIT_QUALIFICATION')).toBe(1n);
   });
 
+  it('blocking by STI is saved as loaded: the #DB caused the VM exit directly and was not delivered (§28.1)', () => {
+    const after = outcome(enter({ GUEST_PENDING_DEBUG_EXCEPTIONS: 0x1001n, EXCEPTION_BITMAP: 2n, GUEST_RFLAGS: RFLAGS_IF, GUEST_INTERRUPTIBILITY_STATE: 1n }), exit(EXIT_REASON.EXCEPTION_OR_NMI), 'vm-entry.pending-debug-exception-exit');
+    expect(field(after, 'GUEST_INTERRUPTIBILITY_STATE')).toBe(1n);
+  });
+
   it('B0 alone is not a valid pending debug exception: the guest runs', () => {
     outcome(enter({ GUEST_PENDING_DEBUG_EXCEPTIONS: 1n, EXCEPTION_BITMAP: 2n }), entered(), 'vm-entry.guest-runs');
   });
