@@ -38,7 +38,7 @@ import type { Rule } from '../rule.ts';
 import type { ModelState } from '../state.ts';
 import { cpuOf, ModelInputError, withCpu } from '../state.ts';
 import type { Branch, Verdict } from '../verdict.ts';
-import { defined, notModelled } from '../verdict.ts';
+import { defined, notModelled, undefinedBy } from '../verdict.ts';
 import { vmExitWith } from '../vm-exit.ts';
 import { EXIT_INTERRUPTION_TYPE, exitInterruptionInformation } from '../../spec/exit-interruption-information.ts';
 import { linearAddressQualification } from '../../spec/exit-qualification.ts';
@@ -59,8 +59,8 @@ export const EXCEPTION_RULES = {
   bitmapUnknown: rule(
     'exception.bitmap-unknown',
     I,
-    OTHER_CAUSES,
-    'in VMX non-root operation, the exception bitmap (for #PF also the error-code mask and match) is unknown to the model, so whether the exception exits is too',
+    sdm('25.11.3', 'Initializing a VMCS'),
+    'in VMX non-root operation, the exception bitmap (for #PF also the error-code mask and match) was never written since the VMCS region was initialized (VM entry does not check it): an uninitialized field makes the outcome unpredictable, so whether the exception exits is undefined',
   ),
   vmExit: rule('exception.vm-exit', I, OTHER_CAUSES, 'in VMX non-root operation, the bit of the vector in the exception bitmap is 1: VM exit (reason 0) with the interruption information and error code'),
   pageFaultVmExit: rule(
@@ -110,9 +110,16 @@ export function raiseException(state: ModelState, c: number, why: Rule, event: R
   });
 }
 
-/** `verdict`, or not-modelled when one of its branches depends on an unknown exception bitmap. */
+/**
+ * `verdict`, or undefined when one of its branches depends on an unknown exception bitmap. The
+ * bitmap is unknown only when it was never written since the region was initialized (or the
+ * VMCS data became unknown, model/vmcs.ts); VM entry checks neither it nor the #PF mask and
+ * match, so a guest can run with them. §25.11.3 "Initializing a VMCS": software should VMWRITE
+ * the fields before using a VMCS for VM entry; otherwise "a successful transition ... may load
+ * processor state with unexpected values" — the SDM leaves the outcome unpredictable.
+ */
 export function unlessExceptionBitmapUnknown(verdict: Verdict): Verdict {
-  if (verdict.kind === 'defined' && verdict.branches.some((branch) => branch.rule === R.bitmapUnknown)) return notModelled(R.bitmapUnknown);
+  if (verdict.kind === 'defined' && verdict.branches.some((branch) => branch.rule === R.bitmapUnknown)) return undefinedBy(R.bitmapUnknown);
   return verdict;
 }
 

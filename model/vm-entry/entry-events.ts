@@ -28,7 +28,10 @@
  *    the debug conditions the exception reports, as the pending field records them: B3-B0 (bits
  *    3:0), BS (bit 14) and RTM (bit 16) sit at the same positions in both layouts (§25.4.2 table
  *    "Format of Pending-Debug-Exceptions", §28.2.1 table "Exit Qualification for Debug
- *    Exceptions"); BD (bit 13) is 0. The exception ends blocking by STI (§27.7.1).
+ *    Exceptions"); BD (bit 13) is 0. Blocking by STI stays as loaded in the saved interruptibility
+ *    state: §27.7.1 ends it when the guest "incurs" the exception, but an exception that causes a
+ *    VM exit directly does not update architectural state as its delivery would (§28.1
+ *    "Architectural State before a VM Exit").
  * 4. §27.7.4 "VMX-Preemption Timer": with "activate VMX-preemption timer" = 1 and a timer value of
  *    0, a VM exit (reason 52) before any instruction, unless the activity state is wait-for-SIPI;
  *    with another value the timer may still reach 0 before the first instruction, so that exit is
@@ -54,9 +57,9 @@ import { BOUNDARY_RULES, eventExit, timerActive, windowExits } from '../non-root
 import { EXCEPTION_RULES, raiseException } from '../non-root/exceptions.ts';
 import { rule } from '../rule.ts';
 import type { ModelState } from '../state.ts';
-import { cpuOf, withCpu } from '../state.ts';
+import { cpuOf } from '../state.ts';
 import type { Branch, Verdict } from '../verdict.ts';
-import { defined, notModelled } from '../verdict.ts';
+import { defined, notModelled, undefinedBy } from '../verdict.ts';
 
 const I = 'VM entry';
 
@@ -112,8 +115,6 @@ const INJECTION_VALID = 1n << 31n;
 const TYPE_OTHER_EVENT = 7n;
 /** Offset of VTPR on the virtual-APIC page. */
 const VTPR_OFFSET = 0x80n;
-/** Interruptibility state bit 0: blocking by STI. */
-const BLOCKING_BY_STI = 1n;
 /** The debug-exception vector. */
 const DEBUG_VECTOR = 1;
 
@@ -171,9 +172,7 @@ function timerValue(state: ModelState, cpu: number): bigint | undefined {
 
 /** §27.7.3: a #DB with the pending debug conditions, through the exception bitmap. */
 function pendingDebugException(state: ModelState, cpu: number, pending: bigint): Verdict {
-  const guest = cpuOf(state, cpu).guest;
-  const unblocked = guest === undefined || guest.interruptibility === undefined ? state : withCpu(state, cpu, { guest: { ...guest, interruptibility: guest.interruptibility & ~BLOCKING_BY_STI } });
-  const raised = raiseException(unblocked, cpu, R.pendingDebugExit, { vector: DEBUG_VECTOR, reportErrorCode: false, debugQualification: pending & REPORTED_CONDITIONS });
-  if (raised.rule === EXCEPTION_RULES.bitmapUnknown) return notModelled(EXCEPTION_RULES.bitmapUnknown);
-  return raised.expected.kind === 'vmexit' ? defined(raised) : notModelled(R.pendingDebugDelivered);
+  const raised = raiseException(state, cpu, R.pendingDebugExit, { vector: DEBUG_VECTOR, reportErrorCode: false, debugQualification: pending & REPORTED_CONDITIONS });
+  if (raised.rule === EXCEPTION_RULES.bitmapUnknown) return undefinedBy(EXCEPTION_RULES.bitmapUnknown);
+  return raised.expected.kind === 'vmexit' ? defined({ ...raised, rule: R.pendingDebugExit }) : notModelled(R.pendingDebugDelivered);
 }

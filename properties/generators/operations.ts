@@ -20,6 +20,7 @@ import type { Profile } from '../../spec/profile.ts';
 import { boundarySteps, failingVmxonAttempt } from './boundary-steps.ts';
 import { VM_ENTRY_STEP_WEIGHT, vmEntrySteps } from './vm-entry-steps.ts';
 import { VM_EXIT_STEP_WEIGHT, vmExitSteps } from './vm-exit-steps.ts';
+import { EVENT_STEP_WEIGHT, eventSteps } from './event-steps.ts';
 import {
   eptp,
   fieldEncoding,
@@ -201,7 +202,10 @@ export function stepArbitrary(profile: Profile, logicalProcessors: number, mix: 
   const guests = (cpu: number) =>
     mix === 'no-guests'
       ? []
-      : [{ arbitrary: vmExitSteps(profile, cpu), weight: VM_EXIT_STEP_WEIGHT }];
+      : [
+          { arbitrary: vmExitSteps(profile, cpu), weight: VM_EXIT_STEP_WEIGHT },
+          { arbitrary: eventSteps(profile, cpu), weight: EVENT_STEP_WEIGHT },
+        ];
   const perCpu = Array.from({ length: logicalProcessors }, (_, cpu) =>
     fc.oneof(
       { arbitrary: stepOn(profile, cpu, encodings).map((op) => [op]), weight: 140 },

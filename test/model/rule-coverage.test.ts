@@ -35,6 +35,7 @@ import './vm-entry/address-space-size.test.ts';
 import './vm-entry/assess.test.ts';
 import './vm-entry/entry-controls.test.ts';
 import './vm-entry/event-injection.test.ts';
+import './vm-entry/entry-events.test.ts';
 import './vm-entry/execution-controls.test.ts';
 import './vm-entry/exit-controls.test.ts';
 import './mov-ss.test.ts';
