@@ -3,10 +3,12 @@
  * Process-Context Identifier"; Vol. 3C §26.3 "Changes to Instruction Behavior in VMX Non-Root
  * Operation" and §26.1.3 "Instructions That Cause VM Exits Conditionally"). In the SDM's order:
  *
- * 1. #UD where the processor does not support INVPCID (the profile's `cpuid.invpcid`) and in
- *    virtual-8086 mode ("not recognized"); in VMX non-root operation #UD when "enable INVPCID" = 0
- *    (§26.3). Each #UD comes before a VM exit (§26.1.1 "Relative Priority of Faults and VM Exits").
- * 2. #GP(0) when CPL > 0 (a privilege fault, also before the exit; real-address mode is CPL 0).
+ * 1. #UD where the processor does not support INVPCID (the profile's `cpuid.invpcid`); in VMX
+ *    non-root operation #UD when "enable INVPCID" = 0 (§26.3). Each #UD comes before a VM exit
+ *    (§26.1.1 "Relative Priority of Faults and VM Exits").
+ * 2. #GP(0) when CPL > 0 (a privilege fault, also before the exit; real-address mode is CPL 0) and
+ *    in virtual-8086 mode (CPL 3; the page lists #GP(0) for virtual-8086 mode, worded "not
+ *    recognized in virtual-8086 mode").
  * 3. In VMX non-root operation with "enable INVPCID" = 1 and "INVLPG exiting" = 1: VM exit (reason
  *    58), exit qualification the displacement (0), instruction information as for INVEPT and
  *    INVVPID (§28.2.5: the descriptor `[RBX]`, Reg2 the type register).
@@ -24,7 +26,7 @@ import { INVALIDATION_TYPE_REGISTER } from '../../spec/instruction-encodings.ts'
 import { invalidationInformation } from '../../spec/instruction-information.ts';
 import type { InvpcidOp } from '../../spec/system-instruction-operations.ts';
 import { operand } from '../input.ts';
-import { in64BitMode, inVirtual8086Mode } from '../modes.ts';
+import { in64BitMode } from '../modes.ts';
 import { rule } from '../rule.ts';
 import type { CpuState, ModelState } from '../state.ts';
 import { cpuOf } from '../state.ts';
@@ -40,9 +42,8 @@ const I = 'INVPCID';
 /** The decision points of INVPCID. */
 export const INVPCID_RULES = {
   unsupported: rule('invpcid.ud-unsupported', I, PAGE, '#UD when CPUID.(EAX=07H,ECX=0H):EBX.INVPCID[bit 10] = 0 (the profile)'),
-  virtual8086: rule('invpcid.ud-virtual-8086', I, PAGE, '#UD in virtual-8086 mode (not recognized)'),
   notEnabled: rule('invpcid.ud-not-enabled', I, CHANGES, 'in VMX non-root operation with "enable INVPCID" = 0: #UD'),
-  cpl: rule('invpcid.gp-cpl', I, PAGE, '#GP(0) when CPL > 0 (before any VM exit)'),
+  cpl: rule('invpcid.gp-cpl', I, PAGE, '#GP(0) when CPL > 0 or in virtual-8086 mode (before any VM exit)'),
   exit: rule('invpcid.vm-exit', I, CONDITIONAL, 'in VMX non-root operation with "enable INVPCID" = 1 and "INVLPG exiting" = 1: VM exit (reason 58)'),
   type: rule('invpcid.gp-type', I, PAGE, '#GP(0) when the type is greater than 3'),
   reserved: rule('invpcid.gp-descriptor-reserved', I, PAGE, '#GP(0) when bits 63:12 of the descriptor are not all 0'),
@@ -69,7 +70,6 @@ export function invpcid(state: ModelState, op: InvpcidOp): Verdict {
   const low = operand(op.descriptor[0], 'descriptor[0]', 'invpcid');
   const address = operand(op.descriptor[1], 'descriptor[1]', 'invpcid');
   if (!state.profile.cpuid.invpcid) return ud(state, c, R.unsupported);
-  if (inVirtual8086Mode(cpu)) return ud(state, c, R.virtual8086);
   let exits = false;
   if (cpu.vmx === 'non-root') {
     const secondary = secondaryControls(state, c);
