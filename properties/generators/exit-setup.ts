@@ -98,8 +98,8 @@ export interface ExitSetup {
 export const IA32_XSS = 0xda0;
 /** IA32_XSS values the host writes: PT state (bit 8), CET user and supervisor state (bits 11, 12). */
 const XSS_VALUES: readonly bigint[] = [0x100n, 0x1800n];
-/** XSS-exiting bitmaps: none, everything, PT state only. */
-const XSS_BITMAPS: readonly bigint[] = [0n, 0xffff_ffff_ffff_ffffn, 0x100n];
+/** XSS-exiting bitmaps: none, everything, PT state only, CET state only. */
+const XSS_BITMAPS: readonly bigint[] = [0n, 0xffff_ffff_ffff_ffffn, 0x100n, 0x1800n];
 
 const bit = (n: number): bigint => 1n << BigInt(n);
 
@@ -148,7 +148,7 @@ export function exitSetupArbitrary(profile: Profile, values: ReadonlyMap<FieldNa
       shadowBits: fc.array(fc.boolean(), { minLength: shadowKeys.length, maxLength: shadowKeys.length }),
       smxe: fc.boolean(),
       xssBitmap: fc.constantFrom(...XSS_BITMAPS),
-      xss: fc.option(fc.constantFrom(...XSS_VALUES), { freq: 3 }),
+      xss: fc.constantFrom(...XSS_VALUES),
     })
     .map((draw): ExitSetup => {
       let primary = builtPrimary;
@@ -189,7 +189,7 @@ export function exitSetupArbitrary(profile: Profile, values: ReadonlyMap<FieldNa
         guest64: ((values.get('VM_ENTRY_CONTROLS') ?? 0n) & bit(ENTRY_CONTROL.IA32E_MODE_GUEST)) !== 0n,
         features: profile.cpuid,
         xssBitmap: draw.xssBitmap,
-        xss: draw.xss ?? undefined,
+        xss: draw.xss,
       };
     });
 }
