@@ -93,12 +93,16 @@ export function atBoundaryAfter(before: ModelState, op: Operation, verdict: Verd
       branches.push(branch);
       continue;
     }
+    // After HLT an exit on the boundary comes from the HLT activity state, saved as such: an event
+    // that causes a VM exit directly returns the processor to the active state only after the exit
+    // (§28.1 "Architectural State before a VM Exit"; §28.3.4 "Saving Non-Register State").
+    const halted = op.kind === 'hlt' ? withCpu(after, cpu, { activity: 'hlt' }) : after;
     if (monitorTrapFlag(after, cpu)) {
-      const halted = op.kind === 'hlt' ? withCpu(after, cpu, { activity: 'hlt' }) : after;
+      if (branch.expected.kind === 'fault') return notModelled(BOUNDARY_RULES.mtfAfterFault);
       branches.push(eventExit(halted, cpu, BOUNDARY_RULES.mtf, EXIT_REASON.MONITOR_TRAP_FLAG));
       continue;
     }
-    const exits = windowExits(after, cpu);
+    const exits = windowExits(halted, cpu);
     // After a fault delivered through the guest IDT the gate may have cleared RFLAGS.IF, which the
     // model does not know: a window exit is then allowed, not required.
     const must = exits.must === undefined ? [] : [exits.must];

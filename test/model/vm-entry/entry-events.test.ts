@@ -270,10 +270,9 @@ describe('§26.5.2 the monitor trap flag', () => {
     expectNotModelled(patchCpu(guest(setup), 0, { rip: GUEST_RIP }), { kind: 'vmread', cpu: 0, encoding: '0x681c' }, 'mtf.value-unknown');
   });
 
-  it('a fault delivered through the guest IDT (#UD, bitmap bit 6 clear) is followed by the MTF VM exit, at the handler (RIP unknown)', () => {
+  it('a fault delivered through the guest IDT (#UD, bitmap bit 6 clear) makes an MTF VM exit pending after its delivery, which the model does not follow (the delivery may fault again)', () => {
     const running = outcome(enter(MTF), entered(), 'vm-entry.guest-runs');
-    const after = expectOnly(running, { kind: 'exception', cpu: 0, vector: 6 }, exit(EXIT_REASON.MONITOR_TRAP_FLAG), 'mtf.vm-exit');
-    expect(field(after, 'GUEST_RIP')).toBeUndefined();
+    expectNotModelled(running, { kind: 'exception', cpu: 0, vector: 6 }, 'mtf.after-fault-delivery');
   });
 
   it('an instruction that causes a VM exit itself is followed by no MTF VM exit', () => {
