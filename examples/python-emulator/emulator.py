@@ -288,6 +288,11 @@ class Machine:
         handler = HANDLERS.get(op["kind"])
         if handler is None:
             return {"kind": "unimplemented", "what": op["kind"] + " is not implemented by " + NAME, "flags": cpu.flags}
+        if op["kind"] in ("vmclear", "vmptrld", "vmptrst") and op.get("form") == "register":
+            # 0F C7 /6 and /7 with a register operand are RDRAND and RDSEED on this Skylake-class
+            # processor (SDM Vol. 2): a random value was available, CF = 1, the other flags clear.
+            cpu.flags = CF
+            return {"kind": "ok", "flags": CF}
         try:
             return handler(self, cpu, op)
         except Fault as fault:

@@ -194,6 +194,8 @@ function setControls(profile: Profile, options: BuildOptions, values: VmcsValues
   if (options.unrestricted) secondary |= bit(SECONDARY_CONTROL.UNRESTRICTED_GUEST);
   if (options.link === 'shadow') secondary |= bit(SECONDARY_CONTROL.VMCS_SHADOWING);
   values.set('SECONDARY_PROCESSOR_BASED_CONTROLS', secondary);
+  // No VM-entry check reads the exception bitmap, but the guest's faults do (§26.2): a VMM writes it.
+  values.set('EXCEPTION_BITMAP', 0n);
   values.set('PRIMARY_VM_EXIT_CONTROLS', c.exit.mustBeOne | bit(EXIT_CONTROL.HOST_ADDRESS_SPACE_SIZE));
   let entry = c.entry.mustBeOne | (options.guest === '64-bit' ? bit(ENTRY_CONTROL.IA32E_MODE_GUEST) : 0n);
   if (options.rich === true) for (const n of LOAD_CONTROLS) if (may(profile, 'entry', n)) entry |= bit(n);

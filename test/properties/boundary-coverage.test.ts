@@ -27,7 +27,10 @@ describe('a default-sized run', () => {
 
   it('conforms and still runs most cases to their end', () => {
     expect(explain(result)).toBe('');
-    expect(result.stats.endings.completed / result.stats.cases).toBeGreaterThan(0.65);
+    // 0.62 on 2 December 2026 (0.66 before): the VM-entry groups now run several failing rounds and
+    // more guests per case, so a case meets more steps the SDM leaves undefined (stores into an
+    // active VMCS or VMXON region, fields never written); the report's "undefined at" lists them.
+    expect(result.stats.endings.completed / result.stats.cases).toBeGreaterThan(0.6);
   });
 
   it('reaches the gaps named in the issues', () => {
