@@ -49,6 +49,12 @@ export interface CompiledCase {
   sent: number;
   /** Reasons for `unimplemented` records, by operation index. */
   unimplemented: Map<number, string>;
+  /**
+   * Operations that are register forms of VMCLEAR/VMPTRLD (0F C7 /6) or VMPTRST (/7) on a profile
+   * with RDRAND or RDSEED: the processor executes RDRAND or RDSEED, whose flags the agent's
+   * record cannot tell from a VMX outcome (CF = 1 reads as VMfailInvalid), so they are read as `ok`.
+   */
+  randomForms: Set<number>;
 }
 
 /** Growable little-endian byte buffer. */
@@ -123,7 +129,7 @@ export class BatchCompiler {
       o.u8(OP.zeroPage);
       o.u32(page);
     }
-    const compiled: CompiledCase = { sent: 0, unimplemented: new Map() };
+    const compiled: CompiledCase = { sent: 0, unimplemented: new Map(), randomForms: new Set() };
     let model: ModelState | undefined = createModelState(this.profile, logicalProcessors);
     const t: Tracked = { csl: 1, lma: 1, lme: 1, vm: 0 };
     // The model is only needed to decide VMLAUNCH/VMRESUME/VMCALL: stop following it after the last one.
@@ -131,6 +137,10 @@ export class BatchCompiler {
     for (const [index, op] of operations.entries()) {
       if (index > lastRisky) model = undefined;
       compiled.sent = index + 1;
+      if ('form' in op && op.form === 'register') {
+        const random = op.kind === 'vmptrst' ? this.profile.cpuid.rdseed : op.kind === 'vmclear' || op.kind === 'vmptrld' ? this.profile.cpuid.rdrand : false;
+        if (random) compiled.randomForms.add(index);
+      }
       // Where the model stops judging (undefined, not modelled), nothing later is compared.
       let last = false;
       let entryPossible = false;

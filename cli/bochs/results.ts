@@ -85,6 +85,10 @@ export function parseRecords(body: string, compiled: CompiledCase): Observation[
       continue;
     }
     const flags = flagsOf(body[i++]);
+    if (compiled.randomForms.has(index) && (kind === 'I' || kind === 'S' || kind === 'O')) {
+      out.push({ kind: 'ok', flags });
+      continue;
+    }
     switch (kind) {
       case 'O':
         out.push({ kind: 'ok', flags });

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { caseLines, parseCapabilities, parseRecords } from '../../cli/bochs/results.ts';
 
-const compiled = (sent: number) => ({ sent, unimplemented: new Map([[sent - 1, 'set cr3']]) });
+const compiled = (sent: number, randomForms: number[] = []) => ({ sent, unimplemented: new Map([[sent - 1, 'set cr3']]), randomForms: new Set(randomForms) });
 
 describe('agent results', () => {
   it('turns each record into an observation, with its flags', () => {
@@ -16,6 +16,15 @@ describe('agent results', () => {
       { kind: 'fault', vector: 'UD', flags: 0 },
       { kind: 'fault', vector: 'GP', flags: 0x10 | 0x40 },
       { kind: 'unimplemented', what: 'set cr3', flags: 0 },
+    ]);
+  });
+
+  it('reads the register forms of VMCLEAR/VMPTRLD/VMPTRST as RDRAND/RDSEED results (ok, with the flags) where the profile has them; a #UD stays a fault', () => {
+    const obs = parseRecords('I1S0X06;0;U', compiled(4, [0, 1, 2]));
+    expect(obs.slice(0, 3)).toEqual([
+      { kind: 'ok', flags: 1 },
+      { kind: 'ok', flags: 0 },
+      { kind: 'fault', vector: 'UD', flags: 0 },
     ]);
   });
 
