@@ -38,7 +38,8 @@ describe('run --jobs', () => {
   });
 
   it('saves the same shrunk case for a failing engine with 2 jobs as with 1', async () => {
-    const args = ['run', '--emulator', fixture('wrong-vmptrld-engine.ts'), '--seed', '20261121', '--runs', '3000', '--json'];
+    // 440 cases (400 + 40 metamorphic) make two workers; seed 4 fails at case 22 and again later.
+    const args = ['run', '--emulator', fixture('wrong-vmptrld-engine.ts'), '--seed', '4', '--runs', '400', '--json'];
     const outs = [outDir(), outDir()];
     const one = await cli(...args, '--jobs', '1', '--out', outs[0] as string);
     const two = await cli(...args, '--jobs', '2', '--out', outs[1] as string);
@@ -100,7 +101,8 @@ describe('run --shard and merge', () => {
   });
 
   it('merges failing shards into the unsharded failure: the first by case index', async () => {
-    const args = ['run', '--emulator', fixture('wrong-vmptrld-engine.ts'), '--seed', '20261121', '--runs', '600', '--json', '--jobs', '1'];
+    // Seed 4 fails in both halves (cases 22 and 209): the merge must take shard 1's.
+    const args = ['run', '--emulator', fixture('wrong-vmptrld-engine.ts'), '--seed', '4', '--runs', '300', '--json', '--jobs', '1'];
     const whole = await cli(...args, '--out', outDir());
     expect(whole.code).not.toBe(0);
     const dir = outDir();

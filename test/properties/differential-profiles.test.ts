@@ -8,8 +8,8 @@ import { createProfile } from '../../spec/profile.ts';
 import { expectConformingRun, explain } from './differential-helpers.ts';
 
 describe('our emulator conforms to the model', () => {
-  it('on core2 over 2,000 random sequences', () => expectConformingRun('core2', 0x5eed, 2_000));
-  it('on maximal over 2,000 random sequences', () => expectConformingRun('maximal', 0x5eed, 2_000));
+  it('on core2 over 1,500 random sequences', () => expectConformingRun('core2', 0x5eed, 1_500));
+  it('on maximal over 1,500 random sequences', () => expectConformingRun('maximal', 0x5eed, 1_500));
 
   it('on 25 random consistent profiles, 80 sequences each', () => {
     const seed = 424242;

@@ -1,7 +1,7 @@
 /**
  * The differential suite on every real part's profile: whatever spec/profiles/real holds at test
  * time, plus the few real-part files kept in test/fixtures/real-profiles (so the test has real
- * data even where that directory is empty). Short runs with a fixed seed: about 4,000 sequences
+ * data even where that directory is empty). Short runs with a fixed seed: about 2,500 sequences
  * in all, shared between the profiles (at least 50 and at most 300 each).
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -28,7 +28,7 @@ function realProfiles(): Profile[] {
 
 describe('our emulator conforms to the model on every real part', () => {
   const profiles = realProfiles();
-  const runs = Math.min(300, Math.max(50, Math.floor(4_000 / profiles.length)));
+  const runs = Math.min(300, Math.max(50, Math.floor(2_500 / profiles.length)));
   const seed = 20261201;
 
   it(`has real parts to run (${profiles.length})`, () => {
