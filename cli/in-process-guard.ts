@@ -50,7 +50,7 @@ export class InProcessGuard {
       return true;
     }) as typeof process.stdout.write;
     process.exit = ((code?: number | string | null) => {
-      throw new EmulatorFault('crash', this.name, during, `called process.exit(${code ?? ''})`);
+      throw new EmulatorFault('crash', this.name, `called process.exit(${code ?? ''})`, { call: during });
     }) as typeof process.exit;
     return () => {
       CONSOLE_METHODS.forEach((m, i) => {

@@ -105,7 +105,7 @@ export class PluginHost {
     }
     if (reply.protocol !== PROTOCOL) {
       this.stop();
-      throw new EmulatorFault('protocol', this.name, 'the handshake', `speaks protocol ${String(reply.protocol)}, expected ${PROTOCOL}`);
+      throw new EmulatorFault('protocol', this.name, `speaks protocol ${String(reply.protocol)}, expected ${PROTOCOL}`, { call: 'the handshake' });
     }
     this.loaded = true;
   }
@@ -150,12 +150,12 @@ export class PluginHost {
   /** One call to a live engine; throws EmulatorFault or the plug-in's own error. */
   call(request: Record<string, unknown>, during: string, generation = this.generation): Reply {
     if (this.running === undefined || !this.loaded || generation !== this.generation) {
-      throw this.fault(new EmulatorFault('crash', this.name, during, 'its worker already stopped after an earlier fault'));
+      throw this.fault(new EmulatorFault('crash', this.name, 'its worker already stopped after an earlier fault', { call: during }));
     }
     const reply = this.exchange(request, during, this.options.stepTimeoutMs);
     if (!reply.ok) {
       if (reply.usage) throw new UsageError(`emulator module ${this.name}: ${reply.error}`);
-      if (reply.garbage) throw this.fault(new EmulatorFault('garbage', this.name, during, reply.error ?? 'unreadable answer'));
+      if (reply.garbage) throw this.fault(new EmulatorFault('garbage', this.name, reply.error ?? 'unreadable answer', { call: during }));
       throw new Error(reply.error ?? `the plug-in failed during ${during}`);
     }
     return reply;
@@ -201,13 +201,13 @@ export class PluginHost {
     if (result === 'crashed') {
       const detail = this.drainControl() ?? 'its worker stopped';
       this.restart();
-      throw this.fault(new EmulatorFault('crash', this.name, during, detail));
+      throw this.fault(new EmulatorFault('crash', this.name, detail, { call: during }));
     }
     if (result === 'timed-out') {
       this.drainControl();
       this.restart();
       const option = request.kind === 'load' ? '--handshake-timeout' : '--step-timeout';
-      throw this.fault(new EmulatorFault('hang', this.name, during, `no answer within ${limitMs} ms (hung or too slow; see ${option})`));
+      throw this.fault(new EmulatorFault('hang', this.name, `no answer within ${limitMs} ms (hung or too slow; see ${option})`, { call: during }));
     }
     this.drainControl();
     let message = receiveMessageOnPort(running.requests);
@@ -215,7 +215,7 @@ export class PluginHost {
     while (message !== undefined && (message.message as Reply).seq !== seq) message = receiveMessageOnPort(running.requests);
     if (message === undefined) {
       this.restart();
-      throw this.fault(new EmulatorFault('protocol', this.name, during, `signalled answer ${seq} but sent none`));
+      throw this.fault(new EmulatorFault('protocol', this.name, `signalled answer ${seq} but sent none`, { call: during }));
     }
     const reply = message.message as Reply;
     if (reply.observation !== undefined) this.checkSize(reply.observation, during);
@@ -237,7 +237,7 @@ export class PluginHost {
       return; // not JSON (a BigInt...): the observation check reports it as garbage
     }
     if (size > MAX_ANSWER_CHARS) {
-      throw this.fault(new EmulatorFault('oversized', this.name, during, `an answer of ${size} characters (the limit is ${MAX_ANSWER_CHARS})`));
+      throw this.fault(new EmulatorFault('oversized', this.name, `an answer of ${size} characters (the limit is ${MAX_ANSWER_CHARS})`, { call: during }));
     }
   }
 

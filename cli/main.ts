@@ -12,8 +12,8 @@ import { replayCommand } from './commands/replay.ts';
 import { mergeCommand } from './commands/merge.ts';
 import { runCommand } from './commands/run.ts';
 import { specCommand, SPEC_TABLES } from './commands/spec.ts';
-import { EmulatorFault as ProcessFault, reportFault } from './process-fault.ts';
 import { EmulatorFault } from './engine-fault.ts';
+import { reportFault } from './fault-report.ts';
 import { EXIT, UsageError } from './usage-error.ts';
 
 /** The tool's version, from package.json. */
@@ -145,7 +145,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (error instanceof CommanderError) {
       return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? EXIT.conformant : EXIT.usage;
     }
-    if (error instanceof ProcessFault) return reportFault(error, { out: 'failures', profileRef: '', profileName: '', save: false });
+    if (error instanceof EmulatorFault && error.command !== undefined) return reportFault(error, { out: 'failures', profileRef: '', profileName: '', save: false });
     if (error instanceof EmulatorFault) {
       process.stderr.write(`vmx-conformance: ${error.message}\n`);
       return EXIT.fault;

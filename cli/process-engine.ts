@@ -18,7 +18,7 @@ import { emulatorHelloSchema, emulatorMessageSchema } from '../spec/protocol/sch
 import { describeIssues } from '../spec/schemas.ts';
 import { splitCommand } from './command-line.ts';
 import { resolveProfile, type ResolvedProfile } from './load-profile.ts';
-import { EmulatorFault, type FaultedCase, type FaultKind } from './process-fault.ts';
+import { EmulatorFault, type FaultedCase, type FaultKind } from './engine-fault.ts';
 import { ProcessHost } from './process-host.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -84,7 +84,7 @@ export class ProcessEngine implements CaseEngine {
     const host = new ProcessHost(argv, MAX_LINE_BYTES, onLog);
     const fail = (kind: FaultKind, detail: string): never => {
       host.stop(undefined, 0);
-      throw new EmulatorFault(kind, label, command, detail);
+      throw new EmulatorFault(kind, label, detail, { command });
     };
     host.start();
     const reply = host.exchange(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, harness: 'vmx-conformance' }), ['hello', 'error'], options.handshakeTimeoutMs);
@@ -136,7 +136,7 @@ export class ProcessEngine implements CaseEngine {
       const problem = reply.fault ?? this.check(messages, checked, during);
       if (problem !== undefined) {
         if (reply.fault === undefined) this.host.kill();
-        this.fault = new EmulatorFault(problem.kind === 'spawn' ? 'crash' : problem.kind, this.name, this.command, problem.detail, during);
+        this.fault = new EmulatorFault(problem.kind === 'spawn' ? 'crash' : problem.kind, this.name, problem.detail, { command: this.command, faultedCase: during });
         throw this.fault;
       }
       if (reply.finished === true) return messages.slice(0, -1).map((m) => m.observation);

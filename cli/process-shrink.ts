@@ -8,7 +8,8 @@
  * The fault is first reproduced on a fresh process; one that does not reproduce is not shrunk.
  */
 import type { Operation } from '../spec/operations.ts';
-import { EmulatorFault, reportFault, type FaultReportOptions } from './process-fault.ts';
+import { EmulatorFault } from './engine-fault.ts';
+import { reportFault, type FaultReportOptions } from './fault-report.ts';
 import { ProcessEngine, type ProcessOptions } from './process-engine.ts';
 
 /** What shrinking found. */
@@ -26,7 +27,7 @@ export interface ShrunkFault {
 
 /** Shrinks `fault`'s case on fresh processes of `command`; see the file header. */
 export function shrinkProcessFault(command: string, options: ProcessOptions, fault: EmulatorFault): ShrunkFault {
-  const during = fault.during;
+  const during = fault.faultedCase;
   if (during === undefined) return { reproduced: false, operations: [], fault, rounds: 0, processes: 0 };
   const lp = during.logicalProcessors;
   let processes = 0;
@@ -88,7 +89,7 @@ export function shrinkProcessFault(command: string, options: ProcessOptions, fau
 export function reportShrunkProcessFault(command: string, fault: EmulatorFault, options: ProcessOptions, report: FaultReportOptions & { json?: boolean }): number {
   if (!report.json) process.stderr.write(`${fault.message.split('\n')[0]}\nshrinking the case on fresh emulator processes...\n`);
   const shrunk = shrinkProcessFault(command, options, fault);
-  const original = fault.during?.operations ?? [];
+  const original = fault.faultedCase?.operations ?? [];
   const how = shrunk.reproduced
     ? `shrunk from ${original.length} to ${shrunk.operations.length} operations in ${shrunk.rounds} rounds on ${shrunk.processes} fresh processes`
     : 'it did not fault again on a fresh process, so it was not shrunk';

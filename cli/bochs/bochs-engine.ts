@@ -15,7 +15,7 @@ import type { Profile } from '../../spec/profile.ts';
 import type { ProfileData } from '../../spec/profile-data.ts';
 import { profileFromJson } from '../../spec/profiles.ts';
 import { parseHex } from '../../spec/hex.ts';
-import { EmulatorFault, type FaultKind } from '../process-fault.ts';
+import { EmulatorFault, type FaultKind } from '../engine-fault.ts';
 import { buildAgent } from './agent-build.ts';
 import { boot, bootAsync, bootProblem, MAX_BYTECODE, type BootOutput } from './boot.ts';
 import { BatchCompiler, BOCHS_OPERATIONS } from './bytecode.ts';
@@ -105,7 +105,7 @@ export class BochsEngine implements CaseEngine {
     const command = commandText(full);
     if (problem !== undefined) {
       rmSync(workDir, { recursive: true, force: true });
-      throw new EmulatorFault(problem.kind, name, command, `reading the capability MSRs: ${problem.detail}`);
+      throw new EmulatorFault(problem.kind, name, `reading the capability MSRs: ${problem.detail}`, { command });
     }
     let data: ProfileData;
     let profile: Profile;
@@ -114,7 +114,7 @@ export class BochsEngine implements CaseEngine {
       profile = profileFromJson(data, `the profile Bochs (${full.model}) reported`);
     } catch (error) {
       rmSync(workDir, { recursive: true, force: true });
-      throw new EmulatorFault('profile', name, command, (error as Error).message);
+      throw new EmulatorFault('profile', name, (error as Error).message, { command });
     }
     return new BochsEngine(full, agent, workDir, profile);
   }
@@ -275,10 +275,9 @@ export class BochsEngine implements CaseEngine {
   }
 
   private faultFor(kind: FaultKind, c: BatchCase, detail: string): EmulatorFault {
-    return new EmulatorFault(kind, this.name, commandText(this.options), detail, {
-      id: this.caseCounter++,
-      logicalProcessors: c.logicalProcessors,
-      operations: [...c.operations],
+    return new EmulatorFault(kind, this.name, detail, {
+      command: commandText(this.options),
+      faultedCase: { id: this.caseCounter++, logicalProcessors: c.logicalProcessors, operations: [...c.operations] },
     });
   }
 }

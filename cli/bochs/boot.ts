@@ -9,7 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GUEST_MEGS } from './bytecode.ts';
-import type { FaultKind } from '../process-fault.ts';
+import type { FaultKind } from '../engine-fault.ts';
 
 /** Size of a 1.44 MB floppy image. */
 export const FLOPPY_BYTES = 1_474_560;

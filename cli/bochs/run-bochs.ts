@@ -13,7 +13,8 @@ import { SEQUENCE_MIXES, type SequenceMix } from '../../properties/generators/op
 import type { Profile } from '../../spec/profile.ts';
 import { profileWarningsText, resolveProfile } from '../load-profile.ts';
 import { fileNamePart, prepareOutputDir } from '../output-dir.ts';
-import { EmulatorFault, reportFault } from '../process-fault.ts';
+import { EmulatorFault } from '../engine-fault.ts';
+import { reportFault } from '../fault-report.ts';
 import { createProgress } from '../progress.ts';
 import { renderSummary, rulesMissed } from '../report.ts';
 import { EXIT, UsageError } from '../usage-error.ts';

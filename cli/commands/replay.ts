@@ -16,7 +16,7 @@ import { EmulatorFault } from '../engine-fault.ts';
 import { loadEngine, type LoadedEngine } from '../load-engine.ts';
 import { profileWarningsText, resolveProfile } from '../load-profile.ts';
 import { ProcessEngine } from '../process-engine.ts';
-import { reportFault } from '../process-fault.ts';
+import { reportFault } from '../fault-report.ts';
 import { EXIT, UsageError } from '../usage-error.ts';
 import { replayBochs } from '../bochs/run-bochs.ts';
 

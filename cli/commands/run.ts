@@ -13,7 +13,7 @@ import { EmulatorFault } from '../engine-fault.ts';
 import { loadEngine, type LoadedEngine } from '../load-engine.ts';
 import { profileWarningsText, resolveProfile } from '../load-profile.ts';
 import { ProcessEngine } from '../process-engine.ts';
-import { reportFault } from '../process-fault.ts';
+import { reportFault } from '../fault-report.ts';
 import { reportShrunkProcessFault } from '../process-shrink.ts';
 import { fileNamePart, prepareOutputDir, writeAtomically } from '../output-dir.ts';
 import { defaultJobs, runCampaign } from '../jobs/campaign.ts';

@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BochsEngine } from '../../cli/bochs/bochs-engine.ts';
 import { matchKnown, readKnownDivergences } from '../../cli/bochs/known-divergences.ts';
-import { EmulatorFault } from '../../cli/process-fault.ts';
+import { EmulatorFault } from '../../cli/engine-fault.ts';
 import { runCaseDifferential } from '../../properties/differential.ts';
 import { parseCase } from '../../properties/case.ts';
 import { profileFromJson } from '../../spec/profiles.ts';

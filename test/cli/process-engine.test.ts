@@ -5,7 +5,7 @@
 import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProcessEngine } from '../../cli/process-engine.ts';
-import { EmulatorFault } from '../../cli/process-fault.ts';
+import { EmulatorFault } from '../../cli/engine-fault.ts';
 import type { Operation } from '../../spec/operations.ts';
 
 const fixture = (name: string): string => `python3 ${resolve(import.meta.dirname, '../fixtures/processes', name)}`;
@@ -50,7 +50,7 @@ describe('ProcessEngine', () => {
     const engine = open('early-end.py');
     expect(() => engine.runCase(2, ops)).toThrow(/emulator hasty .* broke the protocol in case 0 \(3 operations\): it ended the case after 1 of 3 observations/);
     expect(engine.fault).toBeInstanceOf(EmulatorFault);
-    expect(engine.fault?.during?.operations).toEqual(ops);
+    expect(engine.fault?.faultedCase?.operations).toEqual(ops);
     expect(() => engine.runCase(2, ops)).toThrow(engine.fault as EmulatorFault);
   });
 

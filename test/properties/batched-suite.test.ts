@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { judgeBatch, sampleCases, shrinkInBatches, type BatchCase, type BatchCaseEngine } from '../../properties/batched-suite.ts';
 import { GUEST_OPERATION_KINDS } from '../../spec/guest-operations.ts';
 import { runCaseDifferential } from '../../properties/differential.ts';
-import { EmulatorFault } from '../../cli/process-fault.ts';
+import { EmulatorFault } from '../../cli/engine-fault.ts';
 import { loadProfile } from '../../spec/profiles.ts';
 import type { Operation } from '../../spec/operations.ts';
 
@@ -30,7 +30,7 @@ class HangOnVmxon implements BatchCaseEngine {
     for (const c of cases) {
       count += 1;
       const faults = c.operations.some((op) => op.kind === 'vmxon');
-      this.answers.set(JSON.stringify(c.operations), faults ? new EmulatorFault('hang', this.name, 'fake', 'silent', { id: 0, logicalProcessors: 1, operations: [...c.operations] }) : c.operations.map(() => ({ kind: 'ok', flags: 0 })));
+      this.answers.set(JSON.stringify(c.operations), faults ? new EmulatorFault('hang', this.name, 'silent', { command: 'fake', faultedCase: { id: 0, logicalProcessors: 1, operations: [...c.operations] } }) : c.operations.map(() => ({ kind: 'ok', flags: 0 })));
       if (faults && options.stopAtFault === true) break;
     }
     this.ran.push(count);

@@ -1,8 +1,8 @@
 /**
- * Emulator faults: an emulator process that crashes, hangs, prints garbage or truncated or
- * oversized output, speaks another protocol version, or breaks the protocol. A fault is not a
- * divergence (the emulator never gave an answer to judge): the run stops, the case that caused it
- * is saved, and the command exits with {@link EXIT_EMULATOR_FAULT}.
+ * Reporting an emulator process's fault (cli/engine-fault.ts: a crash, hang, garbage, truncated
+ * or oversized output, another protocol version, a broken protocol). A fault is not a divergence
+ * (the emulator never gave an answer to judge): the run stops, the case that caused it is saved,
+ * and the command exits with {@link EXIT_EMULATOR_FAULT}.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -10,48 +10,10 @@ import pc from 'picocolors';
 import { CASE_FORMAT, serializeCase, type ConformanceCase } from '../properties/case.ts';
 import type { Operation } from '../spec/operations.ts';
 import type { ProfileData } from '../spec/profile-data.ts';
+import type { EmulatorFault } from './engine-fault.ts';
 
 /** Exit code of a run or replay stopped by an emulator fault (0 conformant, 1 divergence, 2 usage). */
 export const EXIT_EMULATOR_FAULT = 3;
-
-/** The kinds of emulator fault, each with its own message. */
-export type FaultKind = 'crash' | 'hang' | 'garbage' | 'truncated' | 'oversized' | 'version' | 'protocol' | 'error' | 'profile' | 'harness';
-
-const HEADLINES: Record<FaultKind, string> = {
-  crash: 'crashed',
-  hang: 'hung (no answer in time)',
-  garbage: 'printed garbage',
-  truncated: 'stopped in the middle of its answer (truncated output)',
-  oversized: 'printed an oversized line',
-  version: 'speaks another protocol version',
-  protocol: 'broke the protocol',
-  error: 'reported an internal error',
-  profile: 'announced an inconsistent profile',
-  harness: 'could not be driven (harness problem)',
-};
-
-/** The case an emulator was running when it faulted. */
-export interface FaultedCase {
-  id: number;
-  logicalProcessors: number;
-  operations: Operation[];
-}
-
-/** An emulator fault; `message` names the emulator, the case (or the handshake) and what went wrong. */
-export class EmulatorFault extends Error {
-  override readonly name = 'EmulatorFault';
-
-  constructor(
-    readonly kind: FaultKind,
-    readonly emulator: string,
-    readonly command: string,
-    readonly detail: string,
-    readonly during?: FaultedCase,
-  ) {
-    const where = during === undefined ? 'during the handshake' : `in case ${during.id} (${during.operations.length} operations)`;
-    super(`emulator ${emulator} (${command}) ${HEADLINES[kind]} ${where}: ${detail}`);
-  }
-}
 
 /** Where to report a fault and how to name the saved case. */
 export interface FaultReportOptions {
@@ -76,12 +38,12 @@ export interface FaultReportOptions {
 export function reportFault(fault: EmulatorFault, options: FaultReportOptions): number {
   let casePath: string | undefined;
   let originalPath: string | undefined;
-  if (options.save && fault.during !== undefined) {
+  if (options.save && fault.faultedCase !== undefined) {
     const testCase: ConformanceCase = {
       format: CASE_FORMAT,
       profile: options.profileRef,
-      logicalProcessors: fault.during.logicalProcessors,
-      operations: fault.during.operations,
+      logicalProcessors: fault.faultedCase.logicalProcessors,
+      operations: fault.faultedCase.operations,
       origin: { engine: fault.emulator, ...(options.seed === undefined ? {} : { seed: options.seed }), note: `emulator fault (${fault.kind}): ${fault.detail.split('\n')[0]}` },
     };
     mkdirSync(options.out, { recursive: true });
@@ -102,7 +64,7 @@ export function reportFault(fault: EmulatorFault, options: FaultReportOptions): 
   process.stderr.write(`${pc.red('EMULATOR FAULT')}: ${fault.message}\n`);
   if (casePath !== undefined) {
     const shrunk = originalPath === undefined ? '' : ` (${options.original?.shrunk}; the case as first found is saved to ${relative(process.cwd(), originalPath)})`;
-    process.stderr.write(`the case is saved to ${relative(process.cwd(), casePath)}${shrunk}; replay it with: vmx-conformance replay ${relative(process.cwd(), casePath)} ${options.replayWith ?? `--emulator-cmd '${fault.command}'`}\n`);
+    process.stderr.write(`the case is saved to ${relative(process.cwd(), casePath)}${shrunk}; replay it with: vmx-conformance replay ${relative(process.cwd(), casePath)} ${options.replayWith ?? `--emulator-cmd '${fault.command ?? ''}'`}\n`);
   }
   return EXIT_EMULATOR_FAULT;
 }
