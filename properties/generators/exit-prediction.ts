@@ -75,6 +75,20 @@ export function lmswExits(setup: ExitSetup, source: bigint): boolean {
 }
 
 /**
+ * VMFUNC in VMX non-root operation (SDM Vol. 3C §31.3 "VMFUNC — Invoke VM Function", §26.5.6.3
+ * "EPTP Switching"): #UD when "enable VM functions" is 0; a VM exit (reason 59) when EAX > 63 or
+ * its VM-function control bit is 0; for EPTP switching (EAX = 0) a VM exit when ECX ≥ 512 or the
+ * list entry is not a valid EPTP (entry 1 of the generators' list is 0), none for entry 0.
+ */
+function vmfuncExits(setup: ExitSetup, eax: number, ecx: number): boolean | undefined {
+  if (!secondaryOn(setup, 'ENABLE_VM_FUNCTIONS')) return exceptionExits(setup, INVALID_OPCODE);
+  if (eax > 63 || ((setup.vmfunc >> BigInt(eax)) & 1n) === 0n) return true;
+  if (eax !== 0) return undefined;
+  if (ecx >= 512 || ecx === 1) return true;
+  return ecx === 0 ? false : undefined;
+}
+
+/**
  * Whether `op`, executed by the guest, causes a VM exit (possibly through the #UD it raises);
  * `undefined` when the group cannot tell.
  */
@@ -164,6 +178,8 @@ export function predictExit(setup: ExitSetup, op: Operation): boolean | undefine
       return secondaryOn(setup, 'DESCRIPTOR_TABLE_EXITING') ? true : op.instruction === 'ltr' ? undefined : false;
     case 'getsec':
       return (setup.guestCr4 & (1n << BigInt(CR4_BIT.SMXE))) !== 0n ? true : exceptionExits(setup, INVALID_OPCODE);
+    case 'vmfunc':
+      return vmfuncExits(setup, Number(op.eax), Number(op.ecx));
     case 'xsaves':
     case 'xrstors': {
       const osxsave = (setup.guestCr4 & (1n << BigInt(CR4_OSXSAVE))) !== 0n;

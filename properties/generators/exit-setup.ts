@@ -16,13 +16,14 @@
  * Layouts from spec/exit-bitmaps.ts; the controls by their spec/control-bits.ts names.
  */
 import fc from 'fast-check';
-import { ENTRY_CONTROL, PRIMARY_CONTROL, SECONDARY_CONTROL } from '../../spec/control-bits.ts';
+import { ENTRY_CONTROL, PRIMARY_CONTROL, SECONDARY_CONTROL, VMFUNC_CONTROL } from '../../spec/control-bits.ts';
 import { CR0_BIT, CR4_BIT } from '../../spec/control-registers.ts';
 import { ioBitmapPosition, msrBitmapPosition, vmcsShadowingBitmapPosition } from '../../spec/exit-bitmaps.ts';
 import { FIELD, type FieldName } from '../../spec/fields.ts';
 import { toHex } from '../../spec/hex.ts';
 import type { Operation } from '../../spec/operations.ts';
 import type { Profile } from '../../spec/profile.ts';
+import { BUNDLE_PAGES } from './perturbation-bundles.ts';
 import { SHADOW_VMCS_REGIONS } from './values.ts';
 
 /** Physical addresses of the bitmaps (4-KByte aligned, clear of the regions and the built VMCS's structures). */
@@ -50,8 +51,15 @@ export const DRAWN_PRIMARY_CONTROLS = [
 /** The secondary controls the group draws (when the built VMCS activates them). */
 export const DRAWN_SECONDARY_CONTROLS = [
   'WBINVD_EXITING', 'ENABLE_RDTSCP', 'VMCS_SHADOWING', 'DESCRIPTOR_TABLE_EXITING', 'RDRAND_EXITING', 'RDSEED_EXITING', 'ENABLE_INVPCID',
-  'ENABLE_XSAVES_XRSTORS',
+  'ENABLE_XSAVES_XRSTORS', 'ENABLE_VM_FUNCTIONS',
 ] as const satisfies readonly (keyof typeof SECONDARY_CONTROL)[];
+
+/**
+ * The EPTP list of "EPTP switching" (SDM Vol. 3C §25.6.14 "VM-Function Controls", §26.5.6.3
+ * "EPTP Switching"): a 4-KByte page of 512 EPTPs; entry 0 holds the built VMCS's own EPTP, the
+ * others are 0 (not a valid EPTP: VMFUNC with ECX = 1 exits).
+ */
+export const EPTP_LIST = BUNDLE_PAGES.eptpList;
 
 /** CR0 bits a guest/host mask may own here; CR4 likewise. */
 const CR0_MASKABLE = [CR0_BIT.PE, CR0_BIT.MP, CR0_BIT.EM, CR0_BIT.TS, CR0_BIT.NE, CR0_BIT.WP, CR0_BIT.AM, CR0_BIT.CD] as const;
@@ -92,6 +100,13 @@ export interface ExitSetup {
   xssBitmap: bigint;
   /** The value the host writes to IA32_XSS before VMLAUNCH (so that XSAVES/XRSTORS exits are decidable), or none. */
   xss: bigint | undefined;
+  /**
+   * The VM-function controls written when "enable VM functions" is 1: EPTP switching (bit 0) when
+   * the profile allows it and EPT is on (the EPTP list then holds the built EPTP at entry 0), or 0.
+   */
+  vmfunc: bigint;
+  /** The built EPTP (entry 0 of the EPTP list), when EPT is on. */
+  eptp: bigint | undefined;
 }
 
 /** IA32_XSS (Vol. 4 Table 2-2); the generators write it with WRMSR before VMLAUNCH. */
@@ -149,6 +164,7 @@ export function exitSetupArbitrary(profile: Profile, values: ReadonlyMap<FieldNa
       smxe: fc.boolean(),
       xssBitmap: fc.constantFrom(...XSS_BITMAPS),
       xss: fc.constantFrom(...XSS_VALUES),
+      eptpSwitching: fc.boolean(),
     })
     .map((draw): ExitSetup => {
       let primary = builtPrimary;
@@ -167,6 +183,9 @@ export function exitSetupArbitrary(profile: Profile, values: ReadonlyMap<FieldNa
         }
       }
       const guestCr4 = draw.smxe ? baseCr4 | smxe : baseCr4;
+      const eptp = secondary !== undefined && (secondary & bit(SECONDARY_CONTROL.ENABLE_EPT)) !== 0n ? values.get('EPT_POINTER') : undefined;
+      const switching = bit(VMFUNC_CONTROL.EPTP_SWITCHING);
+      const vmfunc = draw.eptpSwitching && eptp !== undefined && (profile.controls.vmfunc.mayBeOne & switching) !== 0n ? switching : 0n;
       const cr0Mask = draw.cr0Mask.reduce((acc, b) => acc | bit(b), 0n);
       const cr4Mask = draw.cr4Mask.reduce((acc, b) => acc | bit(b), 0n);
       return {
@@ -190,6 +209,8 @@ export function exitSetupArbitrary(profile: Profile, values: ReadonlyMap<FieldNa
         features: profile.cpuid,
         xssBitmap: draw.xssBitmap,
         xss: draw.xss,
+        vmfunc,
+        eptp,
       };
     });
 }
@@ -212,6 +233,10 @@ export function exitSetupFields(setup: ExitSetup, profile: Profile): Map<FieldNa
   ]);
   if (setup.secondary !== undefined) fields.set('SECONDARY_PROCESSOR_BASED_CONTROLS', setup.secondary);
   if (setup.secondary !== undefined && (setup.secondary & bit(SECONDARY_CONTROL.ENABLE_XSAVES_XRSTORS)) !== 0n) fields.set('XSS_EXITING_BITMAP', setup.xssBitmap);
+  if (vmFunctionsOn(setup)) {
+    fields.set('VM_FUNCTION_CONTROLS', setup.vmfunc);
+    if (setup.vmfunc !== 0n) fields.set('EPTP_LIST_ADDRESS', EPTP_LIST);
+  }
   const targetFields = ['CR3_TARGET_VALUE_0', 'CR3_TARGET_VALUE_1', 'CR3_TARGET_VALUE_2', 'CR3_TARGET_VALUE_3'] as const;
   for (const [i, value] of setup.cr3Targets.entries()) fields.set(targetFields[i] as FieldName, value);
   if (profile.fieldExists(FIELD.MSR_BITMAPS_ADDRESS)) fields.set('MSR_BITMAPS_ADDRESS', BITMAP_ADDRESSES.msr);
@@ -221,6 +246,11 @@ export function exitSetupFields(setup: ExitSetup, profile: Profile): Map<FieldNa
     fields.set('VMCS_LINK_POINTER', SHADOW_VMCS);
   }
   return fields;
+}
+
+/** Whether `setup` turns "enable VM functions" on. */
+export function vmFunctionsOn(setup: ExitSetup): boolean {
+  return setup.secondary !== undefined && (setup.secondary & bit(SECONDARY_CONTROL.ENABLE_VM_FUNCTIONS)) !== 0n;
 }
 
 /** Whether `setup` turns "VMCS shadowing" on. */
@@ -246,7 +276,7 @@ export function xssWrite(cpu: number, setup: ExitSetup): Operation[] {
   return setup.xss === undefined ? [] : [{ kind: 'wrmsr', cpu, ecx: toHex(BigInt(IA32_XSS)), value: toHex(setup.xss) }];
 }
 
-/** The `write-memory` steps laying out the dwords of the bitmaps that hold a tracked bit. */
+/** The `write-memory` steps laying out the dwords of the bitmaps that hold a tracked bit, and the EPTP list's first two entries. */
 export function bitmapWrites(cpu: number, setup: ExitSetup): Operation[] {
   const dwords = new Map<bigint, number>();
   const setBit = (address: bigint, bitIndex: number, on: boolean): void => {
@@ -271,5 +301,12 @@ export function bitmapWrites(cpu: number, setup: ExitSetup): Operation[] {
       if (pos !== undefined) setBit(BITMAP_ADDRESSES[which] + BigInt(pos.byteOffset), pos.bit, on);
     }
   }
-  return [...dwords.entries()].map(([address, value]): Operation => ({ kind: 'write-memory', cpu, address: toHex(address), value: toHex(BigInt(value)) }));
+  const writes = [...dwords.entries()].map(([address, value]): Operation => ({ kind: 'write-memory', cpu, address: toHex(address), value: toHex(BigInt(value)) }));
+  // The EPTP list: entry 0 the built EPTP (both halves, so an earlier group's store never decides), entry 1 zero.
+  if (vmFunctionsOn(setup) && setup.vmfunc !== 0n && setup.eptp !== undefined) {
+    for (const [offset, value] of [[0n, setup.eptp & 0xffff_ffffn], [4n, setup.eptp >> 32n], [8n, 0n], [12n, 0n]] as const) {
+      writes.push({ kind: 'write-memory', cpu, address: toHex(EPTP_LIST + offset), value: toHex(value) });
+    }
+  }
+  return writes;
 }

@@ -176,5 +176,7 @@ export function guestVmxInstruction(cpu: number): fc.Arbitrary<Operation> {
     fc.constant<Operation>({ kind: 'vmxon', cpu, pointer: hex(0x1000n) }),
     fc.constantFrom(1, 2).map((t): Operation => ({ kind: 'invept', cpu, type: hex(t), descriptor: [hex(0x22_01en), hex(0)] })),
     fc.constantFrom(0, 1, 2, 3).map((t): Operation => ({ kind: 'invvpid', cpu, type: hex(t), descriptor: [hex(1), hex(0x1000n)] })),
+    // VMFUNC: EPTP switching to list entry 0 (valid), 1 (zero: invalid), 511 and 512 (past the list); function 1 (never enabled); EAX 64.
+    fc.tuple(fc.constantFrom(0, 0, 1, 64), fc.constantFrom(0, 1, 511, 512)).map(([eax, ecx]): Operation => ({ kind: 'vmfunc', cpu, eax: hex(eax), ecx: hex(ecx) })),
   );
 }

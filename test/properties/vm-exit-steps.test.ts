@@ -21,7 +21,7 @@ function setupWith(overrides: Partial<ExitSetup>): ExitSetup {
   return {
     primary: 0n, secondary: 0n, cr0Mask: 0n, cr0Shadow: 0n, cr4Mask: 0n, cr4Shadow: 0n, guestCr0: 0x8000_0031n, guestCr3: 0x21000n, guestCr4: 0x2020n,
     cr3Targets: [], exceptionBitmap: 0, pfecMask: 0, pfecMatch: 0, ioBits: new Map(), msrBits: new Map(), shadowBits: new Map(), guest64: true,
-    features: { rdrand: true, rdseed: true, invpcid: true, xsaves: true }, xssBitmap: 0n, xss: undefined, ...overrides,
+    features: { rdrand: true, rdseed: true, invpcid: true, xsaves: true }, xssBitmap: 0n, xss: undefined, vmfunc: 0n, eptp: undefined, ...overrides,
   };
 }
 const on = (name: keyof typeof PRIMARY_CONTROL): bigint => 1n << BigInt(PRIMARY_CONTROL[name]);
@@ -41,6 +41,21 @@ describe('exit prediction of the generator', () => {
     expect(predictExit(xsaves, { kind: 'xsaves', cpu: 0, mask: '0x100' })).toBe(true);
     expect(predictExit({ ...xsaves, xss: undefined }, { kind: 'xrstors', cpu: 0, mask: '0x100' })).toBeUndefined();
     expect(predictExit(setupWith({ secondary: second('ENABLE_INVPCID'), primary: on('INVLPG_EXITING') }), { kind: 'invpcid', cpu: 0, type: '0x0', descriptor: ['0x0', '0x0'] })).toBe(true);
+  });
+
+  // §31.3 "VMFUNC — Invoke VM Function" and §26.5.6.3 "EPTP Switching".
+  it('VMFUNC: #UD without "enable VM functions"; exits for EAX > 63, a disabled function, ECX >= 512 or an invalid list entry; entry 0 switches', () => {
+    const vmfunc = (eax: number, ecx: number): Operation => ({ kind: 'vmfunc', cpu: 0, eax: toHex(BigInt(eax)), ecx: toHex(BigInt(ecx)) });
+    const enabled = 1n << BigInt(SECONDARY_CONTROL.ENABLE_VM_FUNCTIONS);
+    expect(predictExit(setupWith({ secondary: 0n }), vmfunc(0, 0))).toBe(false);
+    expect(predictExit(setupWith({ secondary: 0n, exceptionBitmap: 1 << 6 }), vmfunc(0, 0))).toBe(true);
+    const switching = setupWith({ secondary: enabled, vmfunc: 1n, eptp: 0x2201en });
+    expect(predictExit(switching, vmfunc(64, 0))).toBe(true);
+    expect(predictExit(switching, vmfunc(1, 0))).toBe(true);
+    expect(predictExit(switching, vmfunc(0, 512))).toBe(true);
+    expect(predictExit(switching, vmfunc(0, 1))).toBe(true);
+    expect(predictExit(switching, vmfunc(0, 0))).toBe(false);
+    expect(predictExit(setupWith({ secondary: enabled, vmfunc: 0n }), vmfunc(0, 0))).toBe(true);
   });
 
   it('page faults: exit when the error-code match equals bit 14 of the exception bitmap', () => {
