@@ -36,6 +36,8 @@ describe('a may-fail names the fact the profile does not record', () => {
     ['guest-control-registers.debugctl-reserved', { VM_ENTRY_CONTROLS: bit(ENTRY_CONTROL.LOAD_DEBUG_CONTROLS), GUEST_IA32_DEBUGCTL: bit(15) }, /IA32_DEBUGCTL/],
     ['guest-control-registers.efer-reserved', { VM_ENTRY_CONTROLS: bit(ENTRY_CONTROL.LOAD_IA32_EFER), GUEST_IA32_EFER: bit(11) }, /NXE/],
     ['guest-control-registers.perf-global-ctrl-reserved', { VM_ENTRY_CONTROLS: bit(ENTRY_CONTROL.LOAD_IA32_PERF_GLOBAL_CTRL), GUEST_IA32_PERF_GLOBAL_CTRL: 1n }, /IA32_PERF_GLOBAL_CTRL/],
+    ['guest-non-register-state.interruptibility-reserved', { GUEST_INTERRUPTIBILITY_STATE: bit(4) }, /SGX/],
+    ['guest-non-register-state.sti-blocking-vs-nmi', { VM_ENTRY_INTERRUPTION_INFORMATION: bit(31) | (2n << 8n) | 2n, GUEST_INTERRUPTIBILITY_STATE: 1n }, /blocking by STI/],
     ['guest-control-registers.spec-ctrl-writable', { VM_ENTRY_CONTROLS: bit(LATER_ENTRY_CONTROL.LOAD_IA32_SPEC_CTRL), GUEST_IA32_SPEC_CTRL: 1n }, /IA32_SPEC_CTRL/],
   ] as const)('%s', (id, fields, names) => {
     expect(whyOf(resultOf(id, fields))).toMatch(names);
@@ -65,5 +67,20 @@ describe('guest PDPTEs in memory (EPT off) where memory is not known', () => {
   it('an invalid PDPTE where PAE paging may have been in use with the same CR3: the may-fail names that', () => {
     const invalid = (address: bigint): number => (address === 0x3000n ? 0x1003 : 0);
     expect(whyOf(resultOf('guest-pdptes.pdpte0-in-memory', PAE_GUEST, invalid))).toMatch(/PAE paging/);
+  });
+});
+
+describe('the VMCS link pointer (§27.3.1.5 "Checks on Guest Non-Register State") where memory or the current VMCS is not known', () => {
+  const LINKED: Fields = { VMCS_LINK_POINTER: 0x5000n, PRIMARY_PROCESSOR_BASED_CONTROLS: 0n, SECONDARY_PROCESSOR_BASED_CONTROLS: 0n, VM_ENTRY_CONTROLS: 0n };
+
+  it.each(['guest-non-register-state.link-pointer-revision', 'guest-non-register-state.link-pointer-shadow-indicator'])(
+    '%s: undecided, naming the first 32 bits of the referenced region, never guessed',
+    (id) => {
+      expect(resultOf(id, LINKED, () => undefined)).toEqual({ kind: 'undecided', missing: ['the first 32 bits of the region the VMCS link pointer references'] });
+    },
+  );
+
+  it('link-pointer-not-current-vmcs without the current-VMCS pointer: undecided, naming it', () => {
+    expect(resultOf('guest-non-register-state.link-pointer-not-current-vmcs', LINKED)).toEqual({ kind: 'undecided', missing: ['the current-VMCS pointer'] });
   });
 });
