@@ -8,6 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { ENTRY_CONTROL } from '../../../spec/control-bits.ts';
 import { VM_ERROR } from '../../../spec/errors.ts';
 import type { ModelState } from '../../../model/index.ts';
+import { judgeControlsAndHost } from '../../../model/vm-entry/controls-and-host.ts';
+import { viewOf } from '../../../model/vm-entry/view.ts';
+import { currentVmcs } from '../../../model/vmcs.ts';
 import { expectNotModelled, expectStep, failValid, patchCpu, skylake } from '../helpers.ts';
 import { CONTROLS_OK, expectCheck, expectPastControlsAndHost, vmcsWith } from './helpers.ts';
 
@@ -47,6 +50,13 @@ describe('VM-entry control fields (VMfailValid(7))', () => {
       fails(msrLoad(1n, 0x1000n | bit(n)), 'entry-controls.msr-load-aligned');
     });
 
+    it('§27.2.1.3: every address check applies only "if the VM-entry MSR-load count is not zero": with count 0, a misaligned address beyond the width is not checked', () => {
+      const unchecked = msrLoad(0n, bit(46) | 1n);
+      for (const rule of ['entry-controls.msr-load-aligned', 'entry-controls.msr-load-width', 'entry-controls.msr-load-last-byte-width']) {
+        expectCheck(unchecked, rule, 'not-applicable');
+      }
+    });
+
     it('a 16-byte aligned address passes', () => {
       expectCheck(msrLoad(1n, 0x1010n), 'entry-controls.msr-load-aligned', 'pass');
     });
@@ -81,6 +91,16 @@ describe('VM-entry control fields (VMfailValid(7))', () => {
       const both = ENTRY_OK | bit(ENTRY_CONTROL.ENTRY_TO_SMM) | bit(ENTRY_CONTROL.DEACTIVATE_DUAL_MONITOR_TREATMENT);
       expectCheck(patchCpu(entryControls(both), 0, { inSmm: true }), 'entry-controls.smm-controls-exclusive', 'fail');
       expectCheck(entryControls(ENTRY_OK | bit(ENTRY_CONTROL.ENTRY_TO_SMM)), 'entry-controls.smm-controls-exclusive', 'pass');
+    });
+
+    it('where whether the processor is in SMM is not known (explain), "entry to SMM" = 1 is undecided, never guessed, and the reason names SMM', () => {
+      const state = entryControls(ENTRY_OK | bit(ENTRY_CONTROL.ENTRY_TO_SMM));
+      const content = currentVmcs(state, 0)?.content;
+      if (content === undefined) throw new Error('test bug');
+      const { judged } = judgeControlsAndHost(viewOf(content), { profile: state.profile, readMemory32: () => 0 });
+      const result = judged.find((each) => each.rule.id === 'entry-controls.entry-to-smm-only-in-smm')?.result;
+      expect(result?.kind).toBe('undecided');
+      expect(result?.kind === 'undecided' ? result.missing.join(' ') : '').toMatch(/SMM/);
     });
 
     it('outside SMM with both set, any of the three failing checks may be reported: all give 7', () => {

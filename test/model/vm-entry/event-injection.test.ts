@@ -17,7 +17,7 @@ import { evaluate } from '../../../model/vm-entry/check.ts';
 import { EVENT_INJECTION_RULES } from '../../../model/vm-entry/checks/event-injection.ts';
 import { core2, expectNotModelled, expectStep, failValid, maximal, RULES_HIT, skylake } from '../helpers.ts';
 import type { Profile } from '../../../spec/profile.ts';
-import { CONTROLS_OK, expectCheck, expectMayFailOrGoOn, expectPastControlsAndHost, vmcsWith } from './helpers.ts';
+import { CONTROLS_OK, checkResult, expectCheck, expectMayFailOrGoOn, expectPastControlsAndHost, vmcsWith } from './helpers.ts';
 
 const launch = { kind: 'vmlaunch', cpu: 0 } as const;
 const bit = (n: number): bigint => 1n << BigInt(n);
@@ -143,6 +143,8 @@ describe('event injection (VMfailValid(7))', () => {
     it('bit 15: printed as reserved (2008, 2016), not checked by processors (Intel, 2019): the entry may fail or go on', () => {
       expectCheck(gpWithCode(bit(15)), 'event-injection.error-code-reserved-bits', 'may-fail');
       expectMayFailOrGoOn(gpWithCode(bit(15)), launch, 7, 'event-injection.error-code-reserved-bits');
+      const result = checkResult(gpWithCode(bit(15)), 'event-injection.error-code-reserved-bits');
+      expect(result.kind === 'may-fail' ? result.why : '', 'the reason names the disputed bit').toMatch(/bit 15/);
     });
 
     it('bit 15 with another control failing: VMfailValid(7), from the check that fails for certain', () => {
@@ -167,6 +169,8 @@ describe('event injection (VMfailValid(7))', () => {
     it('length 0 fails where IA32_VMX_MISC[30] = 0 (core2) and passes where it is 1 (skylake)', () => {
       fails(software(T.SOFTWARE_INTERRUPT, 0n, core2(), CORE2_CONTROLS), 'event-injection.instruction-length');
       expectCheck(software(T.SOFTWARE_INTERRUPT, 0n), 'event-injection.instruction-length', 'pass');
+      // §27.2.1.3: the length must be in the range 0-15, 0 only with IA32_VMX_MISC[30] = 1: lengths 1 to 15 pass there too.
+      for (const length of [1n, 2n, 15n]) expectCheck(software(T.SOFTWARE_INTERRUPT, length, core2(), CORE2_CONTROLS), 'event-injection.instruction-length', 'pass');
     });
 
     it('is not checked for a hardware exception', () => {
@@ -203,6 +207,13 @@ describe('event injection (VMfailValid(7))', () => {
       const holds = (length: bigint): unknown =>
         fredRule('event-injection.fred-instruction-length').holds({ VM_ENTRY_INTERRUPTION_INFORMATION: inject(T.OTHER_EVENT, 2n), VM_ENTRY_INSTRUCTION_LENGTH: length, GUEST_CR4: fredGuest } as never, env);
       expect([holds(15n), holds(16n)]).toEqual([true, false]);
+    });
+
+    it('the FRED length check covers SYSCALL (vector 1) and SYSENTER (2) only, and only in a FRED guest (CR4.FRED = 1)', () => {
+      const holds = (vector: bigint, cr4: bigint): unknown =>
+        fredRule('event-injection.fred-instruction-length').holds({ VM_ENTRY_INTERRUPTION_INFORMATION: inject(T.OTHER_EVENT, vector), VM_ENTRY_INSTRUCTION_LENGTH: 16n, GUEST_CR4: cr4 } as never, env);
+      expect([0n, 1n, 2n].map((vector) => holds(vector, fredGuest))).toEqual([true, false, false]);
+      expect([0n, 1n, 2n].map((vector) => holds(vector, 0n))).toEqual([true, true, true]);
     });
   });
 });

@@ -166,6 +166,12 @@ describe('VM-execution control fields (VMfailValid(7))', () => {
       fails(state, 'execution-controls.tpr-threshold-vs-vtpr'); // memory never written reads 0: VTPR = 0
     });
 
+    it('§27.2.1.1: only bits 3:0 of the threshold are compared with VTPR bits 7:4: threshold 10H with VTPR 0 passes the comparison (it fails the bits 31:4 check instead)', () => {
+      const state = vmcsWith(withPrimary(TPR_SHADOW, { ...TPR_FIELDS, TPR_THRESHOLD: 0x10n }));
+      expectCheck(state, 'execution-controls.tpr-threshold-vs-vtpr', 'pass');
+      expectCheck(state, 'execution-controls.tpr-threshold-reserved', 'fail');
+    });
+
     it('with "virtualize APIC accesses" = 1 the VTPR comparison does not apply', () => {
       const vaa = withSecondary(bit(S.VIRTUALIZE_APIC_ACCESSES), { ...TPR_FIELDS, TPR_THRESHOLD: 3n, APIC_ACCESS_ADDRESS: 0x9000n }, TPR_SHADOW);
       expectCheck(vmcsWith(vaa), 'execution-controls.tpr-threshold-vs-vtpr', 'not-applicable');
@@ -273,6 +279,12 @@ describe('the EPTP ("enable EPT" = 1)', () => {
     fails(ept(walk(2n)), 'execution-controls.eptp-walk-length');
     fails(ept(walk(4n)), 'execution-controls.eptp-walk-length');
     expectCheck(ept(walk(4n), maximal()), 'execution-controls.eptp-walk-length', 'pass');
+  });
+
+  it('§27.2.1.1: bits 5:3 must be 3 (4 levels) or 4 (5 levels): on maximal, which supports both, every other value fails', () => {
+    const walk = (minus1: bigint): bigint => (EPTP_OK & ~0x38n) | (minus1 << 3n);
+    for (const minus1 of [0n, 1n, 2n, 5n, 6n, 7n]) expectCheck(ept(walk(minus1), maximal()), 'execution-controls.eptp-walk-length', 'fail');
+    expectCheck(ept(walk(3n), maximal()), 'execution-controls.eptp-walk-length', 'pass');
   });
 
   it('bit 6 (accessed and dirty flags) needs IA32_VMX_EPT_VPID_CAP[21]', () => {

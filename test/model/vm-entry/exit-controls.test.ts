@@ -10,7 +10,7 @@ import { step } from '../../../model/index.ts';
 import { VM_ERROR } from '../../../spec/errors.ts';
 import { EXIT_CONTROL, PIN_CONTROL } from '../../../spec/control-bits.ts';
 import { expectNotModelled, expectOnly, expectRejected, expectStep, expectUndefined, failValid, maximal, skylake } from '../helpers.ts';
-import { CONTROLS_OK, expectPastControlsAndHost, vmcsWith } from './helpers.ts';
+import { CONTROLS_OK, expectCheck, expectPastControlsAndHost, vmcsWith } from './helpers.ts';
 import { VALID_HOST_STATE } from './host-state.ts';
 
 const launch = { kind: 'vmlaunch', cpu: 0 } as const;
@@ -74,6 +74,12 @@ describe('VM-exit control fields (VMfailValid(7))', () => {
   ] as const)('VM-exit MSR-%s area', (kind, count, address) => {
     it('with count 0 the address is not checked', () => {
       expectPastControlsAndHost(vmcsWith({ ...valid, [count]: 0n, [address]: 0x1001n }), launch);
+    });
+
+    it('§27.2.1.2: all three address checks apply only "if the ... count field is non-zero": with count 0 an address beyond the width passes too', () => {
+      const unchecked = vmcsWith({ ...valid, [count]: 0n, [address]: bit(46) | 1n });
+      expectPastControlsAndHost(unchecked, launch);
+      for (const rule of ['aligned', 'width', 'last-byte-width']) expectCheck(unchecked, `exit-controls.msr-${kind}-${rule}`, 'not-applicable');
     });
 
     it.each([0, 1, 2, 3])('bits 3:0 must be 0: bit %i set fails', (n) => {

@@ -78,10 +78,14 @@ describe('guest non-register state', () => {
       { says: 'a #DB fails', fields: { GUEST_ACTIVITY_STATE: SHUTDOWN, VM_ENTRY_INTERRUPTION_INFORMATION: event(3, 1) }, outcome: 'fail' },
       { says: 'an NMI passes', fields: { GUEST_ACTIVITY_STATE: SHUTDOWN, VM_ENTRY_INTERRUPTION_INFORMATION: NMI }, outcome: 'pass' },
       { says: 'a #MC passes', fields: { GUEST_ACTIVITY_STATE: SHUTDOWN, VM_ENTRY_INTERRUPTION_INFORMATION: event(3, 18) }, outcome: 'pass' },
+      { says: 'an external interrupt with vector 18 fails (#MC is the hardware exception with that vector)', fields: { GUEST_ACTIVITY_STATE: SHUTDOWN, VM_ENTRY_INTERRUPTION_INFORMATION: event(0, 18) }, outcome: 'fail' },
+      { says: 'no injection passes', fields: { GUEST_ACTIVITY_STATE: SHUTDOWN, VM_ENTRY_INTERRUPTION_INFORMATION: 0n }, outcome: 'pass' },
+      { says: 'an active guest is not this check', fields: { GUEST_ACTIVITY_STATE: ACTIVE, VM_ENTRY_INTERRUPTION_INFORMATION: EXTERNAL }, outcome: 'not-applicable' },
     ]);
     checkCases('guest-non-register-state.injection-in-wait-for-sipi', `${S2009}: nothing injected in wait-for-SIPI`, [
       { says: 'an NMI fails', fields: { GUEST_ACTIVITY_STATE: SIPI, VM_ENTRY_INTERRUPTION_INFORMATION: NMI }, outcome: 'fail' },
       { says: 'no injection passes', fields: { GUEST_ACTIVITY_STATE: SIPI, VM_ENTRY_INTERRUPTION_INFORMATION: NMI & ~VALID }, outcome: 'pass' },
+      { says: 'an active guest is not this check', fields: { GUEST_ACTIVITY_STATE: ACTIVE, VM_ENTRY_INTERRUPTION_INFORMATION: NMI }, outcome: 'not-applicable' },
     ]);
     checkCases('guest-non-register-state.wait-for-sipi-not-entering-smm', `${S2009}: not wait-for-SIPI with "entry to SMM"`, [
       { says: 'wait-for-SIPI entering SMM fails', fields: { VM_ENTRY_CONTROLS: ENTRY_TO_SMM, GUEST_ACTIVITY_STATE: SIPI }, outcome: 'fail' },
@@ -148,6 +152,7 @@ describe('guest non-register state', () => {
     checkCases('guest-non-register-state.sti-blocking-fred', 'Bochs and the KVM FRED patches: with FRED, no STI blocking at CPL 3', [
       { says: 'STI blocking at SS.DPL 3 fails', fields: { ...fred, GUEST_SS_ACCESS_RIGHTS: SS_DPL3, GUEST_INTERRUPTIBILITY_STATE: STI }, outcome: 'fail' },
       { says: 'STI blocking at SS.DPL 0 passes', fields: { ...fred, GUEST_SS_ACCESS_RIGHTS: SS_DPL0, GUEST_INTERRUPTIBILITY_STATE: STI }, outcome: 'pass' },
+      { says: 'an IA-32e guest without CR4.FRED is not this check', fields: { ...fred, GUEST_CR4: 0x2020n, GUEST_SS_ACCESS_RIGHTS: SS_DPL3, GUEST_INTERRUPTIBILITY_STATE: STI }, outcome: 'not-applicable' },
     ]);
   });
 
