@@ -121,3 +121,41 @@ export function readFieldInto(words: Int32Array, base: number, entry: number, wi
       break;
   }
 }
+
+/**
+ * Writes (`valueLo`, `valueHi`) into the field described by table entry `entry` of the VMCS words
+ * starting at `base`, the way VMWRITE stores it: a 16-bit field keeps bits 15:0, a 64-bit field's
+ * high half comes from the operand only with a 64-bit operand (`wide` = 1) and is cleared
+ * otherwise, a "high" access writes the upper word. Shared by VMWRITE of the current VMCS and of
+ * a shadow VMCS.
+ */
+export function writeFieldFrom(words: Int32Array, base: number, entry: number, wide: number, valueLo: number, valueHi: number): void {
+  const at = base + (entry >> 3);
+  switch (entry & 3) {
+    case ACCESS_16:
+      words[at] = valueLo & 0xffff;
+      break;
+    case ACCESS_32:
+      words[at] = valueLo;
+      break;
+    case ACCESS_64:
+      words[at] = valueLo;
+      words[at + 1] = wide === 1 ? valueHi : 0;
+      break;
+    default:
+      words[at + 1] = valueLo;
+      break;
+  }
+}
+
+/**
+ * The word-offset finder of the per-profile layout objects (impl/vm-entry/facts.ts,
+ * guest-facts.ts, impl/vm-exit/exit-facts.ts, impl/non-root/words.ts): the word offset of a field
+ * in impl/'s VMCS region layout, -1 when the profile lacks it (such a field reads 0).
+ */
+export function wordLocator(entry: Int16Array): (name: keyof typeof FIELD) => number {
+  return (name) => {
+    const packed = entry[FIELD[name] & 0x7fff] as number;
+    return packed < 0 ? -1 : packed >> 3;
+  };
+}

@@ -66,6 +66,15 @@ export class PhysicalMemory {
   private count: number;
   /** Chunk number -> chunk index, once there are more than SCANNED_CHUNKS chunks. */
   private index: Map<number, number> | undefined;
+  /**
+   * The last hidden chunk found (its `n`) and its offset, -1 when none is cached. Trick: every VM
+   * exit loads the host's descriptor-table registers into hidden chunk 0
+   * (impl/non-root/hidden-state.ts); this saves the scan of the chunk list behind the processor's
+   * regions. A chunk never moves once created (only regions' chunks, whose numbers are not
+   * negative, are moved by {@link region}), so only {@link copyFrom} forgets it.
+   */
+  private hiddenN = -1;
+  private hiddenAt = -1;
 
   /**
    * A memory with room for `capacity` chunks before its arrays grow; `words` and `keys` may be
@@ -157,12 +166,22 @@ export class PhysicalMemory {
 
   /** Offset in `words` of hidden chunk `n` (see hiddenChunkNumber), or -1 while it was never written. */
   hiddenOffset(n: number): number {
-    return this.peek(hiddenChunkNumber(n));
+    if (n === this.hiddenN) return this.hiddenAt;
+    const at = this.peek(hiddenChunkNumber(n));
+    if (at >= 0) {
+      this.hiddenN = n;
+      this.hiddenAt = at;
+    }
+    return at;
   }
 
   /** Offset in `words` of hidden chunk `n`, created zeroed on first use (`words` may be replaced). */
   hiddenChunk(n: number): number {
-    return this.chunk(hiddenChunkNumber(n));
+    if (n === this.hiddenN) return this.hiddenAt;
+    const at = this.chunk(hiddenChunkNumber(n));
+    this.hiddenN = n;
+    this.hiddenAt = at;
+    return at;
   }
 
   /**
@@ -204,5 +223,7 @@ export class PhysicalMemory {
     else this.keys = other.keys.slice();
     this.count = other.count;
     this.index = other.index === undefined ? undefined : new Map(other.index);
+    this.hiddenN = -1;
+    this.hiddenAt = -1;
   }
 }

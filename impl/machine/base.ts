@@ -37,7 +37,7 @@ import { GuestOperations, resetDebugRegisters } from '../non-root/index.ts';
 import { entryFactsFor, guestFactsFor, type EntryFacts, type GuestFacts } from '../vm-entry/index.ts';
 import { ExitInfo, exitFactsFor, initialiseTrackedState, VmExits, type ExitFacts } from '../vm-exit/index.ts';
 import { VmcsShadowing } from '../non-root/vmx-shadowing.ts';
-import { eventWordsFor, type EventWords } from '../vm-entry/event-facts.ts';
+import { nonRootWordsFor, type NonRootWords } from '../non-root/words.ts';
 import { EntryEvents } from '../vm-entry/pending-events.ts';
 import { vmxGuestWordsFor, type VmxGuestWords } from '../non-root/vmx-words.ts';
 
@@ -107,7 +107,7 @@ export abstract class MachineBase {
   /** The end of a VM entry: injection, activity state, VM exits before the first guest instruction (impl/vm-entry/pending-events.ts). */
   readonly events: EntryEvents;
   /** Fields the VM exits after a guest instruction read (impl/non-root/instruction-boundary.ts). */
-  protected readonly eventWords: EventWords;
+  protected readonly eventWords: NonRootWords;
   /**
    * Row offset of the processor whose guest instruction completed (advanced guest RIP) in the
    * current step, -1 when none: impl/program.ts `execute` resets it and then asks
@@ -235,7 +235,7 @@ export abstract class MachineBase {
     this.memory = new PhysicalMemory(intView(memoryWords), chunkKeys);
     this.exits = new VmExits(profile, this.state, this.memory, this.exitInfo, this.exit);
     this.events = new EntryEvents(profile, this.state, this.memory, this.exitInfo, this.exits);
-    this.eventWords = eventWordsFor(profile);
+    this.eventWords = nonRootWordsFor(profile);
     this.vmxWords = vmxGuestWordsFor(profile);
     const ew = this.entryFacts.words;
     this.shadowing = new VmcsShadowing(this.state, this.memory, this.result, this.fieldEntry, this.regionChunks, this.errorWord, this.anyFieldWritable, {

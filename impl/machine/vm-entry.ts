@@ -57,9 +57,9 @@ export abstract class VmEntryInstructions extends VmcsFieldInstructions {
     if (qualification !== PASS) return this.entryFailure(b, base, EXIT_REASON.ENTRY_FAILURE_INVALID_GUEST_STATE, qualification);
     // §27.3.2 "Loading Guest State", then §27.4 "Loading MSRs" (which may overwrite MSRs the
     // guest-state area loaded): exit reason 34 with the 1-based index of the failing entry.
+    // (The cached preamble outcome is recomputed once, at the end: nothing before reads it.)
     loadGuestState(this.entryFacts, this.guestFacts, s, b, this.memory.words, base);
     this.exits.loadGuest(b, base);
-    this.refresh(b);
     const failedEntry = loadEntryMsrs(this.entryFacts, this.guestFacts, this.memory, base, this.exitFacts, s, b);
     if (failedEntry !== 0) return this.entryFailure(b, base, EXIT_REASON.ENTRY_FAILURE_MSR_LOADING, failedEntry);
     // VMLAUNCH makes the VMCS launched (§31.3 VMLAUNCH/VMRESUME); §27.6 "Event Injection" and

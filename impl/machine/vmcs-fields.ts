@@ -5,7 +5,7 @@
  * operation, a VM exit or the shadow VMCS (impl/non-root/vmx-shadowing.ts).
  */
 import { VM_ERROR } from '../../spec/errors.ts';
-import { ACCESS_16, ACCESS_32, ACCESS_64, READ_ONLY, readFieldInto } from '../field-table.ts';
+import { READ_ONLY, readFieldInto, writeFieldFrom } from '../field-table.ts';
 import { vmxInstructionLength, VMX_EXIT_VMREAD, VMX_EXIT_VMWRITE } from '../non-root/vmx-exit-info.ts';
 import { SHADOW_EXIT } from '../non-root/vmx-shadowing.ts';
 import { STATUS_GP, STATUS_SUCCEED, STATUS_VMEXIT } from '../status.ts';
@@ -63,23 +63,7 @@ export abstract class VmcsFieldInstructions extends VmcsPointerInstructions {
     if ((entry & READ_ONLY) !== 0 && !this.anyFieldWritable) {
       return this.failValid(b, base, VM_ERROR.READ_ONLY_FIELD);
     }
-    const at = base + (entry >> 3);
-    const v = this.memory.words;
-    switch (entry & 3) {
-      case ACCESS_16:
-        v[at] = valueLo & 0xffff;
-        break;
-      case ACCESS_32:
-        v[at] = valueLo;
-        break;
-      case ACCESS_64:
-        v[at] = valueLo;
-        v[at + 1] = wide === 1 ? valueHi : 0;
-        break;
-      default:
-        v[at + 1] = valueLo;
-        break;
-    }
+    writeFieldFrom(this.memory.words, base, entry, wide, valueLo, valueHi);
     s[b + S_FLAGS] = 0;
     return STATUS_SUCCEED;
   }

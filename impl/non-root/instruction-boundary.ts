@@ -42,7 +42,7 @@ import { EXIT_REASON } from '../../spec/exit-reasons.ts';
 import { ACTIVITY_STATE, DEBUGCTL, INTERRUPTIBILITY, PENDING_DEBUG, RFLAGS } from '../../spec/guest-state-bits.ts';
 import { S_ACTIVITY, S_BLOCKING, S_CUR_BASE, S_DEBUGCTL_LO, S_IN_VMX, S_MOV_SS, S_PENDING_DEBUG_HI, S_PENDING_DEBUG_LO } from '../cpu-row.ts';
 import { STATUS_FAIL_INVALID } from '../status.ts';
-import type { EventWords } from '../vm-entry/event-facts.ts';
+import type { NonRootWords } from './words.ts';
 import type { ExitInfo } from '../vm-exit/exit-info.ts';
 import type { VmExits } from '../vm-exit/index.ts';
 import { NON_ROOT } from './context.ts';
@@ -58,6 +58,10 @@ const NMI_BLOCKING = 1 << INTERRUPTIBILITY.BLOCKING_BY_NMI;
 
 const on = (value: number, position: number): boolean => ((value >>> position) & 1) === 1;
 
+/** "Monitor trap flag", "NMI-window exiting", "interrupt-window exiting": the controls of the exits here. */
+const BOUNDARY_CONTROLS =
+  (1 << PRIMARY_CONTROL.MONITOR_TRAP_FLAG) | (1 << PRIMARY_CONTROL.NMI_WINDOW_EXITING) | (1 << PRIMARY_CONTROL.INTERRUPT_WINDOW_EXITING);
+
 /**
  * After an instruction of the processor at row `b` completed (guest RIP advanced) with `status`:
  * the VM exit at the boundary after it when one applies (its status: STATUS_VMEXIT or a VMX
@@ -66,7 +70,7 @@ const on = (value: number, position: number): boolean => ((value >>> position) &
 export function exitAfterInstruction(
   s: Int32Array,
   v: Int32Array,
-  w: EventWords,
+  w: NonRootWords,
   info: ExitInfo,
   exits: VmExits,
   b: number,
@@ -78,6 +82,8 @@ export function exitAfterInstruction(
   if (status < STATUS_FAIL_INVALID || s[b + S_IN_VMX] !== NON_ROOT) return status;
   const base = s[b + S_CUR_BASE] as number;
   const primary = v[base + w.PRIMARY_PROCESSOR_BASED_CONTROLS] as number;
+  // The common case in one test: none of the three controls is 1, no VM exit at this boundary.
+  if ((primary & BOUNDARY_CONTROLS) === 0) return status;
   const blocking = (s[b + S_BLOCKING] as number) | (s[b + S_MOV_SS] === 1 ? 2 : 0);
   let reason: number;
   if (on(primary, PRIMARY_CONTROL.MONITOR_TRAP_FLAG)) {

@@ -30,7 +30,7 @@ import { VM_ERROR } from '../../spec/errors.ts';
 import { VMCS_SHADOWING_BITMAP_INDEX_MASK } from '../../spec/exit-bitmaps.ts';
 import { ARITHMETIC_FLAGS } from '../../spec/observations.ts';
 import { S_CPL, S_CUR_BASE, S_FLAGS, S_WIDE } from '../cpu-row.ts';
-import { ACCESS_16, ACCESS_32, ACCESS_64, READ_ONLY, readFieldInto } from '../field-table.ts';
+import { READ_ONLY, readFieldInto, writeFieldFrom } from '../field-table.ts';
 import { chunkNumber, type PhysicalMemory } from '../memory.ts';
 import { STATUS_FAIL_INVALID, STATUS_GP, STATUS_SUCCEED } from '../status.ts';
 
@@ -89,23 +89,7 @@ export class VmcsShadowing {
     if (entry < 0) return this.failValid(b, VM_ERROR.UNSUPPORTED_FIELD);
     if ((entry & READ_ONLY) !== 0 && !this.anyFieldWritable) return this.failValid(b, VM_ERROR.READ_ONLY_FIELD);
     const wide = s[b + S_WIDE] as number;
-    const v = this.memory.words;
-    const at = shadow + (entry >> 3);
-    switch (entry & 3) {
-      case ACCESS_16:
-        v[at] = valueLo & 0xffff;
-        break;
-      case ACCESS_32:
-        v[at] = valueLo;
-        break;
-      case ACCESS_64:
-        v[at] = valueLo;
-        v[at + 1] = wide === 1 ? valueHi : 0;
-        break;
-      default:
-        v[at + 1] = valueLo;
-        break;
-    }
+    writeFieldFrom(this.memory.words, shadow, entry, wide, valueLo, valueHi);
     s[b + S_FLAGS] = 0;
     return STATUS_SUCCEED;
   }

@@ -1,21 +1,19 @@
 /**
  * Word offsets, in impl/'s VMCS region layout (impl/field-table.ts), of the fields the guest
  * operations read in VMX non-root operation: the VM-execution controls that decide their VM exits
- * (SDM Vol. 3C, December 2023, §25.6 "VM-Execution Control Fields") and the guest RIP they advance.
+ * (SDM Vol. 3C, December 2023, §25.6 "VM-Execution Control Fields") and the guest RIP they advance;
+ * and the fields the events at the end of a VM entry (impl/vm-entry/pending-events.ts) and the VM
+ * exits at the boundary after a guest instruction (impl/non-root/instruction-boundary.ts) read.
  *
  * Trick (as in impl/vm-entry/facts.ts): one object literal per profile, so that V8 gives it a
  * fixed shape and every field read is a property load, not a hash look-up; built once and cached
  * per Profile object. -1 marks a field the profile lacks (it reads as 0).
  */
-import { FIELD } from '../../spec/fields.ts';
 import type { Profile } from '../../spec/profile.ts';
-import { fieldTableFor } from '../field-table.ts';
+import { fieldTableFor, wordLocator } from '../field-table.ts';
 
 function layoutOf(entry: Int16Array) {
-  const at = (name: keyof typeof FIELD): number => {
-    const packed = entry[FIELD[name] & 0x7fff] as number;
-    return packed < 0 ? -1 : packed >> 3;
-  };
+  const at = wordLocator(entry);
   return {
     PIN_BASED_CONTROLS: at('PIN_BASED_CONTROLS'),
     PRIMARY_PROCESSOR_BASED_CONTROLS: at('PRIMARY_PROCESSOR_BASED_CONTROLS'),
@@ -52,6 +50,14 @@ function layoutOf(entry: Int16Array) {
     HOST_IDTR_BASE: at('HOST_IDTR_BASE'),
     HOST_TR_SELECTOR: at('HOST_TR_SELECTOR'),
     XSS_EXITING_BITMAP: at('XSS_EXITING_BITMAP'),
+    // The events of a VM entry's end and of an instruction boundary (§27.6 "Event Injection",
+    // §27.7 "Special Features of VM Entry", §26.2 "Other Causes of VM Exits").
+    VM_ENTRY_INTERRUPTION_INFORMATION: at('VM_ENTRY_INTERRUPTION_INFORMATION'),
+    GUEST_ACTIVITY_STATE: at('GUEST_ACTIVITY_STATE'),
+    GUEST_INTERRUPTIBILITY_STATE: at('GUEST_INTERRUPTIBILITY_STATE'),
+    GUEST_PENDING_DEBUG_EXCEPTIONS: at('GUEST_PENDING_DEBUG_EXCEPTIONS'),
+    VMX_PREEMPTION_TIMER_VALUE: at('VMX_PREEMPTION_TIMER_VALUE'),
+    GUEST_INTERRUPT_STATUS: at('GUEST_INTERRUPT_STATUS'),
   };
 }
 

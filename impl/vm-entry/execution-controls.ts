@@ -19,8 +19,8 @@ import {
 import type { PhysicalMemory } from '../memory.ts';
 import { assertLiterals } from '../literals.ts';
 import type { EntryFacts } from './facts.ts';
+import { half, high, low, on } from './vmcs-words.ts';
 
-// Local copies of the helpers of vm-entry/vmcs-words.ts (a speed trick, impl/README.md "Local copies").
 /**
  * The constants of this file as one const enum: esbuild (tsx, vitest) writes each use as a
  * literal, where a module-level `const` is a load from the module context with a type check at
@@ -69,26 +69,6 @@ const enum K {
   EPTP_RESERVED_LOW = 0xf00,
   /** VTPR: byte 80H of the virtual-APIC page. */
   VTPR_OFFSET = 128,
-}
-
-/** A 16-bit field (the low half of its word). */
-function half(v: Int32Array, base: number, word: number): number {
-  return word < 0 ? 0 : (v[base + word] as number) & 0xffff;
-}
-
-/** Bits 63:32 of a field; 0 when the profile lacks it. */
-function high(v: Int32Array, base: number, word: number): number {
-  return word < 0 ? 0 : (v[base + word + 1] as number);
-}
-
-/** Bits 31:0 of a field; 0 when the profile lacks it (`word` -1). */
-function low(v: Int32Array, base: number, word: number): number {
-  return word < 0 ? 0 : (v[base + word] as number);
-}
-
-/** Bit `position` of `value` is 1. */
-function on(value: number, position: number): boolean {
-  return ((value >>> position) & 1) === 1;
 }
 
 

@@ -16,9 +16,8 @@ import {
 } from '../../spec/control-bits.ts';
 import type { EntryFacts } from './facts.ts';
 import { assertLiterals } from '../literals.ts';
-import { areaEndBeyond } from './vmcs-words.ts';
+import { areaEndBeyond, high, low, on } from './vmcs-words.ts';
 
-// Local copies of the helpers of vm-entry/vmcs-words.ts (a speed trick, impl/README.md "Local copies").
 /**
  * The constants of this file as one const enum: esbuild (tsx, vitest) writes each use as a
  * literal, where a module-level `const` is a load from the module context with a type check at
@@ -58,21 +57,6 @@ const enum K {
   MAX_INSTRUCTION_LENGTH = 15,
   /** CR4.FRED is bit 32: bit 0 of the high half. */
   CR4_HI_FRED = 1,
-}
-
-/** Bits 63:32 of a field; 0 when the profile lacks it. */
-function high(v: Int32Array, base: number, word: number): number {
-  return word < 0 ? 0 : (v[base + word + 1] as number);
-}
-
-/** Bits 31:0 of a field; 0 when the profile lacks it (`word` -1). */
-function low(v: Int32Array, base: number, word: number): number {
-  return word < 0 ? 0 : (v[base + word] as number);
-}
-
-/** Bit `position` of `value` is 1. */
-function on(value: number, position: number): boolean {
-  return ((value >>> position) & 1) === 1;
 }
 
 

@@ -14,9 +14,8 @@
  */
 import { VMX_BASIC, VMX_MISC } from '../../spec/capability-msrs.ts';
 import { PRIMARY_CONTROL } from '../../spec/control-bits.ts';
-import { FIELD } from '../../spec/fields.ts';
 import type { AllowedSettings, Profile } from '../../spec/profile.ts';
-import { fieldTableFor } from '../field-table.ts';
+import { fieldTableFor, wordLocator } from '../field-table.ts';
 import { halvesOf } from '../hex-halves.ts';
 import { highBitsBeyond } from '../profile-facts.ts';
 
@@ -30,10 +29,7 @@ import { highBitsBeyond } from '../profile-facts.ts';
  * slower (measured with bench/vm-entry.ts).
  */
 function layoutOf(entry: Int16Array) {
-  const at = (name: keyof typeof FIELD): number => {
-    const packed = entry[FIELD[name] & 0x7fff] as number;
-    return packed < 0 ? -1 : packed >> 3;
-  };
+  const at = wordLocator(entry);
   return {
     PIN_BASED_CONTROLS: at('PIN_BASED_CONTROLS'),
     PRIMARY_PROCESSOR_BASED_CONTROLS: at('PRIMARY_PROCESSOR_BASED_CONTROLS'),

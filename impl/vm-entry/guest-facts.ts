@@ -12,18 +12,14 @@
  * MSR bits listed in guest-registers.ts.
  */
 import { VMX_MISC } from '../../spec/capability-msrs.ts';
-import { FIELD } from '../../spec/fields.ts';
 import type { Profile } from '../../spec/profile.ts';
-import { fieldTableFor } from '../field-table.ts';
+import { fieldTableFor, wordLocator } from '../field-table.ts';
 import { halvesOf } from '../hex-halves.ts';
 import { factsFor } from '../profile-facts.ts';
 
 /** Word offset of each guest-phase field in impl/'s VMCS layout, -1 when the profile lacks it. */
 function layoutOf(entry: Int16Array) {
-  const at = (name: keyof typeof FIELD): number => {
-    const packed = entry[FIELD[name] & 0x7fff] as number;
-    return packed < 0 ? -1 : packed >> 3;
-  };
+  const at = wordLocator(entry);
   return {
     GUEST_CR0: at('GUEST_CR0'),
     GUEST_CR3: at('GUEST_CR3'),

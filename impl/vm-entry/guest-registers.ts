@@ -28,8 +28,8 @@ import { halvesOf } from '../hex-halves.ts';
 import type { EntryFacts } from './facts.ts';
 import { assertLiterals } from '../literals.ts';
 import type { GuestFacts } from './guest-facts.ts';
+import { canonical, high, low, notCanonical, on, patHalfOk, stackOk } from './vmcs-words.ts';
 
-// Local copies of the helpers of vm-entry/vmcs-words.ts (a speed trick, impl/README.md "Local copies").
 /**
  * The constants of this file as one const enum: esbuild (tsx, vitest) writes each use as a
  * literal, where a module-level `const` is a load from the module context with a type check at
@@ -76,8 +76,6 @@ const enum K {
   /** IA32_PERF_GLOBAL_CTRL bits impl/ implements: 7:0 and 34:32 (as for the host). */
   PERF_GLOBAL_CTRL_LO = 255,
   PERF_GLOBAL_CTRL_HI = 7,
-  /** IA32_PAT memory types allowed in each byte: 0 UC, 1 WC, 4 WT, 5 WP, 6 WB, 7 UC-. */
-  PAT_TYPES = 243,
   /** IA32_BNDCFGS reserved bits 11:2. */
   BNDCFGS_RESERVED = 0xffc,
   /** IA32_S_CET reserved bits 9:6; SUPPRESS (10) and TRACKER (11) exclusive. */
@@ -92,27 +90,6 @@ const enum K {
   SS_DPL_SHIFT = 5,
 }
 
-/** Bits 63:32 of a field; 0 when the profile lacks it. */
-function high(v: Int32Array, base: number, word: number): number {
-  return word < 0 ? 0 : (v[base + word + 1] as number);
-}
-
-/** Bits 31:0 of a field; 0 when the profile lacks it (`word` -1). */
-function low(v: Int32Array, base: number, word: number): number {
-  return word < 0 ? 0 : (v[base + word] as number);
-}
-
-/** Bits 63:47 of (hi:lo) are not all equal (48-bit linear addresses). */
-function notCanonical(hi: number): boolean {
-  const top = hi >> 15;
-  return top !== 0 && top !== -1;
-}
-
-/** Bit `position` of `value` is 1. */
-function on(value: number, position: number): boolean {
-  return ((value >>> position) & 1) === 1;
-}
-
 const [DEBUGCTL_RESERVED_LO, DEBUGCTL_RESERVED_HI] = halvesOf(DEBUGCTL_ALWAYS_RESERVED);
 const [RFLAGS_RESERVED_LO] = halvesOf(RFLAGS_RESERVED_ZERO);
 
@@ -123,18 +100,6 @@ const [RFLAGS_RESERVED_LO] = halvesOf(RFLAGS_RESERVED_ZERO);
 function upperBitsDiffer(hi: number): boolean {
   const top = hi >> 16;
   return top !== 0 && top !== -1;
-}
-
-function canonical(v: Int32Array, base: number, word: number): boolean {
-  return !notCanonical(high(v, base, word));
-}
-
-function patHalfOk(half: number): boolean {
-  for (let shift = 0; shift < 32; shift += 8) {
-    const type = (half >>> shift) & 0xff;
-    if (type > 7 || ((K.PAT_TYPES >>> type) & 1) === 0) return false;
-  }
-  return true;
 }
 
 /** "Unrestricted guest" is 1 (it counts only with "activate secondary controls" = 1). */
@@ -226,10 +191,6 @@ function guestFredOk(g: GuestFacts, v: Int32Array, base: number): boolean {
   );
 }
 
-function stackOk(v: Int32Array, base: number, word: number, alignment: number): boolean {
-  return canonical(v, base, word) && (low(v, base, word) & alignment) === 0;
-}
-
 /** True when every check of the group `guest-descriptor-tables` passes. */
 export function guestDescriptorTablesOk(g: GuestFacts, v: Int32Array, base: number): boolean {
   const w = g.words;
@@ -302,5 +263,4 @@ assertLiterals('impl/vm-entry/guest-registers.ts', [
   [K.CR0_PE_PG, (1 << K.CR0_PE) | (1 << K.CR0_PG)],
   [K.CR4_HI_FRED, 1 << (K.CR4_FRED - 32)],
   [K.EFER_SUPPORTED, (1 << K.EFER_SCE) | (1 << K.EFER_LME) | (1 << K.EFER_LMA) | (1 << K.EFER_NXE)],
-  [K.PAT_TYPES, 0b1111_0011],
 ]);

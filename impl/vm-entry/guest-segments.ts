@@ -14,8 +14,8 @@ import type { EntryFacts } from './facts.ts';
 import { type GuestFacts } from './guest-facts.ts';
 import { assertLiterals } from '../literals.ts';
 import { unrestrictedGuest } from './guest-registers.ts';
+import { high, low, notCanonical, on } from './vmcs-words.ts';
 
-// Local copies of the helpers of vm-entry/vmcs-words.ts (a speed trick, impl/README.md "Local copies").
 /**
  * The constants of this file as one const enum: esbuild (tsx, vitest) writes each use as a
  * literal, where a module-level `const` is a load from the module context with a type check at
@@ -52,27 +52,6 @@ const enum K {
   TYPE_TSS_16_BUSY = 3,
   TYPE_TSS_BUSY = 11,
   TYPE_LDT = 2,
-}
-
-/** Bits 63:32 of a field; 0 when the profile lacks it. */
-function high(v: Int32Array, base: number, word: number): number {
-  return word < 0 ? 0 : (v[base + word + 1] as number);
-}
-
-/** Bits 31:0 of a field; 0 when the profile lacks it (`word` -1). */
-function low(v: Int32Array, base: number, word: number): number {
-  return word < 0 ? 0 : (v[base + word] as number);
-}
-
-/** Bits 63:47 of (hi:lo) are not all equal (48-bit linear addresses). */
-function notCanonical(hi: number): boolean {
-  const top = hi >> 15;
-  return top !== 0 && top !== -1;
-}
-
-/** Bit `position` of `value` is 1. */
-function on(value: number, position: number): boolean {
-  return ((value >>> position) & 1) === 1;
 }
 
 // The access-rights format (§25.4.1 "Guest Register State").

@@ -12,8 +12,8 @@
 import { ENTRY_CONTROL as ENTRY, EXIT_CONTROL as EXIT } from '../../spec/control-bits.ts';
 import { assertLiterals } from '../literals.ts';
 import type { EntryFacts } from './facts.ts';
+import { canonical, high, low, notCanonical, on, patHalfOk, stackOk } from './vmcs-words.ts';
 
-// Local copies of the helpers of vm-entry/vmcs-words.ts (a speed trick, impl/README.md "Local copies").
 /**
  * The constants of this file as one const enum: esbuild (tsx, vitest) writes each use as a
  * literal, where a module-level `const` is a load from the module context with a type check at
@@ -33,8 +33,6 @@ const enum K {
   CR4_PAE = 5,
   CR4_PCIDE = 17,
   CR4_CET = 23,
-  /** IA32_PAT memory types allowed in each byte: 0 UC, 1 WC, 4 WT, 5 WP, 6 WB, 7 UC-. */
-  PAT_TYPES = 243,
   EFER_LME = 8,
   EFER_LMA = 10,
   EFER_SUPPORTED = 0xd01,
@@ -51,27 +49,6 @@ const enum K {
   FRED_CONFIG_RESERVED = 0x834,
 }
 
-/** Bits 63:32 of a field; 0 when the profile lacks it. */
-function high(v: Int32Array, base: number, word: number): number {
-  return word < 0 ? 0 : (v[base + word + 1] as number);
-}
-
-/** Bits 31:0 of a field; 0 when the profile lacks it (`word` -1). */
-function low(v: Int32Array, base: number, word: number): number {
-  return word < 0 ? 0 : (v[base + word] as number);
-}
-
-/** Bits 63:47 of (hi:lo) are not all equal (48-bit linear addresses). */
-function notCanonical(hi: number): boolean {
-  const top = hi >> 15;
-  return top !== 0 && top !== -1;
-}
-
-/** Bit `position` of `value` is 1. */
-function on(value: number, position: number): boolean {
-  return ((value >>> position) & 1) === 1;
-}
-
 /**
  * IA32_EFER bits an Intel 64 processor implements: SCE (0), LME (8), LMA (10), NXE (11); the
  * others are reserved (Vol. 3A §2.2.1 "Extended Feature Enable Register").
@@ -81,23 +58,9 @@ function on(value: number, position: number): boolean {
  * of up to 8 general-purpose counters (bits 7:0) and 3 fixed-function counters (bits 34:32).
  */
 
-/** A 64-bit field holds a canonical address. */
-function canonical(v: Int32Array, base: number, word: number): boolean {
-  return !notCanonical(high(v, base, word));
-}
-
 /** `lo/hi` sets every bit of FIXED0 and none outside FIXED1. */
 function fixedOk(lo: number, hi: number, f0lo: number, f0hi: number, f1lo: number, f1hi: number): boolean {
   return (lo & f0lo) === f0lo && (hi & f0hi) === f0hi && (lo & ~f1lo) === 0 && (hi & ~f1hi) === 0;
-}
-
-/** Every byte of a 32-bit half of IA32_PAT names an allowed memory type. */
-function patHalfOk(half: number): boolean {
-  for (let shift = 0; shift < 32; shift += 8) {
-    const type = (half >>> shift) & 0xff;
-    if (type > 7 || ((K.PAT_TYPES >>> type) & 1) === 0) return false;
-  }
-  return true;
 }
 
 /** True when every check of the group `host-control-registers` passes. */
@@ -166,10 +129,6 @@ function hostFredOk(v: Int32Array, base: number, f: EntryFacts): boolean {
   );
 }
 
-function stackOk(v: Int32Array, base: number, word: number, alignment: number): boolean {
-  return canonical(v, base, word) && (low(v, base, word) & alignment) === 0;
-}
-
 /** True when every check of the group `host-segment-registers` passes. */
 export function hostSegmentRegistersOk(f: EntryFacts, v: Int32Array, base: number): boolean {
   const w = f.words;
@@ -215,6 +174,5 @@ assertLiterals('impl/vm-entry/host-state.ts', [
   [K.EXIT_LOAD_IA32_PAT, EXIT.LOAD_IA32_PAT],
   [K.EXIT_LOAD_IA32_PERF_GLOBAL_CTRL, EXIT.LOAD_IA32_PERF_GLOBAL_CTRL],
   [K.EXIT_LOAD_PKRS, EXIT.LOAD_PKRS],
-  [K.PAT_TYPES, 0b1111_0011],
   [K.EFER_SUPPORTED, (1 << 0) | (1 << K.EFER_LME) | (1 << K.EFER_LMA) | (1 << 11)],
 ]);

@@ -24,8 +24,8 @@ import type { ExitFacts } from '../vm-exit/exit-facts.ts';
 import type { EntryFacts } from './facts.ts';
 import { assertLiterals } from '../literals.ts';
 import type { GuestFacts } from './guest-facts.ts';
+import { high, low, on } from './vmcs-words.ts';
 
-// Local copies of the helpers of vm-entry/vmcs-words.ts (a speed trick, impl/README.md "Local copies").
 /**
  * The constants of this file as one const enum: esbuild (tsx, vitest) writes each use as a
  * literal, where a module-level `const` is a load from the module context with a type check at
@@ -91,21 +91,6 @@ const enum K {
   /** Interruptibility bits kept in S_BLOCKING: blocking by STI (0) and by NMI (3). */
   BLOCKING_KEPT = 9,
   EFER_LME_LMA = 0x500,
-}
-
-/** Bits 63:32 of a field; 0 when the profile lacks it. */
-function high(v: Int32Array, base: number, word: number): number {
-  return word < 0 ? 0 : (v[base + word + 1] as number);
-}
-
-/** Bits 31:0 of a field; 0 when the profile lacks it (`word` -1). */
-function low(v: Int32Array, base: number, word: number): number {
-  return word < 0 ? 0 : (v[base + word] as number);
-}
-
-/** Bit `position` of `value` is 1. */
-function on(value: number, position: number): boolean {
-  return ((value >>> position) & 1) === 1;
 }
 
 /** S_IN_VMX value of a processor in VMX non-root operation (1 is root, 0 outside VMX). */

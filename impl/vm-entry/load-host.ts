@@ -32,8 +32,8 @@ import type { PhysicalMemory } from '../memory.ts';
 import type { ExitFacts } from '../vm-exit/exit-facts.ts';
 import { assertLiterals } from '../literals.ts';
 import type { EntryFacts } from './facts.ts';
+import { high, low, on } from './vmcs-words.ts';
 
-// Local copies of the helpers of vm-entry/vmcs-words.ts (a speed trick, impl/README.md "Local copies").
 /**
  * The constants of this file as one const enum: esbuild (tsx, vitest) writes each use as a
  * literal, where a module-level `const` is a load from the module context with a type check at
@@ -92,21 +92,6 @@ const enum K {
   PDPTE_PRESENT = 1,
 }
 const PDPTE_BIT_RESERVED_LOW = PDPTE_BIT.RESERVED_LOW;
-
-/** Bits 63:32 of a field; 0 when the profile lacks it. */
-function high(v: Int32Array, base: number, word: number): number {
-  return word < 0 ? 0 : (v[base + word + 1] as number);
-}
-
-/** Bits 31:0 of a field; 0 when the profile lacks it (`word` -1). */
-function low(v: Int32Array, base: number, word: number): number {
-  return word < 0 ? 0 : (v[base + word] as number);
-}
-
-/** Bit `position` of `value` is 1. */
-function on(value: number, position: number): boolean {
-  return ((value >>> position) & 1) === 1;
-}
 
 /**
  * CR0 bits a VM exit leaves as they were (§28.5.1 "Loading Host Control Registers, Debug

@@ -62,7 +62,8 @@ import type { PhysicalMemory } from '../memory.ts';
 import { STATUS_ENTRY_EVENT_UNIMPLEMENTED, STATUS_VMENTRY } from '../status.ts';
 import { EXIT_INFO_BEFORE_INSTRUCTION, EXIT_INFO_INTERRUPTION, EXIT_INFO_QUALIFICATION, type ExitInfo } from '../vm-exit/exit-info.ts';
 import type { VmExits } from '../vm-exit/index.ts';
-import { eventWordsFor, type EventWords } from './event-facts.ts';
+import { nonRootWordsFor, type NonRootWords } from '../non-root/words.ts';
+import { assertLiterals } from '../literals.ts';
 
 const HLT = Number(ACTIVITY_STATE.HLT);
 const WAIT_FOR_SIPI = Number(ACTIVITY_STATE.WAIT_FOR_SIPI);
@@ -93,9 +94,25 @@ const VPPR_OFFSET = 0xa0;
 
 const on = (value: number, position: number): boolean => ((value >>> position) & 1) === 1;
 
+/**
+ * The fast path's masks as literals (a const enum: esbuild writes each use as a literal, where an
+ * imported or module-level constant is a load and a check at every use; impl/README.md "The fast
+ * paths of VM entry and VM exit"). Checked against spec/ when the module loads (end of the file).
+ */
+const enum Quiet {
+  /** "Use TPR shadow" (21; "virtual-interrupt delivery" needs it, a VM-entry check), "NMI-window exiting" (22), "interrupt-window exiting" (2). */
+  PRIMARY_EVENT_CONTROLS = (1 << 21) | (1 << 22) | (1 << 2),
+  /** "Activate VMX-preemption timer" (6). */
+  PIN_TIMER = 1 << 6,
+  /** Pending-debug-exception bits that make a #DB pending: enabled breakpoint (12), BS (14). */
+  PENDING_DEBUG_VALID = (1 << 12) | (1 << 14),
+  S_ACTIVITY = 59,
+  S_PENDING_DEBUG_LO = 56,
+}
+
 /** What a VM entry leaves pending, for one machine (see the file header). */
 export class EntryEvents {
-  private readonly w: EventWords;
+  private readonly w: NonRootWords;
   /** What the last STATUS_ENTRY_EVENT_UNIMPLEMENTED did not implement. */
   unimplementedWhat = '';
 
@@ -106,7 +123,7 @@ export class EntryEvents {
     private readonly info: ExitInfo,
     private readonly exits: VmExits,
   ) {
-    this.w = eventWordsFor(profile);
+    this.w = nonRootWordsFor(profile);
   }
 
   /**
@@ -119,6 +136,21 @@ export class EntryEvents {
     const v = this.memory.words;
     const w = this.w;
     const injection = v[base + w.VM_ENTRY_INTERRUPTION_INFORMATION] as number;
+    // The common case in one test: nothing injected (valid bit 0), the active state, no pending
+    // debug exception, and none of the controls that cause a VM exit at the end of a VM entry
+    // (TPR shadow, NMI and interrupt windows, preemption timer). Then nothing below applies: the
+    // guest runs. The same outcome as the full evaluation, which follows for everything else.
+    if (
+      injection >= 0 &&
+      ((v[base + w.GUEST_ACTIVITY_STATE] as number) & 3) === 0 &&
+      ((v[base + w.PRIMARY_PROCESSOR_BASED_CONTROLS] as number) & Quiet.PRIMARY_EVENT_CONTROLS) === 0 &&
+      ((v[base + w.PIN_BASED_CONTROLS] as number) & Quiet.PIN_TIMER) === 0 &&
+      ((s[b + Quiet.S_PENDING_DEBUG_LO] as number) & Quiet.PENDING_DEBUG_VALID) === 0
+    ) {
+      this.exits.injectedInformation = 0;
+      s[b + Quiet.S_ACTIVITY] = 0;
+      return STATUS_VMENTRY;
+    }
     const type = (injection >>> 8) & 7;
     const interruptibility = v[base + w.GUEST_INTERRUPTIBILITY_STATE] as number;
     if (injection < 0 && type !== TYPE_OTHER_EVENT) return this.afterVectoringEntry(b, base, type, interruptibility);
@@ -240,3 +272,15 @@ export class EntryEvents {
     return rvi >>> 4 > this.apicByte(base, VPPR_OFFSET) >>> 4;
   }
 }
+
+// The literals of Quiet are the values of the expressions they replace (spec/ names included).
+assertLiterals('impl/vm-entry/pending-events.ts', [
+  [
+    Quiet.PRIMARY_EVENT_CONTROLS,
+    (1 << PRIMARY_CONTROL.USE_TPR_SHADOW) | (1 << PRIMARY_CONTROL.NMI_WINDOW_EXITING) | (1 << PRIMARY_CONTROL.INTERRUPT_WINDOW_EXITING),
+  ],
+  [Quiet.PIN_TIMER, 1 << PIN_CONTROL.ACTIVATE_VMX_PREEMPTION_TIMER],
+  [Quiet.PENDING_DEBUG_VALID, ENABLED_BREAKPOINT | BS],
+  [Quiet.S_ACTIVITY, S_ACTIVITY],
+  [Quiet.S_PENDING_DEBUG_LO, S_PENDING_DEBUG_LO],
+]);

@@ -9,18 +9,14 @@
  */
 import { ENTRY_CONTROL, EXIT_CONTROL } from '../../spec/control-bits.ts';
 import { MSR, type CapabilityMsrName } from '../../spec/capability-msrs.ts';
-import { FIELD } from '../../spec/fields.ts';
 import type { Profile } from '../../spec/profile.ts';
-import { fieldTableFor } from '../field-table.ts';
+import { fieldTableFor, wordLocator } from '../field-table.ts';
 import { halvesOf } from '../hex-halves.ts';
 import { guestFactsFor } from '../vm-entry/guest-facts.ts';
 
 /** Word offset of each field a VM exit touches, -1 when the profile lacks it. */
 function layoutOf(entry: Int16Array) {
-  const at = (name: keyof typeof FIELD): number => {
-    const packed = entry[FIELD[name] & 0x7fff] as number;
-    return packed < 0 ? -1 : packed >> 3;
-  };
+  const at = wordLocator(entry);
   return {
     PIN_BASED_CONTROLS: at('PIN_BASED_CONTROLS'),
     PRIMARY_VM_EXIT_CONTROLS: at('PRIMARY_VM_EXIT_CONTROLS'),
