@@ -15,8 +15,11 @@
  * (ARCHITECTURAL_MSRS), WRMSR for IA32_TSC (any value), IA32_LSTAR and IA32_KERNEL_GS_BASE
  * (#GP(0) for a non-canonical address, Vol. 2D WRMSR), whose values impl/ does not keep; IA32_XSS
  * (DA0H) where the processor has XSAVES (impl/non-root/hidden-state.ts keeps it). Any other MSR is
- * model-specific (whether it exists, which bits a write may set), so impl/ answers unimplemented.
- * RDMSR's value is not observed.
+ * model-specific (whether it exists, which bits a write may set): impl/ is a processor that has
+ * none of them, so RDMSR and WRMSR of one raise #GP(0) ("if the value in ECX specifies a reserved
+ * or unimplemented MSR address", Vol. 2B RDMSR/WRMSR Protected Mode Exceptions). WRMSR to the
+ * other architectural MSRs (IA32_STAR, IA32_APIC_BASE, the MTRRs, ...), whose reserved bits
+ * impl/ does not track, answers unimplemented. RDMSR's value is not observed.
  *
  * IA32_XSS (Vol. 4 Table 2-2: exists when CPUID.(EAX=0DH,ECX=1):EAX.XSS[3] = 1; Vol. 1 §13.3
  * "Enabling the XSAVE Feature Set and XSAVE-Enabled Features": a bit of a state component the
@@ -86,9 +89,8 @@ export function rdmsr(g: GuestContext, cpu: number, ecx: number): number {
   // The value read is not observed; the kept MSRs (impl/vm-exit/msrs.ts) say whether it faults.
   const result = readMsr(exitFactsFor(g.profile), g.s, b, ecx, scratch, 0);
   if (result === MSR_GP) return g.gp(b);
-  if (result === MSR_UNKNOWN && !ARCHITECTURAL_MSRS.has(ecx)) {
-    return g.unimplemented(`RDMSR of MSR 0x${(ecx >>> 0).toString(16)} (whether the processor implements it is model-specific)`);
-  }
+  // An MSR this processor does not have (see the file header).
+  if (result === MSR_UNKNOWN && !ARCHITECTURAL_MSRS.has(ecx)) return g.gp(b);
   return g.complete(b, RDMSR_LENGTH);
 }
 
@@ -113,5 +115,6 @@ export function wrmsr(g: GuestContext, cpu: number, ecx: number, lo: number, hi:
     if (top !== 0 && top !== -1) return g.gp(b);
     return g.complete(b, WRMSR_LENGTH);
   }
-  return g.unimplemented(`WRMSR to MSR 0x${(ecx >>> 0).toString(16)} (whether the processor implements it is model-specific)`);
+  if (!ARCHITECTURAL_MSRS.has(ecx)) return g.gp(b);
+  return g.unimplemented(`WRMSR to MSR 0x${(ecx >>> 0).toString(16)} (which bits of this architectural MSR are reserved is not tracked)`);
 }

@@ -104,12 +104,16 @@ describe('RDMSR and WRMSR', () => {
     expect(make().step({ kind: 'wrmsr', cpu: 0, ecx: '0xc0002000', value: '0x0' })).toEqual(exit(WRMSR));
   });
 
-  it('outside VMX: capability MSRs read and refuse writes; other MSRs are model-specific (unimplemented)', () => {
+  // Vol. 2B RDMSR/WRMSR: #GP(0) "if the value in ECX specifies a reserved or unimplemented MSR address".
+  it('outside VMX: capability MSRs read and refuse writes; an MSR impl/ does not have is #GP(0)', () => {
     const rig = new Rig();
     expect(rig.step({ kind: 'rdmsr', cpu: 0, ecx: '0x480' })).toEqual(OK);
     expect(rig.step({ kind: 'wrmsr', cpu: 0, ecx: '0x480', value: '0x0' })).toEqual(GP());
     expect(rig.step({ kind: 'rdmsr', cpu: 0, ecx: '0x1b' })).toEqual(OK);
-    expect(rig.step({ kind: 'rdmsr', cpu: 0, ecx: '0x1234' })).toMatchObject({ kind: 'unimplemented' });
+    expect(rig.step({ kind: 'rdmsr', cpu: 0, ecx: '0x1234' })).toEqual(GP());
+    expect(rig.step({ kind: 'wrmsr', cpu: 0, ecx: '0x1fff', value: '0x0' })).toEqual(GP());
+    // An architectural MSR whose reserved bits impl/ does not track: the write is not implemented.
+    expect(rig.step({ kind: 'wrmsr', cpu: 0, ecx: '0xc0000081', value: '0x0' })).toMatchObject({ kind: 'unimplemented' });
     // IA32_EFER: a reserved bit, and a change of LME while paging is on, raise #GP(0).
     expect(rig.step({ kind: 'wrmsr', cpu: 0, ecx: '0xc0000080', value: '0x1000' })).toEqual(GP());
     expect(rig.step({ kind: 'wrmsr', cpu: 0, ecx: '0xc0000080', value: '0x1' })).toEqual(GP());

@@ -104,7 +104,7 @@ describe('the fast API runs compiled guest operations', () => {
     const program = compile([
       { kind: 'cpuid', cpu: 0, eax: '0x0', ecx: '0x0' },
       { kind: 'exception', cpu: 0, vector: 14, errorCode: '0x2' },
-      { kind: 'rdmsr', cpu: 0, ecx: '0x1234' },
+      { kind: 'wrmsr', cpu: 0, ecx: '0xc0000081', value: '0x0' },
       { kind: 'mov-dr', cpu: 0, direction: 'from', dr: 6, gpr: 0 },
       { kind: 'io', cpu: 0, direction: 'out', port: 0x80, size: 1, immediate: true },
     ]);
