@@ -105,7 +105,10 @@ export async function judgeBatch(options: JudgeOptions, cases: readonly Operatio
   const coverage: Coverage = { index: indexPoints(points), initial: createModelState(options.profile, lp) };
   const acknowledged: Acknowledged = {};
   const stoppedAt: Record<string, number> = {};
+  const asked = Date.now();
   await options.engine.prefetchAsync(cases.map((operations) => ({ logicalProcessors: lp, operations })));
+  const answered = Date.now();
+  if (process.env.VMX_CONFORMANCE_BOCHS_TIMING) process.stderr.write(`timing: waited ${answered - asked} ms for the batch's answers\n`);
   for (const [offset, operations] of cases.entries()) {
     if (offset > 0 && offset % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
     let outcome = runCaseDifferential(options.engine, options.profile, lp, operations);
@@ -125,6 +128,7 @@ export async function judgeBatch(options: JudgeOptions, cases: readonly Operatio
     const entry = (acknowledged[known] ??= { count: 0, example: operations.slice(0, outcome.divergence.index + 1) });
     entry.count += 1;
   }
+  if (process.env.VMX_CONFORMANCE_BOCHS_TIMING) process.stderr.write(`timing: judged ${cases.length} cases in ${Date.now() - answered} ms\n`);
   return { from, to: from + cases.length, stats, acknowledged, stoppedAt };
 }
 
