@@ -67,6 +67,12 @@ export interface JudgeOptions {
    * {@link BatchShare.stoppedAt}.
    */
   guestsLeftOut?: boolean;
+  /**
+   * Other steps the engine answers `unimplemented` that are outside what the run asked for: the
+   * reason they are left out (listed as `[left out: <reason>]`), or undefined. Such a case ends
+   * as `unsupported`, as a VM entry does under {@link guestsLeftOut}.
+   */
+  leftOut?: (operation: Operation, what: string) => string | undefined;
 }
 
 /** Where a case the engine answered `unimplemented` stopped: `<operation>: <reason>`, numbers elided so reasons group. */
@@ -115,8 +121,11 @@ export async function judgeBatch(options: JudgeOptions, cases: readonly Operatio
     const stop = stopKey(outcome);
     if (stop !== undefined) {
       const last = outcome.steps[outcome.steps.length - 1];
-      const leftOut = options.guestsLeftOut === true && last !== undefined && isVmEntry(last.operation.kind);
-      const key = leftOut ? `${stop} [left out: --mix no-guests]` : stop;
+      const what = last?.observation?.kind === 'unimplemented' ? last.observation.what : '';
+      const reason =
+        last === undefined ? undefined : options.guestsLeftOut === true && isVmEntry(last.operation.kind) ? '--mix no-guests' : options.leftOut?.(last.operation, what);
+      const leftOut = reason !== undefined;
+      const key = leftOut ? `${stop} [left out: ${reason}]` : stop;
       stoppedAt[key] = (stoppedAt[key] ?? 0) + 1;
       if (leftOut && outcome.kind === 'conformant') outcome = { ...outcome, ended: 'unsupported' };
     }
