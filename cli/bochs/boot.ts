@@ -110,10 +110,10 @@ export function bochsrc(model: string, imagePath: string, logPath: string, bytec
 const START = '<<VMXB-AGENT 1>>\n';
 const END = '<<VMXB-END>>';
 /**
- * What Bochs's debugger prints when it stops at a processor reset: where it was, "Next at t=...",
+ * What Bochs's debugger prints when it stops at a processor reset: where it was (a line or more), "Next at t=...",
  * the reset vector's instruction (and a prompt, when the command came from the terminal).
  */
-const DEBUGGER_STOP = /\(0\)\.\[\d+\][^\n]*\nNext at t=\d+\n\(0\) \[0x0*fffffff0\][^\n]*\n(?:<bochs:\d+> )*/g;
+const DEBUGGER_STOP = /(?:\(0\)\.\[\d+\][^\n]*\n)+Next at t=\d+\n\(0\) \[0x0*fffffff0\][^\n]*\n(?:<bochs:\d+> )*/g;
 
 /** Writes the image, the bochsrc and the debugger script; returns Bochs's arguments and the log path. */
 function prepare(agent: Buffer, bytecode: Buffer, options: BootOptions): { args: string[]; logPath: string } {
