@@ -15,9 +15,10 @@
 ; faults) resets the processor (bochsrc reset_on_triple_fault=1): the BIOS boots the agent again,
 ; the bytecode stays in memory, and a resume dword that is not 0 names the case the reset
 ; interrupted. The agent prints "<<VMXB-LOST <id>>>" for it and goes on with the next case. The
-; lost case may have stored anywhere (its guest and host ran on garbage), so after a reset each
-; case's bytes are checked against their sum first: "<<VMXB-DAMAGED <id>>>" ends the batch
-; before a damaged case (the host runs it and the rest in a new boot).
+; lost case may have stored anywhere (its guest and host ran on garbage), and in long no-guests
+; batches a case's bytes were once found changed even without a reset (cause not found), so each
+; case's bytes are checked against their sum before it runs: "<<VMXB-DAMAGED <id>>>" ends the
+; batch before a damaged case (the host runs it and the rest in a new boot).
 
 copy_stubs:
         mov rsi, stubs_start
@@ -129,7 +130,6 @@ run_batch:
         call puts
         mov ebp, [BYTECODE_BASE + rbx + 5]      ; the record after that case
         add rbp, BYTECODE_BASE
-        mov byte [resumed], 1
 .next:  movzx eax, byte [rbp]
         inc rbp
         cmp al, 0x10
@@ -146,9 +146,7 @@ op_end_batch:
         ret
 
 op_case_begin:
-        cmp byte [resumed], 0
-        je .sound
-        mov ecx, [rbp + 4]              ; after a reset: the case's bytes must add up to its sum
+        mov ecx, [rbp + 4]              ; the case's bytes must add up to its sum
         add rcx, BYTECODE_BASE
         lea rsi, [rbp + 12]
         xor edx, edx
@@ -373,4 +371,3 @@ cpl:       db 0
 csl:       db 1
 movss:     db 0
 cur_class: db 0
-resumed:   db 0                         ; booted again after a reset
