@@ -67,6 +67,12 @@ export interface JudgeOptions {
    * {@link BatchShare.stoppedAt}.
    */
   guestsLeftOut?: boolean;
+  /**
+   * Other steps the engine answers `unimplemented` that are outside what the run asked for: the
+   * reason they are left out (listed as `[left out: <reason>]`), or undefined. Such a case ends
+   * as `unsupported`, as a VM entry does under {@link guestsLeftOut}.
+   */
+  leftOut?: (operation: Operation, what: string) => string | undefined;
 }
 
 /** Where a case the engine answered `unimplemented` stopped: `<operation>: <reason>`, numbers elided so reasons group. */
@@ -105,15 +111,21 @@ export async function judgeBatch(options: JudgeOptions, cases: readonly Operatio
   const coverage: Coverage = { index: indexPoints(points), initial: createModelState(options.profile, lp) };
   const acknowledged: Acknowledged = {};
   const stoppedAt: Record<string, number> = {};
+  const asked = Date.now();
   await options.engine.prefetchAsync(cases.map((operations) => ({ logicalProcessors: lp, operations })));
+  const answered = Date.now();
+  if (process.env.VMX_CONFORMANCE_BOCHS_TIMING) process.stderr.write(`timing: waited ${answered - asked} ms for the batch's answers\n`);
   for (const [offset, operations] of cases.entries()) {
     if (offset > 0 && offset % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
     let outcome = runCaseDifferential(options.engine, options.profile, lp, operations);
     const stop = stopKey(outcome);
     if (stop !== undefined) {
       const last = outcome.steps[outcome.steps.length - 1];
-      const leftOut = options.guestsLeftOut === true && last !== undefined && isVmEntry(last.operation.kind);
-      const key = leftOut ? `${stop} [left out: --mix no-guests]` : stop;
+      const what = last?.observation?.kind === 'unimplemented' ? last.observation.what : '';
+      const reason =
+        last === undefined ? undefined : options.guestsLeftOut === true && isVmEntry(last.operation.kind) ? '--mix no-guests' : options.leftOut?.(last.operation, what);
+      const leftOut = reason !== undefined;
+      const key = leftOut ? `${stop} [left out: ${reason}]` : stop;
       stoppedAt[key] = (stoppedAt[key] ?? 0) + 1;
       if (leftOut && outcome.kind === 'conformant') outcome = { ...outcome, ended: 'unsupported' };
     }
@@ -125,6 +137,7 @@ export async function judgeBatch(options: JudgeOptions, cases: readonly Operatio
     const entry = (acknowledged[known] ??= { count: 0, example: operations.slice(0, outcome.divergence.index + 1) });
     entry.count += 1;
   }
+  if (process.env.VMX_CONFORMANCE_BOCHS_TIMING) process.stderr.write(`timing: judged ${cases.length} cases in ${Date.now() - answered} ms\n`);
   return { from, to: from + cases.length, stats, acknowledged, stoppedAt };
 }
 

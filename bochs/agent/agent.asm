@@ -54,7 +54,10 @@ long_entry:
         call copy_stubs
         mov rsi, msg_hello
         call puts
+        cmp dword [BYTECODE_BASE + 8], 0        ; booted again after a reset: reported already
+        jne .resumed
         call report_capabilities
+.resumed:
         call run_batch
         mov rsi, msg_end
         call puts

@@ -1,6 +1,9 @@
 ; The capability report and the case interpreter. The bytecode (cli/bochs/bytecode.ts) starts
-; at BYTECODE_BASE with the magic "VMXB" and a version dword; then records, one opcode byte each:
-;   00 end of batch       01 case begin (u32 id)   02 case end          03 zero page (u32 address)
+; at BYTECODE_BASE with the magic "VMXB", a version dword (2) and a resume dword (0 from the
+; host; the agent writes there the offset of each case it begins); then records, one opcode byte each:
+;   00 end of batch
+;   01 case begin (u32 id, u32 offset of the record after its case end, u32 sum of the bytes after this record up to there)
+;   02 case end           03 zero page (u32 address)
 ;   04 write memory (u32 address, u32 value)       05 set CPL (u8)      06 set CS.L (u8)
 ;   07 set MOV-SS blocking (u8)                    08 ok (nothing to do) 09 unimplemented
 ;   10+n instruction stub n (stubs.asm), its operands as the stub's mask says (u64 each)
@@ -8,6 +11,14 @@
 ;   O<f> ok   S<f> VMsucceed   V<f><value>; VMsucceed with a value   I<f> VMfailInvalid
 ;   F<f><error>; VMfailValid   X<f><vector>;<error code>; exception   U unimplemented
 ; where <f> is one character, '0' + the six arithmetic flags (CF PF AF ZF SF OF as bits 0-5).
+; A case that loses the agent (Bochs accepts a VM entry and the host state it loads triple
+; faults) resets the processor (bochsrc reset_on_triple_fault=1): the BIOS boots the agent again,
+; the bytecode stays in memory, and a resume dword that is not 0 names the case the reset
+; interrupted. The agent prints "<<VMXB-LOST <id>>>" for it and goes on with the next case. The
+; lost case may have stored anywhere (its guest and host ran on garbage), and in long no-guests
+; batches a case's bytes were once found changed even without a reset (cause not found), so each
+; case's bytes are checked against their sum before it runs: "<<VMXB-DAMAGED <id>>>" ends the
+; batch before a damaged case (the host runs it and the rest in a new boot).
 
 copy_stubs:
         mov rsi, stubs_start
@@ -107,7 +118,18 @@ run_batch:
         mov rbp, BYTECODE_BASE
         cmp dword [rbp], 'VMXB'
         jne bad_bytecode
-        add rbp, 8
+        mov ebx, [rbp + 8]              ; the case a reset interrupted, if any
+        add rbp, 12
+        test ebx, ebx
+        jz .next
+        mov rsi, msg_lost
+        call puts
+        mov eax, [BYTECODE_BASE + rbx + 1]
+        call put_hex
+        mov rsi, msg_close
+        call puts
+        mov ebp, [BYTECODE_BASE + rbx + 5]      ; the record after that case
+        add rbp, BYTECODE_BASE
 .next:  movzx eax, byte [rbp]
         inc rbp
         cmp al, 0x10
@@ -124,6 +146,28 @@ op_end_batch:
         ret
 
 op_case_begin:
+        mov ecx, [rbp + 4]              ; the case's bytes must add up to its sum
+        add rcx, BYTECODE_BASE
+        lea rsi, [rbp + 12]
+        xor edx, edx
+        xor eax, eax
+.sum:   cmp rsi, rcx
+        jae .summed
+        lodsb
+        add edx, eax
+        jmp .sum
+.summed:
+        cmp edx, [rbp + 8]
+        je .sound
+        mov rsi, msg_damaged
+        call puts
+        mov eax, [rbp]
+        call put_hex
+        mov rsi, msg_close
+        call puts
+        ret                             ; out of run_batch: the batch ends here
+.sound: lea rax, [rbp - 1 - BYTECODE_BASE]
+        mov [BYTECODE_BASE + 8], eax    ; resume here after a reset: this case lost the agent
         mov edi, STUB_VMXOFF            ; leave VMX operation, whatever the case did
         call clear_operands
         call exec_agent
@@ -138,7 +182,7 @@ op_case_begin:
         mov al, '@'
         call putc
         mov eax, [rbp]
-        add rbp, 4
+        add rbp, 12
         call put_hex_term
         jmp run_batch.next
 
@@ -319,6 +363,8 @@ bad_bytecode:
 msg_msr:          db '<<MSR ', 0
 msg_cpuid:        db '<<CPUID ', 0
 msg_bad_bytecode: db 10, '<<VMXB-FATAL bad bytecode at ', 0
+msg_lost:         db 10, '<<VMXB-LOST ', 0
+msg_damaged:      db 10, '<<VMXB-DAMAGED ', 0
         align 8
 scratch:   dq 0, 0
 cpl:       db 0

@@ -19,6 +19,7 @@ import type { ProfileData } from '../../spec/profile-data.ts';
 import { mergeShares } from '../jobs/merge-stats.ts';
 import type { Shard } from '../jobs/plan.ts';
 import type { BochsEngine } from './bochs-engine.ts';
+import { bochsLeftOut } from './bytecode.ts';
 
 const WORKER = new URL('./bochs-worker.js', import.meta.url);
 
@@ -106,6 +107,8 @@ export async function runBochsCampaign(options: BochsCampaignOptions): Promise<B
     options.onProgress?.(Math.min(done, total), total);
   };
   const judge: JudgeOptions = { engine: options.engine, profile: options.profile, logicalProcessors: lp, acknowledge: options.acknowledge, onCase: () => onCase(1), guestsLeftOut: options.setup.mix === 'no-guests' };
+  const leftOut = bochsLeftOut(options.setup.mix);
+  if (leftOut !== undefined) judge.leftOut = leftOut;
   const before = { ...options.engine.stats };
   const workers = Math.min(options.jobs, batches.length);
   let shares: BatchShare[];

@@ -17,8 +17,8 @@ import { profileFromJson } from '../../spec/profiles.ts';
 import { parseHex } from '../../spec/hex.ts';
 import { EmulatorFault, type FaultKind } from '../engine-fault.ts';
 import { buildAgent } from './agent-build.ts';
-import { boot, bootAsync, bootProblem, MAX_BYTECODE, type BootOutput } from './boot.ts';
-import { BatchCompiler, BOCHS_OPERATIONS } from './bytecode.ts';
+import { boot, bootAsync, bootProblem, MAX_BYTECODE, type BootOptions, type BootOutput } from './boot.ts';
+import { BatchCompiler, BOCHS_OPERATIONS, BYTECODE_VERSION, type CompiledPiece } from './bytecode.ts';
 import { caseLines, parseCapabilities, parseRecords } from './results.ts';
 
 /** How to open the engine. */
@@ -67,6 +67,8 @@ export class BochsEngine implements CaseEngine {
   /** Boots so far and cases they ran, for the report. */
   readonly stats = { boots: 0, cases: 0, bootMs: 0 };
   private readonly answers = new Map<string, Answer>();
+  /** Cases compiled for a boot that did not answer them (it stopped before): not compiled again. */
+  private readonly pieces = new Map<string, CompiledPiece>();
   private readonly workDir: string;
   private readonly agent: Buffer;
   private readonly supported: ReadonlySet<OperationKind> = new Set(BOCHS_OPERATIONS);
@@ -144,11 +146,17 @@ export class BochsEngine implements CaseEngine {
 
   /** Forgets kept answers, of `cases` (except those also in `keep`) or of every case (between batches of a run, to bound memory). */
   forget(cases?: readonly BatchCase[], keep: readonly BatchCase[] = []): void {
-    if (cases === undefined) return this.answers.clear();
+    if (cases === undefined) {
+      this.pieces.clear();
+      return this.answers.clear();
+    }
     const kept = new Set(keep.map((c) => key(c.logicalProcessors, this.cut(c.operations))));
     for (const c of cases) {
       const k = key(c.logicalProcessors, this.cut(c.operations));
-      if (!kept.has(k)) this.answers.delete(k);
+      if (!kept.has(k)) {
+        this.answers.delete(k);
+        this.pieces.delete(k);
+      }
     }
   }
 
@@ -178,7 +186,9 @@ export class BochsEngine implements CaseEngine {
   private async prefetchNow(cases: readonly BatchCase[], options: { stopAtFault?: boolean }): Promise<void> {
     let pending = this.todo(cases);
     while (pending.length > 0) {
+      const compileStart = Date.now();
       const { compiler, taken } = this.compile(pending);
+      if (process.env.VMX_CONFORMANCE_BOCHS_TIMING) process.stderr.write(`timing: compiled ${taken.length} cases in ${Date.now() - compileStart} ms\n`);
       const started = Date.now();
       const output = await bootAsync(this.agent, compiler.finish(), { ...this.bootOptions(), stallMs: this.options.stallMs, onChild: this.options.onChild });
       const rest = this.absorb(output, compiler, taken, pending, started);
@@ -216,8 +226,8 @@ export class BochsEngine implements CaseEngine {
     return [...todo.values()];
   }
 
-  private bootOptions(): { model: string; binary: string; timeoutMs: number; workDir: string } {
-    return { model: this.options.model, binary: this.options.binary, timeoutMs: this.options.timeoutMs, workDir: this.workDir };
+  private bootOptions(): BootOptions {
+    return { model: this.options.model, binary: this.options.binary, timeoutMs: this.options.timeoutMs, workDir: this.workDir, resetOnTripleFault: !this.options.executeKnownCrashes };
   }
 
   /** One boot over as many of `cases` as fit; returns the ones still to run. */
@@ -235,7 +245,14 @@ export class BochsEngine implements CaseEngine {
     for (const c of cases) {
       if (taken.length >= this.options.casesPerBoot) break;
       const before = compiler.size;
-      compiler.add(c.logicalProcessors, c.operations);
+      const k = key(c.logicalProcessors, c.operations);
+      const piece = this.pieces.get(k);
+      if (piece === undefined) {
+        const index = compiler.add(c.logicalProcessors, c.operations);
+        this.pieces.set(k, compiler.piece(index));
+      } else {
+        compiler.append(piece);
+      }
       if (compiler.size + 1 > MAX_BYTECODE) {
         compiler.undo(before);
         break;
@@ -250,26 +267,37 @@ export class BochsEngine implements CaseEngine {
   private absorb(output: BootOutput, compiler: BatchCompiler, taken: readonly BatchCase[], cases: readonly BatchCase[], started: number): BatchCase[] {
     this.stats.boots += 1;
     this.stats.bootMs += Date.now() - started;
-    const lines = output.agentOutput === undefined ? { done: new Map<number, string>() } : caseLines(output.agentOutput);
+    const lines = output.agentOutput === undefined ? { done: new Map<number, string>(), lost: new Set<number>() } : caseLines(output.agentOutput);
     const problem = bootProblem(output, this.options.binary);
     let firstMissing = taken.length;
     for (const [index, c] of taken.entries()) {
+      if (lines.lost.has(index)) {
+        const k = key(c.logicalProcessors, c.operations);
+        this.pieces.delete(k);
+        this.answers.set(k, this.faultFor('crash', c, LOST_DETAIL));
+        continue;
+      }
       const body = lines.done.get(index);
       if (body === undefined) {
         firstMissing = Math.min(firstMissing, index);
         continue;
       }
+      const k = key(c.logicalProcessors, c.operations);
+      this.pieces.delete(k);
       try {
-        this.answers.set(key(c.logicalProcessors, c.operations), parseRecords(body, compiler.cases[index]!));
+        this.answers.set(k, parseRecords(body, compiler.cases[index]!));
         this.stats.cases += 1;
       } catch (error) {
-        this.answers.set(key(c.logicalProcessors, c.operations), this.faultFor('garbage', c, `its results ${(error as Error).message}`));
+        this.answers.set(k, this.faultFor('garbage', c, `its results ${(error as Error).message}`));
       }
     }
+    // A case the agent found damaged after a reset ended the batch: it and the rest run again.
+    if (lines.damaged !== undefined && lines.damaged <= firstMissing && output.ended) return [...taken.slice(lines.damaged), ...cases.slice(taken.length)];
     if (firstMissing === taken.length) return cases.slice(taken.length);
     // The boot stopped at case `firstMissing` (or never ran it): that case gets the fault.
     const culprit = taken[firstMissing]!;
     const what = problem ?? { kind: 'truncated' as FaultKind, detail: `the agent printed no result for case ${firstMissing} of the batch` };
+    this.pieces.delete(key(culprit.logicalProcessors, culprit.operations));
     this.answers.set(key(culprit.logicalProcessors, culprit.operations), this.faultFor(what.kind, culprit, what.detail));
     return [...taken.slice(firstMissing + 1), ...cases.slice(taken.length)];
   }
@@ -282,14 +310,21 @@ export class BochsEngine implements CaseEngine {
   }
 }
 
+/**
+ * A case in which Bochs reset the processor: the same loss of the agent that stops a Bochs run
+ * without the reset with "3rd (n) exception with no resolution" (bochs/known-divergences.json).
+ */
+const LOST_DETAIL =
+  'Bochs reset the processor in this case after a triple fault (3rd exception with no resolution: the guest agent lost control, a VM entry or a triple fault); the agent booted again and went on with the next case of the batch';
+
 function commandText(options: Settings): string {
   return `${options.binary} (cpu model ${options.model})`;
 }
 
 /** The bytecode of an empty batch: the header and the end record (bochs/agent/interp.asm). */
 function emptyBatch(): Buffer {
-  const bytes = Buffer.alloc(9);
+  const bytes = Buffer.alloc(13);
   bytes.write('VMXB', 0, 'latin1');
-  bytes.writeUInt32LE(1, 4);
+  bytes.writeUInt32LE(BYTECODE_VERSION, 4);
   return bytes;
 }

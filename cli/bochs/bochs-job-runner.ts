@@ -7,6 +7,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { judgeBatch } from '../../properties/batched-suite.ts';
+import { bochsLeftOut } from './bytecode.ts';
 import { trackChild } from '../children.ts';
 import { resolveProfile } from '../load-profile.ts';
 import { BochsEngine } from './bochs-engine.ts';
@@ -32,6 +33,7 @@ port.on('message', (request: BochsJobRequest) => {
     port.close();
     return;
   }
+  const leftOut = bochsLeftOut(setup.mix);
   void (async () => {
     const before = { ...engine.stats };
     let reply: BochsJobReply;
@@ -42,6 +44,7 @@ port.on('message', (request: BochsJobRequest) => {
           profile,
           logicalProcessors: 1,
           guestsLeftOut: setup.mix === 'no-guests',
+          ...(leftOut === undefined ? {} : { leftOut }),
           acknowledge: (outcome, operations) => matchKnown(known, outcome, operations),
           onCase: () => {
             pending += 1;

@@ -51,19 +51,39 @@ function flagsOf(char: string | undefined): number {
   return FLAG_BITS.reduce((acc, bit, i) => ((v >> i) & 1 ? acc | bit : acc), 0);
 }
 
-/** The case lines of a batch, by case index: `@<id>;<records>`; the last one may be unfinished. */
-export function caseLines(agentOutput: string): { done: Map<number, string>; running?: number } {
+/**
+ * The case lines of a batch, by case index: `@<id>;<records>`; the last one may be unfinished.
+ * `lost` are the cases in which Bochs reset the processor (`<<VMXB-LOST <id>>>`, printed by the
+ * agent when it boots again): their line, cut short by the reset, is not a result. `damaged` is
+ * the case whose bytecode the agent found changed after a reset (`<<VMXB-DAMAGED <id>>>`): the
+ * batch ended before it.
+ */
+export function caseLines(agentOutput: string): { done: Map<number, string>; running?: number; lost: Set<number>; damaged?: number } {
   const done = new Map<number, string>();
+  const lost = new Set<number>();
   let running: number | undefined;
+  let damaged: number | undefined;
   const lines = agentOutput.split('\n');
   for (const [i, line] of lines.entries()) {
+    const bad = /^<<VMXB-DAMAGED ([0-9a-f]+)>>$/.exec(line);
+    if (bad !== null) {
+      damaged = parseInt(bad[1] as string, 16);
+      continue;
+    }
+    const reset = /^<<VMXB-LOST ([0-9a-f]+)>>$/.exec(line);
+    if (reset !== null) {
+      const id = parseInt(reset[1] as string, 16);
+      lost.add(id);
+      done.delete(id);
+      continue;
+    }
     const m = /^@([0-9a-f]+);(.*)$/.exec(line);
     if (m === null) continue;
     const id = parseInt(m[1] as string, 16);
     if (i === lines.length - 1) running = id;
     else done.set(id, m[2] as string);
   }
-  return { done, ...(running === undefined ? {} : { running }) };
+  return { done, lost, ...(running === undefined ? {} : { running }), ...(damaged === undefined ? {} : { damaged }) };
 }
 
 /** The observations of one case's records; throws an Error describing the first malformed record. */

@@ -21,6 +21,7 @@ import { boundarySteps, failingVmxonAttempt } from './boundary-steps.ts';
 import { VM_ENTRY_STEP_WEIGHT, vmEntrySteps } from './vm-entry-steps.ts';
 import { VM_EXIT_STEP_WEIGHT, vmExitSteps } from './vm-exit-steps.ts';
 import { EVENT_STEP_WEIGHT, eventSteps } from './event-steps.ts';
+import { leavesIa32eMode } from './ia32e-mode.ts';
 import {
   eptp,
   fieldEncoding,
@@ -44,10 +45,12 @@ export interface SequenceOptions {
   maxSteps: number;
   /**
    * Which steps are drawn: `all` (the default), or `no-guests`, which leaves out the guest
-   * operations with their VM exits (vm-exit-steps.ts), for an engine that cannot run a guest (the
-   * Bochs agent). The VM-entry groups (vm-entry-steps.ts) stay: most of their entries fail a
-   * check, which such an engine does execute; an entry that gets past the checks is then outside
-   * the mix (properties/batched-suite.ts counts it as unsupported).
+   * operations with their VM exits and events (vm-exit-steps.ts, event-steps.ts), for an engine
+   * that cannot run a guest (the Bochs agent), and every step that leaves IA-32e mode or enters
+   * virtual-8086 mode (ia32e-mode.ts: such a step or group is drawn again, as is a case that
+   * clears CR0.PG in compatibility mode). The VM-entry groups (vm-entry-steps.ts) stay: most of
+   * their entries fail a check, which such an engine does execute; an entry that gets past the
+   * checks is then outside the mix (properties/batched-suite.ts counts it as unsupported).
    */
   mix?: SequenceMix;
 }
@@ -206,14 +209,15 @@ export function stepArbitrary(profile: Profile, logicalProcessors: number, mix: 
           { arbitrary: vmExitSteps(profile, cpu), weight: VM_EXIT_STEP_WEIGHT },
           { arbitrary: eventSteps(profile, cpu), weight: EVENT_STEP_WEIGHT },
         ];
-  const perCpu = Array.from({ length: logicalProcessors }, (_, cpu) =>
-    fc.oneof(
+  const perCpu = Array.from({ length: logicalProcessors }, (_, cpu) => {
+    const step = fc.oneof(
       { arbitrary: stepOn(profile, cpu, encodings).map((op) => [op]), weight: 140 },
       ...boundarySteps(profile, cpu, encodings),
       { arbitrary: vmEntrySteps(profile, cpu), weight: VM_ENTRY_STEP_WEIGHT },
       ...guests(cpu),
-    ),
-  );
+    );
+    return mix === 'no-guests' ? step.filter((ops) => !leavesIa32eMode(ops)) : step;
+  });
   return cpuArbitrary(logicalProcessors).chain((cpu) => perCpu[cpu] as fc.Arbitrary<Operation[]>);
 }
 
@@ -273,10 +277,12 @@ function stepOn(profile: Profile, cpu: number, encodings: fc.Arbitrary<Hex>): fc
  * of a boundary group counts as one: a sequence may hold a few more operations than `maxSteps`).
  */
 export function operationSequence(profile: Profile, options: SequenceOptions): fc.Arbitrary<Operation[]> {
+  const noGuests = options.mix === 'no-guests';
+  const setup = setupArbitrary(profile, options.logicalProcessors);
   return fc
-    .tuple(setupArbitrary(profile, options.logicalProcessors), fc.array(stepArbitrary(profile, options.logicalProcessors, options.mix), { maxLength: options.maxSteps, size: 'max' }))
-    .map(([setup, body]) => [...setup, ...body.flat()])
-    .filter((ops) => ops.length > 0);
+    .tuple(noGuests ? setup.filter((ops) => !leavesIa32eMode(ops)) : setup, fc.array(stepArbitrary(profile, options.logicalProcessors, options.mix), { maxLength: options.maxSteps, size: 'max' }))
+    .map(([setupOps, body]) => [...setupOps, ...body.flat()])
+    .filter((ops) => ops.length > 0 && !(noGuests && leavesIa32eMode(ops)));
 }
 
 /** The region pool, re-exported for properties that lay out regions themselves. */

@@ -19,11 +19,14 @@ describe('BatchCompiler', () => {
       { kind: 'vmread', cpu: 0, encoding: '0x4400' },
     ]);
     expect(bytes.subarray(0, 8).toString('latin1', 0, 4)).toBe('VMXB');
-    expect(bytes.readUInt32LE(4)).toBe(1);
-    let at = 8;
-    expect(bytes[at]).toBe(0x01); // case begin
+    expect(bytes.readUInt32LE(4)).toBe(2);
+    expect(bytes.readUInt32LE(8)).toBe(0); // resume: the agent's
+    let at = 12;
+    expect(bytes[at]).toBe(0x01); // case begin: id, the offset after the case, the sum of its bytes
     expect(bytes.readUInt32LE(at + 1)).toBe(0);
-    at += 5;
+    expect(bytes.readUInt32LE(at + 5)).toBe(bytes.length - 1);
+    expect(bytes.readUInt32LE(at + 9)).toBe([...bytes.subarray(at + 13, bytes.length - 1)].reduce((a, b) => a + b, 0));
+    at += 13;
     expect(bytes[at]).toBe(0x03); // zero page 0x1000
     expect(bytes.readUInt32LE(at + 1)).toBe(0x1000);
     at += 5;
@@ -82,6 +85,26 @@ describe('BatchCompiler', () => {
     const c = new BatchCompiler(profile, true, { executeKnownCrashes: true });
     c.add(1, ops);
     expect(c.cases[0]!.unimplemented.size).toBe(0);
+  });
+
+  it('adds a case compiled for another batch with its id and end offset moved, the same bytes otherwise', () => {
+    const ops: Operation[] = [
+      { kind: 'write-memory', cpu: 0, address: '0x1000', value: '0x4' },
+      { kind: 'vmxon', cpu: 0, pointer: '0x1000' },
+    ];
+    const first = new BatchCompiler(profile, true);
+    first.add(1, ops);
+    const piece = first.piece(0);
+    const second = new BatchCompiler(profile, true);
+    second.add(1, [{ kind: 'vmxoff', cpu: 0 }]);
+    const at = second.size;
+    expect(second.append(piece)).toBe(1);
+    const bytes = second.finish();
+    expect(bytes.readUInt32LE(at + 1)).toBe(1);
+    expect(bytes.readUInt32LE(at + 5)).toBe(bytes.length - 1);
+    expect(bytes.subarray(at + 9, bytes.length - 1)).toEqual(piece.bytes.subarray(9));
+    expect(second.cases[1]).toBe(piece.compiled);
+    expect(() => second.piece(5)).toThrow(/no case 5/);
   });
 
   it('zeroes the pages a case stores into or points at, never the agent', () => {

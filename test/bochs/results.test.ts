@@ -51,4 +51,11 @@ describe('agent results', () => {
     expect(data.msrs.IA32_VMX_PROCBASED_CTLS2).toBeUndefined();
     expect(() => parseCapabilities(report.replace('<<MSR 486 80000021>>', '<<MSR 486 #d>>'), 'b', 't')).toThrow(/486H \(IA32_VMX_CR0_FIXED0\) faulted/);
   });
+  it('drops the cut-short line of a case in which Bochs reset the processor, and reads where a damaged batch ended', () => {
+    const lines = caseLines('@0;O0\n@1;O0S0\n<<VMXB-AGENT 1>>\n\n<<VMXB-LOST 1>>\n@2;S0\n\n<<VMXB-DAMAGED 3>>\n');
+    expect([...lines.done.keys()]).toEqual([0, 2]);
+    expect([...lines.lost]).toEqual([1]);
+    expect(lines.damaged).toBe(3);
+    expect(caseLines('@0;O0\n').damaged).toBeUndefined();
+  });
 });

@@ -4,6 +4,7 @@
  * first faulting candidate (so a hang costs one silence limit per round, not one per candidate).
  */
 import { describe, expect, it } from 'vitest';
+import { leavesIa32eMode } from '../../properties/generators/ia32e-mode.ts';
 import { judgeBatch, sampleCases, shrinkInBatches, type BatchCase, type BatchCaseEngine } from '../../properties/batched-suite.ts';
 import { GUEST_OPERATION_KINDS } from '../../spec/guest-operations.ts';
 import { runCaseDifferential } from '../../properties/differential.ts';
@@ -91,13 +92,31 @@ class NoGuests extends HangOnVmxon {
 }
 
 describe('the no-guests mix', () => {
+  it('leaves out the steps that leave IA-32e mode, enter virtual-8086 mode or replace CR3', () => {
+    const set = (what: string, value: number) => ({ kind: 'set', cpu: 0, what, value }) as Operation;
+    const cr0 = (value: string) => ({ kind: 'mov-cr0', cpu: 0, value }) as Operation;
+    expect(leavesIa32eMode([set('efer.lma', 0)])).toBe(true);
+    expect(leavesIa32eMode([set('efer.lme', 0)])).toBe(true);
+    expect(leavesIa32eMode([set('rflags.vm', 1)])).toBe(true);
+    expect(leavesIa32eMode([set('cr3', 0x1000)])).toBe(true);
+    expect(leavesIa32eMode([set('cs.l', 0), cr0('0x31')])).toBe(true);
+    expect(leavesIa32eMode([cr0('0x31')])).toBe(false); // in 64-bit mode: #GP, which the agent runs
+    expect(leavesIa32eMode([set('cs.l', 0), set('cs.l', 1), cr0('0x31')])).toBe(false);
+    expect(leavesIa32eMode([set('cs.l', 0), cr0('0x80000031')])).toBe(false);
+    expect(leavesIa32eMode([set('efer.lma', 1), set('rflags.vm', 0), set('cpl', 3)])).toBe(false);
+  });
+
   it('draws no guest operation, and the default mix draws the same cases as before the option existed', () => {
     const options = { seed: 5, runs: 150, maxSteps: 40, logicalProcessors: 1 };
     const guestKinds = new Set<string>(GUEST_OPERATION_KINDS);
     const noGuests = sampleCases(profile, { ...options, mix: 'no-guests' });
     expect(noGuests.flat().filter((op) => guestKinds.has(op.kind))).toEqual([]);
+    // Nor a step the agent cannot follow in IA-32e mode, where the default mix has them.
+    expect(noGuests.filter((ops) => leavesIa32eMode(ops))).toEqual([]);
+    expect(noGuests.some((ops) => ops.some((op) => op.kind === 'set' && op.what === 'cs.l' && op.value === 0))).toBe(true);
     const all = sampleCases(profile, options);
     expect(all.flat().some((op) => guestKinds.has(op.kind))).toBe(true);
+    expect(all.filter((ops) => leavesIa32eMode(ops)).length).toBeGreaterThan(10);
     expect(sampleCases(profile, { ...options, mix: 'all' })).toEqual(all);
   });
 
@@ -107,6 +126,9 @@ describe('the no-guests mix', () => {
     expect(left.stats.endings.unsupported).toBe(1);
     expect(left.stats.endings['engine-unimplemented']).toBe(0);
     expect(left.stoppedAt).toEqual({ 'vmlaunch: vmlaunch that may get past the checks at … [left out: --mix no-guests]': 1 });
+    const other = await judgeBatch({ engine: new NoGuests(), profile, logicalProcessors: 1, leftOut: (op, what) => (op.kind === 'vmlaunch' && /0x1000/.test(what) ? 'a reason' : undefined) }, [ops], 0);
+    expect(other.stats.endings.unsupported).toBe(1);
+    expect(other.stoppedAt).toEqual({ 'vmlaunch: vmlaunch that may get past the checks at … [left out: a reason]': 1 });
     const kept = await judgeBatch({ engine: new NoGuests(), profile, logicalProcessors: 1 }, [ops], 0);
     expect(kept.stats.endings['engine-unimplemented']).toBe(1);
     expect(kept.stoppedAt).toEqual({ 'vmlaunch: vmlaunch that may get past the checks at …': 1 });
