@@ -104,3 +104,98 @@ describe('PhysicalMemory', () => {
     expect(large.read32(0x10_0000, 0)).toBe(2);
   });
 });
+
+/**
+ * The contract of PhysicalMemory as its TSDoc states it (impl/memory.ts): words read 0 until
+ * written and every chunk keeps its own words whatever the look-up (scan or index); hidden chunks
+ * are reached by no physical address; a region is moved only when scattered, and moving it loses
+ * no other chunk; a clone and a restored snapshot are deep copies that later changes of the
+ * other memory do not reach. These state behaviour, not the look-up strategy.
+ */
+describe('PhysicalMemory contract', () => {
+  it('hidden chunks are apart from every physical chunk (0 and 1 included) and from each other, and -1 until created', () => {
+    const memory = new PhysicalMemory();
+    memory.write32(0, 0, 10);
+    memory.write32(CHUNK_BYTES, 0, 11);
+    expect(memory.hiddenOffset(0)).toBe(-1);
+    expect(memory.hiddenOffset(1)).toBe(-1);
+    const h0 = memory.hiddenChunk(0);
+    memory.words[h0] = 20;
+    const h1 = memory.hiddenChunk(1);
+    memory.words[h1] = 21;
+    expect(memory.hiddenOffset(0)).toBe(h0);
+    expect(new Set([h0, h1, memory.wordOffset(0, 0), memory.wordOffset(CHUNK_BYTES, 0)]).size).toBe(4);
+    expect([memory.read32(0, 0), memory.read32(CHUNK_BYTES, 0), memory.words[h0], memory.words[h1]]).toEqual([10, 11, 20, 21]);
+  });
+
+  it('wordOffset is -1 for a chunk never written, and else the offset of the word read32 reads (first, second and last word of the first chunk)', () => {
+    const memory = new PhysicalMemory();
+    expect(memory.wordOffset(0x1000, 0)).toBe(-1);
+    expect(memory.wordOffset(0x1008, 0)).toBe(-1);
+    for (const [address, value] of [[0x1000, 1], [0x1004, 2], [0x1000 + CHUNK_BYTES - 4, 3]] as const) memory.write32(address, 0, value);
+    for (const address of [0x1000, 0x1004, 0x1000 + CHUNK_BYTES - 4]) expect(memory.words[memory.wordOffset(address, 0)]).toBe(memory.read32(address, 0));
+    expect(memory.wordOffset(0x1000 + CHUNK_BYTES + 8, 0)).toBe(-1);
+  });
+
+  it('address 0 (chunk 0) keeps its words apart from chunks written before and after it, with and without the index', () => {
+    for (const others of [1, 20]) {
+      const memory = new PhysicalMemory();
+      for (let i = 0; i < others; i++) memory.write32(0x10_0000 + i * 0x1000, 0, 100 + i);
+      memory.write32(0, 0, 5);
+      memory.write32(0x80_0000, 0, 9);
+      expect([memory.read32(0, 0), memory.read32(0x80_0000, 0)]).toEqual([5, 9]);
+      for (let i = 0; i < others; i++) expect(memory.read32(0x10_0000 + i * 0x1000, 0)).toBe(100 + i);
+    }
+  });
+
+  it('with the index in use, an address never written still reads 0', () => {
+    const memory = new PhysicalMemory();
+    for (let i = 0; i < 20; i++) memory.write32(0x10_0000 + i * 0x1000, 0, 1);
+    expect(memory.read32(0x9000, 0)).toBe(0);
+    expect(memory.wordOffset(0x9000, 0)).toBe(-1);
+  });
+
+  it('a region already side by side (at the start of the slab) is not moved', () => {
+    const memory = new PhysicalMemory();
+    fill(memory, 0x2000, 2);
+    expect(memory.region(chunkNumber(0x2000, 0), 2)).toBe(memory.wordOffset(0x2000, 0));
+    expect(memory.region(chunkNumber(0x2000, 0), 2)).toBe(0);
+    expectFilled(memory, 0x2000, 2);
+  });
+
+  it('moving a scattered region keeps the chunk right after it', () => {
+    const memory = new PhysicalMemory();
+    fill(memory, 0x2000 + CHUNK_BYTES, 1);
+    fill(memory, 0x9000, 1);
+    fill(memory, 0x2000, 1);
+    fill(memory, 0x2000 + 2 * CHUNK_BYTES, 1);
+    memory.region(chunkNumber(0x2000, 0), 2);
+    expectFilled(memory, 0x2000, 3);
+    expectFilled(memory, 0x9000, 1);
+  });
+
+  it('a clone keeps its chunks when the original then moves a region', () => {
+    const memory = new PhysicalMemory();
+    fill(memory, 0x2000 + CHUNK_BYTES, 1);
+    fill(memory, 0x9000, 1);
+    fill(memory, 0x2000, 1);
+    const copy = memory.clone();
+    memory.region(chunkNumber(0x2000, 0), 2);
+    expectFilled(copy, 0x2000, 2);
+  });
+
+  it('copyFrom a snapshot with a larger slab into a fresh memory, and later moves there do not reach the snapshot', () => {
+    const grown = new PhysicalMemory();
+    fill(grown, 0x2000 + CHUNK_BYTES, 1);
+    for (let i = 0; i < 8; i++) fill(grown, 0x10_0000 + i * 0x1000, 1); // 10 chunks: the slab grew, no index yet
+    fill(grown, 0x2000, 1);
+    const snapshot = grown.clone();
+    const fresh = new PhysicalMemory();
+    fresh.copyFrom(snapshot);
+    expectFilled(fresh, 0x2000, 2);
+    fresh.region(chunkNumber(0x2000, 0), 2);
+    fresh.write32(0x2000, 0, 1);
+    expectFilled(snapshot, 0x2000, 2);
+    for (let i = 0; i < 8; i++) expectFilled(snapshot, 0x10_0000 + i * 0x1000, 1);
+  });
+});

@@ -192,3 +192,13 @@ describe('VMXON on two processors', () => {
     expectOnly(loaded, { kind: 'vmptrst', cpu: 1 }, succeed(VMCS_A), 'vmptrst.success');
   });
 });
+
+describe('VMXON with bad input (the project rule: an error naming what is wrong)', () => {
+  it('a pointer that is not a hexadecimal value names VMXON and the pointer', () => {
+    expect(() => step(layRegion(fresh(), VMXON_0), { kind: 'vmxon', cpu: 0, pointer: 'not-hex' } as never)).toThrow(/vmxon: pointer/);
+  });
+
+  it('an operand form other than memory or register names VMXON and the form', () => {
+    expect(() => step(layRegion(fresh(), VMXON_0), { ...vmxon(VMXON_0), form: 'stack' } as never)).toThrow(/vmxon: form/);
+  });
+});

@@ -59,9 +59,11 @@ describe('guest PDPTEs in memory (EPT off) where memory is not known', () => {
     expect(result).toEqual({ kind: 'undecided', missing: [`PDPTE${n} in memory at guest CR3`] });
   });
 
-  it('a PDPTE is 8 bytes: with its low half known (present, bit 1 reserved) and its high half not, it is still undecided', () => {
+  it('a PDPTE is 8 bytes: with only its low half (present, bit 1 reserved) or only its high half known, it is still undecided', () => {
     const lowHalfOnly = (address: bigint): number | undefined => (address % 8n === 0n ? 0x1003 : undefined);
     expect(resultOf('guest-pdptes.pdpte0-in-memory', PAE_GUEST, lowHalfOnly).kind).toBe('undecided');
+    const highHalfOnly = (address: bigint): number | undefined => (address % 8n === 4n ? 0 : undefined);
+    expect(resultOf('guest-pdptes.pdpte0-in-memory', PAE_GUEST, highHalfOnly).kind).toBe('undecided');
   });
 
   it('an invalid PDPTE where PAE paging may have been in use with the same CR3: the may-fail names that', () => {
