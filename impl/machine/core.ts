@@ -43,6 +43,11 @@ const enum K {
   ZF = 64,
   ALL_ONES = -1,
   CR0_PE = 1,
+  /** S_IN_VMX in VMX non-root operation (impl/vm-entry/load-guest.ts). */
+  IN_VMX_NON_ROOT = 2,
+  STATUS_UD = -2,
+  STATUS_GP = -3,
+  STATUS_VMEXIT = -7,
 }
 
 
@@ -172,7 +177,7 @@ export abstract class MachineCore extends MachineBase {
     const undefinedOpcode =
       s[b + K.S_IN_VMX] === 0 || ((s[b + K.S_CR0_LO] as number) & K.CR0_PE) === 0 || s[b + K.S_VM] === 1 || compatibility;
     // In VMX non-root operation the VMX instructions exit after the #UD checks, before the CPL check.
-    s[b + K.S_GATE] = undefinedOpcode ? STATUS_UD : s[b + K.S_IN_VMX] === IN_VMX_NON_ROOT ? STATUS_VMEXIT : s[b + K.S_CPL] !== 0 ? STATUS_GP : 0;
+    s[b + K.S_GATE] = undefinedOpcode ? K.STATUS_UD : s[b + K.S_IN_VMX] === K.IN_VMX_NON_ROOT ? K.STATUS_VMEXIT : s[b + K.S_CPL] !== 0 ? K.STATUS_GP : 0;
     s[b + K.S_WIDE] = s[b + K.S_LMA] === 1 && s[b + K.S_CSL] === 1 ? 1 : 0;
   }
 
@@ -249,4 +254,8 @@ export abstract class MachineCore extends MachineBase {
 assertLiterals('impl/machine/core.ts', [
   [K.CF, ARITHMETIC_FLAGS.CF],
   [K.ZF, ARITHMETIC_FLAGS.ZF],
+  [K.IN_VMX_NON_ROOT, IN_VMX_NON_ROOT],
+  [K.STATUS_UD, STATUS_UD],
+  [K.STATUS_GP, STATUS_GP],
+  [K.STATUS_VMEXIT, STATUS_VMEXIT],
 ]);

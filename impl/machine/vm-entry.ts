@@ -10,6 +10,7 @@ import { checkControlsAndHost, checkGuestState, loadEntryMsrs, loadGuestState, P
 import { VMX_EXIT_VMLAUNCH, VMX_EXIT_VMRESUME } from '../non-root/vmx-exit-info.ts';
 import { STATUS_ENTRY_FAILURE, STATUS_FAIL_INVALID, STATUS_VMEXIT } from '../status.ts';
 import { VmcsFieldInstructions } from './vmcs-fields.ts';
+import { assertLiterals } from '../literals.ts';
 
 // Row offsets: local copies of impl/cpu-row.ts (a speed trick, see impl/machine/base.ts);
 // test/impl/local-copies.test.ts checks that they agree.
@@ -26,6 +27,12 @@ const enum K {
   S_CUR_BASE = 17,
   S_GATE = 18,
   S_CUR_SHADOW = 20,
+  /** impl/field-table.ts: the launch-state word of a VMCS region and its "launched" value. */
+  REGION_LAUNCH_WORD = 2,
+  LAUNCH_STATE_LAUNCHED = 1,
+  /** impl/vm-entry/ checkGuestState: every guest-state check passed. */
+  PASS = -1,
+  STATUS_VMEXIT = -7,
 }
 
 /** VM entry: VMLAUNCH and VMRESUME. */
@@ -40,13 +47,13 @@ export abstract class VmEntryInstructions extends VmcsFieldInstructions {
     const s = this.state;
     const b = this.instruction(cpu);
     const gate = s[b + K.S_GATE] as number;
-    if (gate !== 0) return gate === STATUS_VMEXIT ? this.vmxExit(b, resume ? VMX_EXIT_VMRESUME : VMX_EXIT_VMLAUNCH, 0) : gate;
+    if (gate !== 0) return gate === K.STATUS_VMEXIT ? this.vmxExit(b, resume ? VMX_EXIT_VMRESUME : VMX_EXIT_VMLAUNCH, 0) : gate;
     const base = s[b + K.S_CUR_BASE] as number;
     if (base < 0) return this.failInvalid(b);
     // A shadow VMCS cannot be entered: VMfailInvalid (§27.1 "Basic VM-Entry Checks").
     if (s[b + K.S_CUR_SHADOW] === 1) return this.failInvalid(b);
     if (this.blockedByMovSs === 1) return this.failValid(b, base, VM_ERROR.ENTRY_MOV_SS_BLOCKING);
-    const launched = this.memory.words[base + REGION_LAUNCH_WORD] === LAUNCH_STATE_LAUNCHED;
+    const launched = this.memory.words[base + K.REGION_LAUNCH_WORD] === K.LAUNCH_STATE_LAUNCHED;
     if (!resume && launched) return this.failValid(b, base, VM_ERROR.VMLAUNCH_NON_CLEAR);
     if (resume && !launched) return this.failValid(b, base, VM_ERROR.VMRESUME_NON_LAUNCHED);
     // §27.2 "Checks on VMX Controls and Host-State Area" (impl/vm-entry/).
@@ -54,7 +61,7 @@ export abstract class VmEntryInstructions extends VmcsFieldInstructions {
     if (error !== 0) return this.failValid(b, base, error);
     // §27.3.1 "Checks on the Guest State Area": exit reason 33 with the failing check's qualification.
     const qualification = checkGuestState(this.entryFacts, this.guestFacts, this.memory, base, s[b + K.S_CUR_LO] as number, s[b + K.S_CUR_HI] as number);
-    if (qualification !== PASS) return this.entryFailure(b, base, EXIT_REASON.ENTRY_FAILURE_INVALID_GUEST_STATE, qualification);
+    if (qualification !== K.PASS) return this.entryFailure(b, base, EXIT_REASON.ENTRY_FAILURE_INVALID_GUEST_STATE, qualification);
     // §27.3.2 "Loading Guest State", then §27.4 "Loading MSRs" (which may overwrite MSRs the
     // guest-state area loaded): exit reason 34 with the 1-based index of the failing entry.
     // (The cached preamble outcome is recomputed once, at the end: nothing before reads it.)
@@ -64,7 +71,7 @@ export abstract class VmEntryInstructions extends VmcsFieldInstructions {
     if (failedEntry !== 0) return this.entryFailure(b, base, EXIT_REASON.ENTRY_FAILURE_MSR_LOADING, failedEntry);
     // VMLAUNCH makes the VMCS launched (§31.3 VMLAUNCH/VMRESUME); §27.6 "Event Injection" and
     // §27.7 "Special Features of VM Entry" (impl/vm-entry/pending-events.ts).
-    if (!resume) this.memory.words[base + REGION_LAUNCH_WORD] = LAUNCH_STATE_LAUNCHED;
+    if (!resume) this.memory.words[base + K.REGION_LAUNCH_WORD] = K.LAUNCH_STATE_LAUNCHED;
     const status = this.events.afterEntry(b, base);
     this.refresh(b);
     return status;
@@ -106,3 +113,11 @@ export abstract class VmEntryInstructions extends VmcsFieldInstructions {
     return qualification === PASS ? 0 : STATUS_ENTRY_FAILURE;
   }
 }
+
+// The literals of K are the values of the expressions they replace.
+assertLiterals('impl/machine/vm-entry.ts', [
+  [K.REGION_LAUNCH_WORD, REGION_LAUNCH_WORD],
+  [K.LAUNCH_STATE_LAUNCHED, LAUNCH_STATE_LAUNCHED],
+  [K.PASS, PASS],
+  [K.STATUS_VMEXIT, STATUS_VMEXIT],
+]);

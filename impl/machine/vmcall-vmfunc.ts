@@ -9,6 +9,7 @@ import { vmxInstructionLength, VMX_EXIT_VMCALL, VMX_EXIT_VMFUNC } from '../non-r
 import { switchEptp } from '../non-root/vmx-vmfunc.ts';
 import { STATUS_GP, STATUS_NON_ROOT_UNIMPLEMENTED, STATUS_SUCCEED, STATUS_UD } from '../status.ts';
 import { InvalidationInstructions } from './invalidation.ts';
+import { assertLiterals } from '../literals.ts';
 
 // Row offsets: local copies of impl/cpu-row.ts (a speed trick, see impl/machine/base.ts);
 // test/impl/local-copies.test.ts checks that they agree.
@@ -26,6 +27,10 @@ const enum K {
   S_VM = 8,
   S_CUR_BASE = 17,
   S_WIDE = 19,
+  /** S_IN_VMX in VMX non-root operation (impl/vm-entry/load-guest.ts). */
+  IN_VMX_NON_ROOT = 2,
+  /** impl/non-root/vmx-exit-info.ts VMX_EXIT_VMCALL. */
+  VMX_EXIT_VMCALL = 0,
 }
 
 /** VMCALL and VMFUNC. */
@@ -40,7 +45,7 @@ export abstract class VmcallVmfuncInstructions extends InvalidationInstructions 
     const b = this.instruction(cpu);
     if (s[b + K.S_IN_VMX] === 0) return STATUS_UD;
     // In VMX non-root operation VMCALL exits before any mode check (the page's Operation section).
-    if (s[b + K.S_IN_VMX] === IN_VMX_NON_ROOT) return this.vmxExit(b, VMX_EXIT_VMCALL, 0);
+    if (s[b + K.S_IN_VMX] === K.IN_VMX_NON_ROOT) return this.vmxExit(b, K.VMX_EXIT_VMCALL, 0);
     if (s[b + K.S_VM] === 1 || (s[b + K.S_LMA] === 1 && s[b + K.S_CSL] === 0)) return STATUS_UD;
     if (s[b + K.S_CPL] !== 0) return STATUS_GP;
     return this.fail(b, VM_ERROR.VMCALL_IN_VMX_ROOT);
@@ -75,3 +80,9 @@ export abstract class VmcallVmfuncInstructions extends InvalidationInstructions 
     return STATUS_SUCCEED;
   }
 }
+
+// The literals of K are the values of the expressions they replace.
+assertLiterals('impl/machine/vmcall-vmfunc.ts', [
+  [K.IN_VMX_NON_ROOT, IN_VMX_NON_ROOT],
+  [K.VMX_EXIT_VMCALL, VMX_EXIT_VMCALL],
+]);

@@ -45,7 +45,7 @@ export const LIMIT_AFTER_RESET_AND_EXIT = 0xffff;
 function peek(memory: PhysicalMemory, cpu: number): number {
   const chunk = memory.hiddenOffset((cpu / PROCESSORS_PER_CHUNK) | 0);
   if (chunk < 0) return -1;
-  const at = chunk + (cpu % PROCESSORS_PER_CHUNK) * WORDS_PER_PROCESSOR;
+  const at = chunk + ((cpu | 0) % PROCESSORS_PER_CHUNK) * WORDS_PER_PROCESSOR;
   return memory.words[at + WRITTEN] === 0 ? -1 : at;
 }
 
@@ -53,7 +53,7 @@ function peek(memory: PhysicalMemory, cpu: number): number {
 function slot(memory: PhysicalMemory, cpu: number): number {
   const found = peek(memory, cpu);
   if (found >= 0) return found;
-  const at = memory.hiddenChunk((cpu / PROCESSORS_PER_CHUNK) | 0) + (cpu % PROCESSORS_PER_CHUNK) * WORDS_PER_PROCESSOR;
+  const at = memory.hiddenChunk((cpu / PROCESSORS_PER_CHUNK) | 0) + ((cpu | 0) % PROCESSORS_PER_CHUNK) * WORDS_PER_PROCESSOR;
   const v = memory.words;
   v[at + WRITTEN] = 1;
   v[at + GDTR_LIMIT] = LIMIT_AFTER_RESET_AND_EXIT;
@@ -70,14 +70,14 @@ function slot(memory: PhysicalMemory, cpu: number): number {
 
 /** One word (`which`: GDTR_LIMIT ... XSS_HI) of the processor at row `b`. */
 export function readHiddenWord(memory: PhysicalMemory, b: number, which: number): number {
-  const at = peek(memory, b / STRIDE);
+  const at = peek(memory, (b / STRIDE) | 0);
   if (at >= 0) return memory.words[at + which] as number;
   return which === GDTR_LIMIT || which === IDTR_LIMIT ? LIMIT_AFTER_RESET_AND_EXIT : 0;
 }
 
 /** Writes one word (`which`: GDTR_LIMIT ... XSS_HI) of the processor at row `b`. */
 export function writeHiddenWord(memory: PhysicalMemory, b: number, which: number, value: number): void {
-  const at = slot(memory, b / STRIDE);
+  const at = slot(memory, (b / STRIDE) | 0);
   memory.words[at + which] = value;
 }
 
@@ -86,7 +86,9 @@ export function writeHiddenWord(memory: PhysicalMemory, b: number, which: number
  * the VMCS whose region starts at word `base`.
  */
 export function loadHostDescriptorTables(memory: PhysicalMemory, words: NonRootWords, b: number, base: number): void {
-  const at = slot(memory, b / STRIDE);
+  // (b / STRIDE) | 0: the processor index typed as an int32 (a JavaScript division alone is a
+  // floating-point one), so that the chunk arithmetic below can stay int32 arithmetic.
+  const at = slot(memory, (b / STRIDE) | 0);
   const v = memory.words;
   v[at + GDTR_LIMIT] = LIMIT_AFTER_RESET_AND_EXIT;
   v[at + GDTR_BASE_LO] = field(v, base, words.HOST_GDTR_BASE, 0);

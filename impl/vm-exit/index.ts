@@ -79,6 +79,8 @@ const enum K {
   EXIT_REASON_TPR_BELOW_THRESHOLD = 43,
   /** ExitInfo.defined: a VM exit before the first guest instruction (impl/vm-exit/exit-info.ts). */
   EXIT_INFO_BEFORE_INSTRUCTION = 64,
+  EXIT_INFO_INTERRUPTION = 16,
+  STATUS_VMEXIT = -7,
   INTERRUPTIBILITY_BLOCKING_BY_NMI = 3,
   INTERRUPTIBILITY_BLOCKING_BY_STI = 0,
   /** IA32_PAT after reset: 0007040600070406H (Vol. 3A §13.12.4 "Programming the PAT"). */
@@ -187,7 +189,7 @@ export class VmExits {
     // and an exit not caused by a debug exception under MOV-SS blocking.
     const keep = reason === K.EXIT_REASON_MONITOR_TRAP_FLAG || reason === K.EXIT_REASON_TPR_BELOW_THRESHOLD;
     let debugException = false;
-    if ((info.defined & EXIT_INFO_INTERRUPTION) !== 0) {
+    if ((info.defined & K.EXIT_INFO_INTERRUPTION) !== 0) {
       const interruption = info.interruptionInformation;
       const hardware = ((interruption >>> K.TYPE_SHIFT) & 7) === K.TYPE_HARDWARE_EXCEPTION && (interruption & 0xe0) === 0;
       if (hardware && ((FAULT_VECTORS >>> (interruption & 31)) & 1) === 1) rf = 1;
@@ -206,7 +208,7 @@ export class VmExits {
     if (s[b + K.S_LMA] === 1 && ((exitControls >>> K.EXIT_CONTROL_HOST_ADDRESS_SPACE_SIZE) & 1) === 0) {
       return this.abort(b, base, ABORT_HOST_ADDRESS_SPACE);
     }
-    return this.finish(b, base, STATUS_VMEXIT);
+    return this.finish(b, base, K.STATUS_VMEXIT);
   }
 
   /**
@@ -283,6 +285,8 @@ assertLiterals('impl/vm-exit/index.ts', [
   [K.EXIT_REASON_MONITOR_TRAP_FLAG, EXIT_REASON.MONITOR_TRAP_FLAG],
   [K.EXIT_REASON_TPR_BELOW_THRESHOLD, EXIT_REASON.TPR_BELOW_THRESHOLD],
   [K.EXIT_INFO_BEFORE_INSTRUCTION, EXIT_INFO_BEFORE_INSTRUCTION],
+  [K.EXIT_INFO_INTERRUPTION, EXIT_INFO_INTERRUPTION],
+  [K.STATUS_VMEXIT, STATUS_VMEXIT],
   [K.INTERRUPTIBILITY_BLOCKING_BY_NMI, INTERRUPTIBILITY.BLOCKING_BY_NMI],
   [K.INTERRUPTIBILITY_BLOCKING_BY_STI, INTERRUPTIBILITY.BLOCKING_BY_STI],
   [K.BLOCKING_BY_STI, 1 << K.INTERRUPTIBILITY_BLOCKING_BY_STI],

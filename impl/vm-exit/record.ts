@@ -22,6 +22,7 @@
  *   "VM exits clear the valid bit").
  */
 import type { ExitFacts } from './exit-facts.ts';
+import { assertLiterals } from '../literals.ts';
 import {
   EXIT_INFO_INSTRUCTION_INFORMATION,
   EXIT_INFO_INSTRUCTION_LENGTH,
@@ -41,6 +42,13 @@ import {
 const enum K {
   /** Bit 31 of the interruption-information fields: valid. */
   VALID = -0x80000000,
+  /** ExitInfo.defined bits (impl/vm-exit/exit-info.ts). */
+  QUALIFICATION = 1,
+  INSTRUCTION_LENGTH = 2,
+  INSTRUCTION_INFORMATION = 4,
+  LINEAR_ADDRESS = 8,
+  INTERRUPTION = 16,
+  INTERRUPTION_ERROR_CODE = 32,
 }
 
 /** Writes the exit information of a VM exit with basic reason `reason` into the VMCS at `base`. */
@@ -49,21 +57,21 @@ export function recordExitInformation(x: ExitFacts, v: Int32Array, base: number,
   const defined = info.defined;
   v[base + w.EXIT_REASON] = reason & 0xffff;
   const qualification = w.EXIT_QUALIFICATION;
-  if ((defined & EXIT_INFO_QUALIFICATION) !== 0) {
+  if ((defined & K.QUALIFICATION) !== 0) {
     v[base + qualification] = info.qualificationLo;
     v[base + qualification + 1] = info.qualificationHi;
   } else {
     v[base + qualification] = 0;
     v[base + qualification + 1] = 0;
   }
-  if ((defined & EXIT_INFO_LINEAR_ADDRESS) !== 0) {
+  if ((defined & K.LINEAR_ADDRESS) !== 0) {
     v[base + w.GUEST_LINEAR_ADDRESS] = info.linearLo;
     v[base + w.GUEST_LINEAR_ADDRESS + 1] = info.linearHi;
   }
-  if ((defined & EXIT_INFO_INSTRUCTION_LENGTH) !== 0) v[base + w.VM_EXIT_INSTRUCTION_LENGTH] = info.instructionLength;
-  if ((defined & EXIT_INFO_INSTRUCTION_INFORMATION) !== 0) v[base + w.VM_EXIT_INSTRUCTION_INFORMATION] = info.instructionInformation;
-  v[base + w.VM_EXIT_INTERRUPTION_INFORMATION] = (defined & EXIT_INFO_INTERRUPTION) !== 0 ? info.interruptionInformation : 0;
-  if ((defined & EXIT_INFO_INTERRUPTION_ERROR_CODE) !== 0) v[base + w.VM_EXIT_INTERRUPTION_ERROR_CODE] = info.interruptionErrorCode;
+  if ((defined & K.INSTRUCTION_LENGTH) !== 0) v[base + w.VM_EXIT_INSTRUCTION_LENGTH] = info.instructionLength;
+  if ((defined & K.INSTRUCTION_INFORMATION) !== 0) v[base + w.VM_EXIT_INSTRUCTION_INFORMATION] = info.instructionInformation;
+  v[base + w.VM_EXIT_INTERRUPTION_INFORMATION] = (defined & K.INTERRUPTION) !== 0 ? info.interruptionInformation : 0;
+  if ((defined & K.INTERRUPTION_ERROR_CODE) !== 0) v[base + w.VM_EXIT_INTERRUPTION_ERROR_CODE] = info.interruptionErrorCode;
   v[base + w.IDT_VECTORING_INFORMATION] = 0;
   v[base + w.VM_ENTRY_INTERRUPTION_INFORMATION] = (v[base + w.VM_ENTRY_INTERRUPTION_INFORMATION] as number) & ~K.VALID;
 }
@@ -75,3 +83,13 @@ export function recordEntryFailure(x: ExitFacts, v: Int32Array, base: number, re
   v[base + w.EXIT_QUALIFICATION] = qualification;
   v[base + w.EXIT_QUALIFICATION + 1] = 0;
 }
+
+// The literals of K are the values of the expressions they replace.
+assertLiterals('impl/vm-exit/record.ts', [
+  [K.QUALIFICATION, EXIT_INFO_QUALIFICATION],
+  [K.INSTRUCTION_LENGTH, EXIT_INFO_INSTRUCTION_LENGTH],
+  [K.INSTRUCTION_INFORMATION, EXIT_INFO_INSTRUCTION_INFORMATION],
+  [K.LINEAR_ADDRESS, EXIT_INFO_LINEAR_ADDRESS],
+  [K.INTERRUPTION, EXIT_INFO_INTERRUPTION],
+  [K.INTERRUPTION_ERROR_CODE, EXIT_INFO_INTERRUPTION_ERROR_CODE],
+]);
