@@ -138,7 +138,8 @@ export function deliveryGuest(spec: GuestSpec): ModelState {
     ...(spec.secondary === undefined ? {} : { secondary: spec.secondary }),
     exceptionBitmap: spec.exceptionBitmap ?? 0n,
   });
-  if (spec.eptp !== undefined) state = write(state, FIELD.EPT_POINTER, spec.eptp);
+  // The EPTP is written in VMX root operation (a guest's VMWRITE would exit).
+  if (spec.eptp !== undefined) state = patchCpu(write(patchCpu(state, 0, { vmx: 'root' }), FIELD.EPT_POINTER, spec.eptp), 0, { vmx: 'non-root' });
   const flat = segment(0x10n, 0n, 0xffff_ffffn, AR.DATA_DPL0);
   const registers: GuestRegisters = {
     rsp: spec.rsp,
