@@ -18,10 +18,9 @@
  *
  * Not followed (a `feature-not-modelled` or `five-level-paging` stop): an EPTP page-walk length
  * other than 4; page-modification logging ("enable PML") with A/D flags, whose dirty-flag updates
- * log and may exit; sub-page write permissions; 1-GByte and 2-MByte EPT pages are followed
- * (the VM-entry EPTP checks accept the pointer; support of large pages is a capability the walk
- * need not consult: a set bit 7 the processor does not support would be a misconfiguration, so a
- * profile without IA32_VMX_EPT_VPID_CAP[16]/[17] stops as not modelled).
+ * log and may exit; sub-page write permissions; a 2-MByte or 1-GByte EPT page on a profile whose
+ * IA32_VMX_EPT_VPID_CAP[16]/[17] does not report the page size (bit 7 the processor does not
+ * support would be a misconfiguration; the model does not decide it).
  */
 import { EPT_VPID_CAP } from '../../spec/capability-msrs.ts';
 import { SECONDARY_CONTROL } from '../../spec/control-bits.ts';
