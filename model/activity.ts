@@ -97,17 +97,15 @@ export function atBoundaryAfter(before: ModelState, op: Operation, verdict: Verd
     // that causes a VM exit directly returns the processor to the active state only after the exit
     // (§28.1 "Architectural State before a VM Exit"; §28.3.4 "Saving Non-Register State").
     const halted = op.kind === 'hlt' ? withCpu(after, cpu, { activity: 'hlt' }) : after;
+    // After a fault delivered through the guest IDT (model/event-delivery/) the boundary is the one
+    // before the handler's first instruction: the MTF VM exit saves the handler's state, and the
+    // window exits see the RFLAGS.IF the gate left.
     if (monitorTrapFlag(after, cpu)) {
-      if (branch.expected.kind === 'fault') return notModelled(BOUNDARY_RULES.mtfAfterFault);
       branches.push(eventExit(halted, cpu, BOUNDARY_RULES.mtf, EXIT_REASON.MONITOR_TRAP_FLAG));
       continue;
     }
     const exits = windowExits(halted, cpu);
-    // After a fault delivered through the guest IDT the gate may have cleared RFLAGS.IF, which the
-    // model does not know: a window exit is then allowed, not required.
-    const must = exits.must === undefined ? [] : [exits.must];
-    if (branch.expected.kind === 'fault') branches.push(...exits.may, ...must, branch);
-    else branches.push(...exits.may, ...(must.length > 0 ? must : [branch]));
+    branches.push(...exits.may, exits.must ?? branch);
   }
   return defined(...branches);
 }

@@ -40,6 +40,7 @@ import { VMX_ABORT_RULES } from './vm-exit/abort.ts';
 import { MSR_AREA_RULES } from './vm-exit/msr-areas.ts';
 import { VM_ENTRY_FAILURE_RULES } from './vm-entry/failure.ts';
 import { GUEST_LOAD_RULES } from './vm-entry/load-guest.ts';
+import { EVENT_DELIVERY_RULES } from './event-delivery/rules.ts';
 
 export type { Rule } from './rule.ts';
 export type { ActiveVmcs, CpuState, FieldContent, LaunchState, ModelState, VmcsContent, VmxOperation } from './state.ts';
@@ -119,6 +120,7 @@ export const RULES: readonly Rule[] = [
   ...Object.values(VM_ENTRY_FAILURE_RULES),
   ...Object.values(GUEST_LOAD_RULES),
   ...Object.values(ENTRY_EVENT_RULES),
+  ...Object.values(EVENT_DELIVERY_RULES),
   ...Object.values(ACTIVITY_RULES),
   ...Object.values(INVEPT_RULES),
   ...Object.values(INVVPID_RULES),

@@ -66,12 +66,6 @@ export const BOUNDARY_RULES = {
     sdm('26.5.2', 'Monitor Trap Flag'),
     'an MTF VM exit follows a guest VMREAD whose value the model does not know: the state after the read cannot be built without the value the MTF exit hides; not modelled',
   ),
-  mtfAfterFault: rule(
-    'mtf.after-fault-delivery',
-    I,
-    sdm('26.5.2', 'Monitor Trap Flag'),
-    'an MTF VM exit is pending after a guest fault is delivered through the guest IDT, which the model does not read: the delivery may itself fault (a double fault, a triple fault, an exception-bitmap VM exit) before the MTF VM exit; not modelled',
-  ),
   timerMayExpire: rule(
     'preemption-timer.may-expire',
     I,

@@ -19,9 +19,13 @@
  * for a double fault: the model then leaves the whole field undefined. The VM-exit instruction
  * length is undefined for hardware exceptions (§28.2.5).
  *
- * Delivery through the guest IDT is not modelled: after a fault delivered in the guest its RIP is
- * unknown (the handler's), and nothing else changes. NMIs (vector 2) are not exceptions: "NMI
- * exiting" decides them, which the model does not follow (`exception.nmi`).
+ * An exception delivered in the guest goes through the guest IDT (model/event-delivery/
+ * exception.ts): the `fault` observation is the same, and the guest goes on at the handler with
+ * the frame pushed. Where delivery faults or reaches what the model does not follow, the branch
+ * carries that `event-delivery.*` rule and the step is not modelled
+ * (`unlessExceptionBitmapUnknown`): the nested exception may itself exit, so even the step's
+ * observation is open. NMIs (vector 2) are not exceptions: "NMI exiting" decides them, which the
+ * model does not follow (`exception.nmi`).
  */
 import { sdm } from '../../spec/citation.ts';
 import { PIN_CONTROL } from '../../spec/control-bits.ts';
@@ -30,6 +34,8 @@ import { EXCEPTIONS_WITH_ERROR_CODE, mnemonicOf } from '../../spec/exceptions.ts
 import { FIELD } from '../../spec/fields.ts';
 import type { ExceptionOp } from '../../spec/guest-operations.ts';
 import { toHex } from '../../spec/hex.ts';
+import { deliverGuestException } from '../event-delivery/exception.ts';
+import { DELIVERY_STOP_RULES, EVENT_DELIVERY_RULES } from '../event-delivery/rules.ts';
 import { operand } from '../input.ts';
 import { in64BitMode } from '../modes.ts';
 import { controlField } from '../non-root.ts';
@@ -85,6 +91,8 @@ export interface RaisedException {
   address?: bigint;
   /** The exit qualification of a debug exception, when known (BD for a MOV DR with DR7.GD = 1). */
   debugQualification?: bigint;
+  /** A debug exception pending after VM entry (a trap on the previous instruction, §27.7.3). */
+  pendingAfterEntry?: boolean;
 }
 
 /**
@@ -98,7 +106,14 @@ export function raiseException(state: ModelState, c: number, why: Rule, event: R
   if (cpu.vmx !== 'non-root') return delivered(state, c, why, event);
   const exits = exitsByBitmap(state, c, event);
   if (exits === undefined) return delivered(state, c, R.bitmapUnknown, event);
-  if (!exits) return delivered(withCpu(state, c, { rip: undefined }), c, why, event, cpu.flags);
+  if (!exits) {
+    const delivery = deliverGuestException(state, c, event);
+    if (delivery.kind === 'delivered') return delivered(delivery.state, c, why, event, cpu.flags);
+    // A guest whose registers the model does not know (a state no VM entry loaded): the fault is
+    // observed, the processor is not followed after it.
+    if (delivery.rule === EVENT_DELIVERY_RULES.stateUnknown) return delivered(withCpu(state, c, { untracked: delivery.rule }), c, why, event, cpu.flags);
+    return delivered(state, c, delivery.rule, event, cpu.flags);
+  }
   const hasErrorCode = EXCEPTIONS_WITH_ERROR_CODE.has(event.vector);
   return vmExitWith(state, c, event.vector === PAGE_FAULT ? R.pageFaultVmExit : R.vmExit, {
     reason: EXIT_REASON.EXCEPTION_OR_NMI,
@@ -111,7 +126,9 @@ export function raiseException(state: ModelState, c: number, why: Rule, event: R
 }
 
 /**
- * `verdict`, or undefined when one of its branches depends on an unknown exception bitmap. The
+ * `verdict`, or not modelled when one of its branches is an exception whose delivery through the
+ * guest IDT the model does not follow (an `event-delivery.*` stop), or undefined when one of its
+ * branches depends on an unknown exception bitmap. The
  * bitmap is unknown only when it was never written since the region was initialized (or the
  * VMCS data became unknown, model/vmcs.ts); VM entry checks neither it nor the #PF mask and
  * match, so a guest can run with them. §25.11.3 "Initializing a VMCS": software should VMWRITE
@@ -119,8 +136,10 @@ export function raiseException(state: ModelState, c: number, why: Rule, event: R
  * processor state with unexpected values" — the SDM leaves the outcome unpredictable.
  */
 export function unlessExceptionBitmapUnknown(verdict: Verdict): Verdict {
-  if (verdict.kind === 'defined' && verdict.branches.some((branch) => branch.rule === R.bitmapUnknown)) return undefinedBy(R.bitmapUnknown);
-  return verdict;
+  if (verdict.kind !== 'defined') return verdict;
+  if (verdict.branches.some((branch) => branch.rule === R.bitmapUnknown)) return undefinedBy(R.bitmapUnknown);
+  const stopped = verdict.branches.find((branch) => DELIVERY_STOP_RULES.has(branch.rule));
+  return stopped === undefined ? verdict : notModelled(stopped.rule);
 }
 
 /** The `exception` operation: an instruction faults with `vector` (and error code, and #PF address). */

@@ -35,6 +35,7 @@ import { judgeGuestState } from './guest-state.ts';
 import { MSR_LOAD_ENTRY_RULES } from './checks/msr-load.ts';
 import type { EntryJudgement } from './msr-load.ts';
 import { judgeMsrLoad } from './msr-load.ts';
+import { DELIVERY_STOP_RULES } from '../event-delivery/rules.ts';
 import { afterSuccessfulEntry, loadGuestState } from './load-guest.ts';
 import { eventsAtEntry } from './entry-events.ts';
 import { catalogueEntry, decisionPoint } from './rules.ts';
@@ -187,10 +188,12 @@ function success(state: ModelState, cpu: number, current: ActiveVmcs, instructio
   const written = withActiveContent(state, cpu, cpuOf(state, cpu).currentVmcs, content);
   const loaded = loadGuestState(written, cpu, viewOf(content));
   if (loaded.kind === 'unknown') return undefinedBy(R.fieldUnknown);
+  // Delivery of the injected event stopped where the model does not follow it: the nested event may exit, so the entry's observation is open too.
+  if (DELIVERY_STOP_RULES.has(loaded.rule)) return notModelled(loaded.rule);
   const next = loaded.state;
   const injected = loaded.injected === undefined ? {} : { injected: loaded.injected };
   const runs: Branch = { expected: { kind: 'vmentry', flags: loaded.flags, ...injected }, rule: loaded.rule, next: () => next };
-  // A processor the model stops following at once (an injected event, virtual-interrupt delivery) meets no boundary events here.
+  // A processor the model stops following at once (virtual-interrupt delivery) meets no boundary events here.
   if (cpuOf(next, cpu).untracked !== undefined) return defined(runs);
   return eventsAtEntry(next, cpu, runs);
 }

@@ -17,14 +17,23 @@
  * 2. §27.7.8 "Pending MTF VM Exits": an injected "other event" (type 7) with vector 0 makes an MTF
  *    VM exit pending before the first instruction (§27.6.2 "Injection of Pending MTF VM Exits"),
  *    whatever "monitor trap flag" says; below SMIs and INIT, above debug-trap exceptions; wakes
- *    HLT (the only inactive state the injection checks allow with it).
+ *    HLT (the only inactive state the injection checks allow with it). Likewise with "monitor
+ *    trap flag" = 1 and a vectored event injected (§26.5.2 "Monitor Trap Flag"): the MTF VM exit
+ *    is pending on the boundary before the first instruction after the entry, the handler's
+ *    (load-guest.ts delivered the event; the exit saves the handler's state).
  * 3. §27.7.3 "Delivery of Pending Debug Exceptions after VM Entry": the pending-debug-exceptions
- *    field is ignored after an entry into shutdown or wait-for-SIPI; otherwise debug exceptions
- *    are pending when BS (bit 14) or "enabled breakpoint" (bit 12) is 1. Under blocking by MOV SS
- *    they are "held pending or lost as would normally be the case" (not modelled); otherwise a
- *    #DB is delivered with the priority of a trap on the previous instruction, which causes a VM
- *    exit (reason 0, exception) when bit 1 of the exception bitmap is 1 and is delivered through
- *    the guest IDT otherwise (not modelled: the IDT is not read). The exit qualification holds
+ *    field is ignored after an entry into shutdown or wait-for-SIPI, and after a vectoring entry
+ *    except one injecting a software interrupt or software exception under blocking by MOV SS
+ *    (then the pending exceptions are treated as after INT3/INTO following a MOV SS, or may be
+ *    lost or delivered: not modelled); otherwise debug exceptions are pending when BS (bit 14)
+ *    or "enabled breakpoint" (bit 12) is 1. Under blocking by MOV SS they are "held pending or
+ *    lost as would normally be the case" (not modelled); otherwise a #DB is delivered with the
+ *    priority of a trap on the previous instruction, which causes a VM exit (reason 0,
+ *    exception) when bit 1 of the exception bitmap is 1 and is delivered through the guest IDT
+ *    otherwise (model/event-delivery/exception.ts: the RIP loaded is pushed, RF as loaded); with
+ *    "monitor trap flag" = 1 an MTF VM exit is then pending before the handler's first
+ *    instruction (§26.5.2: a pending event delivered before an instruction can execute), and the
+ *    lower-priority events below see the handler's state. The exit qualification holds
  *    the debug conditions the exception reports, as the pending field records them: B3-B0 (bits
  *    3:0), BS (bit 14) and RTM (bit 16) sit at the same positions in both layouts (§25.4.2 table
  *    "Format of Pending-Debug-Exceptions", §28.2.1 table "Exit Qualification for Debug
@@ -53,7 +62,9 @@ import { EXIT_REASON } from '../../spec/exit-reasons.ts';
 import { FIELD } from '../../spec/fields.ts';
 import { readWord } from '../memory.ts';
 import { bitOf, controlField, secondaryControlsInEffect } from '../non-root.ts';
-import { BOUNDARY_RULES, eventExit, timerActive, windowExits } from '../non-root/boundary-exits.ts';
+import { BOUNDARY_RULES, eventExit, monitorTrapFlag, timerActive, windowExits } from '../non-root/boundary-exits.ts';
+import { DELIVERY_STOP_RULES } from '../event-delivery/rules.ts';
+import type { Observation } from '../../spec/observations.ts';
 import { EXCEPTION_RULES, raiseException } from '../non-root/exceptions.ts';
 import { rule } from '../rule.ts';
 import type { ModelState } from '../state.ts';
@@ -87,7 +98,19 @@ export const ENTRY_EVENT_RULES = {
     'vm-entry.pending-debug-exception-delivered',
     I,
     sdm('27.7.3', 'Delivery of Pending Debug Exceptions after VM Entry'),
-    'a pending debug exception is delivered after the entry through the guest IDT (#DB clear in the exception bitmap), which the model does not read; not modelled',
+    'a pending debug exception is delivered after the entry through the guest IDT (#DB clear in the exception bitmap) as a trap on the previous instruction: the guest goes on at the #DB handler',
+  ),
+  mtfAfterInjection: rule(
+    'vm-entry.mtf-after-injected-event',
+    I,
+    sdm('26.5.2', 'Monitor Trap Flag'),
+    '"monitor trap flag" = 1 and the entry injected a vectored event: an MTF VM exit (reason 37) on the boundary before the first instruction, the handler\'s, after delivery',
+  ),
+  mtfAfterPendingDebug: rule(
+    'vm-entry.mtf-after-pending-debug-exception',
+    I,
+    sdm('26.5.2', 'Monitor Trap Flag'),
+    '"monitor trap flag" = 1 and a pending debug exception was delivered through the guest IDT after the entry: an MTF VM exit (reason 37) before the handler\'s first instruction',
   ),
   pendingDebugMovSs: rule(
     'vm-entry.pending-debug-exception-mov-ss',
@@ -113,6 +136,10 @@ const REPORTED_CONDITIONS = fieldMask(DEBUG_QUALIFICATION.BREAKPOINTS) | fieldMa
 /** VM-entry interruption information: valid (31), type (10:8), vector (7:0). */
 const INJECTION_VALID = 1n << 31n;
 const TYPE_OTHER_EVENT = 7n;
+const TYPE_SOFTWARE_INTERRUPT = 4n;
+const TYPE_SOFTWARE_EXCEPTION = 6n;
+/** Interruptibility state bit 1: blocking by MOV SS. */
+const BLOCKING_BY_MOV_SS = 2n;
 /** Offset of VTPR on the virtual-APIC page. */
 const VTPR_OFFSET = 0x80n;
 /** The debug-exception vector. */
@@ -130,22 +157,35 @@ export function eventsAtEntry(state: ModelState, cpu: number, runs: Branch): Ver
   if (activity !== 'shutdown' && tprBelowThreshold(state, cpu)) return defined(eventExit(state, cpu, R.tprBelowThreshold, EXIT_REASON.TPR_BELOW_THRESHOLD));
 
   if (injectsPendingMtf(state, cpu)) return defined(eventExit(state, cpu, R.pendingMtf, EXIT_REASON.MONITOR_TRAP_FLAG));
+  const vectoring = injectsVectoredEvent(state, cpu);
+  if (vectoring && monitorTrapFlag(state, cpu)) return defined(eventExit(state, cpu, R.mtfAfterInjection, EXIT_REASON.MONITOR_TRAP_FLAG));
 
+  let current = state;
+  let running = runs;
   const pending = activity === 'shutdown' ? 0n : (controlField(state, cpu, FIELD.GUEST_PENDING_DEBUG_EXCEPTIONS) ?? 0n);
   if ((pending & (PENDING_BS | PENDING_ENABLED_BREAKPOINT)) !== 0n) {
-    if (processor.movSsBlocking === 1) return notModelled(R.pendingDebugMovSs);
-    return pendingDebugException(state, cpu, pending);
+    const loadedMovSs = ((controlField(state, cpu, FIELD.GUEST_INTERRUPTIBILITY_STATE) ?? 0n) & BLOCKING_BY_MOV_SS) !== 0n;
+    if (vectoring) {
+      if (loadedMovSs && injectsSoftwareEvent(state, cpu)) return notModelled(R.pendingDebugMovSs);
+    } else {
+      if (processor.movSsBlocking === 1) return notModelled(R.pendingDebugMovSs);
+      const debug = pendingDebugException(state, cpu, pending);
+      if (debug.kind !== 'delivered') return debug.verdict;
+      current = debug.state;
+      if (monitorTrapFlag(current, cpu)) return defined(eventExit(current, cpu, R.mtfAfterPendingDebug, EXIT_REASON.MONITOR_TRAP_FLAG));
+      running = { expected: runs.expected, rule: R.pendingDebugDelivered, next: () => current };
+    }
   }
 
   const may: Branch[] = [];
-  if (timerActive(state, cpu)) {
-    const timerExit = eventExit(state, cpu, timerValue(state, cpu) === 0n ? R.timerZero : BOUNDARY_RULES.timerMayExpire, EXIT_REASON.PREEMPTION_TIMER_EXPIRED);
+  if (timerActive(current, cpu)) {
+    const timerExit = eventExit(current, cpu, timerValue(current, cpu) === 0n ? R.timerZero : BOUNDARY_RULES.timerMayExpire, EXIT_REASON.PREEMPTION_TIMER_EXPIRED);
     if (timerExit.rule === R.timerZero) return defined(timerExit);
     may.push(timerExit);
   }
-  const windows = windowExits(state, cpu);
+  const windows = windowExits(current, cpu);
   const others = windows.may.filter((each) => each.rule !== BOUNDARY_RULES.timerMayExpire);
-  return defined(...may, ...others, windows.must ?? runs);
+  return defined(...may, ...others, windows.must ?? running);
 }
 
 /** §27.7.7: TPR threshold bits 3:0 above VTPR bits 7:4, with "use TPR shadow" = 1 and "virtual-interrupt delivery" = 0. */
@@ -170,9 +210,23 @@ function timerValue(state: ModelState, cpu: number): bigint | undefined {
   return controlField(state, cpu, FIELD.VMX_PREEMPTION_TIMER_VALUE);
 }
 
-/** §27.7.3: a #DB with the pending debug conditions, through the exception bitmap. */
-function pendingDebugException(state: ModelState, cpu: number, pending: bigint): Verdict {
-  const raised = raiseException(state, cpu, R.pendingDebugExit, { vector: DEBUG_VECTOR, reportErrorCode: false, debugQualification: pending & REPORTED_CONDITIONS });
-  if (raised.rule === EXCEPTION_RULES.bitmapUnknown) return undefinedBy(EXCEPTION_RULES.bitmapUnknown);
-  return raised.expected.kind === 'vmexit' ? defined({ ...raised, rule: R.pendingDebugExit }) : notModelled(R.pendingDebugDelivered);
+/** A vectored event injected (valid, a type other than 7). */
+function injectsVectoredEvent(state: ModelState, cpu: number): boolean {
+  const information = controlField(state, cpu, FIELD.VM_ENTRY_INTERRUPTION_INFORMATION) ?? 0n;
+  return (information & INJECTION_VALID) !== 0n && ((information >> 8n) & 7n) !== TYPE_OTHER_EVENT;
+}
+
+/** The injected event is a software interrupt (type 4) or software exception (type 6). */
+function injectsSoftwareEvent(state: ModelState, cpu: number): boolean {
+  const type = ((controlField(state, cpu, FIELD.VM_ENTRY_INTERRUPTION_INFORMATION) ?? 0n) >> 8n) & 7n;
+  return type === TYPE_SOFTWARE_INTERRUPT || type === TYPE_SOFTWARE_EXCEPTION;
+}
+
+/** §27.7.3: a #DB with the pending debug conditions, through the exception bitmap: the exit, or the state after delivery in the guest. */
+function pendingDebugException(state: ModelState, cpu: number, pending: bigint): { kind: 'delivered'; state: ModelState } | { kind: 'verdict'; verdict: Verdict } {
+  const raised = raiseException(state, cpu, R.pendingDebugExit, { vector: DEBUG_VECTOR, reportErrorCode: false, debugQualification: pending & REPORTED_CONDITIONS, pendingAfterEntry: true });
+  if (raised.rule === EXCEPTION_RULES.bitmapUnknown) return { kind: 'verdict', verdict: undefinedBy(EXCEPTION_RULES.bitmapUnknown) };
+  if (raised.expected.kind === 'vmexit') return { kind: 'verdict', verdict: defined({ ...raised, rule: R.pendingDebugExit }) };
+  if (DELIVERY_STOP_RULES.has(raised.rule)) return { kind: 'verdict', verdict: notModelled(raised.rule) };
+  return { kind: 'delivered', state: raised.next(raised.expected as Observation) };
 }

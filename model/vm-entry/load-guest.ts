@@ -32,20 +32,20 @@
  *   activity-state field (`CpuState.activity`).
  *
  * What happens at the boundary of the entry, before the guest's first instruction (VM exits the
- * controls arm, a pending MTF VM exit, pending debug exceptions), is entry-events.ts. The model
- * stops following the processor (the observation is still `vmentry`) when
- * - an event is injected (VM-entry interruption-information bit 31, a type other than 7 "other
- *   event"; §27.6 "Event Injection"). The observation says which event (`injected`: vector, type,
- *   and the error code when bit 11 "deliver error code" is 1). Delivery goes through the guest IDT
- *   in memory, through guest paging and EPT, and may end in a nested exception, a VM exit (with
- *   IDT-vectoring information) or a triple fault; the model does not read the IDT, so it cannot
- *   know the handler's CS, RIP, RSP or privilege level, and follows no further
- *   (`vm-entry.injected-event-delivered`). After delivery the SDM still acts at the boundary: with
- *   "monitor trap flag" = 1 an MTF VM exit is pending before the handler's first instruction
- *   (§26.5.2 "Monitor Trap Flag"), and the TPR-threshold, window and timer exits "follow event
- *   injection" (§27.7.4-§27.7.7); none of them is modelled after a delivery the model cannot follow;
- * - "virtual-interrupt delivery" is 1 (§27.7.5 "Interrupt-Window Exiting and Virtual-Interrupt
- *   Delivery": a virtual interrupt may be delivered through the guest IDT at once).
+ * controls arm, a pending MTF VM exit, pending debug exceptions), is entry-events.ts.
+ *
+ * - An event injected (VM-entry interruption-information bit 31, a type other than 7 "other
+ *   event"; §27.6 "Event Injection") is delivered through the guest IDT once guest state is loaded
+ *   (model/event-delivery/injection.ts): the observation says which event (`injected`: vector,
+ *   type, and the error code when bit 11 "deliver error code" is 1), and the guest goes on at the
+ *   handler, with the frame pushed in memory. Where delivery faults or reaches what the model does
+ *   not follow (a nested exception, an EPT violation, a task gate, ...), the entry's verdict is not
+ *   modelled under that `event-delivery.*` rule: the nested event may itself exit, so even the
+ *   entry's observation is open.
+ * - The model stops following the processor (the observation is still `vmentry`) when "virtual-
+ *   interrupt delivery" is 1 (§27.7.5 "Interrupt-Window Exiting and Virtual-Interrupt Delivery":
+ *   a virtual interrupt may be delivered through the guest IDT at once, as RVI, PPR and the
+ *   virtual-APIC page decide).
  */
 import { sdm } from '../../spec/citation.ts';
 import { ENTRY_CONTROL, PRIMARY_CONTROL, SECONDARY_CONTROL } from '../../spec/control-bits.ts';
@@ -54,6 +54,7 @@ import { toHex } from '../../spec/hex.ts';
 import type { InjectedEvent } from '../../spec/observations.ts';
 import { ARITHMETIC_FLAGS_MASK } from '../../spec/observations.ts';
 import { CR0, CR4 } from '../../spec/registers.ts';
+import { deliverInjectedEvent } from '../event-delivery/injection.ts';
 import { readWord } from '../memory.ts';
 import { rule } from '../rule.ts';
 import type { Rule } from '../rule.ts';
@@ -121,7 +122,7 @@ export const GUEST_LOAD_RULES = {
     'vm-entry.injected-event-delivered',
     'VM entry',
     sdm('27.6.1', 'Vectored-Event Injection'),
-    'the VM entry succeeds and delivers the injected event (reported in the vmentry observation) through the guest IDT, which the model does not read: the handler\'s CS, RIP, RSP and privilege level are unknown, later steps are not modelled',
+    'the VM entry succeeds and delivers the injected event (reported in the vmentry observation) through the guest IDT (model/event-delivery/): the guest goes on at the handler with the CS, RIP, SS, RSP, RFLAGS and CPL delivery produced, the frame pushed in memory',
   ),
   virtualInterruptDelivery: rule(
     'vm-entry.virtual-interrupt-delivery',
@@ -179,10 +180,20 @@ export function loadGuestState(state: ModelState, cpu: number, view: VmcsView): 
     activity: activityAfterEntry(f('GUEST_ACTIVITY_STATE')),
   });
   const injected = injectedEvent(view);
+  // The observation reports an event delivered through the IDT; a pending MTF VM exit (type 7) is not one.
+  const vectoring = injected !== undefined && BigInt(injected.type) !== INJECTION_TYPE_OTHER_EVENT;
+  const withInjected = vectoring ? { injected } : {};
+  let running = guest;
+  let ran: Rule = cpuOf(guest, cpu).activity === 'active' ? GUEST_LOAD_RULES.guestRuns : GUEST_LOAD_RULES.inactive;
+  if (vectoring) {
+    const delivery = deliverInjectedEvent(guest, cpu);
+    if (delivery.kind === 'stopped') return { kind: 'loaded', state: withCpu(guest, cpu, { untracked: delivery.rule }), flags, rule: delivery.rule, ...withInjected };
+    running = delivery.state;
+    ran = GUEST_LOAD_RULES.injectedEventDelivered;
+  }
   const beyond = notQuiet(f, view);
-  if (beyond !== undefined) return { kind: 'loaded', state: withCpu(guest, cpu, { untracked: beyond }), flags, rule: beyond, ...(injected === undefined ? {} : { injected }) };
-  const activity = cpuOf(guest, cpu).activity;
-  return { kind: 'loaded', state: guest, flags, rule: activity === 'active' ? GUEST_LOAD_RULES.guestRuns : GUEST_LOAD_RULES.inactive };
+  if (beyond !== undefined) return { kind: 'loaded', state: withCpu(running, cpu, { untracked: beyond }), flags, rule: beyond, ...withInjected };
+  return { kind: 'loaded', state: running, flags, rule: ran, ...withInjected };
 }
 
 /** The activity state after a VM entry that is not vectoring: that of the activity-state field (§27.7.2). */
@@ -243,10 +254,8 @@ function injectedEvent(view: VmcsView): InjectedEvent | undefined {
   return { vector, type, errorCode: toHex(errorCode ?? 0n) };
 }
 
-/** The rule that stops the model following the guest at once (see the file comment), or `undefined`. */
+/** The rule that stops the model following the guest at once (virtual-interrupt delivery), or `undefined`. */
 function notQuiet(f: (field: FieldName) => bigint, view: VmcsView): Rule | undefined {
-  const injection = f('VM_ENTRY_INTERRUPTION_INFORMATION');
-  if (bit(injection, INJECTION_VALID) && ((injection >> 8n) & 7n) !== INJECTION_TYPE_OTHER_EVENT) return GUEST_LOAD_RULES.injectedEventDelivered;
   const primary = f('PRIMARY_PROCESSOR_BASED_CONTROLS');
   const secondary = bit(primary, PRIMARY_CONTROL.ACTIVATE_SECONDARY_CONTROLS) ? (view.get('SECONDARY_PROCESSOR_BASED_CONTROLS') as bigint) : 0n;
   return bit(secondary, SECONDARY_CONTROL.VIRTUAL_INTERRUPT_DELIVERY) ? GUEST_LOAD_RULES.virtualInterruptDelivery : undefined;

@@ -63,6 +63,10 @@ import './vmxoff.test.ts';
 import './vmxon.test.ts';
 import './vm-exit/vm-exit.test.ts';
 import './vm-exit/areas-and-aborts.test.ts';
+import './event-delivery/ia32e.test.ts';
+import './event-delivery/translation.test.ts';
+import './event-delivery/legacy-modes.test.ts';
+import './event-delivery/wiring.test.ts';
 
 describe('rule coverage of the unit tests', () => {
   it('reaches every rule in RULES', () => {

@@ -10,8 +10,9 @@ import { FIELD } from '../../../spec/fields.ts';
 import type { ExceptionOp } from '../../../spec/guest-operations.ts';
 import type { Observation } from '../../../spec/observations.ts';
 import { step } from '../../../model/index.ts';
-import { exit, expectNotModelled, expectOnly, expectUndefined, fresh, patchCpu, withCurrent } from '../helpers.ts';
-import { bit, guestWith, ripOf } from './guest-setup.ts';
+import { cpuOf } from '../../../model/state.ts';
+import { exit, expectNotModelled, expectOnly, expectUndefined, fresh, patchCpu, RULES_HIT, withCurrent } from '../helpers.ts';
+import { bit, guestWith } from './guest-setup.ts';
 
 const raise = (vector: number, more: Partial<ExceptionOp> = {}): ExceptionOp => ({ kind: 'exception', cpu: 0, vector, ...more });
 const pageFault = (errorCode: number): ExceptionOp => raise(14, { errorCode: `0x${errorCode.toString(16)}`, address: '0xdead000' });
@@ -25,9 +26,10 @@ describe('exceptions', () => {
     expectOnly(fresh(), pageFault(2), fault('PF', '0x2'), 'exception.delivered');
     expectOnly(withCurrent(), raise(6), fault('UD'), 'exception.delivered');
   });
-  it('are delivered in a guest whose exception-bitmap bit is 0; the guest then runs its handler (RIP unknown)', () => {
+  it('are delivered in a guest whose exception-bitmap bit is 0; a guest whose registers no VM entry loaded is not followed into its handler', () => {
     const after = expectOnly(guestWith([[FIELD.EXCEPTION_BITMAP, bit(14)]]), raise(13, { errorCode: '0x0' }), fault('GP', '0x0'), 'exception.delivered');
-    expect(ripOf(after)).toBeUndefined();
+    expect(cpuOf(after, 0).untracked?.id).toBe('event-delivery.state-unknown');
+    RULES_HIT.add('event-delivery.state-unknown');
   });
   it('exit (reason 0) when their bit is 1', () => {
     expectOnly(guestWith([[FIELD.EXCEPTION_BITMAP, bit(6)]]), raise(6), exit(EXIT_REASON.EXCEPTION_OR_NMI), 'exception.vm-exit');

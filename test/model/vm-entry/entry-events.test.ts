@@ -24,6 +24,7 @@ import type { Observation } from '../../../spec/observations.ts';
 import { exit, expectNotModelled, expectOnly, expectStep, ok, patchCpu, RULES_HIT, store, VMCS_S } from '../helpers.ts';
 import { ACTIVATE_SECONDARY, guest, SHADOWING, VMREAD_BITMAP, VMWRITE_BITMAP } from '../non-root-setup.ts';
 import { currentView, GUEST_64, HOST_FIELDS } from './entry-fixtures.ts';
+import { DELIVERY_FIELDS, handlerOf, peek64, withDeliveryMemory } from '../event-delivery/setup.ts';
 import { vmcsWith } from './helpers.ts';
 
 const pause = { kind: 'pause', cpu: 0 } as const;
@@ -52,7 +53,8 @@ function enter(fields: Partial<Record<FieldName, bigint>>, setup: (state: ModelS
   const state = setup(vmcsWith({ ...BASE, ...fields }));
   const loaded = loadGuestState(state, 0, currentView(state));
   if (loaded.kind !== 'loaded') throw new Error(`test setup: missing ${loaded.missing.join(', ')}`);
-  return eventsAtEntry(loaded.state, 0, { expected: { kind: 'vmentry', flags: loaded.flags }, rule: loaded.rule, next: () => loaded.state });
+  const injected = loaded.injected === undefined ? {} : { injected: loaded.injected };
+  return eventsAtEntry(loaded.state, 0, { expected: { kind: 'vmentry', flags: loaded.flags, ...injected }, rule: loaded.rule, next: () => loaded.state });
 }
 
 /** Expects `observed` among the outcomes of `verdict` (exactly `count` of them), by `ruleId`; the state after it. */
@@ -143,10 +145,26 @@ describe('§27.7.3 delivery of pending debug exceptions after VM entry', () => {
     outcome(enter({ GUEST_PENDING_DEBUG_EXCEPTIONS: 0x4000n, EXCEPTION_BITMAP: 2n, PIN_BASED_CONTROLS: TIMER, VMX_PREEMPTION_TIMER_VALUE: 0n }), exit(EXIT_REASON.EXCEPTION_OR_NMI), 'vm-entry.pending-debug-exception-exit');
   });
 
-  it('#DB clear in the bitmap: delivered through the guest IDT, not modelled; under MOV-SS blocking held pending or lost, not modelled', () => {
-    expect(enter({ GUEST_PENDING_DEBUG_EXCEPTIONS: 0x4000n })).toMatchObject({ kind: 'not-modelled', rule: { id: 'vm-entry.pending-debug-exception-delivered' } });
+  it('#DB clear in the bitmap: delivered through the guest IDT as a trap (the RIP loaded is pushed, RF as loaded); the guest is at the #DB handler', () => {
+    const after = outcome(enter({ ...DELIVERY_FIELDS, GUEST_PENDING_DEBUG_EXCEPTIONS: 0x4000n }, withDeliveryMemory), entered(), 'vm-entry.pending-debug-exception-delivered');
+    expect(cpuOf(after, 0).rip).toBe(handlerOf(1));
+    const frame = (DELIVERY_FIELDS.GUEST_RSP as bigint) & ~0xfn;
+    expect(peek64(after, frame - 0x28n)).toBe(GUEST_RIP);
+    expect(peek64(after, frame - 0x18n)).toBe(0x43n);
+  });
+
+  it('under MOV-SS blocking held pending or lost: not modelled; after a vectoring entry ignored, except for an injected software interrupt or exception under MOV-SS blocking (not modelled)', () => {
     expect(enter({ GUEST_PENDING_DEBUG_EXCEPTIONS: 0x4000n, EXCEPTION_BITMAP: 2n, GUEST_INTERRUPTIBILITY_STATE: 2n })).toMatchObject({ kind: 'not-modelled', rule: { id: 'vm-entry.pending-debug-exception-mov-ss' } });
-    RULES_HIT.add('vm-entry.pending-debug-exception-delivered').add('vm-entry.pending-debug-exception-mov-ss');
+    RULES_HIT.add('vm-entry.pending-debug-exception-mov-ss');
+    outcome(enter({ ...DELIVERY_FIELDS, GUEST_PENDING_DEBUG_EXCEPTIONS: 0x4000n, EXCEPTION_BITMAP: 2n, VM_ENTRY_INTERRUPTION_INFORMATION: 0x8000_0020n }, withDeliveryMemory), { kind: 'vmentry', flags: 0x41, injected: { vector: 32, type: 0 } }, 'vm-entry.injected-event-delivered');
+    const software = { ...DELIVERY_FIELDS, GUEST_PENDING_DEBUG_EXCEPTIONS: 0x4000n, GUEST_INTERRUPTIBILITY_STATE: 2n, VM_ENTRY_INTERRUPTION_INFORMATION: 0x8000_0420n, VM_ENTRY_INSTRUCTION_LENGTH: 2n };
+    expect(enter(software, withDeliveryMemory)).toMatchObject({ kind: 'not-modelled', rule: { id: 'vm-entry.pending-debug-exception-mov-ss' } });
+  });
+
+  it('delivered with "monitor trap flag" = 1: an MTF VM exit before the handler\'s first instruction, saving the handler\'s RIP', () => {
+    const mtf = { ...DELIVERY_FIELDS, GUEST_PENDING_DEBUG_EXCEPTIONS: 0x4000n, PRIMARY_PROCESSOR_BASED_CONTROLS: bit(PRIMARY_CONTROL.MONITOR_TRAP_FLAG) };
+    const after = outcome(enter(mtf, withDeliveryMemory), exit(EXIT_REASON.MONITOR_TRAP_FLAG), 'vm-entry.mtf-after-pending-debug-exception');
+    expect(field(after, 'GUEST_RIP')).toBe(handlerOf(1));
   });
 
   it('ignored after an entry into the shutdown state', () => {
@@ -230,11 +248,11 @@ describe('§27.7.5 interrupt-window exiting', () => {
     expect(field(after, 'GUEST_INTERRUPTIBILITY_STATE')).toBe(0n);
   });
 
-  it('after a fault delivered in the guest the gate may have cleared RFLAGS.IF: the window exit is allowed, not required', () => {
-    const running = outcome(enter({ ...WINDOW, GUEST_RFLAGS: RFLAGS_IF, GUEST_INTERRUPTIBILITY_STATE: 1n }), entered(0), 'vm-entry.guest-runs');
-    const op = { kind: 'exception', cpu: 0, vector: 6 } as const;
-    expectStep(running, op, exit(EXIT_REASON.INTERRUPT_WINDOW), 'interrupt-window.vm-exit');
-    expectStep(running, op, { kind: 'fault', vector: 'UD', flags: 0 }, 'exception.delivered');
+  it('after a fault delivered in the guest the window exit follows the RFLAGS.IF the gate left: a trap gate keeps it (the exit), an interrupt gate clears it (no exit)', () => {
+    const running = outcome(enter({ ...DELIVERY_FIELDS, ...WINDOW, GUEST_RFLAGS: RFLAGS_IF, GUEST_INTERRUPTIBILITY_STATE: 1n }, withDeliveryMemory), entered(0), 'vm-entry.guest-runs');
+    const trapGate = expectOnly(running, { kind: 'exception', cpu: 0, vector: 6 }, exit(EXIT_REASON.INTERRUPT_WINDOW), 'interrupt-window.vm-exit');
+    expect(field(trapGate, 'GUEST_RIP')).toBe(handlerOf(6));
+    expectOnly(running, { kind: 'exception', cpu: 0, vector: 13, errorCode: '0x0' }, { kind: 'fault', vector: 'GP', flags: 0, errorCode: '0x0' }, 'exception.delivered');
   });
 
   it('wakes HLT, not shutdown', () => {
@@ -270,9 +288,10 @@ describe('§26.5.2 the monitor trap flag', () => {
     expectNotModelled(patchCpu(guest(setup), 0, { rip: GUEST_RIP }), { kind: 'vmread', cpu: 0, encoding: '0x681c' }, 'mtf.value-unknown');
   });
 
-  it('a fault delivered through the guest IDT (#UD, bitmap bit 6 clear) makes an MTF VM exit pending after its delivery, which the model does not follow (the delivery may fault again)', () => {
-    const running = outcome(enter(MTF), entered(), 'vm-entry.guest-runs');
-    expectNotModelled(running, { kind: 'exception', cpu: 0, vector: 6 }, 'mtf.after-fault-delivery');
+  it('a fault delivered through the guest IDT (#UD, bitmap bit 6 clear) makes an MTF VM exit pending after its delivery: the exit saves the handler\'s RIP', () => {
+    const running = outcome(enter({ ...DELIVERY_FIELDS, ...MTF }, withDeliveryMemory), entered(), 'vm-entry.guest-runs');
+    const after = expectOnly(running, { kind: 'exception', cpu: 0, vector: 6 }, exit(EXIT_REASON.MONITOR_TRAP_FLAG), 'mtf.vm-exit');
+    expect(field(after, 'GUEST_RIP')).toBe(handlerOf(6));
   });
 
   it('an instruction that causes a VM exit itself is followed by no MTF VM exit', () => {
@@ -282,10 +301,26 @@ describe('§26.5.2 the monitor trap flag', () => {
 });
 
 describe('an injected vectored event', () => {
-  it('is delivered through the guest IDT, which the model does not read: not followed (an MTF or window exit after it is not modelled either)', () => {
-    const state = vmcsWith({ ...BASE, VM_ENTRY_INTERRUPTION_INFORMATION: 0x8000_0300n });
+  it('is delivered through the guest IDT: the guest then runs at the handler', () => {
+    const state = withDeliveryMemory(vmcsWith({ ...BASE, ...DELIVERY_FIELDS, VM_ENTRY_INTERRUPTION_INFORMATION: 0x8000_0300n }));
     const loaded = loadGuestState(state, 0, currentView(state));
     expect(loaded.kind === 'loaded' && loaded.rule.id).toBe('vm-entry.injected-event-delivered');
-    if (loaded.kind === 'loaded') expectNotModelled(loaded.state, pause, 'vm-entry.injected-event-delivered');
+    if (loaded.kind === 'loaded') expect(cpuOf(loaded.state, 0).rip).toBe(handlerOf(0));
+  });
+
+  it('with "monitor trap flag" = 1: an MTF VM exit before the handler\'s first instruction (§26.5.2)', () => {
+    const after = outcome(
+      enter({ ...DELIVERY_FIELDS, VM_ENTRY_INTERRUPTION_INFORMATION: 0x8000_0320n, PRIMARY_PROCESSOR_BASED_CONTROLS: bit(PRIMARY_CONTROL.MONITOR_TRAP_FLAG) }, withDeliveryMemory),
+      exit(EXIT_REASON.MONITOR_TRAP_FLAG),
+      'vm-entry.mtf-after-injected-event',
+    );
+    expect(field(after, 'GUEST_RIP')).toBe(handlerOf(32));
+  });
+
+  it('the interrupt-window exit follows injection: through an interrupt gate RFLAGS.IF is 0 after delivery, so there is none', () => {
+    const window = { PRIMARY_PROCESSOR_BASED_CONTROLS: bit(PRIMARY_CONTROL.INTERRUPT_WINDOW_EXITING), GUEST_RFLAGS: RFLAGS_IF };
+    outcome(enter({ ...DELIVERY_FIELDS, ...window, VM_ENTRY_INTERRUPTION_INFORMATION: 0x8000_0020n }, withDeliveryMemory), { kind: 'vmentry', flags: 0, injected: { vector: 32, type: 0 } }, 'vm-entry.injected-event-delivered');
+    const trapGate = outcome(enter({ ...DELIVERY_FIELDS, ...window, VM_ENTRY_INTERRUPTION_INFORMATION: 0x8000_0306n }, withDeliveryMemory), exit(EXIT_REASON.INTERRUPT_WINDOW), 'interrupt-window.vm-exit');
+    expect(field(trapGate, 'GUEST_RIP')).toBe(handlerOf(6));
   });
 });

@@ -16,6 +16,7 @@ import { EXIT_REASON } from '../../../spec/exit-reasons.ts';
 import { ARITHMETIC_FLAGS } from '../../../spec/observations.ts';
 import type { FieldName } from '../../../spec/fields.ts';
 import { exit, expectNotModelled, expectOnly, hex, RULES_HIT, ud } from '../helpers.ts';
+import { DELIVERY_FIELDS, handlerOf, withDeliveryMemory } from '../event-delivery/setup.ts';
 import { currentView, ENTRY_64, GUEST_64 } from './entry-fixtures.ts';
 import { vmcsWith } from './helpers.ts';
 
@@ -74,13 +75,20 @@ describe('guest-state loading', () => {
     expect(after).toBe(state);
   });
 
-  it('an injected event (#DE, hardware exception) is reported and delivered through the guest IDT, which the model does not read: the processor is then not followed', () => {
-    const state = vmcsWith({ ...GUEST_64, VM_ENTRY_INTERRUPTION_INFORMATION: 0x8000_0300n });
+  it('an injected event (#DE, hardware exception) is reported and delivered through the guest IDT: the processor goes on at the handler', () => {
+    const state = withDeliveryMemory(vmcsWith({ ...GUEST_64, ...DELIVERY_FIELDS, GUEST_RIP: 0x4000n, VM_ENTRY_INTERRUPTION_INFORMATION: 0x8000_0300n }));
     const loaded = loadGuestState(state, 0, currentView(state));
     expect(loaded).toMatchObject({ kind: 'loaded', injected: { vector: 0, type: 3 } });
     if (loaded.kind === 'loaded') RULES_HIT.add(loaded.rule.id);
     expect(loaded.kind === 'loaded' && loaded.rule.id).toBe('vm-entry.injected-event-delivered');
-    if (loaded.kind === 'loaded') expectNotModelled(loaded.state, vmreadExitReason, 'vm-entry.injected-event-delivered');
+    if (loaded.kind === 'loaded') expect(cpuOf(loaded.state, 0).rip).toBe(handlerOf(0));
+  });
+
+  it('an injected event whose delivery the model does not follow (a gate beyond the IDT limit: #GP) leaves the processor untracked under that rule', () => {
+    const state = withDeliveryMemory(vmcsWith({ ...GUEST_64, ...DELIVERY_FIELDS, GUEST_RIP: 0x4000n, GUEST_IDTR_LIMIT: 0xfn, VM_ENTRY_INTERRUPTION_INFORMATION: 0x8000_0320n }));
+    const loaded = loadGuestState(state, 0, currentView(state));
+    expect(loaded.kind === 'loaded' && loaded.rule.id).toBe('event-delivery.nested-gp');
+    if (loaded.kind === 'loaded') expect(cpuOf(loaded.state, 0).untracked?.id).toBe('event-delivery.nested-gp');
   });
 
   it('virtual-interrupt delivery may deliver a virtual interrupt through the guest IDT before the first instruction (§27.7.5): the entry completes, the processor is then not followed', () => {

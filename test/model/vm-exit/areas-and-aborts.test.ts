@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ModelState } from '../../../model/index.ts';
 import { cpuOf } from '../../../model/state.ts';
+import { currentVmcs } from '../../../model/vmcs.ts';
 import { ENTRY_CONTROL } from '../../../spec/control-bits.ts';
 import { EXIT_REASON } from '../../../spec/exit-reasons.ts';
 import { FIELD } from '../../../spec/fields.ts';
@@ -16,6 +17,7 @@ import { exit, expectNotModelled, expectOnly, expectRejected, expectStep, hex, p
 import { describeExpected } from '../../../model/index.ts';
 import { vmcsWith } from '../vm-entry/helpers.ts';
 import { inGuest, launch, VALID, vmcall } from './fixtures.ts';
+import { DELIVERY_FIELDS, handlerOf, withDeliveryMemory } from '../event-delivery/setup.ts';
 
 const STORE_AREA = 0x9000n;
 const vmread = (encoding: number) => ({ kind: 'vmread', cpu: 0, encoding: hex(encoding) }) as const;
@@ -108,15 +110,17 @@ describe('where the exit leaves the processor untracked', () => {
 
 describe('event injection reported by the entry (§27.6)', () => {
   it('#GP (vector 13, hardware exception) with error code 0: the vmentry observation names it; a report without it does not match', () => {
-    const state = vmcsWith({ ...VALID, VM_ENTRY_INTERRUPTION_INFORMATION: 0x8000_0b0dn, VM_ENTRY_EXCEPTION_ERROR_CODE: 0n });
+    const state = withDeliveryMemory(vmcsWith({ ...VALID, ...DELIVERY_FIELDS, VM_ENTRY_INTERRUPTION_INFORMATION: 0x8000_0b0dn, VM_ENTRY_EXCEPTION_ERROR_CODE: 0n }));
     const after = expectOnly(state, launch, { kind: 'vmentry', flags: 0x41, injected: { vector: 13, type: 3, errorCode: '0x0' } }, 'vm-entry.injected-event-delivered');
     expectRejected(state, launch, { kind: 'vmentry', flags: 0x41 });
     expectRejected(state, launch, { kind: 'vmentry', flags: 0x41, injected: { vector: 13, type: 3, errorCode: '0x1' } });
-    expectNotModelled(after, vmcall, 'vm-entry.injected-event-delivered');
+    // The guest goes on at the #GP handler: a VMCALL there exits with the handler's RIP saved.
+    const exited = expectOnly(after, vmcall, exit(EXIT_REASON.VMCALL), 'vmcall.vm-exit');
+    expect(currentVmcs(exited, 0)?.content.fields.get(FIELD.GUEST_RIP)?.low).toBe(handlerOf(13));
   });
 
   it('an external interrupt (vector 32, type 0) has no error code', () => {
-    const state = vmcsWith({ ...VALID, GUEST_RFLAGS: 0x243n, VM_ENTRY_INTERRUPTION_INFORMATION: 0x8000_0020n });
+    const state = withDeliveryMemory(vmcsWith({ ...VALID, ...DELIVERY_FIELDS, GUEST_RFLAGS: 0x243n, VM_ENTRY_INTERRUPTION_INFORMATION: 0x8000_0020n }));
     expectOnly(state, launch, { kind: 'vmentry', flags: 0x41, injected: { vector: 32, type: 0 } }, 'vm-entry.injected-event-delivered');
   });
 });
