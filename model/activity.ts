@@ -96,7 +96,8 @@ export function atBoundaryAfter(before: ModelState, op: Operation, verdict: Verd
     // After HLT an exit on the boundary comes from the HLT activity state, saved as such: an event
     // that causes a VM exit directly returns the processor to the active state only after the exit
     // (§28.1 "Architectural State before a VM Exit"; §28.3.4 "Saving Non-Register State").
-    const halted = op.kind === 'hlt' ? withCpu(after, cpu, { activity: 'hlt' }) : after;
+    // A HLT that faulted (at CPL > 0) never halted: its boundary is the handler's.
+    const halted = op.kind === 'hlt' && branch.expected.kind !== 'fault' ? withCpu(after, cpu, { activity: 'hlt' }) : after;
     // After a fault delivered through the guest IDT (model/event-delivery/) the boundary is the one
     // before the handler's first instruction: the MTF VM exit saves the handler's state, and the
     // window exits see the RFLAGS.IF the gate left.

@@ -24,7 +24,7 @@ import type { Observation } from '../../../spec/observations.ts';
 import { exit, expectNotModelled, expectOnly, expectStep, ok, patchCpu, RULES_HIT, store, VMCS_S } from '../helpers.ts';
 import { ACTIVATE_SECONDARY, guest, SHADOWING, VMREAD_BITMAP, VMWRITE_BITMAP } from '../non-root-setup.ts';
 import { currentView, GUEST_64, HOST_FIELDS } from './entry-fixtures.ts';
-import { DELIVERY_FIELDS, handlerOf, peek64, withDeliveryMemory } from '../event-delivery/setup.ts';
+import { AR, DELIVERY_FIELDS, handlerOf, peek64, withDeliveryMemory } from '../event-delivery/setup.ts';
 import { vmcsWith } from './helpers.ts';
 
 const pause = { kind: 'pause', cpu: 0 } as const;
@@ -292,6 +292,14 @@ describe('§26.5.2 the monitor trap flag', () => {
     const running = outcome(enter({ ...DELIVERY_FIELDS, ...MTF }, withDeliveryMemory), entered(), 'vm-entry.guest-runs');
     const after = expectOnly(running, { kind: 'exception', cpu: 0, vector: 6 }, exit(EXIT_REASON.MONITOR_TRAP_FLAG), 'mtf.vm-exit');
     expect(field(after, 'GUEST_RIP')).toBe(handlerOf(6));
+  });
+
+  it('HLT at CPL 3 raises #GP(0) instead of halting: the MTF VM exit after its delivery is from the active state, at the #GP handler', () => {
+    const user = { GUEST_CS_SELECTOR: 0x2bn, GUEST_CS_ACCESS_RIGHTS: AR.CODE64_DPL3, GUEST_SS_SELECTOR: 0x33n, GUEST_SS_ACCESS_RIGHTS: AR.DATA_DPL3 };
+    const running = outcome(enter({ ...DELIVERY_FIELDS, ...user, ...MTF }, withDeliveryMemory), entered(), 'vm-entry.guest-runs');
+    const after = expectOnly(running, hlt, exit(EXIT_REASON.MONITOR_TRAP_FLAG), 'mtf.vm-exit');
+    expect(field(after, 'GUEST_ACTIVITY_STATE')).toBe(0n);
+    expect(field(after, 'GUEST_RIP')).toBe(handlerOf(13));
   });
 
   it('an instruction that causes a VM exit itself is followed by no MTF VM exit', () => {
