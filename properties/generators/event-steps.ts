@@ -30,6 +30,7 @@ import { FIELD, type FieldName } from '../../spec/fields.ts';
 import { toHex } from '../../spec/hex.ts';
 import type { Operation } from '../../spec/operations.ts';
 import type { Profile } from '../../spec/profile.ts';
+import { EnvironmentWriter, gateVariantsArbitrary, memoryOperations, type GateVariant } from './guest-environment.ts';
 import { VMXON_REGIONS } from './values.ts';
 import type { BuildOptions } from './vmcs-builder.ts';
 import { builtVmcs } from './vm-entry-steps.ts';
@@ -49,6 +50,9 @@ export const EVENT_STATE_READS: readonly FieldName[] = ['GUEST_ACTIVITY_STATE', 
 const GUEST_OPS = ['pause', 'hlt', 'rdtsc', 'cpuid'] as const;
 
 const bit = (n: number): bigint => 1n << BigInt(n);
+
+/** #DB. */
+const DEBUG_VECTOR = 1;
 
 /** IA32_VMX_MISC bits 6, 7, 8: the HLT, shutdown and wait-for-SIPI activity states are supported. */
 function activityStates(profile: Profile): bigint[] {
@@ -76,6 +80,8 @@ interface EventDraw {
   activity: bigint;
   clearAfter: boolean;
   guestOps: (typeof GUEST_OPS)[number][];
+  /** How the gates of the guest environment are written (guest-environment.ts). */
+  gates: GateVariant[];
 }
 
 function drawArbitrary(profile: Profile): fc.Arbitrary<EventDraw> {
@@ -99,6 +105,7 @@ function drawArbitrary(profile: Profile): fc.Arbitrary<EventDraw> {
     activity: fc.oneof({ arbitrary: fc.constant(0n), weight: 4 }, { arbitrary: fc.constantFrom(...activities), weight: 1 }),
     clearAfter: fc.oneof({ arbitrary: fc.constant(true), weight: 3 }, { arbitrary: fc.constant(false), weight: 1 }),
     guestOps: fc.array(fc.constantFrom(...GUEST_OPS), { minLength: 1, maxLength: 3 }),
+    gates: gateVariantsArbitrary(),
   });
 }
 
@@ -182,6 +189,8 @@ export function eventGroupOperations(profile: Profile, cpu: number, options: Bui
     { kind: 'vmptrld', cpu, pointer },
     ...[...merged.entries()].filter(([field]) => profile.fieldExists(FIELD[field])).map(([field, value]) => vmwrite(cpu, field, value)),
     { kind: 'write-memory', cpu, address: toHex(EVENT_ADDRESSES.virtualApic + 0x80n), value: toHex(BigInt(draw.vtpr)) },
+    // A pending debug exception with #DB outside the exception bitmap is delivered through the guest IDT after the entry (SDM Vol. 3C §27.6.3 "Delivery of Pending Debug Exceptions after VM Entry").
+    ...memoryOperations(cpu, draw.pendingDebug !== 0n && !draw.debugExits ? new EnvironmentWriter(options, draw.gates).gates([DEBUG_VECTOR]) : []),
     { kind: 'vmlaunch', cpu },
     ...reads(cpu),
   ];

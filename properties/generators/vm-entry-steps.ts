@@ -20,6 +20,7 @@ import { FIELD, type FieldName } from '../../spec/fields.ts';
 import { toHex } from '../../spec/hex.ts';
 import type { Operation, SettableState } from '../../spec/operations.ts';
 import type { Profile } from '../../spec/profile.ts';
+import { EnvironmentWriter, gateVariantsArbitrary, type GateVariant } from './guest-environment.ts';
 import { VMXON_REGIONS } from './values.ts';
 import { buildMemory, buildOptionsArbitrary, buildVmcs, supportedOptions, type BuildOptions, type VmcsValues } from './vmcs-builder.ts';
 import { BUILT_VMCS_POINTER, perturbationsOf, type Perturbation, type PreEntryStep } from './vmcs-perturb.ts';
@@ -205,6 +206,41 @@ const UD_VECTOR = 6n;
 /** Most failing rounds before the last one (each ends in a failed VM entry, so the VMCS stays clear). */
 const MOST_FAILING_ROUNDS = 6;
 
+/** Bit 31 (valid) and bits 10:8 (type) of the VM-entry interruption-information field (SDM Vol. 3C §25.8.3). */
+const INTERRUPTION_VALID = 1n << 31n;
+const TYPE_NMI = 2n;
+const TYPE_OTHER_EVENT = 7n;
+const NMI_VECTOR = 2;
+const DEBUG_VECTOR = 1;
+
+/**
+ * The vectors an entry with `values` may deliver through the guest IDT: the injected event's
+ * (§27.6 "Event Injection"; type 7, "other event", delivers nothing) and #DB for pending debug
+ * exceptions when the exception bitmap does not make #DB exit (§27.6.3).
+ */
+export function entryDeliveredVectors(values: ReadonlyMap<FieldName, bigint>): number[] {
+  const vectors: number[] = [];
+  const info = values.get('VM_ENTRY_INTERRUPTION_INFORMATION') ?? 0n;
+  const type = (info >> 8n) & 7n;
+  if ((info & INTERRUPTION_VALID) !== 0n && type !== TYPE_OTHER_EVENT) vectors.push(type === TYPE_NMI ? NMI_VECTOR : Number(info & 0xffn));
+  const debugExits = ((values.get('EXCEPTION_BITMAP') ?? 0n) >> BigInt(DEBUG_VECTOR)) & 1n;
+  if ((values.get('GUEST_PENDING_DEBUG_EXCEPTIONS') ?? 0n) !== 0n && debugExits === 0n) vectors.push(DEBUG_VECTOR);
+  return vectors;
+}
+
+/**
+ * The guest environment (guest-environment.ts) before the last VMLAUNCH of a group, when that
+ * entry is meant to succeed (every perturbation of the round on its passing side) and delivers
+ * an event; otherwise nothing, so that groups whose entries fail stay as short as before.
+ */
+function entryEnvironment(options: BuildOptions, base: ReadonlyMap<FieldName, bigint>, chosen: readonly ChosenPerturbation[], gates: readonly GateVariant[]): PreEntryStep[] {
+  if (chosen.some((p) => p.side === 'fail')) return [];
+  const values = new Map(base);
+  for (const p of chosen) for (const c of p.changes) values.set(c.field, c.value);
+  const writes = new EnvironmentWriter(options, gates).gates(entryDeliveredVectors(values));
+  return writes.map((w): PreEntryStep => ({ kind: 'write-memory', ...w }));
+}
+
 /** The VM-entry step group for `profile` on processor `cpu`; empty when the profile cannot have a 64-bit host. */
 export function vmEntrySteps(profile: Profile, cpu: number): fc.Arbitrary<Operation[]> {
   if (supportedOptions(profile).length === 0) return fc.constant([]);
@@ -220,7 +256,7 @@ export function vmEntrySteps(profile: Profile, cpu: number): fc.Arbitrary<Operat
   const extras = fc.array(fc.tuple(fc.constantFrom(...TARGET_CHECKS), fc.nat()), { maxLength: 5 });
   const failingRounds = fc.array(failingRoundArbitrary(), { maxLength: MOST_FAILING_ROUNDS });
   const vmcs = BUILT_VMCS_POINTER;
-  return fc.tuple(buildOptionsArbitrary(profile), failingRounds, lastRoundArbitrary(), extras, sequel).map(([options, failing, last, more, after]) => {
+  return fc.tuple(buildOptionsArbitrary(profile), failingRounds, lastRoundArbitrary(), extras, sequel, gateVariantsArbitrary()).map(([options, failing, last, more, after, gates]) => {
     const choose = (targets: readonly Target[]): ChosenPerturbation[] => targets.flatMap(([check, side, pick]) => perturbation(profile, options, check, side, pick) ?? []);
     const rounds = [...failing.map((targets) => (targets === 'mov-ss' ? [MOV_SS_ROUND] : choose(targets))).filter((chosen) => chosen.length > 0), choose(last)];
     // Extras vary the valid part of every round: passing perturbations on fields no round changes.
@@ -258,7 +294,8 @@ export function vmEntrySteps(profile: Profile, cpu: number): fc.Arbitrary<Operat
     const memory: Perturbation = { changes: [], before: buildMemory(profile, options).map((w): PreEntryStep => ({ kind: 'write-memory', ...w })) };
     for (const [i, chosen] of rounds.entries()) {
       const lastRound = i === rounds.length - 1;
-      ops.push(...round(cpu, baseValues, [memory, ...chosen], !lastRound, lastRound && after === 'guest-launch' ? [{ kind: 'vmlaunch', cpu }] : []));
+      const environment: Perturbation = { changes: [], before: lastRound ? entryEnvironment(options, baseValues, chosen, gates) : [] };
+      ops.push(...round(cpu, baseValues, [memory, ...chosen, environment], !lastRound, lastRound && after === 'guest-launch' ? [{ kind: 'vmlaunch', cpu }] : []));
     }
     if (after === 'resume') ops.push({ kind: 'vmresume', cpu }, ...exitInformationReads(cpu));
     if (after === 'vmxoff-resume') ops.push({ kind: 'vmxoff', cpu }, { kind: 'vmxon', cpu, pointer: toHex(vmxon) }, { kind: 'vmptrld', cpu, pointer }, { kind: 'vmresume', cpu }, ...exitInformationReads(cpu));
