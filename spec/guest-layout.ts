@@ -100,8 +100,12 @@ export const GUEST_LAYOUT = {
   guestRip: 0x40_2000n,
 } as const;
 
-/** Guest selectors (GDT, RPL 0): flat code, flat data, the TSS, and the LDT a rich guest names. */
-export const GUEST_SELECTORS = { code: 0x08n, data: 0x10n, tss: 0x18n, ldt: 0x20n } as const;
+/**
+ * Guest selectors: flat code, flat data, the TSS and the LDT a rich guest names (GDT, RPL 0), and
+ * the flat code and data of a guest at CPL 3 (GDT entries 5 and 6, RPL 3; clear of the 16-byte
+ * IA-32e TSS descriptor at 18H-27H).
+ */
+export const GUEST_SELECTORS = { code: 0x08n, data: 0x10n, tss: 0x18n, ldt: 0x20n, userCode: 0x2bn, userData: 0x33n } as const;
 
 /** The real-address-mode handler segment: CS = 1000H, so that CS × 16 = {@link GUEST_LAYOUT}.handlers. */
 export const REAL_MODE_HANDLER_SEGMENT = GUEST_LAYOUT.handlers >> 4n;

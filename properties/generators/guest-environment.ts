@@ -41,6 +41,7 @@ import {
   type GateKind,
 } from '../../spec/guest-layout.ts';
 import { toHex } from '../../spec/hex.ts';
+import type { FieldName } from '../../spec/fields.ts';
 import type { Operation } from '../../spec/operations.ts';
 import type { BuildOptions, GuestMode, MemoryWrite } from './vmcs-builder.ts';
 
@@ -170,6 +171,33 @@ export function descriptorWrites(guest: GuestMode, rich = false): MemoryWrite[] 
     ...dword(L.tss32 + TSS32_OFFSET.esp0, L.ring0Top),
     ...dword(L.tss32 + TSS32_OFFSET.ss0, S.data),
   ];
+}
+
+/** DPL 3 (access-rights bits 6:5) for the user segments. */
+const DPL3 = 0x60n;
+
+/**
+ * A guest at CPL 3 (protected or IA-32e mode; not real-address or virtual-8086 mode): the VMCS
+ * values of its CS and SS (selectors with RPL 3, flat segments with DPL 3, §27.3.1.2: SS.DPL =
+ * CS.DPL for a non-conforming code segment, SS.RPL = SS.DPL). DS, ES, FS and GS stay the built
+ * flat data segment (DPL 0 ≥ RPL 0). Its handlers are at CPL 0, so a delivery switches stacks.
+ */
+export function userSegmentFields(guest: GuestMode): [FieldName, bigint][] {
+  const code = guest === '64-bit' ? DESCRIPTOR_ACCESS_RIGHTS.code64 : DESCRIPTOR_ACCESS_RIGHTS.code32;
+  return [
+    ['GUEST_CS_SELECTOR', GUEST_SELECTORS.userCode],
+    ['GUEST_CS_ACCESS_RIGHTS', code | DPL3],
+    ['GUEST_SS_SELECTOR', GUEST_SELECTORS.userData],
+    ['GUEST_SS_ACCESS_RIGHTS', DESCRIPTOR_ACCESS_RIGHTS.data | DPL3],
+  ];
+}
+
+/** The GDT entries of {@link userSegmentFields} (§3.4.5). */
+export function userDescriptorWrites(guest: GuestMode): MemoryWrite[] {
+  const gdt = deliveryMode(guest) === 'ia32e' ? GUEST_LAYOUT.gdt64 : GUEST_LAYOUT.gdt32;
+  return userSegmentFields(guest)
+    .filter(([field]) => field.endsWith('ACCESS_RIGHTS'))
+    .flatMap(([field, rights]) => quad(gdt + ((field === 'GUEST_CS_ACCESS_RIGHTS' ? GUEST_SELECTORS.userCode : GUEST_SELECTORS.userData) & ~7n), segmentDescriptor(0n, FLAT_LIMIT, rights)));
 }
 
 /** Everything but the gates: paging, EPT (when on), GDT and TSS for a VMCS built with `options`. */

@@ -6,12 +6,15 @@ import {
   environmentWrites,
   gateVariantArbitrary,
   gateWrites,
+  userSegmentFields,
   VALID_GATE,
   type GateVariant,
 } from '../../properties/generators/guest-environment.ts';
+import { evaluate } from '../../model/vm-entry/check.ts';
+import { builtEnvironment, modelledRules, viewWith } from '../../properties/generators/vmcs-perturb.ts';
 import { entryDeliveredVectors, vmEntrySteps } from '../../properties/generators/vm-entry-steps.ts';
 import { exitGroupPlan, guestFaultVectors, vmExitSteps } from '../../properties/generators/vm-exit-steps.ts';
-import { buildMemory, buildVmcs, supportedOptions, type BuildOptions, type GuestMode } from '../../properties/generators/vmcs-builder.ts';
+import { buildMemory, buildVmcs, memoryReader, supportedOptions, type BuildOptions, type GuestMode } from '../../properties/generators/vmcs-builder.ts';
 import { FIELD } from '../../spec/fields.ts';
 import { toHex } from '../../spec/hex.ts';
 import { GUEST_LAYOUT } from '../../spec/guest-layout.ts';
@@ -241,13 +244,41 @@ describe('the step groups lay out the environment where a delivery may happen', 
     const draw = {
       interruptWindow: false, interruptsEnabled: false, nmiWindow: false, virtualNmiBlocking: false, mtf: false, pendingMtf: false, timer: false,
       timerValue: 0n, tpr: false, virtualizeApicAccesses: false, threshold: 0n, vtpr: 0, pendingDebug: 0x4000n, debugExits: false, blocking: 'none' as const,
-      activity: 0n, clearAfter: false, guestOps: ['pause' as const], gates: [VALID_GATE],
+      activity: 0n, clearAfter: false, guestOps: ['pause' as const], gates: [VALID_GATE], user: false,
     };
     const ops = eventGroupOperations(skylake, 0, options, draw);
     const launch = ops.findIndex((op) => op.kind === 'vmlaunch');
     expect(gateAt(memoryBefore(ops, launch), GUEST_LAYOUT.idt64 + 16n, true)).toMatchObject({ p: 1, offset: GUEST_LAYOUT.handlers + 16n });
     const exiting = eventGroupOperations(skylake, 0, options, { ...draw, debugExits: true });
     expect(exiting.some((op) => isGateWrite(op) || isEnvironmentWrite(op))).toBe(false);
+  });
+
+  it('event groups at CPL 3: HLT\'s #GP finds its gate, and the user segments the VMCS loads are in the GDT', () => {
+    for (const options of [OPTIONS.find((o) => o.guest === '64-bit' && !o.ept), OPTIONS.find((o) => o.guest === '32-bit' && !o.ept)] as BuildOptions[]) {
+      const draw = {
+        interruptWindow: false, interruptsEnabled: false, nmiWindow: false, virtualNmiBlocking: false, mtf: false, pendingMtf: false, timer: false,
+        timerValue: 0n, tpr: false, virtualizeApicAccesses: false, threshold: 0n, vtpr: 0, pendingDebug: 0n, debugExits: true, blocking: 'none' as const,
+        activity: 0n, clearAfter: false, guestOps: ['hlt' as const], gates: [VALID_GATE], user: true,
+      };
+      const ops = eventGroupOperations(skylake, 0, options, draw);
+      const launch = ops.findIndex((op) => op.kind === 'vmlaunch');
+      const m = memoryBefore(ops, launch);
+      const written = new Map(ops.slice(0, launch).flatMap((op) => (op.kind === 'vmwrite' ? [[Number(op.encoding), BigInt(op.value)] as const] : [])));
+      const gdtr = written.get(FIELD.GUEST_GDTR_BASE) as bigint;
+      for (const seg of ['CS', 'SS'] as const) {
+        const selector = written.get(FIELD[`GUEST_${seg}_SELECTOR`]) as bigint;
+        expect(selector & 3n).toBe(3n);
+        expect(accessRightsOf(descriptorAt(m, gdtr + (selector & ~7n)))).toBe(written.get(FIELD[`GUEST_${seg}_ACCESS_RIGHTS`]));
+      }
+      expect(gateWritten(m, 13)).toBe(true);
+      const values = new Map(buildVmcs(skylake, options));
+      for (const [field, value] of userSegmentFields(options.guest)) values.set(field, value);
+      const env = { ...builtEnvironment(skylake), readMemory32: memoryReader(buildMemory(skylake, options)) };
+      const failing = modelledRules().map((rule) => ({ id: rule.id, kind: evaluate(rule, viewWith(values), env).kind })).filter((r) => r.kind !== 'pass' && r.kind !== 'not-applicable');
+      expect(failing, options.guest).toEqual([]);
+      const quiet = eventGroupOperations(skylake, 0, options, { ...draw, guestOps: ['pause'] });
+      expect(quiet.some(isGateWrite)).toBe(false);
+    }
   });
 
   it('VM-entry groups: the vectors an entry delivers are the injected event\'s (NMI: 2; other event: none) and a pending #DB\'s', () => {
