@@ -227,6 +227,28 @@ export function gateWrites(guest: GuestMode, vector: number, variant: GateVarian
   return [...quad(GUEST_LAYOUT.idt64 + 16n * v, low), ...quad(GUEST_LAYOUT.idt64 + 16n * v + 8n, high)];
 }
 
+/** Bit 31 (valid) and bits 10:8 (type) of the VM-entry interruption-information field (SDM Vol. 3C §25.8.3). */
+const INTERRUPTION_VALID = 1n << 31n;
+const TYPE_NMI = 2n;
+const TYPE_OTHER_EVENT = 7n;
+const NMI_VECTOR = 2;
+const DEBUG_VECTOR = 1;
+
+/**
+ * The vectors an entry with `values` may deliver through the guest IDT: the injected event's
+ * (SDM Vol. 3C §27.6 "Event Injection"; type 7, "other event", delivers nothing) and #DB for pending debug
+ * exceptions when the exception bitmap does not make #DB exit (§27.6.3).
+ */
+export function entryDeliveredVectors(values: ReadonlyMap<FieldName, bigint>): number[] {
+  const vectors: number[] = [];
+  const info = values.get('VM_ENTRY_INTERRUPTION_INFORMATION') ?? 0n;
+  const type = (info >> 8n) & 7n;
+  if ((info & INTERRUPTION_VALID) !== 0n && type !== TYPE_OTHER_EVENT) vectors.push(type === TYPE_NMI ? NMI_VECTOR : Number(info & 0xffn));
+  const debugExits = ((values.get('EXCEPTION_BITMAP') ?? 0n) >> BigInt(DEBUG_VECTOR)) & 1n;
+  if ((values.get('GUEST_PENDING_DEBUG_EXCEPTIONS') ?? 0n) !== 0n && debugExits === 0n) vectors.push(DEBUG_VECTOR);
+  return vectors;
+}
+
 /** The `write-memory` operations of `writes` on `cpu`. */
 export function memoryOperations(cpu: number, writes: readonly MemoryWrite[]): Operation[] {
   return writes.map((w): Operation => ({ kind: 'write-memory', cpu, address: toHex(w.address), value: toHex(w.value) }));

@@ -20,7 +20,7 @@ import { FIELD, type FieldName } from '../../spec/fields.ts';
 import { toHex } from '../../spec/hex.ts';
 import type { Operation, SettableState } from '../../spec/operations.ts';
 import type { Profile } from '../../spec/profile.ts';
-import { EnvironmentWriter, gateVariantsArbitrary, type GateVariant } from './guest-environment.ts';
+import { entryDeliveredVectors, EnvironmentWriter, gateVariantsArbitrary, type GateVariant } from './guest-environment.ts';
 import { VMXON_REGIONS } from './values.ts';
 import { buildMemory, buildOptionsArbitrary, buildVmcs, supportedOptions, type BuildOptions, type VmcsValues } from './vmcs-builder.ts';
 import { BUILT_VMCS_POINTER, perturbationsOf, type Perturbation, type PreEntryStep } from './vmcs-perturb.ts';
@@ -205,28 +205,6 @@ const UD_VECTOR = 6n;
 
 /** Most failing rounds before the last one (each ends in a failed VM entry, so the VMCS stays clear). */
 const MOST_FAILING_ROUNDS = 6;
-
-/** Bit 31 (valid) and bits 10:8 (type) of the VM-entry interruption-information field (SDM Vol. 3C §25.8.3). */
-const INTERRUPTION_VALID = 1n << 31n;
-const TYPE_NMI = 2n;
-const TYPE_OTHER_EVENT = 7n;
-const NMI_VECTOR = 2;
-const DEBUG_VECTOR = 1;
-
-/**
- * The vectors an entry with `values` may deliver through the guest IDT: the injected event's
- * (§27.6 "Event Injection"; type 7, "other event", delivers nothing) and #DB for pending debug
- * exceptions when the exception bitmap does not make #DB exit (§27.6.3).
- */
-export function entryDeliveredVectors(values: ReadonlyMap<FieldName, bigint>): number[] {
-  const vectors: number[] = [];
-  const info = values.get('VM_ENTRY_INTERRUPTION_INFORMATION') ?? 0n;
-  const type = (info >> 8n) & 7n;
-  if ((info & INTERRUPTION_VALID) !== 0n && type !== TYPE_OTHER_EVENT) vectors.push(type === TYPE_NMI ? NMI_VECTOR : Number(info & 0xffn));
-  const debugExits = ((values.get('EXCEPTION_BITMAP') ?? 0n) >> BigInt(DEBUG_VECTOR)) & 1n;
-  if ((values.get('GUEST_PENDING_DEBUG_EXCEPTIONS') ?? 0n) !== 0n && debugExits === 0n) vectors.push(DEBUG_VECTOR);
-  return vectors;
-}
 
 /**
  * The guest environment (guest-environment.ts) before the last VMLAUNCH of a group, when that
