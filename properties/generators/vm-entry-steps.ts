@@ -20,6 +20,7 @@ import { FIELD, type FieldName } from '../../spec/fields.ts';
 import { toHex } from '../../spec/hex.ts';
 import type { Operation, SettableState } from '../../spec/operations.ts';
 import type { Profile } from '../../spec/profile.ts';
+import { entryDeliveredVectors, EnvironmentWriter, gateVariantsArbitrary } from './guest-environment.ts';
 import { VMXON_REGIONS } from './values.ts';
 import { buildMemory, buildOptionsArbitrary, buildVmcs, supportedOptions, type BuildOptions, type VmcsValues } from './vmcs-builder.ts';
 import { BUILT_VMCS_POINTER, perturbationsOf, type Perturbation, type PreEntryStep } from './vmcs-perturb.ts';
@@ -205,6 +206,18 @@ const UD_VECTOR = 6n;
 /** Most failing rounds before the last one (each ends in a failed VM entry, so the VMCS stays clear). */
 const MOST_FAILING_ROUNDS = 6;
 
+/**
+ * The guest environment (guest-environment.ts) before the last VMLAUNCH of a group, when that
+ * entry is meant to succeed (every perturbation of the round on its passing side) and delivers
+ * an event; otherwise nothing, so that groups whose entries fail stay as short as before.
+ */
+function entryEnvironment(env: EnvironmentWriter, base: ReadonlyMap<FieldName, bigint>, chosen: readonly ChosenPerturbation[]): PreEntryStep[] {
+  if (chosen.some((p) => p.side === 'fail')) return [];
+  const values = new Map(base);
+  for (const p of chosen) for (const c of p.changes) values.set(c.field, c.value);
+  return env.gates(entryDeliveredVectors(values)).map((w): PreEntryStep => ({ kind: 'write-memory', ...w }));
+}
+
 /** The VM-entry step group for `profile` on processor `cpu`; empty when the profile cannot have a 64-bit host. */
 export function vmEntrySteps(profile: Profile, cpu: number): fc.Arbitrary<Operation[]> {
   if (supportedOptions(profile).length === 0) return fc.constant([]);
@@ -220,7 +233,7 @@ export function vmEntrySteps(profile: Profile, cpu: number): fc.Arbitrary<Operat
   const extras = fc.array(fc.tuple(fc.constantFrom(...TARGET_CHECKS), fc.nat()), { maxLength: 5 });
   const failingRounds = fc.array(failingRoundArbitrary(), { maxLength: MOST_FAILING_ROUNDS });
   const vmcs = BUILT_VMCS_POINTER;
-  return fc.tuple(buildOptionsArbitrary(profile), failingRounds, lastRoundArbitrary(), extras, sequel).map(([options, failing, last, more, after]) => {
+  return fc.tuple(buildOptionsArbitrary(profile), failingRounds, lastRoundArbitrary(), extras, sequel, gateVariantsArbitrary()).map(([options, failing, last, more, after, gates]) => {
     const choose = (targets: readonly Target[]): ChosenPerturbation[] => targets.flatMap(([check, side, pick]) => perturbation(profile, options, check, side, pick) ?? []);
     const rounds = [...failing.map((targets) => (targets === 'mov-ss' ? [MOV_SS_ROUND] : choose(targets))).filter((chosen) => chosen.length > 0), choose(last)];
     // Extras vary the valid part of every round: passing perturbations on fields no round changes.
@@ -237,6 +250,7 @@ export function vmEntrySteps(profile: Profile, cpu: number): fc.Arbitrary<Operat
     const baseValues = new Map(values);
     for (const p of base) for (const c of p.changes) baseValues.set(c.field, c.value);
     const pointer = toHex(vmcs);
+    const env = new EnvironmentWriter(options, gates);
     // Start over in VMX operation without storing into a region in use (a store into the VMXON
     // region or an active VMCS is undefined): clear the VMCS, leave VMX operation, lay out both
     // regions, enter again. Each step is defined whatever state the sequence is in.
@@ -252,13 +266,16 @@ export function vmEntrySteps(profile: Profile, cpu: number): fc.Arbitrary<Operat
       { kind: 'vmptrld', cpu, pointer },
       ...vmwrites(cpu, values, base),
       ...base.flatMap((p) => (p.before ?? []).map((step) => preEntryOperation(cpu, step))),
+      // An event the valid part injects (an extra on its passing side) is delivered by any round whose entry succeeds.
+      ...env.gates(entryDeliveredVectors(baseValues)).map((w) => preEntryOperation(cpu, { kind: 'write-memory', ...w })),
     ];
     if (after === 'guest-launch') ops.push({ kind: 'vmwrite', cpu, encoding: toHex(BigInt(FIELD.EXCEPTION_BITMAP)), value: toHex(1n << UD_VECTOR) });
     // The memory the built VMCS needs (vmcs-builder.ts buildMemory), stored again in every round, before the round's own stores.
     const memory: Perturbation = { changes: [], before: buildMemory(profile, options).map((w): PreEntryStep => ({ kind: 'write-memory', ...w })) };
     for (const [i, chosen] of rounds.entries()) {
       const lastRound = i === rounds.length - 1;
-      ops.push(...round(cpu, baseValues, [memory, ...chosen], !lastRound, lastRound && after === 'guest-launch' ? [{ kind: 'vmlaunch', cpu }] : []));
+      const environment: Perturbation = { changes: [], before: lastRound ? entryEnvironment(env, baseValues, chosen) : [] };
+      ops.push(...round(cpu, baseValues, [memory, ...chosen, environment], !lastRound, lastRound && after === 'guest-launch' ? [{ kind: 'vmlaunch', cpu }] : []));
     }
     if (after === 'resume') ops.push({ kind: 'vmresume', cpu }, ...exitInformationReads(cpu));
     if (after === 'vmxoff-resume') ops.push({ kind: 'vmxoff', cpu }, { kind: 'vmxon', cpu, pointer: toHex(vmxon) }, { kind: 'vmptrld', cpu, pointer }, { kind: 'vmresume', cpu }, ...exitInformationReads(cpu));

@@ -17,8 +17,9 @@ import { FIELD, type FieldName } from '../../spec/fields.ts';
 import { toHex } from '../../spec/hex.ts';
 import type { Operation } from '../../spec/operations.ts';
 import type { Profile } from '../../spec/profile.ts';
-import { predictExit } from './exit-prediction.ts';
+import { exceptionExits, predictExit } from './exit-prediction.ts';
 import { bitmapWrites, exitSetupArbitrary, exitSetupFields, shadowVmcsLayout, xssWrite, type ExitSetup } from './exit-setup.ts';
+import { EnvironmentWriter, gateVariantsArbitrary, memoryOperations, type GateVariant } from './guest-environment.ts';
 import { guestOperation, guestVmxInstruction } from './guest-operations.ts';
 import { VMXON_REGIONS } from './values.ts';
 import { BUILD_ADDRESSES, supportedOptions, type BuildOptions, type VmcsValues } from './vmcs-builder.ts';
@@ -78,8 +79,8 @@ function write(cpu: number, field: FieldName, value: bigint): Operation {
   return { kind: 'vmwrite', cpu, encoding: toHex(BigInt(FIELD[field])), value: toHex(value) };
 }
 
-/** The host's steps between reading the exit information and VMRESUME. */
-function continuation(cpu: number, round: Round): Operation[] {
+/** The host's steps between reading the exit information and VMRESUME (with `env`, the injected vector's gate first). */
+function continuation(cpu: number, round: Round, env?: EnvironmentWriter): Operation[] {
   switch (round.then) {
     case 'launch-then-resume':
       return [{ kind: 'vmlaunch', cpu }];
@@ -89,7 +90,7 @@ function continuation(cpu: number, round: Round): Operation[] {
     }
     case 'inject': {
       const event = INJECTED_EVENTS[(round.event ?? 0) % INJECTED_EVENTS.length] as (typeof INJECTED_EVENTS)[number];
-      const ops = [write(cpu, 'VM_ENTRY_INTERRUPTION_INFORMATION', event.information)];
+      const ops = [...memoryOperations(cpu, env?.gates([Number(event.information & 0xffn)]) ?? []), write(cpu, 'VM_ENTRY_INTERRUPTION_INFORMATION', event.information)];
       if (event.errorCode !== undefined) ops.push(write(cpu, 'VM_ENTRY_EXCEPTION_ERROR_CODE', event.errorCode));
       if (event.instructionLength !== undefined) ops.push(write(cpu, 'VM_ENTRY_INSTRUCTION_LENGTH', event.instructionLength));
       return ops;
@@ -119,17 +120,48 @@ function vmwritesWithSetup(profile: Profile, cpu: number, values: VmcsValues, se
     .map(([field, value]): Operation => ({ kind: 'vmwrite', cpu, encoding: toHex(BigInt(FIELD[field])), value: toHex(value) }));
 }
 
-/** The operations of the rounds: each guest operation, and after those expected to exit the host's reads and continuation. */
-export function roundOperations(cpu: number, setup: ExitSetup, rounds: readonly Round[]): Operation[] {
+/**
+ * The operations of the rounds: each guest operation, and after those expected to exit the host's
+ * reads and continuation. With `env`, an injected event's gate is laid out before its VMRESUME.
+ */
+export function roundOperations(cpu: number, setup: ExitSetup, rounds: readonly Round[], env?: EnvironmentWriter): Operation[] {
   const ops: Operation[] = [];
   for (const round of rounds) {
     ops.push(round.op);
     if (predictExit(setup, round.op) === false) continue;
     ops.push(...reads(cpu, EXIT_INFORMATION_READS), ...reads(cpu, round.guestReads));
     if (round.then === 'stop') break;
-    ops.push(...continuation(cpu, round), { kind: 'vmresume', cpu });
+    ops.push(...continuation(cpu, round, env), { kind: 'vmresume', cpu });
   }
   return ops;
+}
+
+/** #DB, #UD and #GP: the vectors of the exceptions guest instructions raise (SDM Vol. 3C §26.1.1, §26.3). */
+const DEBUG = 1;
+const INVALID_OPCODE = 6;
+const GENERAL_PROTECTION = 13;
+
+/**
+ * The vectors a guest operation may deliver in the guest under `setup` (a generator's estimate,
+ * like exit-prediction.ts): an `exception` operation's vector unless the exception bitmap makes
+ * it exit; #UD and #GP (and #DB for MOV DR) of an operation that is not sure to exit, unless the
+ * bitmap makes them exit.
+ */
+export function guestFaultVectors(setup: ExitSetup, op: Operation): number[] {
+  if (op.kind === 'exception') return exceptionExits(setup, op.vector, op.errorCode === undefined ? 0 : Number(op.errorCode)) ? [] : [op.vector];
+  if (predictExit(setup, op) === true) return [];
+  const vectors = op.kind === 'mov-dr' ? [DEBUG, INVALID_OPCODE, GENERAL_PROTECTION] : [INVALID_OPCODE, GENERAL_PROTECTION];
+  return vectors.filter((vector) => !exceptionExits(setup, vector));
+}
+
+/** The vectors the guest operations of `rounds` may deliver (those run until a `stop` after an exit). */
+export function roundFaultVectors(setup: ExitSetup, rounds: readonly Round[]): number[] {
+  const vectors = new Set<number>();
+  for (const round of rounds) {
+    for (const vector of guestFaultVectors(setup, round.op)) vectors.add(vector);
+    if (predictExit(setup, round.op) !== false && round.then === 'stop') break;
+  }
+  return [...vectors];
 }
 
 function roundArbitrary(setup: ExitSetup, cpu: number): fc.Arbitrary<Round> {
@@ -148,11 +180,11 @@ function roundArbitrary(setup: ExitSetup, cpu: number): fc.Arbitrary<Round> {
 }
 
 /** The setup and rounds of one group, before they become operations (exported for the generator's tests). */
-export function exitGroupPlan(profile: Profile, cpu: number): fc.Arbitrary<{ options: BuildOptions; setup: ExitSetup; rounds: Round[] }> {
+export function exitGroupPlan(profile: Profile, cpu: number): fc.Arbitrary<{ options: BuildOptions; setup: ExitSetup; rounds: Round[]; gates: GateVariant[] }> {
   const options = exitGroupOptions(profile);
   return fc.constantFrom(...options).chain((opts) =>
     exitSetupArbitrary(profile, builtVmcs(profile, opts)).chain((setup) =>
-      fc.array(roundArbitrary(setup, cpu), { minLength: 1, maxLength: 8 }).map((rounds) => ({ options: opts, setup, rounds })),
+      fc.tuple(fc.array(roundArbitrary(setup, cpu), { minLength: 1, maxLength: 8 }), gateVariantsArbitrary()).map(([rounds, gates]) => ({ options: opts, setup, rounds, gates })),
     ),
   );
 }
@@ -163,19 +195,25 @@ export function vmExitSteps(profile: Profile, cpu: number): fc.Arbitrary<Operati
   const rev = toHex(BigInt(profile.revisionId));
   const vmxon = toHex(VMXON_REGIONS[cpu] ?? (VMXON_REGIONS[0] as bigint));
   const pointer = toHex(BUILT_VMCS_POINTER);
-  return exitGroupPlan(profile, cpu).map(({ options, setup, rounds }) => [
-    { kind: 'vmclear', cpu, pointer },
-    { kind: 'vmxoff', cpu },
-    { kind: 'write-memory', cpu, address: vmxon, value: rev },
-    { kind: 'write-memory', cpu, address: pointer, value: rev },
-    { kind: 'vmxon', cpu, pointer: vmxon },
-    { kind: 'vmclear', cpu, pointer },
-    { kind: 'vmptrld', cpu, pointer },
-    ...vmwritesWithSetup(profile, cpu, builtVmcs(profile, options), setup),
-    ...bitmapWrites(cpu, setup),
-    ...shadowVmcsLayout(cpu, setup, profile.revisionId),
-    ...xssWrite(cpu, setup),
-    { kind: 'vmlaunch', cpu },
-    ...roundOperations(cpu, setup, rounds),
-  ]);
+  return exitGroupPlan(profile, cpu).map(({ options, setup, rounds, gates }) => {
+    // The guest environment (guest-environment.ts), laid out when a delivery may happen: before the VMLAUNCH for the guest's own faults, before a VMRESUME for an injected event.
+    const env = new EnvironmentWriter(options, gates);
+    const prologue = memoryOperations(cpu, env.gates(roundFaultVectors(setup, rounds)));
+    return [
+      { kind: 'vmclear', cpu, pointer },
+      { kind: 'vmxoff', cpu },
+      { kind: 'write-memory', cpu, address: vmxon, value: rev },
+      { kind: 'write-memory', cpu, address: pointer, value: rev },
+      { kind: 'vmxon', cpu, pointer: vmxon },
+      { kind: 'vmclear', cpu, pointer },
+      { kind: 'vmptrld', cpu, pointer },
+      ...vmwritesWithSetup(profile, cpu, builtVmcs(profile, options), setup),
+      ...bitmapWrites(cpu, setup),
+      ...shadowVmcsLayout(cpu, setup, profile.revisionId),
+      ...xssWrite(cpu, setup),
+      ...prologue,
+      { kind: 'vmlaunch', cpu },
+      ...roundOperations(cpu, setup, rounds, env),
+    ];
+  });
 }

@@ -14,7 +14,9 @@
  * and §27.3.1 "Checks on the Guest State Area" (2016: §26.2, §26.3.1), with the allowed settings
  * of Vol. 3D Appendix A.3-A.8. Fields that no check needs set (counts, addresses of areas not in
  * use, event injection, reserved-bit fields) are written as 0, which passes; the VMCS link
- * pointer is all ones. A field the profile does not have is left out.
+ * pointer is all ones. A field the profile does not have is left out. The guest's stack pointer and
+ * its GDTR, IDTR and TR bases name the guest environment of spec/guest-layout.ts, which
+ * guest-environment.ts lays out in memory before a guest may take an event.
  */
 import fc from 'fast-check';
 import { EPT_VPID_CAP } from '../../spec/capability-msrs.ts';
@@ -22,6 +24,7 @@ import { ENTRY_CONTROL, EXIT_CONTROL, PRIMARY_CONTROL, SECONDARY_CONTROL } from 
 import { CR0_BIT, CR4_BIT } from '../../spec/control-registers.ts';
 import { ENTRY_CHECKS } from '../../spec/entry-checks/index.ts';
 import { FIELD, type FieldName } from '../../spec/fields.ts';
+import { GUEST_LAYOUT, GUEST_SELECTORS } from '../../spec/guest-layout.ts';
 import type { Profile } from '../../spec/profile.ts';
 
 /** The guest's mode after VM entry. */
@@ -107,17 +110,17 @@ export function buildOptionsArbitrary(profile: Profile): fc.Arbitrary<BuildOptio
   return fc.constantFrom(...options);
 }
 
-/** Addresses of the structures the VMCS points at (page-aligned, far below any physical-address width). */
+/** Addresses of the structures the VMCS points at (page-aligned, far below any physical-address width; spec/guest-layout.ts). */
 export const BUILD_ADDRESSES = {
-  hostCr3: 0x20000n,
-  guestCr3: 0x21000n,
-  eptRoot: 0x22000n,
+  hostCr3: GUEST_LAYOUT.hostCr3,
+  guestCr3: GUEST_LAYOUT.guestCr3,
+  eptRoot: GUEST_LAYOUT.eptPml4,
   /** The region the VMCS link pointer references when in use (a page no other generator lays out). */
-  linkRegion: 0x28000n,
+  linkRegion: GUEST_LAYOUT.linkRegion,
   /** Page tables the valid PDPTEs point at. */
-  pageDirectories: 0x29000n,
-  hostRip: 0x40_1000n,
-  guestRip: 0x40_2000n,
+  pageDirectories: GUEST_LAYOUT.pageDirectories,
+  hostRip: GUEST_LAYOUT.hostRip,
+  guestRip: GUEST_LAYOUT.guestRip,
 } as const;
 
 /** The default PAT (every entry a valid memory type). */
@@ -239,6 +242,11 @@ function setGuest(profile: Profile, options: BuildOptions, values: VmcsValues): 
   values.set('GUEST_IA32_PAT', DEFAULT_PAT);
   values.set('GUEST_IA32_EFER', long ? EFER_LME | EFER_LMA : 0n);
   values.set('GUEST_RIP', BUILD_ADDRESSES.guestRip);
+  // The guest's stack and descriptor tables (spec/guest-layout.ts; guest-environment.ts lays them out before a delivery).
+  values.set('GUEST_RSP', GUEST_LAYOUT.guestRsp);
+  values.set('GUEST_GDTR_BASE', long ? GUEST_LAYOUT.gdt64 : GUEST_LAYOUT.gdt32);
+  values.set('GUEST_IDTR_BASE', long ? GUEST_LAYOUT.idt64 : real ? GUEST_LAYOUT.ivt : GUEST_LAYOUT.idt32);
+  values.set('GUEST_TR_BASE', long ? GUEST_LAYOUT.tss64 : GUEST_LAYOUT.tss32);
   values.set('GUEST_RFLAGS', RFLAGS_RESERVED_ONE | (options.guest === 'v8086' ? RFLAGS_VM : 0n));
   if (options.ept) for (let n = 0; n < 4; n += 1) values.set(`GUEST_PDPTE${n as 0 | 1 | 2 | 3}`, validPdpte(BigInt(n)));
   setGuestSegments(options.guest, values);
@@ -266,7 +274,7 @@ function setGuestSegments(guest: GuestMode, values: VmcsValues): void {
     const big = real ? 0n : AR.g | AR.db;
     const code = AR.codeType | AR.s | AR.p | (guest === '64-bit' ? AR.g | AR.l : big);
     const data = AR.dataType | AR.s | AR.p | big;
-    const selectors = real ? { CS: 0n, SS: 0n, DATA: 0n } : { CS: 0x08n, SS: 0x10n, DATA: 0x10n };
+    const selectors = real ? { CS: 0n, SS: 0n, DATA: 0n } : { CS: GUEST_SELECTORS.code, SS: GUEST_SELECTORS.data, DATA: GUEST_SELECTORS.data };
     values.set('GUEST_CS_SELECTOR', selectors.CS);
     values.set('GUEST_CS_ACCESS_RIGHTS', real ? AR.dataType | AR.s | AR.p : code);
     values.set('GUEST_CS_LIMIT', limit);
@@ -279,7 +287,7 @@ function setGuestSegments(guest: GuestMode, values: VmcsValues): void {
       values.set(`GUEST_${seg}_LIMIT`, limit);
     }
   }
-  values.set('GUEST_TR_SELECTOR', guest === 'real' ? 0n : 0x18n);
+  values.set('GUEST_TR_SELECTOR', guest === 'real' ? 0n : GUEST_SELECTORS.tss);
   values.set('GUEST_TR_ACCESS_RIGHTS', AR.busyTss | AR.p);
   values.set('GUEST_TR_LIMIT', 0x67n);
   values.set('GUEST_LDTR_ACCESS_RIGHTS', AR.unusable);
@@ -292,7 +300,7 @@ const V8086_ACCESS_RIGHTS = 0xf3n;
 
 /** A usable LDTR: selector 20H (GDT, RPL 0), type 2 (LDT), P, byte-granular limit FFFFH. */
 function setGuestLdtr(values: VmcsValues): void {
-  values.set('GUEST_LDTR_SELECTOR', 0x20n);
+  values.set('GUEST_LDTR_SELECTOR', GUEST_SELECTORS.ldt);
   values.set('GUEST_LDTR_ACCESS_RIGHTS', AR.ldtType | AR.p);
   values.set('GUEST_LDTR_LIMIT', 0xffffn);
 }
