@@ -26,7 +26,7 @@ export const STATUS_VMENTRY = -5;
 export const STATUS_ENTRY_FAILURE = -6;
 /** An instruction in VMX non-root operation caused a VM exit; the basic reason is in ImplMachine.exitReason. */
 export const STATUS_VMEXIT = -7;
-/** An effect in VMX non-root operation impl/ does not implement (a VM function other than EPTP switching; a vectoring VM entry with "monitor trap flag" = 1). */
+/** An effect in VMX non-root operation impl/ does not implement (a VM function other than EPTP switching; VMCS shadowing). */
 export const STATUS_NON_ROOT_UNIMPLEMENTED = -8;
 
 /**
