@@ -69,7 +69,7 @@ export function benchVmEntry(profile: Profile, batches = 21, perBatch = 20_000):
   // The model, brought to the same state along the branches the emulator's observations take.
   const engine = createImplEngine({ profile: profile.data, logicalProcessors: 1 });
   let state = createModelState(profile, 1);
-  for (const op of loadVmcsOperations(profile, fields)) {
+  for (const op of loadVmcsOperations(profile, fields, 0n, false)) {
     const verdict = step(state, op);
     const seen = engine.step(op);
     const branch = verdict.kind === 'defined' ? verdict.branches.find((b) => matches(b.expected, seen)) : undefined;

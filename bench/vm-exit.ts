@@ -72,7 +72,7 @@ export function benchVmExit(profile: Profile, batches = 21, perBatch = 20_000): 
     throw new Error('bench: the valid VMCS does not enter, exit and re-enter the guest');
   }
 
-  const ops: Operation[] = [...loadVmcsOperations(profile, fields), { kind: 'vmlaunch', cpu: 0 }, { kind: 'vmcall', cpu: 0 }];
+  const ops: Operation[] = [...loadVmcsOperations(profile, fields, 0n, false), { kind: 'vmlaunch', cpu: 0 }, { kind: 'vmcall', cpu: 0 }];
   const model = modelStates(profile, ops);
   const vmcall: Operation = { kind: 'vmcall', cpu: 0 };
   const vmresume: Operation = { kind: 'vmresume', cpu: 0 };

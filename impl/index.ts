@@ -19,6 +19,7 @@ import { DT_SGDT, DT_SIDT, DT_SLDT, DT_STR, STATUS_FAULT, STATUS_GUEST_UNIMPLEME
 import { activityName } from './non-root/activity.ts';
 import { mnemonicOf } from '../spec/exceptions.ts';
 import {
+  STATUS_DELIVERY_UNIMPLEMENTED,
   STATUS_ENTRY_EVENT_UNIMPLEMENTED,
   STATUS_ENTRY_FAILURE,
   STATUS_ENTRY_UNIMPLEMENTED,
@@ -45,6 +46,7 @@ export {
 export { compile, encodeOperation, execute, RECORD_WORDS, runCompiled, type CompiledProgram } from './program.ts';
 export {
   describeStatus,
+  STATUS_DELIVERY_UNIMPLEMENTED,
   STATUS_ENTRY_EVENT_UNIMPLEMENTED,
   STATUS_INACTIVE,
   STATUS_ENTRY_FAILURE,
@@ -218,6 +220,7 @@ export class ImplEngine implements Engine {
     if (status === STATUS_VMENTRY) return vmentryObservation(machine, flags);
     if (status === STATUS_INACTIVE) return { kind: 'inactive', activity: activityName(machine.activity(cpu)), flags };
     if (status === STATUS_ENTRY_EVENT_UNIMPLEMENTED) return { kind: 'unimplemented', what: machine.events.unimplementedWhat, flags };
+    if (status === STATUS_DELIVERY_UNIMPLEMENTED) return { kind: 'unimplemented', what: machine.delivery.what, flags };
     if (status === STATUS_VMX_ABORT) {
       // §28.7 "VMX Aborts": the step is observed as the VM exit (or VM-entry failure) it was; the
       // processor is shut down (its later instructions are `inactive`).

@@ -26,7 +26,7 @@ export const STATUS_VMENTRY = -5;
 export const STATUS_ENTRY_FAILURE = -6;
 /** An instruction in VMX non-root operation caused a VM exit; the basic reason is in ImplMachine.exitReason. */
 export const STATUS_VMEXIT = -7;
-/** An effect in VMX non-root operation impl/ does not implement (a VM function other than EPTP switching; a vectoring VM entry with "monitor trap flag" = 1). */
+/** An effect in VMX non-root operation impl/ does not implement (a VM function other than EPTP switching; VMCS shadowing). */
 export const STATUS_NON_ROOT_UNIMPLEMENTED = -8;
 
 /**
@@ -64,6 +64,14 @@ export const STATUS_INACTIVE = -16;
  */
 export const STATUS_ENTRY_EVENT_UNIMPLEMENTED = -17;
 
+/**
+ * Delivery of an event through the guest IDT met something impl/ does not implement
+ * (impl/non-root/event-delivery/: a fault during delivery, an EPT violation or misconfiguration,
+ * virtual-8086 mode, a task gate or 16-bit gate, 5-level paging, ...); what in
+ * ImplMachine.delivery.what.
+ */
+export const STATUS_DELIVERY_UNIMPLEMENTED = -18;
+
 /** Human-readable name of a status code (tests and debugging). */
 export function describeStatus(status: number): string {
   switch (status) {
@@ -99,6 +107,8 @@ export function describeStatus(status: number): string {
       return 'inactive';
     case STATUS_ENTRY_EVENT_UNIMPLEMENTED:
       return 'event at the end of VM entry not implemented';
+    case STATUS_DELIVERY_UNIMPLEMENTED:
+      return 'event delivery through the guest IDT not implemented';
     default:
       return status > 0 ? `VMfailValid(${status})` : `unknown status ${status}`;
   }

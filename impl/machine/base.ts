@@ -39,6 +39,7 @@ import { ExitInfo, exitFactsFor, initialiseTrackedState, VmExits, type ExitFacts
 import { VmcsShadowing } from '../non-root/vmx-shadowing.ts';
 import { nonRootWordsFor, type NonRootWords } from '../non-root/words.ts';
 import { EntryEvents } from '../vm-entry/pending-events.ts';
+import { EventDelivery } from '../non-root/event-delivery/index.ts';
 import { vmxGuestWordsFor, type VmxGuestWords } from '../non-root/vmx-words.ts';
 
 // The row layout is documented in impl/cpu-row.ts. Trick: these are local copies of its
@@ -106,6 +107,8 @@ export abstract class MachineBase {
   protected readonly exits: VmExits;
   /** The end of a VM entry: injection, activity state, VM exits before the first guest instruction (impl/vm-entry/pending-events.ts). */
   readonly events: EntryEvents;
+  /** Delivery of events through the guest IDT (impl/non-root/event-delivery/). */
+  readonly delivery: EventDelivery;
   /** Fields the VM exits after a guest instruction read (impl/non-root/instruction-boundary.ts). */
   protected readonly eventWords: NonRootWords;
   /**
@@ -234,7 +237,8 @@ export abstract class MachineBase {
     this.result = intView(2);
     this.memory = new PhysicalMemory(intView(memoryWords), chunkKeys);
     this.exits = new VmExits(profile, this.state, this.memory, this.exitInfo, this.exit);
-    this.events = new EntryEvents(profile, this.state, this.memory, this.exitInfo, this.exits);
+    this.delivery = new EventDelivery(profile, this.state, this.memory);
+    this.events = new EntryEvents(profile, this.state, this.memory, this.exitInfo, this.exits, this.delivery);
     this.eventWords = nonRootWordsFor(profile);
     this.vmxWords = vmxGuestWordsFor(profile);
     const ew = this.entryFacts.words;
@@ -277,7 +281,8 @@ export abstract class MachineBase {
       vmExit: (b, reason) => this.vmExit(b, reason),
       advanceRip: (b, length) => this.advanceRip(b, length),
       refresh: (b) => this.refresh(b),
-    });
+      afterDelivery: (b) => this.afterDelivery(b),
+    }, this.delivery);
   }
 
   /** Row offset of `cpu` for an instruction, consuming its MOV-SS blocking (impl/machine/core.ts). */
@@ -288,4 +293,6 @@ export abstract class MachineBase {
   abstract vmExit(b: number, reason: number): number;
   /** A completed guest instruction advances guest RIP (impl/machine/core.ts). */
   abstract advanceRip(b: number, length: number): void;
+  /** The VM exit at the boundary after an exception's delivery in the guest, or 0 (impl/machine/core.ts). */
+  abstract afterDelivery(b: number): number;
 }

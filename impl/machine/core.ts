@@ -110,6 +110,19 @@ export abstract class MachineCore extends MachineBase {
 
 
   /**
+   * After an exception raised by a guest instruction of row `b` was delivered through the guest
+   * IDT (impl/non-root/event-delivery/): the VM exit on the boundary before the handler's first
+   * instruction when one applies (MTF, NMI or interrupt window; impl/non-root/instruction-boundary.ts),
+   * its status, else 0.
+   */
+  override afterDelivery(b: number): number {
+    this.refresh(b);
+    const result = exitAfterInstruction(this.state, this.memory.words, this.eventWords, this.exitInfo, this.exits, b, 0, false);
+    if (result !== 0) this.refresh(b);
+    return result;
+  }
+
+  /**
    * The VM-entry interruption information of the last VM entry that injected a vectored event
    * (bit 31 set; unsigned), 0 when that entry injected none; with {@link injectedErrorCode}.
    */

@@ -20,7 +20,7 @@ import { PIN_CONTROL, PRIMARY_CONTROL } from '../../spec/control-bits.ts';
 import { EXIT_INTERRUPTION_INFO, EXIT_INTERRUPTION_TYPE } from '../../spec/exit-interruption-information.ts';
 import { EXIT_REASON } from '../../spec/exit-reasons.ts';
 import type { Profile } from '../../spec/profile.ts';
-import { S_CPL, S_CR0_LO, S_CUR_BASE, S_IN_VMX, S_VM } from '../cpu-row.ts';
+import { S_BLOCKING, S_CPL, S_CR0_LO, S_CUR_BASE, S_IN_VMX, S_VM } from '../cpu-row.ts';
 import type { PhysicalMemory } from '../memory.ts';
 import { factsFor, type ProfileFacts } from '../profile-facts.ts';
 import { STATUS_FAULT, STATUS_GP, STATUS_GUEST_UNIMPLEMENTED, STATUS_UD } from '../status.ts';
@@ -32,6 +32,7 @@ import {
   EXIT_INFO_QUALIFICATION,
   type ExitInfo,
 } from '../vm-exit/exit-info.ts';
+import { DELIVER_ERROR_CODE, DELIVER_RF, DELIVER_SOFTWARE, type EventDelivery } from './event-delivery/index.ts';
 import { systemFeaturesFor, type SystemFeatures } from './system-features.ts';
 import { nonRootWordsFor, type NonRootWords } from './words.ts';
 
@@ -49,6 +50,16 @@ const VECTOR_NMI = 2;
 const VECTOR_UD = 6;
 const VECTOR_GP = 13;
 const VECTOR_PF = 14;
+/** Blocking by STI and by NMI in S_BLOCKING (interruptibility-state bits 0 and 3). */
+const BLOCKING_BY_STI = 1;
+const BLOCKING_BY_NMI = 8;
+/**
+ * Fault-class exception vectors (Vol. 3A §6.15 "Exception and Interrupt Reference", Table 6-1):
+ * #DE, #BR, #UD, #NM, #TS, #NP, #SS, #GP, #PF, #MF, #AC, #XM, #VE, #CP. Their delivery pushes
+ * RFLAGS with RF = 1 (Vol. 3A §18.3.1.1 "Instruction-Breakpoint Exception Condition"), as
+ * impl/vm-exit/index.ts saves RF = 1 for their VM exits.
+ */
+const FAULT_VECTORS = [0, 5, 6, 7, 10, 11, 12, 13, 14, 16, 17, 19, 20, 21].reduce((mask, vector) => mask | (1 << vector), 0);
 
 /** The machine's operations a guest instruction needs. */
 export interface MachineHooks {
@@ -60,6 +71,11 @@ export interface MachineHooks {
   advanceRip(b: number, length: number): void;
   /** Recomputes the machine's cached mode after a change of CR0, CPL, LMA, ... */
   refresh(b: number): void;
+  /**
+   * After an exception's delivery through the guest IDT: recomputes the cached mode, then the VM
+   * exit on the boundary before the handler's first instruction (its status), or 0.
+   */
+  afterDelivery(b: number): number;
 }
 
 export class GuestContext {
@@ -80,6 +96,8 @@ export class GuestContext {
     readonly memory: PhysicalMemory,
     readonly exitInfo: ExitInfo,
     readonly hooks: MachineHooks,
+    /** Delivery through the guest IDT of an exception the exception bitmap does not turn into a VM exit. */
+    readonly delivery: EventDelivery,
   ) {
     this.facts = factsFor(profile);
     this.words = nonRootWordsFor(profile);
@@ -207,8 +225,16 @@ export class GuestContext {
    * interruption information (vector, type, error-code valid, valid), the error code, the exit
    * qualification (`qualLo/Hi`: the linear address of a page fault, the debug-exception bits of a
    * #DB, 0 otherwise, §28.2.1) and, for a software exception, the instruction length. Otherwise
-   * the exception is delivered: STATUS_UD for #UD, STATUS_GP for an instruction's #GP(0)
-   * (`fromInstruction`; the `exception` operation's #GP reports its error code), else STATUS_FAULT with the vector and error code in {@link fault}.
+   * the exception is delivered (in VMX non-root operation through the guest IDT,
+   * impl/non-root/event-delivery/: the RIP pushed is the instruction's, or the next one's for a
+   * software exception (`length`), RF = 1 in the RFLAGS image for a fault-class exception, the
+   * gate DPL checked for INT3/INTO; a delivered NMI blocks NMIs; blocking by STI ends, as the
+   * instruction boundary it covered has passed; then the MTF VM exit pending after the delivery
+   * (§26.5.2 "Monitor Trap Flag": an instruction that faults makes it pending on the boundary
+   * after the fault's delivery) or a window exit is the observation), observed as STATUS_UD for
+   * #UD, STATUS_GP for an instruction's #GP(0) (`fromInstruction`; the `exception` operation's
+   * #GP reports its error code), else STATUS_FAULT with the vector and error code in
+   * {@link fault}. A delivery impl/ does not model answers STATUS_DELIVERY_UNIMPLEMENTED.
    */
   raise(
     b: number,
@@ -235,6 +261,17 @@ export class GuestContext {
       }
       if (type === TYPE_SOFTWARE_EXCEPTION) info.defined |= EXIT_INFO_INSTRUCTION_LENGTH;
       return this.hooks.vmExit(b, EXIT_REASON.EXCEPTION_OR_NMI);
+    }
+    if (this.s[b + S_IN_VMX] === NON_ROOT) {
+      const software = type === TYPE_SOFTWARE_EXCEPTION;
+      const fault = type === TYPE_HARDWARE_EXCEPTION && ((FAULT_VECTORS >>> vector) & 1) === 1;
+      const flags = (hasErrorCode ? DELIVER_ERROR_CODE : 0) | (software ? DELIVER_SOFTWARE : 0) | (fault ? DELIVER_RF : 0);
+      const delivered = this.delivery.deliver(b, vector, flags, errorCode, software ? length : 0);
+      if (delivered !== 0) return delivered;
+      const s = this.s;
+      s[b + S_BLOCKING] = ((s[b + S_BLOCKING] as number) & ~BLOCKING_BY_STI) | (type === TYPE_NMI ? BLOCKING_BY_NMI : 0);
+      const boundary = this.hooks.afterDelivery(b);
+      if (boundary !== 0) return boundary;
     }
     // #UD has no error code, so an `exception` operation's #UD is observed as an instruction's.
     if (vector === VECTOR_UD) return STATUS_UD;

@@ -4,14 +4,22 @@
  * is left in, and the VM exits that happen before the guest's first instruction.
  *
  * A VM entry is *vectoring* when it injects an event of type 0-6 (§27.7). Then:
- * - impl/vm-exit/index.ts `inject` reports the event and updates blocking (delivery through the
- *   guest IDT is not modelled; impl/ goes on as if the handler returned at once);
+ * - impl/vm-exit/index.ts `inject` reports the event and updates blocking, and
+ *   impl/non-root/event-delivery/ delivers it through the guest IDT (§27.6.1.1 "Details of
+ *   Vectored-Event Injection": the RIP pushed is the guest RIP, plus the VM-entry instruction
+ *   length for types 4, 5 and 6; the gate DPL is checked against the CPL for types 4 and 6, as
+ *   INT n, INT3 and INTO do; the error code when bit 11 asks for one; RFLAGS pushed as loaded);
+ *   what delivery does not model answers STATUS_DELIVERY_UNIMPLEMENTED;
  * - the processor is active whatever the activity-state field says (§27.7.2 "Activity State");
  * - there are no pending debug exceptions unless a software interrupt or exception is injected
  *   under blocking by MOV SS (§27.7.3 "Delivery of Pending Debug Exceptions after VM Entry");
- * - every VM exit below would follow the delivery of the event ("these VM exits follow event
- *   injection", §27.7.4-§27.7.7) and save the state of the guest's handler, which impl/ does not
- *   model: such an entry answers STATUS_ENTRY_EVENT_UNIMPLEMENTED ({@link EntryEvents.unimplementedWhat}).
+ * - the VM exits below follow the delivery ("these VM exits follow event injection",
+ *   §27.7.4-§27.7.7) and save the state of the guest's handler: TPR below threshold, then the
+ *   MTF VM exit "monitor trap flag" makes pending before the first instruction after a vectoring
+ *   entry (§26.5.2 "Monitor Trap Flag"), the preemption timer, the NMI window (no NMI blocking:
+ *   an injected NMI blocks), the interrupt window (RFLAGS.IF as the delivery left it). Pending
+ *   debug exceptions kept by a software interrupt or exception under MOV-SS blocking, and a
+ *   virtual interrupt, answer STATUS_ENTRY_EVENT_UNIMPLEMENTED ({@link EntryEvents.unimplementedWhat}).
  *
  * A VM entry that is not vectoring (nothing injected, or a pending MTF VM exit, type 7) ends in
  * the activity state of the guest-state field (§27.7.2), and then, in this priority order (the
@@ -30,8 +38,11 @@
  *    completes) under blocking by MOV SS; otherwise a #DB with the priority of a trap on the
  *    previous instruction, a VM exit when bit 1 of the exception bitmap is 1 (reason 0; exit
  *    qualification B3-B0, BS and RTM from the field, §28.2.1 "Basic VM-Exit Information";
- *    interruption information vector 1, hardware exception). A #DB delivered through the guest
- *    IDT is not modelled.
+ *    interruption information vector 1, hardware exception). Otherwise the #DB is delivered
+ *    through the guest IDT (a HLT state wakes), updating DR6 "normally" (impl/: B3-B0 and BS
+ *    set, RTM (bit 16) cleared for an RTM exception); after it the MTF VM exit when "monitor trap
+ *    flag" is 1 ("a pending event ... delivered before an instruction can execute", §26.5.2), then
+ *    the VM exits 4-6 below at the handler's first instruction.
  * 4. VMX-preemption timer value 0 with "activate VMX-preemption timer" 1 (reason 52; §27.7.4
  *    "VMX-Preemption Timer", §26.2: below debug traps, above NMI-window exits; wakes HLT and
  *    shutdown, does not occur in wait-for-SIPI).
@@ -57,8 +68,9 @@ import { EXIT_INTERRUPTION_INFO, EXIT_INTERRUPTION_TYPE } from '../../spec/exit-
 import { EXIT_REASON } from '../../spec/exit-reasons.ts';
 import { ACTIVITY_STATE, INTERRUPTIBILITY, PENDING_DEBUG, RFLAGS } from '../../spec/guest-state-bits.ts';
 import type { Profile } from '../../spec/profile.ts';
-import { S_ACTIVITY, S_MOV_SS, S_PENDING_DEBUG_HI, S_PENDING_DEBUG_LO } from '../cpu-row.ts';
+import { S_ACTIVITY, S_BLOCKING, S_DR6_LO, S_MOV_SS, S_PENDING_DEBUG_HI, S_PENDING_DEBUG_LO } from '../cpu-row.ts';
 import type { PhysicalMemory } from '../memory.ts';
+import { DELIVER_ERROR_CODE, DELIVER_SOFTWARE, type EventDelivery } from '../non-root/event-delivery/index.ts';
 import { STATUS_ENTRY_EVENT_UNIMPLEMENTED, STATUS_VMENTRY } from '../status.ts';
 import { EXIT_INFO_BEFORE_INSTRUCTION, EXIT_INFO_INTERRUPTION, EXIT_INFO_QUALIFICATION, type ExitInfo } from '../vm-exit/exit-info.ts';
 import type { VmExits } from '../vm-exit/index.ts';
@@ -70,6 +82,7 @@ const WAIT_FOR_SIPI = Number(ACTIVITY_STATE.WAIT_FOR_SIPI);
 const TYPE_NMI = Number(INTERRUPTION_TYPE.NMI);
 const TYPE_SOFTWARE_INTERRUPT = Number(INTERRUPTION_TYPE.SOFTWARE_INTERRUPT);
 const TYPE_SOFTWARE_EXCEPTION = Number(INTERRUPTION_TYPE.SOFTWARE_EXCEPTION);
+const TYPE_PRIVILEGED_SOFTWARE_EXCEPTION = Number(INTERRUPTION_TYPE.PRIVILEGED_SOFTWARE_EXCEPTION);
 const TYPE_OTHER_EVENT = Number(INTERRUPTION_TYPE.OTHER_EVENT);
 
 const STI = 1 << INTERRUPTIBILITY.BLOCKING_BY_STI;
@@ -122,6 +135,7 @@ export class EntryEvents {
     private readonly memory: PhysicalMemory,
     private readonly info: ExitInfo,
     private readonly exits: VmExits,
+    private readonly delivery: EventDelivery,
   ) {
     this.w = nonRootWordsFor(profile);
   }
@@ -170,7 +184,7 @@ export class EntryEvents {
     const blocked = interruptibility & (STI | MOV_SS);
     const pending = s[b + S_PENDING_DEBUG_LO] as number;
     if ((interruptibility & MOV_SS) === 0 && (pending & (BS | ENABLED_BREAKPOINT)) !== 0) {
-      if (!on(v[base + w.EXCEPTION_BITMAP] as number, VECTOR_DB)) return this.unimplemented('a pending debug exception delivered through the guest IDT after VM entry');
+      if (!on(v[base + w.EXCEPTION_BITMAP] as number, VECTOR_DB)) return this.deliverPendingDebug(b, base, pending);
       const info = this.info;
       info.clear();
       info.qualificationLo = pending & DEBUG_QUALIFICATION;
@@ -205,14 +219,54 @@ export class EntryEvents {
       s[b + S_PENDING_DEBUG_HI] = 0;
     }
     if (status !== STATUS_VMENTRY) return status;
-    const follows = 'a VM exit that follows the delivery of the injected event (the state of the guest handler is not modelled)';
-    if (this.tprBelowThreshold(base) || this.timerExpired(base)) return this.unimplemented(follows);
-    if (((s[b + S_PENDING_DEBUG_LO] as number) & (BS | ENABLED_BREAKPOINT)) !== 0) return this.unimplemented(follows);
-    const primary = v[base + w.PRIMARY_PROCESSOR_BASED_CONTROLS] as number;
-    if (on(primary, PRIMARY_CONTROL.NMI_WINDOW_EXITING) && type !== TYPE_NMI && (interruptibility & NMI_BLOCKING) === 0) return this.unimplemented(follows);
-    // Delivery may clear RFLAGS.IF (an interrupt gate) but never sets it.
-    if (((v[base + w.GUEST_RFLAGS] as number) & IF) !== 0 && (on(primary, PRIMARY_CONTROL.INTERRUPT_WINDOW_EXITING) || this.virtualInterruptPending(base))) {
-      return this.unimplemented(follows);
+    // §27.6.1.1: types 4, 5, 6 push RIP + the VM-entry instruction length; 4 and 6 check the gate DPL.
+    const injection = v[base + w.VM_ENTRY_INTERRUPTION_INFORMATION] as number;
+    const length = software || type === TYPE_PRIVILEGED_SOFTWARE_EXCEPTION ? (v[base + w.VM_ENTRY_INSTRUCTION_LENGTH] as number) : 0;
+    const flags = ((injection & 0x800) !== 0 ? DELIVER_ERROR_CODE : 0) | (software ? DELIVER_SOFTWARE : 0);
+    const delivered = this.delivery.deliver(b, injection & 0xff, flags, v[base + w.VM_ENTRY_EXCEPTION_ERROR_CODE] as number, length);
+    if (delivered !== 0) return delivered;
+    // The VM exits that follow the delivery, before the handler's first instruction (the
+    // delivery's stores may have replaced the memory slab: read it again).
+    if (this.tprBelowThreshold(base)) return this.exitBeforeInstruction(b, EXIT_REASON.TPR_BELOW_THRESHOLD);
+    const primary = this.memory.words[base + w.PRIMARY_PROCESSOR_BASED_CONTROLS] as number;
+    if (on(primary, PRIMARY_CONTROL.MONITOR_TRAP_FLAG)) return this.exitBeforeInstruction(b, EXIT_REASON.MONITOR_TRAP_FLAG);
+    if (((s[b + S_PENDING_DEBUG_LO] as number) & (BS | ENABLED_BREAKPOINT)) !== 0) {
+      return this.unimplemented('pending debug exceptions kept by an injected software interrupt or exception under blocking by MOV SS, after VM entry');
+    }
+    return this.windowsAfterDelivery(b, base, primary);
+  }
+
+  /**
+   * §27.7.3: the pending debug exceptions `pending` delivered as a #DB through the guest IDT (the
+   * exception bitmap's bit 1 is 0), then the VM exits that follow it (see the file header).
+   */
+  private deliverPendingDebug(b: number, base: number, pending: number): number {
+    const s = this.s;
+    const delivered = this.delivery.deliver(b, VECTOR_DB, 0, 0, 0);
+    if (delivered !== 0) return delivered;
+    // DR6 updated as a #DB normally does: B3-B0 and BS set; RTM (bit 16) is cleared by an RTM #DB.
+    const dr6 = (s[b + S_DR6_LO] as number) | (pending & (0xf | BS));
+    s[b + S_DR6_LO] = (pending & RTM) !== 0 ? dr6 & ~RTM : dr6;
+    s[b + S_PENDING_DEBUG_LO] = 0;
+    s[b + S_PENDING_DEBUG_HI] = 0;
+    s[b + S_ACTIVITY] = 0;
+    const primary = this.memory.words[base + this.w.PRIMARY_PROCESSOR_BASED_CONTROLS] as number;
+    if (on(primary, PRIMARY_CONTROL.MONITOR_TRAP_FLAG)) return this.exitBeforeInstruction(b, EXIT_REASON.MONITOR_TRAP_FLAG);
+    return this.windowsAfterDelivery(b, base, primary);
+  }
+
+  /**
+   * After a delivery at the end of a VM entry: preemption timer 0, NMI window (no NMI blocking;
+   * no STI or MOV-SS blocking remains), interrupt window (RFLAGS.IF after the delivery), a
+   * virtual interrupt (not modelled); else the guest runs at the handler.
+   */
+  private windowsAfterDelivery(b: number, base: number, primary: number): number {
+    const v = this.memory.words;
+    if (this.timerExpired(base)) return this.exitBeforeInstruction(b, EXIT_REASON.PREEMPTION_TIMER_EXPIRED);
+    if (on(primary, PRIMARY_CONTROL.NMI_WINDOW_EXITING) && ((this.s[b + S_BLOCKING] as number) & NMI_BLOCKING) === 0) return this.exitBeforeInstruction(b, EXIT_REASON.NMI_WINDOW);
+    if (((v[base + this.w.GUEST_RFLAGS] as number) & IF) !== 0) {
+      if (on(primary, PRIMARY_CONTROL.INTERRUPT_WINDOW_EXITING)) return this.exitBeforeInstruction(b, EXIT_REASON.INTERRUPT_WINDOW);
+      if (this.virtualInterruptPending(base)) return this.unimplemented('a virtual interrupt delivered through the guest IDT after VM entry');
     }
     return STATUS_VMENTRY;
   }

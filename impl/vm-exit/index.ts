@@ -17,19 +17,17 @@
  *    shut down.
  *
  * Event injection (§27.6 "Event Injection"): impl/ reports the injected event (vector, type,
- * error code) with the VM entry and does not deliver it through the guest IDT: the state impl/
- * tracks (RIP, RFLAGS, CPL, the registers) stays as VM entry loaded it, as if the handler had
- * returned at once. What injection does to blocking is modelled (§27.7.1 "Interruptibility
+ * error code) with the VM entry; impl/vm-entry/pending-events.ts delivers it through the guest
+ * IDT. What injection does to blocking is modelled (§27.7.1 "Interruptibility
  * State": no blocking by STI or MOV SS after a vectoring entry; an injected NMI blocks NMIs). An
  * "other event" injection (type 7, vector 0) makes an MTF VM exit pending before the first guest
  * instruction (§27.6.2 "Injection of Pending MTF VM Exits", §26.5.2 "Monitor Trap Flag"):
  * impl/vm-entry/pending-events.ts performs it, in its priority among the VM exits a VM entry may
- * end in, as the outcome of the VMLAUNCH/VMRESUME. With the "monitor trap flag"
- * control 1, a vectoring entry also makes an MTF VM exit pending there; that exit would save the
- * state of the guest's handler, which impl/ does not model, so the entry answers
- * STATUS_NON_ROOT_UNIMPLEMENTED.
+ * end in, as the outcome of the VMLAUNCH/VMRESUME. Delivery of a vectored event through the
+ * guest IDT, and the MTF VM exit "monitor trap flag" makes pending after it, are
+ * impl/vm-entry/pending-events.ts's (with impl/non-root/event-delivery/).
  */
-import { EXIT_CONTROL, PRIMARY_CONTROL } from '../../spec/control-bits.ts';
+import { EXIT_CONTROL } from '../../spec/control-bits.ts';
 import { EXIT_REASON } from '../../spec/exit-reasons.ts';
 import { INTERRUPTIBILITY } from '../../spec/guest-state-bits.ts';
 import type { Profile } from '../../spec/profile.ts';
@@ -37,7 +35,6 @@ import { REGION_ABORT_WORD } from '../field-table.ts';
 import type { PhysicalMemory } from '../memory.ts';
 import {
   STATUS_ENTRY_FAILURE,
-  STATUS_NON_ROOT_UNIMPLEMENTED,
   STATUS_VMENTRY,
   STATUS_VMEXIT,
   STATUS_VMX_ABORT,
@@ -74,7 +71,6 @@ const enum K {
   S_SHUTDOWN = 58,
   S_WIDE = 19,
   EXIT_CONTROL_HOST_ADDRESS_SPACE_SIZE = 9,
-  PRIMARY_CONTROL_MONITOR_TRAP_FLAG = 27,
   EXIT_REASON_MONITOR_TRAP_FLAG = 37,
   EXIT_REASON_TPR_BELOW_THRESHOLD = 43,
   /** ExitInfo.defined: a VM exit before the first guest instruction (impl/vm-exit/exit-info.ts). */
@@ -255,8 +251,8 @@ export class VmExits {
 
   /**
    * Event injection at the end of a successful VM entry (see the file header), for a vectoring
-   * entry or none (impl/vm-entry/pending-events.ts handles the "other event" and what follows):
-   * STATUS_VMENTRY or STATUS_NON_ROOT_UNIMPLEMENTED.
+   * entry or none (impl/vm-entry/pending-events.ts handles the "other event", the delivery and
+   * what follows): STATUS_VMENTRY.
    */
   inject(b: number, base: number): number {
     const s = this.s;
@@ -272,8 +268,6 @@ export class VmExits {
     s[b + K.S_MOV_SS] = 0;
     this.injectedInformation = injection;
     this.injectedErrorCode = (injection & K.ERROR_CODE_BIT) !== 0 ? (v[base + w.VM_ENTRY_EXCEPTION_ERROR_CODE] as number) : 0;
-    const primary = v[base + this.entry.words.PRIMARY_PROCESSOR_BASED_CONTROLS] as number;
-    if (((primary >>> K.PRIMARY_CONTROL_MONITOR_TRAP_FLAG) & 1) === 1) return STATUS_NON_ROOT_UNIMPLEMENTED;
     return STATUS_VMENTRY;
   }
 }
@@ -281,7 +275,6 @@ export class VmExits {
 // The literals of K are the values of the expressions they replace (spec/ names included).
 assertLiterals('impl/vm-exit/index.ts', [
   [K.EXIT_CONTROL_HOST_ADDRESS_SPACE_SIZE, EXIT_CONTROL.HOST_ADDRESS_SPACE_SIZE],
-  [K.PRIMARY_CONTROL_MONITOR_TRAP_FLAG, PRIMARY_CONTROL.MONITOR_TRAP_FLAG],
   [K.EXIT_REASON_MONITOR_TRAP_FLAG, EXIT_REASON.MONITOR_TRAP_FLAG],
   [K.EXIT_REASON_TPR_BELOW_THRESHOLD, EXIT_REASON.TPR_BELOW_THRESHOLD],
   [K.EXIT_INFO_BEFORE_INSTRUCTION, EXIT_INFO_BEFORE_INSTRUCTION],

@@ -31,7 +31,7 @@ import {
   STATUS_VMEXIT,
 } from '../../impl/index.ts';
 import { execute, RECORD_WORDS } from '../../impl/program.ts';
-import { STATUS_ENTRY_EVENT_UNIMPLEMENTED, STATUS_VMX_ABORT } from '../../impl/index.ts';
+import { STATUS_DELIVERY_UNIMPLEMENTED, STATUS_ENTRY_EVENT_UNIMPLEMENTED, STATUS_VMX_ABORT } from '../../impl/index.ts';
 import { OP_HLT } from '../../impl/guest-opcodes.ts';
 import { INACTIVE_ACTIVITIES } from '../../spec/observations.ts';
 import { IO_FLAG_IMMEDIATE, IO_FLAG_IN, IO_FLAG_REP, IO_FLAG_STRING, STATUS_FAULT, STATUS_GUEST_UNIMPLEMENTED } from '../../impl/non-root/index.ts';
@@ -296,6 +296,7 @@ function observe(m: ImplMachine, op: Operation, status: number, processorState: 
     return { kind: 'vmexit', reason: m.exitReason, flags };
   }
   if (status === STATUS_ENTRY_EVENT_UNIMPLEMENTED) return { kind: 'unimplemented', what: m.events.unimplementedWhat, flags };
+  if (status === STATUS_DELIVERY_UNIMPLEMENTED) return { kind: 'unimplemented', what: m.delivery.what, flags };
   expect(status).toBe(STATUS_NON_ROOT_UNIMPLEMENTED);
   return { kind: 'unimplemented', what: NON_ROOT_UNIMPLEMENTED, flags };
 }
@@ -437,6 +438,7 @@ function statusWording(observation: Observation): string {
       if (observation.errorCode !== undefined || (observation.vector !== 'UD' && observation.vector !== 'GP')) return 'exception';
       return observation.vector === 'UD' ? '#UD' : '#GP(0)';
     case 'unimplemented':
+      if (/event delivery/.test(observation.what)) return 'event delivery through the guest IDT not implemented';
       if (/after VM entry|delivery of the injected event/.test(observation.what)) return 'event at the end of VM entry not implemented';
       return observation.what === NON_ROOT_UNIMPLEMENTED ? 'not implemented in VMX non-root operation' : 'guest operation not implemented';
     case 'vmentry':

@@ -13,6 +13,7 @@ import { EXIT_CONTROL, PRIMARY_CONTROL } from '../../spec/control-bits.ts';
 import { FIELD } from '../../spec/fields.ts';
 import type { Operation } from '../../spec/operations.ts';
 import type { Profile } from '../../spec/profile.ts';
+import { environmentFor } from './guest-environment.ts';
 
 /** A field name of spec/field-names.ts. */
 export type FieldName = keyof typeof FIELD;
@@ -195,9 +196,11 @@ const hex = (value: bigint): string => `0x${value.toString(16)}`;
 
 /**
  * Operations that enter VMX operation on cpu 0, load a clear VMCS, write `fields` to it and set
- * VTPR (byte 80H of the virtual-APIC page) to `vtpr`.
+ * VTPR (byte 80H of the virtual-APIC page) to `vtpr`; with `environment` (the default) also the
+ * guest environment of test/impl/guest-environment.ts, so that events delivered through the guest
+ * IDT succeed.
  */
-export function loadVmcsOperations(profile: Profile, fields: ReadonlyMap<FieldName, bigint>, vtpr = 0n): Operation[] {
+export function loadVmcsOperations(profile: Profile, fields: ReadonlyMap<FieldName, bigint>, vtpr = 0n, environment = true): Operation[] {
   const revision = hex(BigInt(profile.revisionId));
   const ops: Operation[] = [
     { kind: 'write-memory', cpu: 0, address: '0x1000', value: revision },
@@ -209,6 +212,9 @@ export function loadVmcsOperations(profile: Profile, fields: ReadonlyMap<FieldNa
   const apic = fields.get('VIRTUAL_APIC_ADDRESS') ?? PAGES.virtualApic;
   if ((apic & 0xfffn) === 0n && apic < 1n << 32n) {
     ops.push({ kind: 'write-memory', cpu: 0, address: hex(apic + 0x80n), value: hex(vtpr) });
+  }
+  if (environment) {
+    for (const [address, word] of environmentFor(fields)) ops.push({ kind: 'write-memory', cpu: 0, address: hex(BigInt(address)), value: hex(BigInt(word)) });
   }
   for (const [name, value] of fields) {
     ops.push({ kind: 'vmwrite', cpu: 0, encoding: hex(BigInt(FIELD[name])), value: hex(value) });

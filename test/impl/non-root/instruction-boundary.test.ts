@@ -16,6 +16,7 @@ import type { Operation } from '../../../spec/operations.ts';
 import { SKYLAKE } from '../fixtures.ts';
 import { loadVmcsOperations, validVmcs, type FieldName } from '../vm-entry-vmcs.ts';
 import { profileOf } from '../vm-exit/rig.ts';
+import { handlerOf } from '../guest-environment.ts';
 
 const bit = (n: number): bigint => 1n << BigInt(n);
 const skylake = validVmcs(profileOf(SKYLAKE));
@@ -86,9 +87,11 @@ describe('§26.5.2: the MTF VM exit after a guest instruction', () => {
     expect(launch(MTF).engine.step({ kind: 'rdtsc', cpu: 0 })).toMatchObject({ kind: 'vmexit', reason: EXIT_REASON.MONITOR_TRAP_FLAG });
   });
 
-  it('a fault stays the observation (the MTF VM exit would follow its delivery through the IDT, not modelled)', () => {
+  it('a fault delivered through the guest IDT: the MTF VM exit pending after its delivery is the observation (§26.5.2)', () => {
     const { engine } = launch(MTF);
-    expect(engine.step({ kind: 'exception', cpu: 0, vector: 6 })).toMatchObject({ kind: 'fault', vector: 'UD' });
+    expect(engine.step({ kind: 'exception', cpu: 0, vector: 6 })).toEqual({ kind: 'vmexit', reason: EXIT_REASON.MONITOR_TRAP_FLAG, flags: 0 });
+    const rip = engine.step({ kind: 'vmread', cpu: 0, encoding: `0x${FIELD.GUEST_RIP.toString(16)}` });
+    expect(rip).toMatchObject({ kind: 'vmsucceed', value: `0x${handlerOf(6).toString(16)}` });
   });
 
   it('with "monitor trap flag" = 0 the instruction completes', () => {

@@ -9,7 +9,8 @@
  * "Basic VM-Exit Information", §28.3.3 and §28.3.4 (what the exit saves).
  */
 import { describe, expect, it } from 'vitest';
-import { ImplMachine, STATUS_ENTRY_EVENT_UNIMPLEMENTED, STATUS_NON_ROOT_UNIMPLEMENTED, STATUS_VMENTRY, STATUS_VMEXIT } from '../../../impl/index.ts';
+import { ImplMachine, STATUS_ENTRY_EVENT_UNIMPLEMENTED, STATUS_VMENTRY, STATUS_VMEXIT } from '../../../impl/index.ts';
+import { handlerOf } from '../guest-environment.ts';
 import { PIN_CONTROL, PRIMARY_CONTROL, SECONDARY_CONTROL } from '../../../spec/control-bits.ts';
 import { EXIT_REASON } from '../../../spec/exit-reasons.ts';
 import { SKYLAKE } from '../fixtures.ts';
@@ -225,10 +226,25 @@ describe('§27.7.3: pending debug exceptions', () => {
     expect(read(expectExit(EXIT_REASON.EXCEPTION_OR_NMI, PENDING_DB, { GUEST_ACTIVITY_STATE: HLT, GUEST_PENDING_DEBUG_EXCEPTIONS: 0x1000n }), 'GUEST_ACTIVITY_STATE')).toBe(HLT);
   });
 
-  it('a #DB delivered through the guest IDT (not in the exception bitmap) is not implemented', () => {
-    const { status, m } = enter({ GUEST_PENDING_DEBUG_EXCEPTIONS: 0x1000n });
-    expect(status).toBe(STATUS_ENTRY_EVENT_UNIMPLEMENTED);
-    expect(m.events.unimplementedWhat).toMatch(/pending debug exception/);
+  it('a #DB not in the exception bitmap is delivered through the guest IDT: the guest runs at the handler', () => {
+    // The 32-bit guest of the valid VMCS at CPL 0 (test/impl/guest-environment.ts): vector 1's
+    // interrupt gate, no stack switch; EFLAGS, CS, EIP pushed below ESP 9000H (§6.12.1).
+    const { status, m } = enter({ GUEST_PENDING_DEBUG_EXCEPTIONS: 0x1000n, GUEST_RFLAGS: IF });
+    expect(status).toBe(STATUS_VMENTRY);
+    m.vmcall(0);
+    expect(read(m, 'GUEST_RIP')).toBe(BigInt(handlerOf(1)));
+    expect(read(m, 'GUEST_RSP')).toBe(0x9000n - 12n);
+    expect(read(m, 'GUEST_RFLAGS')).toBe(2n); // IF cleared by the interrupt gate
+    expect(read(m, 'GUEST_PENDING_DEBUG_EXCEPTIONS')).toBe(0n);
+    expect([m.readMemory(0x8ff4, 0), m.readMemory(0x8ff8, 0), m.readMemory(0x8ffc, 0)]).toEqual([0x1000, 0x8, 0x202]);
+  });
+
+  it('with "monitor trap flag" = 1 the MTF VM exit follows the #DB\'s delivery (§26.5.2), at the handler', () => {
+    const mtf = { PRIMARY_PROCESSOR_BASED_CONTROLS: primary | bit(PRIMARY_CONTROL.MONITOR_TRAP_FLAG) };
+    const { status, m } = enter(mtf, { GUEST_PENDING_DEBUG_EXCEPTIONS: 0x4000n });
+    expect(status).toBe(STATUS_VMEXIT);
+    expect(m.exitReason).toBe(EXIT_REASON.MONITOR_TRAP_FLAG);
+    expect(read(m, 'GUEST_RIP')).toBe(BigInt(handlerOf(1)));
   });
 });
 
@@ -247,11 +263,25 @@ describe('§27.7.5: virtual-interrupt delivery', () => {
 });
 
 describe('a vectoring VM entry: the exits would follow the delivery of the event', () => {
-  it('the timer, the TPR threshold or an open interrupt window: not implemented (the handler state is not modelled)', () => {
-    expect(enter(TIMER, { VM_ENTRY_INTERRUPTION_INFORMATION: event(3, 6) }).status).toBe(STATUS_ENTRY_EVENT_UNIMPLEMENTED);
-    expect(enter(TPR, { VM_ENTRY_INTERRUPTION_INFORMATION: event(3, 6) }).status).toBe(STATUS_ENTRY_EVENT_UNIMPLEMENTED);
-    expect(enter(INTERRUPT_WINDOW, { VM_ENTRY_INTERRUPTION_INFORMATION: event(0, 0x20) }).status).toBe(STATUS_ENTRY_EVENT_UNIMPLEMENTED);
-    expect(enter(NMI_WINDOW, { VM_ENTRY_INTERRUPTION_INFORMATION: event(3, 6) }).status).toBe(STATUS_ENTRY_EVENT_UNIMPLEMENTED);
+  it('the timer, the TPR threshold, the NMI window: VM exits after the delivery, saving the handler state', () => {
+    for (const [changes, reason] of [
+      [TIMER, EXIT_REASON.PREEMPTION_TIMER_EXPIRED],
+      [TPR, EXIT_REASON.TPR_BELOW_THRESHOLD],
+      [NMI_WINDOW, EXIT_REASON.NMI_WINDOW],
+    ] as const) {
+      const { status, m } = enter(changes, { VM_ENTRY_INTERRUPTION_INFORMATION: event(3, 6) });
+      expect(status).toBe(STATUS_VMEXIT);
+      expect(m.exitReason).toBe(reason);
+      expect(read(m, 'GUEST_RIP')).toBe(BigInt(handlerOf(6)));
+    }
+  });
+
+  it('an external interrupt through an interrupt gate clears RFLAGS.IF: the interrupt window stays closed', () => {
+    const { status, m } = enter(INTERRUPT_WINDOW, { VM_ENTRY_INTERRUPTION_INFORMATION: event(0, 0x20) });
+    expect(status).toBe(STATUS_VMENTRY);
+    m.vmcall(0);
+    expect(read(m, 'GUEST_RIP')).toBe(BigInt(handlerOf(0x20)));
+    expect(read(m, 'GUEST_RFLAGS')).toBe(2n);
   });
 
   it('an injected NMI blocks the NMI window; RFLAGS.IF = 0 keeps the interrupt window closed; the pending debug exceptions are dropped', () => {
@@ -268,9 +298,10 @@ describe('a vectoring VM entry: the exits would follow the delivery of the event
     expect(enter(PENDING_DB, softwareUnderMovSs).status).toBe(STATUS_ENTRY_EVENT_UNIMPLEMENTED);
   });
 
-  it('with "monitor trap flag" = 1 it stays not implemented in VMX non-root operation', () => {
-    expect(enter({ PRIMARY_PROCESSOR_BASED_CONTROLS: primary | bit(PRIMARY_CONTROL.MONITOR_TRAP_FLAG), VM_ENTRY_INTERRUPTION_INFORMATION: event(3, 6) }).status).toBe(
-      STATUS_NON_ROOT_UNIMPLEMENTED,
-    );
+  it('with "monitor trap flag" = 1 the MTF VM exit is pending before the handler\'s first instruction (§26.5.2)', () => {
+    const { status, m } = enter({ PRIMARY_PROCESSOR_BASED_CONTROLS: primary | bit(PRIMARY_CONTROL.MONITOR_TRAP_FLAG), VM_ENTRY_INTERRUPTION_INFORMATION: event(3, 6) });
+    expect(status).toBe(STATUS_VMEXIT);
+    expect(m.exitReason).toBe(EXIT_REASON.MONITOR_TRAP_FLAG);
+    expect(read(m, 'GUEST_RIP')).toBe(BigInt(handlerOf(6)));
   });
 });

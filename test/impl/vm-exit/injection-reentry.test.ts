@@ -6,7 +6,7 @@
  * VMRESUME a launched one). Expected values from the SDM text.
  */
 import { describe, expect, it } from 'vitest';
-import { createImplEngine, STATUS_NON_ROOT_UNIMPLEMENTED, STATUS_VMENTRY, STATUS_VMEXIT } from '../../../impl/index.ts';
+import { createImplEngine, STATUS_VMENTRY, STATUS_VMEXIT } from '../../../impl/index.ts';
 import { PRIMARY_CONTROL } from '../../../spec/control-bits.ts';
 import { VM_ERROR } from '../../../spec/errors.ts';
 import { EXIT_REASON } from '../../../spec/exit-reasons.ts';
@@ -14,6 +14,7 @@ import { FIELD } from '../../../spec/fields.ts';
 import { SKYLAKE } from '../fixtures.ts';
 import { loadVmcsOperations, validVmcs } from '../vm-entry-vmcs.ts';
 import { launched, prepared, profileOf, read, write } from './rig.ts';
+import { handlerOf } from '../guest-environment.ts';
 
 const VALID = 1n << 31n;
 const event = (type: number, vector: number, errorCode = false): bigint => VALID | BigInt(type << 8) | BigInt(vector) | (errorCode ? 1n << 11n : 0n);
@@ -73,9 +74,11 @@ describe('event injection in the VM entry observation', () => {
     expect(m.exitReason).toBe(EXIT_REASON.EXCEPTION_OR_NMI);
   });
 
-  it('with "monitor trap flag" = 1 a vectoring entry is not implemented (the MTF exit would save the handler state)', () => {
+  it('with "monitor trap flag" = 1 a vectoring entry ends in the MTF VM exit before the handler\'s first instruction (§26.5.2)', () => {
     const m = prepared({ changes: { PRIMARY_PROCESSOR_BASED_CONTROLS: primary | (1n << BigInt(PRIMARY_CONTROL.MONITOR_TRAP_FLAG)), VM_ENTRY_INTERRUPTION_INFORMATION: event(3, 6) } });
-    expect(m.vmlaunch(0)).toBe(STATUS_NON_ROOT_UNIMPLEMENTED);
+    expect(m.vmlaunch(0)).toBe(STATUS_VMEXIT);
+    expect(m.exitReason).toBe(EXIT_REASON.MONITOR_TRAP_FLAG);
+    expect(read(m, 'GUEST_RIP')).toBe(BigInt(handlerOf(6)));
   });
 });
 

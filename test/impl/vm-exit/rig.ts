@@ -11,6 +11,7 @@ import type { ProfileData } from '../../../spec/profile-data.ts';
 import { createProfile, type Profile } from '../../../spec/profile.ts';
 import { SKYLAKE } from '../fixtures.ts';
 import { type FieldName, validVmcs } from '../vm-entry-vmcs.ts';
+import { environmentFor } from '../guest-environment.ts';
 
 /** The VMCS region of the rig, and its VMXON region. */
 export const VMCS = 0x2000;
@@ -60,6 +61,7 @@ export function prepared(setting: RigSetting = {}): ImplMachine {
   const fields = validVmcs(profile);
   for (const [name, value] of Object.entries(setting.changes ?? {}) as [FieldName, bigint][]) fields.set(name, value);
   for (const [name, value] of fields) write(m, name, value);
+  for (const [address, word] of environmentFor(fields)) m.writeMemory(0, address, 0, word);
   for (const [address, word] of setting.memory ?? []) m.writeMemory(0, address, 0, word);
   if (setting.legacy === true) {
     m.setState(0, 0, 0); // SET_EFER_LMA
