@@ -214,7 +214,7 @@ export function vmEntrySteps(profile: Profile, cpu: number): fc.Arbitrary<Operat
     { arbitrary: fc.constant<Sequel>('vmxoff-rewrite-resume'), weight: 1 },
     { arbitrary: fc.constant<Sequel>('guest-launch'), weight: 1 },
   );
-  const extras = fc.array(fc.tuple(fc.constantFrom(...TARGET_CHECKS), fc.nat()), { maxLength: 5 });
+  const extras = fc.array(fc.tuple(fc.constantFrom(...TARGET_CHECKS), fc.nat()), { minLength: 2, maxLength: 8 });
   const failingRounds = fc.array(failingRoundArbitrary(), { minLength: LEAST_FAILING_ROUNDS, maxLength: MOST_FAILING_ROUNDS });
   const vmcs = BUILT_VMCS_POINTER;
   return fc.tuple(buildOptionsArbitrary(profile), failingRounds, lastRoundArbitrary(), extras, sequel).map(([options, failing, last, more, after]) => {

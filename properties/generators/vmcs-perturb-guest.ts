@@ -242,8 +242,13 @@ function gatedCandidates(
     if (want.pass && kind === 'pass' && passing.length < GATED_ENOUGH && exact(p)) passing.push(p);
     return kind;
   };
+  // A gate that changes no field the rule reads leaves its judgement of a change as it was
+  // without the gate: tried alone only (a check that applies and passes as built, whose every
+  // one-field change fails it, is reached passing by such a gate).
+  const read = new Set<FieldName>([...(rule.when?.fields ?? []), ...rule.fields, ...(rule.optional ?? [])]);
+  const relevant = (gate: readonly FieldChange[]): boolean => gate.some((c) => read.has(c.field) || (ALSO_READ[c.field] ?? []).some((f) => read.has(f)));
   for (const gate of gates(values)) {
-    if (consider({ changes: gate, memory: [] }) === 'not-applicable') continue;
+    if (consider({ changes: gate, memory: [] }) === 'not-applicable' || !relevant(gate)) continue;
     if (enough()) return found();
     const gated = new Map(values);
     for (const c of gate) gated.set(c.field, c.value);
