@@ -97,8 +97,11 @@ export const NOT_YET_REACHED: readonly EntryCheckException[] = [
   // guest-segment-registers
   { id: 'guest-segment-registers.tr-type-ia32e', side: 'failing', reason: NOT_YET },
   { id: 'guest-segment-registers.tr-s-bit', side: 'failing', reason: NOT_YET },
+  // guest-rip-rflags
+  { id: 'guest-rip-rflags.ssp-canonical', side: 'failing', reason: `${NOT_YET} (maximal only: the guest CET state)` },
   // guest-pdptes
   { id: 'guest-pdptes.pdpte1-in-memory', side: 'failing', reason: `${NOT_YET} (a PAE guest without EPT: 4 of the 17 VMCS kinds built for skylake and maximal)` },
   // execution-controls
+  { id: 'execution-controls.apic-register-virtualization-needs-tpr-shadow', side: 'passing', reason: NOT_YET },
   { id: 'execution-controls.mode-based-execute-needs-ept', side: 'passing', reason: `${NOT_YET} (maximal only)` },
 ];

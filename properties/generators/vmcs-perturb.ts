@@ -127,8 +127,11 @@ function compute(profile: Profile, options: BuildOptions, values: VmcsValues, id
   const judge = (changes: readonly FieldChange[]): string => evaluate(rule, viewWith(values, changes), env).kind;
   // The guest-state provider searches one-field, memory and gated candidates itself, each judged
   // against every modelled rule over the memory the built VMCS needs: its lists are final.
-  if (isGuestCheck(id)) return { ...guestCheckPerturbations(profile, options, values, id), verified: true };
-  const provided = fromProviders(profile, options, values, rule, judgeAll);
+  // When it finds no failing one (a PDPTE field check on a guest without EPT), the generic search
+  // below still looks for coordinated changes that fail it.
+  const guest = isGuestCheck(id) ? guestCheckPerturbations(profile, options, values, id) : undefined;
+  if (guest !== undefined && guest.failing.length > 0) return { ...guest, verified: true };
+  const provided = guest ?? fromProviders(profile, options, values, rule, judgeAll);
   const singles = [...new Set([...(rule.when?.fields ?? []), ...rule.fields])]
     .filter((field) => values.has(field))
     .flatMap((field) => candidateValues(field, values.get(field) as bigint, profile).map((value): FieldChange[] => [{ field, value }]));
