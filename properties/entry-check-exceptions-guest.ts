@@ -44,6 +44,12 @@ export const GUEST_ENTRY_CHECK_EXCEPTIONS: readonly EntryCheckException[] = [
     side: 'both',
     reason: 'applies only with "entry to SMM" = 1, which fails the VM-entry control checks outside SMM; the model never enters SMM',
   },
+  {
+    id: 'guest-non-register-state.enclave-interruption-requires-sgx',
+    side: 'failing',
+    reason:
+      'whenever it fails (bit 4 set on a processor without SGX), interruptibility-reserved fails on the same bit with the same exit qualification (0; SDM Vol. 3C, December 2023, §27.3.1.5 "Checks on Guest Non-Register State") and comes first in the catalogue, and the model reports the first check of those that report the consequence (model/vm-entry/enter.ts ruleReporting)',
+  },
   { id: 'guest-non-register-state.sti-blocking-fred', side: 'both', reason: NO_FRED },
   {
     id: 'guest-non-register-state.link-pointer-not-executive-vmcs',

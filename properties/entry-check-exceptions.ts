@@ -81,60 +81,34 @@ export const ENTRY_CHECK_EXCEPTIONS: readonly EntryCheckException[] = [
   ...GUEST_EXCEPTIONS.filter((g) => !CONTROL_AND_HOST_EXCEPTIONS.some((e) => e.id === g.id && e.side === g.side)),
 ];
 
-const NOT_YET = 'reachable, but not hit by the gate\'s runs of 2 December 2026 (skylake seed 1 and maximal seed 2, 1,000 sequences each; core2 seed 3, 300): drawn too rarely, work left for the generators';
+const NOT_YET = 'reachable (the generators have perturbations that fail or pass it alone), but not hit by the gate\'s runs of 2 December 2026 (skylake seed 1 and maximal seed 2, 1,000 sequences each; core2 seed 3, 300): drawn too rarely';
 
 /**
  * Sides of checks the generators do not reach yet in the gate's runs (work left, not limits):
- * taken from the gate's own report; remove an entry once the generators reach it. The guest
- * groups are cov-guest's to shrink.
+ * taken from the gate's own report; remove an entry once the generators reach it. Each has exact
+ * perturbations (vmcs-perturb.ts `perturbationsOf`: failing no other modelled rule) on some built
+ * VMCS, so only the draw misses it: one target in about 350 per round.
  */
 export const NOT_YET_REACHED: readonly EntryCheckException[] = [
-  // basic
-  { id: 'basic.vmresume-not-after-vmxoff', side: 'failing', reason: NOT_YET },
-  // execution-controls
-  { id: 'execution-controls.pin-based-must-be-1', side: 'failing', reason: NOT_YET },
-  // entry-controls
-  { id: 'entry-controls.must-be-1', side: 'failing', reason: NOT_YET },
   // host-control-registers
-  { id: 'host-control-registers.s-cet-reserved', side: 'failing', reason: NOT_YET },
-  { id: 'host-control-registers.interrupt-ssp-table-canonical', side: 'failing', reason: NOT_YET },
-  // host-segment-registers
-  { id: 'host-segment-registers.cs-selector-ti', side: 'failing', reason: NOT_YET },
-  { id: 'host-segment-registers.ds-selector-ti', side: 'failing', reason: NOT_YET },
-  { id: 'host-segment-registers.es-selector-ti', side: 'failing', reason: NOT_YET },
+  { id: 'host-control-registers.s-cet-reserved', side: 'failing', reason: `${NOT_YET} (maximal only: the host CET state)` },
   // guest-control-registers
-  { id: 'guest-control-registers.cr4-pcide-requires-ia32e', side: 'failing', reason: NOT_YET },
-  { id: 'guest-control-registers.s-cet-suppress-and-tracker', side: 'failing', reason: NOT_YET },
+  { id: 'guest-control-registers.cr4-cet-requires-cr0-wp', side: 'failing', reason: NOT_YET },
   // guest-segment-registers
-  { id: 'guest-segment-registers.ds-s-bit', side: 'failing', reason: NOT_YET },
-  { id: 'guest-segment-registers.ss-dpl-zero', side: 'failing', reason: NOT_YET },
-  { id: 'guest-segment-registers.ss-granularity-low-limit', side: 'failing', reason: NOT_YET },
-  { id: 'guest-segment-registers.ds-granularity-high-limit', side: 'failing', reason: NOT_YET },
-  { id: 'guest-segment-registers.cs-access-rights-reserved-31-17', side: 'failing', reason: NOT_YET },
-  { id: 'guest-segment-registers.ss-access-rights-reserved-31-17', side: 'failing', reason: NOT_YET },
+  { id: 'guest-segment-registers.tr-type-ia32e', side: 'failing', reason: NOT_YET },
   { id: 'guest-segment-registers.tr-s-bit', side: 'failing', reason: NOT_YET },
-  // guest-descriptor-tables
-  { id: 'guest-descriptor-tables.gdtr-base-canonical', side: 'failing', reason: NOT_YET },
   // guest-rip-rflags
-  { id: 'guest-rip-rflags.rflags-vm-ia32e', side: 'failing', reason: NOT_YET },
-  { id: 'guest-rip-rflags.rflags-vm-real-mode', side: 'failing', reason: NOT_YET },
-  { id: 'guest-rip-rflags.ssp-canonical', side: 'failing', reason: NOT_YET },
-  // guest-non-register-state
-  { id: 'guest-non-register-state.mov-ss-blocking-vs-external-interrupt', side: 'failing', reason: NOT_YET },
-  { id: 'guest-non-register-state.sti-blocking-vs-nmi', side: 'failing', reason: NOT_YET },
-  { id: 'guest-non-register-state.enclave-interruption-requires-sgx', side: 'failing', reason: NOT_YET },
+  { id: 'guest-rip-rflags.ssp-canonical', side: 'failing', reason: `${NOT_YET} (maximal only: the guest CET state)` },
   // guest-pdptes
-  { id: 'guest-pdptes.pdpte1-in-memory', side: 'failing', reason: NOT_YET },
-  { id: 'guest-pdptes.pdpte1-field', side: 'failing', reason: NOT_YET },
-  { id: 'guest-pdptes.pdpte2-field', side: 'failing', reason: NOT_YET },
+  { id: 'guest-pdptes.pdpte1-in-memory', side: 'failing', reason: `${NOT_YET} (a PAE guest without EPT: 4 of the 17 VMCS kinds built for skylake and maximal)` },
   // execution-controls
-  { id: 'execution-controls.ve-information-aligned', side: 'passing', reason: NOT_YET },
-  { id: 'execution-controls.ve-information-width', side: 'passing', reason: NOT_YET },
-  // Drawn by chance before gen-env's guest environment shifted the gate runs' random streams (gate variants, CPL-3 event guests); still reachable, drawn too rarely.
-  { id: 'guest-control-registers.s-cet-canonical', side: 'failing', reason: NOT_YET },
-  { id: 'guest-segment-registers.es-s-bit', side: 'failing', reason: NOT_YET },
-  { id: 'guest-segment-registers.gs-present', side: 'failing', reason: NOT_YET },
-  { id: 'guest-segment-registers.tr-present', side: 'failing', reason: NOT_YET },
-  { id: 'guest-non-register-state.pending-debug-bs-set', side: 'failing', reason: NOT_YET },
-  { id: 'execution-controls.tertiary-allowed-1', side: 'passing', reason: NOT_YET },
+  { id: 'execution-controls.apic-register-virtualization-needs-tpr-shadow', side: 'passing', reason: NOT_YET },
+  { id: 'execution-controls.mode-based-execute-needs-ept', side: 'passing', reason: `${NOT_YET} (maximal only)` },
+  // Missed after the guest environment (gen-env) and event delivery landed together: the draws
+  // shifted, and a VMX instruction's #UD in a virtual-8086 guest is now delivered through the
+  // IDT, which the model does not follow there (event-delivery.virtual-8086), so the step that
+  // fails basic.protected-mode is not compared in those guests.
+  { id: 'basic.protected-mode', side: 'failing', reason: `${NOT_YET} (a real-address-mode guest's VMX instruction; in virtual-8086 guests its #UD delivery is not modelled)` },
+  { id: 'guest-segment-registers.ss-dpl-zero', side: 'failing', reason: NOT_YET },
+  { id: 'guest-non-register-state.sti-blocking-vs-nmi', side: 'failing', reason: NOT_YET },
 ];

@@ -90,6 +90,9 @@ export function boundaryValues(field: FieldName, value: bigint, profile: Profile
       return [bit(PENDING_DEBUG.BS), bit(PENDING_DEBUG.BS) | 0xfn, bit(16), bit(12), 0xfn];
     case 'VM_ENTRY_INTERRUPTION_INFORMATION':
       return Object.values(EVENTS);
+    case 'GUEST_IA32_S_CET':
+      // Suppress (bit 10) and tracker (bit 11) together.
+      return [value | bit(10) | bit(11)];
     case 'VMCS_LINK_POINTER':
       return [ENTERED_VMCS_POINTER, BUILD_ADDRESSES.linkRegion, BUILD_ADDRESSES.linkRegion | 0x800n, bit(profile.data.physicalAddressWidth) | BUILD_ADDRESSES.linkRegion, 0xffff_ffff_ffff_ffffn];
     case 'GUEST_CR3':
@@ -143,7 +146,12 @@ export function gates(values: ReadonlyMap<FieldName, bigint>): FieldChange[][] {
     ...virtual8086Gate(values),
     [{ field: 'GUEST_LDTR_ACCESS_RIGHTS', value: 0x82n }, { field: 'GUEST_LDTR_LIMIT', value: 0xffffn }],
   ];
-  return list.filter((changes) => changes.every((c) => values.has(c.field) && c.value !== values.get(c.field)));
+  // A change to a value the field already has is left out (a real-address-mode guest's segments
+  // already have the base and limit virtual-8086 mode needs); a gate changing nothing is dropped.
+  return list
+    .filter((changes) => changes.every((c) => values.has(c.field)))
+    .map((changes) => changes.filter((c) => c.value !== values.get(c.field)))
+    .filter((changes) => changes.length > 0);
 }
 
 /**

@@ -83,31 +83,19 @@ function perturbation(profile: Profile, options: BuildOptions, check: EntryCheck
 
 function perturbationOf(profile: Profile, options: BuildOptions, check: EntryCheck, side: Side, pick: number): ChosenPerturbation | undefined {
   const all = perturbationsOf(profile, options, builtVmcs(profile, options), check.id);
-  const passing = all.passing.filter((p) => !entersWithUnusableCs(p));
+  const passing = all.passing;
   const list = side === 'pass' && passing.length > 0 ? passing : all.failing;
   if (list.length === 0) return undefined;
-  // Exact perturbations come first: pick among the first few most of the time.
-  const index = pick % 4 !== 0 ? pick % Math.min(list.length, 4) : pick % list.length;
+  // Exact failing perturbations (failing no other modelled rule) come first: pick among them
+  // three times in four (among the first few when there are none), otherwise among all.
+  const first = list === all.failing && all.exact > 0 ? all.exact : Math.min(list.length, 4);
+  const index = pick % 4 !== 0 ? Math.floor(pick / 4) % first : Math.floor(pick / 4) % list.length;
   return { ...(list[index] as Perturbation), check: check.id, side: list === passing ? 'pass' : 'fail' };
 }
 
-/**
- * Whether `p` enters with CS unusable (access-rights bit 16). Left out of passing perturbations:
- * after such an entry and a VM exit, the CS type, S and P bits saved are undefined (SDM Vol. 3C,
- * December 2023, §28.3.2 "Saving Segment Registers and Descriptor-Table Registers") and the CS
- * checks of a later VMRESUME read them, but the model reads undefined saved bits as 0
- * (model/vmcs-fields.ts `knownFieldValue`) and predicts a failure the SDM does not (reported to
- * the integrator; remove this filter with the model fix).
- */
-function entersWithUnusableCs(p: Perturbation): boolean {
-  return p.changes.some((c) => c.field === 'GUEST_CS_ACCESS_RIGHTS' && (c.value & UNUSABLE) !== 0n);
-}
-
-const UNUSABLE = 1n << 16n;
-
 /** A perturbation the model's rule judged to pass, or none (the check is not modelled, or has none). */
 function passingOnly(profile: Profile, options: BuildOptions, check: EntryCheck, pick: number): ChosenPerturbation | undefined {
-  const all = perturbationsOf(profile, options, builtVmcs(profile, options), check.id).passing.filter((p) => !entersWithUnusableCs(p));
+  const all = perturbationsOf(profile, options, builtVmcs(profile, options), check.id).passing;
   if (all.length === 0) return undefined;
   return { ...(all[pick % all.length] as Perturbation), check: check.id, side: 'pass' };
 }
@@ -190,12 +178,15 @@ function round(cpu: number, base: ReadonlyMap<FieldName, bigint>, chosen: readon
 
 /**
  * What follows the last VMLAUNCH: nothing; VMRESUME; VMCLEAR + VMPTRLD + VMLAUNCH again; VMXOFF,
- * VMXON, VMPTRLD and VMRESUME (a VMCS left launched by VMXOFF, SDM Vol. 3C, December 2023, §31.4
- * "VM Instruction Error Numbers", error 6); or a VMLAUNCH as the guest's first instruction, with
- * #UD in the exception bitmap (a VMLAUNCH in a real-address-mode guest is #UD before it is a VM
- * exit: §31.3 "VMLAUNCH/VMRESUME—Launch/Resume Virtual Machine", Operation).
+ * VMXON, VMPTRLD and VMRESUME (a VMCS left active by VMXOFF, SDM Vol. 3C, December 2023, §31.4
+ * "VM Instruction Error Numbers", error 6), with or without every field written again first
+ * (VMXOFF may corrupt an active VMCS, §25.11.1 "Software Use of Virtual-Machine Control
+ * Structures": written again, its fields are known and only the launch state is not, so the
+ * VMRESUME's launch-state failure can be told from the entry); or a VMLAUNCH as the guest's first
+ * instruction, with #UD in the exception bitmap (a VMLAUNCH in a real-address-mode guest is #UD
+ * before it is a VM exit: §31.3 "VMLAUNCH/VMRESUME—Launch/Resume Virtual Machine", Operation).
  */
-type Sequel = 'none' | 'resume' | 'relaunch' | 'vmxoff-resume' | 'guest-launch';
+type Sequel = 'none' | 'resume' | 'relaunch' | 'vmxoff-resume' | 'vmxoff-rewrite-resume' | 'guest-launch';
 
 /** The processor state a group starts from: 64-bit mode (IA32_EFER.LMA = 1, CS.L = 1), not virtual-8086 mode, CPL 0. */
 const NORMAL_MODE: readonly [SettableState, number][] = [['efer.lma', 1], ['cs.l', 1], ['rflags.vm', 0], ['cpl', 0]];
@@ -203,8 +194,13 @@ const NORMAL_MODE: readonly [SettableState, number][] = [['efer.lma', 1], ['cs.l
 /** Bit 6 (#UD) of the exception bitmap. */
 const UD_VECTOR = 6n;
 
-/** Most failing rounds before the last one (each ends in a failed VM entry, so the VMCS stays clear). */
-const MOST_FAILING_ROUNDS = 6;
+/**
+ * Fewest and most failing rounds before the last one (each ends in a failed VM entry, so the VMCS
+ * stays clear). A round costs a few VMWRITEs and one VMLAUNCH, the group's set-up about 150
+ * VMWRITEs: more rounds per group reach more checks for the time.
+ */
+const LEAST_FAILING_ROUNDS = 2;
+const MOST_FAILING_ROUNDS = 10;
 
 /**
  * The guest environment (guest-environment.ts) before the last VMLAUNCH of a group, when that
@@ -228,10 +224,11 @@ export function vmEntrySteps(profile: Profile, cpu: number): fc.Arbitrary<Operat
     { arbitrary: fc.constant<Sequel>('resume'), weight: 1 },
     { arbitrary: fc.constant<Sequel>('relaunch'), weight: 1 },
     { arbitrary: fc.constant<Sequel>('vmxoff-resume'), weight: 1 },
+    { arbitrary: fc.constant<Sequel>('vmxoff-rewrite-resume'), weight: 1 },
     { arbitrary: fc.constant<Sequel>('guest-launch'), weight: 1 },
   );
-  const extras = fc.array(fc.tuple(fc.constantFrom(...TARGET_CHECKS), fc.nat()), { maxLength: 5 });
-  const failingRounds = fc.array(failingRoundArbitrary(), { maxLength: MOST_FAILING_ROUNDS });
+  const extras = fc.array(fc.tuple(fc.constantFrom(...TARGET_CHECKS), fc.nat()), { minLength: 2, maxLength: 8 });
+  const failingRounds = fc.array(failingRoundArbitrary(), { minLength: LEAST_FAILING_ROUNDS, maxLength: MOST_FAILING_ROUNDS });
   const vmcs = BUILT_VMCS_POINTER;
   return fc.tuple(buildOptionsArbitrary(profile), failingRounds, lastRoundArbitrary(), extras, sequel, gateVariantsArbitrary()).map(([options, failing, last, more, after, gates]) => {
     const choose = (targets: readonly Target[]): ChosenPerturbation[] => targets.flatMap(([check, side, pick]) => perturbation(profile, options, check, side, pick) ?? []);
@@ -278,7 +275,11 @@ export function vmEntrySteps(profile: Profile, cpu: number): fc.Arbitrary<Operat
       ops.push(...round(cpu, baseValues, [memory, ...chosen, environment], !lastRound, lastRound && after === 'guest-launch' ? [{ kind: 'vmlaunch', cpu }] : []));
     }
     if (after === 'resume') ops.push({ kind: 'vmresume', cpu }, ...exitInformationReads(cpu));
-    if (after === 'vmxoff-resume') ops.push({ kind: 'vmxoff', cpu }, { kind: 'vmxon', cpu, pointer: toHex(vmxon) }, { kind: 'vmptrld', cpu, pointer }, { kind: 'vmresume', cpu }, ...exitInformationReads(cpu));
+    if (after === 'vmxoff-resume' || after === 'vmxoff-rewrite-resume') {
+      ops.push({ kind: 'vmxoff', cpu }, { kind: 'vmxon', cpu, pointer: toHex(vmxon) }, { kind: 'vmptrld', cpu, pointer });
+      if (after === 'vmxoff-rewrite-resume') ops.push(...vmwrites(cpu, values, base));
+      ops.push({ kind: 'vmresume', cpu }, ...exitInformationReads(cpu));
+    }
     if (after === 'relaunch') ops.push({ kind: 'vmclear', cpu, pointer }, { kind: 'vmptrld', cpu, pointer }, { kind: 'vmlaunch', cpu }, ...exitInformationReads(cpu));
     return ops;
   });

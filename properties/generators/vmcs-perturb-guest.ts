@@ -70,6 +70,8 @@ export interface GuestCheckPerturbations {
   failing: readonly GuestPerturbation[];
   /** Perturbations the rule judges `pass` (the check applies) that fail no modelled rule. */
   passing: readonly GuestPerturbation[];
+  /** How many of `failing` (its first ones) fail no other modelled rule. */
+  exactFailing: number;
 }
 
 /**
@@ -102,7 +104,7 @@ export function guestPerturbationsOf(profile: Profile, options: BuildOptions, va
   let found = perProfile.get(key);
   if (found === undefined) {
     const rule = MODELLED.find((each) => each.id === id);
-    found = rule === undefined ? { failing: [], passing: [] } : search(profile, options, values, rule);
+    found = rule === undefined ? { failing: [], passing: [], exactFailing: 0 } : search(profile, options, values, rule);
     perProfile.set(key, found);
   }
   return found;
@@ -117,34 +119,54 @@ function search(profile: Profile, options: BuildOptions, values: VmcsValues, rul
   const exact = (p: GuestPerturbation): boolean => failsNoOther(p, rule, values, envOf(p));
   const singles = [...fieldCandidates(rule, values, profile), ...memoryCandidates(rule, profile, options, values)];
   const kinds = singles.map(judge);
-  let failing = exactFirst(singles.filter((_, i) => kinds[i] === 'fail'), exact).slice(0, MOST);
-  let passing = singles.filter((p, i) => kinds[i] === 'pass' && !unusableCs(p) && exact(p)).slice(0, MOST);
+  const firstFailing = exactFirst(singles.filter((_, i) => kinds[i] === 'fail'), exact);
+  let failing = firstFailing.list;
+  let exactFailing = firstFailing.exact;
+  let passing = firstExact(singles.filter((_, i) => kinds[i] === 'pass'), exact);
   // No single change fails the check alone (a virtual-8086 check reached by setting RFLAGS.VM
   // fails every virtual-8086 check): look behind the gates too, and keep what fails it alone.
-  const exactFailing = failing.length > 0 && exact(failing[0] as GuestPerturbation);
-  if (!exactFailing || passing.length === 0) {
-    const gated = gatedCandidates(rule, values, profile, judge, exact, { fail: !exactFailing, pass: passing.length === 0 });
-    if (!exactFailing) failing = [...exactFirst(gated.failing, exact).filter(exact), ...failing, ...gated.failing.filter((p) => !exact(p))].slice(0, MOST);
+  const haveExact = exactFailing > 0;
+  if (!haveExact || passing.length === 0) {
+    const gated = gatedCandidates(rule, values, profile, judge, exact, { fail: !haveExact, pass: passing.length === 0 });
+    if (!haveExact) {
+      const found = exactFirst(gated.failing, exact);
+      failing = [...found.list.slice(0, found.exact), ...failing, ...found.list.slice(found.exact)].slice(0, MOST);
+      exactFailing = Math.min(found.exact, MOST);
+    }
     if (passing.length === 0) passing = gated.passing;
-    if (failing.length === 0) failing = [...singles.filter((_, i) => kinds[i] === 'may-fail'), ...gated.mayFail];
+    // Where the SDM leaves the failure to the processor: the candidates it may fail, those that fail nothing else first.
+    if (failing.length === 0) {
+      const mayFail = exactFirst([...singles.filter((_, i) => kinds[i] === 'may-fail'), ...gated.mayFail], exact);
+      failing = mayFail.list;
+      exactFailing = mayFail.exact;
+    }
   }
-  return { failing, passing };
-}
-
-/** `failing` with the perturbations that fail no other modelled rule first. */
-function exactFirst(failing: GuestPerturbation[], exact: (p: GuestPerturbation) => boolean): GuestPerturbation[] {
-  const marked = failing.map((p) => ({ p, exact: exact(p) }));
-  return [...marked.filter((m) => m.exact), ...marked.filter((m) => !m.exact)].map((m) => m.p);
+  return { failing, passing, exactFailing };
 }
 
 /**
- * True when `p` makes CS unusable. Left out of the passing side for now: after a VM exit from such
- * a guest the model keeps the CS access rights with bits the SDM leaves undefined, and its
- * VMCS view (model/vmcs-fields.ts `knownFieldValue`) reads those bits as 0, so a VMRESUME then
- * fails the CS type check in the model but not in impl (case kept by cov-guest, 2 Dec 2026).
+ * Up to {@link MOST} of `failing`, those that fail no other modelled rule first (in their order),
+ * and how many of those there are; stops judging once {@link MOST} such are found.
  */
-function unusableCs(p: GuestPerturbation): boolean {
-  return p.changes.some((c) => c.field === 'GUEST_CS_ACCESS_RIGHTS' && (c.value & (1n << 16n)) !== 0n);
+function exactFirst(failing: readonly GuestPerturbation[], exact: (p: GuestPerturbation) => boolean): { list: GuestPerturbation[]; exact: number } {
+  const exactOnes: GuestPerturbation[] = [];
+  const others: GuestPerturbation[] = [];
+  for (const p of failing) {
+    if (exactOnes.length >= MOST) break;
+    if (exact(p)) exactOnes.push(p);
+    else others.push(p);
+  }
+  return { list: [...exactOnes, ...others].slice(0, MOST), exact: exactOnes.length };
+}
+
+/** The first {@link MOST} of `candidates` that fail no other modelled rule. */
+function firstExact(candidates: readonly GuestPerturbation[], exact: (p: GuestPerturbation) => boolean): GuestPerturbation[] {
+  const found: GuestPerturbation[] = [];
+  for (const p of candidates) {
+    if (found.length >= MOST) break;
+    if (exact(p)) found.push(p);
+  }
+  return found;
 }
 
 /** The fields `rule` reads (its condition's and its own) that the built VMCS has. */
@@ -204,27 +226,39 @@ function gatedCandidates(
 ): { failing: GuestPerturbation[]; passing: GuestPerturbation[]; mayFail: GuestPerturbation[] } {
   const failing: GuestPerturbation[] = [];
   const passing: GuestPerturbation[] = [];
-  const mayFail: GuestPerturbation[] = [];
+  const mayFailExact: GuestPerturbation[] = [];
+  const mayFailOther: GuestPerturbation[] = [];
   let exactFailures = 0;
-  const enough = (): boolean => (!want.fail || exactFailures >= GATED_ENOUGH) && (!want.pass || passing.length >= GATED_ENOUGH);
-  const consider = (p: GuestPerturbation): void => {
+  // A check the SDM lets the processor fail (may-fail) is reached failing by a candidate that fails nothing else.
+  const enough = (): boolean => (!want.fail || exactFailures + mayFailExact.length >= GATED_ENOUGH) && (!want.pass || passing.length >= GATED_ENOUGH);
+  const found = () => ({ failing, passing, mayFail: [...mayFailExact, ...mayFailOther] });
+  const consider = (p: GuestPerturbation): Kind => {
     const kind = judge(p);
     if (want.fail && kind === 'fail' && (exact(p) ? (exactFailures += 1) : failing.length < MOST)) failing.push(p);
-    if (want.fail && kind === 'may-fail' && mayFail.length < GATED_ENOUGH) mayFail.push(p);
-    if (want.pass && kind === 'pass' && passing.length < GATED_ENOUGH && !unusableCs(p) && exact(p)) passing.push(p);
+    if (want.fail && kind === 'may-fail') {
+      if (exact(p)) mayFailExact.push(p);
+      else if (mayFailOther.length < GATED_ENOUGH) mayFailOther.push(p);
+    }
+    if (want.pass && kind === 'pass' && passing.length < GATED_ENOUGH && exact(p)) passing.push(p);
+    return kind;
   };
+  // A gate that changes no field the rule reads leaves its judgement of a change as it was
+  // without the gate: tried alone only (a check that applies and passes as built, whose every
+  // one-field change fails it, is reached passing by such a gate).
+  const read = new Set<FieldName>([...(rule.when?.fields ?? []), ...rule.fields, ...(rule.optional ?? [])]);
+  const relevant = (gate: readonly FieldChange[]): boolean => gate.some((c) => read.has(c.field) || (ALSO_READ[c.field] ?? []).some((f) => read.has(f)));
   for (const gate of gates(values)) {
-    consider({ changes: gate, memory: [] });
-    if (judge({ changes: gate, memory: [] }) === 'not-applicable') continue;
+    if (consider({ changes: gate, memory: [] }) === 'not-applicable' || !relevant(gate)) continue;
+    if (enough()) return found();
     const gated = new Map(values);
     for (const c of gate) gated.set(c.field, c.value);
     for (const single of fieldCandidates(rule, values, profile, gated)) {
       const change = single.changes[0] as FieldChange;
       consider({ changes: [...gate.filter((g) => g.field !== change.field), change], memory: [] });
-      if (enough()) return { failing, passing, mayFail };
+      if (enough()) return found();
     }
   }
-  return { failing, passing, mayFail };
+  return found();
 }
 
 /** The modelled rules that read each field, in their condition or their body. */
@@ -240,12 +274,33 @@ const ALSO_READ: Partial<Record<FieldName, readonly FieldName[]>> = {
 };
 const MEMORY_READERS: readonly FieldName[] = ['VMCS_LINK_POINTER', 'GUEST_CR3'];
 
-/** True when `p` makes no modelled rule other than `target` fail (only rules reading what it changed can). */
+/**
+ * The modelled rules `p` makes fail (only rules reading what it changed can), memoized per built
+ * VMCS: the checks of one field share most candidates, so each is judged once per VMCS.
+ */
+function failedBy(p: GuestPerturbation, values: VmcsValues, env: CheckEnvironment): readonly string[] {
+  let perVmcs = FAILED.get(values);
+  if (perVmcs === undefined) {
+    perVmcs = new Map();
+    FAILED.set(values, perVmcs);
+  }
+  const key = [...p.changes.map((c) => `${c.field}=${c.value.toString(16)}`), ...p.memory.map((w) => `@${w.address.toString(16)}=${w.value.toString(16)}`)].join(' ');
+  let found = perVmcs.get(key);
+  if (found === undefined) {
+    const view = viewWith(values, p.changes);
+    const changed = [...p.changes.map((c) => c.field), ...(p.memory.length > 0 ? MEMORY_READERS : [])];
+    const affected = new Set(changed.flatMap((field) => [field, ...(ALSO_READ[field] ?? [])]).flatMap((field) => READERS.get(field) ?? []));
+    found = [...affected].filter((rule) => evaluate(rule, view, env).kind === 'fail').map((rule) => rule.id);
+    perVmcs.set(key, found);
+  }
+  return found;
+}
+
+const FAILED = new WeakMap<VmcsValues, Map<string, readonly string[]>>();
+
+/** True when `p` makes no modelled rule other than `target` fail. */
 function failsNoOther(p: GuestPerturbation, target: EntryRule, values: VmcsValues, env: CheckEnvironment): boolean {
-  const view = viewWith(values, p.changes);
-  const changed = [...p.changes.map((c) => c.field), ...(p.memory.length > 0 ? MEMORY_READERS : [])];
-  const affected = new Set(changed.flatMap((field) => [field, ...(ALSO_READ[field] ?? [])]).flatMap((field) => READERS.get(field) ?? []));
-  return [...affected].every((rule) => rule.id === target.id || evaluate(rule, view, env).kind !== 'fail');
+  return failedBy(p, values, env).every((id) => id === target.id);
 }
 
 /** The guest checks that read memory: with these, a perturbation stores the built memory again before its own. */
@@ -256,6 +311,16 @@ function asPerturbation(p: GuestPerturbation, id: string, profile: Profile, opti
   if (p.memory.length === 0 && !READS_MEMORY.test(id)) return { changes: p.changes };
   const stores = [...buildMemory(profile, options), ...p.memory];
   return stores.length === 0 ? { changes: p.changes } : { changes: p.changes, before: stores.map((w): PreEntryStep => ({ kind: 'write-memory', ...w })) };
+}
+
+/**
+ * The perturbations of guest check `id` as VMWRITEs and stores before the VMLAUNCH: the failing
+ * ones (the first `exact` of them fail no other modelled rule) and the passing ones.
+ */
+export function guestCheckPerturbations(profile: Profile, options: BuildOptions, values: VmcsValues, id: string): { failing: Perturbation[]; passing: Perturbation[]; exact: number } {
+  const found = guestPerturbationsOf(profile, options, values, id);
+  const as = (list: readonly GuestPerturbation[]): Perturbation[] => list.map((p) => asPerturbation(p, id, profile, options));
+  return { failing: as(found.failing), passing: as(found.passing), exact: found.exactFailing };
 }
 
 function provide(context: ProviderContext, side: 'failing' | 'passing'): Perturbation[] {

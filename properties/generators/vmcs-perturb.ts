@@ -20,7 +20,7 @@ import type { FieldName } from '../../spec/fields.ts';
 import type { Profile } from '../../spec/profile.ts';
 import { BUILT_VMCS_POINTER, candidateValues, widthBits, type FieldChange, type Perturbation, type PreEntryStep, type ProviderContext, type ProviderTable } from './perturbation-provider.ts';
 import { CONTROL_PERTURBATIONS } from './vmcs-perturb-controls.ts';
-import { GUEST_PERTURBATIONS } from './vmcs-perturb-guest.ts';
+import { GUEST_PERTURBATIONS, guestCheckPerturbations, isGuestCheck } from './vmcs-perturb-guest.ts';
 import { HOST_PERTURBATIONS } from './vmcs-perturb-host.ts';
 import type { BuildOptions, VmcsValues } from './vmcs-builder.ts';
 
@@ -38,6 +38,8 @@ export interface CheckPerturbations {
   failing: readonly Perturbation[];
   /** Perturbations that reach the check (alter its fields, open its gate) but leave it passing. */
   passing: readonly Perturbation[];
+  /** How many of `failing` (its first ones) are exact: they fail no other modelled rule. */
+  exact: number;
   /** Whether the model's rule judged the candidates (false: unverified catalogue-field flips). */
   verified: boolean;
 }
@@ -118,12 +120,18 @@ function compute(profile: Profile, options: BuildOptions, values: VmcsValues, id
   const present = (entry.fields as readonly FieldName[]).filter((field) => values.has(field));
   if (rule === undefined) {
     const failing = present.flatMap((field) => candidateValues(field, values.get(field) as bigint, profile).map((value) => ({ changes: [{ field, value }] })));
-    return { failing, passing: [], verified: false };
+    return { failing, passing: [], exact: 0, verified: false };
   }
   const env = builtEnvironment(profile);
   const judgeAll = (p: Perturbation): string => evaluate(rule, viewWith(values, p.changes), p.before === undefined ? env : builtEnvironment(profile, p.before)).kind;
   const judge = (changes: readonly FieldChange[]): string => evaluate(rule, viewWith(values, changes), env).kind;
-  const provided = fromProviders(profile, options, values, rule, judgeAll);
+  // The guest-state provider searches one-field, memory and gated candidates itself, each judged
+  // against every modelled rule over the memory the built VMCS needs: its lists are final.
+  // When it finds no failing one (a PDPTE field check on a guest without EPT), the generic search
+  // below still looks for coordinated changes that fail it.
+  const guest = isGuestCheck(id) ? guestCheckPerturbations(profile, options, values, id) : undefined;
+  if (guest !== undefined && guest.failing.length > 0) return { ...guest, verified: true };
+  const provided = guest ?? fromProviders(profile, options, values, rule, judgeAll);
   const singles = [...new Set([...(rule.when?.fields ?? []), ...rule.fields])]
     .filter((field) => values.has(field))
     .flatMap((field) => candidateValues(field, values.get(field) as bigint, profile).map((value): FieldChange[] => [{ field, value }]));
@@ -134,7 +142,7 @@ function compute(profile: Profile, options: BuildOptions, values: VmcsValues, id
   if (failing.length === 0 && provided.failing.length === 0) failing = pairFailures(rule, values, judge);
   const allFailing = [...provided.failing, ...failing.slice(0, MOST).map((changes) => ({ changes }))];
   const allPassing = [...provided.passing.filter((p) => failsNoOther(p, rule, values, profile)), ...passing.slice(0, MOST).map((changes) => ({ changes }))];
-  return { failing: exactFirst(allFailing, rule, values, profile), passing: allPassing, verified: true };
+  return { ...exactFirst(allFailing, rule, values, profile), passing: allPassing, verified: true };
 }
 
 /** The providers' perturbations for `rule`, each kept only when the rule judges it on the side claimed. */
@@ -146,8 +154,10 @@ function fromProviders(profile: Profile, options: BuildOptions, values: VmcsValu
   for (const table of PROVIDER_TABLES) {
     for (const provider of [table[rule.id], table[group]]) {
       if (provider === undefined) continue;
-      // A check that can only may-fail (the profile does not say) is failed by what the engine does.
-      failing.push(...(provider.failing?.(context) ?? []).filter((p) => judge(p) === 'fail' || judge(p) === 'may-fail'));
+      // A check that can only may-fail (the profile does not say) is failed by what the engine
+      // does: certain failures first, then those the SDM lets the processor fail.
+      const judged = (provider.failing?.(context) ?? []).map((p) => ({ p, kind: judge(p) }));
+      failing.push(...judged.filter((j) => j.kind === 'fail').map((j) => j.p), ...judged.filter((j) => j.kind === 'may-fail').map((j) => j.p));
       passing.push(...(provider.passing?.(context) ?? []).filter((p) => judge(p) === 'pass'));
     }
   }
@@ -249,8 +259,9 @@ function failsNoOther(p: Perturbation, target: EntryRule, values: VmcsValues, pr
   return affected.every((rule) => rule.id === target.id || evaluate(rule, view, env).kind !== 'fail');
 }
 
-/** Orders `failing` so that perturbations failing no other modelled rule come first. */
-function exactFirst(failing: Perturbation[], target: EntryRule, values: VmcsValues, profile: Profile): Perturbation[] {
+/** `failing` with the perturbations that fail no other modelled rule first, and how many those are. */
+function exactFirst(failing: Perturbation[], target: EntryRule, values: VmcsValues, profile: Profile): { failing: Perturbation[]; exact: number } {
   const marked = failing.map((p) => ({ p, exact: failsNoOther(p, target, values, profile) }));
-  return [...marked.filter((m) => m.exact), ...marked.filter((m) => !m.exact)].map((m) => m.p);
+  const exact = marked.filter((m) => m.exact);
+  return { failing: [...exact, ...marked.filter((m) => !m.exact)].map((m) => m.p), exact: exact.length };
 }
