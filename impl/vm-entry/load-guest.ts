@@ -82,8 +82,11 @@ const enum K {
   INTERRUPTIBILITY_BLOCKING_BY_NMI = 3,
   INTERRUPTIBILITY_BLOCKING_BY_STI = 0,
   RFLAGS_VM = 17,
-  /** CR0 bits VM entry does not load: ET (4), NW (29), CD (30). */
-  CR0_KEPT = 0x60000010,
+  /**
+   * CR0 bits VM entry does not load (SDM Vol. 3C §27.3.2.1 "Loading Guest Control Registers,
+   * Debug Registers, and MSRs"): ET (4), the reserved bits 15:6, 17 and 28:19, NW (29), CD (30).
+   */
+  CR0_KEPT = 0x7ffaffd0,
   AR_L = 13,
   /** DR7 bits VM entry always clears (12, 15:14) and sets (10) (§27.3.2.1). */
   DR7_CLEARED = 0xd000,
@@ -174,7 +177,7 @@ assertLiterals('impl/vm-entry/load-guest.ts', [
   [K.INTERRUPTIBILITY_BLOCKING_BY_NMI, INTERRUPTIBILITY.BLOCKING_BY_NMI],
   [K.INTERRUPTIBILITY_BLOCKING_BY_STI, INTERRUPTIBILITY.BLOCKING_BY_STI],
   [K.RFLAGS_VM, RFLAGS.VM],
-  [K.CR0_KEPT, (1 << 4) | (1 << K.CR0_NW) | (1 << K.CR0_CD)],
+  [K.CR0_KEPT, (1 << 4) | 0xffc0 | (1 << 17) | 0x1ff80000 | (1 << K.CR0_NW) | (1 << K.CR0_CD)],
   [K.BLOCKING_KEPT, (1 << K.INTERRUPTIBILITY_BLOCKING_BY_STI) | (1 << K.INTERRUPTIBILITY_BLOCKING_BY_NMI)],
   [K.EFER_LME_LMA, (1 << K.EFER_LME) | (1 << K.EFER_LMA)],
 ]);

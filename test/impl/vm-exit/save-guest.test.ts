@@ -87,6 +87,17 @@ describe('§28.3.1: control registers, debug registers and MSRs', () => {
     expect(read(m, 'GUEST_CR4') & 0x2020n).toBe(0x2020n);
   });
 
+  // §27.3.2.1: VM entry does not modify CR0.ET, NW, CD nor the reserved bits 15:6, 17 and 28:19.
+  it('saves the CR0 the entry loaded: the reserved bits and ET of the guest CR0 field were not loaded', () => {
+    const before = launched();
+    before.vmcall(0);
+    const kept = read(before, 'GUEST_CR0') & 0x7ffa_ffd0n;
+    const m = launched({ changes: { GUEST_CR0: 0x8008_0021n } });
+    m.vmcall(0);
+    expect(read(m, 'GUEST_CR0')).toBe(0x8000_0021n | kept);
+    expect(read(m, 'GUEST_CR0') & 0x8_0000n).toBe(0n);
+  });
+
   it('saves DR7 and IA32_DEBUGCTL only with "save debug controls"', () => {
     const loaded = { VM_ENTRY_CONTROLS: entryControls | bit(ENTRY_CONTROL.LOAD_DEBUG_CONTROLS), GUEST_DR7: 0x4_0401n, GUEST_IA32_DEBUGCTL: 0x1n };
     const saved = launched({ changes: { ...loaded, PRIMARY_VM_EXIT_CONTROLS: exitControls | bit(EXIT_CONTROL.SAVE_DEBUG_CONTROLS) } });
