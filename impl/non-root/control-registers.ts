@@ -22,7 +22,7 @@
 import { CR0_BIT, CR4_BIT } from '../../spec/control-registers.ts';
 import { PRIMARY_CONTROL, SECONDARY_CONTROL } from '../../spec/control-bits.ts';
 import { EXIT_REASON } from '../../spec/exit-reasons.ts';
-import { S_CR0_LO, S_CR3_HI, S_CR3_LO, S_CR4_LO, S_CR8, S_IN_VMX, S_LMA, S_WIDE } from '../cpu-row.ts';
+import { S_CR0_LO, S_CR3_HI, S_CR3_LO, S_CR4_LO, S_CR8, S_IN_VMX, S_LMA, S_LME, S_WIDE } from '../cpu-row.ts';
 import { movToCr0, movToCr4, pdptesBad } from '../mov-cr.ts';
 import {
   CR_ACCESS_CLTS,
@@ -112,7 +112,8 @@ export function movToCr3(g: GuestContext, cpu: number, lo: number, hi: number, g
   const cr4 = s[b + S_CR4_LO] as number;
   const noFlush = (cr4 & PCIDE) !== 0 ? CR3_NO_FLUSH_HI : 0;
   if ((sourceHi & ~noFlush & g.facts.physicalHiBad) !== 0) return g.gp(b);
-  const paePaging = ((s[b + S_CR0_LO] as number) & PG) !== 0 && (cr4 & PAE) !== 0 && s[b + S_LMA] === 0;
+  // PAE paging by Vol. 3A §4.1.1 "Four Paging Modes": CR0.PG = 1, CR4.PAE = 1, IA32_EFER.LME = 0 (as impl/mov-cr.ts).
+  const paePaging = ((s[b + S_CR0_LO] as number) & PG) !== 0 && (cr4 & PAE) !== 0 && s[b + S_LME] === 0;
   if (paePaging) {
     if (nonRoot && g.secondary(b, SECONDARY_CONTROL.ENABLE_EPT)) {
       return g.unimplemented('guest MOV to CR3 loading PAE PDPTEs through EPT (guest-physical address translation)');

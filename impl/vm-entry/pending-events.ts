@@ -250,6 +250,10 @@ export class EntryEvents {
     s[b + S_PENDING_DEBUG_LO] = 0;
     s[b + S_PENDING_DEBUG_HI] = 0;
     s[b + S_ACTIVITY] = 0;
+    // The #DB's delivery ends blocking by STI and by MOV SS, as any delivery through the IDT does
+    // (the guest's next instruction is the handler's first).
+    s[b + S_BLOCKING] = (s[b + S_BLOCKING] as number) & ~STI;
+    s[b + S_MOV_SS] = 0;
     const primary = this.memory.words[base + this.w.PRIMARY_PROCESSOR_BASED_CONTROLS] as number;
     if (on(primary, PRIMARY_CONTROL.MONITOR_TRAP_FLAG)) return this.exitBeforeInstruction(b, EXIT_REASON.MONITOR_TRAP_FLAG);
     return this.windowsAfterDelivery(b, base, primary);
