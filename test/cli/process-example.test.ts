@@ -71,8 +71,10 @@ describe('the Python example emulator', () => {
 });
 
 describe('replay --emulator-cmd', () => {
-  it('replays the regression cases conformantly', async () => {
-    for (const name of readdirSync(join(root, 'regressions')).filter((f) => f.endsWith('.case.json'))) {
+  it('replays the regression cases of its Skylake profile conformantly', async () => {
+    // The example announces a Skylake-class processor; a case kept on another profile (an inline random one) is not its to replay.
+    const skylake = (name: string): boolean => JSON.parse(readFileSync(join(root, 'regressions', name), 'utf8')).profile === 'skylake';
+    for (const name of readdirSync(join(root, 'regressions')).filter((f) => f.endsWith('.case.json') && skylake(f))) {
       const r = await cli('replay', join(root, 'regressions', name), '--emulator-cmd', example);
       expect(r.code, name).toBe(0);
       expect(r.stdout).toContain('on engine python-example, profile skylake');
